@@ -1,0 +1,235 @@
+/* The engine's shared structures: client, request, response, connection,
+ * pool. Data flows one way: client -> pool -> connection -> transport ->
+ * reactor; completion flows back through callbacks.
+ *
+ * Lifetimes
+ * - fl_client owns its pool, its hosts and their connections, and the
+ *   resolver. Connections are destroyed by the pool only; memory of a
+ *   destroyed connection is parked on client->graveyard and freed when no
+ *   client code is on the stack (client->depth == 0), so a callback that
+ *   frees things cannot pull memory out from under its caller.
+ * - fl_request is the user's; while in flight the client links it in
+ *   client->inflight and a connection may point at it (conn->req). Both
+ *   links are cut before its done callback runs.
+ */
+#ifndef FL_CLIENT_H
+#define FL_CLIENT_H
+
+#include <llhttp.h>
+#include <sys/uio.h>
+
+#include "buf.h"
+#include "common.h"
+#include "dns.h"
+#include "headers.h"
+#include "loop.h"
+#include "tcp.h"
+#include "url.h"
+
+typedef struct fl__conn fl__conn;
+typedef struct fl__host fl__host;
+
+struct fl_response {
+  int status;
+  int http_minor;
+  fl__headers headers; /* reason phrase is stored first, as a pseudo header */
+  fl__buf reason;
+  fl__buf body;
+};
+
+typedef enum fl__req_state {
+  FL__REQ_IDLE = 0,   /* built or completed */
+  FL__REQ_QUEUED,     /* waiting for a pool slot */
+  FL__REQ_CONNECTING, /* a new connection is being made for it */
+  FL__REQ_SENDING,    /* writing the request */
+  FL__REQ_WAITING,    /* request sent, no response byte yet */
+  FL__REQ_RECEIVING,  /* response bytes arriving */
+  FL__REQ_COMPLETING  /* result decided, callback deferred */
+} fl__req_state;
+
+/* Default headers a request may remove. */
+enum { FL__DEF_USER_AGENT = 1, FL__DEF_ACCEPT = 2 };
+
+struct fl_request {
+  /* what to send */
+  char *method;
+  char *url_text;
+  fl__url url;
+  int url_parsed; /* url matches url_text */
+  fl__headers headers;
+  unsigned removed_defaults;
+  fl__buf body;
+  int has_body;
+  fl_upload_cb upload_cb;
+  void *upload_data;
+  fl_timeouts timeouts;
+  int has_timeouts;
+  fl_body_cb body_cb;
+  void *body_data;
+  fl_headers_cb headers_cb;
+  void *headers_data;
+  uint64_t max_body;
+  int retryable;
+
+  /* in flight */
+  fl__req_state state;
+  fl_client *client;
+  fl__queue inflight_node; /* client->inflight */
+  fl__queue wait_node;     /* pool waiters */
+  fl__host *host;
+  fl__conn *conn;
+  fl_done_cb cb;
+  void *cb_data;
+  fl__timer total_timer;
+  fl__timer phase_timer;
+  uint64_t phase_deadline; /* loop ms; lazy re-arm for read idle */
+  uint32_t read_ms;
+  fl__defer complete_defer;
+  int want_fresh_conn;     /* retry: never take an idle connection */
+  int paused;
+  int head_only;           /* HEAD: no body whatever the headers say */
+  uint64_t start_us;
+  uint64_t body_limit;     /* effective buffered-body cap */
+
+  /* outcome */
+  int err;
+  char errmsg[256];
+  fl_info info;
+  fl_response res;
+};
+
+/* The transport: plain TCP now, TLS later, same shape (wrk's sock / curl's
+ * connection filters). read/write return >0 bytes, 0 for EOF (read only),
+ * or -1 with errno set (EAGAIN when it would block). */
+typedef struct fl__transport_ops {
+  ssize_t (*read)(fl__conn *c, char *buf, size_t len);
+  ssize_t (*writev)(fl__conn *c, const struct iovec *iov, int iovcnt);
+  void (*close)(fl__conn *c);
+} fl__transport_ops;
+
+typedef enum fl__conn_state {
+  FL__CONN_RESOLVING = 1,
+  FL__CONN_CONNECTING,
+  FL__CONN_IDLE,
+  FL__CONN_ACTIVE,
+  FL__CONN_DEAD
+} fl__conn_state;
+
+#define FL__READ_BUF_SIZE 16384
+
+struct fl__conn {
+  fl_client *client;
+  fl__host *host;
+  fl__conn_state state;
+  fl__queue host_node; /* host->idle while idle, host->busy otherwise */
+  fl__queue lru_node;  /* pool->idle_lru while idle */
+  int fd;
+  fl__io io;
+  const fl__transport_ops *tp;
+  fl_request *req; /* current exchange, or NULL */
+  /* connecting */
+  fl__dns_req dns;
+  fl__connector connector;
+  uint64_t connect_start_us;
+  /* exchange */
+  llhttp_t parser;
+  char *rbuf;
+  size_t rlen;          /* unparsed bytes kept (paused parser) */
+  size_t roff;
+  fl__buf wbuf;         /* serialized request head */
+  size_t woff;          /* bytes of head+body already written */
+  size_t wtotal;        /* head + fixed body */
+  int upload_done;
+  int response_started; /* a byte of the response arrived */
+  int message_done;
+  int cb_err;           /* set by a parser callback that stopped llhttp */
+  uint32_t header_bytes, header_count;
+  int keep_alive;       /* decided at message completion */
+  /* keep-alive accounting */
+  uint32_t requests_done;
+  uint32_t max_requests; /* from Keep-Alive: max=; 0 = unknown */
+  uint64_t idle_expiry;  /* loop ms */
+  uint32_t idle_ms;      /* from Keep-Alive: timeout=, else client's */
+  fl__timer idle_timer;
+  int reused;
+  char remote_ip[46];
+  uint16_t remote_port;
+};
+
+struct fl__host {
+  fl__queue node;  /* pool->hosts */
+  char *key;       /* "scheme://host:port" (+ TLS settings later) */
+  char *name;      /* host name or IP literal */
+  uint16_t port;
+  int tls;
+  fl__queue idle;  /* idle conns, most recently used first */
+  fl__queue busy;  /* connecting or active conns */
+  uint32_t nconns;
+  uint32_t nrefs;   /* requests pointing at this host */
+};
+
+typedef struct fl__pool {
+  fl__queue hosts;
+  fl__queue idle_lru; /* idle conns of every host, oldest first */
+  fl__queue waiters;  /* FIFO of requests waiting for a slot */
+  uint32_t total;     /* open conns (resolving, connecting, idle, active) */
+  int waking, wake_again;
+  fl_pool_stats stats;
+} fl__pool;
+
+struct fl_client {
+  fl_loop *loop;
+  fl_client_options opts;
+  char *user_agent;
+  char *dns_servers;
+  fl__resolver *resolver;
+  fl__pool pool;
+  fl__queue inflight;
+  fl__queue graveyard; /* destroyed conns awaiting free (via host_node) */
+  int depth;           /* nesting of client code on the stack */
+  int free_requested;
+};
+
+/* client.c */
+void fl__client_enter(fl_client *c);
+void fl__client_leave(fl_client *c); /* may free the client */
+/* Decide the request's outcome now and complete it from the loop. */
+void fl__request_finish(fl_request *req, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Pool handed req a connection (idle or freshly made). */
+void fl__request_attach(fl_request *req, fl__conn *conn);
+/* State change: arms the phase timer that belongs to the new state. */
+void fl__request_set_state(fl_request *req, fl__req_state st);
+/* Response bytes arrived: push the read-idle deadline (no timer work). */
+void fl__request_activity(fl_request *req);
+/* conn failed before any response byte; 1 if req was re-queued for a retry. */
+int fl__request_retry(fl_request *req, fl__conn *conn);
+/* fl_request_free on an in-flight request: cancel without a callback. */
+void fl__request_abandon(fl_request *req);
+
+/* pool.c */
+void fl__pool_init(fl__pool *p);
+/* Find a connection for req now, start one, or queue req. */
+void fl__pool_acquire(fl_client *c, fl_request *req);
+void fl__pool_leave_queue(fl_client *c, fl_request *req);
+/* The exchange on conn ended; keep it if reusable, else destroy. */
+void fl__pool_release(fl_client *c, fl__conn *conn, int reusable);
+void fl__pool_destroy_conn(fl_client *c, fl__conn *conn);
+void fl__pool_close_all(fl_client *c);
+void fl__pool_free_graveyard(fl_client *c);
+void fl__pool_unref_host(fl_client *c, fl_request *req);
+
+/* http1.c: the exchange on a connection */
+int fl__http1_conn_init(fl__conn *conn); /* after connect: register io */
+void fl__http1_start(fl__conn *conn, fl_request *req);
+void fl__http1_detach(fl__conn *conn); /* req leaves mid-exchange */
+void fl__http1_idle_io(fl__conn *conn);  /* conn went idle */
+int fl__http1_write_head(fl_request *req, fl_client *c, fl__buf *out);
+void fl__http1_resume(fl__conn *conn);
+void fl__http1_pause(fl__conn *conn);
+
+/* conn.c: connection setup */
+void fl__conn_start_connect(fl__conn *conn, fl_request *req);
+void fl__conn_cancel_connect(fl__conn *conn);
+
+#endif

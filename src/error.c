@@ -1,0 +1,58 @@
+/* Error table and version strings. */
+#include <ares.h>
+#include <llhttp.h>
+#include <openssl/opensslv.h>
+#include <stdio.h>
+#include <zlib.h>
+
+#include "flurry.h"
+
+const char *fl_version(void) { return FL_VERSION_STRING; }
+
+const char *fl_version_details(void) {
+  static char text[160];
+  if (!text[0])
+    snprintf(text, sizeof text, "flurry/%s %s c-ares/%s llhttp/%d.%d.%d zlib/%s",
+             FL_VERSION_STRING, OPENSSL_VERSION_TEXT, ares_version(NULL), LLHTTP_VERSION_MAJOR,
+             LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH, zlibVersion());
+  return text;
+}
+
+const char *fl_strerror(int err) {
+  switch (err) {
+  case FL_OK:
+    return "no error";
+#define FL__ERR_MSG(name, val, curl, msg)                                                       \
+  case FL_E##name:                                                                              \
+    return msg;
+    FL_ERRNO_MAP(FL__ERR_MSG)
+#undef FL__ERR_MSG
+  }
+  return "unknown error";
+}
+
+const char *fl_err_name(int err) {
+  switch (err) {
+  case FL_OK:
+    return "FL_OK";
+#define FL__ERR_NAME(name, val, curl, msg)                                                      \
+  case FL_E##name:                                                                              \
+    return "FL_E" #name;
+    FL_ERRNO_MAP(FL__ERR_NAME)
+#undef FL__ERR_NAME
+  }
+  return "FL_EUNKNOWN";
+}
+
+int fl_err_curl_code(int err) {
+  switch (err) {
+  case FL_OK:
+    return 0;
+#define FL__ERR_CURL(name, val, curl, msg)                                                      \
+  case FL_E##name:                                                                              \
+    return curl;
+    FL_ERRNO_MAP(FL__ERR_CURL)
+#undef FL__ERR_CURL
+  }
+  return 1;
+}

@@ -1,0 +1,537 @@
+/* One HTTP/1.1 exchange on a connection: serialize and write the request
+ * (write first, poll only when the socket would block), read and parse the
+ * response with llhttp, decide whether the connection may be kept.
+ *
+ * Syscalls on a busy keep-alive connection: one writev per request, one read
+ * per response (a second only when the read filled the buffer), plus a share
+ * of the loop's epoll_wait. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "client.h"
+
+
+/* ------------------------------------------------------------ transport */
+
+static ssize_t tcp_read(fl__conn *c, char *buf, size_t len) { return recv(c->fd, buf, len, 0); }
+
+static ssize_t tcp_writev(fl__conn *c, const struct iovec *iov, int iovcnt) {
+  struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
+  return sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+}
+
+static const fl__transport_ops tcp_ops = {tcp_read, tcp_writev, NULL};
+
+/* -------------------------------------------------------- request head */
+
+static int put(fl__buf *b, const char *s) { return fl__buf_puts(b, s); }
+
+static int put_header(fl__buf *b, const char *name, const char *value) {
+  return put(b, name) || put(b, ": ") || put(b, value) || put(b, "\r\n");
+}
+
+static int skip_user_header(const char *name) {
+  /* We frame the body and name the host ourselves. */
+  return fl__strcaseeq(name, "Host") || fl__strcaseeq(name, "Content-Length") ||
+         fl__strcaseeq(name, "Transfer-Encoding");
+}
+
+int fl__http1_write_head(fl_request *req, fl_client *c, fl__buf *b) {
+  const fl__headers *h = &req->headers;
+  fl__buf_reset(b);
+  const char *host = fl__headers_get(h, "Host");
+  int err = put(b, req->method) || put(b, " ") || put(b, req->url.target) ||
+            put(b, " HTTP/1.1\r\n") || put_header(b, "Host", host ? host : req->url.authority);
+  if (!err && !(req->removed_defaults & FL__DEF_USER_AGENT) && !fl__headers_has(h, "User-Agent"))
+    err = put_header(b, "User-Agent", c->user_agent);
+  if (!err && !(req->removed_defaults & FL__DEF_ACCEPT) && !fl__headers_has(h, "Accept"))
+    err = put_header(b, "Accept", "*/*");
+  for (size_t i = 0; !err && i < h->n; i++) {
+    const char *name = fl__headers_name(h, i);
+    if (!skip_user_header(name)) err = put_header(b, name, fl__headers_value(h, i));
+  }
+  if (!err) {
+    if (req->upload_cb) {
+      err = put_header(b, "Transfer-Encoding", "chunked");
+    } else if (req->has_body || !strcmp(req->method, "POST") || !strcmp(req->method, "PUT") ||
+               !strcmp(req->method, "PATCH")) {
+      char len[32];
+      snprintf(len, sizeof len, "%zu", req->body.len);
+      err = put_header(b, "Content-Length", len);
+    }
+  }
+  if (!err) err = put(b, "\r\n");
+  return err ? FL_ENOMEM : 0;
+}
+
+/* ------------------------------------------------------------- failures */
+
+static void conn_fail(fl__conn *conn, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void conn_fail(fl__conn *conn, int err, const char *fmt, ...) {
+  fl_request *req = conn->req;
+  fl_client *c = conn->client;
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fl__pool_destroy_conn(c, conn);
+  if (req) fl__request_finish(req, err, "%s", msg);
+}
+
+/* Failure before any response byte on a reused connection: retry if allowed. */
+static void conn_fail_early(fl__conn *conn, int err, const char *what, int sys_errno) {
+  fl_request *req = conn->req;
+  if (req && fl__request_retry(req, conn)) return;
+  if (err == FL_EEMPTY_REPLY)
+    conn_fail(conn, err, "empty reply from server %s port %u", conn->remote_ip, conn->remote_port);
+  else
+    conn_fail(conn, err, "%s %s port %u: %s", what, conn->remote_ip, conn->remote_port,
+              strerror(sys_errno));
+}
+
+/* ---------------------------------------------------------------- write */
+
+static int next_upload_chunk(fl__conn *conn, fl_request *req) {
+  /* Frame one chunk from the callback into wbuf: "<hex>\r\n<data>\r\n", or the
+   * last chunk "0\r\n\r\n". */
+  enum { CHUNK = 16384, ROOM = 16 };
+  fl__buf *b = &conn->wbuf;
+  fl__buf_reset(b);
+  if (fl__buf_reserve(b, CHUNK + ROOM + 2)) return FL_ENOMEM;
+  long n = req->upload_cb(req, b->data + ROOM, CHUNK, req->upload_data);
+  if (conn->req != req) return FL_ECANCELED; /* callback canceled or freed it */
+  if (n < 0) return FL_EREAD;
+  if ((size_t)n > CHUNK) n = CHUNK;
+  if (n == 0) {
+    memcpy(b->data, "0\r\n\r\n", 5);
+    b->len = 5;
+    conn->upload_done = 1;
+  } else {
+    char hex[ROOM];
+    int hl = snprintf(hex, sizeof hex, "%lx\r\n", n);
+    memmove(b->data + hl, b->data + ROOM, (size_t)n);
+    memcpy(b->data, hex, (size_t)hl);
+    memcpy(b->data + hl + n, "\r\n", 2);
+    b->len = (size_t)hl + (size_t)n + 2;
+  }
+  conn->woff = 0;
+  conn->wtotal = b->len;
+  return 0;
+}
+
+static void sent_all(fl__conn *conn, fl_request *req) {
+  if (conn->io.want & FL__POLLOUT) fl__io_stop(conn->client->loop, &conn->io, FL__POLLOUT);
+  if (req->state == FL__REQ_SENDING) fl__request_set_state(req, FL__REQ_WAITING);
+}
+
+/* Write what we can; arm EPOLLOUT only when the socket would block. */
+static void write_some(fl__conn *conn) {
+  fl_request *req = conn->req;
+  for (;;) {
+    if (conn->woff == conn->wtotal) {
+      if (!req->upload_cb || conn->upload_done) {
+        sent_all(conn, req);
+        return;
+      }
+      int err = next_upload_chunk(conn, req);
+      if (err == FL_ECANCELED) return;
+      if (err) {
+        conn_fail(conn, err, err == FL_EREAD ? "upload callback failed" : "out of memory");
+        return;
+      }
+    }
+    struct iovec iov[2];
+    int n = 0;
+    size_t head = conn->wbuf.len;
+    int fixed_body = !req->upload_cb && req->body.len;
+    if (conn->woff < head) {
+      iov[n].iov_base = conn->wbuf.data + conn->woff;
+      iov[n++].iov_len = head - conn->woff;
+    }
+    if (fixed_body) {
+      size_t boff = conn->woff > head ? conn->woff - head : 0;
+      iov[n].iov_base = req->body.data + boff;
+      iov[n++].iov_len = req->body.len - boff;
+    }
+    ssize_t w = conn->tp->writev(conn, iov, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (fl__io_start(conn->client->loop, &conn->io, FL__POLLOUT))
+          conn_fail(conn, FL_ENOMEM, "out of memory");
+        return;
+      }
+      int e = errno;
+      if (!conn->response_started && (e == EPIPE || e == ECONNRESET)) {
+        conn_fail_early(conn, FL_ESEND, "failed sending the request to", e);
+        return;
+      }
+      conn_fail(conn, FL_ESEND, "failed sending the request: %s", strerror(e));
+      return;
+    }
+    conn->woff += (size_t)w;
+    req->info.bytes_sent += (uint64_t)w;
+    if (conn->woff < conn->wtotal) { /* partial: the socket buffer is full */
+      if (fl__io_start(conn->client->loop, &conn->io, FL__POLLOUT))
+        conn_fail(conn, FL_ENOMEM, "out of memory");
+      return;
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- parse */
+
+static int cb_abort(fl__conn *conn, int err) {
+  conn->cb_err = err;
+  return HPE_USER;
+}
+
+static int on_message_begin(llhttp_t *p) {
+  fl__conn *conn = p->data;
+  conn->header_bytes = 0;
+  conn->header_count = 0;
+  return 0;
+}
+
+static int count_header_bytes(fl__conn *conn, size_t n) {
+  conn->header_bytes += (uint32_t)(n > UINT32_MAX ? UINT32_MAX : n);
+  uint32_t cap = conn->client->opts.max_header_bytes;
+  return cap && conn->header_bytes > cap;
+}
+
+static int on_status(llhttp_t *p, const char *at, size_t n) {
+  fl__conn *conn = p->data;
+  if (!conn->req) return cb_abort(conn, FL_ECANCELED);
+  if (count_header_bytes(conn, n)) return cb_abort(conn, FL_EHEADER_TOO_LARGE);
+  return fl__buf_append(&conn->req->res.reason, at, n) ? cb_abort(conn, FL_ENOMEM) : 0;
+}
+
+static int on_status_complete(llhttp_t *p) {
+  fl__conn *conn = p->data;
+  if (p->status_code < 100 || p->status_code > 599) return cb_abort(conn, FL_EBAD_STATUS);
+  return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n) {
+  fl__conn *conn = p->data;
+  if (!conn->req) return cb_abort(conn, FL_ECANCELED);
+  if (count_header_bytes(conn, n)) return cb_abort(conn, FL_EHEADER_TOO_LARGE);
+  return fl__headers_append_name(&conn->req->res.headers, at, n) ? cb_abort(conn, FL_ENOMEM) : 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n) {
+  fl__conn *conn = p->data;
+  if (!conn->req) return cb_abort(conn, FL_ECANCELED);
+  if (count_header_bytes(conn, n)) return cb_abort(conn, FL_EHEADER_TOO_LARGE);
+  return fl__headers_append_value(&conn->req->res.headers, at, n) ? cb_abort(conn, FL_ENOMEM) : 0;
+}
+
+static int on_header_value_complete(llhttp_t *p) {
+  fl__conn *conn = p->data;
+  if (!conn->req) return cb_abort(conn, FL_ECANCELED);
+  uint32_t cap = conn->client->opts.max_header_count;
+  if (cap && ++conn->header_count > cap) return cb_abort(conn, FL_ETOO_MANY_HEADERS);
+  return fl__headers_commit(&conn->req->res.headers) ? cb_abort(conn, FL_ENOMEM) : 0;
+}
+
+static int on_headers_complete(llhttp_t *p) {
+  fl__conn *conn = p->data;
+  fl_request *req = conn->req;
+  if (!req) return cb_abort(conn, FL_ECANCELED);
+  if (fl__headers_commit(&req->res.headers)) return cb_abort(conn, FL_ENOMEM);
+  int status = p->status_code;
+  req->res.status = status;
+  req->res.http_minor = p->http_minor;
+  if (status == 101) return cb_abort(conn, FL_EWEIRD_REPLY); /* we never ask to upgrade */
+  if (status < 200) return 1; /* interim response: skipped at its end */
+  if (req->headers_cb) {
+    int r = req->headers_cb(req, req->headers_data);
+    if (conn->req != req) return cb_abort(conn, FL_ECANCELED);
+    if (r < 0) return cb_abort(conn, FL_ECALLBACK_ABORT);
+  }
+  if (req->head_only || status == 204 || status == 304) return 1;
+  return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n) {
+  fl__conn *conn = p->data;
+  fl_request *req = conn->req;
+  if (!req) return cb_abort(conn, FL_ECANCELED);
+  req->info.bytes_received += n;
+  if (req->body_cb) {
+    int r = req->body_cb(req, at, n, req->body_data);
+    if (conn->req != req) return cb_abort(conn, FL_ECANCELED);
+    return r < 0 ? cb_abort(conn, FL_ECALLBACK_ABORT) : 0;
+  }
+  if (req->body_limit && req->res.body.len + n > req->body_limit)
+    return cb_abort(conn, FL_EBODY_TOO_LARGE);
+  return fl__buf_append(&req->res.body, at, n) ? cb_abort(conn, FL_ENOMEM) : 0;
+}
+
+static int on_message_complete(llhttp_t *p) {
+  fl__conn *conn = p->data;
+  fl_request *req = conn->req;
+  if (!req) return cb_abort(conn, FL_ECANCELED);
+  if (req->res.status < 200) { /* 1xx done: the final response follows */
+    req->res.status = 0;
+    fl__headers_reset(&req->res.headers);
+    fl__buf_reset(&req->res.reason);
+    return 0;
+  }
+  conn->message_done = 1;
+  return HPE_PAUSED; /* stop exactly here: bytes after it mean no reuse */
+}
+
+static const llhttp_settings_t *parser_settings(void) {
+  static llhttp_settings_t s;
+  static int ready;
+  if (!ready) { /* filled once; identical on every thread */
+    llhttp_settings_t t;
+    llhttp_settings_init(&t);
+    t.on_message_begin = on_message_begin;
+    t.on_status = on_status;
+    t.on_status_complete = on_status_complete;
+    t.on_header_field = on_header_field;
+    t.on_header_value = on_header_value;
+    t.on_header_value_complete = on_header_value_complete;
+    t.on_headers_complete = on_headers_complete;
+    t.on_body = on_body;
+    t.on_message_complete = on_message_complete;
+    s = t;
+    ready = 1;
+  }
+  return &s;
+}
+
+/* Keep-Alive: timeout=N, max=M (RFC 2068 19.7.1.1). max is taken as the
+ * connection's total request budget, the cautious reading of the two in use. */
+static void apply_keep_alive_header(fl__conn *conn, const char *v) {
+  for (const char *s = v; s && *s;) {
+    while (*s == ' ' || *s == ',' || *s == '\t') s++;
+    if (fl__strncaseeq(s, "timeout=", 8) || fl__strncaseeq(s, "max=", 4)) {
+      int is_timeout = (s[0] | 0x20) == 't';
+      const char *num = strchr(s, '=') + 1;
+      char *end;
+      long val = strtol(num, &end, 10);
+      if (end != num && val >= 0) {
+        if (is_timeout) {
+          /* Leave a margin so we never send into a connection the server is
+           * just closing. */
+          uint64_t ms = (uint64_t)val * 1000;
+          ms = ms > 1000 ? ms - 500 : ms / 2;
+          if (ms < conn->idle_ms) conn->idle_ms = (uint32_t)ms;
+        } else {
+          conn->max_requests = val > (long)UINT32_MAX ? UINT32_MAX : (uint32_t)val;
+          if (val == 0) conn->max_requests = 1; /* no further request */
+        }
+      }
+    }
+    s = strchr(s, ',');
+  }
+}
+
+static void message_complete(fl__conn *conn, size_t extra) {
+  fl_request *req = conn->req;
+  fl_client *c = conn->client;
+  int keep = llhttp_should_keep_alive(&conn->parser) && extra == 0;
+  const char *ka = fl__headers_get(&req->res.headers, "Keep-Alive");
+  if (ka) apply_keep_alive_header(conn, ka);
+  conn->requests_done++;
+  if (conn->max_requests && conn->requests_done >= conn->max_requests) keep = 0;
+  if (conn->idle_ms == 0) keep = 0;
+  conn->req = NULL;
+  req->conn = NULL;
+  fl__pool_release(c, conn, keep);
+  fl__request_finish(req, 0, NULL);
+}
+
+static int map_parse_error(llhttp_errno_t e) {
+  return e == HPE_INVALID_STATUS ? FL_EBAD_STATUS : FL_EWEIRD_REPLY;
+}
+
+/* Feed bytes to the parser. Returns 1 if the connection is still usable for
+ * more reads of this exchange, 0 if the exchange ended (either way). */
+static int parse(fl__conn *conn, const char *data, size_t len) {
+  conn->cb_err = 0;
+  llhttp_errno_t e = llhttp_execute(&conn->parser, data, len);
+  if (e == HPE_OK) return 1;
+  if (e == HPE_PAUSED && conn->message_done) {
+    size_t used = (size_t)(llhttp_get_error_pos(&conn->parser) - data);
+    message_complete(conn, len - used);
+    return 0;
+  }
+  if (conn->cb_err == FL_ECANCELED || !conn->req) {
+    fl__pool_destroy_conn(conn->client, conn);
+    return 0;
+  }
+  if (conn->cb_err) {
+    int err = conn->cb_err;
+    switch (err) {
+    case FL_EHEADER_TOO_LARGE:
+      conn_fail(conn, err, "response headers exceed %u bytes", conn->client->opts.max_header_bytes);
+      break;
+    case FL_ETOO_MANY_HEADERS:
+      conn_fail(conn, err, "response has more than %u headers", conn->client->opts.max_header_count);
+      break;
+    case FL_EBAD_STATUS:
+      conn_fail(conn, err, "response status %d is outside 100-599", conn->parser.status_code);
+      break;
+    case FL_EBODY_TOO_LARGE:
+      conn_fail(conn, err, "response body exceeds %llu bytes",
+                (unsigned long long)conn->req->body_limit);
+      break;
+    case FL_ECALLBACK_ABORT:
+      conn_fail(conn, err, "a response callback asked to abort");
+      break;
+    case FL_EWEIRD_REPLY:
+      conn_fail(conn, err, "unexpected 101 Switching Protocols");
+      break;
+    default:
+      conn_fail(conn, err, "%s", fl_strerror(err));
+    }
+    return 0;
+  }
+  conn_fail(conn, map_parse_error(e), "invalid response: %s (%s)", llhttp_get_error_reason(&conn->parser),
+            llhttp_errno_name(e));
+  return 0;
+}
+
+static void on_eof(fl__conn *conn) {
+  fl_request *req = conn->req;
+  if (!conn->response_started) {
+    conn_fail_early(conn, FL_EEMPTY_REPLY, "", 0);
+    return;
+  }
+  conn->cb_err = 0;
+  llhttp_errno_t e = llhttp_finish(&conn->parser);
+  if (conn->message_done) {
+    message_complete(conn, 0);
+    return;
+  }
+  if (!conn->req) {
+    fl__pool_destroy_conn(conn->client, conn);
+    return;
+  }
+  if (req->res.status == 0 || e == HPE_OK)
+    conn_fail(conn, FL_EWEIRD_REPLY, "connection closed in the middle of the response headers");
+  else if (req->head_only)
+    conn_fail(conn, FL_EWEIRD_REPLY, "connection closed during a HEAD response");
+  else
+    conn_fail(conn, FL_EPARTIAL_BODY, "transfer closed with outstanding body data (%llu bytes received)",
+              (unsigned long long)req->info.bytes_received);
+}
+
+static void do_read(fl__conn *conn) {
+  for (;;) {
+    fl_request *req = conn->req;
+    if (!req || req->paused) return;
+    ssize_t n = conn->tp->read(conn, conn->rbuf, FL__READ_BUF_SIZE);
+    if (n > 0) {
+      if (!conn->response_started) {
+        conn->response_started = 1;
+        req->info.first_byte_us = fl__now_us() - req->start_us;
+        fl__request_set_state(req, FL__REQ_RECEIVING);
+      } else {
+        fl__request_activity(req);
+      }
+      if (!parse(conn, conn->rbuf, (size_t)n)) return;
+      if ((size_t)n < FL__READ_BUF_SIZE) return; /* drained: wait for epoll */
+      continue;
+    }
+    if (n == 0) {
+      on_eof(conn);
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    int e = errno;
+    if (!conn->response_started) {
+      conn_fail_early(conn, e == ECONNRESET ? FL_ECONN_RESET : FL_ERECV, "failed receiving from", e);
+      return;
+    }
+    conn_fail(conn, e == ECONNRESET ? FL_ECONN_RESET : FL_ERECV,
+              "failed receiving the response after %llu body bytes: %s",
+              (unsigned long long)req->info.bytes_received, strerror(e));
+    return;
+  }
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static void conn_io_cb(fl_loop *loop, fl__io *io, uint32_t events) {
+  FL__UNUSED(loop);
+  fl__conn *conn = fl__container_of(io, fl__conn, io);
+  fl_client *c = conn->client;
+  fl__client_enter(c);
+  if (conn->state == FL__CONN_IDLE || !conn->req) {
+    /* An idle connection has nothing to say: readable means the server
+     * closed it (or sent garbage). Either way it cannot be reused. */
+    fl__pool_destroy_conn(c, conn);
+  } else {
+    if ((events & (FL__POLLOUT | EPOLLERR)) && conn->woff < conn->wtotal) write_some(conn);
+    else if ((events & FL__POLLOUT) && conn->req && conn->req->upload_cb && !conn->upload_done)
+      write_some(conn);
+    if (conn->state == FL__CONN_ACTIVE && conn->req && (events & (FL__POLLIN | EPOLLHUP | EPOLLERR)))
+      do_read(conn);
+  }
+  fl__client_leave(c);
+}
+
+int fl__http1_conn_init(fl__conn *conn) {
+  fl_client *c = conn->client;
+  conn->tp = &tcp_ops;
+  conn->rbuf = malloc(FL__READ_BUF_SIZE);
+  if (!conn->rbuf) return FL_ENOMEM;
+  fl__io_init(&conn->io, conn_io_cb, conn->fd);
+  return fl__io_start(c->loop, &conn->io, FL__POLLIN);
+}
+
+void fl__http1_start(fl__conn *conn, fl_request *req) {
+  conn->req = req;
+  req->conn = conn;
+  req->info.reused = conn->reused;
+  memcpy(req->info.remote_ip, conn->remote_ip, sizeof req->info.remote_ip);
+  req->info.remote_port = conn->remote_port;
+  llhttp_init(&conn->parser, HTTP_RESPONSE, parser_settings());
+  conn->parser.data = conn;
+  conn->response_started = 0;
+  conn->message_done = 0;
+  conn->upload_done = 0;
+  conn->header_bytes = conn->header_count = 0;
+  fl__request_set_state(req, FL__REQ_SENDING);
+  if (fl__http1_write_head(req, conn->client, &conn->wbuf)) {
+    conn_fail(conn, FL_ENOMEM, "out of memory writing the request");
+    return;
+  }
+  conn->woff = 0;
+  conn->wtotal = conn->wbuf.len + (req->upload_cb ? 0 : req->body.len);
+  if (req->paused) fl__http1_pause(conn);
+  write_some(conn);
+}
+
+void fl__http1_idle_io(fl__conn *conn) {
+  /* Keep EPOLLIN armed while idle: a close by the server shows up at once. */
+  fl_loop *loop = conn->client->loop;
+  if (conn->io.want & FL__POLLOUT) fl__io_stop(loop, &conn->io, FL__POLLOUT);
+  if (!(conn->io.want & FL__POLLIN) && fl__io_start(loop, &conn->io, FL__POLLIN))
+    fl__pool_destroy_conn(conn->client, conn);
+}
+
+void fl__http1_pause(fl__conn *conn) { fl__io_stop(conn->client->loop, &conn->io, FL__POLLIN); }
+
+void fl__http1_resume(fl__conn *conn) {
+  if (fl__io_start(conn->client->loop, &conn->io, FL__POLLIN))
+    conn_fail(conn, FL_ENOMEM, "out of memory");
+}
+
+void fl__http1_detach(fl__conn *conn) { fl__pool_destroy_conn(conn->client, conn); }

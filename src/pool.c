@@ -1,0 +1,295 @@
+/* Keep-alive connection pool: hosts keyed by scheme/host/port, a total and a
+ * per-host limit, a FIFO of waiting requests (O(1) join and leave), idle
+ * expiry honouring the server's Keep-Alive: timeout=. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+
+void fl__pool_init(fl__pool *p) {
+  memset(p, 0, sizeof *p);
+  fl__queue_init(&p->hosts);
+  fl__queue_init(&p->idle_lru);
+  fl__queue_init(&p->waiters);
+}
+
+
+/* ----------------------------------------------------------------- hosts */
+
+static int make_key(const fl_request *req, char *buf, size_t cap) {
+  int n = snprintf(buf, cap, "%s://%s:%u", req->url.scheme, req->url.host, req->url.port);
+  return n > 0 && (size_t)n < cap ? 0 : FL_EINVAL;
+}
+
+/* Hosts are few per client in the common case and a lookup is one string
+ * compare per host; a hash table can replace this list when crawlers need it. */
+static fl__host *host_find(fl_client *c, const char *key) {
+  fl__queue *q;
+  fl__queue_foreach(q, &c->pool.hosts) {
+    fl__host *h = fl__container_of(q, fl__host, node);
+    if (strcmp(h->key, key) == 0) {
+      if (q != c->pool.hosts.next) { /* move to front: hot hosts stay cheap */
+        fl__queue_remove(q);
+        fl__queue_insert_head(&c->pool.hosts, q);
+      }
+      return h;
+    }
+  }
+  return NULL;
+}
+
+static fl__host *host_get(fl_client *c, const fl_request *req) {
+  char key[512];
+  if (make_key(req, key, sizeof key)) return NULL;
+  fl__host *h = host_find(c, key);
+  if (h) return h;
+  h = calloc(1, sizeof *h);
+  if (!h) return NULL;
+  h->key = strdup(key);
+  h->name = strdup(req->url.host);
+  if (!h->key || !h->name) {
+    free(h->key);
+    free(h->name);
+    free(h);
+    return NULL;
+  }
+  h->port = req->url.port;
+  fl__queue_init(&h->idle);
+  fl__queue_init(&h->busy);
+  fl__queue_insert_head(&c->pool.hosts, &h->node);
+  return h;
+}
+
+static void host_free(fl__host *h) {
+  fl__queue_remove(&h->node);
+  free(h->key);
+  free(h->name);
+  free(h);
+}
+
+/* A host with no connections and no request pointing at it goes away, so a
+ * crawler's memory does not grow with every host it ever saw. */
+static void host_maybe_free(fl_client *c, fl__host *h) {
+  if (h->nconns || h->nrefs) return;
+  FL__UNUSED(c);
+  host_free(h);
+}
+
+/* ------------------------------------------------------------ connections */
+
+static void idle_timer_cb(fl__timer *t);
+
+static fl__conn *conn_new(fl_client *c, fl__host *h) {
+  fl__conn *conn = calloc(1, sizeof *conn);
+  if (!conn) return NULL;
+  conn->client = c;
+  conn->host = h;
+  conn->fd = -1;
+  fl__queue_init(&conn->host_node);
+  fl__queue_init(&conn->lru_node);
+  fl__buf_init(&conn->wbuf);
+  fl__timer_init(c->loop, &conn->idle_timer, idle_timer_cb);
+  conn->idle_ms = c->opts.idle_timeout_ms;
+  h->nconns++;
+  c->pool.total++;
+  c->pool.stats.created++;
+  return conn;
+}
+
+static int can_open(fl_client *c, const fl__host *h) {
+  const fl_client_options *o = &c->opts;
+  if (o->max_connections && c->pool.total >= o->max_connections) return 0;
+  if (o->max_connections_per_host && h->nconns >= o->max_connections_per_host) return 0;
+  return 1;
+}
+
+static int per_host_ok(fl_client *c, const fl__host *h) {
+  return !c->opts.max_connections_per_host || h->nconns < c->opts.max_connections_per_host;
+}
+
+static void take_from_queue(fl_client *c, fl_request *req) {
+  FL__UNUSED(c);
+  fl__queue_remove(&req->wait_node);
+}
+
+/* Give req a connection now if the limits allow. 1 if it got one. */
+static int try_assign(fl_client *c, fl_request *req) {
+  fl__host *h = req->host;
+  if (!req->want_fresh_conn && !fl__queue_empty(&h->idle)) {
+    fl__conn *conn = fl__container_of(h->idle.next, fl__conn, host_node);
+    fl__queue_remove(&conn->host_node);
+    fl__queue_remove(&conn->lru_node);
+    fl__queue_insert_tail(&h->busy, &conn->host_node);
+    conn->state = FL__CONN_ACTIVE;
+    conn->reused = 1;
+    c->pool.stats.reused++;
+    take_from_queue(c, req);
+    fl__request_attach(req, conn);
+    fl__http1_start(conn, req);
+    return 1;
+  }
+  if (!can_open(c, h)) {
+    /* At the total limit, an idle connection of another host is worth less
+     * than a waiting request: close the oldest one to make room. */
+    if (fl__queue_empty(&c->pool.idle_lru) || !per_host_ok(c, h)) return 0;
+    fl__conn *old = fl__container_of(c->pool.idle_lru.next, fl__conn, lru_node);
+    fl__pool_destroy_conn(c, old);
+    if (!can_open(c, h)) return 0;
+  }
+  fl__conn *conn = conn_new(c, h);
+  if (!conn) {
+    take_from_queue(c, req);
+    fl__request_finish(req, FL_ENOMEM, "out of memory creating a connection");
+    return 1;
+  }
+  fl__queue_insert_tail(&h->busy, &conn->host_node);
+  take_from_queue(c, req);
+  fl__request_attach(req, conn);
+  fl__conn_start_connect(conn, req);
+  return 1;
+}
+
+/* Hand freed capacity to waiting requests, oldest first. Re-entrant calls
+ * (a hand-off that destroys a connection) only ask for another pass. */
+static void wake_waiters(fl_client *c) {
+  fl__pool *p = &c->pool;
+  if (p->waking) {
+    p->wake_again = 1;
+    return;
+  }
+  p->waking = 1;
+  do {
+    p->wake_again = 0;
+    fl__queue *q = p->waiters.next;
+    while (q != &p->waiters) {
+      fl__queue *next = q->next;
+      fl_request *req = fl__container_of(q, fl_request, wait_node);
+      if (!try_assign(c, req) && c->opts.max_connections &&
+          p->total >= c->opts.max_connections && fl__queue_empty(&p->idle_lru))
+        break; /* nothing can move until a connection is released */
+      if (p->wake_again) break;
+      q = next;
+    }
+  } while (p->wake_again);
+  p->waking = 0;
+}
+
+void fl__pool_acquire(fl_client *c, fl_request *req) {
+  if (!req->host) {
+    req->host = host_get(c, req);
+    if (!req->host) {
+      fl__request_finish(req, FL_ENOMEM, "out of memory in the pool");
+      return;
+    }
+    req->host->nrefs++;
+  }
+  fl__queue_insert_tail(&c->pool.waiters, &req->wait_node);
+  fl__request_set_state(req, FL__REQ_QUEUED);
+  /* Waiters ahead of it could not use what is free now (per-host limits),
+   * so trying at once keeps their order among themselves. */
+  try_assign(c, req);
+}
+
+void fl__pool_leave_queue(fl_client *c, fl_request *req) {
+  FL__UNUSED(c);
+  fl__queue_remove(&req->wait_node);
+}
+
+/* The request no longer needs its host entry. */
+void fl__pool_unref_host(fl_client *c, fl_request *req) {
+  fl__host *h = req->host;
+  if (!h) return;
+  req->host = NULL;
+  h->nrefs--;
+  host_maybe_free(c, h);
+}
+
+void fl__pool_release(fl_client *c, fl__conn *conn, int reusable) {
+  if (!reusable || c->free_requested) {
+    fl__pool_destroy_conn(c, conn);
+    return;
+  }
+  fl__host *h = conn->host;
+  conn->state = FL__CONN_IDLE;
+  fl__queue_remove(&conn->host_node);
+  fl__queue_insert_head(&h->idle, &conn->host_node);
+  fl__queue_insert_tail(&c->pool.idle_lru, &conn->lru_node);
+  uint64_t now = fl__loop_now(c->loop);
+  conn->idle_expiry = now + conn->idle_ms;
+  /* The timer is re-armed lazily; only an earlier expiry needs a restart. */
+  int rearm = !fl__timer_active(&conn->idle_timer) || conn->idle_timer.due > conn->idle_expiry;
+  if (rearm && fl__timer_start(&conn->idle_timer, conn->idle_ms)) {
+    fl__pool_destroy_conn(c, conn); /* cannot expire it: do not keep it */
+    return;
+  }
+  fl__http1_idle_io(conn);
+  wake_waiters(c);
+}
+
+/* Lazily re-armed: a busy connection only moves idle_expiry. */
+static void idle_timer_cb(fl__timer *t) {
+  fl__conn *conn = fl__container_of(t, fl__conn, idle_timer);
+  fl_client *c = conn->client;
+  if (conn->state != FL__CONN_IDLE) return; /* re-armed when it goes idle again */
+  uint64_t now = fl__loop_now(c->loop);
+  if (conn->idle_expiry > now) {
+    if (fl__timer_start(t, conn->idle_expiry - now) == 0) return;
+  }
+  fl__client_enter(c);
+  fl__pool_destroy_conn(c, conn);
+  fl__client_leave(c);
+}
+
+void fl__pool_destroy_conn(fl_client *c, fl__conn *conn) {
+  if (conn->state == FL__CONN_DEAD) return;
+  fl__host *h = conn->host;
+  if (conn->state == FL__CONN_RESOLVING || conn->state == FL__CONN_CONNECTING)
+    fl__conn_cancel_connect(conn);
+  conn->state = FL__CONN_DEAD;
+  fl__timer_stop(&conn->idle_timer);
+  if (conn->fd >= 0) {
+    fl__io_close(c->loop, &conn->io);
+    if (conn->tp && conn->tp->close)
+      conn->tp->close(conn);
+    else
+      close(conn->fd);
+    conn->fd = -1;
+  }
+  if (conn->req) {
+    conn->req->conn = NULL;
+    conn->req = NULL;
+  }
+  fl__queue_remove(&conn->host_node);
+  fl__queue_remove(&conn->lru_node);
+  fl__queue_insert_tail(&c->graveyard, &conn->host_node);
+  h->nconns--;
+  c->pool.total--;
+  conn->host = NULL;
+  host_maybe_free(c, h);
+  if (!c->free_requested) wake_waiters(c);
+}
+
+void fl__pool_free_graveyard(fl_client *c) {
+  while (!fl__queue_empty(&c->graveyard)) {
+    fl__conn *conn = fl__container_of(c->graveyard.next, fl__conn, host_node);
+    fl__queue_remove(&conn->host_node);
+    fl__buf_dispose(&conn->wbuf);
+    free(conn->rbuf);
+    free(conn);
+  }
+}
+
+void fl__pool_close_all(fl_client *c) {
+  while (!fl__queue_empty(&c->pool.hosts)) {
+    fl__host *h = fl__container_of(c->pool.hosts.next, fl__host, node);
+    h->nrefs++; /* keep it while its connections go */
+    while (!fl__queue_empty(&h->idle))
+      fl__pool_destroy_conn(c, fl__container_of(h->idle.next, fl__conn, host_node));
+    while (!fl__queue_empty(&h->busy))
+      fl__pool_destroy_conn(c, fl__container_of(h->busy.next, fl__conn, host_node));
+    h->nrefs = 0; /* requests were all completed before this runs */
+    host_free(h);
+  }
+}

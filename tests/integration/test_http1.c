@@ -1,0 +1,313 @@
+/* HTTP/1.1 exchange against the scripted fault server: what goes on the
+ * wire, every response framing, and every server fault's error code. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "flurry.h"
+#include "test.h"
+
+static fl_loop *loop;
+static fl_client *client;
+static int port;
+static char urlbuf[512];
+
+static const char *U(const char *path) {
+  snprintf(urlbuf, sizeof urlbuf, "http://127.0.0.1:%d%s", port, path);
+  return urlbuf;
+}
+
+/* Perform one request and check its error; returns it for more checks. */
+static fl_request *run_req(fl_request *req, int expect) {
+  int err = fl_request_perform(client, req);
+  if (err != expect) {
+    fprintf(stderr, "%s %s: got %s (%s), want %s\n", fl_request_method(req), fl_request_url(req),
+            fl_err_name(err), fl_request_errmsg(req), fl_err_name(expect));
+    exit(1);
+  }
+  if (err) CHECK(fl_request_errmsg(req)[0] != '\0'); /* every failure explains itself */
+  return req;
+}
+
+static fl_request *run(const char *method, const char *path, int expect) {
+  fl_request *req = fl_request_new(method, U(path));
+  CHECK(req);
+  return run_req(req, expect);
+}
+
+static const char *body_of(fl_request *req, size_t *len) {
+  return fl_response_body(fl_request_response(req), len);
+}
+
+static void test_ok_and_wire(void) {
+  fl_request *req = run("GET", "/ok", 0);
+  const fl_response *res = fl_request_response(req);
+  CHECK_EQ_INT(fl_response_status(res), 200);
+  CHECK_EQ_STR(fl_response_reason(res), "OK");
+  CHECK_EQ_INT(fl_response_http_minor(res), 1);
+  size_t len;
+  CHECK_EQ_STR(body_of(req, &len), "ok");
+  CHECK_EQ_STR(fl_response_header(res, "content-TYPE"), "text/plain");
+  CHECK(fl_request_info(req)->total_us > 0);
+  CHECK_EQ_STR(fl_request_info(req)->remote_ip, "127.0.0.1");
+  CHECK_EQ_INT(fl_request_info(req)->remote_port, port);
+  fl_request_free(req);
+
+  /* The server echoes the raw request: assert on the wire. */
+  req = fl_request_new("GET", U("/a/./b/../../echo?x=%41&y=1#frag"));
+  CHECK(fl_request_add_header(req, "X-One", "1") == 0);
+  CHECK(fl_request_add_header(req, "X-One", "2") == 0);
+  CHECK(fl_request_set_header(req, "Accept", "application/json") == 0);
+  CHECK(fl_request_remove_header(req, "User-Agent") == 0);
+  run_req(req, 0);
+  const char *wire = body_of(req, &len);
+  char expect[512];
+  snprintf(expect, sizeof expect,
+           "GET /echo?x=%%41&y=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-One: 1\r\nX-One: 2\r\n"
+           "Accept: application/json\r\n\r\n",
+           port);
+  CHECK_EQ_STR(wire, expect);
+  fl_request_free(req);
+
+  req = run("GET", "/echo", 0);
+  CHECK(strstr(body_of(req, &len), "\r\nUser-Agent: flurry/" FL_VERSION_STRING "\r\n"));
+  CHECK(strstr(body_of(req, &len), "\r\nAccept: */*\r\n"));
+  fl_request_free(req);
+
+  /* A body from memory goes out with Content-Length, head and body together. */
+  req = fl_request_new("POST", U("/echo"));
+  CHECK(fl_request_set_body(req, "hello=world", 11) == 0);
+  run_req(req, 0);
+  CHECK(strstr(body_of(req, &len), "\r\nContent-Length: 11\r\n\r\nhello=world"));
+  fl_request_free(req);
+
+  /* An empty POST still says Content-Length: 0. */
+  req = run("POST", "/echo", 0);
+  CHECK(strstr(body_of(req, &len), "\r\nContent-Length: 0\r\n\r\n"));
+  fl_request_free(req);
+}
+
+static int upload_calls;
+static long upload_cb(fl_request *req, char *buf, size_t cap, void *data) {
+  (void)req;
+  (void)data;
+  (void)cap;
+  if (upload_calls++ >= 3) return 0;
+  memcpy(buf, "abcde", 5);
+  return 5;
+}
+
+static void test_chunked_upload(void) {
+  fl_request *req = fl_request_new("PUT", U("/echo"));
+  upload_calls = 0;
+  CHECK(fl_request_set_upload(req, upload_cb, NULL) == 0);
+  run_req(req, 0);
+  size_t len;
+  const char *wire = body_of(req, &len);
+  CHECK(strstr(wire, "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\nabcde\r\n5\r\nabcde\r\n0\r\n\r\n"));
+  CHECK(!strstr(wire, "Content-Length"));
+  fl_request_free(req);
+}
+
+static void test_framings(void) {
+  size_t len;
+  fl_request *req = run("GET", "/chunked?n=10000&size=777", 0);
+  body_of(req, &len);
+  CHECK_EQ_INT(len, 10000);
+  fl_request_free(req);
+
+  req = run("GET", "/close-delimited?n=5000", 0);
+  body_of(req, &len);
+  CHECK_EQ_INT(len, 5000);
+  fl_request_free(req);
+
+  req = run("GET", "/http10", 0);
+  CHECK_EQ_INT(fl_response_http_minor(fl_request_response(req)), 0);
+  CHECK_EQ_STR(body_of(req, &len), "ok");
+  fl_request_free(req);
+
+  req = run("GET", "/no-length-keepalive", 0);
+  CHECK_EQ_STR(body_of(req, &len), "abc");
+  fl_request_free(req);
+
+  req = run("GET", "/split?chunk=1", 0);
+  body_of(req, &len);
+  CHECK_EQ_INT(len, 64);
+  fl_request_free(req);
+
+  req = run("GET", "/1xx", 0);
+  CHECK_EQ_INT(fl_response_status(fl_request_response(req)), 200);
+  CHECK_EQ_STR(body_of(req, &len), "ok");
+  CHECK(fl_response_header(fl_request_response(req), "Link") == NULL); /* interim headers dropped */
+  fl_request_free(req);
+
+  req = run("GET", "/dup-headers", 0);
+  const fl_response *res = fl_request_response(req);
+  const char *n, *v;
+  int cookies = 0;
+  for (size_t i = 0; fl_response_header_at(res, i, &n, &v) == 0; i++)
+    if (!strcmp(n, "Set-Cookie")) cookies++;
+  CHECK_EQ_INT(cookies, 2);
+  CHECK_EQ_STR(fl_response_header(res, "X-CASE"), "One");
+  fl_request_free(req);
+}
+
+/* Responses without a body leave the connection usable. */
+static void test_no_body_responses(void) {
+  fl_pool_stats before, after;
+  fl_client_pool_stats(client, &before);
+  size_t len;
+  fl_request *req = run("GET", "/204-with-body", 0);
+  CHECK_EQ_INT(fl_response_status(fl_request_response(req)), 204);
+  body_of(req, &len);
+  CHECK_EQ_INT(len, 0);
+  fl_request_free(req);
+  req = run("GET", "/304", 0);
+  CHECK_EQ_INT(fl_response_status(fl_request_response(req)), 304);
+  CHECK(fl_request_info(req)->reused);
+  fl_request_free(req);
+  req = run("HEAD", "/head", 0);
+  CHECK_EQ_STR(fl_response_header(fl_request_response(req), "Content-Length"), "1000");
+  body_of(req, &len);
+  CHECK_EQ_INT(len, 0);
+  CHECK(fl_request_info(req)->reused);
+  fl_request_free(req);
+  req = run("GET", "/head", 0);
+  body_of(req, &len);
+  CHECK_EQ_INT(len, 1000);
+  CHECK(fl_request_info(req)->reused);
+  fl_request_free(req);
+  fl_client_pool_stats(client, &after);
+  CHECK(after.created - before.created <= 1); /* all four on one connection */
+}
+
+static void test_faults(void) {
+  fl_request_free(run("GET", "/truncated?n=100&send=10", FL_EPARTIAL_BODY));
+  fl_request_free(run("GET", "/truncated-chunked", FL_EPARTIAL_BODY));
+  fl_request_free(run("GET", "/drop-after-head", FL_EPARTIAL_BODY));
+  fl_request_free(run("GET", "/bad-chunk", FL_EWEIRD_REPLY));
+  fl_request_free(run("GET", "/bad-chunk-crlf", FL_EWEIRD_REPLY));
+  fl_request_free(run("GET", "/empty", FL_EEMPTY_REPLY));
+  fl_request_free(run("GET", "/reset", FL_ECONN_RESET));
+  fl_request_free(run("GET", "/garbage", FL_EWEIRD_REPLY));
+  fl_request_free(run("GET", "/status?code=99", FL_EBAD_STATUS));
+  fl_request_free(run("GET", "/status?code=600", FL_EBAD_STATUS));
+  fl_request_free(run("GET", "/status?code=abc", FL_EBAD_STATUS));
+  fl_request *req = run("GET", "/status?code=599", 0);
+  CHECK_EQ_INT(fl_response_status(fl_request_response(req)), 599);
+  fl_request_free(req);
+  /* curl's exit codes line up */
+  CHECK_EQ_INT(fl_err_curl_code(FL_EPARTIAL_BODY), 18);
+  CHECK_EQ_INT(fl_err_curl_code(FL_EEMPTY_REPLY), 52);
+  CHECK_EQ_INT(fl_err_curl_code(FL_ECONN_RESET), 56);
+  CHECK_EQ_INT(fl_err_curl_code(FL_EBAD_STATUS), 8);
+}
+
+static void test_caps(void) {
+  fl_request_free(run("GET", "/huge-headers?kb=100&split=1000", FL_EHEADER_TOO_LARGE));
+  fl_request *req = run("GET", "/huge-headers?kb=32&split=700", 0); /* under 64 KiB, split reads */
+  CHECK(fl_response_header_count(fl_request_response(req)) >= 32);
+  fl_request_free(req);
+  fl_request_free(run("GET", "/many-headers?n=300", FL_ETOO_MANY_HEADERS));
+  fl_request_free(run("GET", "/many-headers?n=150", 0));
+
+  req = fl_request_new("GET", U("/len?n=100000"));
+  fl_request_set_max_body(req, 1000);
+  fl_request_free(run_req(req, FL_EBODY_TOO_LARGE));
+  CHECK_EQ_INT(fl_err_curl_code(FL_EBODY_TOO_LARGE), 63);
+}
+
+static size_t streamed;
+static int count_body(fl_request *req, const char *chunk, size_t len, void *data) {
+  (void)req;
+  (void)chunk;
+  (void)data;
+  streamed += len;
+  return 0;
+}
+
+static int abort_body(fl_request *req, const char *chunk, size_t len, void *data) {
+  (void)req, (void)chunk, (void)len, (void)data;
+  return -1;
+}
+
+static void test_streaming(void) {
+  fl_request *req = fl_request_new("GET", U("/len?n=300000"));
+  streamed = 0;
+  fl_request_on_body(req, count_body, NULL);
+  run_req(req, 0);
+  size_t len;
+  body_of(req, &len);
+  CHECK_EQ_INT(len, 0);
+  CHECK_EQ_INT(streamed, 300000);
+  CHECK_EQ_INT(fl_request_info(req)->bytes_received, 300000);
+  fl_request_free(req);
+
+  req = fl_request_new("GET", U("/len?n=300000"));
+  fl_request_on_body(req, abort_body, NULL);
+  fl_request_free(run_req(req, FL_ECALLBACK_ABORT));
+}
+
+static void test_timeouts(void) {
+  fl_timeouts t = {0};
+  t.first_byte_ms = 150;
+  fl_request *req = fl_request_new("GET", U("/slow-first-byte?ms=3000"));
+  fl_request_set_timeouts(req, &t);
+  fl_request_free(run_req(req, FL_EFIRST_BYTE_TIMEOUT));
+
+  memset(&t, 0, sizeof t);
+  t.read_ms = 150;
+  req = fl_request_new("GET", U("/slow-body?n=100&ms=400"));
+  fl_request_set_timeouts(req, &t);
+  fl_request_free(run_req(req, FL_EREAD_TIMEOUT));
+
+  /* Data every 50 ms keeps a 150 ms read timeout happy; total stops it. */
+  memset(&t, 0, sizeof t);
+  t.read_ms = 150;
+  t.total_ms = 400;
+  req = fl_request_new("GET", U("/slow-body?n=100&ms=50"));
+  fl_request_set_timeouts(req, &t);
+  fl_request_free(run_req(req, FL_ETIMEOUT));
+  CHECK_EQ_INT(fl_err_curl_code(FL_ETIMEOUT), 28);
+  CHECK_EQ_INT(fl_err_curl_code(FL_EREAD_TIMEOUT), 28);
+}
+
+static void test_bad_input(void) {
+  fl_request *req = fl_request_new("GET", "http://exa mple.com/");
+  int called = 0;
+  CHECK_EQ_INT(fl_request_send(client, req, NULL, &called), FL_EURL_MALFORMAT);
+  fl_request_free(req);
+  req = fl_request_new("GET", "ftp://127.0.0.1/");
+  CHECK_EQ_INT(fl_request_send(client, req, NULL, NULL), FL_EUNSUPPORTED_PROTOCOL);
+  CHECK_EQ_INT(fl_request_set_header(req, "X-Bad", "a\r\nInjected: 1"), FL_EBAD_HEADER);
+  CHECK_EQ_INT(fl_request_add_header(req, "X Bad", "v"), FL_EBAD_HEADER);
+  CHECK_EQ_INT(fl_request_add_header(req, "X-Bad", "nul\x01"), FL_EBAD_HEADER);
+  CHECK_EQ_INT(fl_request_set_method(req, "GET /x"), FL_EBAD_HEADER);
+  CHECK(fl_request_new("GE\nT", "http://127.0.0.1/") == NULL);
+  fl_request_free(req);
+  /* A refused connection is its own error. */
+  req = fl_request_new("GET", "http://127.0.0.1:1/");
+  fl_request_free(run_req(req, FL_ECONN_REFUSED));
+  CHECK_EQ_INT(fl_err_curl_code(FL_ECONN_REFUSED), 7);
+}
+
+int main(void) {
+  FL_TEST_BEGIN();
+  port = fl_test_fault_start();
+  loop = fl_loop_new();
+  CHECK(loop);
+  client = fl_client_new(loop, NULL);
+  CHECK(client);
+  test_ok_and_wire();
+  test_chunked_upload();
+  test_framings();
+  test_no_body_responses();
+  test_faults();
+  test_caps();
+  test_streaming();
+  test_timeouts();
+  test_bad_input();
+  fl_client_free(client);
+  CHECK_EQ_INT(fl_loop_free(loop), 0);
+  FL_TEST_END();
+}

@@ -1,0 +1,826 @@
+#!/usr/bin/env python3
+"""Scripted HTTP/1.1 fault server for flurry client tests.
+
+Sends exact, scripted bytes per scenario (chosen by the request path) and
+records the raw bytes of every request it receives.  Standard library only.
+
+Usage: python3 fault_server.py --port-file PATH [--host 127.0.0.1|::1]
+
+Binds an ephemeral loopback port, writes the port number (decimal, followed by
+a newline) to PATH atomically once listening, and serves until SIGTERM or
+SIGINT (exit code 0).  See README.md next to this file for the scenarios.
+"""
+
+import argparse
+import itertools
+import json
+import os
+import select
+import selectors
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+from urllib.parse import unquote, unquote_to_bytes
+
+ALPHA = b"abcdefghijklmnopqrstuvwxyz"
+MAX_HEAD = 4 << 20            # request head size limit (bytes)
+MAX_BODY = 256 << 20          # request body size limit (bytes)
+IDLE_TIMEOUT = 300.0          # seconds a connection may sit without traffic
+DRAIN_TIMEOUT = 2.0           # seconds to wait for the peer's FIN on close
+STALL_TIMEOUT = 60.0          # /stall-body: how long to hold the socket
+
+OK_RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+               b"Content-Type: text/plain\r\n\r\nok")
+RESP_400 = (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n"
+            b"Connection: close\r\n\r\nbad request")
+RESP_404 = (b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n"
+            b"Content-Type: text/plain\r\n\r\nnot found")
+CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+# What the connection loop does after a scenario ran.
+KEEP = "keep"    # keep-alive (unless the request asked to close)
+CLOSE = "close"  # graceful close (FIN)
+DONE = "done"    # the scenario already closed the socket itself
+
+
+class BadRequest(Exception):
+    """The client sent something we cannot parse: answer 400 and close."""
+
+
+class ClientGone(Exception):
+    """The client closed the connection in the middle of a request."""
+
+
+# --------------------------------------------------------------------------
+# Helpers
+
+
+def fill(offset, n):
+    """n bytes of the repeating 'a'..'z' pattern, starting at offset."""
+    start = offset % 26
+    reps = (start + n) // 26 + 1
+    return (ALPHA * reps)[start:start + n]
+
+
+def head(status_line, *headers):
+    """Response head: status line + header lines + blank line, as bytes."""
+    lines = [status_line] + list(headers)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def is_digits(s):
+    """Strictly ASCII decimal digits (str.isdigit also accepts e.g. '\xb2')."""
+    return bool(s) and all(c in "0123456789" for c in s)
+
+
+TCHAR = set("!#$%&'*+-.^_`|~0123456789"
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def parse_query(query):
+    """Query string -> dict of first values (percent-decoded, latin-1)."""
+    out = {}
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        key = unquote(key.replace("+", " "), encoding="latin-1")
+        value = unquote_to_bytes(value.replace("+", " ")).decode("latin-1")
+        out.setdefault(key, value)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Recording
+
+
+class Recorder:
+    """Raw request bytes and connection ids, keyed by the `k` parameter."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.logs = {}   # k -> [raw request bytes, ...]
+        self.conns = {}  # k -> set of connection ids
+
+    def record(self, key, conn_id, raw):
+        with self.lock:
+            self.logs.setdefault(key, []).append(raw)
+            self.conns.setdefault(key, set()).add(conn_id)
+
+    def log(self, key):
+        with self.lock:
+            return b"\n----\n".join(self.logs.get(key, []))
+
+    def stats(self, key):
+        with self.lock:
+            return {"connections": len(self.conns.get(key, ())),
+                    "requests": len(self.logs.get(key, ()))}
+
+    def reset(self, key=None):
+        with self.lock:
+            if key is None:
+                self.logs.clear()
+                self.conns.clear()
+            else:
+                self.logs.pop(key, None)
+                self.conns.pop(key, None)
+
+
+RECORDER = Recorder()
+
+
+# --------------------------------------------------------------------------
+# Connection
+
+
+class Conn:
+    """One accepted TCP connection with its receive buffer."""
+
+    def __init__(self, sock, conn_id):
+        self.sock = sock
+        self.id = conn_id
+        self.buf = bytearray()
+        self.closed = False
+        self.next_action = None    # "close"/"reset": set by /stale-next etc.
+        self.idle_close_ms = None  # set by /idle-close
+
+    # -- reading
+
+    def recv_more(self):
+        """Append received bytes to buf; False on EOF."""
+        data = self.sock.recv(65536)
+        if not data:
+            return False
+        self.buf += data
+        return True
+
+    def read_until(self, delim, limit):
+        """Bytes up to and including delim; raises ClientGone on EOF."""
+        start = 0
+        while True:
+            i = self.buf.find(delim, start)
+            if i >= 0:
+                end = i + len(delim)
+                out = bytes(self.buf[:end])
+                del self.buf[:end]
+                return out
+            if len(self.buf) > limit:
+                raise BadRequest("line or head too long")
+            start = max(0, len(self.buf) - len(delim) + 1)
+            if not self.recv_more():
+                raise ClientGone()
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            if not self.recv_more():
+                raise ClientGone()
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def wait_readable(self, seconds):
+        """True if data (or EOF) arrives within `seconds`."""
+        if self.buf:
+            return True
+        poller = select.poll()
+        poller.register(self.sock.fileno(), select.POLLIN)
+        return bool(poller.poll(max(0, int(seconds * 1000))))
+
+    # -- writing
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def send_split(self, data, piece, delay):
+        """Write data `piece` bytes at a time, sleeping `delay` s between."""
+        for off in range(0, len(data), piece):
+            if off:
+                time.sleep(delay)
+            self.sock.sendall(data[off:off + piece])
+
+    def send_fill(self, n, offset=0):
+        """Send n pattern bytes without building them all in memory."""
+        sent = 0
+        while sent < n:
+            piece = min(65536, n - sent)
+            self.sock.sendall(fill(offset + sent, piece))
+            sent += piece
+
+    # -- closing
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+
+    def close_graceful(self):
+        """FIN, then discard input until the peer's FIN (so that unread data
+        does not turn our close into an RST), then close."""
+        if self.closed:
+            return
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + DRAIN_TIMEOUT
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.sock.settimeout(left)
+                if not self.sock.recv(65536):
+                    break
+        except OSError:
+            pass
+        self.close()
+
+    def close_reset(self):
+        """Close with SO_LINGER {1, 0}: the peer sees an RST."""
+        if self.closed:
+            return
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.close()
+
+
+# --------------------------------------------------------------------------
+# Request parsing
+
+
+class Request:
+    def __init__(self, method, target, version, headers):
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers  # [(name, value)] in order received
+        self.raw = b""          # head + body exactly as received
+        self.body = b""         # decoded body
+        path = target
+        if "://" in path:       # absolute-form: drop scheme and authority
+            path = "/" + path.split("://", 1)[1].partition("/")[2]
+        path, _, query = path.partition("?")
+        self.path = path
+        self.query = parse_query(query)
+
+    def values(self, name):
+        name = name.lower()
+        return [v for n, v in self.headers if n.lower() == name]
+
+    def tokens(self, name):
+        return {t.strip().lower()
+                for v in self.values(name) for t in v.split(",") if t.strip()}
+
+    @property
+    def keep_alive(self):
+        conn = self.tokens("connection")
+        if "close" in conn:
+            return False
+        if self.version == "HTTP/1.0":
+            return "keep-alive" in conn
+        return True
+
+    def int_param(self, name, default):
+        value = self.query.get(name)
+        if value is None or value == "":
+            return default
+        if not is_digits(value):
+            raise BadRequest("bad parameter %s=%r" % (name, value))
+        return int(value)
+
+
+def parse_head(data):
+    text = data[:-4].decode("latin-1")
+    lines = text.split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3:
+        raise BadRequest("bad request line")
+    method, target, version = parts
+    if (not method or not set(method) <= TCHAR or not target
+            or len(version) != 8 or not version.startswith("HTTP/")
+            or not is_digits(version[5]) or version[6] != "."
+            or not is_digits(version[7])):
+        raise BadRequest("bad request line")
+    headers = []
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep or not name or not set(name) <= TCHAR:
+            raise BadRequest("bad header line")
+        headers.append((name, value.strip(" \t")))
+    return Request(method, target, version, headers)
+
+
+def body_framing(req):
+    """('chunked', None), ('length', n) or ('none', 0)."""
+    te = req.values("transfer-encoding")
+    cl = req.values("content-length")
+    if te:
+        codings = [c.strip().lower() for v in te for c in v.split(",")]
+        if cl or codings != ["chunked"]:
+            raise BadRequest("unsupported transfer-encoding")
+        return "chunked", None
+    if cl:
+        values = {c.strip() for v in cl for c in v.split(",")}
+        if len(values) != 1:
+            raise BadRequest("conflicting content-length")
+        value = values.pop()
+        if not is_digits(value) or int(value) > MAX_BODY:
+            raise BadRequest("bad content-length")
+        return "length", int(value)
+    return "none", 0
+
+
+def read_chunked(conn):
+    """Decode a chunked body; returns (raw bytes, decoded body)."""
+    raw = bytearray()
+    body = bytearray()
+    while True:
+        line = conn.read_until(b"\r\n", 4096)
+        raw += line
+        size = line[:-2].split(b";", 1)[0].strip(b" \t")
+        if not size or any(c not in b"0123456789abcdefABCDEF" for c in size):
+            raise BadRequest("bad chunk size")
+        n = int(size, 16)
+        if len(body) + n > MAX_BODY:
+            raise BadRequest("body too large")
+        if n == 0:
+            break
+        data = conn.read_exact(n + 2)
+        raw += data
+        if data[-2:] != b"\r\n":
+            raise BadRequest("missing CRLF after chunk data")
+        body += data[:-2]
+    while True:  # trailer section, ends with an empty line
+        line = conn.read_until(b"\r\n", 65536)
+        raw += line
+        if line == b"\r\n":
+            break
+        if b":" not in line:
+            raise BadRequest("bad trailer line")
+    return bytes(raw), bytes(body)
+
+
+def read_request(conn):
+    """Next request on conn, or None on a clean EOF between requests."""
+    while True:  # ignore empty lines before a request line (RFC 9112 2.2)
+        while conn.buf[:2] == b"\r\n":
+            del conn.buf[:2]
+        if conn.buf and conn.buf != b"\r":
+            break
+        if not conn.recv_more():
+            if conn.buf:
+                raise ClientGone()
+            return None
+    data = conn.read_until(b"\r\n\r\n", MAX_HEAD)
+    req = parse_head(data)
+    kind, length = body_framing(req)
+    if kind != "none" and length != 0 and \
+            "100-continue" in req.tokens("expect"):
+        conn.send(CONTINUE_100)
+    if kind == "chunked":
+        raw_body, req.body = read_chunked(conn)
+    else:
+        raw_body = req.body = conn.read_exact(length)
+    req.raw = data + raw_body
+    return req
+
+
+# --------------------------------------------------------------------------
+# Scenarios: fn(conn, req) -> KEEP | CLOSE | DONE
+
+
+def sc_ok(conn, req):
+    conn.send(OK_RESPONSE)
+    return KEEP
+
+
+def sc_echo(conn, req):
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: %d" % len(req.raw))
+              + req.raw)
+    return KEEP
+
+
+def sc_len(conn, req):
+    n = req.int_param("n", 10)
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: %d" % n))
+    conn.send_fill(n)
+    return KEEP
+
+
+def sc_chunked(conn, req):
+    n = req.int_param("n", 100)
+    size = max(1, req.int_param("size", 26))
+    conn.send(head("HTTP/1.1 200 OK", "Transfer-Encoding: chunked"))
+    for off in range(0, n, size):
+        piece = min(size, n - off)
+        ext = ";ext=1" if off == 0 else ""
+        conn.send(b"%x%s\r\n%s\r\n" % (piece, ext.encode(), fill(off, piece)))
+    conn.send(b"0\r\nX-Trailer: yes\r\n\r\n")
+    return KEEP
+
+
+def sc_close_delimited(conn, req):
+    n = req.int_param("n", 10)
+    conn.send(head("HTTP/1.1 200 OK", "Connection: close"))
+    conn.send_fill(n)
+    return CLOSE
+
+
+def sc_http10(conn, req):
+    conn.send(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    return CLOSE
+
+
+def sc_truncated(conn, req):
+    n = req.int_param("n", 100)
+    send = req.int_param("send", 10)
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: %d" % n))
+    conn.send_fill(send)
+    return CLOSE
+
+
+def sc_truncated_chunked(conn, req):
+    conn.send(head("HTTP/1.1 200 OK", "Transfer-Encoding: chunked")
+              + b"5\r\nhello\r\n5\r\nwor")
+    return CLOSE
+
+
+def sc_bad_chunk(conn, req):
+    conn.send(head("HTTP/1.1 200 OK", "Transfer-Encoding: chunked")
+              + b"zz\r\n")
+    return CLOSE
+
+
+def sc_bad_chunk_crlf(conn, req):
+    conn.send(head("HTTP/1.1 200 OK", "Transfer-Encoding: chunked")
+              + b"5\r\nhelloXX0\r\n\r\n")
+    return CLOSE
+
+
+def sc_empty(conn, req):
+    return CLOSE
+
+
+def sc_reset(conn, req):
+    conn.close_reset()
+    return DONE
+
+
+def sc_reset_mid_body(conn, req):
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: 100") + fill(0, 10))
+    time.sleep(0.05)  # let the client read what was sent before the RST
+    conn.close_reset()
+    return DONE
+
+
+def sc_garbage(conn, req):
+    conn.send(b"HELLO WORLD\r\n\r\n")
+    return CLOSE
+
+
+def sc_status(conn, req):
+    code = req.query.get("code", "200")
+    conn.send(head("HTTP/1.1 %s Whatever" % code, "Content-Length: 0"))
+    return KEEP
+
+
+def sc_huge_headers(conn, req):
+    kb = req.int_param("kb", 64)
+    split = max(1, req.int_param("split", 1024))
+    lines = [b"HTTP/1.1 200 OK\r\n"]
+    for i in range(kb):
+        prefix = b"X-Fill-%d: " % i
+        lines.append(prefix + fill(0, 1024 - len(prefix) - 2) + b"\r\n")
+    lines.append(b"Content-Length: 2\r\n\r\nok")
+    conn.send_split(b"".join(lines), split, 0.005)
+    return KEEP
+
+
+def sc_many_headers(conn, req):
+    n = req.int_param("n", 100)
+    fields = ["X-H-%d: v" % i for i in range(1, n + 1)]
+    conn.send(head("HTTP/1.1 200 OK", *fields, "Content-Length: 2") + b"ok")
+    return KEEP
+
+
+def sc_slow_first_byte(conn, req):
+    time.sleep(req.int_param("ms", 100) / 1000.0)
+    conn.send(OK_RESPONSE)
+    return KEEP
+
+
+def sc_slow_body(conn, req):
+    n = req.int_param("n", 10)
+    delay = req.int_param("ms", 10) / 1000.0
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: %d" % n))
+    for i in range(n):
+        time.sleep(delay)
+        conn.send(fill(i, 1))
+    return KEEP
+
+
+def sc_stall_body(conn, req):
+    n = req.int_param("n", 100)
+    send = req.int_param("send", 10)
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: %d" % n))
+    conn.send_fill(send)
+    deadline = time.monotonic() + STALL_TIMEOUT
+    try:  # discard anything the client sends until it closes or time is up
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            conn.sock.settimeout(left)
+            if not conn.sock.recv(65536):
+                break
+    except OSError:
+        pass
+    conn.close()
+    return DONE
+
+
+def sc_1xx(conn, req):
+    conn.send(b"HTTP/1.1 100 Continue\r\n\r\n"
+              b"HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n")
+    conn.send(OK_RESPONSE)
+    return KEEP
+
+
+def sc_204_with_body(conn, req):
+    conn.send(b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n")
+    return KEEP
+
+
+def sc_304(conn, req):
+    conn.send(b'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\n\r\n')
+    return KEEP
+
+
+def sc_head(conn, req):
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: 1000"))
+    if req.method != "HEAD":
+        conn.send_fill(1000)
+    return KEEP
+
+
+def sc_keepalive(conn, req):
+    timeout = req.query.get("timeout", "5")
+    maximum = req.query.get("max", "100")
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: 2",
+                   "Content-Type: text/plain",
+                   "Keep-Alive: timeout=%s, max=%s" % (timeout, maximum),
+                   "Connection: keep-alive") + b"ok")
+    return KEEP
+
+
+def sc_close_after(conn, req):
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: 2",
+                   "Content-Type: text/plain", "Connection: close") + b"ok")
+    return CLOSE
+
+
+def sc_idle_close(conn, req):
+    conn.idle_close_ms = req.int_param("ms", 100)
+    conn.send(OK_RESPONSE)
+    return KEEP
+
+
+def sc_stale_next(conn, req):
+    conn.next_action = "close"
+    conn.send(OK_RESPONSE)
+    return KEEP
+
+
+def sc_reset_next(conn, req):
+    conn.next_action = "reset"
+    conn.send(OK_RESPONSE)
+    return KEEP
+
+
+def sc_split(conn, req):
+    piece = max(1, req.int_param("chunk", 1))
+    data = head("HTTP/1.1 200 OK", "Content-Length: 64") + fill(0, 64)
+    conn.send_split(data, piece, 0.002)
+    return KEEP
+
+
+def sc_dup_headers(conn, req):
+    conn.send(head("HTTP/1.1 200 OK", "Set-Cookie: a=1", "Set-Cookie: b=2",
+                   "X-Case: One", "x-case: two", "Content-Length: 2") + b"ok")
+    return KEEP
+
+
+def sc_drop_after_head(conn, req):
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: 10"))
+    return CLOSE
+
+
+def sc_no_length_keepalive(conn, req):
+    conn.send(b"HTTP/1.1 200 OK\r\n\r\nabc")
+    return CLOSE
+
+
+def sc_not_found(conn, req):
+    conn.send(RESP_404)
+    return KEEP
+
+
+# Control endpoints (not recorded).
+
+
+def ctl_log(conn, req):
+    body = RECORDER.log(req.query.get("k", ""))
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: %d" % len(body),
+                   "Content-Type: application/octet-stream") + body)
+    return KEEP
+
+
+def ctl_stats(conn, req):
+    body = json.dumps(RECORDER.stats(req.query.get("k", ""))).encode()
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: %d" % len(body),
+                   "Content-Type: application/json") + body)
+    return KEEP
+
+
+def ctl_reset(conn, req):
+    if req.query.get("all") == "1":
+        RECORDER.reset()
+    else:
+        RECORDER.reset(req.query.get("k", ""))
+    conn.send(OK_RESPONSE)
+    return KEEP
+
+
+SCENARIOS = {
+    "/ok": sc_ok,
+    "/echo": sc_echo,
+    "/len": sc_len,
+    "/chunked": sc_chunked,
+    "/close-delimited": sc_close_delimited,
+    "/http10": sc_http10,
+    "/truncated": sc_truncated,
+    "/truncated-chunked": sc_truncated_chunked,
+    "/bad-chunk": sc_bad_chunk,
+    "/bad-chunk-crlf": sc_bad_chunk_crlf,
+    "/empty": sc_empty,
+    "/reset": sc_reset,
+    "/reset-mid-body": sc_reset_mid_body,
+    "/garbage": sc_garbage,
+    "/status": sc_status,
+    "/huge-headers": sc_huge_headers,
+    "/many-headers": sc_many_headers,
+    "/slow-first-byte": sc_slow_first_byte,
+    "/slow-body": sc_slow_body,
+    "/stall-body": sc_stall_body,
+    "/1xx": sc_1xx,
+    "/204-with-body": sc_204_with_body,
+    "/304": sc_304,
+    "/head": sc_head,
+    "/keepalive": sc_keepalive,
+    "/close-after": sc_close_after,
+    "/idle-close": sc_idle_close,
+    "/stale-next": sc_stale_next,
+    "/reset-next": sc_reset_next,
+    "/split": sc_split,
+    "/dup-headers": sc_dup_headers,
+    "/delay": sc_slow_first_byte,
+    "/drop-after-head": sc_drop_after_head,
+    "/no-length-keepalive": sc_no_length_keepalive,
+    "/pipeline-echo": sc_echo,
+}
+
+CONTROL = {
+    "/_log": ctl_log,
+    "/_stats": ctl_stats,
+    "/_reset": ctl_reset,
+}
+
+
+# --------------------------------------------------------------------------
+# Serving
+
+
+def serve_connection(conn):
+    try:
+        while True:
+            if conn.idle_close_ms is not None:
+                ms, conn.idle_close_ms = conn.idle_close_ms, None
+                if not conn.wait_readable(ms / 1000.0):
+                    conn.close_graceful()
+                    return
+            try:
+                req = read_request(conn)
+                if req is None:
+                    return
+                control = CONTROL.get(req.path)
+                if control is None:
+                    RECORDER.record(req.query.get("k", ""), conn.id, req.raw)
+                if conn.next_action == "reset":
+                    conn.close_reset()
+                    return
+                if conn.next_action == "close":
+                    conn.close_graceful()
+                    return
+                handler = control or SCENARIOS.get(req.path, sc_not_found)
+                action = handler(conn, req)
+            except BadRequest:
+                conn.send(RESP_400)
+                conn.close_graceful()
+                return
+            if action == DONE:
+                return
+            if action == CLOSE or not req.keep_alive:
+                conn.close_graceful()
+                return
+    except (OSError, ClientGone):
+        pass  # client went away (EOF, reset, timeout): nothing to report
+    except Exception:
+        traceback.print_exc(file=sys.stderr)
+    finally:
+        conn.close()
+
+
+def start_connection(sock, conn_id):
+    try:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(IDLE_TIMEOUT)
+        t = threading.Thread(target=serve_connection,
+                             args=(Conn(sock, conn_id),), daemon=True)
+        t.start()
+    except Exception as e:  # e.g. cannot start a new thread
+        print("fault_server: dropping connection: %s" % e, file=sys.stderr)
+        sock.close()
+
+
+def write_port_file(path, port):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--host", default="127.0.0.1")
+    args = ap.parse_args()
+
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    lsock = socket.socket(family, socket.SOCK_STREAM)
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind((args.host, 0))
+    lsock.listen(1024)
+    lsock.setblocking(False)
+
+    # Signals may be delivered to any thread; the wakeup fd makes sure the
+    # accept loop notices promptly.
+    stop = []
+    wake_r, wake_w = socket.socketpair()
+    wake_r.setblocking(False)
+    wake_w.setblocking(False)
+    signal.set_wakeup_fd(wake_w.fileno())
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stop.append(signum))
+
+    sel = selectors.DefaultSelector()
+    sel.register(lsock, selectors.EVENT_READ)
+    sel.register(wake_r, selectors.EVENT_READ)
+
+    write_port_file(args.port_file, lsock.getsockname()[1])
+
+    ids = itertools.count(1)
+    while not stop:
+        for key, _ in sel.select(timeout=1.0):
+            if key.fileobj is wake_r:
+                try:
+                    wake_r.recv(4096)
+                except OSError:
+                    pass
+                continue
+            while not stop:
+                try:
+                    sock, _ = lsock.accept()
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError as e:  # e.g. EMFILE: back off a little
+                    print("fault_server: accept: %s" % e, file=sys.stderr)
+                    time.sleep(0.05)
+                    break
+                start_connection(sock, next(ids))
+
+    lsock.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # daemon threads may still be blocked; do not wait for them
+
+
+if __name__ == "__main__":
+    main()
