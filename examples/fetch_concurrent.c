@@ -48,7 +48,10 @@ int main(int argc, char **argv) {
       failed++;
       printf("%s: error: %s\n", fl_request_url(reqs[i]), fl_request_errmsg(reqs[i]));
     } else {
-      printf("%s\n", fl_response_body(fl_request_response(reqs[i]), NULL));
+      size_t len;
+      const char *body = fl_response_body(fl_request_response(reqs[i]), &len);
+      fputs(body, stdout);
+      if (len == 0 || body[len - 1] != '\n') putchar('\n');
     }
     fl_request_free(reqs[i]);
   }

@@ -1,5 +1,6 @@
 /* HTTP/1.1 exchange against the scripted fault server: what goes on the
  * wire, every response framing, and every server fault's error code. */
+/* LABELS: valgrind */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

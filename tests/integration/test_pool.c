@@ -1,6 +1,7 @@
 /* Pool and request lifecycle against the fault server: reuse, limits and
  * the FIFO queue, idle expiry and Keep-Alive, stale-connection retries,
  * cancellation and freeing at any point. */
+/* LABELS: valgrind */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
