@@ -33,16 +33,26 @@ client_cpu="taskset -c 1"
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-wrk_rps=() fl_rps=()
+wrk_rps=() fl_rps=() wrk_cpu=() fl_cpu=()
+TIMEFORMAT='%U %S'
+# run_timed OUTFILE CMD...: stdout to OUTFILE, prints "user sys" CPU seconds.
+run_timed() { local out=$1; shift; { time "$@" >"$out"; } 2>&1 | tail -1; }
 for ((i = 1; i <= runs; i++)); do
-  # wrk runs for a time; give it about as long as fl_load's request count takes.
-  w=$($client_cpu wrk -t1 -c"$conns" -d3s "$url" | awk '/Requests\/sec/ {print $2}')
-  f=$($client_cpu "$fl_load" -c "$conns" -n "$requests" "$url" | awk '/Requests\/sec/ {print $2}')
-  echo "run $i: wrk $w req/s, fl_load $f req/s" >&2
+  # wrk runs for a time, fl_load for a request count: compare rates and CPU per request.
+  t=$(run_timed "$rundir/w.out" $client_cpu wrk -t1 -c"$conns" -d3s "$url")
+  w=$(awk '/Requests\/sec/ {print $2}' "$rundir/w.out")
+  wn=$(awk '/requests in/ {print $1}' "$rundir/w.out")
+  wrk_cpu+=("$(echo "$t" | awk -v n="$wn" '{printf "%.2f", ($1 + $2) * 1e6 / n}')")
+  t=$(run_timed "$rundir/f.out" $client_cpu "$fl_load" -c "$conns" -n "$requests" "$url")
+  f=$(awk '/Requests\/sec/ {print $2}' "$rundir/f.out")
+  fl_cpu+=("$(echo "$t" | awk -v n="$requests" '{printf "%.2f", ($1 + $2) * 1e6 / n}')")
+  echo "run $i: wrk $w req/s ${wrk_cpu[-1]} us CPU/req; fl_load $f req/s ${fl_cpu[-1]} us CPU/req" >&2
   wrk_rps+=("$w") fl_rps+=("$f")
 done
 wm=$(printf '%s\n' "${wrk_rps[@]}" | median)
 fm=$(printf '%s\n' "${fl_rps[@]}" | median)
+wc=$(printf '%s\n' "${wrk_cpu[@]}" | median)
+fc=$(printf '%s\n' "${fl_cpu[@]}" | median)
 
 # Syscalls per request (strace -c counts; strace slows both alike).
 wrk_out=$(strace -f -c -o "$rundir/wrk.strace" wrk -t1 -c"$conns" -d2s "$url")
@@ -61,10 +71,10 @@ mkdir -p bench/results
   echo "nginx 1 worker on CPU 0, client on CPU 1, $conns connections, GET /hello (13 bytes)."
   echo "Command: \`bench/core_vs_wrk.sh --runs $runs --requests $requests --connections $conns\`"
   echo
-  echo "| client | median req/s | runs (req/s) | ratio to wrk | syscalls/request |"
-  echo "|---|---|---|---|---|"
-  echo "| wrk -t1 -c$conns -d3s | $wm | ${wrk_rps[*]} | 1.00 | $wrk_spr |"
-  echo "| fl_load -c $conns -n $requests | $fm | ${fl_rps[*]} | $(awk -v a="$fm" -v b="$wm" 'BEGIN {printf "%.2f", a / b}') | $fl_spr |"
+  echo "| client | median req/s | runs (req/s) | ratio to wrk | client CPU us/request (median) | syscalls/request |"
+  echo "|---|---|---|---|---|---|"
+  echo "| wrk -t1 -c$conns -d3s | $wm | ${wrk_rps[*]} | 1.00 | $wc | $wrk_spr |"
+  echo "| fl_load -c $conns -n $requests | $fm | ${fl_rps[*]} | $(awk -v a="$fm" -v b="$wm" 'BEGIN {printf "%.2f", a / b}') | $fc | $fl_spr |"
   echo
   echo "Syscalls from \`strace -f -c\` over one run of each (wrk: $wrk_reqs requests in 2 s; fl_load: $requests requests)."
   echo

@@ -33,6 +33,7 @@ static void on_done(fl__dns_req *req) {
   CHECK(req->entry == NULL);
   w->done++;
   w->seq = ncalls++;
+  fl_loop_stop(loop); /* let run_until look at its condition */
   if (w->free_me)
     fl__resolver_free(w->free_me);
 }
@@ -446,6 +447,7 @@ static void chain_cb(fl__dns_req *req) {
   CHECK(!in_resolve);
   CHECK_EQ_INT(req->err, 0);
   ncalls++;
+  fl_loop_stop(loop);
   if (++chain_n < 3) {
     in_resolve = 1;
     CHECK_EQ_INT(fl__dns_resolve(chain_r, &chain_w[chain_n].req, names[chain_n], 80, chain_cb,

@@ -249,6 +249,48 @@ static void test_streaming(void) {
   fl_request_free(run_req(req, FL_ECALLBACK_ABORT));
 }
 
+/* Pause inside the body callback, resume from a timer: the body still
+ * arrives whole, and nothing is read while paused. */
+typedef struct pauser {
+  fl_timer *timer;
+  fl_request *req;
+  size_t got, at_pause;
+  int pauses, resumed_ok;
+} pauser;
+
+static void resume_later(fl_timer *t, void *data) {
+  (void)t;
+  pauser *p = data;
+  if (p->got == p->at_pause) p->resumed_ok++; /* nothing arrived while paused */
+  fl_request_resume(p->req);
+}
+
+static int pause_body(fl_request *req, const char *chunk, size_t len, void *data) {
+  (void)chunk;
+  pauser *p = data;
+  p->got += len;
+  if (p->pauses < 3) {
+    p->pauses++;
+    p->at_pause = p->got;
+    fl_request_pause(req);
+    fl_timer_start(p->timer, 30, 0, resume_later, p);
+  }
+  return 0;
+}
+
+static void test_pause_resume(void) {
+  pauser p = {0};
+  p.timer = fl_timer_new(loop);
+  p.req = fl_request_new("GET", U("/slow-body?n=40&ms=5"));
+  fl_request_on_body(p.req, pause_body, &p);
+  run_req(p.req, 0);
+  CHECK_EQ_INT(p.got, 40);
+  CHECK_EQ_INT(p.pauses, 3);
+  CHECK_EQ_INT(p.resumed_ok, 3);
+  fl_request_free(p.req);
+  fl_timer_free(p.timer);
+}
+
 static void test_timeouts(void) {
   fl_timeouts t = {0};
   t.first_byte_ms = 150;
@@ -306,6 +348,7 @@ int main(void) {
   test_faults();
   test_caps();
   test_streaming();
+  test_pause_resume();
   test_timeouts();
   test_bad_input();
   fl_client_free(client);

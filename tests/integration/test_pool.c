@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "flurry.h"
 #include "test.h"
@@ -338,6 +341,33 @@ static void test_client_free(void) {
   fl_request_free(slow);
 }
 
+/* A listener whose accept queue is full drops SYNs: connect stays pending
+ * until the connect timeout, which is its own error. */
+static void test_connect_timeout(void) {
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t alen = sizeof a;
+  CHECK(bind(lfd, (struct sockaddr *)&a, sizeof a) == 0);
+  CHECK(listen(lfd, 0) == 0);
+  CHECK(getsockname(lfd, (struct sockaddr *)&a, &alen) == 0);
+  int filler = socket(AF_INET, SOCK_STREAM, 0);
+  CHECK(connect(filler, (struct sockaddr *)&a, sizeof a) == 0); /* fills the queue */
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.timeouts.connect_ms = 200;
+  fl_client *c = fl_client_new(loop, &o);
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(a.sin_port));
+  fl_request *r = fl_request_new("GET", url);
+  CHECK_EQ_INT(fl_request_perform(c, r), FL_ECONNECT_TIMEOUT);
+  CHECK(fl_request_info(r)->total_us >= 190000);
+  CHECK_EQ_INT(fl_err_curl_code(FL_ECONNECT_TIMEOUT), 28);
+  fl_request_free(r);
+  fl_client_free(c);
+  close(filler);
+  close(lfd);
+}
+
 static void test_many_concurrent(void) {
   fl_client *c = new_client(20, 0);
   enum { N = 500 };
@@ -373,6 +403,7 @@ int main(void) {
   test_stale_retry();
   test_cancel();
   test_client_free();
+  test_connect_timeout();
   test_many_concurrent();
   CHECK_EQ_INT(fl_loop_free(loop), 0);
   FL_TEST_END();

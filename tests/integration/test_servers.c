@@ -1,8 +1,9 @@
 /* The client against real servers: httpbin (gunicorn), nginx over IPv4 and
  * IPv6, and DNS through dnsmasq with the client's own DNS options. Never
  * asks the machine's configured resolver: names are *.test on our dnsmasq,
- * IP literals, localhost, or resolve overrides.
- * FIXTURES: httpbin nginx dnsmasq */
+ * IP literals, localhost, or resolve overrides. */
+/* FIXTURES: httpbin nginx dnsmasq */
+/* LABELS: valgrind */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,8 +2,8 @@
 # 127.0.0.1:PORT, UDP and TCP. Tests point c-ares at it. Records:
 #
 #   a.test        A 127.0.0.1                          TTL 600
-#   six.test      AAAA ::1 only (A query: NOERROR, no data)  TTL 600
-#   dual.test     A 127.0.0.1 and AAAA ::1             TTL 600
+#   six.test      AAAA ::1 only (A query: NOERROR, no data)  TTL 0
+#   dual.test     A 127.0.0.1 and AAAA ::1             TTL 0
 #   ttl2.test     A 127.0.0.1                          TTL 2
 #   many.test     A 127.0.0.1, 127.0.0.2, 127.0.0.3    TTL 600 (order rotates)
 #   <other>.test  NXDOMAIN (e.g. nope.test)
@@ -42,8 +42,8 @@ fl_server_launch() {
     --log-queries --log-facility="$rundir/dnsmasq.queries.log" \
     --local=/test/ \
     --host-record=a.test,127.0.0.1,600 \
-    --host-record=six.test,::1,600 \
-    --host-record=dual.test,127.0.0.1,::1,600 \
+    --host-record=six.test,::1,0 \
+    --host-record=dual.test,127.0.0.1,::1,0 \
     --host-record=ttl2.test,127.0.0.1,2 \
     --host-record=many.test,127.0.0.1,600 \
     --host-record=many.test,127.0.0.2,600 \
