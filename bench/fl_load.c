@@ -2,10 +2,16 @@
  * the public API (a plain fl_client loop, not a special bench path). Every
  * response is checked: status 200 and the exact body length of the first.
  *
- *   fl_load [-c CONNECTIONS] [-n REQUESTS] [-d MAX_SECONDS] URL
+ *   fl_load [-c CONNECTIONS] [-n REQUESTS] [-d MAX_SECONDS] [-N] [-k] [--cacert FILE] URL
+ *
+ * https: --cacert FILE trusts that CA (PEM) instead of the system store; -k
+ * does not verify the server. -N asks for a new connection per request
+ * (Connection: close), to measure connection setup and TLS handshakes
+ * (resumed ones with the client's session cache, which is on).
  *
  * Each of the C requests is resent from its own completion callback, so the
  * steady state allocates nothing per request. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +23,7 @@
 typedef struct bench {
   fl_client *client;
   long target, started, done, errors, bad;
+  long handshakes, resumed;
   long expect_len;
   int last_err;
   char last_msg[256];
@@ -51,6 +58,11 @@ static void on_done(fl_request *req, int err, void *data) {
   slot *s = data;
   bench *b = s->b;
   b->done++;
+  const fl_info *in = fl_request_info(req);
+  if (in->appconnect_us) {
+    b->handshakes++;
+    b->resumed += in->tls_resumed != 0;
+  }
   if (err) {
     b->errors++;
     b->last_err = err;
@@ -69,19 +81,27 @@ static void on_done(fl_request *req, int err, void *data) {
 int main(int argc, char **argv) {
   long conns = 64, total = 100000;
   double max_s = 60;
-  int opt;
-  while ((opt = getopt(argc, argv, "c:n:d:")) != -1) {
+  int opt, insecure = 0, new_conns = 0;
+  const char *cacert = NULL;
+  static const struct option longopts[] = {{"cacert", required_argument, NULL, 'C'},
+                                           {NULL, 0, NULL, 0}};
+  static const char usage[] =
+      "usage: %s [-c CONNECTIONS] [-n REQUESTS] [-d MAX_SECONDS] [-N] [-k] [--cacert FILE] URL\n";
+  while ((opt = getopt_long(argc, argv, "c:n:d:Nk", longopts, NULL)) != -1) {
     switch (opt) {
     case 'c': conns = atol(optarg); break;
     case 'n': total = atol(optarg); break;
     case 'd': max_s = atof(optarg); break;
+    case 'N': new_conns = 1; break;
+    case 'k': insecure = 1; break;
+    case 'C': cacert = optarg; break;
     default:
-      fprintf(stderr, "usage: %s [-c CONNECTIONS] [-n REQUESTS] [-d MAX_SECONDS] URL\n", argv[0]);
+      fprintf(stderr, usage, argv[0]);
       return 2;
     }
   }
   if (optind != argc - 1 || conns < 1 || total < 1) {
-    fprintf(stderr, "usage: %s [-c CONNECTIONS] [-n REQUESTS] [-d MAX_SECONDS] URL\n", argv[0]);
+    fprintf(stderr, usage, argv[0]);
     return 2;
   }
   const char *url = argv[optind];
@@ -89,13 +109,19 @@ int main(int argc, char **argv) {
   fl_client_options o;
   fl_client_options_init(&o);
   o.max_connections = (uint32_t)conns;
-  fl_client *client = fl_client_new(loop, &o);
-  if (!loop || !client) return 1;
+  o.insecure = insecure;
+  o.ca_file = cacert;
+  fl_client *client = loop ? fl_client_new(loop, &o) : NULL;
+  if (!client) {
+    fprintf(stderr, "fl_load: cannot create the client%s\n", cacert ? " (is --cacert readable?)" : "");
+    return 1;
+  }
   bench b = {.client = client, .target = total, .expect_len = -1};
   slot *slots = calloc((size_t)conns, sizeof *slots);
   for (long i = 0; i < conns; i++) {
     slots[i].b = &b;
     slots[i].req = fl_request_new("GET", url);
+    if (new_conns) fl_request_set_header(slots[i].req, "Connection", "close");
   }
   double t0 = now_s();
   b.deadline = t0 + max_s;
@@ -108,6 +134,9 @@ int main(int argc, char **argv) {
          (unsigned long long)st.created);
   printf("Requests/sec: %.2f\n", b.done / el);
   printf("errors: %ld, bad responses: %ld\n", b.errors, b.bad);
+  if (b.handshakes)
+    printf("TLS handshakes: %ld (%ld resumed), %.2f/sec\n", b.handshakes, b.resumed,
+           b.handshakes / el);
   if (b.errors) printf("last error: %s: %s\n", fl_strerror(b.last_err), b.last_msg);
   for (long i = 0; i < conns; i++) fl_request_free(slots[i].req);
   free(slots);

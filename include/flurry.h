@@ -100,7 +100,8 @@ FL_EXPORT const char *fl_version_details(void);
   X(CONN_RESET, -1012, 56, "connection reset by peer")                               \
   X(BODY_TOO_LARGE, -1013, 63, "response body exceeds the buffer limit")             \
   X(BAD_HEADER, -1014, 43, "control character in request method, URL or header")    \
-  X(CALLBACK_ABORT, -1015, 42, "aborted by callback")
+  X(CALLBACK_ABORT, -1015, 42, "aborted by callback")                                \
+  X(SEND_REWIND, -65, 65, "redirect needs the request body again, which cannot be replayed")
 
 typedef enum fl_err {
   FL_OK = 0,
@@ -123,7 +124,7 @@ typedef enum fl_run_mode {
 } fl_run_mode;
 
 FL_EXPORT fl_loop *fl_loop_new(void);
-/* Returns FL_EBUSY-like FL_EINVAL if clients or timers still use it. */
+/* 0, or FL_EINVAL (nothing freed) while clients or user timers still use it. */
 FL_EXPORT int fl_loop_free(fl_loop *loop);
 /* Returns 0 when the loop has nothing left to do, 1 if it still has. */
 FL_EXPORT int fl_loop_run(fl_loop *loop, fl_run_mode mode);
@@ -162,6 +163,23 @@ typedef struct fl_timeouts {
 /* ------------------------------------------------------------------ client */
 typedef struct fl_client fl_client;
 
+/* Retries with back-off: for failures that may pass (connect errors, DNS
+ * server failures and timeouts, resets, empty replies, first-byte and read
+ * timeouts) and for chosen statuses. Each attempt counts in fl_info. */
+typedef struct fl_retry_policy {
+  uint32_t max_retries;        /* 0 = off (the default) */
+  int all_methods;             /* 0: idempotent methods only (GET HEAD OPTIONS PUT DELETE TRACE) */
+  int on_errors;               /* default 1: retry the transient failures above */
+  uint16_t statuses[8];        /* retry on these statuses (0 ends the list);
+                                  default 429 502 503 504 */
+  uint32_t backoff_base_ms;    /* default 100: attempt n waits up to base * 2^(n-1) */
+  uint32_t backoff_max_ms;     /* cap, default 10000 */
+  int jitter;                  /* default 1: wait a random time in [delay/2, delay] */
+  uint32_t retry_after_max_ms; /* honour Retry-After up to this (default 60000;
+                                  longer asks end the retries); 0 = ignore it */
+} fl_retry_policy;
+FL_EXPORT void fl_retry_policy_init(fl_retry_policy *p);
+
 typedef struct fl_client_options {
   uint32_t max_connections;          /* total; default 100; 0 = unlimited */
   uint32_t max_connections_per_host; /* default 0 = unlimited */
@@ -179,6 +197,37 @@ typedef struct fl_client_options {
   uint32_t dns_ttl_max_ms;           /* default 300000; 0 disables the cache */
   uint32_t dns_negative_ttl_ms;      /* default 2000 */
   uint32_t happy_eyeballs_delay_ms;  /* default 250 */
+  /* HTTP behaviour */
+  int follow_redirects;              /* default 1 (per request: fl_request_set_follow) */
+  int max_redirects;                 /* default 10; -1 = unlimited (FL_ETOO_MANY_REDIRECTS) */
+  int decompress;                    /* send Accept-Encoding: gzip, deflate, br and decode
+                                        bodies as they stream; default 1 */
+  int cookies;                       /* keep a cookie jar (RFC 6265); default 1 */
+  uint64_t max_filesize;             /* decoded body bytes, buffered or streamed;
+                                        0 = none; FL_EFILESIZE_EXCEEDED */
+  fl_retry_policy retry;             /* default: off */
+  /* Rate limits shared by every request of the client (token buckets; each
+   * attempt takes a token before it gets a connection). 0 = none. */
+  double rate_limit;                 /* requests per second, whole client */
+  double rate_limit_per_host;        /* requests per second per scheme://host:port */
+  uint32_t rate_burst;               /* bucket size; 0 = one second's worth (min 1) */
+  /* TLS (https). Verification is on and the system CA store is used unless
+   * told otherwise. Files are loaded by fl_client_new, which returns NULL
+   * when one cannot be read or the key does not match the certificate.
+   * Without any file option, the TLS context (and the system store, ~20 ms)
+   * is set up at the client's first https request instead. */
+  const char *ca_file;               /* PEM bundle to trust instead of the system store */
+  const char *ca_path;               /* directory of hashed CA certs (c_rehash) */
+  const char *client_cert;           /* PEM client certificate (chain) */
+  const char *client_key;            /* its PEM private key; NULL = in client_cert */
+  int insecure;                      /* 1 = do not verify the server (tests only); default 0 */
+  int tls_session_cache;             /* resume TLS sessions per host:port; default 1 */
+  /* Proxy: "http://[user:pass@]host[:port]" (default port 1080 as curl);
+   * http URLs go through it in absolute form. Credentials go only to the
+   * proxy (Proxy-Authorization). NULL = none, unless trust_env. */
+  const char *proxy;
+  int trust_env;                     /* use http_proxy, https_proxy, no_proxy (and
+                                        HTTPS_PROXY, NO_PROXY) when proxy is NULL */
 } fl_client_options;
 
 FL_EXPORT void fl_client_options_init(fl_client_options *opts);
@@ -197,6 +246,18 @@ typedef struct fl_pool_stats {
   uint64_t reused;     /* requests served by a reused connection */
 } fl_pool_stats;
 FL_EXPORT void fl_client_pool_stats(const fl_client *client, fl_pool_stats *out);
+
+/* Cookie jar (when options.cookies is on). Files use the Netscape format
+ * that curl's -b FILE / -c FILE read and write. Returns 0 or an fl_err
+ * (FL_EREAD for a missing or unreadable file, FL_EWRITE, FL_EINVAL when the
+ * client keeps no jar). */
+FL_EXPORT int fl_client_cookies_load(fl_client *client, const char *path);
+FL_EXPORT int fl_client_cookies_save(const fl_client *client, const char *path);
+/* Store a Set-Cookie header value as if received from url. */
+FL_EXPORT int fl_client_cookies_set(fl_client *client, const char *url, const char *set_cookie);
+/* The Cookie header value the client would send to url (malloc'd; NULL when
+ * none). */
+FL_EXPORT char *fl_client_cookies_for(fl_client *client, const char *url);
 
 /* ----------------------------------------------------------------- request */
 typedef struct fl_request fl_request;
@@ -236,13 +297,45 @@ FL_EXPORT void fl_request_on_body(fl_request *req, fl_body_cb cb, void *data);
 FL_EXPORT void fl_request_on_headers(fl_request *req, fl_headers_cb cb, void *data);
 /* Cap on the buffered body (overrides the client's); 0 = client default. */
 FL_EXPORT void fl_request_set_max_body(fl_request *req, uint64_t max);
+/* Retry policy for this request (copied; NULL = the client's). */
+FL_EXPORT void fl_request_set_retry(fl_request *req, const fl_retry_policy *policy);
+/* Follow redirects for this request (overrides the client's choice);
+ * max_redirects -1 = unlimited. */
+FL_EXPORT void fl_request_set_follow(fl_request *req, int follow, int max_redirects);
+/* Basic authentication (RFC 7617). Also taken from the URL's userinfo
+ * (percent-decoded). Never sent to another scheme, host or port after a
+ * redirect, nor restored later in the chain. */
+FL_EXPORT int fl_request_set_basic_auth(fl_request *req, const char *user, const char *password);
+/* Body helpers: JSON text with Content-Type: application/json; a form
+ * (application/x-www-form-urlencoded) from 2*npairs strings key, value... */
+FL_EXPORT int fl_request_set_json(fl_request *req, const char *json);
+FL_EXPORT int fl_request_set_form(fl_request *req, const char *const *pairs, size_t npairs);
+/* Limit on decoded body bytes for this request (0 = the client's). */
+FL_EXPORT void fl_request_set_max_filesize(fl_request *req, uint64_t max);
+/* URL of the last hop (after redirects); the request URL before sending. */
+FL_EXPORT const char *fl_request_effective_url(const fl_request *req);
+
+/* multipart/form-data: fields and files; files are streamed from disk when
+ * the request is sent (their size is taken at fl_request_set_multipart, so
+ * the body has a Content-Length). The form must outlive the sends of every
+ * request it is set on. */
+typedef struct fl_form fl_form;
+FL_EXPORT fl_form *fl_form_new(void);
+FL_EXPORT void fl_form_free(fl_form *form);
+FL_EXPORT int fl_form_add(fl_form *form, const char *name, const char *value);
+/* filename and content_type may be NULL (basename of path; application/octet-stream). */
+FL_EXPORT int fl_form_add_file(fl_form *form, const char *name, const char *path,
+                               const char *filename, const char *content_type);
+/* FL_EREAD when a file cannot be opened. */
+FL_EXPORT int fl_request_set_multipart(fl_request *req, fl_form *form);
+
 /* Allow a retry on a fresh connection for non-idempotent methods when a
  * reused connection fails before any response byte. */
 FL_EXPORT void fl_request_set_retryable(fl_request *req, int retryable);
 
 /* Start the request. Returns 0 (cb will fire exactly once, later, from the
  * loop) or a negative fl_err found at once (bad URL, control bytes...; cb
- * will not fire). Valid URL schemes: http (https once TLS is built). */
+ * will not fire). Valid URL schemes: http and https. */
 FL_EXPORT int fl_request_send(fl_client *client, fl_request *req, fl_done_cb cb, void *data);
 /* Cancel an in-flight request: its callback fires from the loop with
  * FL_ECANCELED. No-op (returns FL_EINVAL) if it is not in flight. */
@@ -256,11 +349,13 @@ FL_EXPORT const char *fl_request_errmsg(const fl_request *req); /* detail; "" if
 FL_EXPORT const char *fl_request_url(const fl_request *req);
 FL_EXPORT const char *fl_request_method(const fl_request *req);
 
-/* Facts about one request, readable after (and during) it. Times in
- * microseconds from the send call; 0 where a phase did not happen. */
+/* Facts about one request, readable after (and during) it. Times are in
+ * microseconds, each counted from the send call to the end of that phase
+ * (as curl's -w times are); 0 where the phase did not happen (a reused
+ * connection has no DNS or connect phase). */
 typedef struct fl_info {
-  uint64_t queue_us;      /* waiting for a pool slot */
-  uint64_t dns_us;        /* name lookup (cache hits are ~0) */
+  uint64_t queue_us;      /* got a pool slot: an idle connection or a new one */
+  uint64_t dns_us;        /* name resolved (cache hits: right after queue) */
   uint64_t connect_us;    /* TCP connected (since send) */
   uint64_t appconnect_us; /* TLS done (since send) */
   uint64_t first_byte_us; /* first response byte (since send) */
@@ -268,7 +363,10 @@ typedef struct fl_info {
   int dns_cache_hit;
   int reused;             /* served on a pooled keep-alive connection */
   int retries;            /* transparent retries on a fresh connection */
-  int tls_resumed;
+  int tls_resumed;         /* this request's new connection resumed a TLS session */
+  int redirects;          /* redirects followed */
+  int attempts;           /* attempts made under the retry policy (1 = no retry) */
+  uint64_t throttled_us;  /* time spent waiting for the rate limit */
   char remote_ip[46];
   uint16_t remote_port;
   uint64_t bytes_sent;
@@ -310,6 +408,274 @@ FL_EXPORT int fl_get(const char *url, fl_request **out);
  * url without its fragment. Returns a malloc'd string (caller frees), or
  * NULL on OOM, a NULL key, NULL url/pairs, or a url that does not parse. */
 FL_EXPORT char *fl_url_with_query(const char *url, const char *const *pairs, size_t npairs);
+
+/* ------------------------------------------------ coroutines and groups
+ * Async code that reads top to bottom, on one loop, without a runtime:
+ * stackless coroutines (FL_CORO_*, FL_AWAIT_*), groups of requests
+ * (fl_gather: gather and as_completed), fl_map (grequests.map) and
+ * fl_map_threads (one loop and client per thread). All built on the API
+ * above; like it, each object belongs to the thread of its loop. */
+
+/* ---- gather / as_completed
+ * A group of requests sent on one client. One callback when all are done
+ * (results in submit order), and optionally one per request as each one
+ * finishes. A member's failure is its own: the others keep their results.
+ *
+ *   fl_gather *g = fl_gather_new(client);
+ *   for (i = 0; i < n; i++) fl_gather_add_get(g, urls[i]);
+ *   fl_gather_set_limit(g, 100);             // at most 100 in flight
+ *   fl_gather_on_each(g, print_one, NULL);   // as_completed (optional)
+ *   fl_gather_start(g, all_done, NULL);      // gather
+ *   ...run the loop; in all_done (or after it):
+ *   for (i = 0; i < fl_gather_count(g); i++)
+ *     if (fl_gather_error(g, i) == 0)
+ *       use(fl_request_response(fl_gather_request(g, i)));
+ *   fl_gather_free(g);                       // frees the requests too
+ *
+ * That is also the asynchronous form of fl_map: a gather of GETs with a
+ * limit. Rules:
+ * - fl_gather_add takes ownership of the request (on success); the gather
+ *   frees it in fl_gather_free unless fl_gather_take gave it back. Members
+ *   are numbered from 0 in the order they were added; add before start.
+ * - Members are sent in that order, at most `limit` at a time. A member
+ *   whose send fails at once (malformed URL...) completes with that error,
+ *   from the loop like the others; it does not stop the group.
+ * - each_cb fires exactly once per member, done_cb exactly once per gather
+ *   after the last each_cb; both from the loop, never from inside
+ *   fl_gather_start. A gather with no member completes on the next loop
+ *   iteration.
+ * - fl_gather_cancel: every member not finished yet completes with
+ *   FL_ECANCELED (each_cb still fires for each, then done_cb once).
+ *   Members already finished, or whose completion is already under way,
+ *   keep their result. May be called from inside each_cb.
+ * - fl_gather_free may be called at any time, also from inside either
+ *   callback: members in flight are cancelled silently (no more callbacks).
+ * - Do not send, resend, cancel or free a member request yourself while the
+ *   gather holds it. Free a gather before its client. */
+typedef struct fl_gather fl_gather;
+/* All members finished (or were cancelled). */
+typedef void (*fl_gather_cb)(fl_gather *g, void *data);
+/* Member `index` finished with err (0: req holds a response, any status). */
+typedef void (*fl_gather_each_cb)(fl_gather *g, size_t index, fl_request *req, int err,
+                                  void *data);
+
+/* NULL on OOM or a NULL client. */
+FL_EXPORT fl_gather *fl_gather_new(fl_client *client);
+FL_EXPORT void fl_gather_free(fl_gather *g);
+/* Takes ownership of req (which must not be in flight) on success.
+ * FL_EINVAL after start or for NULL; FL_ENOMEM. */
+FL_EXPORT int fl_gather_add(fl_gather *g, fl_request *req);
+/* fl_gather_add(g, fl_request_new("GET", url)). A malformed URL is not an
+ * error here: that member completes with FL_EURL_MALFORMAT. */
+FL_EXPORT int fl_gather_add_get(fl_gather *g, const char *url);
+/* At most `limit` members in flight; 0 (default) = all at once (the
+ * client's max_connections still bounds connections; the rest queue in its
+ * pool). Before start. */
+FL_EXPORT int fl_gather_set_limit(fl_gather *g, size_t limit);
+/* as_completed: cb fires as each member finishes. Before start. */
+FL_EXPORT int fl_gather_on_each(fl_gather *g, fl_gather_each_cb cb, void *data);
+/* Send the members; done_cb (may be NULL) fires once when all finished.
+ * 0, or FL_EINVAL if already started. */
+FL_EXPORT int fl_gather_start(fl_gather *g, fl_gather_cb done_cb, void *data);
+/* 0, or FL_EINVAL if not started or already finished. */
+FL_EXPORT int fl_gather_cancel(fl_gather *g);
+
+FL_EXPORT size_t fl_gather_count(const fl_gather *g);    /* members added */
+FL_EXPORT size_t fl_gather_finished(const fl_gather *g); /* members finished */
+FL_EXPORT size_t fl_gather_failed(const fl_gather *g);   /* finished with err != 0 */
+/* Member i's result: 0 (a response) or its fl_err; FL_EINVAL when i is out
+ * of range or the member has not finished. Use this rather than
+ * fl_request_error: a member cancelled before it was sent has no error of
+ * its own. */
+FL_EXPORT int fl_gather_error(const fl_gather *g, size_t i);
+/* Member i's request (borrowed; NULL if out of range or taken). */
+FL_EXPORT fl_request *fl_gather_request(const fl_gather *g, size_t i);
+/* Give member i's request back to the caller (who frees it). Only once it
+ * finished; NULL otherwise. Its result stays readable with fl_gather_error. */
+FL_EXPORT fl_request *fl_gather_take(fl_gather *g, size_t i);
+
+/* ---- map (grequests.map)
+ * GET each of urls[0..n-1] on client, at most `concurrency` at a time (0 =
+ * all at once), running the client's loop until all finished (not from
+ * inside a callback on that loop). results[i] gets the request for urls[i]:
+ * its response, or its error in fl_request_error / fl_request_errmsg; the
+ * caller frees each. Returns the number of URLs that failed (0 = every one
+ * got a response, whatever its status), or a negative fl_err (FL_EINVAL,
+ * FL_ENOMEM) if the map could not run, with every results[i] NULL. For the
+ * asynchronous form, use a gather with a limit (above).
+ *
+ *   fl_request *res[3];
+ *   const char *urls[3] = {"http://127.0.0.1:8080/get?id=0", ...};
+ *   int failed = fl_map(client, urls, 3, 2, res);
+ *   for (i = 0; failed >= 0 && i < 3; i++) { ...; fl_request_free(res[i]); } */
+FL_EXPORT int fl_map(fl_client *client, const char *const *urls, size_t n, size_t concurrency,
+                     fl_request **results);
+
+/* fl_map over `nthreads` threads. This helper starts threads, at the
+ * caller's request (the rest of the library never does): each runs its own
+ * loop and client (made with opts, which may be NULL) and takes the next
+ * URL from the shared list whenever one of its `concurrency_per_thread`
+ * slots is free (0 = an equal share, ceil(n / nthreads)). Blocks until
+ * every thread finished and was joined, so results are plain data for the
+ * caller. Returns like fl_map; FL_EINVAL for nthreads == 0. Each result
+ * request belongs to the calling thread afterwards (it was completed and
+ * its loop freed; it can be resent on any client). */
+FL_EXPORT int fl_map_threads(const char *const *urls, size_t n, unsigned nthreads,
+                             size_t concurrency_per_thread, const fl_client_options *opts,
+                             fl_request **results);
+
+/* ---- stackless coroutines
+ * A coroutine is a function `void body(fl_coro *co)` whose progress lives in
+ * an fl_coro embedded in the caller's struct. FL_AWAIT_* return from the
+ * body after recording where it stopped; when the awaited thing completes,
+ * the body is called again and FL_CORO_BEGIN's switch jumps back to that
+ * point (protothreads: a switch on __LINE__, no stack switching).
+ *
+ *   typedef struct worker {
+ *     fl_coro co;             // the coroutine's state: any member
+ *     fl_client *client;
+ *     fl_request *req;
+ *     int i;                  // loop counters live here, not in locals
+ *     long total;
+ *   } worker;
+ *
+ *   static void worker_body(fl_coro *co) {
+ *     worker *w = FL_CORO_SELF(co, worker, co); // recomputed on each entry
+ *     FL_CORO_BEGIN(co);
+ *     for (w->i = 0; w->i < 3; w->i++) {
+ *       char url[64];                           // dead after the await
+ *       snprintf(url, sizeof url, "http://127.0.0.1:8080/get?n=%d", w->i);
+ *       fl_request_set_url(w->req, url);
+ *       FL_AWAIT_SEND(co, w->client, w->req);
+ *       if (co->err) break;                     // FL_ECONN_REFUSED, ...
+ *       w->total += fl_response_status(fl_request_response(w->req));
+ *     }
+ *     FL_CORO_END(co);
+ *   }
+ *
+ *   fl_coro_start(&w->co, worker_body, on_worker_end, NULL);
+ *   while (!fl_coro_ended(&w->co)) fl_loop_run(loop, FL_RUN_ONCE);
+ *
+ * THE RULES
+ * 1. State lives in the struct, not in locals. Locals do not survive an
+ *    await: the body returns there and is entered again from the top. Only
+ *    values recomputed before FL_CORO_BEGIN (such as the struct pointer)
+ *    or set after the last await may be kept in locals.
+ * 2. No `switch` statement around an await, and at most one await per
+ *    source line: the macros are `case __LINE__:` labels of the switch in
+ *    FL_CORO_BEGIN, so an inner switch would capture them (a second await
+ *    on one line is a duplicate-case compile error). Use if/else chains.
+ *    (GCC's computed goto would lift this, but is not portable C.)
+ * 3. Errors arrive at any await: check co->err after each one (0, or a
+ *    negative fl_err such as FL_ECANCELED). FL_AWAIT_SEND sets it from the
+ *    request's completion, or at once if the send itself failed (then it
+ *    does not yield). A response with status 404 is co->err == 0.
+ * 4. The body ends only by reaching FL_CORO_END or FL_CORO_EXIT: never
+ *    `return` from it (a return is taken as a yield to nowhere). Then
+ *    done_cb runs; the struct may be freed from there, not before.
+ * 5. To cancel, call fl_coro_cancel: the await in progress completes with
+ *    FL_ECANCELED (it cancels the awaited request or gather), and so does
+ *    every later await, at once; the body should then reach its end.
+ * 6. fl_coro_start runs the body at once, up to its first await, like a
+ *    function call; if it ends without awaiting, done_cb runs before
+ *    fl_coro_start returns. Resuming a coroutine that is running (say from
+ *    a child's done_cb) is not recursive: it runs again after it yields.
+ * 7. A coroutine runs on the thread of the loop whose callbacks resume it. */
+typedef struct fl_coro fl_coro;
+typedef void (*fl_coro_fn)(fl_coro *co);
+/* The body reached its end. */
+typedef void (*fl_coro_done_cb)(fl_coro *co, void *data);
+
+/* Visible so it can be embedded; only err is for the body to read. */
+struct fl_coro {
+  int err;                /* result of the last await: 0 or a negative fl_err */
+  int line;               /* resume point: 0 = top, -1 = ended (macros) */
+  fl_coro_fn fn;
+  fl_coro_done_cb done_cb;
+  void *data;
+  fl_request *awaiting;   /* the request FL_AWAIT_SEND waits for */
+  fl_gather *awaiting_g;  /* the gather FL_AWAIT_GATHER waits for */
+  unsigned char running, again, woken, canceled;
+};
+
+/* Start co (any previous state is reset) and run it up to its first await.
+ * done_cb (may be NULL) runs once when the body ends. */
+FL_EXPORT void fl_coro_start(fl_coro *co, fl_coro_fn fn, fl_coro_done_cb done_cb, void *data);
+/* Run co again from where it waits: wakes FL_CORO_YIELD, re-checks
+ * FL_AWAIT_UNTIL. Harmless on a coroutine waiting for a request or a
+ * gather (it goes on waiting) or one that ended. */
+FL_EXPORT void fl_coro_resume(fl_coro *co);
+/* See rule 5. No-op on an ended coroutine. */
+FL_EXPORT void fl_coro_cancel(fl_coro *co);
+FL_EXPORT int fl_coro_ended(const fl_coro *co);
+/* Used by the macros: send req (or start g) so that its completion resumes
+ * co. 0, or the error of fl_request_send / fl_gather_start (no yield then);
+ * FL_ECANCELED after fl_coro_cancel. */
+FL_EXPORT int fl_coro_send(fl_coro *co, fl_client *client, fl_request *req);
+FL_EXPORT int fl_coro_gather(fl_coro *co, fl_gather *g);
+
+/* The struct holding member `field` == co (container_of). */
+#define FL_CORO_SELF(co, type, field) ((type *)(void *)((char *)(co)-offsetof(type, field)))
+
+#define FL_CORO_BEGIN(co)                                                               \
+  switch ((co)->line) {                                                                 \
+  case 0:
+#define FL_CORO_END(co)                                                                 \
+  }                                                                                     \
+  (co)->line = -1;                                                                      \
+  return
+/* End the body here (as if it reached FL_CORO_END). */
+#define FL_CORO_EXIT(co)                                                                \
+  do {                                                                                  \
+    (co)->line = -1;                                                                    \
+    return;                                                                             \
+  } while (0)
+
+/* Internal: yield until cond holds; cond is evaluated again on each resume. */
+#define FL__CORO_WAIT(co, cond)                                                         \
+  if (!(cond)) {                                                                        \
+    (co)->line = __LINE__;                                                              \
+    return;                                                                             \
+  case __LINE__:                                                                        \
+    if (!(cond)) return;                                                                \
+  }
+
+/* Wait until side-effect-free cond holds, re-checked each time co is
+ * resumed (fl_coro_resume): co->err = 0, or FL_ECANCELED if cancelled first. */
+#define FL_AWAIT_UNTIL(co, cond)                                                        \
+  do {                                                                                  \
+    FL__CORO_WAIT(co, (cond) || (co)->canceled)                                         \
+    (co)->err = (cond) ? 0 : FL_ECANCELED;                                              \
+  } while (0)
+
+/* Yield once: go on at the next fl_coro_resume (co->err = 0), or when
+ * cancelled (co->err = FL_ECANCELED). */
+#define FL_CORO_YIELD(co)                                                               \
+  do {                                                                                  \
+    (co)->woken = 0;                                                                    \
+    FL__CORO_WAIT(co, (co)->woken || (co)->canceled)                                    \
+    (co)->err = (co)->woken ? 0 : FL_ECANCELED;                                         \
+  } while (0)
+
+/* Send req on client and wait for it; then co->err is its result (0: the
+ * response is in req). */
+#define FL_AWAIT_SEND(co, client, req)                                                  \
+  do {                                                                                  \
+    (co)->err = fl_coro_send((co), (client), (req));                                    \
+    if ((co)->err == 0) {                                                               \
+      FL__CORO_WAIT(co, (co)->awaiting == NULL)                                         \
+    }                                                                                   \
+  } while (0)
+
+/* Start gather g and wait until all its members finished (asyncio.gather);
+ * co->err is 0 (members hold their own results) or FL_ECANCELED. */
+#define FL_AWAIT_GATHER(co, g)                                                          \
+  do {                                                                                  \
+    (co)->err = fl_coro_gather((co), (g));                                              \
+    if ((co)->err == 0) {                                                               \
+      FL__CORO_WAIT(co, (co)->awaiting_g == NULL)                                       \
+    }                                                                                   \
+  } while (0)
 
 #ifdef __cplusplus
 }

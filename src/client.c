@@ -4,6 +4,8 @@
  * requests, connections or the client itself without pulling memory out from
  * under a caller further up the stack. */
 #include "client.h"
+#include "decode.h"
+#include "tls.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +27,17 @@ void fl_client_options_init(fl_client_options *o) {
   o->dns_ttl_max_ms = 300000;
   o->dns_negative_ttl_ms = 2000;
   o->happy_eyeballs_delay_ms = 250;
+  fl_retry_policy_init(&o->retry);
+  o->follow_redirects = 1;
+  o->max_redirects = 10;
+  o->decompress = 1;
+  o->cookies = 1;
+  o->tls_session_cache = 1;
+}
+
+/* The one place that says which schemes this build fetches. */
+int fl__scheme_supported(const char *scheme) {
+  return strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0;
 }
 
 static char *dup_or_null(const char *s) {
@@ -61,13 +74,23 @@ fl_client *fl_client_new(fl_loop *loop, const fl_client_options *opts) {
       .negative_ttl_ms = c->opts.dns_negative_ttl_ms,
   };
   char errbuf[160];
-  if (!c->user_agent || (opts && opts->dns_servers && !c->dns_servers) ||
+  fl__buf_init(&c->cookie_scratch);
+  if (!c->user_agent || (opts && opts->dns_servers && !c->dns_servers) || fl__client_jar_init(c) ||
+      fl__proxy_init(c, errbuf, sizeof errbuf) ||
+      fl__tls_ctx_new(&c->opts, &c->tls, errbuf, sizeof errbuf) != 0 ||
       fl__resolver_new(loop, &ro, &c->resolver, errbuf, sizeof errbuf) != 0) {
+    fl__tls_ctx_free(c->tls);
+    fl__client_jar_free(c);
+    fl__proxy_free_all(c);
     free(c->user_agent);
     free(c->dns_servers);
     free(c);
     return NULL;
   }
+  /* The TLS context keeps its own copies of the file names. */
+  c->opts.ca_file = c->opts.ca_path = c->opts.client_cert = c->opts.client_key = NULL;
+  c->opts.proxy = NULL; /* parsed into c->proxy_*; the caller's string is not kept */
+  fl__ratelimit_init(c);
   fl__loop_attach(loop);
   return c;
 }
@@ -99,6 +122,11 @@ void fl_client_pool_stats(const fl_client *c, fl_pool_stats *out) {
 static void client_destroy(fl_client *c) {
   fl__pool_free_graveyard(c);
   fl__resolver_free(c->resolver);
+  fl__tls_ctx_free(c->tls);
+  fl__client_jar_free(c);
+  fl__proxy_free_all(c);
+  fl__timer_stop(&c->throttle_timer);
+  fl__ratelimit_free(c);
   fl__loop_detach(c->loop);
   free(c->user_agent);
   free(c->dns_servers);
@@ -196,6 +224,10 @@ static void phase_timer_cb(fl__timer *t) {
   uint64_t now = fl__loop_now(c->loop);
   fl__client_enter(c);
   switch (req->state) {
+  case FL__REQ_BACKOFF:
+    req->info.attempts++;
+    fl__request_dispatch(req);
+    break;
   case FL__REQ_QUEUED:
     fl__request_finish(req, FL_EPOOL_TIMEOUT, "no connection free within %u ms (pool limit %u)",
                        REQ_TIMEOUT(req, pool_ms), c->opts.max_connections);
@@ -203,8 +235,10 @@ static void phase_timer_cb(fl__timer *t) {
   case FL__REQ_CONNECTING:
     fl__request_finish(req, FL_ECONNECT_TIMEOUT, "connect to %s port %u timed out after %u ms%s",
                        req->url.host, req->url.port, REQ_TIMEOUT(req, connect_ms),
-                       req->conn && req->conn->state == FL__CONN_RESOLVING ? " (while resolving)"
-                                                                           : "");
+                       !req->conn                                 ? ""
+                       : req->conn->state == FL__CONN_RESOLVING ? " (while resolving)"
+                       : req->conn->tls                         ? " (during the TLS handshake)"
+                                                                : "");
     break;
   case FL__REQ_WAITING:
     fl__request_finish(req, FL_EFIRST_BYTE_TIMEOUT, "no response within %u ms of sending the request",
@@ -238,10 +272,18 @@ static void total_timer_cb(fl__timer *t) {
 
 /* Cut the request loose from pool and connection; the connection, if the
  * exchange was unfinished, is destroyed (it cannot be reused mid-message). */
+static void request_detach_attempt(fl_request *req);
+
 static void request_detach(fl_request *req) {
+  fl__timer_stop(&req->total_timer);
+  request_detach_attempt(req);
+}
+
+/* End the current attempt: off the queues, connection dropped; the total
+ * timer keeps running across attempts. */
+static void request_detach_attempt(fl_request *req) {
   fl_client *c = req->client;
   fl__timer_stop(&req->phase_timer);
-  fl__timer_stop(&req->total_timer);
   if (fl__queue_linked(&req->wait_node)) fl__pool_leave_queue(c, req);
   fl__conn *conn = req->conn;
   if (conn) {
@@ -250,6 +292,8 @@ static void request_detach(fl_request *req) {
     fl__pool_destroy_conn(c, conn);
   }
   fl__pool_unref_host(c, req);
+  fl__decoder_free(req->decoder);
+  req->decoder = NULL;
 }
 
 static void complete_now(fl_request *req) {
@@ -272,8 +316,29 @@ static void complete_defer_cb(fl__defer *d) {
   fl__client_leave(c);
 }
 
+void fl__request_backoff(fl_request *req, int64_t delay_ms) {
+  request_detach_attempt(req);
+  req->want_fresh_conn = 0;
+  fl__headers_reset(&req->res.headers);
+  fl__buf_reset(&req->res.body);
+  fl__buf_reset(&req->res.reason);
+  req->res.status = 0;
+  req->state = FL__REQ_BACKOFF;
+  if (fl__timer_start(&req->phase_timer, (uint64_t)delay_ms)) {
+    req->info.attempts++;
+    fl__request_dispatch(req); /* no memory for a timer: try at once */
+  }
+}
+
 void fl__request_finish(fl_request *req, int err, const char *fmt, ...) {
   if (req->state == FL__REQ_IDLE || req->state == FL__REQ_COMPLETING) return;
+  if (err && err != FL_ECANCELED && err != FL_ETIMEOUT) {
+    int64_t delay = fl__retry_delay_ms(req, err);
+    if (delay >= 0) {
+      fl__request_backoff(req, delay);
+      return;
+    }
+  }
   request_detach(req);
   req->err = err;
   if (fmt) {
@@ -324,7 +389,7 @@ static int method_idempotent(const fl_request *req) {
  * cannot duplicate a side effect. Returns 1 if the retry was started. */
 int fl__request_retry(fl_request *req, fl__conn *conn) {
   if (!conn->reused || conn->response_started || req->info.retries > 0) return 0;
-  if (req->upload_cb) return 0; /* a streamed body cannot be replayed */
+  if (req->upload_cb && !req->upload_rewind) return 0; /* a streamed body cannot be replayed */
   if (!method_idempotent(req) && !req->retryable) return 0;
   fl_client *c = req->client;
   req->conn = NULL;
@@ -350,7 +415,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     }
     req->url_parsed = 1;
   }
-  if (strcmp(req->url.scheme, "http") != 0) {
+  if (!fl__scheme_supported(req->url.scheme)) {
     req->err = FL_EUNSUPPORTED_PROTOCOL;
     fl__msg(req->errmsg, sizeof req->errmsg, "protocol \"%s\" not supported", req->url.scheme);
     return FL_EUNSUPPORTED_PROTOCOL;
@@ -369,6 +434,19 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   req->want_fresh_conn = 0;
   req->paused = 0;
   req->head_only = method_is(req, "HEAD");
+  req->hop_method = req->method;
+  req->hop_drop_body = 0;
+  req->stripped_auth = 0;
+  req->discarding = 0;
+  req->discarded = 0;
+  req->decoded_total = 0;
+  req->info.attempts = 1;
+  fl__buf_reset(&req->effective_url);
+  if (fl__origin_of(&req->url, &req->origin) || fl__buf_puts(&req->effective_url, req->url_text)) {
+    req->err = FL_ENOMEM;
+    fl__msg(req->errmsg, sizeof req->errmsg, "out of memory");
+    return FL_ENOMEM;
+  }
   req->body_limit = req->max_body ? req->max_body : c->opts.max_body_bytes;
   req->start_us = fl__now_us();
   fl__timer_init(c->loop, &req->phase_timer, phase_timer_cb);
@@ -380,7 +458,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   uint32_t total = REQ_TIMEOUT(req, total_ms);
   if (total && fl__timer_start(&req->total_timer, total)) fl__timer_stop(&req->total_timer);
   fl__client_enter(c);
-  fl__pool_acquire(c, req);
+  fl__request_dispatch(req);
   fl__client_leave(c);
   return 0;
 }
@@ -393,11 +471,13 @@ void fl__request_attach(fl_request *req, fl__conn *conn) {
 void fl_request_pause(fl_request *req) {
   if (!req || req->paused) return;
   req->paused = 1;
-  if (req->conn && req->conn->fd >= 0) fl__http1_pause(req->conn);
+  if (req->conn && req->conn->fd >= 0 && req->conn->state == FL__CONN_ACTIVE)
+    fl__http1_pause(req->conn); /* else the exchange pauses when it starts */
 }
 
 void fl_request_resume(fl_request *req) {
   if (!req || !req->paused) return;
   req->paused = 0;
-  if (req->conn && req->conn->fd >= 0) fl__http1_resume(req->conn);
+  if (req->conn && req->conn->fd >= 0 && req->conn->state == FL__CONN_ACTIVE)
+    fl__http1_resume(req->conn);
 }

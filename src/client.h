@@ -28,11 +28,12 @@
 
 typedef struct fl__conn fl__conn;
 typedef struct fl__host fl__host;
+typedef struct fl__proxy fl__proxy;
 
 struct fl_response {
   int status;
   int http_minor;
-  fl__headers headers; /* reason phrase is stored first, as a pseudo header */
+  fl__headers headers;
   fl__buf reason;
   fl__buf body;
 };
@@ -44,7 +45,9 @@ typedef enum fl__req_state {
   FL__REQ_SENDING,    /* writing the request */
   FL__REQ_WAITING,    /* request sent, no response byte yet */
   FL__REQ_RECEIVING,  /* response bytes arriving */
-  FL__REQ_COMPLETING  /* result decided, callback deferred */
+  FL__REQ_COMPLETING, /* result decided, callback deferred */
+  FL__REQ_THROTTLED,  /* waiting for a rate-limit token */
+  FL__REQ_BACKOFF     /* waiting to retry under the retry policy */
 } fl__req_state;
 
 /* Default headers a request may remove. */
@@ -62,6 +65,8 @@ struct fl_request {
   int has_body;
   fl_upload_cb upload_cb;
   void *upload_data;
+  int64_t upload_len;              /* -1: unknown, sent chunked; else Content-Length */
+  int (*upload_rewind)(fl_request *req); /* internal bodies that can be replayed */
   fl_timeouts timeouts;
   int has_timeouts;
   fl_body_cb body_cb;
@@ -70,6 +75,13 @@ struct fl_request {
   void *headers_data;
   uint64_t max_body;
   int retryable;
+  int follow_set, follow, max_redirects; /* per-request redirect choice */
+  char *auth_user, *auth_pass;           /* Basic credentials, or NULL */
+  uint64_t max_filesize;
+  fl_form *form;                         /* multipart body, or NULL */
+  int has_retry;
+  fl_retry_policy retry;
+  uint64_t throttle_start_us;
 
   /* in flight */
   fl__req_state state;
@@ -91,6 +103,17 @@ struct fl_request {
   uint64_t start_us;
   uint64_t body_limit;     /* effective buffered-body cap */
 
+  /* across the hops of one send (redirects) */
+  const char *hop_method;  /* method of the current hop (GET after 303) */
+  int hop_drop_body;       /* a redirect turned the request into a bodiless GET */
+  int stripped_auth;       /* left the first origin: credentials never sent again */
+  fl__buf origin;          /* "scheme://host:port" of the first hop */
+  fl__buf effective_url;
+  int discarding;          /* body of a redirect we follow: counted, dropped */
+  uint64_t discarded;
+  struct fl__decoder *decoder;
+  uint64_t decoded_total;
+
   /* outcome */
   int err;
   char errmsg[256];
@@ -98,13 +121,20 @@ struct fl_request {
   fl_response res;
 };
 
-/* The transport: plain TCP now, TLS later, same shape (wrk's sock / curl's
+/* The transport: plain TCP or TLS, same shape (wrk's sock / curl's
  * connection filters). read/write return >0 bytes, 0 for EOF (read only),
- * or -1 with errno set (EAGAIN when it would block). */
+ * or -1 with errno set (EAGAIN when it would block).
+ * wants and pending are NULL for TCP. wants: the event (FL__POLLIN or
+ * FL__POLLOUT) the last read (writing == 0) or write that returned EAGAIN
+ * waits for, 0 if that call went on (TLS may read to write, or write to
+ * read). pending: 1 if bytes are buffered in the transport, readable without
+ * waiting for the socket. close: also closes the fd (NULL: close(fd)). */
 typedef struct fl__transport_ops {
   ssize_t (*read)(fl__conn *c, char *buf, size_t len);
   ssize_t (*writev)(fl__conn *c, const struct iovec *iov, int iovcnt);
   void (*close)(fl__conn *c);
+  uint32_t (*wants)(const fl__conn *c, int writing);
+  int (*pending)(const fl__conn *c);
 } fl__transport_ops;
 
 typedef enum fl__conn_state {
@@ -126,6 +156,7 @@ struct fl__conn {
   int fd;
   fl__io io;
   const fl__transport_ops *tp;
+  struct fl__tls *tls; /* https: TLS state (tls.c), freed by tp->close */
   fl_request *req; /* current exchange, or NULL */
   /* connecting */
   fl__dns_req dns;
@@ -143,6 +174,7 @@ struct fl__conn {
   int response_started; /* a byte of the response arrived */
   int message_done;
   int cb_err;           /* set by a parser callback that stopped llhttp */
+  char errbuf[160];     /* detail for cb_err */
   uint32_t header_bytes, header_count;
   int keep_alive;       /* decided at message completion */
   /* keep-alive accounting */
@@ -158,7 +190,7 @@ struct fl__conn {
 
 struct fl__host {
   fl__queue node;  /* pool->hosts */
-  char *key;       /* "scheme://host:port" (+ TLS settings later) */
+  char *key;       /* "scheme://host:port", + "#tls-settings-id" for https */
   char *name;      /* host name or IP literal */
   uint16_t port;
   int tls;
@@ -166,6 +198,9 @@ struct fl__host {
   fl__queue busy;  /* connecting or active conns */
   uint32_t nconns;
   uint32_t nrefs;   /* requests pointing at this host */
+  const fl__proxy *proxy;   /* forward proxy the connections go to, or NULL */
+  const char *connect_name; /* what we resolve and connect to: name or the proxy */
+  uint16_t connect_port;
 };
 
 typedef struct fl__pool {
@@ -182,10 +217,22 @@ struct fl_client {
   fl_client_options opts;
   char *user_agent;
   char *dns_servers;
+  struct fl__tls_ctx *tls; /* TLS context (tls.c); made at the first https
+                              request unless a TLS file option forced it */
   fl__resolver *resolver;
   fl__pool pool;
   fl__queue inflight;
   fl__queue graveyard; /* destroyed conns awaiting free (via host_node) */
+  struct fl__cookie_jar *jar; /* NULL when cookies are off */
+  fl__proxy *proxy_http, *proxy_https;
+  char *no_proxy;
+  uint64_t rng;               /* back-off jitter */
+  double tokens;              /* client-wide rate-limit bucket */
+  uint64_t tokens_us;
+  fl__queue throttled;        /* requests waiting for a token, oldest first */
+  fl__queue buckets;          /* per-origin buckets, most recently used first */
+  fl__timer throttle_timer;
+  fl__buf cookie_scratch;
   int depth;           /* nesting of client code on the stack */
   int free_requested;
 };
@@ -196,6 +243,47 @@ void fl__client_leave(fl_client *c); /* may free the client */
 /* Decide the request's outcome now and complete it from the loop. */
 void fl__request_finish(fl_request *req, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* redirect.c: the final bytes of a response arrived (connection already
+ * released): follow a redirect or complete the request. */
+void fl__request_response_done(fl_request *req);
+/* 1 if this response (status and headers known) is a redirect we follow. */
+int fl__redirect_wanted(const fl_request *req);
+/* Bytes of a followed redirect's body we read before giving up the
+ * connection instead. */
+#define FL__REDIRECT_DISCARD_CAP 65536
+/* Internal parser-callback code: stop reading a redirect body, follow now. */
+#define FL__EREDIRECT_NOW (-100000)
+/* cookies.c glue: store the response's Set-Cookie headers in the jar. */
+void fl__client_store_cookies(fl_client *c, fl_request *req);
+/* jar.c: the client's cookie jar. The header value lives in the client's
+ * scratch buffer until the next call (NULL when no cookie applies). */
+int fl__client_jar_init(fl_client *c);
+void fl__client_jar_free(fl_client *c);
+const char *fl__client_jar_header(fl_client *c, const fl_request *req);
+/* "scheme://host:port" of u into out (reset first). */
+int fl__origin_of(const fl__url *u, fl__buf *out);
+/* Schemes this build can fetch. */
+int fl__scheme_supported(const char *scheme);
+/* auth.c: append base64 of in to out. */
+int fl__base64_encode(const char *in, size_t len, fl__buf *out);
+
+/* proxy.c */
+int fl__proxy_init(fl_client *c, char *err, size_t cap);
+void fl__proxy_free_all(fl_client *c);
+const fl__proxy *fl__proxy_for(const fl_client *c, const fl__url *u); /* NULL: direct */
+const char *fl__proxy_host(const fl__proxy *p);
+uint16_t fl__proxy_port(const fl__proxy *p);
+const char *fl__proxy_auth(const fl__proxy *p); /* "Basic ..." or NULL */
+const char *fl__proxy_key(const fl__proxy *p);
+/* retry.c: ms to wait before another attempt, or -1 for none. */
+int64_t fl__retry_delay_ms(fl_request *req, int err);
+/* ratelimit.c: each attempt goes through here to the pool. */
+void fl__ratelimit_init(fl_client *c);
+void fl__ratelimit_free(fl_client *c);
+void fl__request_dispatch(fl_request *req);
+/* client.c: start the next attempt after delay_ms. */
+void fl__request_backoff(fl_request *req, int64_t delay_ms);
+
 /* Pool handed req a connection (idle or freshly made). */
 void fl__request_attach(fl_request *req, fl__conn *conn);
 /* State change: arms the phase timer that belongs to the new state. */
@@ -222,7 +310,6 @@ void fl__pool_unref_host(fl_client *c, fl_request *req);
 /* http1.c: the exchange on a connection */
 int fl__http1_conn_init(fl__conn *conn); /* after connect: register io */
 void fl__http1_start(fl__conn *conn, fl_request *req);
-void fl__http1_detach(fl__conn *conn); /* req leaves mid-exchange */
 void fl__http1_idle_io(fl__conn *conn);  /* conn went idle */
 int fl__http1_write_head(fl_request *req, fl_client *c, fl__buf *out);
 void fl__http1_resume(fl__conn *conn);

@@ -34,7 +34,9 @@ typedef struct fl__resolver_options {
   uint32_t negative_ttl_ms;
 } fl__resolver_options;
 
-/* Embedded in the caller's object: no allocation per lookup. */
+/* Embedded in the caller's object: no allocation per lookup. Zero it before
+ * first use (fl__dns_cancel relies on entry == NULL when not pending), and
+ * do not pass a pending req to fl__dns_resolve again. */
 struct fl__dns_req {
   /* result, valid when the lookup is done */
   int err;                    /* 0, FL_ERESOLVE, FL_EDNS_SERVER_FAIL, FL_EDNS_TIMEOUT, FL_ENOMEM */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "decode.h"
 
 
 /* ------------------------------------------------------------ transport */
@@ -27,7 +28,18 @@ static ssize_t tcp_writev(fl__conn *c, const struct iovec *iov, int iovcnt) {
   return sendmsg(c->fd, &msg, MSG_NOSIGNAL);
 }
 
-static const fl__transport_ops tcp_ops = {tcp_read, tcp_writev, NULL};
+static const fl__transport_ops tcp_ops = {.read = tcp_read, .writev = tcp_writev};
+
+/* The event a transport call that returned EAGAIN waits for. TCP waits the
+ * obvious way; TLS may have to read before it can write, or the reverse. */
+static uint32_t wait_event(const fl__conn *conn, int writing) {
+  uint32_t ev = conn->tp->wants ? conn->tp->wants(conn, writing) : 0;
+  return ev ? ev : writing ? FL__POLLOUT : FL__POLLIN;
+}
+
+/* Bytes the transport holds already (TLS records read ahead): epoll will
+ * not announce them, so read them before sleeping. */
+static int tp_pending(const fl__conn *conn) { return conn->tp->pending && conn->tp->pending(conn); }
 
 /* -------------------------------------------------------- request head */
 
@@ -37,31 +49,77 @@ static int put_header(fl__buf *b, const char *name, const char *value) {
   return put(b, name) || put(b, ": ") || put(b, value) || put(b, "\r\n");
 }
 
-static int skip_user_header(const char *name) {
-  /* We frame the body and name the host ourselves. */
-  return fl__strcaseeq(name, "Host") || fl__strcaseeq(name, "Content-Length") ||
-         fl__strcaseeq(name, "Transfer-Encoding");
+static int is_credential_header(const char *name) {
+  return fl__strcaseeq(name, "Authorization") || fl__strcaseeq(name, "Cookie") ||
+         fl__strcaseeq(name, "Proxy-Authorization");
+}
+
+/* Headers we write ourselves, or drop on this hop. */
+static int skip_user_header(const fl_request *req, const char *name) {
+  if (fl__strcaseeq(name, "Host") || fl__strcaseeq(name, "Content-Length") ||
+      fl__strcaseeq(name, "Transfer-Encoding") || fl__strcaseeq(name, "Cookie"))
+    return 1;
+  if (req->stripped_auth && is_credential_header(name)) return 1;
+  if (req->hop_drop_body && fl__strncaseeq(name, "Content-", 8)) return 1;
+  return 0;
+}
+
+static int put_basic_auth(fl__buf *b, const char *user, const char *pass) {
+  fl__buf plain;
+  fl__buf_init(&plain);
+  int err = fl__buf_puts(&plain, user) || fl__buf_puts(&plain, ":") || fl__buf_puts(&plain, pass ? pass : "");
+  err = err || put(b, "Authorization: Basic ") || fl__base64_encode(plain.data, plain.len, b) || put(b, "\r\n");
+  fl__buf_dispose(&plain);
+  return err;
+}
+
+/* One Cookie header: the caller's (unless stripped) joined with the jar's. */
+static int put_cookies(fl__buf *b, const fl_request *req, fl_client *c) {
+  const char *mine = req->stripped_auth ? NULL : fl__headers_get(&req->headers, "Cookie");
+  const char *jar = fl__client_jar_header(c, req);
+  if (!mine && !jar) return 0;
+  return put(b, "Cookie: ") || (mine && put(b, mine)) || (mine && jar && put(b, "; ")) ||
+         (jar && put(b, jar)) || put(b, "\r\n");
 }
 
 int fl__http1_write_head(fl_request *req, fl_client *c, fl__buf *b) {
   const fl__headers *h = &req->headers;
   fl__buf_reset(b);
   const char *host = fl__headers_get(h, "Host");
-  int err = put(b, req->method) || put(b, " ") || put(b, req->url.target) ||
-            put(b, " HTTP/1.1\r\n") || put_header(b, "Host", host ? host : req->url.authority);
+  /* Through a forward proxy the target is in absolute form (RFC 9112 3.2.2). */
+  const fl__proxy *px = req->host && !req->host->tls ? req->host->proxy : NULL;
+  int err = put(b, req->hop_method) || put(b, " ") ||
+            (px && (put(b, req->url.scheme) || put(b, "://") || put(b, req->url.authority))) ||
+            put(b, req->url.target) || put(b, " HTTP/1.1\r\n") ||
+            put_header(b, "Host", host ? host : req->url.authority);
+  if (!err && px && fl__proxy_auth(px) && !fl__headers_has(h, "Proxy-Authorization"))
+    err = put_header(b, "Proxy-Authorization", fl__proxy_auth(px));
   if (!err && !(req->removed_defaults & FL__DEF_USER_AGENT) && !fl__headers_has(h, "User-Agent"))
     err = put_header(b, "User-Agent", c->user_agent);
   if (!err && !(req->removed_defaults & FL__DEF_ACCEPT) && !fl__headers_has(h, "Accept"))
     err = put_header(b, "Accept", "*/*");
+  if (!err && c->opts.decompress && !fl__headers_has(h, "Accept-Encoding"))
+    err = put_header(b, "Accept-Encoding", "gzip, deflate, br");
+  if (!err && !req->stripped_auth && !fl__headers_has(h, "Authorization")) {
+    if (req->auth_user)
+      err = put_basic_auth(b, req->auth_user, req->auth_pass);
+    else if (req->url.user)
+      err = put_basic_auth(b, req->url.user, req->url.password);
+  }
   for (size_t i = 0; !err && i < h->n; i++) {
     const char *name = fl__headers_name(h, i);
-    if (!skip_user_header(name)) err = put_header(b, name, fl__headers_value(h, i));
+    if (!skip_user_header(req, name)) err = put_header(b, name, fl__headers_value(h, i));
   }
-  if (!err) {
-    if (req->upload_cb) {
+  if (!err) err = put_cookies(b, req, c);
+  if (!err && !req->hop_drop_body) {
+    if (req->upload_cb && req->upload_len < 0) {
       err = put_header(b, "Transfer-Encoding", "chunked");
-    } else if (req->has_body || !strcmp(req->method, "POST") || !strcmp(req->method, "PUT") ||
-               !strcmp(req->method, "PATCH")) {
+    } else if (req->upload_cb) {
+      char len[32];
+      snprintf(len, sizeof len, "%lld", (long long)req->upload_len);
+      err = put_header(b, "Content-Length", len);
+    } else if (req->has_body || !strcmp(req->hop_method, "POST") || !strcmp(req->hop_method, "PUT") ||
+               !strcmp(req->hop_method, "PATCH")) {
       char len[32];
       snprintf(len, sizeof len, "%zu", req->body.len);
       err = put_header(b, "Content-Length", len);
@@ -101,6 +159,12 @@ static void conn_fail_early(fl__conn *conn, int err, const char *what, int sys_e
 
 /* ---------------------------------------------------------------- write */
 
+/* What this hop sends after the head: a streamed body, a fixed one, or none. */
+static int streams_body(const fl_request *req) { return req->upload_cb && !req->hop_drop_body; }
+static size_t fixed_body_len(const fl_request *req) {
+  return req->upload_cb || req->hop_drop_body ? 0 : req->body.len;
+}
+
 static int next_upload_chunk(fl__conn *conn, fl_request *req) {
   /* Frame one chunk from the callback into wbuf: "<hex>\r\n<data>\r\n", or the
    * last chunk "0\r\n\r\n". */
@@ -112,6 +176,14 @@ static int next_upload_chunk(fl__conn *conn, fl_request *req) {
   if (conn->req != req) return FL_ECANCELED; /* callback canceled or freed it */
   if (n < 0) return FL_EREAD;
   if ((size_t)n > CHUNK) n = CHUNK;
+  if (req->upload_len >= 0) { /* known length: raw bytes, no chunk framing */
+    memmove(b->data, b->data + ROOM, (size_t)n);
+    b->len = (size_t)n;
+    if (n == 0) conn->upload_done = 1;
+    conn->woff = 0;
+    conn->wtotal = b->len;
+    return 0;
+  }
   if (n == 0) {
     memcpy(b->data, "0\r\n\r\n", 5);
     b->len = 5;
@@ -139,7 +211,7 @@ static void write_some(fl__conn *conn) {
   fl_request *req = conn->req;
   for (;;) {
     if (conn->woff == conn->wtotal) {
-      if (!req->upload_cb || conn->upload_done) {
+      if (!streams_body(req) || conn->upload_done) {
         sent_all(conn, req);
         return;
       }
@@ -153,21 +225,21 @@ static void write_some(fl__conn *conn) {
     struct iovec iov[2];
     int n = 0;
     size_t head = conn->wbuf.len;
-    int fixed_body = !req->upload_cb && req->body.len;
+    size_t fixed_len = fixed_body_len(req);
     if (conn->woff < head) {
       iov[n].iov_base = conn->wbuf.data + conn->woff;
       iov[n++].iov_len = head - conn->woff;
     }
-    if (fixed_body) {
+    if (fixed_len) {
       size_t boff = conn->woff > head ? conn->woff - head : 0;
       iov[n].iov_base = req->body.data + boff;
-      iov[n++].iov_len = req->body.len - boff;
+      iov[n++].iov_len = fixed_len - boff;
     }
     ssize_t w = conn->tp->writev(conn, iov, n);
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (fl__io_start(conn->client->loop, &conn->io, FL__POLLOUT))
+        if (fl__io_start(conn->client->loop, &conn->io, wait_event(conn, 1)))
           conn_fail(conn, FL_ENOMEM, "out of memory");
         return;
       }
@@ -182,7 +254,7 @@ static void write_some(fl__conn *conn) {
     conn->woff += (size_t)w;
     req->info.bytes_sent += (uint64_t)w;
     if (conn->woff < conn->wtotal) { /* partial: the socket buffer is full */
-      if (fl__io_start(conn->client->loop, &conn->io, FL__POLLOUT))
+      if (fl__io_start(conn->client->loop, &conn->io, wait_event(conn, 1)))
         conn_fail(conn, FL_ENOMEM, "out of memory");
       return;
     }
@@ -244,6 +316,10 @@ static int on_header_value_complete(llhttp_t *p) {
   return fl__headers_commit(&conn->req->res.headers) ? cb_abort(conn, FL_ENOMEM) : 0;
 }
 
+static uint64_t filesize_limit(const fl_request *req) {
+  return req->max_filesize ? req->max_filesize : req->client->opts.max_filesize;
+}
+
 static int on_headers_complete(llhttp_t *p) {
   fl__conn *conn = p->data;
   fl_request *req = conn->req;
@@ -254,28 +330,61 @@ static int on_headers_complete(llhttp_t *p) {
   req->res.http_minor = p->http_minor;
   if (status == 101) return cb_abort(conn, FL_EWEIRD_REPLY); /* we never ask to upgrade */
   if (status < 200) return 1; /* interim response: skipped at its end */
+  fl__client_store_cookies(conn->client, req);
+  int no_body = req->head_only || status == 204 || status == 304;
+  if (fl__redirect_wanted(req)) {
+    /* Not the user's response: its body is counted and dropped, undecoded. */
+    req->discarding = 1;
+    return no_body ? 1 : 0;
+  }
   if (req->headers_cb) {
     int r = req->headers_cb(req, req->headers_data);
     if (conn->req != req) return cb_abort(conn, FL_ECANCELED);
     if (r < 0) return cb_abort(conn, FL_ECALLBACK_ABORT);
   }
-  if (req->head_only || status == 204 || status == 304) return 1;
+  if (no_body) return 1;
+  const char *coding = fl__headers_get(&req->res.headers, "Content-Encoding");
+  uint64_t limit = filesize_limit(req);
+  if (coding && conn->client->opts.decompress) {
+    int err = fl__decoder_init(&req->decoder, coding, limit, conn->errbuf, sizeof conn->errbuf);
+    if (err) return cb_abort(conn, err);
+    if (fl__decoder_is_identity(req->decoder)) {
+      fl__decoder_free(req->decoder);
+      req->decoder = NULL;
+    }
+  }
+  /* A declared length over the limit fails before the body is read. */
+  if (!req->decoder && limit && (p->flags & F_CONTENT_LENGTH) && p->content_length > limit)
+    return cb_abort(conn, FL_EFILESIZE_EXCEEDED);
   return 0;
+}
+
+/* Decoded body bytes: to the user's callback or the buffer, within caps. */
+static int deliver(void *data, const char *at, size_t n) {
+  fl__conn *conn = data;
+  fl_request *req = conn->req;
+  req->info.bytes_received += n;
+  uint64_t limit = filesize_limit(req);
+  if (limit && req->info.bytes_received > limit) return FL_EFILESIZE_EXCEEDED;
+  if (req->body_cb) {
+    int r = req->body_cb(req, at, n, req->body_data);
+    if (conn->req != req) return FL_ECANCELED;
+    return r < 0 ? FL_ECALLBACK_ABORT : 0;
+  }
+  if (req->body_limit && req->res.body.len + n > req->body_limit) return FL_EBODY_TOO_LARGE;
+  return fl__buf_append(&req->res.body, at, n) ? FL_ENOMEM : 0;
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t n) {
   fl__conn *conn = p->data;
   fl_request *req = conn->req;
   if (!req) return cb_abort(conn, FL_ECANCELED);
-  req->info.bytes_received += n;
-  if (req->body_cb) {
-    int r = req->body_cb(req, at, n, req->body_data);
-    if (conn->req != req) return cb_abort(conn, FL_ECANCELED);
-    return r < 0 ? cb_abort(conn, FL_ECALLBACK_ABORT) : 0;
+  if (req->discarding) {
+    req->discarded += n;
+    return req->discarded > FL__REDIRECT_DISCARD_CAP ? cb_abort(conn, FL__EREDIRECT_NOW) : 0;
   }
-  if (req->body_limit && req->res.body.len + n > req->body_limit)
-    return cb_abort(conn, FL_EBODY_TOO_LARGE);
-  return fl__buf_append(&req->res.body, at, n) ? cb_abort(conn, FL_ENOMEM) : 0;
+  int err = req->decoder ? fl__decoder_feed(req->decoder, at, n, deliver, conn) : deliver(conn, at, n);
+  return err ? cb_abort(conn, err) : 0;
 }
 
 static int on_message_complete(llhttp_t *p) {
@@ -287,6 +396,11 @@ static int on_message_complete(llhttp_t *p) {
     fl__headers_reset(&req->res.headers);
     fl__buf_reset(&req->res.reason);
     return 0;
+  }
+  if (req->decoder) {
+    int err = fl__decoder_finish(req->decoder, deliver, conn);
+    if (conn->req != req) return cb_abort(conn, FL_ECANCELED);
+    if (err) return cb_abort(conn, err);
   }
   conn->message_done = 1;
   return HPE_PAUSED; /* stop exactly here: bytes after it mean no reuse */
@@ -352,7 +466,9 @@ static void message_complete(fl__conn *conn, size_t extra) {
   conn->req = NULL;
   req->conn = NULL;
   fl__pool_release(c, conn, keep);
-  fl__request_finish(req, 0, NULL);
+  fl__decoder_free(req->decoder);
+  req->decoder = NULL;
+  fl__request_response_done(req);
 }
 
 static int map_parse_error(llhttp_errno_t e) {
@@ -363,6 +479,7 @@ static int map_parse_error(llhttp_errno_t e) {
  * more reads of this exchange, 0 if the exchange ended (either way). */
 static int parse(fl__conn *conn, const char *data, size_t len) {
   conn->cb_err = 0;
+  conn->errbuf[0] = '\0';
   llhttp_errno_t e = llhttp_execute(&conn->parser, data, len);
   if (e == HPE_OK) return 1;
   if (e == HPE_PAUSED && conn->message_done) {
@@ -395,6 +512,21 @@ static int parse(fl__conn *conn, const char *data, size_t len) {
       break;
     case FL_EWEIRD_REPLY:
       conn_fail(conn, err, "unexpected 101 Switching Protocols");
+      break;
+    case FL__EREDIRECT_NOW: { /* a long redirect body: drop the connection, go on */
+      fl_request *req = conn->req;
+      fl__pool_destroy_conn(conn->client, conn);
+      fl__request_response_done(req);
+      break;
+    }
+    case FL_EBAD_ENCODING:
+      conn_fail(conn, err, "%s", conn->errbuf[0] ? conn->errbuf
+                                 : conn->req->decoder ? fl__decoder_errmsg(conn->req->decoder)
+                                                      : "bad content encoding");
+      break;
+    case FL_EFILESIZE_EXCEEDED:
+      conn_fail(conn, err, "maximum file size exceeded (%llu bytes)",
+                (unsigned long long)filesize_limit(conn->req));
       break;
     default:
       conn_fail(conn, err, "%s", fl_strerror(err));
@@ -445,7 +577,7 @@ static void do_read(fl__conn *conn) {
         fl__request_activity(req);
       }
       if (!parse(conn, conn->rbuf, (size_t)n)) return;
-      if ((size_t)n < FL__READ_BUF_SIZE) return; /* drained: wait for epoll */
+      if ((size_t)n < FL__READ_BUF_SIZE && !tp_pending(conn)) return; /* drained: wait for epoll */
       continue;
     }
     if (n == 0) {
@@ -468,6 +600,18 @@ static void do_read(fl__conn *conn) {
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* TLS: EPOLLOUT stays armed exactly while a blocked read or write waits for
+ * it (a read that must write first would otherwise never be woken, and a
+ * write interest left behind would spin the loop). */
+static void tls_settle_out(fl__conn *conn) {
+  int need = conn->tp->wants(conn, 0) == FL__POLLOUT || conn->tp->wants(conn, 1) == FL__POLLOUT;
+  int have = (conn->io.want & FL__POLLOUT) != 0;
+  if (need && !have && fl__io_start(conn->client->loop, &conn->io, FL__POLLOUT))
+    conn_fail(conn, FL_ENOMEM, "out of memory");
+  else if (!need && have)
+    fl__io_stop(conn->client->loop, &conn->io, FL__POLLOUT);
+}
+
 static void conn_io_cb(fl_loop *loop, fl__io *io, uint32_t events) {
   FL__UNUSED(loop);
   fl__conn *conn = fl__container_of(io, fl__conn, io);
@@ -478,21 +622,31 @@ static void conn_io_cb(fl_loop *loop, fl__io *io, uint32_t events) {
      * closed it (or sent garbage). Either way it cannot be reused. */
     fl__pool_destroy_conn(c, conn);
   } else {
-    if ((events & (FL__POLLOUT | EPOLLERR)) && conn->woff < conn->wtotal) write_some(conn);
-    else if ((events & FL__POLLOUT) && conn->req && conn->req->upload_cb && !conn->upload_done)
+    uint32_t wr = FL__POLLOUT | EPOLLERR, rd = FL__POLLIN | EPOLLHUP | EPOLLERR;
+    if (conn->tp->wants) { /* TLS: a write may wait to read, a read to write */
+      if (conn->tp->wants(conn, 1) == FL__POLLIN) wr |= FL__POLLIN;
+      if (conn->tp->wants(conn, 0) == FL__POLLOUT) rd |= FL__POLLOUT;
+    }
+    if ((events & wr) && conn->woff < conn->wtotal) write_some(conn);
+    else if ((events & wr & ~EPOLLERR) && conn->req && streams_body(conn->req) && !conn->upload_done)
       write_some(conn);
-    if (conn->state == FL__CONN_ACTIVE && conn->req && (events & (FL__POLLIN | EPOLLHUP | EPOLLERR)))
+    if (conn->state == FL__CONN_ACTIVE && conn->req && (events & rd))
       do_read(conn);
+    if (conn->tp->wants && conn->state == FL__CONN_ACTIVE && conn->req) tls_settle_out(conn);
   }
   fl__client_leave(c);
 }
 
 int fl__http1_conn_init(fl__conn *conn) {
   fl_client *c = conn->client;
-  conn->tp = &tcp_ops;
+  if (conn->tp) {
+    conn->io.cb = conn_io_cb; /* TLS: take over the handshake's registered watcher */
+  } else {
+    conn->tp = &tcp_ops;
+    fl__io_init(&conn->io, conn_io_cb, conn->fd); /* before a failure: destroy closes it */
+  }
   conn->rbuf = malloc(FL__READ_BUF_SIZE);
   if (!conn->rbuf) return FL_ENOMEM;
-  fl__io_init(&conn->io, conn_io_cb, conn->fd);
   return fl__io_start(c->loop, &conn->io, FL__POLLIN);
 }
 
@@ -514,7 +668,11 @@ void fl__http1_start(fl__conn *conn, fl_request *req) {
     return;
   }
   conn->woff = 0;
-  conn->wtotal = conn->wbuf.len + (req->upload_cb ? 0 : req->body.len);
+  conn->wtotal = conn->wbuf.len + fixed_body_len(req);
+  if (streams_body(req) && req->upload_rewind && req->upload_rewind(req)) {
+    conn_fail(conn, FL_EREAD, "cannot read the request body again");
+    return;
+  }
   if (req->paused) fl__http1_pause(conn);
   write_some(conn);
 }
@@ -534,4 +692,3 @@ void fl__http1_resume(fl__conn *conn) {
     conn_fail(conn, FL_ENOMEM, "out of memory");
 }
 
-void fl__http1_detach(fl__conn *conn) { fl__pool_destroy_conn(conn->client, conn); }

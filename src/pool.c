@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "tls.h"
 
 void fl__pool_init(fl__pool *p) {
   memset(p, 0, sizeof *p);
@@ -18,8 +19,15 @@ void fl__pool_init(fl__pool *p) {
 
 /* ----------------------------------------------------------------- hosts */
 
+/* "scheme://host:port", the host as named (the SNI and certificate name),
+ * and for https "#" plus the fingerprint of every TLS setting: a connection
+ * is never reused for another name or other settings. */
 static int make_key(const fl_request *req, char *buf, size_t cap) {
-  int n = snprintf(buf, cap, "%s://%s:%u", req->url.scheme, req->url.host, req->url.port);
+  int tls = strcmp(req->url.scheme, "https") == 0;
+  const fl__proxy *px = fl__proxy_for(req->client, &req->url);
+  int n = snprintf(buf, cap, "%s%s%s://%s:%u%s%s", px ? fl__proxy_key(px) : "", px ? "|" : "",
+                   req->url.scheme, req->url.host, req->url.port, tls ? "#" : "",
+                   tls ? fl__tls_ctx_id(req->client->tls) : "");
   return n > 0 && (size_t)n < cap ? 0 : FL_EINVAL;
 }
 
@@ -56,6 +64,10 @@ static fl__host *host_get(fl_client *c, const fl_request *req) {
     return NULL;
   }
   h->port = req->url.port;
+  h->proxy = fl__proxy_for(c, &req->url);
+  h->connect_name = h->proxy ? fl__proxy_host(h->proxy) : h->name;
+  h->connect_port = h->proxy ? fl__proxy_port(h->proxy) : h->port;
+  h->tls = strcmp(req->url.scheme, "https") == 0;
   fl__queue_init(&h->idle);
   fl__queue_init(&h->busy);
   fl__queue_insert_head(&c->pool.hosts, &h->node);

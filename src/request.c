@@ -23,8 +23,11 @@ fl_request *fl_request_new(const char *method, const char *url) {
   fl__buf_init(&req->body);
   fl__buf_init(&req->res.body);
   fl__buf_init(&req->res.reason);
+  fl__buf_init(&req->origin);
+  fl__buf_init(&req->effective_url);
   fl__queue_init(&req->inflight_node);
   fl__queue_init(&req->wait_node);
+  req->upload_len = -1;
   if (fl_request_set_method(req, method) || fl_request_set_url(req, url)) {
     fl_request_free(req);
     return NULL;
@@ -44,6 +47,10 @@ void fl_request_free(fl_request *req) {
   fl__headers_dispose(&req->res.headers);
   fl__buf_dispose(&req->res.body);
   fl__buf_dispose(&req->res.reason);
+  fl__buf_dispose(&req->origin);
+  fl__buf_dispose(&req->effective_url);
+  free(req->auth_user);
+  free(req->auth_pass);
   free(req);
 }
 
@@ -107,6 +114,7 @@ int fl_request_set_body(fl_request *req, const void *body, size_t len) {
   if (len && fl__buf_append(&req->body, body, len)) return FL_ENOMEM;
   req->has_body = 1;
   req->upload_cb = NULL;
+  req->upload_rewind = NULL;
   return 0;
 }
 
@@ -115,6 +123,8 @@ int fl_request_set_upload(fl_request *req, fl_upload_cb cb, void *data) {
   if (in_flight(req)) return FL_EINVAL;
   req->upload_cb = cb;
   req->upload_data = data;
+  req->upload_len = -1;
+  req->upload_rewind = NULL;
   req->has_body = 0;
   fl__buf_reset(&req->body);
   return 0;
@@ -185,4 +195,67 @@ const char *fl_response_body(const fl_response *res, size_t *len) {
   if (len) *len = res ? res->body.len : 0;
   if (!res) return NULL;
   return res->body.data ? res->body.data : "";
+}
+
+void fl_request_set_follow(fl_request *req, int follow, int max_redirects) {
+  if (!req) return;
+  req->follow_set = 1;
+  req->follow = follow != 0;
+  req->max_redirects = max_redirects < 0 ? -1 : max_redirects;
+}
+
+int fl_request_set_basic_auth(fl_request *req, const char *user, const char *password) {
+  if (!req || in_flight(req)) return FL_EINVAL;
+  char *u = user ? dup_str(user) : NULL, *p = password ? dup_str(password) : NULL;
+  if ((user && !u) || (password && !p)) {
+    free(u);
+    free(p);
+    return FL_ENOMEM;
+  }
+  free(req->auth_user);
+  free(req->auth_pass);
+  req->auth_user = u;
+  req->auth_pass = p;
+  return 0;
+}
+
+int fl_request_set_json(fl_request *req, const char *json) {
+  if (!req || !json) return FL_EINVAL;
+  int err = fl_request_set_body(req, json, strlen(json));
+  return err ? err : fl_request_set_header(req, "Content-Type", "application/json");
+}
+
+int fl_request_set_form(fl_request *req, const char *const *pairs, size_t npairs) {
+  if (!req || (npairs && !pairs) || in_flight(req)) return FL_EINVAL;
+  fl__buf b;
+  fl__buf_init(&b);
+  int err = 0;
+  for (size_t i = 0; i < npairs && !err; i++) {
+    const char *k = pairs[2 * i], *v = pairs[2 * i + 1];
+    if (!k) {
+      err = FL_EINVAL;
+      break;
+    }
+    if (i && fl__buf_append(&b, "&", 1)) err = FL_ENOMEM;
+    for (int part = 0; part < 2 && !err && (part == 0 || v); part++) {
+      const char *s = part ? v : k;
+      if (part && fl__buf_append(&b, "=", 1)) err = FL_ENOMEM;
+      size_t need = fl__url_encode(NULL, 0, s, strlen(s));
+      if (!err && fl__buf_reserve(&b, need + 1)) err = FL_ENOMEM;
+      if (!err) b.len += fl__url_encode(b.data + b.len, b.cap - b.len, s, strlen(s));
+    }
+  }
+  if (!err) err = fl_request_set_body(req, b.data ? b.data : "", b.len);
+  if (!err) err = fl_request_set_header(req, "Content-Type", "application/x-www-form-urlencoded");
+  fl__buf_dispose(&b);
+  return err;
+}
+
+void fl_request_set_max_filesize(fl_request *req, uint64_t max) {
+  if (req) req->max_filesize = max;
+}
+
+const char *fl_request_effective_url(const fl_request *req) {
+  if (!req) return NULL;
+  return req->effective_url.len ? req->effective_url.data : req->url_text;
 }

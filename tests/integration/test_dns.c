@@ -1,8 +1,9 @@
 /* FIXTURES: dnsmasq */
 /* The resolver against the dnsmasq fixture (records: a.test 127.0.0.1 TTL
  * 600, six.test ::1, dual.test 127.0.0.1 + ::1, ttl2.test TTL 2, many.test
- * three addresses, other *.test NXDOMAIN, *.fail.test refused), and against
- * a black-hole UDP socket for timeouts. No query leaves the loopback. */
+ * three addresses, other *.test NXDOMAIN, *.fail.test SERVFAIL, *.timeout.test
+ * never answered), and against a black-hole UDP socket for timeouts. No
+ * query leaves the loopback. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -164,6 +165,25 @@ static int sink_drain(void) {
   return n;
 }
 
+/* Lines "query[A] NAME from ..." in the fixture's query log, or -1 when
+ * there is no log (dnsmasq started by hand). */
+static int logged_queries(const char *name) {
+  char line[512], want[300];
+  int n = 0;
+  const char *dir = getenv("FL_TEST_RUNDIR");
+  FILE *f;
+  if (!dir)
+    return -1;
+  f = fopen(fl_test_rundir_path("dnsmasq.queries.log"), "r");
+  if (!f)
+    return -1;
+  snprintf(want, sizeof want, "query[A] %s from ", name);
+  while (fgets(line, sizeof line, f))
+    n += strstr(line, want) != NULL;
+  fclose(f);
+  return n;
+}
+
 /* ------------------------------------------------------------------ tests */
 static void test_records(void) {
   fl__resolver_options o = opts();
@@ -306,6 +326,16 @@ static void test_timeout(void) {
   CHECK_EQ_INT(stats(r).sockets, 0);
   fl__resolver_free(r);
   sink_drain();
+
+  /* a server that forwards to an upstream that never answers */
+  o = opts();
+  o.timeout_ms = 300;
+  r = resolver(&o);
+  CHECK_EQ_INT(start(r, &w, "x.timeout.test", 80), 1);
+  ms = wait_calls(1);
+  CHECK_EQ_INT(w.req.err, FL_EDNS_TIMEOUT);
+  CHECK(ms >= 250 && ms <= 1000);
+  fl__resolver_free(r);
 }
 
 static void test_ttl(void) {
@@ -340,7 +370,7 @@ static void test_coalesce(void) {
   static waiter ws[N];
   fl__resolver_options o = opts();
   fl__resolver *r = resolver(&o);
-  int i, first = ncalls;
+  int i, first = ncalls, logged = logged_queries("a.test");
   uint16_t port;
 
   for (i = 0; i < N; i++)
@@ -355,6 +385,12 @@ static void test_coalesce(void) {
     CHECK_EQ_INT(ws[i].req.err, 0);
     CHECK_EQ_STR(addr_str(&ws[i].req, 0, &port), "127.0.0.1");
     CHECK_EQ_INT(port, 1000 + i);
+  }
+  if (logged >= 0) { /* on the wire too: one A query (dnsmasq logs it soon after) */
+    for (i = 0; i < 50 && logged_queries("a.test") < logged + 1; i++)
+      run_until(NULL, NULL, 20);
+    run_until(NULL, NULL, 50);
+    CHECK_EQ_INT(logged_queries("a.test"), logged + 1);
   }
   fl__resolver_free(r);
 

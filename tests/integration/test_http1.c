@@ -64,7 +64,8 @@ static void test_ok_and_wire(void) {
   const char *wire = body_of(req, &len);
   char expect[512];
   snprintf(expect, sizeof expect,
-           "GET /echo?x=%%41&y=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-One: 1\r\nX-One: 2\r\n"
+           "GET /echo?x=%%41&y=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+           "Accept-Encoding: gzip, deflate, br\r\nX-One: 1\r\nX-One: 2\r\n"
            "Accept: application/json\r\n\r\n",
            port);
   CHECK_EQ_STR(wire, expect);

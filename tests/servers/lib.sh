@@ -28,8 +28,8 @@ fl_free_port() { fl_probe freeport "$@"; }
 
 fl_have_ipv6() { fl_probe ipv6; }
 
-# fl_alive PID: the process exists and is not a zombie. (Orphans may never be
-# reaped here: PID 1 of some sandboxes does not wait for them.)
+# fl_alive PID: the process exists and is not a zombie. (Our servers are
+# orphans once start exits; PID 1 may reap them only seconds after they die.)
 fl_alive() {
   local line rest
   read -r line 2>/dev/null <"/proc/$1/stat" || return 1
@@ -61,12 +61,13 @@ fl_launch() {
 
 # fl_kill_pidfile PIDFILE RUNDIR: TERM the process group, wait, then KILL.
 fl_kill_pidfile() {
-  local pidfile=$1 rundir=$2 pid i
+  local pidfile=$1 rundir=$2 pid i cmdline
   pid=$(cat "$pidfile" 2>/dev/null || true)
   rm -f "$pidfile"
   [[ $pid =~ ^[0-9]+$ ]] || return 0
   fl_alive "$pid" || return 0
-  if ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$rundir"; then
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
+  if [[ $cmdline != *"$rundir"* ]]; then
     echo "servers: pid $pid from $pidfile is not ours; not killing it" >&2
     return 0
   fi

@@ -214,13 +214,15 @@ static void reap(struct fault_server *f) {
 
 static void fault_stop_at_exit(void) { fl_test_fault_stop(); }
 
-int fl_test_fault_start(void) {
+int fl_test_fault_start(void) { return fl_test_script_start("fault_server.py", NULL); }
+
+int fl_test_script_start(const char *name, const char *extra_arg) {
   static unsigned seq;
   if (nfaults == FAULT_MAX)
     die("more than %d fault servers at once", FAULT_MAX);
 
   char script[4096];
-  snprintf(script, sizeof script, "%s/support/fault_server.py", env_dir("FL_TEST_SRCDIR"));
+  snprintf(script, sizeof script, "%s/support/%s", env_dir("FL_TEST_SRCDIR"), name);
   if (access(script, R_OK) != 0)
     die("%s: %s", script, strerror(errno));
 
@@ -236,7 +238,7 @@ int fl_test_fault_start(void) {
   const char *python = getenv("FL_TEST_PYTHON");
   if (!python || !*python)
     python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-  char *argv[] = {(char *)python, script, "--port-file", f->port_file, NULL};
+  char *argv[] = {(char *)python, script, "--port-file", f->port_file, (char *)extra_arg, NULL};
 
   if (!atexit_registered) {
     atexit(fault_stop_at_exit);

@@ -61,6 +61,9 @@ void fl_test_skip(const char *why) __attribute__((noreturn));
  * also killed if the thread that started it dies (PR_SET_PDEATHSIG), so
  * start it from the main thread. Its stdout/stderr are the test's. */
 int fl_test_fault_start(void);
+/* Another script of tests/support/ that takes --port-file PATH (plus one
+ * optional argument, e.g. "--user=u:p"), started and stopped the same way. */
+int fl_test_script_start(const char *script, const char *extra_arg);
 void fl_test_fault_stop(void);
 
 extern int fl_test_fds_at_start_;

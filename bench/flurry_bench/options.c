@@ -1,0 +1,205 @@
+/* Command line: wrk's options and number formats, plus flurry-bench's own. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "flb.h"
+#include "flurry.h"
+
+static const char usage_text[] =
+    "Usage: flurry-bench <options> <url>\n"
+    "  Options (as wrk's):\n"
+    "    -c, --connections <N>  Connections to keep open (default 10)\n"
+    "    -d, --duration    <T>  Duration of test (default 10s; none with -n)\n"
+    "    -t, --threads     <N>  Number of threads to use (default 2)\n"
+    "    -H, --header      <H>  Add header to request (\"Name: value\"), repeatable\n"
+    "    -L, --latency          Print latency statistics\n"
+    "    -T, --timeout     <T>  Per-request timeout, counted as a timeout error\n"
+    "                           (default 2s; 0 = none)\n"
+    "    -v, --version          Print version details\n"
+    "  More:\n"
+    "    -n, --requests    <N>  Stop after N requests in total (responses + errors)\n"
+    "    -R, --rate        <N>  Constant rate, requests/s in total; latency counts\n"
+    "                           from each request's intended send time (as wrk2)\n"
+    "        --warmup      <T>  Run this long before measuring\n"
+    "        --json             One JSON summary on stdout instead of the text\n"
+    "        --pipeline    <N>  HTTP/1.1 pipelining (needs library support)\n"
+    "    -X, --method      <M>  Request method (default GET)\n"
+    "    -k, --insecure         Do not verify TLS certificates (https)\n"
+    "        --cacert   <FILE>  Trust the CA certificates in FILE (https)\n"
+    "\n"
+    "  Numeric arguments may include a SI unit (1k, 1M, 1G)\n"
+    "  Time arguments may include a time unit (500ms, 2s, 2m, 2h; plain = s)\n";
+
+enum { OPT_WARMUP = 256, OPT_JSON, OPT_PIPELINE, OPT_CACERT };
+
+static const struct option longopts[] = {
+    {"connections", required_argument, NULL, 'c'},
+    {"duration", required_argument, NULL, 'd'},
+    {"threads", required_argument, NULL, 't'},
+    {"header", required_argument, NULL, 'H'},
+    {"latency", no_argument, NULL, 'L'},
+    {"timeout", required_argument, NULL, 'T'},
+    {"requests", required_argument, NULL, 'n'},
+    {"rate", required_argument, NULL, 'R'},
+    {"method", required_argument, NULL, 'X'},
+    {"insecure", no_argument, NULL, 'k'},
+    {"script", required_argument, NULL, 's'},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"pipeline", required_argument, NULL, OPT_PIPELINE},
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'v'},
+    {NULL, 0, NULL, 0},
+};
+
+/* "100", "10k", "1.5M": a non-negative integer with an optional SI factor. */
+static int scan_metric(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno || !(v >= 0)) return -1;
+  if (*end) {
+    static const char units[] = "kmg";
+    const char *u = strchr(units, (char)(*end | 0x20));
+    if (!u || end[1]) return -1;
+    v *= pow(1000, (double)(u - units + 1));
+  }
+  if (v != floor(v) || v > 1e18) return -1;
+  *out = (uint64_t)v;
+  return 0;
+}
+
+/* "10" (seconds), "10s", "500ms", "250us", "2m", "1h" -> microseconds. */
+static int scan_time(const char *s, uint64_t *out_us) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno || !(v >= 0)) return -1;
+  double scale;
+  if (!*end || !strcasecmp(end, "s")) scale = 1e6;
+  else if (!strcasecmp(end, "ms")) scale = 1e3;
+  else if (!strcasecmp(end, "us")) scale = 1;
+  else if (!strcasecmp(end, "m")) scale = 60e6;
+  else if (!strcasecmp(end, "h")) scale = 3600e6;
+  else return -1;
+  v *= scale;
+  if (v > 1e15) return -1;
+  *out_us = (uint64_t)llround(v);
+  return 0;
+}
+
+/* "Name: value" -> header; the name must be non-empty token characters. */
+static int add_header(flb_config *cfg, const char *arg) {
+  const char *colon = strchr(arg, ':');
+  if (!colon || colon == arg) return -1;
+  size_t n = (size_t)(colon - arg);
+  while (n && (arg[n - 1] == ' ' || arg[n - 1] == '\t')) n--;
+  if (!n) return -1;
+  const char *value = colon + 1;
+  while (*value == ' ' || *value == '\t') value++;
+  flb_header *h = realloc(cfg->headers, (cfg->nheaders + 1) * sizeof *h);
+  if (!h) return -1;
+  cfg->headers = h;
+  h[cfg->nheaders].name = strndup(arg, n);
+  if (!h[cfg->nheaders].name) return -1;
+  h[cfg->nheaders].value = value;
+  cfg->nheaders++;
+  return 0;
+}
+
+__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "flurry-bench: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n%s", usage_text);
+  va_end(ap);
+  return -1;
+}
+
+int flb_parse_args(flb_config *cfg, int argc, char **argv) {
+  int duration_given = 0, c;
+  memset(cfg, 0, sizeof *cfg);
+  cfg->threads = 2;
+  cfg->connections = 10;
+  cfg->duration_us = 10 * 1000000ull;
+  cfg->timeout_us = 2 * 1000000ull;
+  cfg->method = "GET";
+
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":c:d:t:H:LT:n:R:X:ks:hv", longopts, NULL)) != -1) {
+    uint64_t n;
+    switch (c) {
+    case 'c':
+      if (scan_metric(optarg, &cfg->connections)) return bad("bad connection count '%s'", optarg);
+      break;
+    case 'd':
+      if (scan_time(optarg, &cfg->duration_us)) return bad("bad duration '%s'", optarg);
+      duration_given = 1;
+      break;
+    case 't':
+      if (scan_metric(optarg, &cfg->threads)) return bad("bad thread count '%s'", optarg);
+      break;
+    case 'H':
+      if (add_header(cfg, optarg)) return bad("bad header '%s' (want \"Name: value\")", optarg);
+      break;
+    case 'L': cfg->latency = 1; break;
+    case 'T':
+      if (scan_time(optarg, &cfg->timeout_us)) return bad("bad timeout '%s'", optarg);
+      break;
+    case 'n':
+      if (scan_metric(optarg, &cfg->requests) || !cfg->requests)
+        return bad("bad request count '%s'", optarg);
+      break;
+    case 'R':
+      if (scan_metric(optarg, &n) || !n) return bad("bad rate '%s'", optarg);
+      cfg->rate = (double)n;
+      break;
+    case 'X': cfg->method = optarg; break;
+    case 'k': cfg->insecure = 1; break;
+    case 's': return bad("%s: Lua scripts are not supported", optarg);
+    case OPT_WARMUP:
+      if (scan_time(optarg, &cfg->warmup_us)) return bad("bad warmup '%s'", optarg);
+      break;
+    case OPT_JSON: cfg->json = 1; break;
+    case OPT_PIPELINE:
+      if (scan_metric(optarg, &cfg->pipeline) || !cfg->pipeline)
+        return bad("bad pipeline depth '%s'", optarg);
+      break;
+    case OPT_CACERT: cfg->cacert = optarg; break;
+    case 'h': fputs(usage_text, stdout); return 1;
+    case 'v': printf("flurry-bench %s [%s]\n", fl_version(), fl_version_details()); return 1;
+    case ':': return bad("option %s needs a value", argv[optind - 1]);
+    default: return bad("unknown option %s", argv[optind - 1]);
+    }
+  }
+  if (optind != argc - 1) return bad("%s", optind >= argc ? "no URL given" : "more than one URL");
+  cfg->url = argv[optind];
+  if (!cfg->threads) return bad("%s", "need at least one thread");
+  if (!cfg->connections || cfg->connections < cfg->threads)
+    return bad("%s", "number of connections must be >= threads");
+  /* With -n and no -d the run ends when the count is reached. */
+  if (cfg->requests && !duration_given) cfg->duration_us = 0;
+  if (!cfg->requests && !cfg->duration_us) return bad("%s", "duration must be > 0");
+  char *check = fl_url_with_query(cfg->url, NULL, 0);
+  if (!check) {
+    fprintf(stderr, "invalid URL: %s\n", cfg->url);
+    return bad("%s", "need an http:// or https:// URL");
+  }
+  free(check);
+  return 0;
+}
+
+void flb_config_free(flb_config *cfg) {
+  for (uint64_t i = 0; i < cfg->nheaders; i++) free(cfg->headers[i].name);
+  free(cfg->headers);
+  cfg->headers = NULL;
+  cfg->nheaders = 0;
+}

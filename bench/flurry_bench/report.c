@@ -1,0 +1,189 @@
+/* The summary: wrk's text layout (same lines, same columns, same units, so
+ * scripts that parse wrk's output read ours), or one JSON object. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "flb.h"
+#include "flurry.h"
+
+/* ------------------------------------------------------- wrk's units
+ * A value is divided by `scale` while it is at least 85% of it, moving to
+ * the next unit name; the last name of each list is never reached (that is
+ * how wrk prints, e.g. 90 s as "2m" with no decimals). */
+typedef struct units {
+  double scale;
+  const char *base;
+  const char *names[6];
+} units;
+
+static const units time_us_units = {1000, "us", {"ms", "s", NULL}};
+static const units time_s_units = {60, "s", {"m", "h", NULL}};
+static const units binary_units = {1024, "", {"K", "M", "G", "T", "P", NULL}};
+static const units metric_units = {1000, "", {"k", "M", "G", "T", "P", NULL}};
+
+static void format_units(char *buf, unsigned cap, double n, const units *u, int precision) {
+  const char *name = u->base;
+  for (int i = 0; u->names[i] && u->names[i + 1] && n >= u->scale * 0.85; i++) {
+    n /= u->scale;
+    name = u->names[i];
+  }
+  snprintf(buf, cap, "%.*f%s", precision, n, name);
+}
+
+void flb_format_time_us(char *buf, unsigned cap, double us, int precision) {
+  if (us >= 1e6) format_units(buf, cap, us / 1e6, &time_s_units, precision);
+  else format_units(buf, cap, us, &time_us_units, precision);
+}
+
+static void format_metric(char *buf, unsigned cap, double n, int precision) {
+  format_units(buf, cap, n, &metric_units, precision);
+}
+
+static void format_binary(char *buf, unsigned cap, double n) {
+  format_units(buf, cap, n, &binary_units, 2);
+}
+
+typedef void (*formatter)(char *buf, unsigned cap, double n, int precision);
+
+/* A right-aligned cell of `width` columns in which a value with a unit
+ * sticks out by the unit's length (up to two letters), as wrk lays it out. */
+static void print_cell(double n, formatter fmt, int width) {
+  char msg[64];
+  fmt(msg, sizeof msg, n, 2);
+  size_t len = strlen(msg);
+  int pad = 2;
+  if (len >= 1 && isalpha((unsigned char)msg[len - 1])) pad--;
+  if (len >= 2 && isalpha((unsigned char)msg[len - 2])) pad--;
+  width -= pad;
+  printf("%*.*s%.*s", width, width, msg, pad, "  ");
+}
+
+static void print_row(const char *name, const flb_hist *h, formatter fmt) {
+  double mean = flb_hist_mean(h), stdev = flb_hist_stdev(h);
+  printf("    %-10s", name);
+  print_cell(mean, fmt, 8);
+  print_cell(stdev, fmt, 10);
+  print_cell(h->count ? (double)h->max : 0, fmt, 9);
+  printf("%8.2f%%\n", flb_hist_within(h, mean - stdev, mean + stdev));
+}
+
+static uint64_t total_errors(const flb_result *r) {
+  uint64_t n = 0;
+  for (int k = 0; k < FLB_ERR_KINDS; k++) n += r->errors[k];
+  return n;
+}
+
+static double runtime_s(const flb_result *r) {
+  return r->end_us > r->start_us ? (double)(r->end_us - r->start_us) / 1e6 : 0.0;
+}
+
+void flb_print_start(const flb_config *cfg) {
+  char d[32];
+  if (cfg->duration_us >= 1000000) format_units(d, sizeof d, (double)cfg->duration_us / 1e6, &time_s_units, 0);
+  else if (cfg->duration_us) flb_format_time_us(d, sizeof d, (double)cfg->duration_us, 0);
+  if (cfg->duration_us) printf("Running %s test @ %s\n", d, cfg->url);
+  else printf("Running %llu requests test @ %s\n", (unsigned long long)cfg->requests, cfg->url);
+  printf("  %llu threads and %llu connections\n", (unsigned long long)cfg->threads,
+         (unsigned long long)cfg->connections);
+  fflush(stdout);
+}
+
+void flb_report_text(const flb_config *cfg, const flb_result *r) {
+  static const double pct[] = {50, 75, 90, 99};
+  char a[64], b[64];
+  double secs = runtime_s(r);
+
+  printf("  Thread Stats%6s%11s%8s%12s\n", "Avg", "Stdev", "Max", "+/- Stdev");
+  print_row("Latency", &r->latency, flb_format_time_us);
+  print_row("Req/Sec", &r->rate, format_metric);
+  if (cfg->latency) {
+    printf("  Latency Distribution\n");
+    for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
+      printf("%7.0f%%", pct[i]);
+      print_cell((double)flb_hist_percentile(&r->latency, pct[i]), flb_format_time_us, 10);
+      printf("\n");
+    }
+  }
+  flb_format_time_us(a, sizeof a, secs * 1e6, 2);
+  format_binary(b, sizeof b, (double)r->bytes);
+  printf("  %llu requests in %s, %sB read\n", (unsigned long long)r->complete, a, b);
+  const uint64_t *e = r->errors;
+  if (e[FLB_ERR_CONNECT] || e[FLB_ERR_READ] || e[FLB_ERR_WRITE] || e[FLB_ERR_TIMEOUT])
+    printf("  Socket errors: connect %llu, read %llu, write %llu, timeout %llu\n",
+           (unsigned long long)e[FLB_ERR_CONNECT], (unsigned long long)e[FLB_ERR_READ],
+           (unsigned long long)e[FLB_ERR_WRITE], (unsigned long long)e[FLB_ERR_TIMEOUT]);
+  if (e[FLB_ERR_STATUS])
+    printf("  Non-2xx or 3xx responses: %llu\n", (unsigned long long)e[FLB_ERR_STATUS]);
+  printf("Requests/sec: %9.2f\n", secs > 0 ? (double)r->complete / secs : 0.0);
+  format_binary(b, sizeof b, secs > 0 ? (double)r->bytes / secs : 0.0);
+  printf("Transfer/sec: %10sB\n", b);
+  uint64_t errs = total_errors(r);
+  if (errs) printf("Errors: %llu (see above)\n", (unsigned long long)errs);
+}
+
+/* ------------------------------------------------------------- JSON */
+
+static void json_string(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') printf("\\%c", c);
+    else if (c < 0x20) printf("\\u%04x", c);
+    else putchar(c);
+  }
+  putchar('"');
+}
+
+static void json_hist(const char *name, const flb_hist *h, int with_percentiles) {
+  double mean = flb_hist_mean(h), stdev = flb_hist_stdev(h);
+  printf("  \"%s\": {\"samples\": %llu, \"min\": %llu, \"mean\": %.2f, \"stdev\": %.2f, "
+         "\"max\": %llu, \"within_stdev_pct\": %.2f",
+         name, (unsigned long long)h->count, (unsigned long long)(h->count ? h->min : 0), mean,
+         stdev, (unsigned long long)h->max, flb_hist_within(h, mean - stdev, mean + stdev));
+  if (with_percentiles) {
+    static const struct { const char *key; double p; } pct[] = {
+        {"p50", 50}, {"p75", 75}, {"p90", 90}, {"p99", 99}, {"p99_9", 99.9}, {"p99_99", 99.99}};
+    for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++)
+      printf(", \"%s\": %llu", pct[i].key, (unsigned long long)flb_hist_percentile(h, pct[i].p));
+  }
+  printf("},\n");
+}
+
+void flb_report_json(const flb_config *cfg, const flb_result *r) {
+  double secs = runtime_s(r);
+  printf("{\n  \"tool\": \"flurry-bench\",\n  \"version\": ");
+  json_string(fl_version());
+  printf(",\n  \"url\": ");
+  json_string(cfg->url);
+  printf(",\n  \"method\": ");
+  json_string(cfg->method);
+  printf(",\n  \"threads\": %llu,\n  \"connections\": %llu,\n", (unsigned long long)cfg->threads,
+         (unsigned long long)cfg->connections);
+  printf("  \"duration_s\": %.3f,\n  \"requests_limit\": %llu,\n", (double)cfg->duration_us / 1e6,
+         (unsigned long long)cfg->requests);
+  if (cfg->rate > 0) printf("  \"rate\": %.0f,\n", cfg->rate);
+  else printf("  \"rate\": null,\n");
+  printf("  \"warmup_s\": %.3f,\n  \"timeout_s\": %.3f,\n", (double)cfg->warmup_us / 1e6,
+         (double)cfg->timeout_us / 1e6);
+  printf("  \"runtime_s\": %.6f,\n  \"requests\": %llu,\n  \"bytes\": %llu,\n", secs,
+         (unsigned long long)r->complete, (unsigned long long)r->bytes);
+  printf("  \"requests_per_sec\": %.2f,\n  \"bytes_per_sec\": %.2f,\n",
+         secs > 0 ? (double)r->complete / secs : 0.0, secs > 0 ? (double)r->bytes / secs : 0.0);
+  json_hist("latency_us", &r->latency, 1);
+  json_hist("thread_req_per_sec", &r->rate, 0);
+  if (cfg->rate > 0)
+    printf("  \"send_lag_us\": {\"mean\": %.2f, \"max\": %llu},\n",
+           r->lag_count ? r->lag_sum_us / (double)r->lag_count : 0.0,
+           (unsigned long long)r->lag_max_us);
+  printf("  \"errors\": {\"connect\": %llu, \"read\": %llu, \"write\": %llu, \"timeout\": %llu, "
+         "\"status\": %llu, \"length_mismatch\": %llu, \"total\": %llu},\n",
+         (unsigned long long)r->errors[FLB_ERR_CONNECT], (unsigned long long)r->errors[FLB_ERR_READ],
+         (unsigned long long)r->errors[FLB_ERR_WRITE], (unsigned long long)r->errors[FLB_ERR_TIMEOUT],
+         (unsigned long long)r->errors[FLB_ERR_STATUS], (unsigned long long)r->length_mismatch,
+         (unsigned long long)total_errors(r));
+  printf("  \"first_error\": ");
+  if (r->first_err) json_string(r->first_err_msg);
+  else printf("null");
+  printf("\n}\n");
+}

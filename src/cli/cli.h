@@ -1,0 +1,283 @@
+/* flurry command-line tool: types shared by its files.
+ *
+ * The tool is built only on the public API (<flurry.h>); nothing here may
+ * include a library-internal header. Names: cli_ for what crosses files,
+ * static for the rest. */
+#ifndef FLURRY_CLI_H
+#define FLURRY_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <flurry.h>
+
+/* curl exit codes the tool produces itself (the rest come from
+ * fl_err_curl_code). */
+enum {
+  CLI_EXIT_OK = 0,
+  CLI_EXIT_UNSUPPORTED = 1,
+  CLI_EXIT_USAGE = 2,
+  CLI_EXIT_URL = 3,
+  CLI_EXIT_NOT_BUILT = 4, /* curl's CURLE_NOT_BUILT_IN */
+  CLI_EXIT_HTTP = 22,
+  CLI_EXIT_WRITE = 23,
+  CLI_EXIT_READ = 26,
+  CLI_EXIT_NOMEM = 27,
+  CLI_EXIT_BAD_ARG = 43,
+  CLI_EXIT_FILESIZE = 63,
+};
+
+/* ------------------------------------------------------------------ util.c */
+/* Allocation failures end the program with exit code 27 (curl's "out of
+ * memory"): a command-line tool has nothing better to do, and it keeps
+ * every caller simple. */
+void *cli_xrealloc(void *p, size_t n);
+char *cli_strdup(const char *s);
+char *cli_strndup(const char *s, size_t n);
+
+/* Growable byte buffer; NUL-terminated once something was added. */
+typedef struct cli_buf {
+  char *data;
+  size_t len, cap;
+} cli_buf;
+
+void cli_buf_add(cli_buf *b, const void *p, size_t n);
+void cli_buf_adds(cli_buf *b, const char *s);
+void cli_buf_addc(cli_buf *b, char c);
+void cli_buf_printf(cli_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_buf_free(cli_buf *b);
+/* Base64 (RFC 4648, padded) of n bytes into a malloc'd string. */
+char *cli_base64(const void *p, size_t n);
+/* Append s as a JSON string (quoted), escaping controls, quotes and bytes
+ * that are not valid UTF-8 (as \u00XX). */
+void cli_json_string(cli_buf *b, const char *s);
+/* Read a whole file ("-" = stdin) into b. 0, or -1 with errno set. */
+int cli_read_file(const char *path, cli_buf *b);
+int cli_strcaseeq(const char *a, const char *b);
+int cli_strncaseeq(const char *a, const char *b, size_t n);
+
+
+/* -------------------------------------------------------------- progress.c
+ * Everything written to stderr goes through here, so that messages and the
+ * progress meter line do not garble each other. */
+/* Usage problems and warnings: "flurry: MESSAGE", always shown. */
+void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A failure with its exit code: "flurry: (CODE) MESSAGE", hidden by -s
+ * unless -S. */
+void cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_msg_quiet(int quiet); /* -s without -S */
+/* Raw bytes to stderr (-v blocks), after clearing the meter line. */
+void cli_stderr_write(const char *p, size_t n);
+
+typedef struct cli_meter cli_meter;
+/* A one-line meter on stderr, redrawn every 250 ms from a timer on loop.
+ * NULL when stderr is not a terminal (or OOM): then every call is a no-op. */
+cli_meter *cli_meter_new(fl_loop *loop, size_t total);
+void cli_meter_update(cli_meter *m, size_t done, size_t failed, uint64_t bytes);
+/* Final redraw, newline, stop the timer, free. */
+void cli_meter_free(cli_meter *m);
+
+/* ------------------------------------------------------------------ body.c
+ * A request body as a list of segments: bytes in memory or a range of an
+ * open file, read with pread so that every transfer streams it on its own. */
+typedef struct cli_segment {
+  const char *mem; /* NULL: file segment */
+  int fd;
+  uint64_t off, len;
+} cli_segment;
+
+typedef struct cli_body {
+  cli_segment *segs;
+  size_t n, cap;
+  uint64_t total;
+  char **owned; /* memory the segments point into */
+  size_t nowned;
+  int *fds;     /* files to close */
+  size_t nfds;
+  char *flat;   /* the whole body, when small enough to send from memory */
+} cli_body;
+
+/* Add bytes (copied) / a range of an open file (the body closes fd). */
+void cli_body_add_mem(cli_body *b, const void *p, size_t n);
+void cli_body_add_file(cli_body *b, int fd, uint64_t len);
+/* Concatenate everything into b->flat (reading file segments). 0 or an
+ * exit code (26 read error, 27 OOM). */
+int cli_body_flatten(cli_body *b);
+void cli_body_free(cli_body *b);
+
+/* Streaming position of one transfer in a body. */
+typedef struct cli_body_cursor {
+  const cli_body *body;
+  size_t seg;
+  uint64_t off;
+} cli_body_cursor;
+/* Copy up to cap bytes; returns bytes copied, 0 at the end, -1 on a read
+ * error (a file shorter than it was). */
+long cli_body_read(cli_body_cursor *c, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------ form.c */
+/* A multipart/form-data body being written into body. */
+typedef struct cli_form cli_form;
+cli_form *cli_form_new(cli_body *body);
+void cli_form_free(cli_form *f);
+/* Parse one -F argument and add its part. 0 or an exit code (2 bad syntax,
+ * 26 unreadable file); msg explains. */
+int cli_form_add_arg(cli_form *f, const char *arg, char *msg, size_t msgcap);
+/* Add the closing delimiter; *content_type gets the malloc'd header value. */
+void cli_form_finish(cli_form *f, char **content_type);
+
+/* --------------------------------------------------------------- options.c */
+typedef struct cli_header {
+  char *name;
+  char *value; /* NULL: remove this header (-H "Name:") */
+} cli_header;
+
+typedef struct cli_url {
+  char *url;
+  char *outfile;   /* -o FILE, or NULL: stdout */
+  int remote_name; /* -O */
+} cli_url;
+
+/* A -d/--data-binary/--data-raw piece, in command-line order. */
+typedef enum cli_data_kind { CLI_DATA_ASCII, CLI_DATA_BINARY, CLI_DATA_RAW } cli_data_kind;
+typedef struct cli_data {
+  cli_data_kind kind;
+  char *arg;
+} cli_data;
+
+/* -o / -O, in command-line order: the nth goes to the nth URL. */
+typedef struct cli_outspec {
+  char *file; /* NULL for -O */
+} cli_outspec;
+
+typedef struct cli_config {
+  char *method;           /* -X */
+  cli_header *headers;    /* -H, in order */
+  size_t nheaders;
+  cli_data *data;         /* -d, --data-binary, --data-raw */
+  size_t ndata;
+  char **forms;           /* -F arguments */
+  size_t nforms;
+  cli_url *urls;
+  size_t nurls;
+  cli_outspec *outs;
+  size_t nouts;
+  int get, head, include, silent, show_error, verbose, fail;
+  int location, max_redirs, compressed, insecure, parallel;
+  char *cacert, *proxy;
+  char *user, *user_agent, *referer;
+  int user_agent_set, referer_set;
+  char **cookies;         /* -b arguments (strings or files) */
+  size_t ncookies;
+  char *cookie_jar;       /* -c */
+  double connect_timeout, max_time; /* seconds, 0 = none */
+  uint64_t max_filesize;  /* 0 = none */
+  char **resolve;         /* NULL-terminated */
+  size_t nresolve;
+  char *dns_servers;
+  char *writeout;         /* -w, already read from @file */
+  long parallel_max;
+  int stdin_used;         /* something already reads stdin */
+} cli_config;
+
+/* Parse argv into cfg. Returns -1 to go on, or an exit code (0 after -h/-V,
+ * 2 for bad usage, 26 for an unreadable file...). */
+int cli_parse_args(int argc, char **argv, cli_config *cfg);
+void cli_config_free(cli_config *cfg);
+void cli_print_help(FILE *out);
+void cli_print_version(FILE *out);
+
+/* -------------------------------------------------------------- features.c
+ * Options that need library support which may be missing: check them and
+ * apply them to client options / requests. */
+/* 0, or CLI_EXIT_NOT_BUILT (message printed) if an option given needs a
+ * library feature this build lacks. */
+int cli_features_check(const cli_config *cfg);
+void cli_features_client(const cli_config *cfg, fl_client_options *o);
+/* After fl_client_new: load cookie files (-b FILE). 0 or an exit code. */
+int cli_features_client_ready(const cli_config *cfg, fl_client *client);
+/* At the end: save the cookie jar (-c). 0 or an exit code. */
+int cli_features_client_done(const cli_config *cfg, fl_client *client);
+int cli_features_request(const cli_config *cfg, fl_request *req);
+/* URL of the last hop (after redirects). */
+const char *cli_effective_url(const fl_request *req);
+int cli_num_redirects(const fl_request *req);
+
+/* --------------------------------------------------------------- request.c
+ * The parts of a request shared by every URL: method, header list, body. */
+typedef struct cli_reqspec {
+  const char *method;
+  cli_header *headers;   /* name/value after -A, -e, -u, -b, -H ... */
+  size_t nheaders;
+  int no_user_agent, no_accept; /* defaults removed */
+  cli_body body;
+  int has_body;
+  char *query;           /* -G: data for the URL query */
+} cli_reqspec;
+
+/* Build the shared request parts from cfg. 0 or an exit code (message
+ * printed). */
+int cli_reqspec_init(cli_reqspec *rs, const cli_config *cfg);
+void cli_reqspec_free(cli_reqspec *rs);
+/* The URL to fetch for one argument: scheme added when missing, -G query
+ * appended. malloc'd. */
+char *cli_reqspec_url(const cli_reqspec *rs, const char *arg);
+/* Apply method, headers and body to req; cursor is the transfer's upload
+ * position. 0 or an fl_err. */
+int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, cli_body_cursor *cursor);
+/* The request head as the library sends it, for -v. */
+int cli_reqspec_dump(const cli_reqspec *rs, const char *url, const char *user_agent,
+                     cli_buf *out);
+
+/* -------------------------------------------------------------- writeout.c */
+/* What -w can tell about one finished transfer. */
+typedef struct cli_result {
+  const char *url;           /* as given */
+  const char *url_effective; /* last hop */
+  const char *method;
+  const char *errormsg;      /* "" or NULL: none */
+  const fl_response *res;    /* NULL: no response */
+  fl_info info;
+  const char *filename;      /* -o / -O file, or NULL */
+  int exitcode, num_redirects;
+  uint64_t size_download, size_upload;
+  size_t urlnum;             /* 0-based position in the URL list */
+} cli_result;
+
+/* Expand fmt; text goes to out until %{stderr} switches to err. */
+void cli_writeout(const char *fmt, const cli_result *r, cli_buf *out, cli_buf *err);
+/* Warn once about unknown variables. */
+void cli_writeout_check(const char *fmt);
+
+/* ---------------------------------------------------------------- output.c
+ * stdout in command-line order: each transfer writes into its own part;
+ * the part of the first unfinished transfer goes straight to stdout, later
+ * ones are held (in memory, then in a temporary file past a cap) until
+ * every earlier transfer finished. */
+typedef struct cli_outq {
+  uint64_t held;      /* bytes held in memory by all parts */
+  int broken;         /* stdout failed: later writes fail at once */
+} cli_outq;
+
+typedef struct cli_out {
+  cli_buf mem;
+  FILE *spill;
+  int direct;
+} cli_out;
+
+/* 0 or CLI_EXIT_WRITE. */
+int cli_out_write(cli_outq *q, cli_out *o, const void *p, size_t n);
+/* Write what o holds to stdout and send the rest straight there. */
+int cli_out_go_direct(cli_outq *q, cli_out *o);
+/* Release what o holds without writing it. */
+void cli_out_drop(cli_outq *q, cli_out *o);
+/* "HTTP/1.1 200 OK\r\n" and the headers as received, for -i and -I. */
+void cli_format_response_head(const fl_response *res, const char *prefix, cli_buf *b);
+
+/* -------------------------------------------------------------- transfer.c */
+typedef struct cli_run cli_run;
+/* Fetch every URL of cfg; returns the exit code. */
+int cli_run_all(const cli_config *cfg, const cli_reqspec *rs);
+
+#endif

@@ -1,0 +1,451 @@
+/* Command-line options: one table gives the parser, --help, and the list
+ * that tests compare with the man page (doc/flurry.1).
+ *
+ * Syntax (curl's): short options may be grouped (-sS) and take their
+ * argument attached (-XPOST) or as the next word; long options take theirs
+ * as the next word (--request POST); a flag can be switched off again with
+ * --no-NAME (--no-silent). Words that are not options are URLs, wherever
+ * they appear; after "--" every word is a URL. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum opt_id {
+  O_CACERT, O_COOKIE, O_COOKIE_JAR, O_COMPRESSED, O_CONNECT_TIMEOUT, O_DATA, O_DATA_BINARY,
+  O_DATA_RAW, O_DNS_SERVERS, O_REFERER, O_FAIL, O_FORM, O_GET, O_HEADER, O_HELP, O_HEAD,
+  O_INCLUDE, O_INSECURE, O_LOCATION, O_MAX_FILESIZE, O_MAX_REDIRS, O_MAX_TIME, O_OUTPUT,
+  O_PARALLEL, O_PARALLEL_MAX, O_PROXY, O_REMOTE_NAME, O_REQUEST, O_RESOLVE, O_SHOW_ERROR,
+  O_SILENT, O_URL, O_URL_FILE, O_USER, O_USER_AGENT, O_VERBOSE, O_VERSION, O_WRITE_OUT,
+};
+
+typedef struct cli_option {
+  char short_name;       /* 0: long form only */
+  const char *long_name;
+  const char *arg;       /* NULL: a flag */
+  enum opt_id id;
+  const char *help;
+} cli_option;
+
+/* Sorted by long name, as --help prints them. */
+static const cli_option options[] = {
+    {0, "cacert", "FILE", O_CACERT, "CA certificates (PEM) to verify servers with"},
+    {'b', "cookie", "DATA|FILE", O_COOKIE, "Send cookies: \"k=v; k2=v2\", or read a cookie file"},
+    {'c', "cookie-jar", "FILE", O_COOKIE_JAR, "Write the cookies to FILE after the transfers"},
+    {0, "compressed", NULL, O_COMPRESSED, "Ask for gzip, deflate or br, and decode the body"},
+    {0, "connect-timeout", "SECONDS", O_CONNECT_TIMEOUT, "Longest time to set up a connection"},
+    {'d', "data", "DATA", O_DATA, "POST data; @FILE reads a file (CR, LF dropped)"},
+    {0, "data-binary", "DATA", O_DATA_BINARY, "POST data; @FILE reads a file as is"},
+    {0, "data-raw", "DATA", O_DATA_RAW, "POST data; '@' has no special meaning"},
+    {0, "dns-servers", "ADDRESSES", O_DNS_SERVERS, "DNS servers to ask: IP[:PORT][,...]"},
+    {'f', "fail", NULL, O_FAIL, "Fail (exit 22) on HTTP status >= 400; write no body"},
+    {'F', "form", "NAME=CONTENT", O_FORM, "multipart/form-data field; @FILE uploads a file"},
+    {'G', "get", NULL, O_GET, "Send the -d data in the URL query, with GET"},
+    {'I', "head", NULL, O_HEAD, "Send HEAD; show the response headers only"},
+    {'H', "header", "\"NAME: VALUE\"", O_HEADER, "Add a header; \"NAME:\" removes one"},
+    {'h', "help", NULL, O_HELP, "Show this help and exit"},
+    {'i', "include", NULL, O_INCLUDE, "Write the response headers before the body"},
+    {'k', "insecure", NULL, O_INSECURE, "Do not verify TLS certificates"},
+    {'L', "location", NULL, O_LOCATION, "Follow redirects"},
+    {0, "max-filesize", "BYTES", O_MAX_FILESIZE, "Fail (exit 63) on a larger body (k, M, G)"},
+    {0, "max-redirs", "NUM", O_MAX_REDIRS, "Follow at most NUM redirects (default 50, -1 no limit)"},
+    {'m', "max-time", "SECONDS", O_MAX_TIME, "Longest time for each transfer"},
+    {'o', "output", "FILE", O_OUTPUT, "Write the body to FILE (one -o per URL, in order)"},
+    {'Z', "parallel", NULL, O_PARALLEL, "Fetch URLs concurrently (the default)"},
+    {0, "parallel-max", "NUM", O_PARALLEL_MAX, "At most NUM transfers at once (default 50)"},
+    {'x', "proxy", "URL", O_PROXY, "Use an HTTP proxy: http://HOST:PORT"},
+    {'e', "referer", "URL", O_REFERER, "Send a Referer header"},
+    {'O', "remote-name", NULL, O_REMOTE_NAME, "Write the body to a file named like the URL's"},
+    {'X', "request", "METHOD", O_REQUEST, "Request method"},
+    {0, "resolve", "HOST:PORT:ADDR[,ADDR]", O_RESOLVE, "Use ADDR for HOST:PORT (no DNS)"},
+    {'S', "show-error", NULL, O_SHOW_ERROR, "Show errors even with -s"},
+    {'s', "silent", NULL, O_SILENT, "No progress meter, no error messages"},
+    {0, "url", "URL", O_URL, "A URL to fetch (as a plain argument)"},
+    {0, "url-file", "FILE", O_URL_FILE, "Read URLs from FILE, one per line ('-': stdin)"},
+    {'u', "user", "USER:PASSWORD", O_USER, "Basic authentication"},
+    {'A', "user-agent", "NAME", O_USER_AGENT, "User-Agent to send (\"\" sends none)"},
+    {'v', "verbose", NULL, O_VERBOSE, "Show the request and response headers on stderr"},
+    {'V', "version", NULL, O_VERSION, "Show the version and the libraries, and exit"},
+    {'w', "write-out", "FORMAT", O_WRITE_OUT, "Write FORMAT after each transfer (@FILE: from a file)"},
+};
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+void cli_print_help(FILE *out) {
+  fputs("Usage: flurry [options...] URL [URL...]\n"
+        "Fetch every URL over HTTP/1.1, concurrently; options and exit codes are curl's.\n\n",
+        out);
+  for (size_t i = 0; i < NOPTIONS; i++) {
+    const cli_option *o = &options[i];
+    char left[64];
+    if (o->short_name)
+      snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->long_name, o->arg ? " " : "",
+               o->arg ? o->arg : "");
+    else
+      snprintf(left, sizeof left, "    --%s%s%s", o->long_name, o->arg ? " " : "",
+               o->arg ? o->arg : "");
+    if (strlen(left) > 30)
+      fprintf(out, " %s\n %-30s %s\n", left, "", o->help);
+    else
+      fprintf(out, " %-30s %s\n", left, o->help);
+  }
+  fputs("\n-w variables: %{http_code} %{response_code} %{size_download} %{size_upload}\n"
+        "  %{size_header} %{num_headers} %{num_redirects} %{url} %{url_effective}\n"
+        "  %{urlnum} %{filename_effective} %{method} %{http_version} %{content_type}\n"
+        "  %{time_namelookup} %{time_connect} %{time_appconnect} %{time_starttransfer}\n"
+        "  %{time_total} %{speed_download} %{remote_ip} %{remote_port} %{exitcode}\n"
+        "  %{errormsg} %{json} %header{NAME} %{stdout} %{stderr}; \\n \\r \\t \\\\ %%\n"
+        "See flurry(1).\n",
+        out);
+}
+
+void cli_print_version(FILE *out) {
+  fprintf(out, "flurry %s (%s)\n", fl_version(), fl_version_details());
+  fputs("Protocols: http\nFeatures: AsynchDNS IPv6 Largefile\n", out);
+}
+
+/* ------------------------------------------------------------- values */
+
+static int usage_error(const char *opt, const char *what) {
+  cli_msg("option %s: %s", opt, what);
+  cli_msg("try 'flurry --help' for more information");
+  return CLI_EXIT_USAGE;
+}
+
+/* Seconds, fractions allowed, as milliseconds-friendly double. */
+static int parse_seconds(const char *opt, const char *s, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || *end || errno || !isfinite(v) || v < 0 || v > 4294967.0)
+    return usage_error(opt, "expected a proper numerical parameter");
+  *out = v;
+  return -1;
+}
+
+static int parse_long(const char *opt, const char *s, long min, long max, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (end == s || *end || errno || v < min || v > max)
+    return usage_error(opt, "expected a proper numerical parameter");
+  *out = v;
+  return -1;
+}
+
+/* Bytes with an optional k, M or G suffix (powers of 1024). */
+static int parse_size(const char *opt, const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  if (*s == '-') return usage_error(opt, "expected a proper numerical parameter");
+  unsigned long long v = strtoull(s, &end, 10);
+  unsigned shift = 0;
+  switch (*end) {
+  case 'k': case 'K': shift = 10; end++; break;
+  case 'm': case 'M': shift = 20; end++; break;
+  case 'g': case 'G': shift = 30; end++; break;
+  default: break;
+  }
+  if (end == s || *end || errno || v > (UINT64_MAX >> shift))
+    return usage_error(opt, "expected a proper numerical parameter");
+  *out = (uint64_t)v << shift;
+  return -1;
+}
+
+/* HOST:PORT:ADDR[,ADDR...]; HOST and ADDR may be [bracketed] IPv6. */
+static int check_resolve(const char *opt, const char *s) {
+  const char *p = s;
+  if (*p == '[') p = strchr(p, ']');
+  p = p ? strchr(p, ':') : NULL;
+  if (!p || p == s) return usage_error(opt, "expected HOST:PORT:ADDR[,ADDR...]");
+  char *end;
+  long port = strtol(p + 1, &end, 10);
+  if (end == p + 1 || *end != ':' || port < 1 || port > 65535 || !end[1])
+    return usage_error(opt, "expected HOST:PORT:ADDR[,ADDR...]");
+  return -1;
+}
+
+/* -H "Name: value", "Name:" (remove), "Name;" (empty value). */
+static int add_header_line(cli_config *cfg, const char *opt, const char *line) {
+  size_t len = strlen(line);
+  while (len && (line[len - 1] == '\r' || line[len - 1] == '\n')) len--;
+  if (!len) return -1;
+  const char *colon = memchr(line, ':', len);
+  const char *semi = memchr(line, ';', len);
+  cli_header h = {0};
+  if (colon && colon > line) {
+    h.name = cli_strndup(line, (size_t)(colon - line));
+    const char *v = colon + 1;
+    while (*v == ' ' || *v == '\t') v++;
+    size_t vlen = len - (size_t)(v - line);
+    while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t')) vlen--;
+    h.value = vlen ? cli_strndup(v, vlen) : NULL;
+  } else if (semi && semi > line && semi == line + len - 1) {
+    h.name = cli_strndup(line, (size_t)(semi - line));
+    h.value = cli_strdup("");
+  } else {
+    return usage_error(opt, "expected \"NAME: VALUE\"");
+  }
+  cfg->headers = cli_xrealloc(cfg->headers, (cfg->nheaders + 1) * sizeof *cfg->headers);
+  cfg->headers[cfg->nheaders++] = h;
+  return -1;
+}
+
+static void add_url(cli_config *cfg, const char *url) {
+  cfg->urls = cli_xrealloc(cfg->urls, (cfg->nurls + 1) * sizeof *cfg->urls);
+  cfg->urls[cfg->nurls++] = (cli_url){.url = cli_strdup(url)};
+}
+
+/* One URL per line; blank lines and lines starting with '#' are skipped. */
+static int read_url_file(cli_config *cfg, const char *path) {
+  cli_buf b = {0};
+  if (cli_read_file(path, &b)) {
+    cli_msg("--url-file %s: %s", path, strerror(errno));
+    cli_buf_free(&b);
+    return CLI_EXIT_READ;
+  }
+  for (char *line = b.data; line && *line;) {
+    char *nl = strchr(line, '\n');
+    if (nl) *nl = '\0';
+    while (*line == ' ' || *line == '\t') line++;
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r')) line[--n] = '\0';
+    if (n && *line != '#') add_url(cfg, line);
+    line = nl ? nl + 1 : NULL;
+  }
+  cli_buf_free(&b);
+  return -1;
+}
+
+static void push_str(char ***list, size_t *n, const char *s) {
+  *list = cli_xrealloc(*list, (*n + 2) * sizeof **list);
+  (*list)[(*n)++] = cli_strdup(s);
+  (*list)[*n] = NULL;
+}
+
+static void set_str(char **dst, const char *s) {
+  free(*dst);
+  *dst = cli_strdup(s);
+}
+
+/* Applies one option. Returns -1 to go on, or an exit code. */
+static int apply(cli_config *cfg, const cli_option *o, const char *name, const char *arg, int on) {
+  switch (o->id) {
+  case O_CACERT: set_str(&cfg->cacert, arg); break;
+  case O_COOKIE: push_str(&cfg->cookies, &cfg->ncookies, arg); break;
+  case O_COOKIE_JAR: set_str(&cfg->cookie_jar, arg); break;
+  case O_COMPRESSED: cfg->compressed = on; break;
+  case O_CONNECT_TIMEOUT: return parse_seconds(name, arg, &cfg->connect_timeout);
+  case O_DATA:
+  case O_DATA_BINARY:
+  case O_DATA_RAW:
+    cfg->data = cli_xrealloc(cfg->data, (cfg->ndata + 1) * sizeof *cfg->data);
+    cfg->data[cfg->ndata++] = (cli_data){
+        .kind = o->id == O_DATA ? CLI_DATA_ASCII : o->id == O_DATA_BINARY ? CLI_DATA_BINARY : CLI_DATA_RAW,
+        .arg = cli_strdup(arg)};
+    break;
+  case O_DNS_SERVERS: set_str(&cfg->dns_servers, arg); break;
+  case O_REFERER:
+    set_str(&cfg->referer, arg);
+    cfg->referer_set = 1;
+    break;
+  case O_FAIL: cfg->fail = on; break;
+  case O_FORM: push_str(&cfg->forms, &cfg->nforms, arg); break;
+  case O_GET: cfg->get = on; break;
+  case O_HEADER:
+    if (arg[0] == '@') {
+      cli_buf b = {0};
+      if (cli_read_file(arg + 1, &b)) {
+        cli_msg("option %s: %s: %s", name, arg + 1, strerror(errno));
+        cli_buf_free(&b);
+        return CLI_EXIT_READ;
+      }
+      int rc = -1;
+      for (char *line = b.data; rc < 0 && line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = '\0';
+        rc = add_header_line(cfg, name, line);
+        line = nl ? nl + 1 : NULL;
+      }
+      cli_buf_free(&b);
+      return rc;
+    }
+    return add_header_line(cfg, name, arg);
+  case O_HELP:
+    cli_print_help(stdout);
+    return CLI_EXIT_OK;
+  case O_HEAD: cfg->head = on; break;
+  case O_INCLUDE: cfg->include = on; break;
+  case O_INSECURE: cfg->insecure = on; break;
+  case O_LOCATION: cfg->location = on; break;
+  case O_MAX_FILESIZE: return parse_size(name, arg, &cfg->max_filesize);
+  case O_MAX_REDIRS: {
+    long v;
+    int rc = parse_long(name, arg, -1, 1000000, &v);
+    if (rc < 0) cfg->max_redirs = (int)v;
+    return rc;
+  }
+  case O_MAX_TIME: return parse_seconds(name, arg, &cfg->max_time);
+  case O_OUTPUT:
+  case O_REMOTE_NAME:
+    cfg->outs = cli_xrealloc(cfg->outs, (cfg->nouts + 1) * sizeof *cfg->outs);
+    cfg->outs[cfg->nouts++] = (cli_outspec){.file = o->id == O_OUTPUT ? cli_strdup(arg) : NULL};
+    break;
+  case O_PARALLEL: cfg->parallel = on; break;
+  case O_PARALLEL_MAX: return parse_long(name, arg, 1, 65536, &cfg->parallel_max);
+  case O_PROXY: set_str(&cfg->proxy, arg); break;
+  case O_REQUEST: set_str(&cfg->method, arg); break;
+  case O_RESOLVE: {
+    int rc = check_resolve(name, arg);
+    if (rc < 0) push_str(&cfg->resolve, &cfg->nresolve, arg);
+    return rc;
+  }
+  case O_SHOW_ERROR: cfg->show_error = on; break;
+  case O_SILENT: cfg->silent = on; break;
+  case O_URL: add_url(cfg, arg); break;
+  case O_URL_FILE: return read_url_file(cfg, arg);
+  case O_USER: set_str(&cfg->user, arg); break;
+  case O_USER_AGENT:
+    set_str(&cfg->user_agent, arg);
+    cfg->user_agent_set = 1;
+    break;
+  case O_VERBOSE: cfg->verbose = on; break;
+  case O_VERSION:
+    cli_print_version(stdout);
+    return CLI_EXIT_OK;
+  case O_WRITE_OUT:
+    if (arg[0] == '@') {
+      cli_buf b = {0};
+      if (cli_read_file(arg + 1, &b)) {
+        cli_msg("option %s: %s: %s", name, arg + 1, strerror(errno));
+        cli_buf_free(&b);
+        return CLI_EXIT_READ;
+      }
+      free(cfg->writeout);
+      cfg->writeout = b.data;
+    } else {
+      set_str(&cfg->writeout, arg);
+    }
+    break;
+  }
+  return -1;
+}
+
+static const cli_option *find_long(const char *name) {
+  for (size_t i = 0; i < NOPTIONS; i++)
+    if (strcmp(options[i].long_name, name) == 0) return &options[i];
+  return NULL;
+}
+
+static const cli_option *find_short(char c) {
+  for (size_t i = 0; i < NOPTIONS; i++)
+    if (options[i].short_name == c) return &options[i];
+  return NULL;
+}
+
+static int unknown(const char *word) {
+  cli_msg("option %s: is unknown", word);
+  cli_msg("try 'flurry --help' for more information");
+  return CLI_EXIT_USAGE;
+}
+
+int cli_parse_args(int argc, char **argv, cli_config *cfg) {
+  cfg->max_redirs = 50;
+  cfg->parallel_max = 50;
+  int only_urls = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *w = argv[i];
+    int rc = -1;
+    if (only_urls || w[0] != '-' || !w[1]) {
+      add_url(cfg, w);
+    } else if (strcmp(w, "--") == 0) {
+      only_urls = 1;
+    } else if (w[1] == '-') {
+      const char *name = w + 2;
+      const cli_option *o = find_long(name);
+      int on = 1;
+      if (!o && strncmp(name, "no-", 3) == 0) {
+        o = find_long(name + 3);
+        if (!o || o->arg) return unknown(w);
+        on = 0;
+      }
+      if (!o) return unknown(w);
+      const char *arg = NULL;
+      if (o->arg) {
+        if (i + 1 >= argc) return usage_error(w, "requires parameter");
+        arg = argv[++i];
+      }
+      rc = apply(cfg, o, w, arg, on);
+    } else {
+      for (const char *p = w + 1; *p && rc < 0; p++) {
+        char name[3] = {'-', *p, '\0'};
+        const cli_option *o = find_short(*p);
+        if (!o) return unknown(name);
+        if (!o->arg) {
+          rc = apply(cfg, o, name, NULL, 1);
+          continue;
+        }
+        const char *arg = p[1] ? p + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!arg) return usage_error(name, "requires parameter");
+        rc = apply(cfg, o, name, arg, 1);
+        break;
+      }
+    }
+    if (rc >= 0) return rc;
+  }
+  if (cfg->nurls == 0) {
+    cli_msg("no URL specified");
+    cli_msg("try 'flurry --help' for more information");
+    return CLI_EXIT_USAGE;
+  }
+  if (cfg->nouts > cfg->nurls) cli_msg("warning: more -o/-O options than URLs; the rest are ignored");
+  for (size_t i = 0; i < cfg->nouts && i < cfg->nurls; i++) {
+    cfg->urls[i].outfile = cfg->outs[i].file ? cli_strdup(cfg->outs[i].file) : NULL;
+    cfg->urls[i].remote_name = cfg->outs[i].file == NULL;
+  }
+  if (cfg->nforms && cfg->ndata) {
+    cli_msg("-F and -d/--data cannot be used together (only one request body)");
+    return CLI_EXIT_USAGE;
+  }
+  if (cfg->head && (cfg->nforms || (cfg->ndata && !cfg->get))) {
+    cli_msg("-I sends HEAD, which has no body: drop -d/-F (or use -G)");
+    return CLI_EXIT_USAGE;
+  }
+  return -1;
+}
+
+static void free_list(char **list, size_t n) {
+  for (size_t i = 0; i < n; i++) free(list[i]);
+  free(list);
+}
+
+void cli_config_free(cli_config *cfg) {
+  free(cfg->method);
+  for (size_t i = 0; i < cfg->nheaders; i++) {
+    free(cfg->headers[i].name);
+    free(cfg->headers[i].value);
+  }
+  free(cfg->headers);
+  for (size_t i = 0; i < cfg->ndata; i++) free(cfg->data[i].arg);
+  free(cfg->data);
+  free_list(cfg->forms, cfg->nforms);
+  for (size_t i = 0; i < cfg->nurls; i++) {
+    free(cfg->urls[i].url);
+    free(cfg->urls[i].outfile);
+  }
+  free(cfg->urls);
+  for (size_t i = 0; i < cfg->nouts; i++) free(cfg->outs[i].file);
+  free(cfg->outs);
+  free(cfg->cacert);
+  free(cfg->proxy);
+  free(cfg->user);
+  free(cfg->user_agent);
+  free(cfg->referer);
+  free_list(cfg->cookies, cfg->ncookies);
+  free(cfg->cookie_jar);
+  free_list(cfg->resolve, cfg->nresolve);
+  free(cfg->dns_servers);
+  free(cfg->writeout);
+  memset(cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,284 @@
+/* What every request of a run shares: method, header list, body. Built once
+ * from the options, applied to each fl_request, and printed for -v exactly
+ * as the library writes it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Bodies up to this size go out from memory with a Content-Length; larger
+ * ones are streamed (chunked) from the file or from the one shared copy. */
+#define FLAT_BODY_MAX (1024 * 1024)
+
+/* ------------------------------------------------------- header list
+ * Mirrors the library's rules (fl_request_set/add/remove_header) so that
+ * -v prints what is sent. */
+
+static void hl_remove(cli_reqspec *rs, const char *name) {
+  size_t j = 0;
+  for (size_t i = 0; i < rs->nheaders; i++) {
+    if (cli_strcaseeq(rs->headers[i].name, name)) {
+      free(rs->headers[i].name);
+      free(rs->headers[i].value);
+    } else {
+      rs->headers[j++] = rs->headers[i];
+    }
+  }
+  rs->nheaders = j;
+  if (cli_strcaseeq(name, "User-Agent")) rs->no_user_agent = 1;
+  if (cli_strcaseeq(name, "Accept")) rs->no_accept = 1;
+}
+
+static void hl_add(cli_reqspec *rs, const char *name, const char *value) {
+  rs->headers = cli_xrealloc(rs->headers, (rs->nheaders + 1) * sizeof *rs->headers);
+  rs->headers[rs->nheaders++] = (cli_header){cli_strdup(name), cli_strdup(value)};
+}
+
+static void hl_set(cli_reqspec *rs, const char *name, const char *value) {
+  size_t j = 0;
+  for (size_t i = 0; i < rs->nheaders; i++) {
+    if (cli_strcaseeq(rs->headers[i].name, name)) {
+      free(rs->headers[i].name);
+      free(rs->headers[i].value);
+    } else {
+      rs->headers[j++] = rs->headers[i];
+    }
+  }
+  rs->nheaders = j;
+  hl_add(rs, name, value);
+}
+
+static const char *hl_get(const cli_reqspec *rs, const char *name) {
+  for (size_t i = 0; i < rs->nheaders; i++)
+    if (cli_strcaseeq(rs->headers[i].name, name)) return rs->headers[i].value;
+  return NULL;
+}
+
+/* -------------------------------------------------------------- body */
+
+static int read_error(const char *path) {
+  cli_error(CLI_EXIT_READ, "Failed to open/read local data from file/application: %s: %s", path,
+            strerror(errno));
+  return CLI_EXIT_READ;
+}
+
+/* One -d/--data-binary/--data-raw piece into body. */
+static int add_data(cli_body *body, const cli_data *d, int may_stream) {
+  if (d->kind == CLI_DATA_RAW || d->arg[0] != '@') {
+    cli_body_add_mem(body, d->arg, strlen(d->arg));
+    return 0;
+  }
+  const char *path = d->arg + 1;
+  if (d->kind == CLI_DATA_BINARY && may_stream && strcmp(path, "-") != 0) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return read_error(path);
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > FLAT_BODY_MAX) {
+      cli_body_add_file(body, fd, (uint64_t)st.st_size);
+      return 0;
+    }
+    close(fd);
+  }
+  cli_buf b = {0};
+  if (cli_read_file(path, &b)) {
+    cli_buf_free(&b);
+    return read_error(path);
+  }
+  if (d->kind == CLI_DATA_ASCII) { /* -d @FILE: CR and LF are dropped */
+    size_t j = 0;
+    for (size_t i = 0; i < b.len; i++)
+      if (b.data[i] != '\r' && b.data[i] != '\n') b.data[j++] = b.data[i];
+    b.len = j;
+  }
+  cli_body_add_mem(body, b.data, b.len);
+  cli_buf_free(&b);
+  return 0;
+}
+
+static int build_body(cli_reqspec *rs, const cli_config *cfg, char **content_type) {
+  if (cfg->ndata) {
+    for (size_t i = 0; i < cfg->ndata; i++) {
+      if (i) cli_body_add_mem(&rs->body, "&", 1);
+      int rc = add_data(&rs->body, &cfg->data[i], !cfg->get);
+      if (rc) return rc;
+    }
+    if (cfg->get) {
+      int rc = cli_body_flatten(&rs->body);
+      if (rc) return rc == CLI_EXIT_READ ? read_error("(data)") : rc;
+      rs->query = cli_strdup(rs->body.flat);
+      cli_body_free(&rs->body);
+      return 0;
+    }
+    *content_type = cli_strdup("application/x-www-form-urlencoded");
+    rs->has_body = 1;
+  } else if (cfg->nforms) {
+    cli_form *f = cli_form_new(&rs->body);
+    for (size_t i = 0; i < cfg->nforms; i++) {
+      char msg[512];
+      int rc = cli_form_add_arg(f, cfg->forms[i], msg, sizeof msg);
+      if (rc) {
+        if (rc == CLI_EXIT_USAGE) cli_msg("%s", msg);
+        else cli_error(rc, "%s", msg);
+        cli_form_free(f);
+        return rc;
+      }
+    }
+    cli_form_finish(f, content_type);
+    cli_form_free(f);
+    rs->has_body = 1;
+  }
+  if (rs->has_body && rs->body.total <= FLAT_BODY_MAX) {
+    int rc = cli_body_flatten(&rs->body);
+    if (rc == CLI_EXIT_READ) return read_error("(form file)");
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ reqspec */
+
+int cli_reqspec_init(cli_reqspec *rs, const cli_config *cfg) {
+  memset(rs, 0, sizeof *rs);
+  char *content_type = NULL;
+  int rc = build_body(rs, cfg, &content_type);
+  if (rc) {
+    free(content_type);
+    return rc;
+  }
+  rs->method = cfg->method ? cfg->method : cfg->head ? "HEAD" : rs->has_body ? "POST" : "GET";
+
+  if (cfg->user_agent_set) {
+    if (cfg->user_agent[0]) hl_set(rs, "User-Agent", cfg->user_agent);
+    else hl_remove(rs, "User-Agent");
+  }
+  if (cfg->referer_set && cfg->referer[0]) hl_set(rs, "Referer", cfg->referer);
+  if (cfg->user) {
+    char *b64 = cli_base64(cfg->user, strlen(cfg->user));
+    size_t n = strlen(b64) + 8;
+    char *v = cli_xrealloc(NULL, n);
+    snprintf(v, n, "Basic %s", b64);
+    hl_set(rs, "Authorization", v);
+    free(v);
+    free(b64);
+  }
+  cli_buf cookie = {0};
+  for (size_t i = 0; i < cfg->ncookies; i++) {
+    if (!strchr(cfg->cookies[i], '=')) continue; /* a cookie file: features.c */
+    if (cookie.len) cli_buf_adds(&cookie, "; ");
+    cli_buf_adds(&cookie, cfg->cookies[i]);
+  }
+  if (cookie.len) hl_set(rs, "Cookie", cookie.data);
+  cli_buf_free(&cookie);
+  if (content_type) hl_set(rs, "Content-Type", content_type);
+  free(content_type);
+
+  /* -H last: the first -H of a name replaces what the tool or the library
+   * would send; further ones of that name add lines. */
+  for (size_t i = 0; i < cfg->nheaders; i++) {
+    const cli_header *h = &cfg->headers[i];
+    int seen = 0;
+    for (size_t j = 0; j < i; j++)
+      if (cli_strcaseeq(cfg->headers[j].name, h->name)) seen = 1;
+    if (!h->value) hl_remove(rs, h->name);
+    else if (seen) hl_add(rs, h->name, h->value);
+    else hl_set(rs, h->name, h->value);
+  }
+  return 0;
+}
+
+void cli_reqspec_free(cli_reqspec *rs) {
+  for (size_t i = 0; i < rs->nheaders; i++) {
+    free(rs->headers[i].name);
+    free(rs->headers[i].value);
+  }
+  free(rs->headers);
+  cli_body_free(&rs->body);
+  free(rs->query);
+  memset(rs, 0, sizeof *rs);
+}
+
+char *cli_reqspec_url(const cli_reqspec *rs, const char *arg) {
+  cli_buf b = {0};
+  if (!strstr(arg, "://")) cli_buf_adds(&b, "http://"); /* curl's guess */
+  const char *hash = strchr(arg, '#');
+  size_t len = hash && rs->query ? (size_t)(hash - arg) : strlen(arg);
+  cli_buf_add(&b, arg, len);
+  if (rs->query) {
+    const char *q = memchr(arg, '?', len);
+    if (!q) cli_buf_addc(&b, '?');
+    else if (arg[len - 1] != '?' && arg[len - 1] != '&') cli_buf_addc(&b, '&');
+    cli_buf_adds(&b, rs->query);
+  }
+  return b.data;
+}
+
+static long upload_cb(fl_request *req, char *buf, size_t cap, void *data) {
+  (void)req;
+  return cli_body_read(data, buf, cap);
+}
+
+int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, cli_body_cursor *cursor) {
+  int err = 0;
+  if (rs->no_user_agent) err = fl_request_remove_header(req, "User-Agent");
+  if (!err && rs->no_accept) err = fl_request_remove_header(req, "Accept");
+  for (size_t i = 0; !err && i < rs->nheaders; i++)
+    err = fl_request_add_header(req, rs->headers[i].name, rs->headers[i].value);
+  if (!err && rs->has_body) {
+    if (rs->body.flat) {
+      err = fl_request_set_body(req, rs->body.flat, (size_t)rs->body.total);
+    } else {
+      *cursor = (cli_body_cursor){.body = &rs->body};
+      err = fl_request_set_upload(req, upload_cb, cursor);
+    }
+  }
+  return err;
+}
+
+/* "host[:port]" and "/path?query" of a URL, as the library sends them. */
+static void split_url(const char *url, cli_buf *authority, cli_buf *target) {
+  const char *p = strstr(url, "://");
+  p = p ? p + 3 : url;
+  size_t alen = strcspn(p, "/?#");
+  const char *at = memchr(p, '@', alen);
+  if (at) {
+    alen -= (size_t)(at + 1 - p);
+    p = at + 1;
+  }
+  cli_buf_add(authority, p, alen);
+  p += alen;
+  size_t tlen = strcspn(p, "#");
+  if (!tlen || *p != '/') cli_buf_addc(target, '/');
+  cli_buf_add(target, p, tlen);
+}
+
+static int skipped_user_header(const char *name) {
+  return cli_strcaseeq(name, "Host") || cli_strcaseeq(name, "Content-Length") ||
+         cli_strcaseeq(name, "Transfer-Encoding");
+}
+
+int cli_reqspec_dump(const cli_reqspec *rs, const char *url, const char *user_agent, cli_buf *out) {
+  cli_buf authority = {0}, target = {0};
+  split_url(url, &authority, &target);
+  const char *host = hl_get(rs, "Host");
+  cli_buf_printf(out, "> %s %s HTTP/1.1\r\n> Host: %s\r\n", rs->method, target.data,
+                 host ? host : authority.data);
+  if (!rs->no_user_agent && !hl_get(rs, "User-Agent"))
+    cli_buf_printf(out, "> User-Agent: %s\r\n", user_agent);
+  if (!rs->no_accept && !hl_get(rs, "Accept")) cli_buf_adds(out, "> Accept: */*\r\n");
+  for (size_t i = 0; i < rs->nheaders; i++)
+    if (!skipped_user_header(rs->headers[i].name))
+      cli_buf_printf(out, "> %s: %s\r\n", rs->headers[i].name, rs->headers[i].value);
+  if (rs->has_body && !rs->body.flat)
+    cli_buf_adds(out, "> Transfer-Encoding: chunked\r\n");
+  else if (rs->has_body || !strcmp(rs->method, "POST") || !strcmp(rs->method, "PUT") ||
+           !strcmp(rs->method, "PATCH"))
+    cli_buf_printf(out, "> Content-Length: %llu\r\n", (unsigned long long)rs->body.total);
+  cli_buf_adds(out, ">\r\n");
+  cli_buf_free(&authority);
+  cli_buf_free(&target);
+  return 0;
+}

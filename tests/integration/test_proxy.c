@@ -1,0 +1,121 @@
+/* Forward proxy for http: absolute-form targets, credentials only for the
+ * proxy, pool keys per proxy, environment (trust_env) and no_proxy, against
+ * a small proxy of ours (tests/support/proxy_server.py) and httpbin. */
+/* FIXTURES: httpbin */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flurry.h"
+#include "test.h"
+
+static fl_loop *loop;
+static int hb;
+
+static fl_client *client_via(const char *proxy, int trust_env) {
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.proxy = proxy;
+  o.trust_env = trust_env;
+  return fl_client_new(loop, &o);
+}
+
+static fl_request *get(fl_client *c, const char *url, int expect) {
+  fl_request *r = fl_request_new("GET", url);
+  int err = fl_request_perform(c, r);
+  if (err != expect) {
+    fprintf(stderr, "GET %s: got %s (%s), want %s\n", url, fl_err_name(err), fl_request_errmsg(r),
+            fl_err_name(expect));
+    exit(1);
+  }
+  return r;
+}
+
+static const char *header(fl_request *r, const char *name) {
+  return fl_response_header(fl_request_response(r), name);
+}
+
+int main(void) {
+  FL_TEST_BEGIN();
+  hb = fl_test_server_port("httpbin");
+  int open_proxy = fl_test_script_start("proxy_server.py", NULL);
+  int auth_proxy = fl_test_script_start("proxy_server.py", "--user=pu:pp");
+  loop = fl_loop_new();
+  char url[256], proxy[256], log_url[] = "http://proxy.invalid/_log";
+
+  /* Through the proxy: absolute-form request line, Host kept. */
+  snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", open_proxy);
+  fl_client *c = client_via(proxy, 0);
+  CHECK(c);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/get?via=proxy", hb);
+  fl_request *r = get(c, url, 0);
+  CHECK_EQ_INT(fl_response_status(fl_request_response(r)), 200);
+  CHECK_EQ_STR(header(r, "X-Seen-Proxy-Authorization"), "no");
+  CHECK(strstr(fl_response_body(fl_request_response(r), NULL), "\"via\":\"proxy\""));
+  CHECK_EQ_INT(fl_request_info(r)->remote_port, open_proxy);
+  fl_request_free(r);
+  r = get(c, log_url, 0);
+  char line[300];
+  snprintf(line, sizeof line, "GET http://127.0.0.1:%d/get?via=proxy HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", hb, hb);
+  CHECK(strstr(fl_response_body(fl_request_response(r), NULL), line));
+  fl_request_free(r);
+  fl_client_free(c);
+
+  /* Proxy credentials go to the proxy only; without them, 407. */
+  snprintf(proxy, sizeof proxy, "http://pu:pp@127.0.0.1:%d", auth_proxy);
+  c = client_via(proxy, 0);
+  r = get(c, url, 0);
+  CHECK_EQ_INT(fl_response_status(fl_request_response(r)), 200);
+  CHECK_EQ_STR(header(r, "X-Seen-Proxy-Authorization"), "yes");
+  /* httpbin (the origin) never saw them. */
+  fl_request_free(r);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/headers", hb);
+  r = get(c, url, 0);
+  CHECK(!strstr(fl_response_body(fl_request_response(r), NULL), "Proxy-Authorization"));
+  fl_request_free(r);
+  fl_client_free(c);
+  snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", auth_proxy);
+  c = client_via(proxy, 0);
+  r = get(c, url, 0);
+  CHECK_EQ_INT(fl_response_status(fl_request_response(r)), 407);
+  fl_request_free(r);
+  fl_client_free(c);
+
+  /* trust_env: http_proxy is used, and no_proxy bypasses it. */
+  snprintf(proxy, sizeof proxy, "127.0.0.1:%d", open_proxy); /* no scheme: http */
+  setenv("http_proxy", proxy, 1);
+  unsetenv("no_proxy");
+  unsetenv("NO_PROXY");
+  c = client_via(NULL, 1);
+  r = get(c, url, 0);
+  CHECK_EQ_INT(fl_request_info(r)->remote_port, open_proxy);
+  fl_request_free(r);
+  fl_client_free(c);
+  setenv("no_proxy", "example.com, 127.0.0.1", 1);
+  c = client_via(NULL, 1);
+  r = get(c, url, 0);
+  CHECK_EQ_INT(fl_request_info(r)->remote_port, hb); /* direct */
+  fl_request_free(r);
+  fl_client_free(c);
+  /* Without trust_env the environment is ignored. */
+  unsetenv("no_proxy");
+  c = client_via(NULL, 0);
+  r = get(c, url, 0);
+  CHECK_EQ_INT(fl_request_info(r)->remote_port, hb);
+  fl_request_free(r);
+  fl_client_free(c);
+  unsetenv("http_proxy");
+
+  /* Bad proxy settings are refused when the client is made. */
+  CHECK(client_via("socks5://127.0.0.1:1", 0) == NULL);
+  CHECK(client_via("http://exa mple:1", 0) == NULL);
+  /* A proxy that refuses connections is a connect error. */
+  c = client_via("http://127.0.0.1:1", 0);
+  fl_request_free(get(c, url, FL_ECONN_REFUSED));
+  /* https through a proxy needs a CONNECT tunnel: a clear error for now. */
+  fl_request_free(get(c, "https://127.0.0.1:9/", FL_EUNSUPPORTED_PROTOCOL));
+  fl_client_free(c);
+
+  CHECK_EQ_INT(fl_loop_free(loop), 0);
+  FL_TEST_END();
+}
