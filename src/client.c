@@ -75,13 +75,15 @@ fl_client *fl_client_new(fl_loop *loop, const fl_client_options *opts) {
   };
   char errbuf[160];
   fl__buf_init(&c->cookie_scratch);
-  if (!c->user_agent || (opts && opts->dns_servers && !c->dns_servers) || fl__client_jar_init(c) ||
+  c->rbuf = malloc(FL__READ_BUF_SIZE);
+  if (!c->rbuf || !c->user_agent || (opts && opts->dns_servers && !c->dns_servers) || fl__client_jar_init(c) ||
       fl__proxy_init(c, errbuf, sizeof errbuf) ||
       fl__tls_ctx_new(&c->opts, &c->tls, errbuf, sizeof errbuf) != 0 ||
       fl__resolver_new(loop, &ro, &c->resolver, errbuf, sizeof errbuf) != 0) {
     fl__tls_ctx_free(c->tls);
     fl__client_jar_free(c);
     fl__proxy_free_all(c);
+    free(c->rbuf);
     free(c->user_agent);
     free(c->dns_servers);
     free(c);
@@ -128,6 +130,7 @@ static void client_destroy(fl_client *c) {
   fl__timer_stop(&c->throttle_timer);
   fl__ratelimit_free(c);
   fl__loop_detach(c->loop);
+  free(c->rbuf);
   free(c->user_agent);
   free(c->dns_servers);
   free(c);

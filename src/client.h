@@ -145,7 +145,11 @@ typedef enum fl__conn_state {
   FL__CONN_DEAD
 } fl__conn_state;
 
-#define FL__READ_BUF_SIZE 16384
+/* One read buffer per client, shared by its connections: the parser takes
+ * every read at once and a connection keeps no unparsed bytes (bytes after a
+ * complete response mean it is not reused), so 10,000 connections cost no
+ * 10,000 buffers. Safe because the loop is never re-entered. */
+#define FL__READ_BUF_SIZE 65536
 
 struct fl__conn {
   fl_client *client;
@@ -164,9 +168,6 @@ struct fl__conn {
   uint64_t connect_start_us;
   /* exchange */
   llhttp_t parser;
-  char *rbuf;
-  size_t rlen;          /* unparsed bytes kept (paused parser) */
-  size_t roff;
   fl__buf wbuf;         /* serialized request head */
   size_t woff;          /* bytes of head+body already written */
   size_t wtotal;        /* head + fixed body */
@@ -233,6 +234,7 @@ struct fl_client {
   fl__queue buckets;          /* per-origin buckets, most recently used first */
   fl__timer throttle_timer;
   fl__buf cookie_scratch;
+  char *rbuf;                 /* FL__READ_BUF_SIZE, shared by the connections */
   int depth;           /* nesting of client code on the stack */
   int free_requested;
 };

@@ -567,7 +567,8 @@ static void do_read(fl__conn *conn) {
   for (;;) {
     fl_request *req = conn->req;
     if (!req || req->paused) return;
-    ssize_t n = conn->tp->read(conn, conn->rbuf, FL__READ_BUF_SIZE);
+    char *rbuf = conn->client->rbuf;
+    ssize_t n = conn->tp->read(conn, rbuf, FL__READ_BUF_SIZE);
     if (n > 0) {
       if (!conn->response_started) {
         conn->response_started = 1;
@@ -576,7 +577,7 @@ static void do_read(fl__conn *conn) {
       } else {
         fl__request_activity(req);
       }
-      if (!parse(conn, conn->rbuf, (size_t)n)) return;
+      if (!parse(conn, rbuf, (size_t)n)) return;
       if ((size_t)n < FL__READ_BUF_SIZE && !tp_pending(conn)) return; /* drained: wait for epoll */
       continue;
     }
@@ -645,8 +646,6 @@ int fl__http1_conn_init(fl__conn *conn) {
     conn->tp = &tcp_ops;
     fl__io_init(&conn->io, conn_io_cb, conn->fd); /* before a failure: destroy closes it */
   }
-  conn->rbuf = malloc(FL__READ_BUF_SIZE);
-  if (!conn->rbuf) return FL_ENOMEM;
   return fl__io_start(c->loop, &conn->io, FL__POLLIN);
 }
 

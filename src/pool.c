@@ -288,7 +288,6 @@ void fl__pool_free_graveyard(fl_client *c) {
     fl__conn *conn = fl__container_of(c->graveyard.next, fl__conn, host_node);
     fl__queue_remove(&conn->host_node);
     fl__buf_dispose(&conn->wbuf);
-    free(conn->rbuf);
     free(conn);
   }
 }

@@ -40,6 +40,7 @@ struct flb_worker {
   fl_client *client;
   fl_timer *tick;  /* TICK_MS: rate samples, stop flag */
   fl_timer *phase; /* end of the warmup, then end of the run */
+  uint64_t phase_due_us;
   fl_timer *pace;  /* -R: the next due request */
   slot *slots;
   uint64_t nslots;
@@ -113,6 +114,15 @@ static void fatal(flb_worker *w, int err, const char *msg) {
 
 static void phase_cb(fl_timer *t, void *data);
 
+/* Arm the phase timer for CLOCK_MONOTONIC time due_us. (Timers count from
+ * the loop's cached time, which may be stale: phase_cb checks the clock.) */
+static void arm_phase(flb_worker *w, uint64_t due_us) {
+  uint64_t now = flb_now_us();
+  w->phase_due_us = due_us;
+  int err = fl_timer_start(w->phase, due_us > now ? (due_us - now + 999) / 1000 : 0, 0, phase_cb, w);
+  if (err) fatal(w, err, "timer");
+}
+
 static void begin_measuring(flb_worker *w) {
   uint64_t now = flb_now_us();
   w->measuring = 1;
@@ -120,16 +130,14 @@ static void begin_measuring(flb_worker *w) {
   w->tick_start_us = now;
   w->tick_count = 0;
   if (w->quota) w->budget = w->quota > w->inflight ? w->quota - w->inflight : 0;
-  if (w->cfg->duration_us) {
-    int err = fl_timer_start(w->phase, (w->cfg->duration_us + 999) / 1000, 0, phase_cb, w);
-    if (err) fatal(w, err, "timer");
-  }
+  if (w->cfg->duration_us) arm_phase(w, now + w->cfg->duration_us);
 }
 
 static void phase_cb(fl_timer *t, void *data) {
   flb_worker *w = data;
   (void)t;
-  if (w->measuring) stop(w);
+  if (flb_now_us() + 200 < w->phase_due_us) arm_phase(w, w->phase_due_us); /* early */
+  else if (w->measuring) stop(w);
   else begin_measuring(w);
 }
 
@@ -399,13 +407,12 @@ void *flb_worker_main(void *arg) {
     goto out;
   }
   err = fl_timer_start(w->tick, TICK_MS, TICK_MS, tick_cb, w);
-  if (!err && cfg->warmup_us)
-    err = fl_timer_start(w->phase, (cfg->warmup_us + 999) / 1000, 0, phase_cb, w);
   if (err) {
     fatal(w, err, "timer");
     goto out;
   }
-  if (!cfg->warmup_us) begin_measuring(w);
+  if (cfg->warmup_us) arm_phase(w, flb_now_us() + cfg->warmup_us);
+  else begin_measuring(w);
   if (w->rate > 0) {
     for (uint64_t i = 0; i < w->nslots; i++) {
       w->slots[i].next_idle = w->idle;

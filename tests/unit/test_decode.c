@@ -469,15 +469,16 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void bomb_case(const char *ce, blob enc, uint64_t max) {
+/* Feed enc in reads of `chunk` bytes. */
+static void bomb_case(const char *ce, blob enc, uint64_t max, size_t chunk) {
   fl__decoder *d;
   collect c = {0}; /* count only: nothing is kept */
   double t0 = now_s();
   CHECK(fl__decoder_init(&d, ce, max, NULL, 0) == 0);
   int rc = 0;
   size_t off = 0, fed_when_failed = 0;
-  while (rc == 0 && off < enc.n) { /* arrives in 4 KiB reads */
-    size_t n = enc.n - off < 4096 ? enc.n - off : 4096;
+  while (rc == 0 && off < enc.n) {
+    size_t n = enc.n - off < chunk ? enc.n - off : chunk;
     rc = fl__decoder_feed(d, (const char *)enc.p + off, n, sink, &c);
     off += n;
     fed_when_failed = off;
@@ -494,7 +495,7 @@ static void bomb_case(const char *ce, blob enc, uint64_t max) {
     CHECK_EQ_INT(rc, FL_EFILESIZE_EXCEEDED);
     CHECK(c.total <= max);
     CHECK(c.total + FL__DECODE_PIECE > max);
-    CHECK(enc.n <= 4096 || fed_when_failed < enc.n / 16); /* stopped early */
+    CHECK(enc.n <= chunk || fed_when_failed < enc.n / 16); /* stopped early */
   } else {
     CHECK_EQ_INT(rc, 0);
     CHECK(c.total == (uint64_t)128 << 20);
@@ -508,16 +509,17 @@ static void bomb_case(const char *ce, blob enc, uint64_t max) {
 static void test_bomb(void) {
   blob g = make_bomb(16 + MAX_WBITS);
   CHECK(g.n < 200 * 1024); /* about 1:1000 */
-  bomb_case("gzip", g, 1 << 20);
-  bomb_case("gzip", g, 0); /* all of it, streamed, memory stays flat */
+  bomb_case("gzip", g, 1 << 20, 4096);  /* arriving in 4 KiB reads */
+  bomb_case("gzip", g, 1 << 20, g.n);   /* all in one feed: stops inside it */
+  bomb_case("gzip", g, 0, 16384);       /* all of it, streamed: memory stays flat */
   blob z = make_bomb(MAX_WBITS);
-  bomb_case("deflate", z, 1 << 20);
+  bomb_case("deflate", z, 1 << 20, 4096);
   /* A bomb inside a bomb. */
   blob gg = gz(g);
-  bomb_case("gzip, gzip", gg, 1 << 20);
+  bomb_case("gzip, gzip", gg, 1 << 20, 4096);
 #ifdef FL_TEST_HAVE_BROTLIENC
   blob b = br(g);
-  bomb_case("gzip, br", b, 1 << 20);
+  bomb_case("gzip, br", b, 1 << 20, 4096);
 #endif
 }
 

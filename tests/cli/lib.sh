@@ -1,0 +1,137 @@
+# Shared helpers for tests/cli/test_*.sh (sourced). Bash, set -u.
+#
+#   flurry ARGS...          run the CLI (through FL_TEST_LAUNCHER: valgrind
+#                           in the valgrind build); stdout -> $OUT, stderr ->
+#                           $ERR, exit code -> $RC. Never fails the script.
+#   flurry_plain ARGS...    the same without the launcher (timing tests)
+#   check_rc N WHAT         $RC is N
+#   check_eq GOT WANT WHAT
+#   check_contains FILE-OR-STRING NEEDLE WHAT (files: $OUT, $ERR, paths)
+#   check_not_contains FILE-OR-STRING NEEDLE WHAT
+#   check_json FILE WHAT    FILE holds JSON documents, one per line (or one)
+#   server_url NAME         http://127.0.0.1:PORT of a ctest fixture
+#   start_fault_server      starts tests/support/fault_server.py; sets FAULT
+#   done_testing            exit 0, or 1 if any check failed
+# Every test runs in its own directory $T (removed at the end unless a check
+# failed), with cwd there.
+set -u
+
+: "${FL_CLI:?FL_CLI is not set (tests/CMakeLists.txt passes it)}"
+: "${FL_TEST_RUNDIR:?}" "${FL_TEST_SRCDIR:?}"
+read -r -a FL_LAUNCH <<<"${FL_TEST_LAUNCHER:-}"
+
+T=$(mktemp -d "$FL_TEST_RUNDIR/cli.$(basename "$0" .sh).XXXXXX")
+OUT=$T/stdout
+ERR=$T/stderr
+RC=0
+FAILS=0
+CHECKS=0
+FAULT_PID=""
+cd "$T" || exit 1
+
+cleanup() {
+  if [[ -n $FAULT_PID ]]; then
+    kill "$FAULT_PID" 2>/dev/null
+    wait "$FAULT_PID" 2>/dev/null
+  fi
+  if ((FAILS == 0)); then rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+flurry() {
+  RC=0
+  "${FL_LAUNCH[@]}" "$FL_CLI" "$@" >"$OUT" 2>"$ERR" || RC=$?
+}
+
+flurry_plain() {
+  RC=0
+  "$FL_CLI" "$@" >"$OUT" 2>"$ERR" || RC=$?
+}
+
+fail() {
+  FAILS=$((FAILS + 1))
+  echo "FAIL: $*" >&2
+  if [[ -s $ERR ]]; then
+    echo "  stderr:" >&2
+    head -c 2000 "$ERR" | sed 's/^/    /' >&2
+  fi
+}
+
+pass() {
+  CHECKS=$((CHECKS + 1))
+  echo "ok: $*"
+}
+
+check_rc() {
+  if [[ $RC == "$1" ]]; then pass "$2 (exit $RC)"; else fail "$2: exit $RC, want $1"; fi
+}
+
+check_eq() {
+  if [[ $1 == "$2" ]]; then pass "$3"; else fail "$3: got '$1', want '$2'"; fi
+}
+
+# The text of $1: the file's content if it names a file, else $1 itself.
+text_of() {
+  if [[ -f $1 ]]; then cat "$1"; else printf '%s' "$1"; fi
+}
+
+check_contains() {
+  if text_of "$1" | grep -qF -- "$2"; then pass "$3"; else
+    fail "$3: no '$2' in: $(text_of "$1" | head -c 600)"
+  fi
+}
+
+check_not_contains() {
+  if text_of "$1" | grep -qF -- "$2"; then fail "$3: unexpected '$2'"; else pass "$3"; fi
+}
+
+check_json() {
+  if python3 -c '
+import json, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+lines = [l for l in text.splitlines() if l.strip()]
+try:
+    json.loads(text)
+except ValueError:
+    for l in lines:
+        json.loads(l)
+' "$1" 2>"$T/json.err"; then pass "$2"; else fail "$2: not JSON: $(cat "$T/json.err" | tail -1)"; fi
+}
+
+# A JSON field of the single JSON document in $1: json_get FILE KEY[.KEY...]
+json_get() {
+  python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(v if not isinstance(v, (dict, list)) else json.dumps(v, sort_keys=True))
+' "$1" "$2"
+}
+
+server_url() {
+  local f=$FL_TEST_RUNDIR/$1.port
+  [[ -s $f ]] || { echo "fixture $1 is not running ($f missing)" >&2; exit 1; }
+  echo "http://127.0.0.1:$(cat "$f")"
+}
+
+start_fault_server() {
+  local pf=$T/fault.port i
+  python3 "$FL_TEST_SRCDIR/support/fault_server.py" --port-file "$pf" 2>"$T/fault.log" &
+  FAULT_PID=$!
+  for ((i = 0; i < 100; i++)); do
+    [[ -s $pf ]] && break
+    sleep 0.05
+  done
+  [[ -s $pf ]] || { echo "fault server did not start" >&2; exit 1; }
+  FAULT="http://127.0.0.1:$(cat "$pf")"
+}
+
+done_testing() {
+  echo "$CHECKS checks passed, $FAILS failed"
+  if ((FAILS)); then
+    echo "(files kept in $T)"
+    exit 1
+  fi
+  exit 0
+}
