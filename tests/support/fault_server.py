@@ -627,6 +627,80 @@ def sc_no_length_keepalive(conn, req):
     return CLOSE
 
 
+# Hostile content for the client's decoding, redirect and cookie rules.
+_BOMB = {}
+
+
+def _bomb(mib):
+    """gzip of mib MiB of zeros (~1 KiB per MiB), made once and kept."""
+    if mib not in _BOMB:
+        import zlib
+        c = zlib.compressobj(9, zlib.DEFLATED, 31)
+        zeros = bytes(1 << 20)
+        _BOMB[mib] = b"".join(c.compress(zeros) for _ in range(mib)) + c.flush()
+    return _BOMB[mib]
+
+
+def sc_gzip_bomb(conn, req):
+    """?mib=M&length=0|1: gzip inflating to M MiB, with or without a length."""
+    body = _bomb(req.int_param("mib", 128))
+    framing = ("Content-Length: %d" % len(body)) if req.int_param("length", 1) else "Connection: close"
+    conn.send(head("HTTP/1.1 200 OK", "Content-Encoding: gzip", framing) + body)
+    return KEEP if req.int_param("length", 1) else CLOSE
+
+
+def sc_corrupt_gzip(conn, req):
+    import zlib
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    body = bytearray(c.compress(b"hello world " * 100) + c.flush())
+    body[20] ^= 0xFF
+    body[21] ^= 0xFF
+    conn.send(head("HTTP/1.1 200 OK", "Content-Encoding: gzip",
+                   "Content-Length: %d" % len(body)) + bytes(body))
+    return KEEP
+
+
+def sc_encodings(conn, req):
+    """?n=N: the body gzip-encoded N times, the header listing N codings."""
+    import zlib
+    n = req.int_param("n", 6)
+    body = b"layered"
+    for _ in range(n):
+        c = zlib.compressobj(9, zlib.DEFLATED, 31)
+        body = c.compress(body) + c.flush()
+    conn.send(head("HTTP/1.1 200 OK", "Content-Encoding: " + ", ".join(["gzip"] * n),
+                   "Content-Length: %d" % len(body)) + body)
+    return KEEP
+
+
+def sc_redirect_big(conn, req):
+    """302 to /ok with an n-byte body (a client should not read it all)."""
+    n = req.int_param("n", 1 << 20)
+    conn.send(head("HTTP/1.1 302 Found", "Location: /ok", "Content-Length: %d" % n))
+    conn.send_fill(n)
+    return KEEP
+
+
+def sc_redirect_port(conn, req):
+    """302 to another port given as ?to=PORT&path=/x (a cross-port hop)."""
+    to = req.int_param("to", 1)
+    path = req.query.get("path", "/echo")
+    conn.send(head("HTTP/1.1 302 Found", "Location: http://127.0.0.1:%d%s" % (to, path),
+                   "Content-Length: 0"))
+    return KEEP
+
+
+def sc_cookie_flood(conn, req):
+    """?n=N Set-Cookie headers, and one oversized cookie."""
+    n = req.int_param("n", 1000)
+    lines = ["Set-Cookie: c%d=v%d" % (i, i) for i in range(n)]
+    lines.append("Set-Cookie: big=" + "x" * 8000)
+    lines.append("Set-Cookie: sneaky=1; Domain=com")
+    lines.append("Content-Length: 2")
+    conn.send(head("HTTP/1.1 200 OK", *lines) + b"ok")
+    return KEEP
+
+
 def sc_not_found(conn, req):
     conn.send(RESP_404)
     return KEEP
@@ -659,6 +733,12 @@ def ctl_reset(conn, req):
 
 
 SCENARIOS = {
+    "/gzip-bomb": sc_gzip_bomb,
+    "/corrupt-gzip": sc_corrupt_gzip,
+    "/encodings": sc_encodings,
+    "/redirect-big": sc_redirect_big,
+    "/redirect-port": sc_redirect_port,
+    "/cookie-flood": sc_cookie_flood,
     "/ok": sc_ok,
     "/echo": sc_echo,
     "/len": sc_len,
