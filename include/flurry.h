@@ -310,6 +310,10 @@ FL_EXPORT int fl_request_set_basic_auth(fl_request *req, const char *user, const
  * (application/x-www-form-urlencoded) from 2*npairs strings key, value... */
 FL_EXPORT int fl_request_set_json(fl_request *req, const char *json);
 FL_EXPORT int fl_request_set_form(fl_request *req, const char *const *pairs, size_t npairs);
+/* Stream the (decoded) body of the final response into a file, created or
+ * truncated when its headers arrive; FL_EWRITE when it cannot be written.
+ * NULL stops saving. (Writes go to the local disk from the loop thread.) */
+FL_EXPORT int fl_request_save_to(fl_request *req, const char *path);
 /* Limit on decoded body bytes for this request (0 = the client's). */
 FL_EXPORT void fl_request_set_max_filesize(fl_request *req, uint64_t max);
 /* URL of the last hop (after redirects); the request URL before sending. */

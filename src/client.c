@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void fl_client_options_init(fl_client_options *o) {
   memset(o, 0, sizeof *o);
@@ -297,6 +298,10 @@ static void request_detach_attempt(fl_request *req) {
   fl__pool_unref_host(c, req);
   fl__decoder_free(req->decoder);
   req->decoder = NULL;
+  if (req->save_fd >= 0) {
+    close(req->save_fd);
+    req->save_fd = -1;
+  }
 }
 
 static void complete_now(fl_request *req) {

@@ -79,6 +79,8 @@ struct fl_request {
   char *auth_user, *auth_pass;           /* Basic credentials, or NULL */
   uint64_t max_filesize;
   fl_form *form;                         /* multipart body, or NULL */
+  char *save_path;                       /* fl_request_save_to, or NULL */
+  int save_fd;                           /* open while a body is being saved, else -1 */
   int has_retry;
   fl_retry_policy retry;
   uint64_t throttle_start_us;

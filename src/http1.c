@@ -6,6 +6,7 @@
  * per response (a second only when the read filled the buffer), plus a share
  * of the loop's epoll_wait. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -342,6 +343,13 @@ static int on_headers_complete(llhttp_t *p) {
     if (conn->req != req) return cb_abort(conn, FL_ECANCELED);
     if (r < 0) return cb_abort(conn, FL_ECALLBACK_ABORT);
   }
+  if (req->save_path) {
+    req->save_fd = open(req->save_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (req->save_fd < 0) {
+      fl__msg(conn->errbuf, sizeof conn->errbuf, "cannot write %s: %s", req->save_path, strerror(errno));
+      return cb_abort(conn, FL_EWRITE);
+    }
+  }
   if (no_body) return 1;
   const char *coding = fl__headers_get(&req->res.headers, "Content-Encoding");
   uint64_t limit = filesize_limit(req);
@@ -366,6 +374,18 @@ static int deliver(void *data, const char *at, size_t n) {
   req->info.bytes_received += n;
   uint64_t limit = filesize_limit(req);
   if (limit && req->info.bytes_received > limit) return FL_EFILESIZE_EXCEEDED;
+  if (req->save_fd >= 0) {
+    for (size_t off = 0; off < n;) {
+      ssize_t w = write(req->save_fd, at + off, n - off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        fl__msg(conn->errbuf, sizeof conn->errbuf, "cannot write %s: %s", req->save_path, strerror(errno));
+        return FL_EWRITE;
+      }
+      off += (size_t)w;
+    }
+    return 0;
+  }
   if (req->body_cb) {
     int r = req->body_cb(req, at, n, req->body_data);
     if (conn->req != req) return FL_ECANCELED;
@@ -523,6 +543,9 @@ static int parse(fl__conn *conn, const char *data, size_t len) {
       conn_fail(conn, err, "%s", conn->errbuf[0] ? conn->errbuf
                                  : conn->req->decoder ? fl__decoder_errmsg(conn->req->decoder)
                                                       : "bad content encoding");
+      break;
+    case FL_EWRITE:
+      conn_fail(conn, err, "%s", conn->errbuf[0] ? conn->errbuf : "write error");
       break;
     case FL_EFILESIZE_EXCEEDED:
       conn_fail(conn, err, "maximum file size exceeded (%llu bytes)",

@@ -28,6 +28,7 @@ fl_request *fl_request_new(const char *method, const char *url) {
   fl__queue_init(&req->inflight_node);
   fl__queue_init(&req->wait_node);
   req->upload_len = -1;
+  req->save_fd = -1;
   if (fl_request_set_method(req, method) || fl_request_set_url(req, url)) {
     fl_request_free(req);
     return NULL;
@@ -51,6 +52,7 @@ void fl_request_free(fl_request *req) {
   fl__buf_dispose(&req->effective_url);
   free(req->auth_user);
   free(req->auth_pass);
+  free(req->save_path);
   free(req);
 }
 
@@ -258,4 +260,13 @@ void fl_request_set_max_filesize(fl_request *req, uint64_t max) {
 const char *fl_request_effective_url(const fl_request *req) {
   if (!req) return NULL;
   return req->effective_url.len ? req->effective_url.data : req->url_text;
+}
+
+int fl_request_save_to(fl_request *req, const char *path) {
+  if (!req || in_flight(req)) return FL_EINVAL;
+  char *copy = path ? dup_str(path) : NULL;
+  if (path && !copy) return FL_ENOMEM;
+  free(req->save_path);
+  req->save_path = copy;
+  return 0;
 }

@@ -241,6 +241,27 @@ static void test_size_limits(void) {
   fl_request_free(r);
 }
 
+static void test_save_to(void) {
+  char path[256];
+  snprintf(path, sizeof path, "%s", fl_test_rundir_path("features.download.bin"));
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/gzip/big.bin", ngx); /* decoded on the way */
+  fl_request *r = fl_request_new("GET", url);
+  CHECK_EQ_INT(fl_request_save_to(r, path), 0);
+  perform(r, 0);
+  size_t len;
+  fl_response_body(fl_request_response(r), &len);
+  CHECK_EQ_INT(len, 0); /* went to the file, not the buffer */
+  FILE *f = fopen(path, "rb");
+  CHECK(f);
+  fseek(f, 0, SEEK_END);
+  CHECK_EQ_INT(ftell(f), 1 << 20);
+  fclose(f);
+  CHECK_EQ_INT(fl_request_save_to(r, "/nonexistent/dir/file"), 0);
+  perform(r, FL_EWRITE);
+  CHECK_EQ_INT(fl_err_curl_code(FL_EWRITE), 23);
+  fl_request_free(r);
+}
+
 static void test_body_helpers(void) {
   fl_request *r = fl_request_new("POST", H("/post"));
   const char *form[] = {"name", "a b&c", "empty", ""};
@@ -358,6 +379,7 @@ int main(void) {
   test_decompression();
   test_size_limits();
   test_body_helpers();
+  test_save_to();
   test_multipart();
   test_cookies();
   fl_client_free(client);
