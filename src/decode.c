@@ -40,6 +40,8 @@ struct fl__decoder {
   size_t mem_cur, mem_peak;
   int err;      /* sticky: first error */
   int finished;
+  int busy;     /* inside feed: a free is deferred to its end */
+  int doomed;   /* freed from inside a sink */
   fl__decode_sink sink; /* valid during feed/finish */
   void *sink_data;
   char errmsg[160];
@@ -115,6 +117,8 @@ static int deliver(fl__decoder *d, const unsigned char *p, size_t len) {
                   "decoded body exceeds the limit of %llu bytes", (unsigned long long)d->max);
     d->total_out += n;
     int rc = d->sink(d->sink_data, (const char *)p, n);
+    if (rc == 0 && d->doomed)
+      rc = FL_ECANCELED; /* the consumer freed us: stop here */
     if (rc != 0)
       return fail(d, rc, "decoding stopped by the body consumer");
     p += n, len -= n;
@@ -330,6 +334,8 @@ nomem:
 
 /* --------------------------------------------------------------- API */
 
+static void release(fl__decoder *d);
+
 int fl__decoder_feed(fl__decoder *d, const char *in, size_t len, fl__decode_sink sink,
                      void *sink_data) {
   if (d->err)
@@ -337,18 +343,21 @@ int fl__decoder_feed(fl__decoder *d, const char *in, size_t len, fl__decode_sink
   if (d->finished || len == 0)
     return 0;
   d->sink = sink, d->sink_data = sink_data;
+  d->busy = 1;
   const unsigned char *p = (const unsigned char *)in;
+  int rc = 0;
   if (d->n == 0)
-    return deliver(d, p, len);
+    rc = deliver(d, p, len);
   /* zlib counts in uInt: feed huge buffers in slices. */
-  while (len > 0) {
+  while (d->n > 0 && rc == 0 && len > 0) {
     size_t n = len > (1u << 30) ? (1u << 30) : len;
-    int rc = stage_feed(d, 0, p, n);
-    if (rc)
-      return rc;
+    rc = stage_feed(d, 0, p, n);
     p += n, len -= n;
   }
-  return 0;
+  d->busy = 0;
+  if (d->doomed)
+    release(d);
+  return rc;
 }
 
 int fl__decoder_finish(fl__decoder *d, fl__decode_sink sink, void *sink_data) {
@@ -375,6 +384,14 @@ int fl__decoder_finish(fl__decoder *d, fl__decode_sink sink, void *sink_data) {
 void fl__decoder_free(fl__decoder *d) {
   if (!d)
     return;
+  if (d->busy) {
+    d->doomed = 1; /* from inside a sink: released when feed returns */
+    return;
+  }
+  release(d);
+}
+
+static void release(fl__decoder *d) {
   for (size_t i = 0; i < d->n; i++) {
     stage *s = &d->st[i];
     if (s->codec_ready) {

@@ -52,7 +52,12 @@ typedef struct fl__decoder fl__decoder;
 /* Receives decoded bytes (borrowed: valid only during the call; p is never
  * NULL, n is never 0, n <= FL__DECODE_PIECE). Return 0 to go on; any other
  * value stops decoding and is returned by fl__decoder_feed/finish as is
- * (use a negative fl_err such as FL_ECALLBACK_ABORT or FL_EWRITE). */
+ * (use a negative fl_err such as FL_ECALLBACK_ABORT or FL_EWRITE).
+ * The sink may call fl__decoder_free on its decoder (e.g. the request that
+ * owns it was freed from a user callback): the memory is then released
+ * when fl__decoder_feed returns, which returns the sink's value, or
+ * FL_ECANCELED if that was 0; nothing else touches the decoder after the
+ * sink returned. */
 typedef int (*fl__decode_sink)(void *data, const char *p, size_t n);
 
 /* Build a decoder for a Content-Encoding value (NULL or "" = identity).
@@ -69,10 +74,14 @@ int fl__decoder_feed(fl__decoder *d, const char *in, size_t len, fl__decode_sink
 
 /* End of body: every stage must have reached the end of its stream (or seen
  * no input at all). Returns 0 or an error as fl__decoder_feed. Further feed
- * calls after a successful finish are ignored (treated as trailing data). */
+ * calls after a successful finish are ignored (treated as trailing data).
+ * Every stage drains its output during feed, so finish has nothing left to
+ * deliver: it never calls the sink (the parameters are kept so that a
+ * future coding with buffered output needs no API change). */
 int fl__decoder_finish(fl__decoder *d, fl__decode_sink sink, void *sink_data);
 
-void fl__decoder_free(fl__decoder *d); /* NULL is fine */
+/* NULL is fine. From inside a sink the release is deferred (see above). */
+void fl__decoder_free(fl__decoder *d);
 
 /* Why the decoder failed; "" when it did not. */
 const char *fl__decoder_errmsg(const fl__decoder *d);

@@ -801,6 +801,7 @@ int main(void) {
   const char *base = getenv("FL_TEST_RUNDIR");
   snprintf(dir, sizeof dir, "%s/cookies.XXXXXX", base && *base ? base : "/tmp");
   CHECK(mkdtemp(dir) != NULL);
+  atexit(remove_dir); /* also when a CHECK fails */
 
   test_dates();
   test_host_only_and_domain();
@@ -818,6 +819,5 @@ int main(void) {
   test_file_save_errors();
 
   fl__cookie_jar_free(jar);
-  remove_dir();
   FL_TEST_END();
 }

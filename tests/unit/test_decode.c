@@ -106,6 +106,8 @@ static blob sample(size_t n) {
 }
 
 typedef struct collect {
+  fl__decoder *free_me; /* sink frees this decoder on its first piece */
+  int free_rc;          /* and returns this */
   fl__buf out;
   size_t pieces, max_piece;
   int stop_after; /* return FL_ECALLBACK_ABORT after this many pieces (0 never) */
@@ -122,6 +124,11 @@ static int sink(void *data, const char *p, size_t n) {
     c->max_piece = n;
   if (c->keep)
     CHECK(fl__buf_append(&c->out, p, n) == 0);
+  if (c->free_me) {
+    fl__decoder_free(c->free_me);
+    c->free_me = NULL;
+    return c->free_rc;
+  }
   if (c->stop_after && c->pieces >= (size_t)c->stop_after)
     return FL_ECALLBACK_ABORT;
   return 0;
@@ -430,6 +437,21 @@ static void test_limit_and_sink(blob plain) {
   CHECK(fl__decoder_finish(d, sink, &c) == FL_ECALLBACK_ABORT);
   CHECK(c.pieces == 2);
   fl__decoder_free(d);
+
+  /* The sink may free the decoder (deferred to the end of feed). */
+  static const char *ces[] = {"gzip", "", "gzip, gzip"};
+  blob gg = gz(g);
+  blob ins[] = {g, plain, gg};
+  for (int i = 0; i < 3; i++)
+    for (int rcv = 0; rcv < 2; rcv++) {
+      memset(&c, 0, sizeof c);
+      CHECK(fl__decoder_init(&d, ces[i], 0, NULL, 0) == 0);
+      c.free_me = d;
+      c.free_rc = rcv ? FL_EWRITE : 0;
+      int rc = fl__decoder_feed(d, (const char *)ins[i].p, ins[i].n, sink, &c);
+      CHECK_EQ_INT(rc, rcv ? FL_EWRITE : FL_ECANCELED);
+      CHECK(c.pieces == 1); /* no piece after the free */
+    }
 
   /* Feeding after a successful finish is ignored. */
   memset(&c, 0, sizeof c);
