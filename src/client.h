@@ -163,6 +163,9 @@ struct fl__conn {
   fl__io io;
   const fl__transport_ops *tp;
   struct fl__tls *tls; /* https: TLS state (tls.c), freed by tp->close */
+  fl__defer drain_defer; /* reads bytes the transport buffered, after a resume
+                            (http1.c); cancelled by tp->close; cb is NULL
+                            until the exchange set it up */
   fl_request *req; /* current exchange, or NULL */
   /* connecting */
   fl__dns_req dns;

@@ -661,8 +661,22 @@ static void conn_io_cb(fl_loop *loop, fl__io *io, uint32_t events) {
   fl__client_leave(c);
 }
 
+/* A resumed request whose transport holds bytes already (TLS records read
+ * ahead before the pause) gets them from the loop: epoll will not say. */
+static void drain_defer_cb(fl__defer *d) {
+  fl__conn *conn = fl__container_of(d, fl__conn, drain_defer);
+  fl_client *c = conn->client;
+  fl__client_enter(c);
+  if (conn->state == FL__CONN_ACTIVE && conn->req) {
+    do_read(conn);
+    if (conn->tp->wants && conn->state == FL__CONN_ACTIVE && conn->req) tls_settle_out(conn);
+  }
+  fl__client_leave(c);
+}
+
 int fl__http1_conn_init(fl__conn *conn) {
   fl_client *c = conn->client;
+  fl__defer_init(&conn->drain_defer, drain_defer_cb);
   if (conn->tp) {
     conn->io.cb = conn_io_cb; /* TLS: take over the handshake's registered watcher */
   } else {
@@ -712,5 +726,7 @@ void fl__http1_pause(fl__conn *conn) { fl__io_stop(conn->client->loop, &conn->io
 void fl__http1_resume(fl__conn *conn) {
   if (fl__io_start(conn->client->loop, &conn->io, FL__POLLIN))
     conn_fail(conn, FL_ENOMEM, "out of memory");
+  else if (tp_pending(conn))
+    fl__defer_schedule(conn->client->loop, &conn->drain_defer);
 }
 

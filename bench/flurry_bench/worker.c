@@ -29,6 +29,9 @@ typedef struct slot {
   uint64_t body_len;    /* body bytes of the response under way */
   int64_t first_len;    /* body length of this slot's first response, -1 */
   double intended_us;   /* -R: when this request was due */
+  uint64_t sent_ms;     /* loop time of the send, for --timeout */
+  int busy;             /* a request is in flight */
+  int timed_out;        /* cancelled by the --timeout sweep */
   struct slot *next_idle;
 } slot;
 
@@ -149,7 +152,22 @@ static void tick_cb(fl_timer *t, void *data) {
     flb_hist_record(&w->res->rate, w->tick_count * 1000000u / (now - w->tick_start_us));
   w->tick_count = 0;
   w->tick_start_us = now;
-  if (flb_stop_requested()) stop(w);
+  if (flb_stop_requested()) {
+    stop(w);
+    return;
+  }
+  /* --timeout: cancel what has been in flight too long. A sweep per tick
+   * (the timeout is kept to within TICK_MS) instead of a library timer per
+   * request, which would cost two timer-heap operations per request. */
+  uint64_t limit_ms = (w->cfg->timeout_us + 999) / 1000, now_ms = fl_loop_now(w->loop);
+  if (!limit_ms) return;
+  for (uint64_t i = 0; i < w->nslots; i++) {
+    slot *s = &w->slots[i];
+    if (s->busy && !s->timed_out && now_ms - s->sent_ms >= limit_ms) {
+      s->timed_out = 1;
+      fl_request_cancel(s->req); /* completes with FL_ECANCELED, from the loop */
+    }
+  }
 }
 
 /* ------------------------------------------------------------ requests */
@@ -172,11 +190,14 @@ static void issue(flb_worker *w, slot *s, double intended_us) {
   }
   s->body_len = 0;
   s->intended_us = intended_us;
+  s->sent_ms = fl_loop_now(w->loop);
+  s->timed_out = 0;
   int err = fl_request_send(w->client, s->req, on_done, s);
   if (err) {
     fatal(w, err, fl_request_errmsg(s->req));
     return;
   }
+  s->busy = 1;
   w->inflight++;
 }
 
@@ -216,7 +237,8 @@ static void account(flb_worker *w, slot *s, fl_request *req, int err, uint64_t l
   flb_result *res = w->res;
   w->finished++;
   if (err) {
-    note_error(w, flb_err_kind(err), err, fl_request_errmsg(req));
+    note_error(w, flb_err_kind(err), err,
+               s->timed_out ? "no response within the --timeout" : fl_request_errmsg(req));
     return;
   }
   const fl_response *r = fl_request_response(req);
@@ -283,6 +305,8 @@ static void on_done(fl_request *req, int err, void *data) {
   slot *s = data;
   flb_worker *w = s->w;
   w->inflight--;
+  s->busy = 0;
+  if (s->timed_out && err == FL_ECANCELED) err = FL_ETIMEOUT;
   if (w->rate > 0) {
     uint64_t now = flb_now_us();
     if (w->measuring) {
@@ -342,7 +366,7 @@ static int setup(flb_worker *w) {
   fl_client_options_init(&o);
   o.max_connections = (uint32_t)w->nslots;
   o.max_connections_per_host = 0;
-  o.timeouts.total_ms = (uint32_t)((cfg->timeout_us + 999) / 1000);
+  o.timeouts.total_ms = 0; /* --timeout: swept on the tick (tick_cb) */
   o.follow_redirects = 0; /* 3xx counts as a response, as in wrk */
   o.decompress = 0;       /* bodies as sent; no Accept-Encoding of our own */
   o.cookies = 0;

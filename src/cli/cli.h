@@ -19,13 +19,13 @@ enum {
   CLI_EXIT_UNSUPPORTED = 1,
   CLI_EXIT_USAGE = 2,
   CLI_EXIT_URL = 3,
-  CLI_EXIT_NOT_BUILT = 4, /* curl's CURLE_NOT_BUILT_IN */
   CLI_EXIT_HTTP = 22,
   CLI_EXIT_WRITE = 23,
   CLI_EXIT_READ = 26,
   CLI_EXIT_NOMEM = 27,
   CLI_EXIT_BAD_ARG = 43,
   CLI_EXIT_FILESIZE = 63,
+  CLI_EXIT_CACERT = 77,   /* curl's CURLE_SSL_CACERT_BADFILE */
 };
 
 /* ------------------------------------------------------------------ util.c */
@@ -54,9 +54,7 @@ char *cli_base64(const void *p, size_t n);
 void cli_json_string(cli_buf *b, const char *s);
 /* Read a whole file ("-" = stdin) into b. 0, or -1 with errno set. */
 int cli_read_file(const char *path, cli_buf *b);
-int cli_strcaseeq(const char *a, const char *b);
-int cli_strncaseeq(const char *a, const char *b, size_t n);
-
+int cli_strcaseeq(const char *a, const char *b); /* ASCII, locale-free */
 
 /* -------------------------------------------------------------- progress.c
  * Everything written to stderr goes through here, so that messages and the
@@ -178,7 +176,6 @@ typedef struct cli_config {
   char *dns_servers;
   char *writeout;         /* -w, already read from @file */
   long parallel_max;
-  int stdin_used;         /* something already reads stdin */
 } cli_config;
 
 /* Parse argv into cfg. Returns -1 to go on, or an exit code (0 after -h/-V,
@@ -189,20 +186,15 @@ void cli_print_help(FILE *out);
 void cli_print_version(FILE *out);
 
 /* -------------------------------------------------------------- features.c
- * Options that need library support which may be missing: check them and
- * apply them to client options / requests. */
-/* 0, or CLI_EXIT_NOT_BUILT (message printed) if an option given needs a
- * library feature this build lacks. */
-int cli_features_check(const cli_config *cfg);
-void cli_features_client(const cli_config *cfg, fl_client_options *o);
-/* After fl_client_new: load cookie files (-b FILE). 0 or an exit code. */
-int cli_features_client_ready(const cli_config *cfg, fl_client *client);
-/* At the end: save the cookie jar (-c). 0 or an exit code. */
-int cli_features_client_done(const cli_config *cfg, fl_client *client);
-int cli_features_request(const cli_config *cfg, fl_request *req);
-/* URL of the last hop (after redirects). */
-const char *cli_effective_url(const fl_request *req);
-int cli_num_redirects(const fl_request *req);
+ * Options that are client settings of the library. */
+int cli_is_cookie_file(const char *arg); /* a -b argument naming a file */
+/* Fill o from cfg. *cacert_bad: --cacert names a file that cannot be read
+ * (then https transfers fail with 77, as curl's). */
+void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert_bad);
+/* After fl_client_new: load -b cookie files. 0 or an exit code. */
+int cli_client_start(const cli_config *cfg, fl_client *client);
+/* At the end: save the -c cookie jar (a failure is a warning, as curl's). */
+void cli_client_finish(const cli_config *cfg, fl_client *client);
 
 /* --------------------------------------------------------------- request.c
  * The parts of a request shared by every URL: method, header list, body. */
@@ -223,12 +215,13 @@ void cli_reqspec_free(cli_reqspec *rs);
 /* The URL to fetch for one argument: scheme added when missing, -G query
  * appended. malloc'd. */
 char *cli_reqspec_url(const cli_reqspec *rs, const char *arg);
-/* Apply method, headers and body to req; cursor is the transfer's upload
- * position. 0 or an fl_err. */
+/* Apply the headers and the body to req (made with rs->method); cursor is
+ * the transfer's upload position. 0 or an fl_err. */
 int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, cli_body_cursor *cursor);
-/* The request head as the library sends it, for -v. */
-int cli_reqspec_dump(const cli_reqspec *rs, const char *url, const char *user_agent,
-                     cli_buf *out);
+/* The request head as the library sends it, for -v: url is the URL of the
+ * hop, jar_cookies what the cookie jar adds (NULL: none). */
+void cli_reqspec_dump(const cli_reqspec *rs, const cli_config *cfg, const char *url,
+                      const char *user_agent, const char *jar_cookies, cli_buf *out);
 
 /* -------------------------------------------------------------- writeout.c */
 /* What -w can tell about one finished transfer. */

@@ -1,84 +1,68 @@
-/* Options that rest on library features which arrive one by one: redirects,
- * cookie files, decoding, TLS, proxies. Each one is either wired to the
- * library below, or listed in `pending`: using it then fails with exit
- * code 4 (curl's "feature not built in") and a message naming the option,
- * never silently. When the library gains a feature, move its option out of
- * `pending` and wire it here. */
-#include <stdlib.h>
+/* The options that map to client settings of the library: timeouts,
+ * limits, DNS, redirects, decoding, cookies (-b FILE, -c), TLS (-k,
+ * --cacert) and the proxy (-x). curl's defaults differ from the library's in
+ * places (no redirects, no Accept-Encoding, no cookie engine unless asked
+ * for, no proxy from the environment): they are set here. */
+#include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
-/* Is a -b argument a cookie file (not a "k=v" string)? */
-static int is_cookie_file(const char *arg) { return strchr(arg, '=') == NULL; }
+/* Is a -b argument a cookie file (not a "k=v" string)? As curl: no '='. */
+int cli_is_cookie_file(const char *arg) { return strchr(arg, '=') == NULL; }
 
-static int uses_cookie_file(const cli_config *cfg) {
+static int uses_cookie_engine(const cli_config *cfg) {
+  if (cfg->cookie_jar) return 1;
   for (size_t i = 0; i < cfg->ncookies; i++)
-    if (is_cookie_file(cfg->cookies[i])) return 1;
+    if (cli_is_cookie_file(cfg->cookies[i])) return 1;
   return 0;
 }
 
-typedef struct pending_feature {
-  const char *option;
-  const char *needs;
-  int (*used)(const cli_config *cfg);
-} pending_feature;
+static uint32_t to_ms(double secs) {
+  double ms = ceil(secs * 1000.0);
+  if (ms > 4294967295.0) return UINT32_MAX;
+  return ms < 1 && secs > 0 ? 1 : (uint32_t)ms;
+}
 
-static int used_location(const cli_config *c) { return c->location; }
-static int used_cookie_file(const cli_config *c) { return uses_cookie_file(c); }
-static int used_cookie_jar(const cli_config *c) { return c->cookie_jar != NULL; }
-static int used_compressed(const cli_config *c) { return c->compressed; }
-static int used_insecure(const cli_config *c) { return c->insecure; }
-static int used_cacert(const cli_config *c) { return c->cacert != NULL; }
-static int used_proxy(const cli_config *c) { return c->proxy != NULL; }
+void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert_bad) {
+  fl_client_options_init(o);
+  o->max_connections = (uint32_t)cfg->parallel_max;
+  if (cfg->connect_timeout > 0) o->timeouts.connect_ms = to_ms(cfg->connect_timeout);
+  o->timeouts.total_ms = cfg->max_time > 0 ? to_ms(cfg->max_time) : 0;
+  o->resolve = (const char *const *)cfg->resolve;
+  o->dns_servers = cfg->dns_servers;
+  o->follow_redirects = cfg->location;
+  o->max_redirects = cfg->max_redirs;
+  o->decompress = cfg->compressed;
+  o->cookies = uses_cookie_engine(cfg);
+  o->max_filesize = cfg->max_filesize;
+  o->insecure = cfg->insecure;
+  o->proxy = cfg->proxy;
+  o->trust_env = 0;
+  /* The library fails the whole client on an unreadable CA file; curl fails
+   * only the https transfers that need it (exit 77): transfer.c does that
+   * when *cacert_bad is set. */
+  *cacert_bad = 0;
+  if (cfg->cacert && access(cfg->cacert, R_OK) != 0) *cacert_bad = 1;
+  else o->ca_file = cfg->cacert;
+}
 
-static const pending_feature pending[] = {
-    {"-L/--location", "redirect following", used_location},
-    {"-b/--cookie FILE", "cookie files", used_cookie_file},
-    {"-c/--cookie-jar", "cookie files", used_cookie_jar},
-    {"--compressed", "content decoding", used_compressed},
-    {"-k/--insecure", "TLS", used_insecure},
-    {"--cacert", "TLS", used_cacert},
-    {"-x/--proxy", "proxies", used_proxy},
-};
-
-int cli_features_check(const cli_config *cfg) {
-  for (size_t i = 0; i < sizeof pending / sizeof pending[0]; i++) {
-    if (!pending[i].used(cfg)) continue;
-    cli_error(CLI_EXIT_NOT_BUILT, "option %s: this build of libflurry has no %s yet",
-              pending[i].option, pending[i].needs);
-    return CLI_EXIT_NOT_BUILT;
+int cli_client_start(const cli_config *cfg, fl_client *client) {
+  for (size_t i = 0; i < cfg->ncookies; i++) {
+    const char *path = cfg->cookies[i];
+    if (!cli_is_cookie_file(path)) continue;
+    /* As curl: a cookie file that does not exist is no error (the usual
+     * "-b jar -c jar" on a first run). */
+    if (access(path, F_OK) != 0) continue;
+    int err = fl_client_cookies_load(client, path);
+    if (err) cli_msg("warning: cannot read cookies from %s: %s", path, fl_strerror(err));
   }
   return 0;
 }
 
-void cli_features_client(const cli_config *cfg, fl_client_options *o) {
-  /* curl's defaults, which are not the library's: no redirects, no
-   * Accept-Encoding, no cookie engine unless asked for. */
-  o->follow_redirects = cfg->location;
-  o->max_redirects = cfg->max_redirs;
-  o->decompress = cfg->compressed;
-  o->cookies = uses_cookie_file(cfg) || cfg->cookie_jar != NULL;
+void cli_client_finish(const cli_config *cfg, fl_client *client) {
+  if (!cfg->cookie_jar) return;
+  int err = fl_client_cookies_save(client, cfg->cookie_jar);
+  if (err) cli_msg("warning: cannot save cookies to %s: %s", cfg->cookie_jar, fl_strerror(err));
 }
-
-int cli_features_client_ready(const cli_config *cfg, fl_client *client) {
-  (void)cfg;
-  (void)client;
-  return 0;
-}
-
-int cli_features_client_done(const cli_config *cfg, fl_client *client) {
-  (void)cfg;
-  (void)client;
-  return 0;
-}
-
-int cli_features_request(const cli_config *cfg, fl_request *req) {
-  (void)cfg;
-  (void)req;
-  return 0;
-}
-
-const char *cli_effective_url(const fl_request *req) { return fl_request_url(req); }
-
-int cli_num_redirects(const fl_request *req) { return fl_request_info(req)->redirects; }

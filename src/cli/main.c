@@ -17,10 +17,8 @@ static void raise_fd_limit(void) {
 
 static int run(const cli_config *cfg) {
   cli_msg_quiet(cfg->silent && !cfg->show_error);
-  int rc = cli_features_check(cfg);
-  if (rc) return rc;
   cli_reqspec rs;
-  rc = cli_reqspec_init(&rs, cfg);
+  int rc = cli_reqspec_init(&rs, cfg);
   if (rc == 0) rc = cli_run_all(cfg, &rs);
   cli_reqspec_free(&rs);
   return rc;

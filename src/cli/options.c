@@ -102,7 +102,9 @@ void cli_print_help(FILE *out) {
 
 void cli_print_version(FILE *out) {
   fprintf(out, "flurry %s (%s)\n", fl_version(), fl_version_details());
-  fputs("Protocols: http\nFeatures: AsynchDNS IPv6 Largefile\n", out);
+  fputs("Protocols: http https\n"
+        "Features: AsynchDNS IPv6 Largefile SSL libz brotli cookies proxy\n",
+        out);
 }
 
 /* ------------------------------------------------------------- values */
@@ -401,8 +403,10 @@ int cli_parse_args(int argc, char **argv, cli_config *cfg) {
   }
   if (cfg->nouts > cfg->nurls) cli_msg("warning: more -o/-O options than URLs; the rest are ignored");
   for (size_t i = 0; i < cfg->nouts && i < cfg->nurls; i++) {
-    cfg->urls[i].outfile = cfg->outs[i].file ? cli_strdup(cfg->outs[i].file) : NULL;
-    cfg->urls[i].remote_name = cfg->outs[i].file == NULL;
+    const char *file = cfg->outs[i].file;
+    /* "-o -" is standard output, as curl's */
+    cfg->urls[i].outfile = file && strcmp(file, "-") != 0 ? cli_strdup(file) : NULL;
+    cfg->urls[i].remote_name = file == NULL;
   }
   if (cfg->nforms && cfg->ndata) {
     cli_msg("-F and -d/--data cannot be used together (only one request body)");

@@ -167,7 +167,7 @@ int cli_reqspec_init(cli_reqspec *rs, const cli_config *cfg) {
   }
   cli_buf cookie = {0};
   for (size_t i = 0; i < cfg->ncookies; i++) {
-    if (!strchr(cfg->cookies[i], '=')) continue; /* a cookie file: features.c */
+    if (cli_is_cookie_file(cfg->cookies[i])) continue; /* loaded into the jar */
     if (cookie.len) cli_buf_adds(&cookie, "; ");
     cli_buf_adds(&cookie, cfg->cookies[i]);
   }
@@ -238,13 +238,24 @@ int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, cli_body_cursor *c
   return err;
 }
 
-/* "host[:port]" and "/path?query" of a URL, as the library sends them. */
-static void split_url(const char *url, cli_buf *authority, cli_buf *target) {
+/* Parts of a URL, as the library sends them: "host[:port]" (userinfo
+ * dropped), the userinfo, and "/path?query". */
+static void split_url(const char *url, cli_buf *scheme, cli_buf *userinfo, cli_buf *authority,
+                      cli_buf *target) {
   const char *p = strstr(url, "://");
-  p = p ? p + 3 : url;
+  if (p) {
+    cli_buf_add(scheme, url, (size_t)(p - url));
+    p += 3;
+  } else {
+    cli_buf_adds(scheme, "http");
+    p = url;
+  }
   size_t alen = strcspn(p, "/?#");
-  const char *at = memchr(p, '@', alen);
+  const char *at = NULL;
+  for (const char *s = p; s < p + alen; s++)
+    if (*s == '@') at = s;
   if (at) {
+    cli_buf_add(userinfo, p, (size_t)(at - p));
     alen -= (size_t)(at + 1 - p);
     p = at + 1;
   }
@@ -253,32 +264,94 @@ static void split_url(const char *url, cli_buf *authority, cli_buf *target) {
   size_t tlen = strcspn(p, "#");
   if (!tlen || *p != '/') cli_buf_addc(target, '/');
   cli_buf_add(target, p, tlen);
+  cli_buf_adds(scheme, ""); /* never NULL, even when empty */
+  cli_buf_adds(userinfo, "");
+  cli_buf_adds(authority, "");
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* "Basic base64(user:password)" from a URL's userinfo, percent-decoded. */
+static char *basic_from_userinfo(const char *userinfo) {
+  cli_buf plain = {0};
+  const char *colon = strchr(userinfo, ':');
+  for (const char *s = userinfo; *s; s++) {
+    int hi, lo;
+    if (*s == '%' && (hi = hexval(s[1])) >= 0 && (lo = hexval(s[2])) >= 0) {
+      cli_buf_addc(&plain, (char)(hi * 16 + lo));
+      s += 2;
+    } else {
+      cli_buf_addc(&plain, *s);
+    }
+  }
+  if (!colon) cli_buf_addc(&plain, ':');
+  char *b64 = cli_base64(plain.data, plain.len);
+  cli_buf out = {0};
+  cli_buf_printf(&out, "Basic %s", b64);
+  free(b64);
+  cli_buf_free(&plain);
+  return out.data;
 }
 
 static int skipped_user_header(const char *name) {
   return cli_strcaseeq(name, "Host") || cli_strcaseeq(name, "Content-Length") ||
-         cli_strcaseeq(name, "Transfer-Encoding");
+         cli_strcaseeq(name, "Transfer-Encoding") || cli_strcaseeq(name, "Cookie");
 }
 
-int cli_reqspec_dump(const cli_reqspec *rs, const char *url, const char *user_agent, cli_buf *out) {
-  cli_buf authority = {0}, target = {0};
-  split_url(url, &authority, &target);
+void cli_reqspec_dump(const cli_reqspec *rs, const cli_config *cfg, const char *url,
+                      const char *user_agent, const char *jar_cookies, cli_buf *out) {
+  cli_buf scheme = {0}, userinfo = {0}, authority = {0}, target = {0};
+  split_url(url, &scheme, &userinfo, &authority, &target);
+  /* Through a proxy, http requests carry the absolute URL (https ones go
+   * through a CONNECT tunnel and look as usual). */
+  int via_proxy = cfg->proxy && cli_strcaseeq(scheme.data, "http");
   const char *host = hl_get(rs, "Host");
-  cli_buf_printf(out, "> %s %s HTTP/1.1\r\n> Host: %s\r\n", rs->method, target.data,
-                 host ? host : authority.data);
+  cli_buf_printf(out, "> %s ", rs->method);
+  if (via_proxy) cli_buf_printf(out, "%s://%s", scheme.data, authority.data);
+  cli_buf_printf(out, "%s HTTP/1.1\r\n> Host: %s\r\n", target.data, host ? host : authority.data);
+  if (via_proxy && !hl_get(rs, "Proxy-Authorization")) {
+    cli_buf pscheme = {0}, puser = {0}, pauth = {0}, ptarget = {0};
+    split_url(cfg->proxy, &pscheme, &puser, &pauth, &ptarget);
+    if (puser.len) {
+      char *v = basic_from_userinfo(puser.data);
+      cli_buf_printf(out, "> Proxy-Authorization: %s\r\n", v);
+      free(v);
+    }
+    cli_buf_free(&pscheme);
+    cli_buf_free(&puser);
+    cli_buf_free(&pauth);
+    cli_buf_free(&ptarget);
+  }
   if (!rs->no_user_agent && !hl_get(rs, "User-Agent"))
     cli_buf_printf(out, "> User-Agent: %s\r\n", user_agent);
   if (!rs->no_accept && !hl_get(rs, "Accept")) cli_buf_adds(out, "> Accept: */*\r\n");
+  if (cfg->compressed && !hl_get(rs, "Accept-Encoding"))
+    cli_buf_adds(out, "> Accept-Encoding: gzip, deflate, br\r\n");
+  if (userinfo.len && !hl_get(rs, "Authorization")) {
+    char *v = basic_from_userinfo(userinfo.data);
+    cli_buf_printf(out, "> Authorization: %s\r\n", v);
+    free(v);
+  }
   for (size_t i = 0; i < rs->nheaders; i++)
     if (!skipped_user_header(rs->headers[i].name))
       cli_buf_printf(out, "> %s: %s\r\n", rs->headers[i].name, rs->headers[i].value);
+  const char *mine = hl_get(rs, "Cookie");
+  if (mine || jar_cookies)
+    cli_buf_printf(out, "> Cookie: %s%s%s\r\n", mine ? mine : "", mine && jar_cookies ? "; " : "",
+                   jar_cookies ? jar_cookies : "");
   if (rs->has_body && !rs->body.flat)
     cli_buf_adds(out, "> Transfer-Encoding: chunked\r\n");
   else if (rs->has_body || !strcmp(rs->method, "POST") || !strcmp(rs->method, "PUT") ||
            !strcmp(rs->method, "PATCH"))
     cli_buf_printf(out, "> Content-Length: %llu\r\n", (unsigned long long)rs->body.total);
   cli_buf_adds(out, ">\r\n");
+  cli_buf_free(&scheme);
+  cli_buf_free(&userinfo);
   cli_buf_free(&authority);
   cli_buf_free(&target);
-  return 0;
 }

@@ -5,7 +5,6 @@
  * Life of a transfer: WAITING -> RUNNING (request sent) -> DONE (result
  * known, request freed) -> FLUSHED (its stdout part written). */
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +24,9 @@ typedef struct transfer {
   int abort_code;   /* why one of our callbacks aborted the request */
   char *errmsg;     /* our own message for abort_code */
   char *filename;   /* -o / -O target */
+  char *jar;        /* for -v: what the cookie jar added to the request */
   FILE *file;
+  int stdout_failed; /* its error is that stdout failed */
   uint64_t bytes;   /* body bytes received */
   cli_out out;      /* this transfer's part of stdout */
   cli_body_cursor cursor;
@@ -41,8 +42,11 @@ struct cli_run {
   size_t next_start, next_flush, active, done, failed;
   uint64_t bytes;
   int starting;
+  int stdout_gone;  /* stdout failed: transfers bound for it are stopped */
+  int stdout_reported; /* ... and that was said once */
   cli_outq outq;
   cli_meter *meter;
+  int cacert_bad;   /* --cacert unreadable: https transfers fail with 77 */
   char user_agent[64];
 };
 
@@ -100,9 +104,22 @@ static int sink(transfer *t, const void *p, size_t n) {
   }
   if (cli_out_write(&t->run->outq, &t->out, p, n)) {
     set_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination");
+    t->stdout_failed = 1;
     return CLI_EXIT_WRITE;
   }
   return 0;
+}
+
+/* The error message of a failed transfer (naming its URL when there are
+ * several). A failed stdout is reported once, not by every transfer. */
+static void report(transfer *t, const char *msg) {
+  cli_run *run = t->run;
+  if (t->stdout_failed) {
+    if (run->stdout_reported) return;
+    run->stdout_reported = 1;
+  }
+  if (run->n > 1) cli_error(t->code, "%s: %s", t->spec->url, msg);
+  else cli_error(t->code, "%s", msg);
 }
 
 /* Write held parts in order, up to the first transfer still running, whose
@@ -114,10 +131,12 @@ static void flush_ordered(cli_run *run) {
     int rc = cli_out_go_direct(&run->outq, &t->out);
     if (rc && t->state == T_RUNNING) {
       set_abort(t, rc, "Failure writing output to destination");
+      t->stdout_failed = 1;
       fl_request_cancel(t->req);
     } else if (rc && t->code == 0) {
       t->code = rc;
-      cli_error(rc, "Failure writing output to destination");
+      t->stdout_failed = 1;
+      report(t, "Failure writing output to destination");
     }
     if (t->state == T_RUNNING) break;
     t->state = T_FLUSHED;
@@ -130,10 +149,14 @@ static void flush_ordered(cli_run *run) {
 static void verbose_block(transfer *t, const fl_response *res) {
   const fl_info *info = fl_request_info(t->req);
   cli_buf b = {0};
+  if (info->redirects)
+    cli_buf_printf(&b, "* Followed %d redirect%s to %s\r\n", info->redirects,
+                   info->redirects > 1 ? "s" : "", fl_request_effective_url(t->req));
   if (info->remote_ip[0])
     cli_buf_printf(&b, "* Connected to %s port %u%s\r\n", info->remote_ip, info->remote_port,
                    info->reused ? " (reused connection)" : "");
-  cli_reqspec_dump(t->run->rs, t->url, t->run->user_agent, &b);
+  cli_reqspec_dump(t->run->rs, t->run->cfg, fl_request_effective_url(t->req), t->run->user_agent,
+                   t->jar, &b);
   cli_format_response_head(res, "< ", &b);
   cli_stderr_write(b.data, b.len);
   cli_buf_free(&b);
@@ -157,25 +180,13 @@ static int on_headers(fl_request *req, void *data) {
     set_abort(t, CLI_EXIT_HTTP, "The requested URL returned error: %d", status);
     return -1;
   }
-  /* A declared length over --max-filesize fails before the body. */
-  const char *cl = fl_response_header(res, "Content-Length");
-  if (cfg->max_filesize && cl && !fl_response_header(res, "Content-Encoding") &&
-      strtoull(cl, NULL, 10) > cfg->max_filesize) {
-    set_abort(t, CLI_EXIT_FILESIZE, "Maximum file size exceeded");
-    return -1;
-  }
   return 0;
 }
 
 static int on_body(fl_request *req, const char *chunk, size_t len, void *data) {
   (void)req;
   transfer *t = data;
-  const cli_config *cfg = t->run->cfg;
-  if (cfg->max_filesize && t->bytes + len > cfg->max_filesize) {
-    set_abort(t, CLI_EXIT_FILESIZE, "Maximum file size exceeded");
-    return -1;
-  }
-  t->bytes += len;
+  t->bytes += len; /* decoded bytes; the library enforces --max-filesize */
   t->run->bytes += len;
   return sink(t, chunk, len) ? -1 : 0;
 }
@@ -187,12 +198,12 @@ static void write_out(transfer *t, int err) {
   fl_request *req = t->req;
   cli_result r = {
       .url = t->spec->url,
-      .url_effective = req ? cli_effective_url(req) : t->url,
+      .url_effective = req ? fl_request_effective_url(req) : t->url,
       .method = run->rs->method,
       .errormsg = t->errmsg,
       .res = req ? fl_request_response(req) : NULL,
       .exitcode = t->code,
-      .num_redirects = req ? cli_num_redirects(req) : 0,
+      .num_redirects = req ? fl_request_info(req)->redirects : 0,
       .size_download = t->bytes,
       .urlnum = t->index,
       .filename = t->filename,
@@ -203,48 +214,76 @@ static void write_out(transfer *t, int err) {
   cli_writeout(run->cfg->writeout, &r, &out, &errb);
   if (out.len && cli_out_write(&run->outq, &t->out, out.data, out.len) && !t->code) {
     t->code = CLI_EXIT_WRITE;
-    cli_error(t->code, "Failure writing output to destination");
+    t->stdout_failed = 1;
+    report(t, "Failure writing output to destination");
   }
   if (errb.len) cli_stderr_write(errb.data, errb.len);
   cli_buf_free(&out);
   cli_buf_free(&errb);
 }
 
-/* The transfer has its result (err from the library, 0 for a response). */
-static void finish(transfer *t, int err) {
-  cli_run *run = t->run;
-  const cli_config *cfg = run->cfg;
-  if (err && t->abort_code && (err == FL_ECALLBACK_ABORT || err == FL_ECANCELED)) {
-    t->code = t->abort_code;
-  } else if (err) {
-    t->code = fl_err_curl_code(err);
+/* The exit code of a finished transfer, with errmsg set to match. */
+static int result_code(transfer *t, int err) {
+  if (err && t->abort_code && (err == FL_ECALLBACK_ABORT || err == FL_ECANCELED))
+    return t->abort_code; /* we stopped it; errmsg says why */
+  if (err) {
     const char *msg = t->req ? fl_request_errmsg(t->req) : "";
     free(t->errmsg);
     t->errmsg = cli_strdup(msg[0] ? msg : fl_strerror(err));
-  } else if (t->abort_code) {
-    t->code = t->abort_code;
+    return fl_err_curl_code(err);
   }
+  return t->abort_code;
+}
+
+/* Close the -o file; a successful transfer with an empty body still
+ * creates it. */
+static void close_file(transfer *t) {
   if (!t->code && t->filename && open_file(t) == 0 && fflush(t->file) != 0)
     set_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination: %s", t->filename);
   if (t->file && fclose(t->file) != 0 && !t->code)
     set_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination: %s", t->filename);
   t->file = NULL;
   if (!t->code && t->abort_code) t->code = t->abort_code;
+}
 
-  if (t->code) {
-    if (run->n > 1) cli_error(t->code, "%s: %s", t->spec->url, t->errmsg ? t->errmsg : "");
-    else cli_error(t->code, "%s", t->errmsg ? t->errmsg : "");
+static int bound_for_stdout(const transfer *t) { return !t->spec->outfile && !t->spec->remote_name; }
+
+/* stdout failed (a closed pipe, a full disk): its reader is gone, so stop
+ * every transfer that would write there, quietly; -o transfers go on. */
+static void stop_stdout_transfers(cli_run *run) {
+  run->stdout_gone = 1;
+  for (size_t i = run->next_flush; i < run->n; i++) {
+    transfer *t = &run->t[i];
+    if (t->state != T_RUNNING || !bound_for_stdout(t) || !t->req) continue;
+    set_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination");
+    t->stdout_failed = 1;
+    fl_request_cancel(t->req);
   }
-  if (cfg->writeout) write_out(t, err);
+}
 
+/* The transfer has its result (err from the library, 0 for a response). */
+static void finish(transfer *t, int err) {
+  cli_run *run = t->run;
+  t->code = result_code(t, err);
+  close_file(t);
+  if (t->code) report(t, t->errmsg ? t->errmsg : "");
+  if (run->cfg->writeout && !run->stdout_gone) write_out(t, err);
+
+  /* Only the exit code and the held output are needed from here on. */
   fl_request_free(t->req);
   t->req = NULL;
+  free(t->url);
+  free(t->errmsg);
+  free(t->filename);
+  free(t->jar);
+  t->url = t->errmsg = t->filename = t->jar = NULL;
   t->state = T_DONE;
   run->active--;
   run->done++;
   if (t->code) run->failed++;
   cli_meter_update(run->meter, run->done, run->failed, run->bytes);
   flush_ordered(run);
+  if (run->outq.broken && !run->stdout_gone) stop_stdout_transfers(run);
   start_more(run);
 }
 
@@ -258,6 +297,12 @@ static void on_done(fl_request *req, int err, void *data) {
 static void start(cli_run *run, transfer *t) {
   t->state = T_RUNNING;
   run->active++;
+  if (run->stdout_gone && bound_for_stdout(t)) {
+    t->stdout_failed = 1;
+    set_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination");
+    finish(t, 0);
+    return;
+  }
   t->url = cli_reqspec_url(run->rs, t->spec->url);
   if (t->spec->outfile) t->filename = cli_strdup(t->spec->outfile);
   if (t->spec->remote_name && !(t->filename = remote_name(t->url))) {
@@ -271,8 +316,12 @@ static void start(cli_run *run, transfer *t) {
     finish(t, 0);
     return;
   }
+  if (run->cacert_bad && !strncmp(t->url, "https:", 6)) {
+    set_abort(t, CLI_EXIT_CACERT, "error setting certificate file: %s", run->cfg->cacert);
+    finish(t, 0);
+    return;
+  }
   int err = cli_reqspec_apply(run->rs, t->req, &t->cursor);
-  if (!err) err = cli_features_request(run->cfg, t->req);
   if (err) {
     set_abort(t, fl_err_curl_code(err), "cannot set up the request: %s", fl_strerror(err));
     finish(t, 0);
@@ -280,6 +329,7 @@ static void start(cli_run *run, transfer *t) {
   }
   fl_request_on_headers(t->req, on_headers, t);
   fl_request_on_body(t->req, on_body, t);
+  if (run->cfg->verbose) t->jar = fl_client_cookies_for(run->client, t->url);
   err = fl_request_send(run->client, t->req, on_done, t);
   if (err) finish(t, err);
 }
@@ -297,33 +347,21 @@ static void start_more(cli_run *run) {
 
 /* -------------------------------------------------------------- driver */
 
-static uint32_t to_ms(double secs) {
-  double ms = ceil(secs * 1000.0);
-  if (ms > 4294967295.0) return UINT32_MAX;
-  return ms < 1 && secs > 0 ? 1 : (uint32_t)ms;
-}
-
 int cli_run_all(const cli_config *cfg, const cli_reqspec *rs) {
   cli_run run = {.cfg = cfg, .rs = rs, .n = cfg->nurls};
   fl_client_options o;
-  fl_client_options_init(&o);
-  o.max_connections = (uint32_t)cfg->parallel_max;
-  if (cfg->connect_timeout > 0) o.timeouts.connect_ms = to_ms(cfg->connect_timeout);
-  o.timeouts.total_ms = cfg->max_time > 0 ? to_ms(cfg->max_time) : 0;
-  o.resolve = (const char *const *)cfg->resolve;
-  o.dns_servers = cfg->dns_servers;
-  cli_features_client(cfg, &o);
+  cli_client_options(cfg, &o, &run.cacert_bad);
   if (o.user_agent) snprintf(run.user_agent, sizeof run.user_agent, "%s", o.user_agent);
   else snprintf(run.user_agent, sizeof run.user_agent, "flurry/%s", fl_version());
 
   run.loop = fl_loop_new();
   run.client = run.loop ? fl_client_new(run.loop, &o) : NULL;
   if (!run.client) {
-    cli_error(CLI_EXIT_BAD_ARG, "cannot set up the client (check --resolve and --dns-servers)");
+    cli_error(CLI_EXIT_BAD_ARG, "cannot set up the client (check --resolve, --dns-servers, --proxy)");
     if (run.loop) fl_loop_free(run.loop);
     return CLI_EXIT_BAD_ARG;
   }
-  int rc = cli_features_client_ready(cfg, run.client);
+  int rc = cli_client_start(cfg, run.client);
   if (rc) {
     fl_client_free(run.client);
     fl_loop_free(run.loop);
@@ -341,7 +379,7 @@ int cli_run_all(const cli_config *cfg, const cli_reqspec *rs) {
   while (run.done < run.n) fl_loop_run(run.loop, FL_RUN_ONCE);
   cli_meter_free(run.meter);
 
-  rc = cli_features_client_done(cfg, run.client);
+  cli_client_finish(cfg, run.client);
   fl_client_free(run.client);
   fl_loop_free(run.loop);
 
@@ -350,10 +388,7 @@ int cli_run_all(const cli_config *cfg, const cli_reqspec *rs) {
     transfer *t = &run.t[i];
     if (!code) code = t->code;
     cli_out_drop(&run.outq, &t->out);
-    free(t->url);
-    free(t->errmsg);
-    free(t->filename);
   }
   free(run.t);
-  return code ? code : rc;
+  return code;
 }

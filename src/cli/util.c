@@ -79,14 +79,6 @@ int cli_strcaseeq(const char *a, const char *b) {
   return *a == *b;
 }
 
-int cli_strncaseeq(const char *a, const char *b, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    if (lower((unsigned char)a[i]) != lower((unsigned char)b[i])) return 0;
-    if (!a[i]) return 1;
-  }
-  return 1;
-}
-
 char *cli_base64(const void *p, size_t n) {
   static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const unsigned char *s = p;

@@ -11,7 +11,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -158,6 +160,17 @@ static void test_keep_alive(void) {
   fl_client_pool_stats(c, &st);
   CHECK_EQ_INT(st.created, 1);
   CHECK_EQ_INT(st.reused, 4);
+  /* Same server, same port, another name: another pooled connection (it
+   * was verified for another name). Then each name reuses its own. */
+  fl_request *req = run(c, U("127.0.0.1", port, "/hello"), 0);
+  CHECK_EQ_INT(fl_request_info(req)->reused, 0);
+  fl_request_free(req);
+  req = run(c, U("localhost", port, "/hello"), 0);
+  CHECK_EQ_INT(fl_request_info(req)->reused, 1);
+  fl_request_free(req);
+  fl_client_pool_stats(c, &st);
+  CHECK_EQ_INT(st.created, 2);
+  CHECK_EQ_INT(st.idle, 2);
   fl_client_free(c);
 }
 
@@ -342,6 +355,7 @@ enum mode {
   M_TINY_RECORDS, /* the response in 1-byte records, all in one segment; keep-alive */
   M_SILENT,       /* TCP only: never answers the ClientHello */
   M_PLAIN,        /* answers in plain HTTP */
+  M_SLOW_READER,  /* reads the request body only after 300 ms; answers its length and sum */
 };
 
 static struct {
@@ -384,6 +398,46 @@ static void wait_peer_close(int fd, SSL *s) {
     }
 }
 
+/* Sum of the body bytes, each weighted by its position: a byte lost,
+ * doubled or moved changes it. */
+static uint64_t body_sum(uint64_t sum, const unsigned char *p, size_t n, uint64_t *pos) {
+  for (size_t i = 0; i < n; i++) sum += (uint64_t)p[i] * (++*pos);
+  return sum;
+}
+
+static void slow_reader(SSL *s) {
+  usleep(300 * 1000); /* the client's writes block meanwhile */
+  static char buf[65536];
+  size_t have = 0;
+  char *end = NULL;
+  while (!end) {
+    int n = SSL_read(s, buf + have, (int)(sizeof buf - 1 - have));
+    if (n <= 0) return;
+    have += (size_t)n;
+    buf[have] = '\0';
+    end = strstr(buf, "\r\n\r\n");
+  }
+  const char *cl = strstr(buf, "Content-Length: ");
+  CHECK(cl && cl < end);
+  uint64_t want = strtoull(cl + 16, NULL, 10), got = 0, pos = 0, sum = 0;
+  size_t head = (size_t)(end + 4 - buf);
+  got = have - head;
+  sum = body_sum(sum, (unsigned char *)buf + head, got, &pos);
+  while (got < want) {
+    int n = SSL_read(s, buf, sizeof buf);
+    if (n <= 0) return;
+    got += (uint64_t)n;
+    sum = body_sum(sum, (unsigned char *)buf, (size_t)n, &pos);
+  }
+  char body[64], resp[160];
+  snprintf(body, sizeof body, "%llu %llu", (unsigned long long)got, (unsigned long long)sum);
+  snprintf(resp, sizeof resp,
+           "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(body),
+           body);
+  write_all(s, resp);
+  SSL_shutdown(s);
+}
+
 static void serve(int fd) {
   int mode = atomic_load(&srv.mode);
   if (mode == M_SILENT) {
@@ -404,7 +458,12 @@ static void serve(int fd) {
   SSL *s = SSL_new(srv.ctx);
   CHECK(s);
   SSL_set_fd(s, fd);
-  if (SSL_accept(s) != 1 || read_head(s) != 0) goto out;
+  if (SSL_accept(s) != 1) goto out;
+  if (mode == M_SLOW_READER) {
+    slow_reader(s);
+    goto out;
+  }
+  if (read_head(s) != 0) goto out;
   switch (mode) {
   case M_PARTIAL:
     write_all(s, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
@@ -471,6 +530,8 @@ static void server_start(void) {
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t alen = sizeof a;
   CHECK_EQ_INT(bind(srv.lfd, (struct sockaddr *)&a, sizeof a), 0);
+  int small = 32768; /* a small receive window: a slow reader blocks the client soon */
+  CHECK_EQ_INT(setsockopt(srv.lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
   CHECK_EQ_INT(listen(srv.lfd, 16), 0);
   CHECK_EQ_INT(getsockname(srv.lfd, (struct sockaddr *)&a, &alen), 0);
   srv.port = ntohs(a.sin_port);
@@ -532,6 +593,69 @@ static void test_scripted(void) {
   req = scripted(M_PLAIN, FL_ETLS_HANDSHAKE, 10000);
   expect_msg(req, "TLS handshake with 127.0.0.1 port");
   fl_request_free(req);
+
+  /* A 4 MiB body into a server that is not reading yet: writes block, are
+   * retried with the same bytes (as OpenSSL requires), and all arrive in
+   * order. */
+  enum { BIG = 4 << 20 };
+  static unsigned char big[BIG];
+  uint64_t pos = 0, sum = 0;
+  for (size_t i = 0; i < BIG; i++) big[i] = (unsigned char)(i * 7 + (i >> 12));
+  sum = body_sum(0, big, BIG, &pos);
+  atomic_store(&srv.mode, M_SLOW_READER);
+  fl_client *c = client_with(ca, 0);
+  req = fl_request_new("PUT", U("127.0.0.1", srv.port, "/upload"));
+  CHECK_EQ_INT(fl_request_set_body(req, big, BIG), 0);
+  int err = fl_request_perform(c, req);
+  if (err) fprintf(stderr, "upload: %s (%s)\n", fl_err_name(err), fl_request_errmsg(req));
+  CHECK_EQ_INT(err, 0);
+  char want[64];
+  snprintf(want, sizeof want, "%d %llu", BIG, (unsigned long long)sum);
+  CHECK_EQ_STR(body_of(req, &len), want);
+  fl_request_free(req);
+  fl_client_free(c);
+}
+
+/* Paused right after the headers, while the body sits in records OpenSSL
+ * read ahead and the socket stays silent: resuming must still deliver it. */
+static int headers_seen;
+static int pause_at_headers(fl_request *req, void *data) {
+  (void)data;
+  headers_seen = 1;
+  fl_request_pause(req);
+  return 0;
+}
+
+static void resume_cb(fl_timer *t, void *data) {
+  (void)t;
+  fl_request_resume(data);
+}
+
+static void on_done(fl_request *req, int err, void *data);
+
+static void test_resume_with_buffered_records(void) {
+  atomic_store(&srv.mode, M_TINY_RECORDS);
+  fl_client *c = client_with(ca, 0);
+  fl_request *req = fl_request_new("GET", U("127.0.0.1", srv.port, "/x"));
+  fl_timeouts t = {.connect_ms = 10000, .read_ms = 5000, .total_ms = 30000};
+  fl_request_set_timeouts(req, &t);
+  fl_request_on_headers(req, pause_at_headers, NULL);
+  int result = 0;
+  headers_seen = 0;
+  CHECK_EQ_INT(fl_request_send(c, req, on_done, &result), 0);
+  while (!headers_seen && !result) fl_loop_run(loop, FL_RUN_ONCE);
+  CHECK(headers_seen);
+  fl_timer *tm = fl_timer_new(loop);
+  CHECK(tm);
+  CHECK_EQ_INT(fl_timer_start(tm, 50, 0, resume_cb, req), 0);
+  while (!result) fl_loop_run(loop, FL_RUN_ONCE);
+  if (result != 1) fprintf(stderr, "resume: %s (%s)\n", fl_err_name(result), fl_request_errmsg(req));
+  CHECK_EQ_INT(result, 1);
+  expect_hello(req);
+  CHECK(fl_request_info(req)->total_us < 4000000); /* not a read timeout */
+  fl_timer_free(tm);
+  fl_request_free(req);
+  fl_client_free(c);
 }
 
 /* Cancel and free in the middle of a handshake: nothing leaks. */
@@ -587,6 +711,7 @@ int main(void) {
   test_bad_options();
   server_start();
   test_scripted();
+  test_resume_with_buffered_records();
   test_cancel_mid_handshake();
   server_stop();
   CHECK_EQ_INT(fl_loop_free(loop), 0);

@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# Keep-alive throughput of flurry-bench against the load generators people
+# use, same nginx, same run: nginx (one worker) pinned to CPU 0, every
+# client pinned to CPU 1 with one thread, GET /hello (13 bytes). Tools run
+# in turns (the order rotates each round), several rounds; medians with
+# min-max, the ratio to wrk's median, client CPU time per request
+# (user+sys from GNU time / requests), peak client RSS, and syscalls per
+# request from one extra strace -f -c run of each tool.
+#
+#   bench/harness/run.sh [--connections "64 512 10000"] [--runs N]
+#                        [--duration SECONDS] [--tools "wrk flurry-bench ..."]
+#                        [--build DIR] [--no-strace] [--no-build]
+#
+# Tools: wrk, flurry-bench, h2load (--h1), ab (-k), curl-multi
+# (bench/peers/curl_multi_load); missing ones are skipped and said so.
+# Writes bench/results/keepalive-cN.{md,tsv,png} per connection count and
+# bench/results/keepalive.md (all of them). Every load run is bounded by
+# --duration (default 3 s; strace runs 2 s).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+
+orig_args="$*"
+conn_list="64" runs=3 duration=3 tools="wrk flurry-bench h2load ab curl-multi"
+build=$root/build-bench do_strace=1 do_build=1
+while (($#)); do
+  case $1 in
+    --connections) conn_list=$2; shift ;;
+    --runs) runs=$2; shift ;;
+    --duration) duration=$2; shift ;;
+    --tools) tools=$2; shift ;;
+    --build) build=$2; shift ;;
+    --no-strace) do_strace=0 ;;
+    --no-build) do_build=0 ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ $runs =~ ^[1-9][0-9]*$ && $duration =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad --runs/--duration" >&2; exit 2; }
+((duration <= 30)) || { echo "run.sh: keep runs short (--duration <= 30)" >&2; exit 2; }
+
+server_cpu=0 client_cpu=1
+if (($(nproc) < 2)); then client_cpu=0; fi
+
+# ------------------------------------------------------------------ build
+if ((do_build)); then
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build" -j2 --target flurry_bench >/dev/null
+  cmake --build "$build" -j2 --target curl_multi_load >/dev/null 2>&1 || true
+fi
+fbench=$build/bench/flurry_bench/flurry-bench
+curlmulti=$build/bench/peers/curl_multi_load
+[[ -x $fbench ]] || { echo "run.sh: $fbench not built" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "run.sh: GNU time (/usr/bin/time) needed" >&2; exit 1; }
+
+have_tool() {
+  case $1 in
+    wrk | h2load | ab) command -v "$1" >/dev/null ;;
+    flurry-bench) [[ -x $fbench ]] ;;
+    curl-multi) [[ -x $curlmulti ]] ;;
+    *) return 1 ;;
+  esac
+}
+active=()
+for t in $tools; do
+  if have_tool "$t"; then active+=("$t"); else echo "run.sh: $t not available: skipped" >&2; fi
+done
+((${#active[@]})) || { echo "run.sh: no tools" >&2; exit 1; }
+
+# ---------------------------------------------------------------- server
+ulimit -n "$(ulimit -Hn)" # 10,000 connections need it (hard limit here: 20000)
+rundir=$(mktemp -d /tmp/flurry-harness.XXXXXX)
+cleanup() {
+  bench/harness/nginx.sh stop "$rundir" >/dev/null 2>&1 || true
+  rm -rf "$rundir"
+}
+trap cleanup EXIT
+port=$(FLB_SERVER_CPU=$server_cpu bench/harness/nginx.sh start "$rundir")
+url=http://127.0.0.1:$port/hello
+pin=(taskset -c "$client_cpu")
+
+# tool_cmd TOOL CONNS SECONDS: the exact command line (printed into the report).
+tool_cmd() {
+  local t=$1 c=$2 d=$3
+  case $t in
+    wrk) echo "wrk -t1 -c$c -d${d}s --timeout 10s $url" ;;
+    flurry-bench) echo "$fbench -t1 -c$c -d${d}s --timeout 10s $url" ;;
+    h2load) echo "h2load --h1 -t1 -c$c -D$d $url" ;;
+    # ab stops after -n even with -t (and -t alone means -n 50000).
+    ab) echo "ab -k -q -c$c -t$d -n20000000 $url" ;;
+    curl-multi) echo "$curlmulti -c $c -n 1000000000 -d $d $url" ;;
+  esac
+}
+
+# parse TOOL OUTFILE -> "requests req_per_s errors"
+parse() {
+  local t=$1 f=$2
+  case $t in
+    wrk | flurry-bench)
+      awk '/ requests in / {n = $1} /^Requests\/sec:/ {r = $2}
+           /Socket errors:/ {gsub(",", ""); e += $4 + $6 + $8 + $10}
+           /Non-2xx or 3xx/ {e += $NF}
+           END {print n + 0, r + 0, e + 0}' "$f" ;;
+    h2load)
+      awk '/^finished in/ {r = $4} /^requests:/ {n = $8; e = $10 + $12 + $14}
+           /^status codes:/ {e += $7 + $9}
+           END {print n + 0, r + 0, e + 0}' "$f" ;;
+    ab)
+      awk '/^Complete requests:/ {n = $3} /^Requests per second:/ {r = $4}
+           /^Failed requests:/ {e += $3} /^Non-2xx responses:/ {e += $3}
+           END {print n + 0, r + 0, e + 0}' "$f" ;;
+    curl-multi)
+      awk '/ requests in / {n = $1} /^Requests\/sec:/ {r = $2} /^errors:/ {e = $2}
+           END {print n + 0, r + 0, e + 0}' "$f" ;;
+  esac
+}
+
+median() { sort -g | awk '{a[NR] = $1} END {if (!NR) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+minmax() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s-%s", lo, hi}'; }
+
+machine() {
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Linux $(uname -r)."
+  echo "Tools: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2 || true); $(h2load --version 2>/dev/null | head -1); $(ab -V 2>/dev/null | head -1 | sed 's/This is //; s/, Version/ /; s/ <.*//'); $(nginx -v 2>&1 | sed 's/nginx version: //'); libcurl $(pkg-config --modversion libcurl 2>/dev/null || echo '-'); flurry $("$fbench" -v | cut -d' ' -f2)."
+}
+
+# ------------------------------------------------------------- scenarios
+scenario() {
+  local c=$1 tsv=bench/results/keepalive-c$c.tsv md=bench/results/keepalive-c$c.md
+  local load_before load_after i k t n r e cpu rss pratio
+  mkdir -p bench/results
+  load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+  printf 'tool\trun\trequests\treq_per_s\terrors\tcpu_us_per_req\tpeak_rss_kb\n' >"$tsv"
+  echo "== $c connections: ${active[*]}, $runs rounds of ${duration}s" >&2
+  for ((i = 0; i < runs; i++)); do
+    for ((k = 0; k < ${#active[@]}; k++)); do
+      t=${active[(k + i) % ${#active[@]}]} # rotate the order each round
+      local out=$rundir/$t.$c.$i.out tf=$rundir/$t.$c.$i.time
+      # shellcheck disable=SC2046
+      /usr/bin/time -f '%U %S %M' -o "$tf" "${pin[@]}" $(tool_cmd "$t" "$c" "$duration") >"$out" 2>&1 || true
+      read -r n r e <<<"$(parse "$t" "$out")"
+      read -r cpu rss <<<"$(awk -v n="$n" 'END {printf "%.3f %d", n ? ($1 + $2) * 1e6 / n : 0, $3}' "$tf")"
+      printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\n' "$t" "$((i + 1))" "$n" "$r" "$e" "$cpu" "$rss" >>"$tsv"
+      printf '  round %d %-13s %10s req/s %8s requests %4s errors %7s us CPU/req %7s KB RSS\n' \
+        "$((i + 1))" "$t" "$r" "$n" "$e" "$cpu" "$rss" >&2
+      if ((n == 0)); then echo "---- $t output:" >&2; tail -5 "$out" >&2; fi
+      sleep 1
+    done
+  done
+  load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+  # Syscalls per request: one more run of each tool under strace.
+  declare -A sys_per_req=()
+  if ((do_strace)) && command -v strace >/dev/null; then
+    for t in "${active[@]}"; do
+      local sout=$rundir/$t.$c.strace.out sf=$rundir/$t.$c.strace
+      # shellcheck disable=SC2046
+      strace -f -c -o "$sf" "${pin[@]}" $(tool_cmd "$t" "$c" 2) >"$sout" 2>&1 || true
+      read -r n r e <<<"$(parse "$t" "$sout")"
+      local calls
+      calls=$(awk '$NF == "total" {print $4; exit}' "$sf")
+      sys_per_req[$t]=$(awk -v c="${calls:-0}" -v n="$n" 'BEGIN {if (n > 0) printf "%.2f", c / n; else print "-"}')
+      echo "  strace $t: ${calls:-?} syscalls / $n requests = ${sys_per_req[$t]}" >&2
+      sleep 1
+    done
+  fi
+
+  local wrk_med=0
+  if [[ " ${active[*]} " == *" wrk "* ]]; then
+    wrk_med=$(awk -F'\t' '$1 == "wrk" {print $4}' "$tsv" | median)
+  fi
+  local dat=$rundir/plot.$c.dat
+  : >"$dat"
+  {
+    echo "# Keep-alive throughput, $c connections"
+    echo
+    machine
+    echo "nginx 1 worker on CPU $server_cpu (bench/harness/nginx.sh), each client on CPU $client_cpu with one thread,"
+    echo "GET /hello (13-byte body), keep-alive. $runs rounds of ${duration} s, tools in rotating order."
+    echo "Load average before/after (other work on this machine): $load_before / $load_after."
+    echo
+    echo "Command: \`bench/harness/run.sh $orig_args\`"
+    echo
+    echo "| tool | median req/s | min-max req/s | ratio to wrk (medians) | ratio to wrk (median of rounds) | client CPU us/request (median) | peak RSS KB | syscalls/request | errors |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for t in "${active[@]}"; do
+      local med mm ratio cpu_med rss_max errs
+      med=$(awk -F'\t' -v t="$t" '$1 == t {print $4}' "$tsv" | median)
+      mm=$(awk -F'\t' -v t="$t" '$1 == t {printf "%.0f\n", $4}' "$tsv" | minmax)
+      ratio=$(awk -v a="$med" -v b="$wrk_med" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}')
+      cpu_med=$(awk -F'\t' -v t="$t" '$1 == t {print $6}' "$tsv" | median)
+      rss_max=$(awk -F'\t' -v t="$t" '$1 == t && $7 > m {m = $7} END {print m + 0}' "$tsv")
+      errs=$(awk -F'\t' -v t="$t" '$1 == t {s += $5} END {print s + 0}' "$tsv")
+      # Paired: this tool's rate over wrk's in the same round, median of rounds
+      # (robust to load that comes and goes between rounds).
+      pratio=$(awk -F'\t' -v t="$t" '$1 == "wrk" {w[$2] = $4} $1 == t {x[$2] = $4}
+        END {for (r in x) if (w[r] > 0) print x[r] / w[r]}' "$tsv" | median)
+      [[ $wrk_med == 0 ]] && pratio=-
+      printf '| %s | %.0f | %s | %s | %s | %.2f | %s | %s | %s |\n' "$t" "$med" "$mm" "$ratio" \
+        "$(awk -v p="$pratio" 'BEGIN {if (p == "-") print "-"; else printf "%.2f", p}')" "$cpu_med" \
+        "$rss_max" "${sys_per_req[$t]:--}" "$errs"
+      lo=${mm%-*} hi=${mm#*-}
+      printf '"%s" %.0f %s %s %s\n' "$t" "$med" "$lo" "$hi" "$ratio" >>"$dat"
+    done
+    echo
+    echo "Commands (client side, each prefixed with \`/usr/bin/time -f '%U %S %M' taskset -c $client_cpu\`;"
+    echo "the strace runs: \`strace -f -c taskset -c $client_cpu ...\` with 2 s):"
+    echo
+    echo '```'
+    for t in "${active[@]}"; do tool_cmd "$t" "$c" "$duration" | sed "s|$root/||; s|$port|PORT|"; done
+    echo '```'
+    echo
+    echo "Every run (bench/results/keepalive-c$c.tsv):"
+    echo
+    echo '```'
+    column -t -s $'\t' "$tsv"
+    echo '```'
+    echo
+    echo "![keep-alive throughput, $c connections](keepalive-c$c.png)"
+  } >"$md"
+
+  if command -v gnuplot >/dev/null; then
+    gnuplot <<PLOT
+set terminal pngcairo size 800,480 noenhanced font ",11"
+set output "bench/results/keepalive-c$c.png"
+set title "Keep-alive GET /hello, $c connections, 1 client thread (median, min-max of $runs)"
+set ylabel "requests/s"
+set style fill solid 0.6 border -1
+set boxwidth 0.6
+set yrange [0:*]
+set grid ytics
+unset key
+plot "$dat" using 0:2:xtic(1) with boxes lc rgb "#4472c4", \
+     "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0, \
+     "" using 0:4:(sprintf("%sx", stringcolumn(5))) with labels offset 0,1
+PLOT
+  fi
+  cat "$md" >&2
+}
+
+for c in $conn_list; do
+  [[ $c =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad connection count $c" >&2; exit 2; }
+  scenario "$c"
+done
+
+# bench/results/keepalive.md: every scenario measured so far.
+{
+  echo "# Keep-alive throughput: flurry-bench and its peers"
+  echo
+  echo "Made by \`bench/harness/run.sh\`; one section per connection count (the newest run of each)."
+  for f in $(ls bench/results/keepalive-c*.md 2>/dev/null | sort -V); do
+    echo
+    sed 's/^# /## /' "$f"
+  done
+} >bench/results/keepalive.md
