@@ -222,9 +222,12 @@ typedef struct fl_client_options {
   const char *client_key;            /* its PEM private key; NULL = in client_cert */
   int insecure;                      /* 1 = do not verify the server (tests only); default 0 */
   int tls_session_cache;             /* resume TLS sessions per host:port; default 1 */
-  /* Proxy: "http://[user:pass@]host[:port]" (default port 1080 as curl);
-   * http URLs go through it in absolute form. Credentials go only to the
-   * proxy (Proxy-Authorization). NULL = none, unless trust_env. */
+  /* Proxy: "http://[user:pass@]host[:port]" (default port 1080 as curl).
+   * http URLs go through it in absolute form; https URLs through a CONNECT
+   * tunnel, with TLS verified against the origin. Its credentials go only to
+   * the proxy (Proxy-Authorization; for https in the CONNECT request only);
+   * the pool keeps connections per proxy and credentials. A refused tunnel
+   * is FL_ERECV (curl's 56). NULL = none, unless trust_env. */
   const char *proxy;
   int trust_env;                     /* use http_proxy, https_proxy, no_proxy (and
                                         HTTPS_PROXY, NO_PROXY) when proxy is NULL */

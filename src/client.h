@@ -179,6 +179,7 @@ struct fl__conn {
   int upload_done;
   int response_started; /* a byte of the response arrived */
   int message_done;
+  int tunnel_sent;      /* CONNECT request written (proxy tunnel) */
   int cb_err;           /* set by a parser callback that stopped llhttp */
   char errbuf[160];     /* detail for cb_err */
   uint32_t header_bytes, header_count;

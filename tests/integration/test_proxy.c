@@ -1,7 +1,7 @@
 /* Forward proxy for http: absolute-form targets, credentials only for the
  * proxy, pool keys per proxy, environment (trust_env) and no_proxy, against
  * a small proxy of ours (tests/support/proxy_server.py) and httpbin. */
-/* FIXTURES: httpbin */
+/* FIXTURES: httpbin nginx_tls */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,8 +112,43 @@ int main(void) {
   /* A proxy that refuses connections is a connect error. */
   c = client_via("http://127.0.0.1:1", 0);
   fl_request_free(get(c, url, FL_ECONN_REFUSED));
-  /* https through a proxy needs a CONNECT tunnel: a clear error for now. */
-  fl_request_free(get(c, "https://127.0.0.1:9/", FL_EUNSUPPORTED_PROTOCOL));
+  fl_client_free(c);
+
+  /* https through a CONNECT tunnel, TLS verified against the origin. */
+  char ca[512];
+  snprintf(ca, sizeof ca, "%s", fl_test_rundir_path("nginx_tls/ca.pem"));
+  int tls_port = fl_test_server_port("nginx_tls");
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.ca_file = ca;
+  snprintf(proxy, sizeof proxy, "http://pu:pp@127.0.0.1:%d", auth_proxy);
+  o.proxy = proxy;
+  c = fl_client_new(loop, &o);
+  CHECK(c);
+  snprintf(url, sizeof url, "https://localhost:%d/hello", tls_port);
+  r = get(c, url, 0);
+  CHECK_EQ_STR(fl_response_body(fl_request_response(r), NULL), "Hello, World!");
+  CHECK(fl_request_info(r)->appconnect_us > 0);
+  fl_request_free(r);
+  r = get(c, url, 0); /* the tunnelled connection is pooled and reused */
+  CHECK(fl_request_info(r)->reused);
+  fl_request_free(r);
+  fl_client_free(c);
+  /* Without the proxy's credentials the tunnel is refused: curl's 56. */
+  snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", auth_proxy);
+  o.proxy = proxy;
+  c = fl_client_new(loop, &o);
+  /* The credentials travelled in the CONNECT request (the proxy's log). */
+  r = get(c, log_url, 0);
+  char connect_line[200];
+  snprintf(connect_line, sizeof connect_line,
+           "CONNECT localhost:%d HTTP/1.1\r\nHost: localhost:%d\r\nProxy-Authorization: Basic cHU6cHA=",
+           tls_port, tls_port);
+  CHECK(strstr(fl_response_body(fl_request_response(r), NULL), connect_line));
+  fl_request_free(r);
+  r = get(c, url, FL_ERECV);
+  CHECK(strstr(fl_request_errmsg(r), "407"));
+  fl_request_free(r);
   fl_client_free(c);
 
   CHECK_EQ_INT(fl_loop_free(loop), 0);
