@@ -76,6 +76,16 @@ check_eq "$(json_get "$OUT" headers.Content-Type)" "text/plain" "-H replaces the
 flurry --data-raw @lines.txt "$HB/post"
 check_eq "$(json_get "$OUT" form.@lines\\.txt 2>/dev/null || json_get "$OUT" data)" "" "--data-raw keeps @"
 check_contains "$OUT" '"@lines.txt"' "--data-raw sends the @ literally"
+printf 'a b&c' >"$T/enc.txt"
+flurry --data-urlencode "name=x y&z" --data-urlencode "=only é" --data-urlencode "f@$T/enc.txt" \
+  --data-urlencode "plain" "$HB/post"
+check_rc 0 "--data-urlencode"
+check_eq "$(json_get "$OUT" form)" '{"f": "a b&c", "name": "x y&z", "only \u00e9": "", "plain": ""}' \
+  "--data-urlencode forms (as curl)"
+flurry -G --data-urlencode "q=a b" "$HB/get"
+check_eq "$(json_get "$OUT" args.q)" "a b" "-G --data-urlencode"
+flurry --data-urlencode "f@$T/missing" "$HB/post"
+check_rc 26 "--data-urlencode @missing"
 printf 'from stdin' | "${FL_LAUNCH[@]}" "$FL_CLI" -s --data-binary @- -H "Content-Type: text/plain" "$HB/post" >"$OUT"
 check_eq "$(json_get "$OUT" data)" "from stdin" "--data-binary @- reads stdin"
 # a large body is streamed (chunked) from the file

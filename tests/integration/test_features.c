@@ -241,6 +241,50 @@ static void test_size_limits(void) {
   fl_request_free(r);
 }
 
+/* The rest of httpbin's endpoints the issue names. */
+static void test_more_endpoints(void) {
+  fl_request *r = fl_request_new("PUT", H("/put"));
+  fl_request_set_json(r, "{\"p\":1}");
+  perform(r, 0);
+  CHECK(strstr(body(r), "\"json\":{\"p\":1}"));
+  fl_request_set_method(r, "DELETE");
+  fl_request_set_url(r, H("/delete"));
+  fl_request_set_body(r, "", 0);
+  perform(r, 0);
+  CHECK_EQ_INT(status(r), 200);
+  fl_request_free(r);
+  r = run("GET", H("/stream/5"), 0); /* five JSON lines, chunked */
+  int lines = 0;
+  for (const char *p = body(r); (p = strchr(p, '\n')); p++) lines++;
+  CHECK_EQ_INT(lines, 5);
+  fl_request_free(r);
+  r = run("GET", H("/bytes/5000"), 0);
+  size_t len;
+  fl_response_body(fl_request_response(r), &len);
+  CHECK_EQ_INT(len, 5000);
+  fl_request_free(r);
+  r = run("GET", H("/drip?numbytes=5&duration=0.5&delay=0"), 0);
+  CHECK_EQ_STR(body(r), "*****");
+  fl_request_free(r);
+  r = fl_request_new("GET", H("/range/100"));
+  fl_request_set_header(r, "Range", "bytes=10-19");
+  perform(r, 0);
+  CHECK_EQ_INT(status(r), 206);
+  CHECK_EQ_STR(body(r), "klmnopqrst");
+  fl_request_free(r);
+  /* 301 from POST: GET, like curl and browsers. */
+  r = fl_request_new("POST", H("/redirect-to?url=/anything&status_code=301"));
+  fl_request_set_body(r, "x=1", 3);
+  perform(r, 0);
+  CHECK(strstr(body(r), "\"method\":\"GET\""));
+  fl_request_free(r);
+  /* A long chain ends at the limit. */
+  r = fl_request_new("GET", H("/absolute-redirect/50"));
+  perform(r, FL_ETOO_MANY_REDIRECTS);
+  CHECK_EQ_INT(fl_request_info(r)->redirects, 10); /* the library's default limit */
+  fl_request_free(r);
+}
+
 static void test_save_to(void) {
   char path[256];
   snprintf(path, sizeof path, "%s", fl_test_rundir_path("features.download.bin"));
@@ -380,6 +424,7 @@ int main(void) {
   test_size_limits();
   test_body_helpers();
   test_save_to();
+  test_more_endpoints();
   test_multipart();
   test_cookies();
   fl_client_free(client);

@@ -78,6 +78,13 @@ static void test_redirects(void) {
   CHECK_EQ_STR(fl_response_body(fl_request_response(r), NULL), "ok");
   CHECK_EQ_INT(fl_request_info(r)->redirects, 1);
   fl_request_free(r);
+  /* A loop stops at the limit, on one kept-alive connection. */
+  r = fl_request_new("GET", U("/loop"));
+  fl_request_set_follow(r, 1, 20);
+  run(r, FL_ETOO_MANY_REDIRECTS);
+  CHECK_EQ_INT(fl_request_info(r)->redirects, 20);
+  CHECK(strstr(fl_request_errmsg(r), "20"));
+  fl_request_free(r);
   /* Another port is another origin: no credentials there. */
   char path[128];
   snprintf(path, sizeof path, "/redirect-port?to=%d&path=/echo", port2);

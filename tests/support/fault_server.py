@@ -690,6 +690,12 @@ def sc_redirect_port(conn, req):
     return KEEP
 
 
+def sc_loop(conn, req):
+    """302 back to itself, forever."""
+    conn.send(head("HTTP/1.1 302 Found", "Location: /loop", "Content-Length: 0"))
+    return KEEP
+
+
 def sc_cookie_flood(conn, req):
     """?n=N Set-Cookie headers, and one oversized cookie."""
     n = req.int_param("n", 1000)
@@ -739,6 +745,7 @@ SCENARIOS = {
     "/redirect-big": sc_redirect_big,
     "/redirect-port": sc_redirect_port,
     "/cookie-flood": sc_cookie_flood,
+    "/loop": sc_loop,
     "/ok": sc_ok,
     "/echo": sc_echo,
     "/len": sc_len,
