@@ -1,5 +1,7 @@
 /* Error table and version strings. */
 #include <ares.h>
+#include <brotli/decode.h>
+#include <pthread.h>
 #include <llhttp.h>
 #include <openssl/opensslv.h>
 #include <stdio.h>
@@ -9,13 +11,20 @@
 
 const char *fl_version(void) { return FL_VERSION_STRING; }
 
+static char details[200];
+static pthread_once_t details_once = PTHREAD_ONCE_INIT;
+
+static void format_details(void) {
+  snprintf(details, sizeof details, "flurry/%s %s c-ares/%s llhttp/%d.%d.%d zlib/%s brotli/%u.%u.%u",
+           FL_VERSION_STRING, OPENSSL_VERSION_TEXT, ares_version(NULL), LLHTTP_VERSION_MAJOR,
+           LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH, zlibVersion(), BrotliDecoderVersion() >> 24,
+           (BrotliDecoderVersion() >> 12) & 0xfff, BrotliDecoderVersion() & 0xfff);
+}
+
+/* Thread-safe: filled once. */
 const char *fl_version_details(void) {
-  static char text[160];
-  if (!text[0])
-    snprintf(text, sizeof text, "flurry/%s %s c-ares/%s llhttp/%d.%d.%d zlib/%s",
-             FL_VERSION_STRING, OPENSSL_VERSION_TEXT, ares_version(NULL), LLHTTP_VERSION_MAJOR,
-             LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH, zlibVersion());
-  return text;
+  pthread_once(&details_once, format_details);
+  return details;
 }
 
 const char *fl_strerror(int err) {

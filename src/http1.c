@@ -426,26 +426,21 @@ static int on_message_complete(llhttp_t *p) {
   return HPE_PAUSED; /* stop exactly here: bytes after it mean no reuse */
 }
 
-static const llhttp_settings_t *parser_settings(void) {
-  static llhttp_settings_t s;
-  static int ready;
-  if (!ready) { /* filled once; identical on every thread */
-    llhttp_settings_t t;
-    llhttp_settings_init(&t);
-    t.on_message_begin = on_message_begin;
-    t.on_status = on_status;
-    t.on_status_complete = on_status_complete;
-    t.on_header_field = on_header_field;
-    t.on_header_value = on_header_value;
-    t.on_header_value_complete = on_header_value_complete;
-    t.on_headers_complete = on_headers_complete;
-    t.on_body = on_body;
-    t.on_message_complete = on_message_complete;
-    s = t;
-    ready = 1;
-  }
-  return &s;
-}
+/* Constant, so threads share it without a race (llhttp_settings_init only
+ * zeroes the struct; designated initializers zero the rest). */
+static const llhttp_settings_t settings = {
+    .on_message_begin = on_message_begin,
+    .on_status = on_status,
+    .on_status_complete = on_status_complete,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+static const llhttp_settings_t *parser_settings(void) { return &settings; }
 
 /* Keep-Alive: timeout=N, max=M (RFC 2068 19.7.1.1). max is taken as the
  * connection's total request budget, the cautious reading of the two in use. */

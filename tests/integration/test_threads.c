@@ -2,7 +2,7 @@
  * the only thread-safe call), a worker loop handing finished requests back
  * to the main loop, and fl_map_threads over 200 URLs with 4 threads. Meant
  * for the TSan build (-DFL_SANITIZE=thread); passes in every build. */
-/* LABELS: valgrind */
+/* LABELS: valgrind tsan */
 /* TIMEOUT: 120 */
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,5 +1,6 @@
 /* Reactor: fd watchers, deferred callbacks, posts from threads, run modes,
  * user timers and fl_loop_free's refusals. */
+/* LABELS: tsan */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
