@@ -486,8 +486,12 @@ static void message_complete(fl__conn *conn, size_t extra) {
   fl__request_response_done(req);
 }
 
-static int map_parse_error(llhttp_errno_t e) {
-  return e == HPE_INVALID_STATUS ? FL_EBAD_STATUS : FL_EWEIRD_REPLY;
+/* A bad head is a weird reply (curl's 8); bad framing inside the body, such
+ * as a malformed chunk, is a receive error (curl's 56, "Malformed encoding
+ * found in chunked-encoding"). */
+static int map_parse_error(const fl__conn *conn, llhttp_errno_t e) {
+  if (e == HPE_INVALID_STATUS) return FL_EBAD_STATUS;
+  return conn->req && conn->req->res.status >= 200 ? FL_ERECV : FL_EWEIRD_REPLY;
 }
 
 /* Feed bytes to the parser. Returns 1 if the connection is still usable for
@@ -551,8 +555,10 @@ static int parse(fl__conn *conn, const char *data, size_t len) {
     }
     return 0;
   }
-  conn_fail(conn, map_parse_error(e), "invalid response: %s (%s)", llhttp_get_error_reason(&conn->parser),
-            llhttp_errno_name(e));
+  int err = map_parse_error(conn, e);
+  conn_fail(conn, err, "%s: %s (%s)",
+            err == FL_ERECV ? "malformed body encoding" : "invalid response",
+            llhttp_get_error_reason(&conn->parser), llhttp_errno_name(e));
   return 0;
 }
 

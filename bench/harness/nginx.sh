@@ -83,14 +83,14 @@ CONF
 }
 
 start() {
-  local nginx=/usr/sbin/nginx port conns hard attempt
+  local nginx=/usr/sbin/nginx port conns hard _
   [[ -x $nginx ]] || nginx=$(command -v nginx) || { echo "nginx not installed (scripts/bootstrap)" >&2; exit 1; }
   stop
   conns=${FLB_NGINX_CONNECTIONS:-20000}
   hard=$(ulimit -Hn)
   if [[ $hard != unlimited ]] && ((conns > hard)); then conns=$hard; fi
   mkdir -p "$rundir/nginx.tmp"
-  for attempt in 1 2 3; do
+  for _ in 1 2 3; do # a free port may be taken before nginx binds it
     port=$(python3 "$root/tests/servers/probe.py" freeport)
     conf "$port" "$conns" >"$rundir/nginx.conf"
     "$nginx" -t -q -p "$rundir/" -e "$rundir/nginx.error.log" -c "$rundir/nginx.conf"

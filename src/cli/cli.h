@@ -137,8 +137,14 @@ typedef struct cli_url {
   int remote_name; /* -O */
 } cli_url;
 
-/* A -d/--data-binary/--data-raw piece, in command-line order. */
-typedef enum cli_data_kind { CLI_DATA_ASCII, CLI_DATA_BINARY, CLI_DATA_RAW } cli_data_kind;
+/* A -d/--data-binary/--data-raw/--data-urlencode piece, in command-line
+ * order. */
+typedef enum cli_data_kind {
+  CLI_DATA_ASCII,
+  CLI_DATA_BINARY,
+  CLI_DATA_RAW,
+  CLI_DATA_URLENCODE
+} cli_data_kind;
 typedef struct cli_data {
   cli_data_kind kind;
   char *arg;
@@ -153,7 +159,7 @@ typedef struct cli_config {
   char *method;           /* -X */
   cli_header *headers;    /* -H, in order */
   size_t nheaders;
-  cli_data *data;         /* -d, --data-binary, --data-raw */
+  cli_data *data;         /* -d, --data-binary, --data-raw, --data-urlencode */
   size_t ndata;
   char **forms;           /* -F arguments */
   size_t nforms;

@@ -15,7 +15,7 @@
 
 enum opt_id {
   O_CACERT, O_COOKIE, O_COOKIE_JAR, O_COMPRESSED, O_CONNECT_TIMEOUT, O_DATA, O_DATA_BINARY,
-  O_DATA_RAW, O_DNS_SERVERS, O_REFERER, O_FAIL, O_FORM, O_GET, O_HEADER, O_HELP, O_HEAD,
+  O_DATA_RAW, O_DATA_URLENCODE, O_DNS_SERVERS, O_REFERER, O_FAIL, O_FORM, O_GET, O_HEADER, O_HELP, O_HEAD,
   O_INCLUDE, O_INSECURE, O_LOCATION, O_MAX_FILESIZE, O_MAX_REDIRS, O_MAX_TIME, O_OUTPUT,
   O_PARALLEL, O_PARALLEL_MAX, O_PROXY, O_REMOTE_NAME, O_REQUEST, O_RESOLVE, O_SHOW_ERROR,
   O_SILENT, O_URL, O_URL_FILE, O_USER, O_USER_AGENT, O_VERBOSE, O_VERSION, O_WRITE_OUT,
@@ -39,6 +39,7 @@ static const cli_option options[] = {
     {'d', "data", "DATA", O_DATA, "POST data; @FILE reads a file (CR, LF dropped)"},
     {0, "data-binary", "DATA", O_DATA_BINARY, "POST data; @FILE reads a file as is"},
     {0, "data-raw", "DATA", O_DATA_RAW, "POST data; '@' has no special meaning"},
+    {0, "data-urlencode", "DATA", O_DATA_URLENCODE, "POST data, URL-encoded: [NAME]=TEXT, [NAME]@FILE"},
     {0, "dns-servers", "ADDRESSES", O_DNS_SERVERS, "DNS servers to ask: IP[:PORT][,...]"},
     {'f', "fail", NULL, O_FAIL, "Fail (exit 22) on HTTP status >= 400; write no body"},
     {'F', "form", "NAME=CONTENT", O_FORM, "multipart/form-data field; @FILE uploads a file"},
@@ -242,11 +243,14 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
   case O_DATA:
   case O_DATA_BINARY:
   case O_DATA_RAW:
+  case O_DATA_URLENCODE: {
+    static const cli_data_kind kinds[] = {
+        [O_DATA] = CLI_DATA_ASCII, [O_DATA_BINARY] = CLI_DATA_BINARY,
+        [O_DATA_RAW] = CLI_DATA_RAW, [O_DATA_URLENCODE] = CLI_DATA_URLENCODE};
     cfg->data = cli_xrealloc(cfg->data, (cfg->ndata + 1) * sizeof *cfg->data);
-    cfg->data[cfg->ndata++] = (cli_data){
-        .kind = o->id == O_DATA ? CLI_DATA_ASCII : o->id == O_DATA_BINARY ? CLI_DATA_BINARY : CLI_DATA_RAW,
-        .arg = cli_strdup(arg)};
+    cfg->data[cfg->ndata++] = (cli_data){.kind = kinds[o->id], .arg = cli_strdup(arg)};
     break;
+  }
   case O_DNS_SERVERS: set_str(&cfg->dns_servers, arg); break;
   case O_REFERER:
     set_str(&cfg->referer, arg);

@@ -66,8 +66,53 @@ static int read_error(const char *path) {
   return CLI_EXIT_READ;
 }
 
-/* One -d/--data-binary/--data-raw piece into body. */
+/* Percent-encode everything but A-Z a-z 0-9 - . _ ~ (as curl_easy_escape). */
+static void url_encode(cli_buf *out, const char *p, size_t n) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      cli_buf_addc(out, (char)c);
+    } else {
+      char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+      cli_buf_add(out, esc, 3);
+    }
+  }
+}
+
+/* --data-urlencode: "TEXT", "=TEXT", "NAME=TEXT", "@FILE", "NAME@FILE". */
+static int add_urlencoded(cli_body *body, const char *arg) {
+  const char *eq = strchr(arg, '='), *at = strchr(arg, '@');
+  cli_buf out = {0}, file = {0};
+  const char *text = arg;
+  size_t len = strlen(arg);
+  if (at && (!eq || at < eq)) { /* [NAME]@FILE */
+    const char *path = at + 1;
+    if (cli_read_file(path, &file)) {
+      cli_buf_free(&file);
+      return read_error(path);
+    }
+    cli_buf_add(&out, arg, (size_t)(at - arg));
+    if (at > arg) cli_buf_addc(&out, '=');
+    text = file.data;
+    len = file.len;
+  } else if (eq) { /* [NAME]=TEXT */
+    cli_buf_add(&out, arg, (size_t)(eq - arg));
+    if (eq > arg) cli_buf_addc(&out, '=');
+    text = eq + 1;
+    len = strlen(text);
+  }
+  url_encode(&out, text, len);
+  cli_body_add_mem(body, out.data ? out.data : "", out.len);
+  cli_buf_free(&out);
+  cli_buf_free(&file);
+  return 0;
+}
+
+/* One -d/--data-binary/--data-raw/--data-urlencode piece into body. */
 static int add_data(cli_body *body, const cli_data *d, int may_stream) {
+  if (d->kind == CLI_DATA_URLENCODE) return add_urlencoded(body, d->arg);
   if (d->kind == CLI_DATA_RAW || d->arg[0] != '@') {
     cli_body_add_mem(body, d->arg, strlen(d->arg));
     return 0;
