@@ -449,12 +449,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   req->discarded = 0;
   req->decoded_total = 0;
   req->info.attempts = 1;
-  fl__buf_reset(&req->effective_url);
-  if (fl__origin_of(&req->url, &req->origin) || fl__buf_puts(&req->effective_url, req->url_text)) {
-    req->err = FL_ENOMEM;
-    fl__msg(req->errmsg, sizeof req->errmsg, "out of memory");
-    return FL_ENOMEM;
-  }
+  fl__buf_reset(&req->effective_url); /* origin and effective URL are made at the first redirect */
   req->body_limit = req->max_body ? req->max_body : c->opts.max_body_bytes;
   req->start_us = fl__now_us();
   fl__timer_init(c->loop, &req->phase_timer, phase_timer_cb);

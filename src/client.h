@@ -30,9 +30,14 @@ typedef struct fl__conn fl__conn;
 typedef struct fl__host fl__host;
 typedef struct fl__proxy fl__proxy;
 
+/* Response headers the engine acts on, noted once while parsing so the hot
+ * path skips lookups for headers that are absent. */
+enum { FL__H_KEEP_ALIVE = 1, FL__H_CONTENT_ENCODING = 2, FL__H_SET_COOKIE = 4 };
+
 struct fl_response {
   int status;
   int http_minor;
+  unsigned seen; /* FL__H_* present */
   fl__headers headers;
   fl__buf reason;
   fl__buf body;

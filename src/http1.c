@@ -273,6 +273,7 @@ static int on_message_begin(llhttp_t *p) {
   fl__conn *conn = p->data;
   conn->header_bytes = 0;
   conn->header_count = 0;
+  if (conn->req) conn->req->res.seen = 0;
   return 0;
 }
 
@@ -309,12 +310,29 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
   return fl__headers_append_value(&conn->req->res.headers, at, n) ? cb_abort(conn, FL_ENOMEM) : 0;
 }
 
+static unsigned classify(const char *name, size_t len) {
+  switch (len) {
+  case 10:
+    if (fl__strcaseeq(name, "Keep-Alive")) return FL__H_KEEP_ALIVE;
+    if (fl__strcaseeq(name, "Set-Cookie")) return FL__H_SET_COOKIE;
+    return 0;
+  case 16:
+    return fl__strcaseeq(name, "Content-Encoding") ? FL__H_CONTENT_ENCODING : 0;
+  default:
+    return 0;
+  }
+}
+
 static int on_header_value_complete(llhttp_t *p) {
   fl__conn *conn = p->data;
-  if (!conn->req) return cb_abort(conn, FL_ECANCELED);
+  fl_request *req = conn->req;
+  if (!req) return cb_abort(conn, FL_ECANCELED);
   uint32_t cap = conn->client->opts.max_header_count;
   if (cap && ++conn->header_count > cap) return cb_abort(conn, FL_ETOO_MANY_HEADERS);
-  return fl__headers_commit(&conn->req->res.headers) ? cb_abort(conn, FL_ENOMEM) : 0;
+  fl__headers *h = &req->res.headers;
+  if (fl__headers_commit(h)) return cb_abort(conn, FL_ENOMEM);
+  req->res.seen |= classify(fl__headers_name(h, h->n - 1), h->items[h->n - 1].name_len);
+  return 0;
 }
 
 static uint64_t filesize_limit(const fl_request *req) {
@@ -331,7 +349,7 @@ static int on_headers_complete(llhttp_t *p) {
   req->res.http_minor = p->http_minor;
   if (status == 101) return cb_abort(conn, FL_EWEIRD_REPLY); /* we never ask to upgrade */
   if (status < 200) return 1; /* interim response: skipped at its end */
-  fl__client_store_cookies(conn->client, req);
+  if (req->res.seen & FL__H_SET_COOKIE) fl__client_store_cookies(conn->client, req);
   int no_body = req->head_only || status == 204 || status == 304;
   if (fl__redirect_wanted(req)) {
     /* Not the user's response: its body is counted and dropped, undecoded. */
@@ -351,7 +369,8 @@ static int on_headers_complete(llhttp_t *p) {
     }
   }
   if (no_body) return 1;
-  const char *coding = fl__headers_get(&req->res.headers, "Content-Encoding");
+  const char *coding =
+      req->res.seen & FL__H_CONTENT_ENCODING ? fl__headers_get(&req->res.headers, "Content-Encoding") : NULL;
   uint64_t limit = filesize_limit(req);
   if (coding && conn->client->opts.decompress) {
     int err = fl__decoder_init(&req->decoder, coding, limit, conn->errbuf, sizeof conn->errbuf);
@@ -473,8 +492,8 @@ static void message_complete(fl__conn *conn, size_t extra) {
   fl_request *req = conn->req;
   fl_client *c = conn->client;
   int keep = llhttp_should_keep_alive(&conn->parser) && extra == 0;
-  const char *ka = fl__headers_get(&req->res.headers, "Keep-Alive");
-  if (ka) apply_keep_alive_header(conn, ka);
+  if (req->res.seen & FL__H_KEEP_ALIVE)
+    apply_keep_alive_header(conn, fl__headers_get(&req->res.headers, "Keep-Alive"));
   conn->requests_done++;
   if (conn->max_requests && conn->requests_done >= conn->max_requests) keep = 0;
   if (conn->idle_ms == 0) keep = 0;

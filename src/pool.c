@@ -22,13 +22,31 @@ void fl__pool_init(fl__pool *p) {
 /* "scheme://host:port", the host as named (the SNI and certificate name),
  * and for https "#" plus the fingerprint of every TLS setting: a connection
  * is never reused for another name or other settings. */
+/* Built by hand: this runs for every request, and snprintf cost more than
+ * the rest of the pool's work together. */
+static int key_put(char **p, char *end, const char *s) {
+  size_t n = strlen(s);
+  if ((size_t)(end - *p) <= n) return FL_EINVAL;
+  memcpy(*p, s, n);
+  *p += n;
+  return 0;
+}
+
 static int make_key(const fl_request *req, char *buf, size_t cap) {
   int tls = strcmp(req->url.scheme, "https") == 0;
   const fl__proxy *px = fl__proxy_for(req->client, &req->url);
-  int n = snprintf(buf, cap, "%s%s%s://%s:%u%s%s", px ? fl__proxy_key(px) : "", px ? "|" : "",
-                   req->url.scheme, req->url.host, req->url.port, tls ? "#" : "",
-                   tls ? fl__tls_ctx_id(req->client->tls) : "");
-  return n > 0 && (size_t)n < cap ? 0 : FL_EINVAL;
+  char port[8], *q = port + sizeof port;
+  *--q = '\0';
+  unsigned v = req->url.port;
+  do *--q = (char)('0' + v % 10); while ((v /= 10) && q > port);
+  char *p = buf, *end = buf + cap;
+  int err = (px && (key_put(&p, end, fl__proxy_key(px)) || key_put(&p, end, "|"))) ||
+            key_put(&p, end, req->url.scheme) || key_put(&p, end, "://") ||
+            key_put(&p, end, req->url.host) || key_put(&p, end, ":") || key_put(&p, end, q) ||
+            (tls && (key_put(&p, end, "#") || key_put(&p, end, fl__tls_ctx_id(req->client->tls))));
+  if (err || p == end) return FL_EINVAL;
+  *p = '\0';
+  return 0;
 }
 
 /* Hosts are few per client in the common case and a lookup is one string

@@ -48,6 +48,11 @@ static int next_hop(fl_request *req, int max) {
   while (*loc == ' ' || *loc == '\t') loc++;
   size_t n = strlen(loc);
   while (n && (loc[n - 1] == ' ' || loc[n - 1] == '\t')) n--;
+  if (req->info.redirects == 0) { /* first redirect: remember where the chain began */
+    fl__buf_reset(&req->effective_url);
+    if (fl__origin_of(&req->url, &req->origin) || fl__buf_puts(&req->effective_url, req->url_text))
+      return FL_ENOMEM;
+  }
   char *trimmed = strndup(loc, n), *next = NULL;
   if (!trimmed) return FL_ENOMEM;
   int err = fl__url_resolve(req->effective_url.data, trimmed, &next);
