@@ -172,9 +172,8 @@ struct fl__conn {
                             (http1.c); cancelled by tp->close; cb is NULL
                             until the exchange set it up */
   fl_request *req; /* current exchange, or NULL */
-  /* connecting */
-  fl__dns_req dns;
-  fl__connector connector;
+  /* connecting: DNS and Happy Eyeballs state, freed once connected */
+  struct fl__connecting *cx;
   uint64_t connect_start_us;
   /* exchange */
   llhttp_t parser;

@@ -202,16 +202,33 @@ static void start_tunnel(fl__conn *conn) {
   tunnel_step(conn);
 }
 
+/* DNS and connect state: only while connecting, so that an established
+ * connection carries none of it (memory at 10,000 connections). */
+struct fl__connecting {
+  fl__dns_req dns;
+  fl__connector connector;
+};
+
+static void cx_free(fl__conn *conn) {
+  free(conn->cx);
+  conn->cx = NULL;
+}
+
 static void connect_cb(fl__connector *k) {
   fl__conn *conn = k->data;
   fl_client *c = conn->client;
   fl__client_enter(c);
   fl_request *req = conn->req;
-  if (k->err) {
-    fail(conn, k->err, k->errmsg);
+  int err = k->err, fd = k->fd;
+  char msg[sizeof k->errmsg];
+  memcpy(msg, k->errmsg, sizeof msg);
+  fl__sockaddr remote = k->remote;
+  cx_free(conn); /* the connector is done with; it may be freed in its callback */
+  if (err) {
+    fail(conn, err, msg);
   } else {
-    conn->fd = k->fd;
-    conn->remote_port = fl__sockaddr_str(&k->remote, conn->remote_ip, sizeof conn->remote_ip);
+    conn->fd = fd;
+    conn->remote_port = fl__sockaddr_str(&remote, conn->remote_ip, sizeof conn->remote_ip);
     if (req) req->info.connect_us = fl__now_us() - req->start_us;
     if (conn->host->tls && conn->host->proxy)
       start_tunnel(conn);
@@ -226,19 +243,23 @@ static void connect_cb(fl__connector *k) {
 static void start_tcp(fl__conn *conn) {
   fl_client *c = conn->client;
   conn->state = FL__CONN_CONNECTING;
-  int err = fl__connect_start(c->loop, &conn->connector, conn->dns.addrs, conn->dns.naddrs,
+  struct fl__connecting *cx = conn->cx;
+  int err = fl__connect_start(c->loop, &cx->connector, cx->dns.addrs, cx->dns.naddrs,
                               c->opts.happy_eyeballs_delay_ms, connect_cb, conn);
   if (err) fail(conn, err, "could not start connecting");
 }
 
 static void dns_done(fl__conn *conn) {
   fl_request *req = conn->req;
+  fl__dns_req *d = &conn->cx->dns;
   if (req) {
     req->info.dns_us = fl__now_us() - req->start_us;
-    req->info.dns_cache_hit = conn->dns.cache_hit;
+    req->info.dns_cache_hit = d->cache_hit;
   }
-  if (conn->dns.err) {
-    fail(conn, conn->dns.err, conn->dns.errmsg);
+  if (d->err) {
+    char msg[sizeof d->errmsg];
+    memcpy(msg, d->errmsg, sizeof msg); /* fail() frees d */
+    fail(conn, d->err, msg);
     return;
   }
   start_tcp(conn);
@@ -258,14 +279,21 @@ void fl__conn_start_connect(fl__conn *conn, fl_request *req) {
   conn->state = FL__CONN_RESOLVING;
   conn->connect_start_us = fl__now_us();
   fl__request_set_state(req, FL__REQ_CONNECTING);
-  int r = fl__dns_resolve(c->resolver, &conn->dns, conn->host->connect_name,
+  conn->cx = calloc(1, sizeof *conn->cx);
+  if (!conn->cx) {
+    fail(conn, FL_ENOMEM, "out of memory creating a connection");
+    return;
+  }
+  int r = fl__dns_resolve(c->resolver, &conn->cx->dns, conn->host->connect_name,
                           conn->host->connect_port, dns_cb, conn);
   if (r == 0) dns_done(conn);
 }
 
 void fl__conn_cancel_connect(fl__conn *conn) {
+  if (!conn->cx) return; /* past TCP connect (TLS handshake or tunnel) */
   if (conn->state == FL__CONN_RESOLVING)
-    fl__dns_cancel(conn->client->resolver, &conn->dns);
+    fl__dns_cancel(conn->client->resolver, &conn->cx->dns);
   else if (conn->state == FL__CONN_CONNECTING)
-    fl__connect_cancel(&conn->connector);
+    fl__connect_cancel(&conn->cx->connector);
+  cx_free(conn);
 }

@@ -275,8 +275,7 @@ static void idle_timer_cb(fl__timer *t) {
 void fl__pool_destroy_conn(fl_client *c, fl__conn *conn) {
   if (conn->state == FL__CONN_DEAD) return;
   fl__host *h = conn->host;
-  if (conn->state == FL__CONN_RESOLVING || conn->state == FL__CONN_CONNECTING)
-    fl__conn_cancel_connect(conn);
+  fl__conn_cancel_connect(conn); /* frees connect-time state, if any is left */
   conn->state = FL__CONN_DEAD;
   fl__timer_stop(&conn->idle_timer);
   if (conn->fd >= 0) {
