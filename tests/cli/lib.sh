@@ -30,10 +30,12 @@ FAULT_PID=""
 cd "$T" || exit 1
 
 cleanup() {
-  if [[ -n $FAULT_PID ]]; then
-    kill "$FAULT_PID" 2>/dev/null
-    wait "$FAULT_PID" 2>/dev/null
-  fi
+  local pid
+  for pid in "$FAULT_PID" "${PROXY_PID:-}"; do
+    [[ -n $pid ]] || continue
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
   if ((FAILS == 0)); then rm -rf "$T"; fi
 }
 trap cleanup EXIT

@@ -125,4 +125,20 @@ cmp -s "$T/shown" "$T/received" && pass "-v shows Proxy-Authorization as sent" |
 flurry -x "http://127.0.0.1:1" "http://origin.test/"
 check_rc 7 "proxy refuses: 7"
 
+# ---- -x with https: a CONNECT tunnel, TLS checked against the origin
+python3 "$FL_TEST_SRCDIR/support/proxy_server.py" --port-file "$T/proxy.port" --user=pu:pp \
+  2>"$T/proxy.log" &
+PROXY_PID=$!
+for ((i = 0; i < 100; i++)); do [[ -s $T/proxy.port ]] && break; sleep 0.05; done
+PROXY_PORT=$(cat "$T/proxy.port")
+flurry -x "http://pu:pp@127.0.0.1:$PROXY_PORT" --cacert "$CA" "https://localhost:$TLS_PORT/hello"
+check_rc 0 "https through the CONNECT tunnel"
+check_eq "$(cat "$OUT")" "Hello, World!" "body through the tunnel"
+flurry -x "http://127.0.0.1:$PROXY_PORT" --cacert "$CA" "https://localhost:$TLS_PORT/hello"
+check_rc 56 "tunnel refused (407): 56, as curl"
+flurry -x "http://pu:pp@127.0.0.1:$PROXY_PORT" "https://localhost:$(tls_port selfsigned)/hello"
+check_rc 60 "certificate checked through the tunnel: 60"
+kill "$PROXY_PID" 2>/dev/null
+wait "$PROXY_PID" 2>/dev/null
+
 done_testing
