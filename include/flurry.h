@@ -151,7 +151,9 @@ FL_EXPORT void fl_timer_stop(fl_timer *timer);
 FL_EXPORT void fl_timer_free(fl_timer *timer); /* stops it; safe inside its cb */
 
 /* ---------------------------------------------------------------- timeouts
- * Each in milliseconds, 0 = no limit; each has one meaning. */
+ * Each in milliseconds, 0 = no limit; each has one meaning. Time spent
+ * waiting for a rate-limit token or backing off between retries counts
+ * toward total_ms only. */
 typedef struct fl_timeouts {
   uint32_t pool_ms;       /* waiting for a connection slot in the pool */
   uint32_t connect_ms;    /* DNS + TCP (+TLS) connect of a new connection */
