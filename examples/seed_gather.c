@@ -1,11 +1,13 @@
 /* The seeds' asyncio program: every request at once on one loop, awaited
  * together with a gather; the bodies come back in submit order.
- *   seed_gather [BASE_URL] [COUNT]   (defaults http://127.0.0.1:8080, 25) */
+ *   seed_gather [BASE_URL] [COUNT] [PATH_TEMPLATE]
+ *   (defaults http://127.0.0.1:8080, 25, "/get?id=%d") */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "flurry.h"
+#include "seed_common.h"
 
 static double now_s(void) {
   struct timespec ts;
@@ -21,15 +23,21 @@ static void all_done(fl_gather *g, void *data) {
 int main(int argc, char **argv) {
   const char *base = argc > 1 ? argv[1] : "http://127.0.0.1:8080";
   int count = argc > 2 ? atoi(argv[2]) : 25;
+  const char *tmpl = argc > 3 ? argv[3] : SEED_DEFAULT_TEMPLATE;
   if (count < 1) return 2;
   fl_loop *loop = fl_loop_new();
-  fl_client *client = loop ? fl_client_new(loop, NULL) : NULL;
+  /* All at once, as asyncio.gather: one connection per request (the
+   * default pool limit, 100, would run 200 requests in two waves). */
+  fl_client_options opts;
+  fl_client_options_init(&opts);
+  opts.max_connections = (uint32_t)count;
+  fl_client *client = loop ? fl_client_new(loop, &opts) : NULL;
   fl_gather *g = client ? fl_gather_new(client) : NULL;
   if (!g) return 1;
   double t0 = now_s();
   for (int i = 0; i < count; i++) {
     char url[1024];
-    snprintf(url, sizeof url, "%s/get?id=%d", base, i);
+    seed_url(url, sizeof url, base, tmpl, i);
     if (fl_gather_add_get(g, url) != 0) return 1;
   }
   int done = 0;

@@ -1,11 +1,13 @@
 /* The seeds' serial program with a persistent session: one client, so one
  * keep-alive connection serves every request, one after another.
- *   seed_serial_session [BASE_URL] [COUNT]   (defaults http://127.0.0.1:8080, 25) */
+ *   seed_serial_session [BASE_URL] [COUNT] [PATH_TEMPLATE]
+ *   (defaults http://127.0.0.1:8080, 25, "/get?id=%d") */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "flurry.h"
+#include "seed_common.h"
 
 static double now_s(void) {
   struct timespec ts;
@@ -16,6 +18,7 @@ static double now_s(void) {
 int main(int argc, char **argv) {
   const char *base = argc > 1 ? argv[1] : "http://127.0.0.1:8080";
   int count = argc > 2 ? atoi(argv[2]) : 25;
+  const char *tmpl = argc > 3 ? argv[3] : SEED_DEFAULT_TEMPLATE;
   if (count < 1) return 2;
   fl_loop *loop = fl_loop_new();
   fl_client *client = loop ? fl_client_new(loop, NULL) : NULL;
@@ -25,7 +28,7 @@ int main(int argc, char **argv) {
   double t0 = now_s();
   for (int i = 0; i < count; i++) {
     char url[1024];
-    snprintf(url, sizeof url, "%s/get?id=%d", base, i);
+    seed_url(url, sizeof url, base, tmpl, i);
     /* A completed request can be sent again; its buffers are reused. */
     int err = fl_request_set_url(req, url);
     if (!err) err = fl_request_perform(client, req);

@@ -1,12 +1,14 @@
 /* The seeds' ThreadPool(8) program, but every thread asynchronous:
  * fl_map_threads spreads the URLs over 8 threads, each with its own loop
  * and client, and returns the results in order.
- *   seed_threads [BASE_URL] [COUNT]   (defaults http://127.0.0.1:8080, 25) */
+ *   seed_threads [BASE_URL] [COUNT] [PATH_TEMPLATE]
+ *   (defaults http://127.0.0.1:8080, 25, "/get?id=%d") */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "flurry.h"
+#include "seed_common.h"
 
 static double now_s(void) {
   struct timespec ts;
@@ -17,6 +19,7 @@ static double now_s(void) {
 int main(int argc, char **argv) {
   const char *base = argc > 1 ? argv[1] : "http://127.0.0.1:8080";
   int count = argc > 2 ? atoi(argv[2]) : 25;
+  const char *tmpl = argc > 3 ? argv[3] : SEED_DEFAULT_TEMPLATE;
   if (count < 1) return 2;
   char **urls = calloc((size_t)count, sizeof *urls);
   fl_request **res = calloc((size_t)count, sizeof *res);
@@ -24,7 +27,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < count; i++) {
     urls[i] = malloc(1024);
     if (!urls[i]) return 1;
-    snprintf(urls[i], 1024, "%s/get?id=%d", base, i);
+    seed_url(urls[i], 1024, base, tmpl, i);
   }
   double t0 = now_s();
   /* 8 threads; 0 = each takes up to an equal share at a time */

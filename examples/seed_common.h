@@ -1,0 +1,30 @@
+/* Shared by the seed programs: the clock and the URL of request i.
+ * A URL is BASE + TEMPLATE with the first "%d" replaced by i; the default
+ * template is "/get?id=%d" (the seeds' /get), "/delay/1?id=%d" for theirs. */
+#ifndef SEED_COMMON_H
+#define SEED_COMMON_H
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define SEED_DEFAULT_TEMPLATE "/get?id=%d"
+
+static inline double seed_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Spliced by hand: the template comes from the command line, so it is never
+ * used as a printf format. */
+static inline void seed_url(char *buf, size_t cap, const char *base, const char *tmpl, int i) {
+  const char *mark = strstr(tmpl, "%d");
+  if (!mark) {
+    snprintf(buf, cap, "%s%s", base, tmpl);
+    return;
+  }
+  snprintf(buf, cap, "%s%.*s%d%s", base, (int)(mark - tmpl), tmpl, i, mark + 2);
+}
+
+#endif
