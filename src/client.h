@@ -201,6 +201,8 @@ struct fl__conn {
 
 struct fl__host {
   fl__queue node;  /* pool->hosts */
+  fl__host *hash_next; /* pool->buckets chain */
+  uint32_t hash;
   char *key;       /* "scheme://host:port", + "#tls-settings-id" for https */
   char *name;      /* host name or IP literal */
   uint16_t port;
@@ -220,6 +222,8 @@ typedef struct fl__pool {
   fl__queue waiters;  /* FIFO of requests waiting for a slot */
   uint32_t total;     /* open conns (resolving, connecting, idle, active) */
   int waking, wake_again;
+  fl__host **buckets; /* hash table of hosts by key */
+  size_t nbuckets, nhosts;
   fl_pool_stats stats;
 } fl__pool;
 

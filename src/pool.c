@@ -49,30 +49,59 @@ static int make_key(const fl_request *req, char *buf, size_t cap) {
   return 0;
 }
 
-/* Hosts are few per client in the common case and a lookup is one string
- * compare per host; a hash table can replace this list when crawlers need it. */
-static fl__host *host_find(fl_client *c, const char *key) {
-  fl__queue *q;
-  fl__queue_foreach(q, &c->pool.hosts) {
-    fl__host *h = fl__container_of(q, fl__host, node);
-    if (strcmp(h->key, key) == 0) {
-      if (q != c->pool.hosts.next) { /* move to front: hot hosts stay cheap */
-        fl__queue_remove(q);
-        fl__queue_insert_head(&c->pool.hosts, q);
-      }
-      return h;
+/* Hosts by key in a chained hash table (a crawler may hold thousands of
+ * hosts with idle connections); the hosts list stays for iteration. */
+static uint32_t key_hash(const char *k) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (; *k; k++) h = (h ^ (unsigned char)*k) * 16777619u;
+  return h;
+}
+
+static fl__host *host_find(fl_client *c, const char *key, uint32_t hash) {
+  fl__pool *p = &c->pool;
+  if (!p->nbuckets) return NULL;
+  for (fl__host *h = p->buckets[hash & (p->nbuckets - 1)]; h; h = h->hash_next)
+    if (h->hash == hash && strcmp(h->key, key) == 0) return h;
+  return NULL;
+}
+
+/* Grow at load factor 1; 0 or FL_ENOMEM (the table is left as it was). */
+static int table_grow(fl__pool *p) {
+  size_t n = p->nbuckets ? p->nbuckets * 2 : 16;
+  fl__host **b = calloc(n, sizeof *b);
+  if (!b) return FL_ENOMEM;
+  for (size_t i = 0; i < p->nbuckets; i++) {
+    for (fl__host *h = p->buckets[i], *next; h; h = next) {
+      next = h->hash_next;
+      h->hash_next = b[h->hash & (n - 1)];
+      b[h->hash & (n - 1)] = h;
     }
   }
-  return NULL;
+  free(p->buckets);
+  p->buckets = b, p->nbuckets = n;
+  return 0;
+}
+
+static void table_remove(fl__pool *p, fl__host *h) {
+  for (fl__host **pp = &p->buckets[h->hash & (p->nbuckets - 1)]; *pp; pp = &(*pp)->hash_next)
+    if (*pp == h) {
+      *pp = h->hash_next;
+      p->nhosts--;
+      return;
+    }
 }
 
 static fl__host *host_get(fl_client *c, const fl_request *req) {
   char key[512];
   if (make_key(req, key, sizeof key)) return NULL;
-  fl__host *h = host_find(c, key);
+  uint32_t hash = key_hash(key);
+  fl__host *h = host_find(c, key, hash);
   if (h) return h;
+  fl__pool *p = &c->pool;
+  if (p->nhosts >= p->nbuckets && table_grow(p)) return NULL;
   h = calloc(1, sizeof *h);
   if (!h) return NULL;
+  h->hash = hash;
   h->key = strdup(key);
   h->name = strdup(req->url.host);
   if (!h->key || !h->name) {
@@ -88,11 +117,15 @@ static fl__host *host_get(fl_client *c, const fl_request *req) {
   h->tls = strcmp(req->url.scheme, "https") == 0;
   fl__queue_init(&h->idle);
   fl__queue_init(&h->busy);
-  fl__queue_insert_head(&c->pool.hosts, &h->node);
+  fl__queue_insert_head(&p->hosts, &h->node);
+  h->hash_next = p->buckets[hash & (p->nbuckets - 1)];
+  p->buckets[hash & (p->nbuckets - 1)] = h;
+  p->nhosts++;
   return h;
 }
 
-static void host_free(fl__host *h) {
+static void host_free(fl__pool *p, fl__host *h) {
+  table_remove(p, h);
   fl__queue_remove(&h->node);
   free(h->key);
   free(h->name);
@@ -103,8 +136,7 @@ static void host_free(fl__host *h) {
  * crawler's memory does not grow with every host it ever saw. */
 static void host_maybe_free(fl_client *c, fl__host *h) {
   if (h->nconns || h->nrefs) return;
-  FL__UNUSED(c);
-  host_free(h);
+  host_free(&c->pool, h);
 }
 
 /* ------------------------------------------------------------ connections */
@@ -318,6 +350,9 @@ void fl__pool_close_all(fl_client *c) {
     while (!fl__queue_empty(&h->busy))
       fl__pool_destroy_conn(c, fl__container_of(h->busy.next, fl__conn, host_node));
     h->nrefs = 0; /* requests were all completed before this runs */
-    host_free(h);
+    host_free(&c->pool, h);
   }
+  free(c->pool.buckets);
+  c->pool.buckets = NULL;
+  c->pool.nbuckets = 0;
 }

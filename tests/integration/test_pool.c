@@ -368,6 +368,44 @@ static void test_connect_timeout(void) {
   close(lfd);
 }
 
+/* Hundreds of live hosts at once (the pool's host table grows), mixed with
+ * requests to a real one: every request still finds its own host. */
+static void test_many_hosts(void) {
+  fl_client *c = new_client(0, 0);
+  enum { HOSTS = 300, REAL = 30 };
+  static fl_request *reqs[HOSTS + REAL];
+  static result res[HOSTS + REAL];
+  memset(res, 0, sizeof res);
+  char url[128];
+  for (int i = 0; i < HOSTS + REAL; i++) {
+    if (i % 11 == 0 && i / 11 < REAL)
+      snprintf(url, sizeof url, "http://127.0.0.1:%d/ok", port);
+    else
+      snprintf(url, sizeof url, "http://127.0.%d.%d:%d/ok", 1 + i / 250, 2 + i % 250, port);
+    reqs[i] = fl_request_new("GET", url);
+    CHECK_EQ_INT(fl_request_send(c, reqs[i], on_done, &res[i]), 0);
+  }
+  run_all(reqs, res, HOSTS + REAL);
+  int ok = 0, refused = 0;
+  for (int i = 0; i < HOSTS + REAL; i++) {
+    CHECK_EQ_INT(res[i].done, 1);
+    if (res[i].err == 0) {
+      ok++;
+      CHECK_EQ_STR(fl_request_info(reqs[i])->remote_ip, "127.0.0.1");
+    } else {
+      CHECK_EQ_INT(res[i].err, FL_ECONN_REFUSED);
+      refused++;
+    }
+    fl_request_free(reqs[i]);
+  }
+  CHECK_EQ_INT(ok, REAL);
+  CHECK_EQ_INT(refused, HOSTS);
+  fl_pool_stats st;
+  fl_client_pool_stats(c, &st);
+  CHECK(st.open <= REAL);
+  fl_client_free(c);
+}
+
 static void test_many_concurrent(void) {
   fl_client *c = new_client(20, 0);
   enum { N = 500 };
@@ -404,6 +442,7 @@ int main(void) {
   test_cancel();
   test_client_free();
   test_connect_timeout();
+  test_many_hosts();
   test_many_concurrent();
   CHECK_EQ_INT(fl_loop_free(loop), 0);
   FL_TEST_END();
