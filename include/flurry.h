@@ -296,6 +296,11 @@ FL_EXPORT int fl_request_remove_header(fl_request *req, const char *name);
 FL_EXPORT int fl_request_set_body(fl_request *req, const void *body, size_t len);
 /* Body streamed from a callback with chunked transfer encoding. */
 FL_EXPORT int fl_request_set_upload(fl_request *req, fl_upload_cb cb, void *data);
+/* Body streamed from a callback, length known in advance: sent with
+ * Content-Length, no chunk framing. The callback is asked for at most the
+ * bytes still due; ending early fails the request with FL_EREAD. */
+FL_EXPORT int fl_request_set_upload_sized(fl_request *req, fl_upload_cb cb, void *data,
+                                          uint64_t length);
 FL_EXPORT void fl_request_set_timeouts(fl_request *req, const fl_timeouts *t);
 /* Stream the body instead of buffering it. */
 FL_EXPORT void fl_request_on_body(fl_request *req, fl_body_cb cb, void *data);

@@ -181,6 +181,7 @@ struct fl__conn {
   size_t woff;          /* bytes of head+body already written */
   size_t wtotal;        /* head + fixed body */
   int upload_done;
+  uint64_t upload_sent;  /* streamed body bytes of a known-length upload */
   int response_started; /* a byte of the response arrived */
   int message_done;
   int tunnel_sent;      /* CONNECT request written (proxy tunnel) */
@@ -269,6 +270,8 @@ int fl__redirect_wanted(const fl_request *req);
 #define FL__REDIRECT_DISCARD_CAP 65536
 /* Internal parser-callback code: stop reading a redirect body, follow now. */
 #define FL__EREDIRECT_NOW (-100000)
+/* Internal: a known-length upload ended early. */
+#define FL_EUPLOAD_SHORT (-100001)
 /* cookies.c glue: store the response's Set-Cookie headers in the jar. */
 void fl__client_store_cookies(fl_client *c, fl_request *req);
 /* jar.c: the client's cookie jar. The header value lives in the client's

@@ -173,14 +173,26 @@ static int next_upload_chunk(fl__conn *conn, fl_request *req) {
   fl__buf *b = &conn->wbuf;
   fl__buf_reset(b);
   if (fl__buf_reserve(b, CHUNK + ROOM + 2)) return FL_ENOMEM;
-  long n = req->upload_cb(req, b->data + ROOM, CHUNK, req->upload_data);
+  size_t want = CHUNK;
+  if (req->upload_len >= 0) { /* never ask for more than was declared */
+    uint64_t left = (uint64_t)req->upload_len - conn->upload_sent;
+    if (left == 0) {
+      conn->upload_done = 1;
+      b->len = 0;
+      conn->woff = conn->wtotal = 0;
+      return 0;
+    }
+    if (left < want) want = (size_t)left;
+  }
+  long n = req->upload_cb(req, b->data + ROOM, want, req->upload_data);
   if (conn->req != req) return FL_ECANCELED; /* callback canceled or freed it */
   if (n < 0) return FL_EREAD;
-  if ((size_t)n > CHUNK) n = CHUNK;
+  if ((size_t)n > want) n = (long)want;
   if (req->upload_len >= 0) { /* known length: raw bytes, no chunk framing */
+    if (n == 0) return FL_EUPLOAD_SHORT; /* the server would wait for the rest */
     memmove(b->data, b->data + ROOM, (size_t)n);
     b->len = (size_t)n;
-    if (n == 0) conn->upload_done = 1;
+    conn->upload_sent += (uint64_t)n;
     conn->woff = 0;
     conn->wtotal = b->len;
     return 0;
@@ -218,10 +230,16 @@ static void write_some(fl__conn *conn) {
       }
       int err = next_upload_chunk(conn, req);
       if (err == FL_ECANCELED) return;
+      if (err == FL_EUPLOAD_SHORT) {
+        conn_fail(conn, FL_EREAD, "the upload ended after %llu of its %lld bytes",
+                  (unsigned long long)conn->upload_sent, (long long)req->upload_len);
+        return;
+      }
       if (err) {
         conn_fail(conn, err, err == FL_EREAD ? "upload callback failed" : "out of memory");
         return;
       }
+      if (conn->upload_done && conn->wtotal == 0) continue; /* declared length sent */
     }
     struct iovec iov[2];
     int n = 0;
@@ -717,6 +735,7 @@ void fl__http1_start(fl__conn *conn, fl_request *req) {
   conn->response_started = 0;
   conn->message_done = 0;
   conn->upload_done = 0;
+  conn->upload_sent = 0;
   conn->header_bytes = conn->header_count = 0;
   fl__request_set_state(req, FL__REQ_SENDING);
   if (fl__http1_write_head(req, conn->client, &conn->wbuf)) {

@@ -270,3 +270,10 @@ int fl_request_save_to(fl_request *req, const char *path) {
   req->save_path = copy;
   return 0;
 }
+
+int fl_request_set_upload_sized(fl_request *req, fl_upload_cb cb, void *data, uint64_t length) {
+  if (length > INT64_MAX) return FL_EINVAL;
+  int err = fl_request_set_upload(req, cb, data);
+  if (!err) req->upload_len = (int64_t)length;
+  return err;
+}

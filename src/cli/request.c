@@ -11,7 +11,8 @@
 #include "cli.h"
 
 /* Bodies up to this size go out from memory with a Content-Length; larger
- * ones are streamed (chunked) from the file or from the one shared copy. */
+ * ones are streamed from the file or from the one shared copy, with their
+ * Content-Length (the size is known up front). */
 #define FLAT_BODY_MAX (1024 * 1024)
 
 /* ------------------------------------------------------- header list
@@ -277,7 +278,7 @@ int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, cli_body_cursor *c
       err = fl_request_set_body(req, rs->body.flat, (size_t)rs->body.total);
     } else {
       *cursor = (cli_body_cursor){.body = &rs->body};
-      err = fl_request_set_upload(req, upload_cb, cursor);
+      err = fl_request_set_upload_sized(req, upload_cb, cursor, rs->body.total);
     }
   }
   return err;
@@ -389,9 +390,7 @@ void cli_reqspec_dump(const cli_reqspec *rs, const cli_config *cfg, const char *
   if (mine || jar_cookies)
     cli_buf_printf(out, "> Cookie: %s%s%s\r\n", mine ? mine : "", mine && jar_cookies ? "; " : "",
                    jar_cookies ? jar_cookies : "");
-  if (rs->has_body && !rs->body.flat)
-    cli_buf_adds(out, "> Transfer-Encoding: chunked\r\n");
-  else if (rs->has_body || !strcmp(rs->method, "POST") || !strcmp(rs->method, "PUT") ||
+  if (rs->has_body || !strcmp(rs->method, "POST") || !strcmp(rs->method, "PUT") ||
            !strcmp(rs->method, "PATCH"))
     cli_buf_printf(out, "> Content-Length: %llu\r\n", (unsigned long long)rs->body.total);
   cli_buf_adds(out, ">\r\n");

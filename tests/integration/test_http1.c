@@ -111,6 +111,25 @@ static void test_chunked_upload(void) {
   fl_request_free(req);
 }
 
+static void test_sized_upload(void) {
+  /* Known length: Content-Length, raw bytes, the callback asked only for what is due. */
+  fl_request *req = fl_request_new("PUT", U("/echo"));
+  upload_calls = 0;
+  CHECK_EQ_INT(fl_request_set_upload_sized(req, upload_cb, NULL, 15), 0);
+  run_req(req, 0);
+  size_t len;
+  const char *wire = body_of(req, &len);
+  CHECK(strstr(wire, "\r\nContent-Length: 15\r\n\r\nabcdeabcdeabcde"));
+  CHECK(!strstr(wire, "chunked"));
+  CHECK_EQ_INT(upload_calls, 3); /* not asked again once 15 bytes were sent */
+  /* Declared 20, produced 15: an error, not a server left waiting. */
+  upload_calls = 0;
+  CHECK_EQ_INT(fl_request_set_upload_sized(req, upload_cb, NULL, 20), 0);
+  run_req(req, FL_EREAD);
+  CHECK(strstr(fl_request_errmsg(req), "15 of its 20"));
+  fl_request_free(req);
+}
+
 static void test_framings(void) {
   size_t len;
   fl_request *req = run("GET", "/chunked?n=10000&size=777", 0);
@@ -345,6 +364,7 @@ int main(void) {
   CHECK(client);
   test_ok_and_wire();
   test_chunked_upload();
+  test_sized_upload();
   test_framings();
   test_no_body_responses();
   test_faults();
