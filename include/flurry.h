@@ -302,6 +302,14 @@ FL_EXPORT int fl_request_set_upload(fl_request *req, fl_upload_cb cb, void *data
 FL_EXPORT int fl_request_set_upload_sized(fl_request *req, fl_upload_cb cb, void *data,
                                           uint64_t length);
 FL_EXPORT void fl_request_set_timeouts(fl_request *req, const fl_timeouts *t);
+/* Tracing each hop (for -v style output and debugging): the request head
+ * exactly as written (after redirects too, one call per hop), and each
+ * final response head as parsed (status line and headers in arrival order,
+ * CRLF-terminated). Borrowed bytes; the request must not be freed inside. */
+typedef enum fl_trace_kind { FL_TRACE_REQUEST_HEAD = 1, FL_TRACE_RESPONSE_HEAD } fl_trace_kind;
+typedef void (*fl_trace_cb)(fl_request *req, fl_trace_kind kind, const char *data, size_t len,
+                            void *userdata);
+FL_EXPORT void fl_request_on_trace(fl_request *req, fl_trace_cb cb, void *data);
 /* Stream the body instead of buffering it. */
 FL_EXPORT void fl_request_on_body(fl_request *req, fl_body_cb cb, void *data);
 FL_EXPORT void fl_request_on_headers(fl_request *req, fl_headers_cb cb, void *data);

@@ -75,7 +75,7 @@ fl_client *fl_client_new(fl_loop *loop, const fl_client_options *opts) {
       .negative_ttl_ms = c->opts.dns_negative_ttl_ms,
   };
   char errbuf[160];
-  fl__buf_init(&c->cookie_scratch);
+  fl__buf_init(&c->scratch);
   c->rbuf = malloc(FL__READ_BUF_SIZE);
   if (!c->rbuf || !c->user_agent || (opts && opts->dns_servers && !c->dns_servers) || fl__client_jar_init(c) ||
       fl__proxy_init(c, errbuf, sizeof errbuf) ||

@@ -78,6 +78,8 @@ struct fl_request {
   void *body_data;
   fl_headers_cb headers_cb;
   void *headers_data;
+  fl_trace_cb trace_cb;
+  void *trace_data;
   uint64_t max_body;
   int retryable;
   int follow_set, follow, max_redirects; /* per-request redirect choice */
@@ -248,7 +250,7 @@ struct fl_client {
   fl__queue throttled;        /* requests waiting for a token, oldest first */
   fl__queue buckets;          /* per-origin buckets, most recently used first */
   fl__timer throttle_timer;
-  fl__buf cookie_scratch;
+  fl__buf scratch;
   char *rbuf;                 /* FL__READ_BUF_SIZE, shared by the connections */
   int depth;           /* nesting of client code on the stack */
   int free_requested;

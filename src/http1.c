@@ -328,6 +328,21 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
   return fl__headers_append_value(&conn->req->res.headers, at, n) ? cb_abort(conn, FL_ENOMEM) : 0;
 }
 
+/* The response head rebuilt from what was parsed, for the trace hook. */
+static void trace_response_head(fl__conn *conn, fl_request *req) {
+  fl__buf *b = &conn->client->scratch; /* a reused scratch buffer */
+  char line[64];
+  snprintf(line, sizeof line, "HTTP/1.%d %d ", req->res.http_minor, req->res.status);
+  fl__buf_reset(b);
+  int err = fl__buf_puts(b, line) || fl__buf_puts(b, fl_response_reason(&req->res)) || fl__buf_puts(b, "\r\n");
+  const fl__headers *h = &req->res.headers;
+  for (size_t i = 0; !err && i < h->n; i++)
+    err = fl__buf_puts(b, fl__headers_name(h, i)) || fl__buf_puts(b, ": ") ||
+          fl__buf_puts(b, fl__headers_value(h, i)) || fl__buf_puts(b, "\r\n");
+  if (!err && !fl__buf_puts(b, "\r\n"))
+    req->trace_cb(req, FL_TRACE_RESPONSE_HEAD, b->data, b->len, req->trace_data);
+}
+
 static unsigned classify(const char *name, size_t len) {
   switch (len) {
   case 10:
@@ -367,6 +382,7 @@ static int on_headers_complete(llhttp_t *p) {
   req->res.http_minor = p->http_minor;
   if (status == 101) return cb_abort(conn, FL_EWEIRD_REPLY); /* we never ask to upgrade */
   if (status < 200) return 1; /* interim response: skipped at its end */
+  if (req->trace_cb) trace_response_head(conn, req);
   if (req->res.seen & FL__H_SET_COOKIE) fl__client_store_cookies(conn->client, req);
   int no_body = req->head_only || status == 204 || status == 304;
   if (fl__redirect_wanted(req)) {
@@ -742,6 +758,7 @@ void fl__http1_start(fl__conn *conn, fl_request *req) {
     conn_fail(conn, FL_ENOMEM, "out of memory writing the request");
     return;
   }
+  if (req->trace_cb) req->trace_cb(req, FL_TRACE_REQUEST_HEAD, conn->wbuf.data, conn->wbuf.len, req->trace_data);
   conn->woff = 0;
   conn->wtotal = conn->wbuf.len + fixed_body_len(req);
   if (streams_body(req) && req->upload_rewind && req->upload_rewind(req)) {

@@ -39,16 +39,16 @@ int fl__client_jar_init(fl_client *c) {
 void fl__client_jar_free(fl_client *c) {
   fl__cookie_jar_free(c->jar);
   c->jar = NULL;
-  fl__buf_dispose(&c->cookie_scratch);
+  fl__buf_dispose(&c->scratch);
 }
 
 const char *fl__client_jar_header(fl_client *c, const fl_request *req) {
   if (!c->jar || fl__cookie_jar_count(c->jar) == 0) return NULL; /* the common fast path */
   fl__cookie_origin o;
   origin_of_req(req, &o);
-  fl__buf_reset(&c->cookie_scratch);
-  int n = fl__cookie_jar_header(c->jar, &o, &c->cookie_scratch);
-  return n > 0 ? c->cookie_scratch.data : NULL;
+  fl__buf_reset(&c->scratch);
+  int n = fl__cookie_jar_header(c->jar, &o, &c->scratch);
+  return n > 0 ? c->scratch.data : NULL;
 }
 
 void fl__client_store_cookies(fl_client *c, fl_request *req) {

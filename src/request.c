@@ -277,3 +277,9 @@ int fl_request_set_upload_sized(fl_request *req, fl_upload_cb cb, void *data, ui
   if (!err) req->upload_len = (int64_t)length;
   return err;
 }
+
+void fl_request_on_trace(fl_request *req, fl_trace_cb cb, void *data) {
+  if (!req) return;
+  req->trace_cb = cb;
+  req->trace_data = data;
+}

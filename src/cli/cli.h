@@ -224,10 +224,6 @@ char *cli_reqspec_url(const cli_reqspec *rs, const char *arg);
 /* Apply the headers and the body to req (made with rs->method); cursor is
  * the transfer's upload position. 0 or an fl_err. */
 int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, cli_body_cursor *cursor);
-/* The request head as the library sends it, for -v: url is the URL of the
- * hop, jar_cookies what the cookie jar adds (NULL: none). */
-void cli_reqspec_dump(const cli_reqspec *rs, const cli_config *cfg, const char *url,
-                      const char *user_agent, const char *jar_cookies, cli_buf *out);
 
 /* -------------------------------------------------------------- writeout.c */
 /* What -w can tell about one finished transfer. */

@@ -24,7 +24,6 @@ typedef struct transfer {
   int abort_code;   /* why one of our callbacks aborted the request */
   char *errmsg;     /* our own message for abort_code */
   char *filename;   /* -o / -O target */
-  char *jar;        /* for -v: what the cookie jar added to the request */
   FILE *file;
   int stdout_failed; /* its error is that stdout failed */
   uint64_t bytes;   /* body bytes received */
@@ -146,18 +145,25 @@ static void flush_ordered(cli_run *run) {
 
 /* --------------------------------------------------------- callbacks */
 
-static void verbose_block(transfer *t, const fl_response *res) {
-  const fl_info *info = fl_request_info(t->req);
+/* -v: each hop's request head exactly as the library wrote it, and each
+ * final response head, as they happen (the library's trace hook). */
+static void on_trace(fl_request *req, fl_trace_kind kind, const char *data, size_t len, void *ud) {
+  (void)ud;
+  const char *mark = kind == FL_TRACE_REQUEST_HEAD ? "> " : "< ";
   cli_buf b = {0};
-  if (info->redirects)
-    cli_buf_printf(&b, "* Followed %d redirect%s to %s\r\n", info->redirects,
-                   info->redirects > 1 ? "s" : "", fl_request_effective_url(t->req));
-  if (info->remote_ip[0])
-    cli_buf_printf(&b, "* Connected to %s port %u%s\r\n", info->remote_ip, info->remote_port,
-                   info->reused ? " (reused connection)" : "");
-  cli_reqspec_dump(t->run->rs, t->run->cfg, fl_request_effective_url(t->req), t->run->user_agent,
-                   t->jar, &b);
-  cli_format_response_head(res, "< ", &b);
+  if (kind == FL_TRACE_REQUEST_HEAD) {
+    const fl_info *info = fl_request_info(req);
+    if (info->remote_ip[0])
+      cli_buf_printf(&b, "* Connected to %s port %u%s\r\n", info->remote_ip, info->remote_port,
+                     info->reused ? " (reused connection)" : "");
+  }
+  for (const char *p = data, *end = data + len; p < end;) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t n = nl ? (size_t)(nl - p + 1) : (size_t)(end - p);
+    cli_buf_adds(&b, mark);
+    cli_buf_add(&b, p, n);
+    p += n;
+  }
   cli_stderr_write(b.data, b.len);
   cli_buf_free(&b);
 }
@@ -167,7 +173,6 @@ static int on_headers(fl_request *req, void *data) {
   const cli_config *cfg = t->run->cfg;
   const fl_response *res = fl_request_response(req);
   int status = fl_response_status(res);
-  if (cfg->verbose) verbose_block(t, res);
   /* As curl: with -i the headers are written even when -f then fails. */
   if (cfg->include || cfg->head) {
     cli_buf b = {0};
@@ -275,8 +280,7 @@ static void finish(transfer *t, int err) {
   free(t->url);
   free(t->errmsg);
   free(t->filename);
-  free(t->jar);
-  t->url = t->errmsg = t->filename = t->jar = NULL;
+  t->url = t->errmsg = t->filename = NULL;
   t->state = T_DONE;
   run->active--;
   run->done++;
@@ -329,7 +333,7 @@ static void start(cli_run *run, transfer *t) {
   }
   fl_request_on_headers(t->req, on_headers, t);
   fl_request_on_body(t->req, on_body, t);
-  if (run->cfg->verbose) t->jar = fl_client_cookies_for(run->client, t->url);
+  if (run->cfg->verbose) fl_request_on_trace(t->req, on_trace, t);
   err = fl_request_send(run->client, t->req, on_done, t);
   if (err) finish(t, err);
 }

@@ -107,6 +107,38 @@ static long upload_cb(fl_request *req, char *buf, size_t cap, void *data) {
   return 1;
 }
 
+typedef struct traced {
+  int requests, responses;
+  char first_req[64], last_req[64], statuses[64];
+} traced;
+
+static void on_trace(fl_request *req, fl_trace_kind kind, const char *data, size_t len, void *ud) {
+  (void)req;
+  traced *t = ud;
+  CHECK(len >= 4 && memcmp(data + len - 4, "\r\n\r\n", 4) == 0); /* whole heads */
+  if (kind == FL_TRACE_REQUEST_HEAD) {
+    snprintf(t->last_req, sizeof t->last_req, "%.*s", (int)(strchr(data, '\r') - data), data);
+    if (t->requests++ == 0) memcpy(t->first_req, t->last_req, sizeof t->first_req);
+  } else {
+    t->responses++;
+    size_t used = strlen(t->statuses);
+    snprintf(t->statuses + used, sizeof t->statuses - used, "%.3s ", data + 9);
+  }
+}
+
+static void test_trace(void) {
+  traced t = {0};
+  fl_request *r = fl_request_new("GET", H("/redirect/2"));
+  fl_request_on_trace(r, on_trace, &t);
+  perform(r, 0);
+  CHECK_EQ_INT(t.requests, 3); /* one per hop */
+  CHECK_EQ_INT(t.responses, 3);
+  CHECK_EQ_STR(t.first_req, "GET /redirect/2 HTTP/1.1");
+  CHECK_EQ_STR(t.last_req, "GET /get HTTP/1.1");
+  CHECK_EQ_STR(t.statuses, "302 302 200 ");
+  fl_request_free(r);
+}
+
 static void test_redirect_body_rules(void) {
   /* A streamed body cannot be sent again for a 307. */
   fl_request *r = fl_request_new("PUT", H("/redirect-to?url=/anything&status_code=307"));
@@ -418,6 +450,7 @@ int main(void) {
   CHECK(client);
   test_redirects();
   test_redirect_body_rules();
+  test_trace();
   test_credentials_across_origins();
   test_basic_auth();
   test_decompression();
