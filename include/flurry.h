@@ -233,6 +233,11 @@ typedef struct fl_client_options {
   const char *proxy;
   int trust_env;                     /* use http_proxy, https_proxy, no_proxy (and
                                         HTTPS_PROXY, NO_PROXY) when proxy is NULL */
+  /* HTTP/1.1 pipelining: up to this many requests in flight on one
+   * connection, for GET and HEAD without a body, once no new connection may
+   * be opened (the pool limits). Requests whose connection fails before their
+   * response are sent again once on a fresh connection. Default 1 = off. */
+  uint32_t pipeline_depth;
 } fl_client_options;
 
 FL_EXPORT void fl_client_options_init(fl_client_options *opts);
@@ -387,6 +392,7 @@ typedef struct fl_info {
   int retries;            /* transparent retries on a fresh connection */
   int tls_resumed;         /* this request's new connection resumed a TLS session */
   int redirects;          /* redirects followed */
+  int pipelined;          /* sent behind another request on a busy connection */
   int attempts;           /* attempts made under the retry policy (1 = no retry) */
   uint64_t throttled_us;  /* time spent waiting for the rate limit */
   char remote_ip[46];

@@ -292,8 +292,18 @@ static void request_detach_attempt(fl_request *req) {
   fl__conn *conn = req->conn;
   if (conn) {
     req->conn = NULL;
-    if (conn->req == req) conn->req = NULL;
-    fl__pool_destroy_conn(c, conn);
+    if (fl__queue_linked(&req->pipe_node)) { /* queued behind another: its response */
+      fl__queue_remove(&req->pipe_node); /* is still coming, so the connection goes */
+      conn->inflight--;
+      fl_request *head = conn->req; /* and the request it carries is sent again */
+      conn->req = NULL;
+      if (head) head->conn = NULL;
+      fl__pool_destroy_conn(c, conn);
+      if (head) fl__request_requeue(head);
+    } else {
+      if (conn->req == req) conn->req = NULL;
+      fl__pool_destroy_conn(c, conn);
+    }
   }
   fl__pool_unref_host(c, req);
   fl__decoder_free(req->decoder);
@@ -408,6 +418,27 @@ int fl__request_retry(fl_request *req, fl__conn *conn) {
   req->info.reused = 0;
   fl__pool_acquire(c, req);
   return 1;
+}
+
+void fl__request_requeue(fl_request *req) {
+  fl_client *c = req->client;
+  if (c->free_requested || req->state == FL__REQ_COMPLETING || req->state == FL__REQ_IDLE)
+    return; /* the client's free completes it */
+  if (req->info.retries > 0) {
+    fl__request_finish(req, FL_ERECV, "the connection closed before the pipelined response");
+    return;
+  }
+  req->info.retries++;
+  req->info.pipelined = 0;
+  req->info.bytes_received = 0;
+  req->want_fresh_conn = 1;
+  req->res.status = 0; /* drop whatever part of a response had arrived */
+  fl__headers_reset(&req->res.headers);
+  fl__buf_reset(&req->res.body);
+  fl__buf_reset(&req->res.reason);
+  fl__decoder_free(req->decoder);
+  req->decoder = NULL;
+  fl__pool_acquire(c, req);
 }
 
 int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {

@@ -97,6 +97,7 @@ struct fl_request {
   fl_client *client;
   fl__queue inflight_node; /* client->inflight */
   fl__queue wait_node;     /* pool waiters */
+  fl__queue pipe_node;     /* conn->queued: pipelined behind conn->req */
   fl__host *host;
   fl__conn *conn;
   fl_done_cb cb;
@@ -174,6 +175,9 @@ struct fl__conn {
                             (http1.c); cancelled by tp->close; cb is NULL
                             until the exchange set it up */
   fl_request *req; /* current exchange, or NULL */
+  fl__queue queued; /* pipelined requests written after req, in order */
+  uint32_t inflight; /* req + queued */
+  int pipeline_ok;   /* req may have others queued behind it */
   /* connecting: DNS and Happy Eyeballs state, freed once connected */
   struct fl__connecting *cx;
   uint64_t connect_start_us;
@@ -334,6 +338,10 @@ void fl__http1_start(fl__conn *conn, fl_request *req);
 void fl__http1_idle_io(fl__conn *conn);  /* conn went idle */
 int fl__http1_write_head(fl_request *req, fl_client *c, fl__buf *out);
 void fl__http1_resume(fl__conn *conn);
+/* Queue req behind the requests in flight on conn (pipelining). */
+void fl__http1_pipeline(fl__conn *conn, fl_request *req);
+/* client.c: req's connection went away before its pipelined response. */
+void fl__request_requeue(fl_request *req);
 void fl__http1_pause(fl__conn *conn);
 
 /* conn.c: connection setup */

@@ -83,9 +83,9 @@ static int put_cookies(fl__buf *b, const fl_request *req, fl_client *c) {
          (jar && put(b, jar)) || put(b, "\r\n");
 }
 
+/* Appends the head to b (callers reset it when they want it alone). */
 int fl__http1_write_head(fl_request *req, fl_client *c, fl__buf *b) {
   const fl__headers *h = &req->headers;
-  fl__buf_reset(b);
   const char *host = fl__headers_get(h, "Host");
   /* Through a forward proxy the target is in absolute form (RFC 9112 3.2.2). */
   const fl__proxy *px = req->host && !req->host->tls ? req->host->proxy : NULL;
@@ -159,6 +159,12 @@ static void conn_fail_early(fl__conn *conn, int err, const char *what, int sys_e
 }
 
 /* ---------------------------------------------------------------- write */
+
+/* Bodiless GET and HEAD may share a connection with others in flight. */
+static int pipelinable(const fl_request *req) {
+  return !req->has_body && !req->upload_cb &&
+         (!strcmp(req->hop_method, "GET") || !strcmp(req->hop_method, "HEAD"));
+}
 
 /* What this hop sends after the head: a streamed body, a fixed one, or none. */
 static int streams_body(const fl_request *req) { return req->upload_cb && !req->hop_drop_body; }
@@ -522,9 +528,43 @@ static void apply_keep_alive_header(fl__conn *conn, const char *v) {
   }
 }
 
-static void message_complete(fl__conn *conn, size_t extra) {
+/* The next pipelined request becomes the connection's current one. */
+static void promote_next(fl__conn *conn, size_t bytes_waiting) {
+  fl_request *next = fl__container_of(conn->queued.next, fl_request, pipe_node);
+  fl__queue_remove(&next->pipe_node);
+  conn->req = next;
+  llhttp_init(&conn->parser, HTTP_RESPONSE, parser_settings());
+  conn->parser.data = conn;
+  conn->message_done = 0;
+  conn->header_bytes = conn->header_count = 0;
+  conn->response_started = bytes_waiting > 0;
+  if (bytes_waiting) {
+    next->info.first_byte_us = fl__now_us() - next->start_us;
+    fl__request_set_state(next, FL__REQ_RECEIVING);
+  }
+}
+
+/* 1: a pipelined request took over and parsing goes on; 0: exchange over. */
+static int message_complete(fl__conn *conn, size_t extra) {
   fl_request *req = conn->req;
   fl_client *c = conn->client;
+  if (!fl__queue_empty(&conn->queued)) {
+    int server_keeps = llhttp_should_keep_alive(&conn->parser);
+    conn->requests_done++;
+    conn->inflight--;
+    req->conn = NULL;
+    fl__decoder_free(req->decoder);
+    req->decoder = NULL;
+    if (!server_keeps) { /* the rest go out again on a fresh connection */
+      conn->req = NULL;
+      fl__pool_destroy_conn(c, conn);
+      fl__request_response_done(req);
+      return 0;
+    }
+    promote_next(conn, extra);
+    fl__request_response_done(req); /* its callback runs later, from the loop */
+    return conn->state == FL__CONN_ACTIVE && conn->req;
+  }
   int keep = llhttp_should_keep_alive(&conn->parser) && extra == 0;
   if (req->res.seen & FL__H_KEEP_ALIVE)
     apply_keep_alive_header(conn, fl__headers_get(&req->res.headers, "Keep-Alive"));
@@ -532,11 +572,13 @@ static void message_complete(fl__conn *conn, size_t extra) {
   if (conn->max_requests && conn->requests_done >= conn->max_requests) keep = 0;
   if (conn->idle_ms == 0) keep = 0;
   conn->req = NULL;
+  conn->inflight = 0;
   req->conn = NULL;
   fl__pool_release(c, conn, keep);
   fl__decoder_free(req->decoder);
   req->decoder = NULL;
   fl__request_response_done(req);
+  return 0;
 }
 
 /* A bad head is a weird reply (curl's 8); bad framing inside the body, such
@@ -550,14 +592,18 @@ static int map_parse_error(const fl__conn *conn, llhttp_errno_t e) {
 /* Feed bytes to the parser. Returns 1 if the connection is still usable for
  * more reads of this exchange, 0 if the exchange ended (either way). */
 static int parse(fl__conn *conn, const char *data, size_t len) {
-  conn->cb_err = 0;
-  conn->errbuf[0] = '\0';
-  llhttp_errno_t e = llhttp_execute(&conn->parser, data, len);
-  if (e == HPE_OK) return 1;
-  if (e == HPE_PAUSED && conn->message_done) {
+  llhttp_errno_t e;
+  for (;;) { /* once per response in these bytes (pipelining) */
+    conn->cb_err = 0;
+    conn->errbuf[0] = '\0';
+    e = llhttp_execute(&conn->parser, data, len);
+    if (e == HPE_OK) return 1;
+    if (!(e == HPE_PAUSED && conn->message_done)) break;
     size_t used = (size_t)(llhttp_get_error_pos(&conn->parser) - data);
-    message_complete(conn, len - used);
-    return 0;
+    if (!message_complete(conn, len - used)) return 0;
+    data += used;
+    len -= used;
+    if (len == 0) return 1;
   }
   if (conn->cb_err == FL_ECANCELED || !conn->req) {
     fl__pool_destroy_conn(conn->client, conn);
@@ -754,10 +800,12 @@ void fl__http1_start(fl__conn *conn, fl_request *req) {
   conn->upload_sent = 0;
   conn->header_bytes = conn->header_count = 0;
   fl__request_set_state(req, FL__REQ_SENDING);
+  fl__buf_reset(&conn->wbuf);
   if (fl__http1_write_head(req, conn->client, &conn->wbuf)) {
     conn_fail(conn, FL_ENOMEM, "out of memory writing the request");
     return;
   }
+  conn->pipeline_ok = pipelinable(req);
   if (req->trace_cb) req->trace_cb(req, FL_TRACE_REQUEST_HEAD, conn->wbuf.data, conn->wbuf.len, req->trace_data);
   conn->woff = 0;
   conn->wtotal = conn->wbuf.len + fixed_body_len(req);
@@ -767,6 +815,34 @@ void fl__http1_start(fl__conn *conn, fl_request *req) {
   }
   if (req->paused) fl__http1_pause(conn);
   write_some(conn);
+}
+
+void fl__http1_pipeline(fl__conn *conn, fl_request *req) {
+  req->conn = conn;
+  req->info.reused = 1;
+  req->info.pipelined = 1;
+  memcpy(req->info.remote_ip, conn->remote_ip, sizeof req->info.remote_ip);
+  req->info.remote_port = conn->remote_port;
+  fl__queue_insert_tail(&conn->queued, &req->pipe_node);
+  conn->inflight++;
+  if (conn->woff == conn->wtotal) { /* everything before it is out: start afresh */
+    fl__buf_reset(&conn->wbuf);
+    conn->woff = conn->wtotal = 0;
+  }
+  size_t before = conn->wbuf.len;
+  if (fl__http1_write_head(req, conn->client, &conn->wbuf)) {
+    fl__queue_remove(&req->pipe_node);
+    conn->inflight--;
+    req->conn = NULL;
+    fl__request_finish(req, FL_ENOMEM, "out of memory writing the request");
+    return;
+  }
+  if (req->trace_cb)
+    req->trace_cb(req, FL_TRACE_REQUEST_HEAD, conn->wbuf.data + before, conn->wbuf.len - before,
+                  req->trace_data);
+  conn->wtotal = conn->wbuf.len;
+  fl__request_set_state(req, FL__REQ_WAITING);
+  if (!(conn->io.want & FL__POLLOUT)) write_some(conn); /* write first */
 }
 
 void fl__http1_idle_io(fl__conn *conn) {

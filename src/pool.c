@@ -150,6 +150,7 @@ static fl__conn *conn_new(fl_client *c, fl__host *h) {
   conn->host = h;
   conn->fd = -1;
   fl__queue_init(&conn->host_node);
+  fl__queue_init(&conn->queued);
   fl__queue_init(&conn->lru_node);
   fl__buf_init(&conn->wbuf);
   fl__timer_init(c->loop, &conn->idle_timer, idle_timer_cb);
@@ -176,6 +177,25 @@ static void take_from_queue(fl_client *c, fl_request *req) {
   fl__queue_remove(&req->wait_node);
 }
 
+/* A busy connection of h with room for one more pipelined request (the
+ * least loaded), or NULL. Only bodiless GET/HEAD, behind the same. */
+static fl__conn *pipeline_target(fl_client *c, fl__host *h, const fl_request *req) {
+  uint32_t depth = c->opts.pipeline_depth;
+  if (depth <= 1 || req->want_fresh_conn || req->has_body || req->upload_cb ||
+      (strcmp(req->hop_method, "GET") && strcmp(req->hop_method, "HEAD")))
+    return NULL;
+  fl__conn *best = NULL;
+  fl__queue *q;
+  fl__queue_foreach(q, &h->busy) {
+    fl__conn *conn = fl__container_of(q, fl__conn, host_node);
+    if (conn->state != FL__CONN_ACTIVE || !conn->req || !conn->pipeline_ok || conn->inflight >= depth)
+      continue;
+    if (conn->max_requests && conn->requests_done + conn->inflight >= conn->max_requests) continue;
+    if (!best || conn->inflight < best->inflight) best = conn;
+  }
+  return best;
+}
+
 /* Give req a connection now if the limits allow. 1 if it got one. */
 static int try_assign(fl_client *c, fl_request *req) {
   fl__host *h = req->host;
@@ -193,6 +213,15 @@ static int try_assign(fl_client *c, fl_request *req) {
     return 1;
   }
   if (!can_open(c, h)) {
+    /* No new connection may be opened: pipeline behind a busy one. */
+    fl__conn *busy = pipeline_target(c, h, req);
+    if (busy) {
+      take_from_queue(c, req);
+      fl__request_attach(req, busy);
+      c->pool.stats.reused++;
+      fl__http1_pipeline(busy, req);
+      return 1;
+    }
     /* At the total limit, an idle connection of another host is worth less
      * than a waiting request: close the oldest one to make room. */
     if (fl__queue_empty(&c->pool.idle_lru) || !per_host_ok(c, h)) return 0;
@@ -322,6 +351,14 @@ void fl__pool_destroy_conn(fl_client *c, fl__conn *conn) {
     conn->req->conn = NULL;
     conn->req = NULL;
   }
+  /* Pipelined requests never got their responses: they go out again. */
+  while (!fl__queue_empty(&conn->queued)) {
+    fl_request *req = fl__container_of(conn->queued.next, fl_request, pipe_node);
+    fl__queue_remove(&req->pipe_node);
+    req->conn = NULL;
+    fl__request_requeue(req);
+  }
+  conn->inflight = 0;
   fl__queue_remove(&conn->host_node);
   fl__queue_remove(&conn->lru_node);
   fl__queue_insert_tail(&c->graveyard, &conn->host_node);

@@ -27,6 +27,7 @@ fl_request *fl_request_new(const char *method, const char *url) {
   fl__buf_init(&req->effective_url);
   fl__queue_init(&req->inflight_node);
   fl__queue_init(&req->wait_node);
+  fl__queue_init(&req->pipe_node);
   req->upload_len = -1;
   req->save_fd = -1;
   if (fl_request_set_method(req, method) || fl_request_set_url(req, url)) {

@@ -406,6 +406,91 @@ static void test_many_hosts(void) {
   fl_client_free(c);
 }
 
+static fl_client *pipelining_client(uint32_t depth) {
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.max_connections = 1;
+  o.pipeline_depth = depth;
+  fl_client *c = fl_client_new(loop, &o);
+  CHECK(c);
+  return c;
+}
+
+/* HTTP/1.1 pipelining: responses matched to requests in order on one
+ * connection; a server that closes mid-pipeline and a cancel of a queued
+ * request only resend what was not answered. */
+static void test_pipelining(void) {
+  enum { N = 12 };
+  fl_client *c = pipelining_client(4);
+  fl_request *reqs[N];
+  result res[N];
+  memset(res, 0, sizeof res);
+  char url[128];
+  for (int i = 0; i < N; i++) {
+    /* HEAD goes to /head, the fault server's HEAD-aware scenario */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/%s?n=%d", port, i % 3 ? "echo" : "head", i);
+    reqs[i] = fl_request_new(i % 3 ? "GET" : "HEAD", url);
+    CHECK_EQ_INT(fl_request_send(c, reqs[i], on_done, &res[i]), 0);
+  }
+  run_all(reqs, res, N);
+  int pipelined = 0;
+  for (int i = 0; i < N; i++) {
+    CHECK_EQ_INT(res[i].err, 0);
+    size_t len;
+    const char *body = fl_response_body(fl_request_response(reqs[i]), &len);
+    if (i % 3) { /* each response is the echo of its own request */
+      char line[64];
+      snprintf(line, sizeof line, "GET /echo?n=%d HTTP/1.1\r\n", i);
+      CHECK(strncmp(body, line, strlen(line)) == 0);
+    } else {
+      CHECK_EQ_INT(len, 0); /* HEAD in the pipeline: no body read */
+      CHECK_EQ_STR(fl_response_header(fl_request_response(reqs[i]), "Content-Length"), "1000");
+    }
+    pipelined += fl_request_info(reqs[i])->pipelined;
+    fl_request_free(reqs[i]);
+  }
+  CHECK(pipelined >= N / 2);
+  fl_pool_stats st;
+  fl_client_pool_stats(c, &st);
+  CHECK_EQ_INT(st.created, 1);
+  fl_client_free(c);
+
+  /* The server closes after the 2nd response: the rest go out again. */
+  c = pipelining_client(4);
+  memset(res, 0, sizeof res);
+  for (int i = 0; i < 6; i++) {
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/%s?n=%d", port, i == 1 ? "close-after" : "echo", i);
+    reqs[i] = fl_request_new("GET", url);
+    CHECK_EQ_INT(fl_request_send(c, reqs[i], on_done, &res[i]), 0);
+  }
+  run_all(reqs, res, 6);
+  for (int i = 0; i < 6; i++) {
+    CHECK_EQ_INT(res[i].err, 0);
+    CHECK_EQ_INT(fl_response_status(fl_request_response(reqs[i])), 200);
+    if (i >= 2 && i <= 4) CHECK(fl_request_info(reqs[i])->retries <= 1);
+    fl_request_free(reqs[i]);
+  }
+  fl_client_free(c);
+
+  /* Cancel a queued request: the others still complete, exactly once. */
+  c = pipelining_client(4);
+  memset(res, 0, sizeof res);
+  for (int i = 0; i < 4; i++) {
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/slow-first-byte?ms=50&n=%d", port, i);
+    reqs[i] = fl_request_new("GET", url);
+    CHECK_EQ_INT(fl_request_send(c, reqs[i], on_done, &res[i]), 0);
+  }
+  for (int i = 0; i < 3; i++) fl_loop_run(loop, FL_RUN_NOWAIT);
+  CHECK_EQ_INT(fl_request_cancel(reqs[2]), 0);
+  run_all(reqs, res, 4);
+  for (int i = 0; i < 4; i++) {
+    CHECK_EQ_INT(res[i].done, 1);
+    CHECK_EQ_INT(res[i].err, i == 2 ? FL_ECANCELED : 0);
+    fl_request_free(reqs[i]);
+  }
+  fl_client_free(c);
+}
+
 static void test_many_concurrent(void) {
   fl_client *c = new_client(20, 0);
   enum { N = 500 };
@@ -443,6 +528,7 @@ int main(void) {
   test_client_free();
   test_connect_timeout();
   test_many_hosts();
+  test_pipelining();
   test_many_concurrent();
   CHECK_EQ_INT(fl_loop_free(loop), 0);
   FL_TEST_END();
