@@ -27,7 +27,7 @@ typedef struct flb_config {
   double rate;           /* -R: total requests/s; 0 = as fast as possible */
   uint64_t warmup_us;
   uint64_t timeout_us;   /* per request, whole exchange; 0 = none */
-  uint64_t pipeline;     /* --pipeline N (needs library support) */
+  uint64_t pipeline;     /* --pipeline N: requests in flight per connection */
   int latency;           /* --latency: print the percentile table */
   int json;              /* --json: one JSON object instead of the text */
   int insecure;          /* -k: do not verify TLS certificates */

@@ -32,12 +32,6 @@ int main(int argc, char **argv) {
     flb_config_free(&cfg);
     return rc > 0 ? 0 : 1;
   }
-  if (cfg.pipeline > 1) {
-    fprintf(stderr, "flurry-bench: --pipeline %llu: pipelining needs library support (not built)\n",
-            (unsigned long long)cfg.pipeline);
-    flb_config_free(&cfg);
-    return 1;
-  }
   raise_fd_limit(cfg.connections);
 
   /* Signals are taken by this thread only (sigtimedwait below); the workers

@@ -28,7 +28,7 @@ static const char usage_text[] =
     "                           from each request's intended send time (as wrk2)\n"
     "        --warmup      <T>  Run this long before measuring\n"
     "        --json             One JSON summary on stdout instead of the text\n"
-    "        --pipeline    <N>  HTTP/1.1 pipelining (needs library support)\n"
+    "        --pipeline    <N>  HTTP/1.1 pipelining: N requests in flight per connection (GET/HEAD)\n"
     "    -X, --method      <M>  Request method (default GET)\n"
     "    -k, --insecure         Do not verify TLS certificates (https)\n"
     "        --cacert   <FILE>  Trust the CA certificates in FILE (https)\n"

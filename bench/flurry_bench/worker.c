@@ -46,7 +46,8 @@ struct flb_worker {
   uint64_t phase_due_us;
   fl_timer *pace;  /* -R: the next due request */
   slot *slots;
-  uint64_t nslots;
+  uint64_t nslots;      /* requests in flight: connections x pipeline depth */
+  uint64_t nconns;
   uint64_t quota;    /* -n share of this thread; 0 = no limit */
   uint64_t budget;   /* sends left while measuring (with a quota) */
   uint64_t finished; /* measured responses and failures (for the quota) */
@@ -344,10 +345,11 @@ flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *re
   w->cfg = cfg;
   w->index = index;
   w->res = res;
-  w->nslots = share(cfg->connections, cfg->threads, index);
+  w->nconns = share(cfg->connections, cfg->threads, index);
+  w->nslots = w->nconns * (cfg->pipeline > 1 ? cfg->pipeline : 1);
   w->quota = cfg->requests ? share(cfg->requests, cfg->threads, index) : 0;
   if (cfg->rate > 0) {
-    w->rate = cfg->rate * (double)w->nslots / (double)cfg->connections;
+    w->rate = cfg->rate * (double)w->nconns / (double)cfg->connections;
     w->interval_us = 1e6 / w->rate;
   }
   w->head = !strcasecmp(cfg->method, "HEAD");
@@ -364,7 +366,8 @@ static int setup(flb_worker *w) {
   if (!w->loop) return FL_ENOMEM;
   fl_client_options o;
   fl_client_options_init(&o);
-  o.max_connections = (uint32_t)w->nslots;
+  o.max_connections = (uint32_t)w->nconns;
+  o.pipeline_depth = cfg->pipeline > 1 ? (uint32_t)cfg->pipeline : 1; /* GET/HEAD only */
   o.max_connections_per_host = 0;
   o.timeouts.total_ms = 0; /* --timeout: swept on the tick (tick_cb) */
   o.follow_redirects = 0; /* 3xx counts as a response, as in wrk */

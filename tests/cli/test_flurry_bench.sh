@@ -125,13 +125,13 @@ fb -t 1 -c 2 -d 1s --timeout 200ms --json "http://127.0.0.1:$(cat "$tmp/silent.p
 [[ $(json "$tmp/timeout.out" "d['errors']['timeout'] >= 4 and d['requests'] == 0") == True ]] ||
   fail "--timeout 200ms: $(json "$tmp/timeout.out" "d['errors']")"
 
-# ---- 7. refusals: pipelining, bad options, bad URL
-set +e
-fb -t 1 -c 2 -d 1s --pipeline 4 "$url" >"$tmp/pipe.out" 2>"$tmp/pipe.err"
-rc=$?
-set -e
-((rc == 1)) || fail "--pipeline 4 exited $rc, want 1"
-grep -q 'pipelining needs library support (not built)' "$tmp/pipe.err" || fail "--pipeline message"
+# ---- 7. pipelining: exactly -n requests, no errors, over -c connections
+fb -t 1 -c 2 -n 2000 --pipeline 4 --json "$url" >"$tmp/pipe.out" 2>"$tmp/pipe.err" ||
+  fail "--pipeline 4 failed: $(cat "$tmp/pipe.err")"
+[[ $(json "$tmp/pipe.out" "d['requests'] == 2000 and d['errors']['total'] == 0") == True ]] ||
+  fail "--pipeline 4 -n 2000: $(cat "$tmp/pipe.out")"
+
+# ---- 8. refusals: bad options, bad URL
 for args in "-c 1 -t 2 $url" "-d 1x $url" "-n 0 $url" "-c 2" "-t 1 -c 2 -d 1s not-a-url"; do
   # shellcheck disable=SC2086
   if fb $args >"$tmp/bad.out" 2>"$tmp/bad.err"; then fail "accepted bad arguments: $args"; fi
