@@ -69,7 +69,7 @@ void fl_gather_free(fl_gather *g) {
   if (!g || g->free_requested) return;
   g->free_requested = 1;
   if (g->depth == 0) destroy(g);
-  /* else the callback in progress returns into deliver(), which destroys it */
+  /* else the callback in progress returns to member_cb or kick_cb, which destroys it */
 }
 
 int fl_gather_add(fl_gather *g, fl_request *req) {
@@ -144,7 +144,8 @@ static void pump(fl_gather *g) {
 }
 
 /* Deliver one finished member to the user; returns 1 if the gather was
- * freed meanwhile (the caller must not touch it). */
+ * freed meanwhile. Only the entry points (member_cb, kick_cb) destroy it,
+ * once nothing of the gather is on the stack (depth 0). */
 static int deliver(fl_gather *g, member *m) {
   m->state = M_DONE;
   g->finished++;
@@ -160,10 +161,6 @@ static int deliver(fl_gather *g, member *m) {
     if (g->done_cb) g->done_cb(g, g->done_data);
   }
   g->depth--;
-  if (g->free_requested && g->depth == 0) {
-    destroy(g);
-    return 1;
-  }
   return g->free_requested;
 }
 
@@ -182,8 +179,10 @@ static void member_cb(fl_request *req, int err, void *data) {
   (void)req;
   m->err = err;
   g->running--;
-  if (deliver(g, m)) return;
-  drain_deferred(g);
+  g->depth++;
+  if (!deliver(g, m)) drain_deferred(g);
+  g->depth--;
+  if (g->free_requested && g->depth == 0) destroy(g);
 }
 
 static void kick_cb(fl_timer *t, void *data) {
