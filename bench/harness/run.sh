@@ -9,21 +9,29 @@
 #
 #   bench/harness/run.sh [--connections "64 512 10000"] [--runs N]
 #                        [--duration SECONDS] [--tools "wrk flurry-bench ..."]
-#                        [--build DIR] [--no-strace] [--no-build]
+#                        [--build DIR] [--no-strace] [--no-build] [--tag NAME]
 #
-# Tools: wrk, flurry-bench, h2load (--h1), ab (-k), curl-multi
-# (bench/peers/curl_multi_load); missing ones are skipped and said so.
+# Tools: wrk, flurry-bench, fl_load (the plain library: one fl_client loop,
+# bench/fl_load.c), h2load (--h1), ab (-k), curl-multi
+# (bench/peers/curl_multi_load), curl-Z (curl --parallel,
+# bench/peers/curl_z_load.sh), and the Python peers of bench/peers/py_load.py:
+# aiohttp (with uvloop), httpx (AsyncClient), requests (one Session, serial),
+# requests-threads (ThreadPool(8), a Session per thread); missing ones are
+# skipped and said so. The table also gives fl_load / curl-multi (the
+# library against libcurl multi) and flurry over each peer.
 # Writes bench/results/keepalive-cN.{md,tsv,png} per connection count and
-# bench/results/keepalive.md (all of them). Every load run is bounded by
+# bench/results/keepalive.md (all of them); with --tag NAME the per-count
+# files are keepalive-cN-NAME.* (a focused run next to the full one).
+# Every load run is bounded by
 # --duration (default 3 s; strace runs 2 s).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 
-orig_args="$*"
-conn_list="64" runs=3 duration=3 tools="wrk flurry-bench h2load ab curl-multi"
-build=$root/build-bench do_strace=1 do_build=1
+orig_args=$(for a in "$@"; do if [[ $a =~ [[:space:]] ]]; then printf "\"%s\" " "$a"; else printf "%s " "$a"; fi; done); orig_args=${orig_args% }
+conn_list="64" runs=3 duration=3 tools="wrk flurry-bench fl_load h2load ab curl-multi curl-Z aiohttp httpx requests requests-threads"
+build=$root/build-bench do_strace=1 do_build=1 tag=""
 while (($#)); do
   case $1 in
     --connections) conn_list=$2; shift ;;
@@ -33,7 +41,8 @@ while (($#)); do
     --build) build=$2; shift ;;
     --no-strace) do_strace=0 ;;
     --no-build) do_build=0 ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --tag) tag=-$2; shift ;;
+    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -47,11 +56,15 @@ if (($(nproc) < 2)); then client_cpu=0; fi
 # ------------------------------------------------------------------ build
 if ((do_build)); then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" -j2 --target flurry_bench >/dev/null
+  cmake --build "$build" -j2 --target flurry_bench fl_load >/dev/null
   cmake --build "$build" -j2 --target curl_multi_load >/dev/null 2>&1 || true
 fi
 fbench=$build/bench/flurry_bench/flurry-bench
 curlmulti=$build/bench/peers/curl_multi_load
+flload=$build/bench/fl_load
+pyload=$root/bench/peers/py_load.py
+curlz=$root/bench/peers/curl_z_load.sh
+py=/usr/bin/python3 # the Debian one: it has the peers' packages
 [[ -x $fbench ]] || { echo "run.sh: $fbench not built" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "run.sh: GNU time (/usr/bin/time) needed" >&2; exit 1; }
 
@@ -60,6 +73,11 @@ have_tool() {
     wrk | h2load | ab) command -v "$1" >/dev/null ;;
     flurry-bench) [[ -x $fbench ]] ;;
     curl-multi) [[ -x $curlmulti ]] ;;
+    fl_load) [[ -x $flload ]] ;;
+    curl-Z) command -v curl >/dev/null ;;
+    aiohttp) "$py" -c 'import aiohttp, uvloop' 2>/dev/null ;;
+    httpx) "$py" -c 'import httpx' 2>/dev/null ;;
+    requests | requests-threads) "$py" -c 'import requests' 2>/dev/null ;;
     *) return 1 ;;
   esac
 }
@@ -91,6 +109,12 @@ tool_cmd() {
     # ab stops after -n even with -t (and -t alone means -n 50000).
     ab) echo "ab -k -q -c$c -t$d -n20000000 $url" ;;
     curl-multi) echo "$curlmulti -c $c -n 1000000000 -d $d $url" ;;
+    fl_load) echo "$flload -c $c -n 1000000000 -d $d $url" ;;
+    curl-Z) echo "$curlz -c $c -d $d $url" ;;
+    aiohttp) echo "$py $pyload aiohttp-uvloop -c $c -d $d $url" ;;
+    httpx) echo "$py $pyload httpx -c $c -d $d $url" ;;
+    requests) echo "$py $pyload requests -c $c -d $d $url" ;;
+    requests-threads) echo "$py $pyload requests-threads -c $c -d $d $url" ;;
   esac
 }
 
@@ -111,8 +135,11 @@ parse() {
       awk '/^Complete requests:/ {n = $3} /^Requests per second:/ {r = $4}
            /^Failed requests:/ {e += $3} /^Non-2xx responses:/ {e += $3}
            END {print n + 0, r + 0, e + 0}' "$f" ;;
-    curl-multi)
+    curl-multi | curl-Z | aiohttp | httpx | requests | requests-threads)
       awk '/ requests in / {n = $1} /^Requests\/sec:/ {r = $2} /^errors:/ {e = $2}
+           END {print n + 0, r + 0, e + 0}' "$f" ;;
+    fl_load) # "errors: E, bad responses: B"
+      awk '/ requests in / {n = $1} /^Requests\/sec:/ {r = $2} /^errors:/ {gsub(",", ""); e = $2 + $5}
            END {print n + 0, r + 0, e + 0}' "$f" ;;
   esac
 }
@@ -128,7 +155,8 @@ machine() {
 # ------------------------------------------------------------- scenarios
 scenario() {
   local c=$1
-  local tsv=bench/results/keepalive-c$c.tsv md=bench/results/keepalive-c$c.md
+  local name=keepalive-c$c$tag
+  local tsv=bench/results/$name.tsv md=bench/results/$name.md
   local load_before load_after i k t n r e cpu rss pratio
   mkdir -p bench/results
   load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -206,6 +234,34 @@ scenario() {
       lo=${mm%-*} hi=${mm#*-}
       printf '"%s" %.0f %s %s %s\n' "$t" "$med" "$lo" "$hi" "$ratio" >>"$dat"
     done
+    # Ratios between two tools measured in this run: medians, and the median
+    # of the per-round ratios.
+    local pairs=() a b
+    for t in curl-multi curl-Z aiohttp httpx requests requests-threads; do
+      for a in fl_load flurry-bench; do pairs+=("$a/$t"); done
+    done
+    local shown=0
+    for p in "${pairs[@]}"; do
+      a=${p%/*} b=${p#*/}
+      [[ " ${active[*]} " == *" $a "* && " ${active[*]} " == *" $b "* ]] || continue
+      if ((!shown)); then
+        echo
+        echo "Ratios in this run (of the medians, and the median of the per-round ratios):"
+        echo
+        echo "| ratio | medians | per round |"
+        echo "|---|---|---|"
+        shown=1
+      fi
+      local ma mb
+      ma=$(awk -F'\t' -v t="$a" '$1 == t {print $4}' "$tsv" | median)
+      mb=$(awk -F'\t' -v t="$b" '$1 == t {print $4}' "$tsv" | median)
+      pratio=$(awk -F'\t' -v a="$a" -v b="$b" '$1 == b {w[$2] = $4} $1 == a {x[$2] = $4}
+        END {for (r in x) if (w[r] > 0) print x[r] / w[r]}' "$tsv" | median)
+      printf '| %s / %s%s | %s | %s |\n' "$a" "$b" \
+        "$([[ $p == fl_load/curl-multi ]] && echo ' (the library vs libcurl multi; target >= 3x)')" \
+        "$(awk -v x="$ma" -v y="$mb" 'BEGIN {if (y > 0) printf "%.2fx", x / y; else print "-"}')" \
+        "$(awk -v x="$pratio" 'BEGIN {printf "%.2fx", x}')"
+    done
     echo
     echo "Commands (client side, each prefixed with \`/usr/bin/time -f '%U %S %M' taskset -c $client_cpu\`;"
     echo "the strace runs: \`strace -f -c taskset -c $client_cpu ...\` with 2 s):"
@@ -214,25 +270,26 @@ scenario() {
     for t in "${active[@]}"; do tool_cmd "$t" "$c" "$duration" | sed "s|$root/||; s|$port|PORT|"; done
     echo '```'
     echo
-    echo "Every run (bench/results/keepalive-c$c.tsv):"
+    echo "Every run (bench/results/$name.tsv):"
     echo
     echo '```'
     column -t -s $'\t' "$tsv"
     echo '```'
     echo
-    echo "![keep-alive throughput, $c connections](keepalive-c$c.png)"
+    echo "![keep-alive throughput, $c connections](${name}.png)"
   } >"$md"
 
   if command -v gnuplot >/dev/null; then
     gnuplot <<PLOT
-set terminal pngcairo size 800,480 noenhanced font ",11"
-set output "bench/results/keepalive-c$c.png"
+set terminal pngcairo size 1000,520 noenhanced font ",11"
+set output "bench/results/${name}.png"
 set title "Keep-alive GET /hello, $c connections, 1 client thread (median, min-max of $runs)"
 set ylabel "requests/s"
 set style fill solid 0.6 border -1
 set boxwidth 0.6
 set yrange [0:*]
 set grid ytics
+set xtics rotate by -30
 unset key
 plot "$dat" using 0:2:xtic(1) with boxes lc rgb "#4472c4", \
      "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0, \
