@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -284,4 +285,28 @@ int fl_test_script_start(const char *name, const char *extra_arg) {
 void fl_test_fault_stop(void) {
   while (nfaults > 0)
     reap(&faults[--nfaults]);
+}
+
+/* ------------------------------------------------------------- DNS sink */
+
+int fl_test_udp_sink_open(char *servers, size_t cap) {
+  struct sockaddr_in sa;
+  socklen_t len = sizeof sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+      getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+    die("DNS sink socket: %s", strerror(errno));
+  snprintf(servers, cap, "127.0.0.1:%d", ntohs(sa.sin_port));
+  return fd;
+}
+
+int fl_test_udp_sink_drain(int fd) {
+  char buf[600];
+  int n = 0;
+  while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) >= 0) n++;
+  if (errno != EAGAIN && errno != EWOULDBLOCK) die("DNS sink recv: %s", strerror(errno));
+  return n;
 }

@@ -44,6 +44,11 @@ int fl_test_count_fds(void);
 /* Port of a fixture server ("httpbin", "nginx", "nginx_tls", "dnsmasq"),
  * read from $FL_TEST_RUNDIR/<name>.port; exits with a message if absent. */
 int fl_test_server_port(const char *name);
+/* A black-hole DNS server: a UDP socket on 127.0.0.1 that never answers.
+ * Returns its fd and writes "127.0.0.1:PORT" to servers. */
+int fl_test_udp_sink_open(char *servers, size_t cap);
+/* Datagrams that reached the sink since the last call (drains it). */
+int fl_test_udp_sink_drain(int fd);
 /* Path of a file in $FL_TEST_RUNDIR (static buffer). */
 const char *fl_test_rundir_path(const char *file);
 

@@ -39,28 +39,10 @@ static const char *str(const fl__sockaddr *a, uint16_t *port) {
 static int sink_fd = -1;
 static char sink_servers[64];
 
-static void sink_open(void) {
-  struct sockaddr_in sa;
-  socklen_t len = sizeof sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sink_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  CHECK(sink_fd >= 0);
-  CHECK(bind(sink_fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-  CHECK(getsockname(sink_fd, (struct sockaddr *)&sa, &len) == 0);
-  snprintf(sink_servers, sizeof sink_servers, "127.0.0.1:%d", ntohs(sa.sin_port));
-}
+static void sink_open(void) { sink_fd = fl_test_udp_sink_open(sink_servers, sizeof sink_servers); }
 
 /* Number of datagrams that reached the sink (drains it). */
-static int sink_drain(void) {
-  char buf[600];
-  int n = 0;
-  while (recv(sink_fd, buf, sizeof buf, MSG_DONTWAIT) >= 0)
-    n++;
-  CHECK(errno == EAGAIN || errno == EWOULDBLOCK);
-  return n;
-}
+static int sink_drain(void) { return fl_test_udp_sink_drain(sink_fd); }
 
 static fl__resolver_options base_opts(void) {
   fl__resolver_options o;
