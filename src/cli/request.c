@@ -16,10 +16,10 @@
 #define FLAT_BODY_MAX (1024 * 1024)
 
 /* ------------------------------------------------------- header list
- * Mirrors the library's rules (fl_request_set/add/remove_header) so that
- * -v prints what is sent. */
+ * The -H/-A/-e/-b headers, parsed once and applied to every URL's request
+ * with the library's add/remove calls. */
 
-static void hl_remove(cli_reqspec *rs, const char *name) {
+static void hl_drop(cli_reqspec *rs, const char *name) {
   size_t j = 0;
   for (size_t i = 0; i < rs->nheaders; i++) {
     if (cli_strcaseeq(rs->headers[i].name, name)) {
@@ -30,6 +30,11 @@ static void hl_remove(cli_reqspec *rs, const char *name) {
     }
   }
   rs->nheaders = j;
+}
+
+/* "Name:" removes a header, defaults included. */
+static void hl_remove(cli_reqspec *rs, const char *name) {
+  hl_drop(rs, name);
   if (cli_strcaseeq(name, "User-Agent")) rs->no_user_agent = 1;
   if (cli_strcaseeq(name, "Accept")) rs->no_accept = 1;
 }
@@ -40,16 +45,7 @@ static void hl_add(cli_reqspec *rs, const char *name, const char *value) {
 }
 
 static void hl_set(cli_reqspec *rs, const char *name, const char *value) {
-  size_t j = 0;
-  for (size_t i = 0; i < rs->nheaders; i++) {
-    if (cli_strcaseeq(rs->headers[i].name, name)) {
-      free(rs->headers[i].name);
-      free(rs->headers[i].value);
-    } else {
-      rs->headers[j++] = rs->headers[i];
-    }
-  }
-  rs->nheaders = j;
+  hl_drop(rs, name);
   hl_add(rs, name, value);
 }
 
