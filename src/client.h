@@ -174,6 +174,9 @@ struct fl__conn {
   fl__defer drain_defer; /* reads bytes the transport buffered, after a resume
                             (http1.c); cancelled by tp->close; cb is NULL
                             until the exchange set it up */
+  fl__defer flush_defer; /* sends the pipelined heads appended during one loop
+                            pass in one write (http1.c); cancelled when the
+                            connection is destroyed */
   fl_request *req; /* current exchange, or NULL */
   fl__queue queued; /* pipelined requests written after req, in order */
   uint32_t inflight; /* req + queued */

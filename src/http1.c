@@ -774,9 +774,22 @@ static void drain_defer_cb(fl__defer *d) {
   fl__client_leave(c);
 }
 
+/* Pipelined heads queued in one loop pass (typically one per response just
+ * completed) leave in one write: the server then reads them in one go too. */
+static void flush_defer_cb(fl__defer *d) {
+  fl__conn *conn = fl__container_of(d, fl__conn, flush_defer);
+  fl_client *c = conn->client;
+  fl__client_enter(c);
+  if (conn->state == FL__CONN_ACTIVE && conn->req && conn->woff < conn->wtotal &&
+      !(conn->io.want & FL__POLLOUT))
+    write_some(conn);
+  fl__client_leave(c);
+}
+
 int fl__http1_conn_init(fl__conn *conn) {
   fl_client *c = conn->client;
   fl__defer_init(&conn->drain_defer, drain_defer_cb);
+  fl__defer_init(&conn->flush_defer, flush_defer_cb);
   if (conn->tp) {
     conn->io.cb = conn_io_cb; /* TLS: take over the handshake's registered watcher */
   } else {
@@ -842,7 +855,9 @@ void fl__http1_pipeline(fl__conn *conn, fl_request *req) {
                   req->trace_data);
   conn->wtotal = conn->wbuf.len;
   fl__request_set_state(req, FL__REQ_WAITING);
-  if (!(conn->io.want & FL__POLLOUT)) write_some(conn); /* write first */
+  /* Not written at once: others may join it before the loop polls again
+   * (with EPOLLOUT armed, the writable event sends it anyway). */
+  if (!(conn->io.want & FL__POLLOUT)) fl__defer_schedule(conn->client->loop, &conn->flush_defer);
 }
 
 void fl__http1_idle_io(fl__conn *conn) {

@@ -153,6 +153,7 @@ static fl__conn *conn_new(fl_client *c, fl__host *h) {
   fl__queue_init(&conn->queued);
   fl__queue_init(&conn->lru_node);
   fl__buf_init(&conn->wbuf);
+  fl__defer_init(&conn->flush_defer, NULL); /* its callback: fl__http1_conn_init */
   fl__timer_init(c->loop, &conn->idle_timer, idle_timer_cb);
   conn->idle_ms = c->opts.idle_timeout_ms;
   h->nconns++;
@@ -339,6 +340,7 @@ void fl__pool_destroy_conn(fl_client *c, fl__conn *conn) {
   fl__conn_cancel_connect(conn); /* frees connect-time state, if any is left */
   conn->state = FL__CONN_DEAD;
   fl__timer_stop(&conn->idle_timer);
+  fl__defer_cancel(&conn->flush_defer);
   if (conn->fd >= 0) {
     fl__io_close(c->loop, &conn->io);
     if (conn->tp && conn->tp->close)
