@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
     else
       printf("%s\n", fl_response_body(fl_request_response(req), NULL));
   }
-  printf("Done in %.3fs\n", elapsed);
+  seed_done(elapsed);
   int failed = (int)fl_gather_failed(g);
   fl_gather_free(g);
   fl_client_free(client);

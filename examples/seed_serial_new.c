@@ -36,6 +36,6 @@ int main(int argc, char **argv) {
     printf("%s\n", fl_response_body(fl_request_response(req), NULL));
     fl_request_free(req);
   }
-  printf("Done in %.3fs\n", now_s() - t0);
+  seed_done(now_s() - t0);
   return failed ? 1 : 0;
 }

@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
     }
     printf("%s\n", fl_response_body(fl_request_response(req), NULL));
   }
-  printf("Done in %.3fs\n", now_s() - t0);
+  seed_done(now_s() - t0);
   fl_request_free(req);
   fl_client_free(client);
   fl_loop_free(loop);

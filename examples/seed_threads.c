@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
     fl_request_free(res[i]);
     free(urls[i]);
   }
-  printf("Done in %.3fs\n", elapsed);
+  seed_done(elapsed);
   free(urls);
   free(res);
   return failed ? 1 : 0;

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Keep-alive throughput of flurry-bench against the load generators people
 # use, same nginx, same run: nginx (one worker) pinned to CPU 0, every
-# client pinned to CPU 1 with one thread, GET /hello (13 bytes). Tools run
-# in turns (the order rotates each round), several rounds; medians with
-# min-max, the ratio to wrk's median, client CPU time per request
+# client pinned to CPU 1 with one thread, GET /hello (13 bytes) or --path.
+# Tools run in turns (the order rotates each round), several rounds; medians
+# with min-max, the ratio to wrk's median, client CPU time per request
 # (user+sys from GNU time / requests), peak client RSS, and syscalls per
 # request from one extra strace -f -c run of each tool.
 #
 #   bench/harness/run.sh [--connections "64 512 10000"] [--runs N]
 #                        [--duration SECONDS] [--tools "wrk flurry-bench ..."]
-#                        [--build DIR] [--no-strace] [--no-build] [--tag NAME]
+#                        [--path PATH] [--build DIR] [--no-strace] [--no-build]
+#                        [--tag NAME]
 #
 # Tools: wrk, flurry-bench, fl_load (the plain library: one fl_client loop,
 # bench/fl_load.c), h2load (--h1), ab (-k), curl-multi
@@ -19,11 +20,15 @@
 # requests-threads (ThreadPool(8), a Session per thread); missing ones are
 # skipped and said so. The table also gives fl_load / curl-multi (the
 # library against libcurl multi) and flurry over each peer.
+# --path PATH: the URL path on bench/harness/nginx.sh (default /hello; /get
+# is its ~250-byte JSON shaped like httpbin's); its body size is measured
+# once with curl and given in the report.
 # Writes bench/results/keepalive-cN.{md,tsv,png} per connection count and
-# bench/results/keepalive.md (all of them); with --tag NAME the per-count
-# files are keepalive-cN-NAME.* (a focused run next to the full one).
-# Every load run is bounded by
-# --duration (default 3 s; strace runs 2 s).
+# bench/results/keepalive.md (all of them); another --path writes
+# keepalive-P-cN.* (P: the path without its leading /, other characters than
+# letters and digits as -, e.g. keepalive-get-c64.*); with --tag NAME the
+# per-count files end in -NAME (a focused run next to the full one).
+# Every load run is bounded by --duration (default 3 s; strace runs 2 s).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -31,7 +36,7 @@ cd "$root"
 
 orig_args=$(for a in "$@"; do if [[ $a =~ [[:space:]] ]]; then printf "\"%s\" " "$a"; else printf "%s " "$a"; fi; done); orig_args=${orig_args% }
 conn_list="64" runs=3 duration=3 tools="wrk flurry-bench fl_load h2load ab curl-multi curl-Z aiohttp httpx requests requests-threads"
-build=$root/build-bench do_strace=1 do_build=1 tag=""
+build=$root/build-bench do_strace=1 do_build=1 tag="" path=/hello
 while (($#)); do
   case $1 in
     --connections) conn_list=$2; shift ;;
@@ -42,13 +47,23 @@ while (($#)); do
     --no-strace) do_strace=0 ;;
     --no-build) do_build=0 ;;
     --tag) tag=-$2; shift ;;
-    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --path) path=$2; shift ;;
+    -h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 [[ $runs =~ ^[1-9][0-9]*$ && $duration =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad --runs/--duration" >&2; exit 2; }
 ((duration <= 30)) || { echo "run.sh: keep runs short (--duration <= 30)" >&2; exit 2; }
+[[ $path =~ ^/[^[:space:]]*$ ]] || { echo "run.sh: --path must start with / (and have no spaces)" >&2; exit 2; }
+# Result files: keepalive-cN for /hello, keepalive-P-cN for another path
+# (P: the path without its leading /, anything but letters and digits as -).
+prefix=keepalive
+if [[ $path != /hello ]]; then
+  slug=${path#/}
+  slug=${slug//[^[:alnum:]]/-}
+  prefix=keepalive-${slug:-root}
+fi
 
 server_cpu=0 client_cpu=1
 if (($(nproc) < 2)); then client_cpu=0; fi
@@ -96,7 +111,15 @@ cleanup() {
 }
 trap cleanup EXIT
 port=$(FLB_SERVER_CPU=$server_cpu bench/harness/nginx.sh start "$rundir")
-url=http://127.0.0.1:$port/hello
+url=http://127.0.0.1:$port$path
+# The body size, measured once (with /get it varies by a few bytes with each
+# client's Host, Accept and User-Agent headers, which it echoes).
+code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+[[ $code == 200 ]] || { echo "run.sh: GET $path answered ${code:-nothing}, not 200" >&2; exit 1; }
+body_bytes=$(curl -s "$url" | wc -c)
+echo "run.sh: GET $path: $body_bytes-byte body (curl)" >&2
+what="GET $path ($body_bytes-byte body with curl)"
+[[ $path == /hello ]] && what="GET /hello ($body_bytes-byte body)"
 pin=(taskset -c "$client_cpu")
 
 # tool_cmd TOOL CONNS SECONDS: the exact command line (printed into the report).
@@ -155,13 +178,13 @@ machine() {
 # ------------------------------------------------------------- scenarios
 scenario() {
   local c=$1
-  local name=keepalive-c$c$tag
+  local name=$prefix-c$c$tag
   local tsv=bench/results/$name.tsv md=bench/results/$name.md
   local load_before load_after i k t n r e cpu rss pratio
   mkdir -p bench/results
   load_before=$(cut -d' ' -f1-3 /proc/loadavg)
   printf 'tool\trun\trequests\treq_per_s\terrors\tcpu_us_per_req\tpeak_rss_kb\n' >"$tsv"
-  echo "== $c connections: ${active[*]}, $runs rounds of ${duration}s" >&2
+  echo "== $c connections, GET $path: ${active[*]}, $runs rounds of ${duration}s" >&2
   for ((i = 0; i < runs; i++)); do
     for ((k = 0; k < ${#active[@]}; k++)); do
       t=${active[(k + i) % ${#active[@]}]} # rotate the order each round
@@ -204,11 +227,15 @@ scenario() {
   local dat=$rundir/plot.$c.dat
   : >"$dat"
   {
-    echo "# Keep-alive throughput, $c connections"
+    if [[ $path == /hello ]]; then
+      echo "# Keep-alive throughput, $c connections"
+    else
+      echo "# Keep-alive throughput, GET $path ($body_bytes-byte body), $c connections"
+    fi
     echo
     machine
     echo "nginx 1 worker on CPU $server_cpu (bench/harness/nginx.sh), each client on CPU $client_cpu with one thread,"
-    echo "GET /hello (13-byte body), keep-alive. $runs rounds of ${duration} s, tools in rotating order."
+    echo "$what, keep-alive. $runs rounds of ${duration} s, tools in rotating order."
     echo "Load average before/after (other work on this machine): $load_before / $load_after."
     echo
     echo "Command: \`bench/harness/run.sh $orig_args\`"
@@ -276,14 +303,14 @@ scenario() {
     column -t -s $'\t' "$tsv"
     echo '```'
     echo
-    echo "![keep-alive throughput, $c connections](${name}.png)"
+    echo "![keep-alive throughput, GET $path, $c connections](${name}.png)"
   } >"$md"
 
   if command -v gnuplot >/dev/null; then
     gnuplot <<PLOT
 set terminal pngcairo size 1000,520 noenhanced font ",11"
 set output "bench/results/${name}.png"
-set title "Keep-alive GET /hello, $c connections, 1 client thread (median, min-max of $runs)"
+set title "Keep-alive GET $path ($body_bytes-byte body), $c connections, 1 client thread (median, min-max of $runs)"
 set ylabel "requests/s"
 set style fill solid 0.6 border -1
 set boxwidth 0.6
@@ -304,12 +331,17 @@ for c in $conn_list; do
   scenario "$c"
 done
 
-# bench/results/keepalive.md: every scenario measured so far.
+# bench/results/keepalive.md: every scenario measured so far, GET /hello
+# (keepalive-cN*) first, then the other paths (keepalive-P-cN*), each by
+# connection count.
 {
   echo "# Keep-alive throughput: flurry-bench and its peers"
   echo
-  echo "Made by \`bench/harness/run.sh\`; one section per connection count (the newest run of each)."
-  for f in $(printf '%s\n' bench/results/keepalive-c*.md | sort -V); do
+  echo "Made by \`bench/harness/run.sh\`; one section per path and connection count (the newest run of each)."
+  for f in $(
+    printf '%s\n' bench/results/keepalive-c[0-9]*.md | sort -V
+    printf '%s\n' bench/results/keepalive-*.md | grep -v '^bench/results/keepalive-c[0-9]' | sort -V
+  ); do
     [[ -f $f ]] || continue
     echo
     sed 's/^# /## /' "$f"

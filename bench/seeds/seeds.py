@@ -10,6 +10,7 @@ then "Done in X.XXXs".
         aiohttp-gather    one aiohttp.ClientSession, asyncio.gather
 Exit 3 when the library the mode needs is not installed.
 """
+import os
 import sys
 import time
 
@@ -22,7 +23,9 @@ def show(bodies, t0):
     elapsed = time.monotonic() - t0
     for b in bodies:
         print(b if b.endswith("\n") else b + "\n", end="")
-    print("Done in %.3fs" % elapsed)
+    # SEED_PRECISE=1: microseconds, for the bench harness (as the C seeds)
+    digits = 6 if os.environ.get("SEED_PRECISE") == "1" else 3
+    print("Done in %.*fs" % (digits, elapsed))
 
 
 def run_requests(mode, todo):
