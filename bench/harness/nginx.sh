@@ -6,7 +6,8 @@
 #   bench/harness/nginx.sh stop RUNDIR    stop what start started (harmless if none)
 #
 #   GET /hello  200 "Hello, World!" (13 bytes, text/plain), as the test fixture
-#   GET /get    200 JSON shaped like httpbin's /get (as the test fixture)
+#   GET /get    200 JSON shaped like httpbin's /get, ~300 bytes (it echoes the
+#               client's Host, Accept and User-Agent, as httpbin does)
 #
 # Environment: FLB_SERVER_CPU (default 0), FLB_NGINX_CONNECTIONS (default
 # 20000: worker_connections and the descriptor limit, at most the hard
@@ -75,7 +76,7 @@ http {
     }
     location = /get {
       default_type application/json;
-      return 200 '{\n  "args": {},\n  "headers": {\n    "Accept": "\$http_accept",\n    "Host": "\$http_host",\n    "User-Agent": "\$http_user_agent",\n    "X-Fixture": "nginx"\n  },\n  "origin": "\$remote_addr",\n  "url": "http://\$http_host\$request_uri",\n  "server": "flurry test fixture (nginx)"\n}\n';
+      return 200 '{\n  "args": {},\n  "headers": {\n    "Accept": "\$http_accept",\n    "Host": "\$http_host",\n    "User-Agent": "\$http_user_agent",\n    "X-Amzn-Trace-Id": "Root=1-65f0c0de-2b7d4a1f9c3e8b6a5d4c3b2a",\n    "X-Fixture": "nginx"\n  },\n  "origin": "\$remote_addr",\n  "url": "http://\$http_host\$request_uri",\n  "server": "flurry test fixture (nginx)"\n}\n';
     }
   }
 }

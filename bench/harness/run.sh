@@ -18,10 +18,15 @@
 # bench/peers/curl_z_load.sh), and the Python peers of bench/peers/py_load.py:
 # aiohttp (with uvloop), httpx (AsyncClient), requests (one Session, serial),
 # requests-threads (ThreadPool(8), a Session per thread); missing ones are
-# skipped and said so. The table also gives fl_load / curl-multi (the
-# library against libcurl multi) and flurry over each peer.
+# skipped and said so. Pipelined (HTTP/1.1, DEPTH requests in flight per
+# connection): wrk-pDEPTH (bench/peers/wrk_pipeline.lua), flurry-bench-pDEPTH
+# (--pipeline), fl_load-pDEPTH (-P), e.g. --tools "wrk-p8 flurry-bench-p8".
+# The table also gives fl_load / curl-multi (the library against libcurl
+# multi), flurry over each peer, and the server's CPU use during each run
+# (nginx's worker, user+sys over wall time: near 100% means the server, not
+# the client, sets the rate).
 # --path PATH: the URL path on bench/harness/nginx.sh (default /hello; /get
-# is its ~250-byte JSON shaped like httpbin's); its body size is measured
+# is its ~300-byte JSON shaped like httpbin's); its body size is measured
 # once with curl and given in the report.
 # Writes bench/results/keepalive-cN.{md,tsv,png} per connection count and
 # bench/results/keepalive.md (all of them); another --path writes
@@ -48,7 +53,7 @@ while (($#)); do
     --no-build) do_build=0 ;;
     --tag) tag=-$2; shift ;;
     --path) path=$2; shift ;;
-    -h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -93,6 +98,8 @@ have_tool() {
     aiohttp) "$py" -c 'import aiohttp, uvloop' 2>/dev/null ;;
     httpx) "$py" -c 'import httpx' 2>/dev/null ;;
     requests | requests-threads) "$py" -c 'import requests' 2>/dev/null ;;
+    wrk-p[1-9]* | flurry-bench-p[1-9]* | fl_load-p[1-9]*)
+      [[ ${1##*-p} =~ ^[0-9]+$ ]] && have_tool "${1%-p*}" ;;
     *) return 1 ;;
   esac
 }
@@ -121,6 +128,14 @@ echo "run.sh: GET $path: $body_bytes-byte body (curl)" >&2
 what="GET $path ($body_bytes-byte body with curl)"
 [[ $path == /hello ]] && what="GET /hello ($body_bytes-byte body)"
 pin=(taskset -c "$client_cpu")
+# nginx's worker (the master's only child): its CPU time is read around
+# every run.
+worker_pid=$(pgrep -P "$(cat "$rundir/nginx.pid")" | head -1 || true)
+# server_ticks: the worker's user+sys clock ticks so far (0 if unknown).
+server_ticks() {
+  awk '{print $14 + $15}' "/proc/$worker_pid/stat" 2>/dev/null || echo 0
+}
+hz=$(getconf CLK_TCK)
 
 # tool_cmd TOOL CONNS SECONDS: the exact command line (printed into the report).
 tool_cmd() {
@@ -138,13 +153,16 @@ tool_cmd() {
     httpx) echo "$py $pyload httpx -c $c -d $d $url" ;;
     requests) echo "$py $pyload requests -c $c -d $d $url" ;;
     requests-threads) echo "$py $pyload requests-threads -c $c -d $d $url" ;;
+    wrk-p*) echo "wrk -t1 -c$c -d${d}s --timeout 10s -s $root/bench/peers/wrk_pipeline.lua $url -- ${t##*-p}" ;;
+    flurry-bench-p*) echo "$fbench -t1 -c$c -d${d}s --timeout 10s --pipeline ${t##*-p} $url" ;;
+    fl_load-p*) echo "$flload -c $c -P ${t##*-p} -n 1000000000 -d $d $url" ;;
   esac
 }
 
 # parse TOOL OUTFILE -> "requests req_per_s errors"
 parse() {
   local t=$1 f=$2
-  case $t in
+  case ${t%-p[0-9]*} in
     wrk | flurry-bench)
       awk '/ requests in / {n = $1} /^Requests\/sec:/ {r = $2}
            /Socket errors:/ {gsub(",", ""); e += $4 + $6 + $8 + $10}
@@ -183,19 +201,24 @@ scenario() {
   local load_before load_after i k t n r e cpu rss pratio
   mkdir -p bench/results
   load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-  printf 'tool\trun\trequests\treq_per_s\terrors\tcpu_us_per_req\tpeak_rss_kb\n' >"$tsv"
+  printf 'tool\trun\trequests\treq_per_s\terrors\tcpu_us_per_req\tpeak_rss_kb\tserver_cpu_pct\n' >"$tsv"
   echo "== $c connections, GET $path: ${active[*]}, $runs rounds of ${duration}s" >&2
   for ((i = 0; i < runs; i++)); do
     for ((k = 0; k < ${#active[@]}; k++)); do
       t=${active[(k + i) % ${#active[@]}]} # rotate the order each round
       local out=$rundir/$t.$c.$i.out tf=$rundir/$t.$c.$i.time
+      local ticks0 ticks1 t0 t1 srv
+      ticks0=$(server_ticks) t0=$(date +%s.%N)
       # shellcheck disable=SC2046
       /usr/bin/time -f '%U %S %M' -o "$tf" "${pin[@]}" $(tool_cmd "$t" "$c" "$duration") >"$out" 2>&1 || true
+      ticks1=$(server_ticks) t1=$(date +%s.%N)
+      srv=$(awk -v a="$ticks0" -v b="$ticks1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
+        'BEGIN {if (b > 0 && t1 > t0) printf "%.0f", (b - a) / hz / (t1 - t0) * 100; else print "-"}')
       read -r n r e <<<"$(parse "$t" "$out")"
       read -r cpu rss <<<"$(awk -v n="$n" 'END {printf "%.3f %d", n ? ($1 + $2) * 1e6 / n : 0, $3}' "$tf")"
-      printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\n' "$t" "$((i + 1))" "$n" "$r" "$e" "$cpu" "$rss" >>"$tsv"
-      printf '  round %d %-13s %10s req/s %8s requests %4s errors %7s us CPU/req %7s KB RSS\n' \
-        "$((i + 1))" "$t" "$r" "$n" "$e" "$cpu" "$rss" >&2
+      printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$((i + 1))" "$n" "$r" "$e" "$cpu" "$rss" "$srv" >>"$tsv"
+      printf '  round %d %-17s %10s req/s %8s requests %4s errors %7s us CPU/req %7s KB RSS, server CPU %s%%\n' \
+        "$((i + 1))" "$t" "$r" "$n" "$e" "$cpu" "$rss" "$srv" >&2
       if ((n == 0)); then echo "---- $t output:" >&2; tail -5 "$out" >&2; fi
       sleep 1
     done
@@ -240,24 +263,25 @@ scenario() {
     echo
     echo "Command: \`bench/harness/run.sh $orig_args\`"
     echo
-    echo "| tool | median req/s | min-max req/s | ratio to wrk (medians) | ratio to wrk (median of rounds) | client CPU us/request (median) | peak RSS KB | syscalls/request | errors |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| tool | median req/s | min-max req/s | ratio to wrk (medians) | ratio to wrk (median of rounds) | client CPU us/request (median) | peak RSS KB | syscalls/request | server CPU % (median) | errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
     for t in "${active[@]}"; do
-      local med mm ratio cpu_med rss_max errs
+      local med mm ratio cpu_med rss_max errs srv_med
       med=$(awk -F'\t' -v t="$t" '$1 == t {print $4}' "$tsv" | median)
       mm=$(awk -F'\t' -v t="$t" '$1 == t {printf "%.0f\n", $4}' "$tsv" | minmax)
       ratio=$(awk -v a="$med" -v b="$wrk_med" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}')
       cpu_med=$(awk -F'\t' -v t="$t" '$1 == t {print $6}' "$tsv" | median)
       rss_max=$(awk -F'\t' -v t="$t" '$1 == t && $7 > m {m = $7} END {print m + 0}' "$tsv")
       errs=$(awk -F'\t' -v t="$t" '$1 == t {s += $5} END {print s + 0}' "$tsv")
+      srv_med=$(awk -F'\t' -v t="$t" '$1 == t && $8 != "-" {print $8}' "$tsv" | median)
       # Paired: this tool's rate over wrk's in the same round, median of rounds
       # (robust to load that comes and goes between rounds).
       pratio=$(awk -F'\t' -v t="$t" '$1 == "wrk" {w[$2] = $4} $1 == t {x[$2] = $4}
         END {for (r in x) if (w[r] > 0) print x[r] / w[r]}' "$tsv" | median)
       [[ $wrk_med == 0 ]] && pratio=-
-      printf '| %s | %.0f | %s | %s | %s | %.2f | %s | %s | %s |\n' "$t" "$med" "$mm" "$ratio" \
+      printf '| %s | %.0f | %s | %s | %s | %.2f | %s | %s | %s | %s |\n' "$t" "$med" "$mm" "$ratio" \
         "$(awk -v p="$pratio" 'BEGIN {if (p == "-") print "-"; else printf "%.2f", p}')" "$cpu_med" \
-        "$rss_max" "${sys_per_req[$t]:--}" "$errs"
+        "$rss_max" "${sys_per_req[$t]:--}" "$srv_med" "$errs"
       lo=${mm%-*} hi=${mm#*-}
       printf '"%s" %.0f %s %s %s\n' "$t" "$med" "$lo" "$hi" "$ratio" >>"$dat"
     done
@@ -266,6 +290,9 @@ scenario() {
     local pairs=() a b
     for t in curl-multi curl-Z aiohttp httpx requests requests-threads; do
       for a in fl_load flurry-bench; do pairs+=("$a/$t"); done
+    done
+    for a in "${active[@]}"; do # pipelined: against wrk pipelined alike, and libcurl multi
+      case $a in flurry-bench-p* | fl_load-p*) pairs+=("$a/wrk-p${a##*-p}" "$a/curl-multi") ;; esac
     done
     local shown=0
     for p in "${pairs[@]}"; do
