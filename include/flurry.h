@@ -254,6 +254,8 @@ typedef struct fl_pool_stats {
   uint32_t waiting;    /* requests queued for a slot */
   uint64_t created;    /* connections ever opened */
   uint64_t reused;     /* requests served by a reused connection */
+  uint64_t writes;     /* socket writes that sent request bytes (pipelined
+                          requests queued together share one) */
 } fl_pool_stats;
 FL_EXPORT void fl_client_pool_stats(const fl_client *client, fl_pool_stats *out);
 

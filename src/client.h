@@ -219,6 +219,9 @@ struct fl__host {
   int tls;
   fl__queue idle;  /* idle conns, most recently used first */
   fl__queue busy;  /* connecting or active conns */
+  fl__conn *pipe_fill; /* pipelining: the connection being filled (the last one
+                          a pipelinable request went to), or NULL; cleared
+                          when it is destroyed */
   uint32_t nconns;
   uint32_t nrefs;   /* requests pointing at this host */
   const fl__proxy *proxy;   /* forward proxy the connections go to, or NULL */
@@ -330,6 +333,9 @@ void fl__pool_acquire(fl_client *c, fl_request *req);
 void fl__pool_leave_queue(fl_client *c, fl_request *req);
 /* The exchange on conn ended; keep it if reusable, else destroy. */
 void fl__pool_release(fl_client *c, fl__conn *conn, int reusable);
+/* A new connection began its first exchange: with pipelining on, requests
+ * waiting for a slot may queue behind it at once. */
+void fl__pool_conn_started(fl_client *c, fl__conn *conn);
 void fl__pool_destroy_conn(fl_client *c, fl__conn *conn);
 void fl__pool_close_all(fl_client *c);
 void fl__pool_free_graveyard(fl_client *c);

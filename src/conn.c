@@ -28,9 +28,10 @@ static void conn_ready(fl__conn *conn) {
   int err = fl__http1_conn_init(conn);
   if (err)
     fail(conn, err, "out of memory setting up the connection");
-  else if (req)
+  else if (req) {
     fl__http1_start(conn, req);
-  else
+    fl__pool_conn_started(c, conn);
+  } else
     fl__pool_release(c, conn, 1);
 }
 

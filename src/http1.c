@@ -278,6 +278,7 @@ static void write_some(fl__conn *conn) {
     }
     conn->woff += (size_t)w;
     req->info.bytes_sent += (uint64_t)w;
+    conn->client->pool.stats.writes++;
     if (conn->woff < conn->wtotal) { /* partial: the socket buffer is full */
       if (fl__io_start(conn->client->loop, &conn->io, wait_event(conn, 1)))
         conn_fail(conn, FL_ENOMEM, "out of memory");
@@ -827,7 +828,12 @@ void fl__http1_start(fl__conn *conn, fl_request *req) {
     return;
   }
   if (req->paused) fl__http1_pause(conn);
-  write_some(conn);
+  /* With pipelining on, requests that others may follow within this loop
+   * pass (completions resend in bursts) leave with them, in one write. */
+  if (conn->pipeline_ok && conn->client->opts.pipeline_depth > 1)
+    fl__defer_schedule(conn->client->loop, &conn->flush_defer);
+  else
+    write_some(conn);
 }
 
 void fl__http1_pipeline(fl__conn *conn, fl_request *req) {

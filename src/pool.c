@@ -178,21 +178,27 @@ static void take_from_queue(fl_client *c, fl_request *req) {
   fl__queue_remove(&req->wait_node);
 }
 
-/* A busy connection of h with room for one more pipelined request (the
- * least loaded), or NULL. Only bodiless GET/HEAD, behind the same. */
+static int has_pipeline_room(const fl__conn *conn, uint32_t depth) {
+  if (conn->state != FL__CONN_ACTIVE || !conn->req || !conn->pipeline_ok || conn->inflight >= depth)
+    return 0;
+  return !conn->max_requests || conn->requests_done + conn->inflight < conn->max_requests;
+}
+
+/* A busy connection of h with room for one more pipelined request, or NULL.
+ * Only bodiless GET/HEAD, behind the same. The one being filled comes first:
+ * a burst of requests (completions resending) then shares one write and one
+ * server read, as a pipelining client's batch would; else the least loaded. */
 static fl__conn *pipeline_target(fl_client *c, fl__host *h, const fl_request *req) {
   uint32_t depth = c->opts.pipeline_depth;
   if (depth <= 1 || req->want_fresh_conn || req->has_body || req->upload_cb ||
       (strcmp(req->hop_method, "GET") && strcmp(req->hop_method, "HEAD")))
     return NULL;
+  if (h->pipe_fill && has_pipeline_room(h->pipe_fill, depth)) return h->pipe_fill;
   fl__conn *best = NULL;
   fl__queue *q;
   fl__queue_foreach(q, &h->busy) {
     fl__conn *conn = fl__container_of(q, fl__conn, host_node);
-    if (conn->state != FL__CONN_ACTIVE || !conn->req || !conn->pipeline_ok || conn->inflight >= depth)
-      continue;
-    if (conn->max_requests && conn->requests_done + conn->inflight >= conn->max_requests) continue;
-    if (!best || conn->inflight < best->inflight) best = conn;
+    if (has_pipeline_room(conn, depth) && (!best || conn->inflight < best->inflight)) best = conn;
   }
   return best;
 }
@@ -211,6 +217,7 @@ static int try_assign(fl_client *c, fl_request *req) {
     take_from_queue(c, req);
     fl__request_attach(req, conn);
     fl__http1_start(conn, req);
+    if (c->opts.pipeline_depth > 1) h->pipe_fill = conn; /* others may join it */
     return 1;
   }
   if (!can_open(c, h)) {
@@ -220,6 +227,7 @@ static int try_assign(fl_client *c, fl_request *req) {
       take_from_queue(c, req);
       fl__request_attach(req, busy);
       c->pool.stats.reused++;
+      h->pipe_fill = busy;
       fl__http1_pipeline(busy, req);
       return 1;
     }
@@ -320,6 +328,12 @@ void fl__pool_release(fl_client *c, fl__conn *conn, int reusable) {
   wake_waiters(c);
 }
 
+void fl__pool_conn_started(fl_client *c, fl__conn *conn) {
+  if (c->opts.pipeline_depth <= 1 || !conn->pipeline_ok || conn->state != FL__CONN_ACTIVE) return;
+  conn->host->pipe_fill = conn;
+  if (!fl__queue_empty(&c->pool.waiters)) wake_waiters(c);
+}
+
 /* Lazily re-armed: a busy connection only moves idle_expiry. */
 static void idle_timer_cb(fl__timer *t) {
   fl__conn *conn = fl__container_of(t, fl__conn, idle_timer);
@@ -337,6 +351,7 @@ static void idle_timer_cb(fl__timer *t) {
 void fl__pool_destroy_conn(fl_client *c, fl__conn *conn) {
   if (conn->state == FL__CONN_DEAD) return;
   fl__host *h = conn->host;
+  if (h->pipe_fill == conn) h->pipe_fill = NULL;
   fl__conn_cancel_connect(conn); /* frees connect-time state, if any is left */
   conn->state = FL__CONN_DEAD;
   fl__timer_stop(&conn->idle_timer);

@@ -11,6 +11,9 @@
 #      wrk -t1 -cN -dD https://127.0.0.1:PORT/hello
 #      flurry-bench -t1 -cN -dD --cacert ca.pem https://127.0.0.1:PORT/hello
 #      fl_load -c N -n 1000000000 -d D --cacert ca.pem https://127.0.0.1:PORT/hello
+#    and pipelined, 8 in flight per connection, for comparison with each other:
+#      wrk ... -s bench/peers/wrk_pipeline.lua URL -- 8
+#      flurry-bench ... --pipeline 8 --cacert ca.pem URL
 # 2. new connections per second (one request each, Connection: close), as
 #    bench/tls_bench.sh:
 #      wrk -H 'Connection: close' on the port without session cache and
@@ -20,7 +23,8 @@
 #        resumes too: SSL_clear on its per-slot SSL object) and fl_load -N
 #        on the no-resumption port (flurry's full handshakes).
 # The certificate is RSA 2048, TLS 1.3 is negotiated. Every run is bounded by
-# --duration (default 3 s). Writes bench/results/tls-cN.{md,tsv,png}.
+# --duration (default 3 s). Each table gives nginx's worker CPU use during
+# the runs. Writes bench/results/tls-cN.{md,tsv,png}.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -34,7 +38,7 @@ while (($#)); do
     --duration) duration=$2; shift ;;
     --build) build=$2; shift ;;
     --no-build) do_build=0 ;;
-    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "tls.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -65,6 +69,12 @@ ca=$rundir/nginx_tls/ca.pem
 # their command lines name RUNDIR.
 for pid in $(pgrep -f "nginx.*$rundir" || true); do taskset -a -p -c "$server_cpu" "$pid" >/dev/null || true; done
 pin=(taskset -c "$client_cpu")
+# nginx's worker: its CPU time is read around every run (near 100% means the
+# server, not the client, sets the rate).
+master_pid=$(pgrep -f "nginx.*$rundir" | head -1 || true) # the worker's command line does not name it
+worker_pid=$(pgrep -P "${master_pid:-0}" -f 'nginx: worker' | head -1 || true)
+server_ticks() { awk '{print $14 + $15}' "/proc/$worker_pid/stat" 2>/dev/null || echo 0; }
+hz=$(getconf CLK_TCK)
 ka=https://127.0.0.1:$port/hello
 hs_res=https://localhost:$port/hello
 hs_full=https://localhost:$full_port/hello
@@ -75,6 +85,8 @@ tools=(
   "wrk|keepalive|wrk -t1 -c$conns -d${duration}s --timeout 10s $ka"
   "flurry-bench|keepalive|$fbench -t1 -c$conns -d${duration}s --timeout 10s --cacert $ca $ka"
   "fl_load|keepalive|$flload -c $conns -n $big -d $duration --cacert $ca $ka"
+  "wrk-p8|keepalive|wrk -t1 -c$conns -d${duration}s --timeout 10s -s $root/bench/peers/wrk_pipeline.lua $ka -- 8"
+  "flurry-bench-p8|keepalive|$fbench -t1 -c$conns -d${duration}s --timeout 10s --pipeline 8 --cacert $ca $ka"
   "wrk full|handshake|wrk -t1 -c$conns -d${duration}s --timeout 10s -H 'Connection: close' https://127.0.0.1:$full_port/hello"
   "fl_load -N resumed|handshake|$flload -N -c $conns -n $big -d $duration --cacert $ca $hs_res"
   "(ref.) wrk resumed|handshake|wrk -t1 -c$conns -d${duration}s --timeout 10s -H 'Connection: close' $ka"
@@ -94,7 +106,7 @@ minmax() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s-%s", lo, h
 
 mkdir -p bench/results
 tsv=bench/results/tls-c$conns.tsv md=bench/results/tls-c$conns.md
-printf 'tool\tscenario\trun\trequests\treq_per_s\terrors\tcpu_us_per_req\tpeak_rss_kb\tresumed\n' >"$tsv"
+printf 'tool\tscenario\trun\trequests\treq_per_s\terrors\tcpu_us_per_req\tpeak_rss_kb\tresumed\tserver_cpu_pct\n' >"$tsv"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 nt=${#tools[@]}
 for ((i = 0; i < runs; i++)); do
@@ -103,12 +115,16 @@ for ((i = 0; i < runs; i++)); do
     out=$rundir/run.out tf=$rundir/run.time
     argv=()
     eval "argv=($cmd)"
+    ticks0=$(server_ticks) t0=$(date +%s.%N)
     /usr/bin/time -f '%U %S %M' -o "$tf" "${pin[@]}" "${argv[@]}" >"$out" 2>&1 || true
+    ticks1=$(server_ticks) t1=$(date +%s.%N)
+    srv=$(awk -v a="$ticks0" -v b="$ticks1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
+      'BEGIN {if (b > 0 && t1 > t0) printf "%.0f", (b - a) / hz / (t1 - t0) * 100; else print "-"}')
     read -r n r e x <<<"$(parse "$out")"
     read -r cpu rss <<<"$(awk -v n="$n" 'END {printf "%.3f %d", n ? ($1 + $2) * 1e6 / n : 0, $3}' "$tf")"
-    printf '%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scen" "$((i + 1))" "$n" "$r" "$e" "$cpu" "$rss" "$x" >>"$tsv"
-    printf '  round %d %-24s %10s req/s %8s requests %4s errors %8s us CPU/req %7s KB %s\n' \
-      "$((i + 1))" "$name" "$r" "$n" "$e" "$cpu" "$rss" "$x" >&2
+    printf '%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scen" "$((i + 1))" "$n" "$r" "$e" "$cpu" "$rss" "$x" "$srv" >>"$tsv"
+    printf '  round %d %-24s %10s req/s %8s requests %4s errors %8s us CPU/req %7s KB %s server CPU %s%%\n' \
+      "$((i + 1))" "$name" "$r" "$n" "$e" "$cpu" "$rss" "$x" "$srv" >&2
     if ((n == 0)); then echo "---- $name output:" >&2; tail -5 "$out" >&2; fi
     sleep 1
   done
@@ -137,8 +153,8 @@ dat=$rundir/plot.dat
       base="wrk full"
     fi
     echo
-    echo "| tool | median /s | min-max | ratio to $base (medians) | ratio to $base (median of rounds) | client CPU us/request | peak RSS KB | errors | TLS sessions resumed |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| tool | median /s | min-max | ratio to $base (medians) | ratio to $base (median of rounds) | client CPU us/request | peak RSS KB | server CPU % (median) | errors | TLS sessions resumed |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
     bmed=$(awk -F'\t' -v t="$base" '$1 == t {print $5}' "$tsv" | median)
     for ((k = 0; k < nt; k++)); do
       IFS='|' read -r name s _ <<<"${tools[k]}"
@@ -150,9 +166,10 @@ dat=$rundir/plot.dat
       cpu=$(awk -F'\t' -v t="$name" '$1 == t {print $7}' "$tsv" | median)
       rss=$(awk -F'\t' -v t="$name" '$1 == t && $8 > m {m = $8} END {print m + 0}' "$tsv")
       errs=$(awk -F'\t' -v t="$name" '$1 == t {s += $6} END {print s + 0}' "$tsv")
+      srv=$(awk -F'\t' -v t="$name" '$1 == t && $10 != "-" {print $10}' "$tsv" | median)
       res=$(awk -F'\t' -v t="$name" '$1 == t && $9 != "-" {sub("%-resumed", "", $9); printf "%s%s%%", sep, $9; sep = " "}' "$tsv")
       ratio=$(awk -v a="$med" -v b="$bmed" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}')
-      printf '| %s | %.0f | %s | %s | %.2f | %.2f | %s | %s | %s |\n' "$name" "$med" "$mm" "$ratio" "$pr" "$cpu" "$rss" "$errs" "${res:--}"
+      printf '| %s | %.0f | %s | %s | %.2f | %.2f | %s | %s | %s | %s |\n' "$name" "$med" "$mm" "$ratio" "$pr" "$cpu" "$rss" "$srv" "$errs" "${res:--}"
       printf '"%s" %.0f %s %s %s\n' "$name" "$med" "${mm%-*}" "${mm#*-}" "$ratio" >>"$dat.$scen"
     done
   done

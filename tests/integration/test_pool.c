@@ -491,6 +491,45 @@ static void test_pipelining(void) {
   fl_client_free(c);
 }
 
+/* Pipelined requests ready in the same loop pass leave in one write, so the
+ * server finds them together (/pipe-batch answers how many it had): right
+ * after the connection comes up (the waiting ones queue behind the first at
+ * once), and again on the connection reused from idle. */
+static void test_pipeline_batches(void) {
+  enum { N = 4 };
+  fl_client *c = pipelining_client(N);
+  fl_request *reqs[N];
+  result res[N];
+  char url[128];
+  fl_pool_stats st;
+  for (int round = 0; round < 2; round++) {
+    fl_client_pool_stats(c, &st);
+    uint64_t writes_before = st.writes;
+    memset(res, 0, sizeof res);
+    for (int i = 0; i < N; i++) {
+      snprintf(url, sizeof url, "http://127.0.0.1:%d/pipe-batch?round=%d&n=%d", port, round, i);
+      reqs[i] = fl_request_new("GET", url);
+      CHECK_EQ_INT(fl_request_send(c, reqs[i], on_done, &res[i]), 0);
+    }
+    run_all(reqs, res, N);
+    for (int i = 0; i < N; i++) {
+      CHECK_EQ_INT(res[i].err, 0);
+      size_t len;
+      const char *body = fl_response_body(fl_request_response(reqs[i]), &len);
+      char want[16]; /* request i had the N - 1 - i sent with it still behind it */
+      snprintf(want, sizeof want, "%d", N - i);
+      CHECK_EQ_INT(len, strlen(want));
+      CHECK(memcmp(body, want, len) == 0);
+      CHECK_EQ_INT(fl_request_info(reqs[i])->pipelined, i > 0);
+      fl_request_free(reqs[i]);
+    }
+    fl_client_pool_stats(c, &st);
+    CHECK_EQ_INT(st.writes - writes_before, 1); /* all N heads in one write */
+  }
+  CHECK_EQ_INT(st.created, 1);
+  fl_client_free(c);
+}
+
 static void test_many_concurrent(void) {
   fl_client *c = new_client(20, 0);
   enum { N = 500 };
@@ -529,6 +568,7 @@ int main(void) {
   test_connect_timeout();
   test_many_hosts();
   test_pipelining();
+  test_pipeline_batches();
   test_many_concurrent();
   CHECK_EQ_INT(fl_loop_free(loop), 0);
   FL_TEST_END();

@@ -407,6 +407,15 @@ def sc_echo(conn, req):
     return KEEP
 
 
+def sc_pipe_batch(conn, req):
+    # How many requests arrived together: this one plus the complete heads
+    # already buffered behind it (a pipelining client's one write).
+    batch = 1 + bytes(conn.buf).count(b"\r\n\r\n")
+    body = b"%d" % batch
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: %d" % len(body)) + body)
+    return KEEP
+
+
 def sc_len(conn, req):
     n = req.int_param("n", 10)
     conn.send(head("HTTP/1.1 200 OK", "Content-Length: %d" % n))
@@ -781,6 +790,7 @@ SCENARIOS = {
     "/drop-after-head": sc_drop_after_head,
     "/no-length-keepalive": sc_no_length_keepalive,
     "/pipeline-echo": sc_echo,
+    "/pipe-batch": sc_pipe_batch,
 }
 
 CONTROL = {
