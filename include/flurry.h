@@ -236,7 +236,10 @@ typedef struct fl_client_options {
   /* HTTP/1.1 pipelining: up to this many requests in flight on one
    * connection, for GET and HEAD without a body, once no new connection may
    * be opened (the pool limits). Requests whose connection fails before their
-   * response are sent again once on a fresh connection. Default 1 = off. */
+   * response are sent again once on a fresh connection. Requests that become
+   * ready in the same loop pass share one write (the server reads them in
+   * one go); with it on, a GET or HEAD is written at the end of the pass it
+   * was started in rather than at once. Default 1 = off. */
   uint32_t pipeline_depth;
 } fl_client_options;
 

@@ -393,6 +393,10 @@ static int setup(flb_worker *w) {
     s->req = fl_request_new(cfg->method, cfg->url);
     if (!s->req) return FL_ENOMEM;
     fl_request_on_body(s->req, on_body, s);
+    /* The request wrk sends (request line and Host, then the -H headers), so
+     * the server does the same work for both tools. */
+    fl_request_remove_header(s->req, "User-Agent");
+    fl_request_remove_header(s->req, "Accept");
     for (uint64_t h = 0; h < cfg->nheaders; h++) {
       int again = 0;
       for (uint64_t k = 0; k < h; k++) again |= !strcasecmp(cfg->headers[k].name, cfg->headers[h].name);

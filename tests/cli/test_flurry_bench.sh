@@ -131,7 +131,28 @@ fb -t 1 -c 2 -n 2000 --pipeline 4 --json "$url" >"$tmp/pipe.out" 2>"$tmp/pipe.er
 [[ $(json "$tmp/pipe.out" "d['requests'] == 2000 and d['errors']['total'] == 0") == True ]] ||
   fail "--pipeline 4 -n 2000: $(cat "$tmp/pipe.out")"
 
-# ---- 8. refusals: bad options, bad URL
+# ---- 8. the request on the wire is wrk's: request line, Host, then the -H
+# headers (no User-Agent or Accept of the library's), so the server does the
+# same work for both tools. The fault server records what it received.
+python3 "${FL_TEST_SRCDIR:?}/support/fault_server.py" --port-file "$tmp/fault.port" 2>"$tmp/fault.err" &
+fault_pid=$!
+trap 'kill $silent_pid $fault_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+for ((i = 0; i < 50; i++)); do [[ -s $tmp/fault.port ]] && break; sleep 0.1; done
+[[ -s $tmp/fault.port ]] || fail "fault server did not start"
+fport=$(cat "$tmp/fault.port")
+fb -t 1 -c 1 -n 2 -H 'X-Test: 1' --json "http://127.0.0.1:$fport/echo?k=wire" >"$tmp/wire.out" 2>"$tmp/wire.err" ||
+  fail "run against the fault server exited $?"
+python3 - "$fport" <<'PY' || fail "the request on the wire is not wrk's"
+import sys, urllib.request
+port = sys.argv[1]
+log = urllib.request.urlopen("http://127.0.0.1:%s/_log?k=wire" % port, timeout=5).read()
+want = b"GET /echo?k=wire HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nX-Test: 1\r\n\r\n" % port.encode()
+got = log.split(b"\n----\n")
+if got != [want, want]:
+    sys.exit("got %r, want 2 x %r" % (got, want))
+PY
+
+# ---- 9. refusals: bad options, bad URL
 for args in "-c 1 -t 2 $url" "-d 1x $url" "-n 0 $url" "-c 2" "-t 1 -c 2 -d 1s not-a-url"; do
   # shellcheck disable=SC2086
   if fb $args >"$tmp/bad.out" 2>"$tmp/bad.err"; then fail "accepted bad arguments: $args"; fi
