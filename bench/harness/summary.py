@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""The issue's targets against the latest harness results.
+
+Reads the markdown reports in bench/results/ (keepalive-c64, keepalive-c10000,
+tls-c64, seeds; keepalive-get-c64 when present) and prints one markdown table:
+each target, what was measured in the same run, and whether it was met, with
+the server's CPU use where the server sets the rate.
+
+  bench/harness/summary.py [RESULTS_DIR]   (default bench/results)
+"""
+import os
+import re
+import sys
+
+
+def tables(path):
+    """Every markdown table in the file: a list of rows, each a dict by header."""
+    out, cur, head = [], None, None
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line.startswith("|"):
+                if cur is not None:
+                    out.append(cur)
+                cur, head = None, None
+                continue
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if head is None:
+                head, cur = cells, []
+            elif set("".join(cells)) <= set("-: "):
+                continue
+            else:
+                cur.append(dict(zip(head, cells)))
+    if cur is not None:
+        out.append(cur)
+    return out
+
+
+def row(table, first_col_value):
+    for r in table:
+        if next(iter(r.values())) == first_col_value:
+            return r
+    return None
+
+
+def num(s):
+    m = re.match(r"-?[0-9.]+", s or "")
+    return float(m.group(0)) if m else None
+
+
+def pick(r, prefix):
+    """The value of the first column whose header starts with prefix."""
+    for k, v in r.items():
+        if k.startswith(prefix):
+            return v
+    return None
+
+
+def main():
+    d = sys.argv[1] if len(sys.argv) > 1 else "bench/results"
+    lines = ["| target | measured (same run) | met | report |", "|---|---|---|---|"]
+
+    def add(target, measured, met, report):
+        verdict = {True: "met", False: "not met", None: "not measured", "extra": "(no target)"}[met]
+        lines.append("| %s | %s | %s | %s |" % (target, measured, verdict, report))
+
+    def ka(name):
+        p = os.path.join(d, name + ".md")
+        if not os.path.exists(p):
+            return None, None
+        t = tables(p)
+        return t[0], (t[1] if len(t) > 1 else [])
+
+    main_t, ratios = ka("keepalive-c64")
+    if main_t:
+        w, fb = row(main_t, "wrk"), row(main_t, "flurry-bench")
+        if w and fb:
+            r_med = num(pick(fb, "ratio to wrk (medians)"))
+            r_pr = num(pick(fb, "ratio to wrk (median of rounds)"))
+            add("flurry-bench >= 1.3x wrk, 64 connections, /hello",
+                "%s vs %s req/s: %.2fx (per round %.2fx); nginx's core at %s%% vs %s%%"
+                % (fb["median req/s"], w["median req/s"], r_med, r_pr,
+                   pick(fb, "server CPU"), pick(w, "server CPU")),
+                r_med >= 1.3 and r_pr >= 1.3, "keepalive-c64.md")
+            s_fb, s_w = num(fb["syscalls/request"]), num(w["syscalls/request"])
+            add("<= 2.1 syscalls per request", "%s (wrk %s)" % (fb["syscalls/request"], w["syscalls/request"]),
+                None if s_fb is None else s_fb <= 2.1, "keepalive-c64.md")
+            c_fb, c_w = num(pick(fb, "client CPU")), num(pick(w, "client CPU"))
+            add("client CPU per request <= wrk's", "%.2f vs %.2f us" % (c_fb, c_w), c_fb <= c_w,
+                "keepalive-c64.md")
+        p8, w8 = row(main_t, "flurry-bench-p8"), row(main_t, "wrk-p8")
+        if p8 and w8:
+            add("(extra) pipelined, 8 per connection: flurry-bench-p8 vs wrk-p8",
+                "%s vs %s req/s: %.2fx; vs wrk unpipelined %s"
+                % (p8["median req/s"], w8["median req/s"],
+                   num(p8["median req/s"]) / num(w8["median req/s"]), pick(p8, "ratio to wrk (medians)")),
+                "extra", "keepalive-c64.md")
+        for lib in ("fl_load", "fl_load-p8"):
+            rr = row(ratios, "%s / curl-multi" % lib) or \
+                row(ratios, "%s / curl-multi (the library vs libcurl multi; target >= 3x)" % lib)
+            fl, cm = row(main_t, lib), row(main_t, "curl-multi")
+            if rr and fl and cm:
+                add("the library (fl_load%s) >= 3x libcurl multi, 64 connections"
+                    % (" with pipeline_depth 8" if lib.endswith("p8") else ""),
+                    "%s vs %s req/s: %s (per round %s); nginx's core at %s%% vs %s%%"
+                    % (fl["median req/s"], cm["median req/s"], rr["medians"], rr["per round"],
+                       pick(fl, "server CPU"), pick(cm, "server CPU")),
+                    num(rr["medians"]) >= 3 and num(rr["per round"]) >= 3, "keepalive-c64.md")
+
+    t10k, _ = ka("keepalive-c10000")
+    if t10k:
+        w, fb = row(t10k, "wrk"), row(t10k, "flurry-bench")
+        if w and fb:
+            rps = num(fb["median req/s"]) >= num(w["median req/s"])
+            rss = num(fb["peak RSS KB"]) <= num(w["peak RSS KB"])
+            add("10,000 connections, one thread: req/s >= wrk's, peak RSS <= wrk's",
+                "%s vs %s req/s (%s); RSS %s vs %s KB"
+                % (fb["median req/s"], w["median req/s"], pick(fb, "ratio to wrk (medians)"),
+                   fb["peak RSS KB"], w["peak RSS KB"]), rps and rss, "keepalive-c10000.md")
+
+    p = os.path.join(d, "tls-c64.md")
+    if os.path.exists(p):
+        t = tables(p)[0]
+        w, fb = row(t, "wrk"), row(t, "flurry-bench")
+        if w and fb:
+            r_med = num(pick(fb, "ratio to wrk (medians)"))
+            r_pr = num(pick(fb, "ratio to wrk (median of rounds)"))
+            add("TLS keep-alive >= wrk, 64 connections",
+                "%s vs %s req/s: %.2fx (per round %.2fx); nginx's core at %s%% vs %s%%"
+                % (fb["median /s"], w["median /s"], r_med, r_pr, pick(fb, "server CPU"), pick(w, "server CPU")),
+                r_med >= 1 and r_pr >= 1, "tls-c64.md")
+
+    p = os.path.join(d, "seeds.md")
+    if os.path.exists(p):
+        t = tables(p)
+        if len(t) >= 2:
+            a, c = row(t[0], "flurry-async"), row(t[0], "curl-multi")
+            if a and c:
+                add("25 x /get (httpbin) in less time than libcurl multi",
+                    "%s vs %s s (median of rounds %s)" % (a["median s"], c["median s"], pick(a, "/ libcurl multi (median")),
+                    num(a["median s"]) < num(c["median s"]), "seeds.md")
+            a = row(t[1], "flurry-async")
+            if a:
+                add("200 x /delay/1 at 200 concurrency <= 1.15 s", "%s s (min-max %s)" % (a["median s"], a["min-max s"]),
+                    num(a["median s"]) <= 1.15, "seeds.md")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
