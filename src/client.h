@@ -333,9 +333,10 @@ void fl__pool_acquire(fl_client *c, fl_request *req);
 void fl__pool_leave_queue(fl_client *c, fl_request *req);
 /* The exchange on conn ended; keep it if reusable, else destroy. */
 void fl__pool_release(fl_client *c, fl__conn *conn, int reusable);
-/* A new connection began its first exchange: with pipelining on, requests
- * waiting for a slot may queue behind it at once. */
-void fl__pool_conn_started(fl_client *c, fl__conn *conn);
+/* A connection began its first exchange or finished a pipelined response:
+ * with pipelining on, requests waiting for a slot may queue behind it now
+ * (they are written at the end of the loop pass, never from here). */
+void fl__pool_pipeline_room(fl_client *c, fl__conn *conn);
 void fl__pool_destroy_conn(fl_client *c, fl__conn *conn);
 void fl__pool_close_all(fl_client *c);
 void fl__pool_free_graveyard(fl_client *c);

@@ -30,7 +30,7 @@ static void conn_ready(fl__conn *conn) {
     fail(conn, err, "out of memory setting up the connection");
   else if (req) {
     fl__http1_start(conn, req);
-    fl__pool_conn_started(c, conn);
+    fl__pool_pipeline_room(c, conn);
   } else
     fl__pool_release(c, conn, 1);
 }

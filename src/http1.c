@@ -564,6 +564,7 @@ static int message_complete(fl__conn *conn, size_t extra) {
     }
     promote_next(conn, extra);
     fl__request_response_done(req); /* its callback runs later, from the loop */
+    fl__pool_pipeline_room(c, conn); /* a waiting request may take the freed place */
     return conn->state == FL__CONN_ACTIVE && conn->req;
   }
   int keep = llhttp_should_keep_alive(&conn->parser) && extra == 0;

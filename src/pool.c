@@ -328,7 +328,7 @@ void fl__pool_release(fl_client *c, fl__conn *conn, int reusable) {
   wake_waiters(c);
 }
 
-void fl__pool_conn_started(fl_client *c, fl__conn *conn) {
+void fl__pool_pipeline_room(fl_client *c, fl__conn *conn) {
   if (c->opts.pipeline_depth <= 1 || !conn->pipeline_ok || conn->state != FL__CONN_ACTIVE) return;
   conn->host->pipe_fill = conn;
   if (!fl__queue_empty(&c->pool.waiters)) wake_waiters(c);

@@ -174,6 +174,66 @@ static void test_keep_alive(void) {
   fl_client_free(c);
 }
 
+struct pipe_result {
+  int done, err;
+};
+
+static void pipe_done(fl_request *req, int err, void *data) {
+  (void)req;
+  struct pipe_result *r = data;
+  r->done++;
+  r->err = err;
+}
+
+/* HTTP/1.1 pipelining over TLS on one connection: twice the depth in GETs of
+ * two kinds, each response matched to its request in order; the queued ones
+ * take places as responses free them, and requests ready together share a
+ * write (TLS record). */
+static void test_pipelining(void) {
+  enum { DEPTH = 4, N = 2 * DEPTH };
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.ca_file = ca;
+  o.max_connections = 1;
+  o.pipeline_depth = DEPTH;
+  fl_client *c = fl_client_new(loop, &o);
+  CHECK(c);
+  fl_request *reqs[N];
+  struct pipe_result res[N];
+  memset(res, 0, sizeof res);
+  char path[64];
+  for (int i = 0; i < N; i++) {
+    snprintf(path, sizeof path, i % 2 ? "/get?n=%d" : "/hello", i);
+    reqs[i] = fl_request_new("GET", U("localhost", port, path));
+    CHECK(reqs[i]);
+    CHECK_EQ_INT(fl_request_send(c, reqs[i], pipe_done, &res[i]), 0);
+  }
+  CHECK_EQ_INT(fl_loop_run(loop, FL_RUN_DEFAULT), 0);
+  int pipelined = 0;
+  for (int i = 0; i < N; i++) {
+    CHECK_EQ_INT(res[i].done, 1);
+    CHECK_EQ_INT(res[i].err, 0);
+    if (i % 2) {
+      size_t len;
+      const char *body = body_of(reqs[i], &len);
+      char want[32];
+      snprintf(want, sizeof want, "/get?n=%d\"", i);
+      CHECK_EQ_INT(status_of(reqs[i]), 200);
+      CHECK(len > 0 && strstr(body, want) != NULL); /* bodies end in a NUL */
+    } else {
+      expect_hello(reqs[i]);
+    }
+    pipelined += fl_request_info(reqs[i])->pipelined;
+    fl_request_free(reqs[i]);
+  }
+  fl_pool_stats st;
+  fl_client_pool_stats(c, &st);
+  CHECK_EQ_INT(st.created, 1);
+  CHECK_EQ_INT(pipelined, N - 1); /* all but the first: the queued ones too */
+  CHECK(st.writes <= N - DEPTH + 1); /* the first DEPTH left in one write */
+  fl_client_free(c);
+}
+
 /* One request on a new connection that the server then closes; returns
  * whether its handshake resumed a session. */
 static int closing_request(fl_client *c, const char *url) {
@@ -703,6 +763,7 @@ int main(void) {
   CHECK(loop);
   test_good();
   test_keep_alive();
+  test_pipelining();
   test_resumption();
   test_cert_errors();
   test_insecure();
