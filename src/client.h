@@ -145,6 +145,9 @@ typedef struct fl__transport_ops {
   void (*close)(fl__conn *c);
   uint32_t (*wants)(const fl__conn *c, int writing);
   int (*pending)(const fl__conn *c);
+  /* Why the last read or write failed with EPROTO (a TLS alert, a bad
+   * record...), or NULL; valid until the connection is closed. */
+  const char *(*failure)(const fl__conn *c);
 } fl__transport_ops;
 
 typedef enum fl__conn_state {

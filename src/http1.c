@@ -147,7 +147,15 @@ static void conn_fail(fl__conn *conn, int err, const char *fmt, ...) {
   if (req) fl__request_finish(req, err, "%s", msg);
 }
 
+/* The reason for a failed read or write: the transport's own (OpenSSL's
+ * for a TLS alert or a bad record) or errno's. */
+static const char *io_error_text(const fl__conn *conn, int sys_errno) {
+  const char *why = sys_errno == EPROTO && conn->tp && conn->tp->failure ? conn->tp->failure(conn) : NULL;
+  return why ? why : strerror(sys_errno);
+}
+
 /* Failure before any response byte on a reused connection: retry if allowed. */
+
 static void conn_fail_early(fl__conn *conn, int err, const char *what, int sys_errno) {
   fl_request *req = conn->req;
   if (req && fl__request_retry(req, conn)) return;
@@ -155,7 +163,7 @@ static void conn_fail_early(fl__conn *conn, int err, const char *what, int sys_e
     conn_fail(conn, err, "empty reply from server %s port %u", conn->remote_ip, conn->remote_port);
   else
     conn_fail(conn, err, "%s %s port %u: %s", what, conn->remote_ip, conn->remote_port,
-              strerror(sys_errno));
+              io_error_text(conn, sys_errno));
 }
 
 /* ---------------------------------------------------------------- write */
@@ -273,7 +281,7 @@ static void write_some(fl__conn *conn) {
         conn_fail_early(conn, FL_ESEND, "failed sending the request to", e);
         return;
       }
-      conn_fail(conn, FL_ESEND, "failed sending the request: %s", strerror(e));
+      conn_fail(conn, FL_ESEND, "failed sending the request: %s", io_error_text(conn, e));
       return;
     }
     conn->woff += (size_t)w;
@@ -719,7 +727,7 @@ static void do_read(fl__conn *conn) {
     }
     conn_fail(conn, e == ECONNRESET ? FL_ECONN_RESET : FL_ERECV,
               "failed receiving the response after %llu body bytes: %s",
-              (unsigned long long)req->info.bytes_received, strerror(e));
+              (unsigned long long)req->info.bytes_received, io_error_text(conn, e));
     return;
   }
 }

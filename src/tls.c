@@ -59,6 +59,7 @@ struct fl__tls {
   int dead;              /* fatal error: no close_notify, session not kept */
   int eof;               /* the peer closed: close quietly */
   char *gather;          /* GATHER_CAP bytes, on first need */
+  char failure[160];     /* OpenSSL's reason for a protocol failure after the handshake */
   char key[];            /* session cache key: "host:port" */
 };
 
@@ -512,7 +513,7 @@ static ssize_t io_fail(fl__tls *c, int writing, int sys_errno) {
     errno = sys_errno ? sys_errno : EPIPE;
     return -1;
   default: /* a TLS protocol failure: alert, bad record... */
-    ERR_clear_error();
+    openssl_reason(c->failure, sizeof c->failure); /* and clears the queue */
     c->dead = 1;
     errno = EPROTO;
     return -1;
@@ -607,4 +608,9 @@ static void tls_close(fl__conn *conn) {
   close(conn->fd);
 }
 
-const fl__transport_ops fl__tls_ops = {tls_read, tls_writev, tls_close, tls_wants, tls_pending};
+static const char *tls_failure(const fl__conn *conn) {
+  return conn->tls && conn->tls->failure[0] ? conn->tls->failure : NULL;
+}
+
+const fl__transport_ops fl__tls_ops = {tls_read, tls_writev, tls_close, tls_wants, tls_pending,
+                                       tls_failure};

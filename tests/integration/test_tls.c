@@ -416,6 +416,7 @@ enum mode {
   M_SILENT,       /* TCP only: never answers the ClientHello */
   M_PLAIN,        /* answers in plain HTTP */
   M_SLOW_READER,  /* reads the request body only after 300 ms; answers its length and sum */
+  M_BAD_RECORD,   /* the head and 10 body bytes, then a record that fails to decrypt */
 };
 
 static struct {
@@ -531,6 +532,15 @@ static void serve(int fd) {
   case M_CLOSE_AT_END:
     write_all(s, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
     break;
+  case M_BAD_RECORD: {
+    write_all(s, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+    /* An application-data record header and 32 bytes that are no record. */
+    unsigned char junk[5 + 32] = {0x17, 0x03, 0x03, 0x00, 0x20};
+    for (size_t i = 5; i < sizeof junk; i++) junk[i] = (unsigned char)(i * 37);
+    CHECK_EQ_INT(send(fd, junk, sizeof junk, MSG_NOSIGNAL), (ssize_t)sizeof junk);
+    wait_peer_close(fd, NULL);
+    break;
+  }
   case M_CLOSE_DELIMITED:
     write_all(s, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end");
     SSL_shutdown(s);
@@ -634,6 +644,13 @@ static void test_scripted(void) {
 
   req = scripted(M_CLOSE_AT_END, 0, 10000);
   CHECK_EQ_STR(body_of(req, &len), "hello");
+  fl_request_free(req);
+
+  /* A record that fails to decrypt mid-body: a receive error that says
+   * what OpenSSL found, not just "protocol error". */
+  req = scripted(M_BAD_RECORD, FL_ERECV, 10000);
+  expect_msg(req, "after 10 body bytes");
+  expect_msg(req, "bad record mac");
   fl_request_free(req);
 
   req = scripted(M_CLOSE_DELIMITED, 0, 10000);
