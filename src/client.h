@@ -262,6 +262,8 @@ struct fl_client {
   uint64_t tokens_us;
   fl__queue throttled;        /* requests waiting for a token, oldest first */
   fl__queue buckets;          /* per-origin buckets, most recently used first */
+  struct fl__bucket **bucket_slots; /* the same by origin hash (ratelimit.c), on first use */
+  uint32_t nbuckets;
   fl__timer throttle_timer;
   fl__buf scratch;
   char *rbuf;                 /* FL__READ_BUF_SIZE, shared by the connections */

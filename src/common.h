@@ -60,5 +60,7 @@ int fl__strncaseeq(const char *a, const char *b, size_t n);
 
 /* Format into a fixed message buffer; always NUL-terminates. */
 void fl__msg(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* FNV-1a of a NUL-terminated string, for the hash tables keyed by origin. */
+uint32_t fl__hash_str(const char *s);
 
 #endif

@@ -51,12 +51,6 @@ static int make_key(const fl_request *req, char *buf, size_t cap) {
 
 /* Hosts by key in a chained hash table (a crawler may hold thousands of
  * hosts with idle connections); the hosts list stays for iteration. */
-static uint32_t key_hash(const char *k) {
-  uint32_t h = 2166136261u; /* FNV-1a */
-  for (; *k; k++) h = (h ^ (unsigned char)*k) * 16777619u;
-  return h;
-}
-
 static fl__host *host_find(fl_client *c, const char *key, uint32_t hash) {
   fl__pool *p = &c->pool;
   if (!p->nbuckets) return NULL;
@@ -94,7 +88,7 @@ static void table_remove(fl__pool *p, fl__host *h) {
 static fl__host *host_get(fl_client *c, const fl_request *req) {
   char key[512];
   if (make_key(req, key, sizeof key)) return NULL;
-  uint32_t hash = key_hash(key);
+  uint32_t hash = fl__hash_str(key);
   fl__host *h = host_find(c, key, hash);
   if (h) return h;
   fl__pool *p = &c->pool;

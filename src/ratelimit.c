@@ -1,13 +1,16 @@
 /* Rate limits: token buckets for the whole client and per origin, shared by
  * every request and every attempt. A request without a token waits in a FIFO
  * until the client's timer says the head can go. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
 
 typedef struct fl__bucket {
-  fl__queue node;
+  fl__queue node;            /* c->buckets, most recently used first */
+  struct fl__bucket *chain;  /* c->bucket_slots[hash % BUCKET_SLOTS] */
+  uint32_t hash;
   double tokens;
   uint64_t last_us;
   char key[]; /* "scheme://host:port" */
@@ -26,31 +29,44 @@ static void refill(const fl_client *c, double rate, double *tokens, uint64_t *la
 }
 
 #define MAX_BUCKETS 4096 /* a crawler's host count must not grow memory forever */
+#define BUCKET_SLOTS 4096 /* hash chains: about one bucket each when full */
+
+static void bucket_unchain(fl_client *c, fl__bucket *b) {
+  fl__bucket **pp = &c->bucket_slots[b->hash % BUCKET_SLOTS];
+  while (*pp != b) pp = &(*pp)->chain;
+  *pp = b->chain;
+}
 
 static fl__bucket *host_bucket(fl_client *c, const char *key, uint64_t now) {
-  fl__queue *q;
-  size_t count = 0;
-  fl__queue_foreach(q, &c->buckets) {
-    fl__bucket *b = fl__container_of(q, fl__bucket, node);
-    if (strcmp(b->key, key) == 0) {
-      fl__queue_remove(q); /* most recently used first */
-      fl__queue_insert_head(&c->buckets, q);
+  if (!c->bucket_slots && !(c->bucket_slots = calloc(BUCKET_SLOTS, sizeof *c->bucket_slots)))
+    return NULL;
+  uint32_t hash = fl__hash_str(key);
+  fl__bucket **slot = &c->bucket_slots[hash % BUCKET_SLOTS];
+  for (fl__bucket *b = *slot; b; b = b->chain) {
+    if (b->hash == hash && strcmp(b->key, key) == 0) {
+      fl__queue_remove(&b->node); /* most recently used first */
+      fl__queue_insert_head(&c->buckets, &b->node);
       return b;
     }
-    count++;
   }
-  if (count >= MAX_BUCKETS) { /* forget the least recently used host */
+  if (c->nbuckets >= MAX_BUCKETS) { /* forget the least recently used host */
     fl__bucket *old = fl__container_of(c->buckets.prev, fl__bucket, node);
     fl__queue_remove(&old->node);
+    bucket_unchain(c, old);
     free(old);
+    c->nbuckets--;
   }
   size_t n = strlen(key) + 1;
   fl__bucket *b = malloc(sizeof *b + n);
   if (!b) return NULL;
   memcpy(b->key, key, n);
+  b->hash = hash;
   b->tokens = burst_of(c, c->opts.rate_limit_per_host);
   b->last_us = now;
   fl__queue_insert_head(&c->buckets, &b->node);
+  b->chain = *slot;
+  *slot = b;
+  c->nbuckets++;
   return b;
 }
 
@@ -60,6 +76,9 @@ void fl__ratelimit_free(fl_client *c) {
     fl__queue_remove(&b->node);
     free(b);
   }
+  free(c->bucket_slots);
+  c->bucket_slots = NULL;
+  c->nbuckets = 0;
 }
 
 /* Take a token for req if both buckets have one; else how many µs until
@@ -72,10 +91,16 @@ static uint64_t try_take(fl_client *c, fl_request *req, uint64_t now) {
     if (c->tokens < 1) need_global = (1 - c->tokens) * 1e6 / c->opts.rate_limit;
   }
   if (c->opts.rate_limit_per_host > 0) {
-    fl__buf key;
-    fl__buf_init(&key);
-    if (fl__origin_of(&req->url, &key) == 0) hb = host_bucket(c, key.data, now);
-    fl__buf_dispose(&key);
+    char key[320]; /* the origin, as fl__origin_of writes it; on the heap only if long */
+    int n = snprintf(key, sizeof key, "%s://%s:%u", req->url.scheme, req->url.host, req->url.port);
+    if (n >= 0 && (size_t)n < sizeof key) {
+      hb = host_bucket(c, key, now);
+    } else {
+      fl__buf heap;
+      fl__buf_init(&heap);
+      if (fl__origin_of(&req->url, &heap) == 0) hb = host_bucket(c, heap.data, now);
+      fl__buf_dispose(&heap);
+    }
     if (hb) {
       refill(c, c->opts.rate_limit_per_host, &hb->tokens, &hb->last_us, now);
       if (hb->tokens < 1) need_host = (1 - hb->tokens) * 1e6 / c->opts.rate_limit_per_host;

@@ -185,6 +185,55 @@ static void test_rate_limits(void) {
   fl_client_free(c);
 }
 
+static int finished;
+static void count_any(fl_request *req, int err, void *data) {
+  (void)req, (void)err, (void)data;
+  finished++;
+}
+
+/* Per-host buckets past their cap (4,096 origins): the oldest are forgotten
+ * (a forgotten origin starts again with a full bucket), recent ones are
+ * found again and still empty. 4,200 loopback addresses (127.0.x.y) where
+ * nothing listens: every request is refused at once. */
+static void test_many_host_buckets(void) {
+  enum { HOSTS = 4200 };
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.rate_limit_per_host = 0.02; /* an emptied bucket refills in 50 s: never here */
+  o.rate_burst = 1;
+  o.max_connections = 256;
+  fl_client *c = fl_client_new(loop, &o);
+  CHECK(c);
+  static fl_request *reqs[HOSTS];
+  char url[64];
+  finished = 0;
+  for (int i = 0; i < HOSTS; i++) {
+    snprintf(url, sizeof url, "http://127.0.%d.%d:%d/", 1 + i / 250, 1 + i % 250, fault);
+    reqs[i] = fl_request_new("GET", url);
+    CHECK_EQ_INT(fl_request_send(c, reqs[i], count_any, NULL), 0);
+  }
+  while (finished < HOSTS) fl_loop_run(loop, FL_RUN_ONCE);
+  for (int i = 0; i < HOSTS; i++) {
+    CHECK_EQ_INT(fl_request_info(reqs[i])->throttled_us, 0); /* each its own bucket */
+    fl_request_free(reqs[i]);
+  }
+  /* The first origin was forgotten: a full bucket again, no wait. */
+  snprintf(url, sizeof url, "http://127.0.1.1:%d/", fault);
+  fl_request *first = fl_request_new("GET", url);
+  fl_request_perform(c, first);
+  CHECK_EQ_INT(fl_request_info(first)->throttled_us, 0);
+  /* The last is remembered, its token spent: it waits, here until its
+   * total timeout. */
+  snprintf(url, sizeof url, "http://127.0.%d.%d:%d/", 1 + (HOSTS - 1) / 250, 1 + (HOSTS - 1) % 250, fault);
+  fl_request *last = fl_request_new("GET", url);
+  fl_timeouts t = {.total_ms = 200};
+  fl_request_set_timeouts(last, &t);
+  CHECK_EQ_INT(fl_request_perform(c, last), FL_ETIMEOUT);
+  fl_request_free(first);
+  fl_request_free(last);
+  fl_client_free(c);
+}
+
 int main(void) {
   FL_TEST_BEGIN();
   fault = fl_test_fault_start();
@@ -194,6 +243,7 @@ int main(void) {
   test_retry_errors();
   test_retry_after();
   test_rate_limits();
+  test_many_host_buckets();
   CHECK_EQ_INT(fl_loop_free(loop), 0);
   FL_TEST_END();
 }
