@@ -71,17 +71,23 @@ def main():
         t = tables(p)
         return t[0], (t[1] if len(t) > 1 else [])
 
+    def vs_wrk(target, table, rate_col, at_least, report):
+        """flurry-bench over wrk in table: met when both ratios reach at_least."""
+        w, fb = row(table, "wrk"), row(table, "flurry-bench")
+        if not (w and fb):
+            return None, None
+        r_med = num(pick(fb, "ratio to wrk (medians)"))
+        r_pr = num(pick(fb, "ratio to wrk (median of rounds)"))
+        add(target, "%s vs %s req/s: %.2fx (per round %.2fx); nginx's core at %s%% vs %s%%"
+            % (fb[rate_col], w[rate_col], r_med, r_pr, pick(fb, "server CPU"), pick(w, "server CPU")),
+            r_med >= at_least and r_pr >= at_least, report)
+        return w, fb
+
     main_t, ratios = ka("keepalive-c64")
     if main_t:
-        w, fb = row(main_t, "wrk"), row(main_t, "flurry-bench")
+        w, fb = vs_wrk("flurry-bench >= 1.3x wrk, 64 connections, /hello", main_t, "median req/s", 1.3,
+                       "keepalive-c64.md")
         if w and fb:
-            r_med = num(pick(fb, "ratio to wrk (medians)"))
-            r_pr = num(pick(fb, "ratio to wrk (median of rounds)"))
-            add("flurry-bench >= 1.3x wrk, 64 connections, /hello",
-                "%s vs %s req/s: %.2fx (per round %.2fx); nginx's core at %s%% vs %s%%"
-                % (fb["median req/s"], w["median req/s"], r_med, r_pr,
-                   pick(fb, "server CPU"), pick(w, "server CPU")),
-                r_med >= 1.3 and r_pr >= 1.3, "keepalive-c64.md")
             s_fb, s_w = num(fb["syscalls/request"]), num(w["syscalls/request"])
             add("<= 2.1 syscalls per request", "%s (wrk %s)" % (fb["syscalls/request"], w["syscalls/request"]),
                 None if s_fb is None else s_fb <= 2.1, "keepalive-c64.md")
@@ -120,15 +126,7 @@ def main():
 
     p = os.path.join(d, "tls-c64.md")
     if os.path.exists(p):
-        t = tables(p)[0]
-        w, fb = row(t, "wrk"), row(t, "flurry-bench")
-        if w and fb:
-            r_med = num(pick(fb, "ratio to wrk (medians)"))
-            r_pr = num(pick(fb, "ratio to wrk (median of rounds)"))
-            add("TLS keep-alive >= wrk, 64 connections",
-                "%s vs %s req/s: %.2fx (per round %.2fx); nginx's core at %s%% vs %s%%"
-                % (fb["median /s"], w["median /s"], r_med, r_pr, pick(fb, "server CPU"), pick(w, "server CPU")),
-                r_med >= 1 and r_pr >= 1, "tls-c64.md")
+        vs_wrk("TLS keep-alive >= wrk, 64 connections", tables(p)[0], "median /s", 1, "tls-c64.md")
 
     p = os.path.join(d, "seeds.md")
     if os.path.exists(p):
