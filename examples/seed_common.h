@@ -17,6 +17,15 @@ static inline double seed_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The seed programs' command line: [BASE [COUNT [TEMPLATE]]]. 0, or 2 (the
+ * exit status) when COUNT is not a positive number. */
+static inline int seed_args(int argc, char **argv, const char **base, int *count, const char **tmpl) {
+  *base = argc > 1 ? argv[1] : "http://127.0.0.1:8080";
+  *count = argc > 2 ? atoi(argv[2]) : 25;
+  *tmpl = argc > 3 ? argv[3] : SEED_DEFAULT_TEMPLATE;
+  return *count < 1 ? 2 : 0;
+}
+
 /* "Done in X.XXXs" as the seeds print it; SEED_PRECISE=1 in the environment
  * gives microseconds (the bench harness: 25 x /get takes ~10 ms). */
 static inline void seed_done(double elapsed) {

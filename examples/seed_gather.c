@@ -4,16 +4,9 @@
  *   (defaults http://127.0.0.1:8080, 25, "/get?id=%d") */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "flurry.h"
 #include "seed_common.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void all_done(fl_gather *g, void *data) {
   (void)g;
@@ -21,10 +14,9 @@ static void all_done(fl_gather *g, void *data) {
 }
 
 int main(int argc, char **argv) {
-  const char *base = argc > 1 ? argv[1] : "http://127.0.0.1:8080";
-  int count = argc > 2 ? atoi(argv[2]) : 25;
-  const char *tmpl = argc > 3 ? argv[3] : SEED_DEFAULT_TEMPLATE;
-  if (count < 1) return 2;
+  const char *base, *tmpl;
+  int count;
+  if (seed_args(argc, argv, &base, &count, &tmpl)) return 2;
   fl_loop *loop = fl_loop_new();
   /* All at once, as asyncio.gather: one connection per request (the
    * default pool limit, 100, would run 200 requests in two waves). */
@@ -34,7 +26,7 @@ int main(int argc, char **argv) {
   fl_client *client = loop ? fl_client_new(loop, &opts) : NULL;
   fl_gather *g = client ? fl_gather_new(client) : NULL;
   if (!g) return 1;
-  double t0 = now_s();
+  double t0 = seed_now();
   for (int i = 0; i < count; i++) {
     char url[1024];
     seed_url(url, sizeof url, base, tmpl, i);
@@ -43,7 +35,7 @@ int main(int argc, char **argv) {
   int done = 0;
   if (fl_gather_start(g, all_done, &done) != 0) return 1;
   while (!done) fl_loop_run(loop, FL_RUN_ONCE);
-  double elapsed = now_s() - t0;
+  double elapsed = seed_now() - t0;
   for (size_t i = 0; i < fl_gather_count(g); i++) {
     fl_request *req = fl_gather_request(g, i);
     if (fl_gather_error(g, i))

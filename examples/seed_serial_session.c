@@ -4,28 +4,20 @@
  *   (defaults http://127.0.0.1:8080, 25, "/get?id=%d") */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "flurry.h"
 #include "seed_common.h"
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv) {
-  const char *base = argc > 1 ? argv[1] : "http://127.0.0.1:8080";
-  int count = argc > 2 ? atoi(argv[2]) : 25;
-  const char *tmpl = argc > 3 ? argv[3] : SEED_DEFAULT_TEMPLATE;
-  if (count < 1) return 2;
+  const char *base, *tmpl;
+  int count;
+  if (seed_args(argc, argv, &base, &count, &tmpl)) return 2;
   fl_loop *loop = fl_loop_new();
   fl_client *client = loop ? fl_client_new(loop, NULL) : NULL;
   fl_request *req = fl_request_new("GET", base);
   if (!client || !req) return 1;
   int failed = 0;
-  double t0 = now_s();
+  double t0 = seed_now();
   for (int i = 0; i < count; i++) {
     char url[1024];
     seed_url(url, sizeof url, base, tmpl, i);
@@ -40,7 +32,7 @@ int main(int argc, char **argv) {
     }
     printf("%s\n", fl_response_body(fl_request_response(req), NULL));
   }
-  seed_done(now_s() - t0);
+  seed_done(seed_now() - t0);
   fl_request_free(req);
   fl_client_free(client);
   fl_loop_free(loop);

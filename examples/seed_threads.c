@@ -5,22 +5,14 @@
  *   (defaults http://127.0.0.1:8080, 25, "/get?id=%d") */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "flurry.h"
 #include "seed_common.h"
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv) {
-  const char *base = argc > 1 ? argv[1] : "http://127.0.0.1:8080";
-  int count = argc > 2 ? atoi(argv[2]) : 25;
-  const char *tmpl = argc > 3 ? argv[3] : SEED_DEFAULT_TEMPLATE;
-  if (count < 1) return 2;
+  const char *base, *tmpl;
+  int count;
+  if (seed_args(argc, argv, &base, &count, &tmpl)) return 2;
   char **urls = calloc((size_t)count, sizeof *urls);
   fl_request **res = calloc((size_t)count, sizeof *res);
   if (!urls || !res) return 1;
@@ -29,10 +21,10 @@ int main(int argc, char **argv) {
     if (!urls[i]) return 1;
     seed_url(urls[i], 1024, base, tmpl, i);
   }
-  double t0 = now_s();
+  double t0 = seed_now();
   /* 8 threads; 0 = each takes up to an equal share at a time */
   int failed = fl_map_threads((const char *const *)urls, (size_t)count, 8, 0, NULL, res);
-  double elapsed = now_s() - t0;
+  double elapsed = seed_now() - t0;
   if (failed < 0) {
     fprintf(stderr, "fl_map_threads: %s\n", fl_strerror(failed));
     return 1;

@@ -20,15 +20,7 @@ static const char *H(const char *path) {
   return url;
 }
 
-static fl_request *perform(fl_request *req, int expect) {
-  int err = fl_request_perform(client, req);
-  if (err != expect) {
-    fprintf(stderr, "%s %s: got %s (%s), want %s\n", fl_request_method(req), fl_request_url(req),
-            fl_err_name(err), fl_request_errmsg(req), fl_err_name(expect));
-    exit(1);
-  }
-  return req;
-}
+static fl_request *perform(fl_request *req, int expect) { return fl_test_perform(client, req, expect); }
 
 static fl_request *run(const char *method, const char *u, int expect) {
   fl_request *req = fl_request_new(method, u);

@@ -19,15 +19,7 @@ static const char *U(const char *path) {
   return url;
 }
 
-static fl_request *run(fl_request *r, int expect) {
-  int err = fl_request_perform(client, r);
-  if (err != expect) {
-    fprintf(stderr, "%s: got %s (%s), want %s\n", fl_request_url(r), fl_err_name(err),
-            fl_request_errmsg(r), fl_err_name(expect));
-    exit(1);
-  }
-  return r;
-}
+static fl_request *run(fl_request *r, int expect) { return fl_test_perform(client, r, expect); }
 
 static uint64_t streamed;
 static int count(fl_request *req, const char *chunk, size_t len, void *data) {

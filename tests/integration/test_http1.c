@@ -19,16 +19,7 @@ static const char *U(const char *path) {
 }
 
 /* Perform one request and check its error; returns it for more checks. */
-static fl_request *run_req(fl_request *req, int expect) {
-  int err = fl_request_perform(client, req);
-  if (err != expect) {
-    fprintf(stderr, "%s %s: got %s (%s), want %s\n", fl_request_method(req), fl_request_url(req),
-            fl_err_name(err), fl_request_errmsg(req), fl_err_name(expect));
-    exit(1);
-  }
-  if (err) CHECK(fl_request_errmsg(req)[0] != '\0'); /* every failure explains itself */
-  return req;
-}
+static fl_request *run_req(fl_request *req, int expect) { return fl_test_perform(client, req, expect); }
 
 static fl_request *run(const char *method, const char *path, int expect) {
   fl_request *req = fl_request_new(method, U(path));

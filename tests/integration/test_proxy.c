@@ -20,16 +20,7 @@ static fl_client *client_via(const char *proxy, int trust_env) {
   return fl_client_new(loop, &o);
 }
 
-static fl_request *get(fl_client *c, const char *url, int expect) {
-  fl_request *r = fl_request_new("GET", url);
-  int err = fl_request_perform(c, r);
-  if (err != expect) {
-    fprintf(stderr, "GET %s: got %s (%s), want %s\n", url, fl_err_name(err), fl_request_errmsg(r),
-            fl_err_name(expect));
-    exit(1);
-  }
-  return r;
-}
+static fl_request *get(fl_client *c, const char *url, int expect) { return fl_test_get(c, url, expect); }
 
 static const char *header(fl_request *r, const char *name) {
   return fl_response_header(fl_request_response(r), name);

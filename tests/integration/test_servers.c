@@ -26,17 +26,7 @@ static fl_client *client_with(const char *dns_servers, const char *const *resolv
   return c;
 }
 
-static fl_request *get(fl_client *c, const char *url, int expect) {
-  fl_request *req = fl_request_new("GET", url);
-  CHECK(req);
-  int err = fl_request_perform(c, req);
-  if (err != expect) {
-    fprintf(stderr, "GET %s: got %s (%s), want %s\n", url, fl_err_name(err), fl_request_errmsg(req),
-            fl_err_name(expect));
-    exit(1);
-  }
-  return req;
-}
+static fl_request *get(fl_client *c, const char *url, int expect) { return fl_test_get(c, url, expect); }
 
 static void test_httpbin(void) {
   int port = fl_test_server_port("httpbin");

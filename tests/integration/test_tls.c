@@ -57,18 +57,7 @@ static fl_client *client_with(const char *ca_file, int insecure) {
   return c;
 }
 
-static fl_request *run(fl_client *c, const char *url, int expect) {
-  fl_request *req = fl_request_new("GET", url);
-  CHECK(req);
-  int err = fl_request_perform(c, req);
-  if (err != expect) {
-    fprintf(stderr, "GET %s: got %s (%s), want %s\n", url, fl_err_name(err), fl_request_errmsg(req),
-            fl_err_name(expect));
-    exit(1);
-  }
-  if (err) CHECK(fl_request_errmsg(req)[0] != '\0');
-  return req;
-}
+static fl_request *run(fl_client *c, const char *url, int expect) { return fl_test_get(c, url, expect); }
 
 static int status_of(const fl_request *req) { return fl_response_status(fl_request_response(req)); }
 

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "test.h"
 
+#include "flurry.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -309,4 +311,20 @@ int fl_test_udp_sink_drain(int fd) {
   while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) >= 0) n++;
   if (errno != EAGAIN && errno != EWOULDBLOCK) die("DNS sink recv: %s", strerror(errno));
   return n;
+}
+
+fl_request *fl_test_perform(fl_client *client, fl_request *req, int expect) {
+  CHECK(req);
+  int err = fl_request_perform(client, req);
+  if (err != expect) {
+    fprintf(stderr, "%s %s: got %s (%s), want %s\n", fl_request_method(req), fl_request_url(req),
+            fl_err_name(err), fl_request_errmsg(req), fl_err_name(expect));
+    exit(1);
+  }
+  if (err) CHECK(fl_request_errmsg(req)[0] != '\0');
+  return req;
+}
+
+fl_request *fl_test_get(fl_client *client, const char *url, int expect) {
+  return fl_test_perform(client, fl_request_new("GET", url), expect);
 }

@@ -66,6 +66,14 @@ void fl_test_skip(const char *why) __attribute__((noreturn));
  * also killed if the thread that started it dies (PR_SET_PDEATHSIG), so
  * start it from the main thread. Its stdout/stderr are the test's. */
 int fl_test_fault_start(void);
+/* Perform req on client and return it; exit the test (naming the request,
+ * the error got and the one wanted) unless the result is expect. A failure
+ * must explain itself: its message may not be empty. */
+struct fl_client;
+struct fl_request;
+struct fl_request *fl_test_perform(struct fl_client *client, struct fl_request *req, int expect);
+/* The same for a new GET of url (the caller frees the request). */
+struct fl_request *fl_test_get(struct fl_client *client, const char *url, int expect);
 /* Another script of tests/support/ that takes --port-file PATH (plus one
  * optional argument, e.g. "--user=u:p"), started and stopped the same way. */
 int fl_test_script_start(const char *script, const char *extra_arg);
