@@ -353,6 +353,8 @@ void fl__http1_start(fl__conn *conn, fl_request *req);
 void fl__http1_idle_io(fl__conn *conn);  /* conn went idle */
 int fl__http1_write_head(fl_request *req, fl_client *c, fl__buf *out);
 void fl__http1_resume(fl__conn *conn);
+/* Bodiless GET and HEAD may share a connection with others in flight. */
+int fl__http1_pipelinable(const fl_request *req);
 /* Queue req behind the requests in flight on conn (pipelining). */
 void fl__http1_pipeline(fl__conn *conn, fl_request *req);
 /* client.c: req's connection went away before its pipelined response. */

@@ -155,7 +155,6 @@ static const char *io_error_text(const fl__conn *conn, int sys_errno) {
 }
 
 /* Failure before any response byte on a reused connection: retry if allowed. */
-
 static void conn_fail_early(fl__conn *conn, int err, const char *what, int sys_errno) {
   fl_request *req = conn->req;
   if (req && fl__request_retry(req, conn)) return;
@@ -168,8 +167,7 @@ static void conn_fail_early(fl__conn *conn, int err, const char *what, int sys_e
 
 /* ---------------------------------------------------------------- write */
 
-/* Bodiless GET and HEAD may share a connection with others in flight. */
-static int pipelinable(const fl_request *req) {
+int fl__http1_pipelinable(const fl_request *req) {
   return !req->has_body && !req->upload_cb &&
          (!strcmp(req->hop_method, "GET") || !strcmp(req->hop_method, "HEAD"));
 }
@@ -828,7 +826,7 @@ void fl__http1_start(fl__conn *conn, fl_request *req) {
     conn_fail(conn, FL_ENOMEM, "out of memory writing the request");
     return;
   }
-  conn->pipeline_ok = pipelinable(req);
+  conn->pipeline_ok = fl__http1_pipelinable(req);
   if (req->trace_cb) req->trace_cb(req, FL_TRACE_REQUEST_HEAD, conn->wbuf.data, conn->wbuf.len, req->trace_data);
   conn->woff = 0;
   conn->wtotal = conn->wbuf.len + fixed_body_len(req);

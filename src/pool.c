@@ -184,9 +184,7 @@ static int has_pipeline_room(const fl__conn *conn, uint32_t depth) {
  * server read, as a pipelining client's batch would; else the least loaded. */
 static fl__conn *pipeline_target(fl_client *c, fl__host *h, const fl_request *req) {
   uint32_t depth = c->opts.pipeline_depth;
-  if (depth <= 1 || req->want_fresh_conn || req->has_body || req->upload_cb ||
-      (strcmp(req->hop_method, "GET") && strcmp(req->hop_method, "HEAD")))
-    return NULL;
+  if (depth <= 1 || req->want_fresh_conn || !fl__http1_pipelinable(req)) return NULL;
   if (h->pipe_fill && has_pipeline_room(h->pipe_fill, depth)) return h->pipe_fill;
   fl__conn *best = NULL;
   fl__queue *q;
@@ -195,6 +193,13 @@ static fl__conn *pipeline_target(fl_client *c, fl__host *h, const fl_request *re
     if (has_pipeline_room(conn, depth) && (!best || conn->inflight < best->inflight)) best = conn;
   }
   return best;
+}
+
+/* With pipelining on, conn (still alive: it may have failed starting) is the
+ * one its host's next pipelinable requests should join. */
+static void fill_next(fl_client *c, fl__conn *conn) {
+  if (c->opts.pipeline_depth > 1 && conn->state == FL__CONN_ACTIVE && conn->pipeline_ok)
+    conn->host->pipe_fill = conn;
 }
 
 /* Give req a connection now if the limits allow. 1 if it got one. */
@@ -211,7 +216,7 @@ static int try_assign(fl_client *c, fl_request *req) {
     take_from_queue(c, req);
     fl__request_attach(req, conn);
     fl__http1_start(conn, req);
-    if (c->opts.pipeline_depth > 1) h->pipe_fill = conn; /* others may join it */
+    fill_next(c, conn); /* not through h: a failed start may have freed it */
     return 1;
   }
   if (!can_open(c, h)) {
@@ -221,8 +226,8 @@ static int try_assign(fl_client *c, fl_request *req) {
       take_from_queue(c, req);
       fl__request_attach(req, busy);
       c->pool.stats.reused++;
-      h->pipe_fill = busy;
       fl__http1_pipeline(busy, req);
+      fill_next(c, busy);
       return 1;
     }
     /* At the total limit, an idle connection of another host is worth less
@@ -323,9 +328,8 @@ void fl__pool_release(fl_client *c, fl__conn *conn, int reusable) {
 }
 
 void fl__pool_pipeline_room(fl_client *c, fl__conn *conn) {
-  if (c->opts.pipeline_depth <= 1 || !conn->pipeline_ok || conn->state != FL__CONN_ACTIVE) return;
-  conn->host->pipe_fill = conn;
-  if (!fl__queue_empty(&c->pool.waiters)) wake_waiters(c);
+  fill_next(c, conn);
+  if (conn->host && conn->host->pipe_fill == conn && !fl__queue_empty(&c->pool.waiters)) wake_waiters(c);
 }
 
 /* Lazily re-armed: a busy connection only moves idle_expiry. */
