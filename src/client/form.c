@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client/client.h"
+#include "client/request.h"
 
 typedef struct form_part {
   char *head;  /* boundary line + part headers + blank line */

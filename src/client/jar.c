@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "client/client.h"
+#include "client/request.h"
 #include "http/cookies.h"
 
 static int64_t unix_now(void) { return (int64_t)time(NULL); }
@@ -42,7 +42,8 @@ void fl__client_jar_free(fl_client *c) {
   fl__buf_dispose(&c->scratch);
 }
 
-const char *fl__client_jar_header(fl_client *c, const fl_request *req) {
+const char *fl__request_jar_header(fl_request *req) {
+  fl_client *c = req->client;
   if (!c->jar || fl__cookie_jar_count(c->jar) == 0) return NULL; /* the common fast path */
   fl__cookie_origin o;
   origin_of_req(req, &o);
@@ -51,7 +52,8 @@ const char *fl__client_jar_header(fl_client *c, const fl_request *req) {
   return n > 0 ? c->scratch.data : NULL;
 }
 
-void fl__client_store_cookies(fl_client *c, fl_request *req) {
+void fl__request_store_cookies(fl_request *req) {
+  fl_client *c = req->client;
   if (!c->jar || !fl__headers_has(&req->res.headers, "Set-Cookie")) return;
   fl__cookie_origin o;
   origin_of_req(req, &o);

@@ -2,12 +2,14 @@
  * environment (http_proxy for http, https_proxy for https, no_proxy for
  * exceptions). Like curl, the upper-case HTTP_PROXY is ignored: a CGI
  * program gets it from the client's "Proxy:" header (httpoxy). */
+#include "client/proxy.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/base64.h"
-#include "client/client.h"
+#include "base/common.h"
 
 struct fl__proxy {
   fl__url url;
@@ -67,26 +69,28 @@ static const char *env2(const char *lower, const char *upper) {
   return v && *v ? v : NULL;
 }
 
-int fl__proxy_init(fl_client *c, char *err, size_t cap) {
-  const char *http = c->opts.proxy, *https = c->opts.proxy, *no = NULL;
-  if (!c->opts.proxy && c->opts.trust_env) {
+int fl__proxies_init(fl__proxies *ps, const fl_client_options *o, char *err, size_t cap) {
+  const char *http = o->proxy, *https = o->proxy, *no = NULL;
+  ps->http = ps->https = NULL;
+  ps->no_proxy = NULL;
+  if (!o->proxy && o->trust_env) {
     http = env2("http_proxy", NULL);
     https = env2("https_proxy", "HTTPS_PROXY");
     no = env2("no_proxy", "NO_PROXY");
   }
-  int rc = proxy_new(http, &c->proxy_http, err, cap);
-  if (!rc) rc = proxy_new(https, &c->proxy_https, err, cap);
-  if (!rc && no && !(c->no_proxy = strdup(no))) rc = FL_ENOMEM;
-  if (rc) fl__proxy_free_all(c);
+  int rc = proxy_new(http, &ps->http, err, cap);
+  if (!rc) rc = proxy_new(https, &ps->https, err, cap);
+  if (!rc && no && !(ps->no_proxy = strdup(no))) rc = FL_ENOMEM;
+  if (rc) fl__proxies_free(ps);
   return rc;
 }
 
-void fl__proxy_free_all(fl_client *c) {
-  proxy_free(c->proxy_http);
-  proxy_free(c->proxy_https);
-  free(c->no_proxy);
-  c->proxy_http = c->proxy_https = NULL;
-  c->no_proxy = NULL;
+void fl__proxies_free(fl__proxies *ps) {
+  proxy_free(ps->http);
+  proxy_free(ps->https);
+  free(ps->no_proxy);
+  ps->http = ps->https = NULL;
+  ps->no_proxy = NULL;
 }
 
 /* no_proxy: comma-separated names; "*" matches all; a name matches itself
@@ -107,9 +111,9 @@ static int bypassed(const char *list, const char *host) {
   return 0;
 }
 
-const fl__proxy *fl__proxy_for(const fl_client *c, const fl__url *u) {
-  const fl__proxy *p = strcmp(u->scheme, "https") == 0 ? c->proxy_https : c->proxy_http;
-  if (!p || (c->no_proxy && bypassed(c->no_proxy, u->host))) return NULL;
+const fl__proxy *fl__proxy_for(const fl__proxies *ps, const fl__url *u) {
+  const fl__proxy *p = strcmp(u->scheme, "https") == 0 ? ps->https : ps->http;
+  if (!p || (ps->no_proxy && bypassed(ps->no_proxy, u->host))) return NULL;
   return p;
 }
 

@@ -1,11 +1,9 @@
 /* Following redirects: which responses are followed, how the method and
  * body change, and which credentials may go to the next hop. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/client.h"
-#include "http/decode.h"
+#include "client/request.h"
 
 static int is_redirect_status(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
@@ -26,20 +24,12 @@ int fl__redirect_wanted(const fl_request *req) {
   return fl__headers_get(&req->res.headers, "Location") != NULL; /* else it is final */
 }
 
-int fl__origin_of(const fl__url *u, fl__buf *out) {
-  char port[8];
-  snprintf(port, sizeof port, "%u", u->port);
-  fl__buf_reset(out);
-  return fl__buf_puts(out, u->scheme) || fl__buf_puts(out, "://") || fl__buf_puts(out, u->host) ||
-                 fl__buf_puts(out, ":") || fl__buf_puts(out, port)
-             ? FL_ENOMEM
-             : 0;
-}
-
 static int method_is(const char *m, const char *want) { return strcmp(m, want) == 0; }
 
 /* Move req to its next hop. 0, or an error to complete it with. */
-static int next_hop(fl_request *req, int max) {
+int fl__redirect_next_hop(fl_request *req) {
+  int max;
+  follow_enabled(req, &max);
   if (max >= 0 && req->info.redirects >= max) {
     fl__msg(req->errmsg, sizeof req->errmsg, "maximum (%d) redirects followed", max);
     return FL_ETOO_MANY_REDIRECTS;
@@ -108,40 +98,4 @@ static int next_hop(fl_request *req, int max) {
   req->url_parsed = 0; /* the next send starts again from the user's URL */
   req->info.redirects++;
   return 0;
-}
-
-void fl__request_response_done(fl_request *req) {
-  int64_t delay = fl__retry_delay_ms(req, 0); /* a status the policy retries */
-  if (delay >= 0) {
-    fl__request_backoff(req, delay);
-    return;
-  }
-  int max;
-  if (!fl__redirect_wanted(req) || !follow_enabled(req, &max)) {
-    fl__request_finish(req, 0, NULL);
-    return;
-  }
-  fl_client *c = req->client;
-  int err = next_hop(req, max);
-  if (err) {
-    char msg[sizeof req->errmsg];
-    memcpy(msg, req->errmsg, sizeof msg);
-    fl__request_finish(req, err, "%s", msg);
-    return;
-  }
-  /* A fresh response for the next hop; the connection was released. */
-  req->res.status = 0;
-  req->res.http_minor = 0;
-  fl__headers_reset(&req->res.headers);
-  fl__buf_reset(&req->res.body);
-  fl__buf_reset(&req->res.reason);
-  fl__decoder_free(req->decoder);
-  req->decoder = NULL;
-  req->decoded_total = 0;
-  req->discarding = 0;
-  req->discarded = 0;
-  req->want_fresh_conn = 0;
-  req->head_only = method_is(req->hop_method, "HEAD");
-  fl__pool_unref_host(c, req);
-  fl__request_dispatch(req);
 }

@@ -5,8 +5,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "client/client.h"
+#include "client/request.h"
 #include "http/cookies.h"
+#include "http/method.h"
 
 void fl_retry_policy_init(fl_retry_policy *p) {
   memset(p, 0, sizeof *p);
@@ -49,11 +50,7 @@ static int transient(int err) {
 }
 
 static int method_allowed(const fl_request *req, const fl_retry_policy *p) {
-  static const char *const ok[] = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"};
-  if (p->all_methods) return 1;
-  for (size_t i = 0; i < FL__ARRAY_SIZE(ok); i++)
-    if (strcmp(req->hop_method, ok[i]) == 0) return 1;
-  return 0;
+  return p->all_methods || fl__method_idempotent(req->hop_method);
 }
 
 /* Retry-After: delay-seconds or an HTTP-date. -1 when absent or unusable. */
@@ -80,8 +77,6 @@ static uint64_t next_random(fl_client *c) {
   return x * 0x2545F4914F6CDD1Dull;
 }
 
-/* How long to wait before the next attempt, or -1 for no retry. err is the
- * attempt's error, or 0 with a response whose status decides. */
 int64_t fl__retry_delay_ms(fl_request *req, int err) {
   const fl_retry_policy *p = policy_of(req);
   if (p->max_retries == 0 || (uint32_t)req->info.attempts > p->max_retries) return -1;

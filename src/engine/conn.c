@@ -1,207 +1,13 @@
-/* Making a new connection for a request: DNS (cache, overrides, c-ares),
- * then Happy Eyeballs TCP connect, then for https the TLS handshake, then
- * the HTTP/1.1 exchange begins. The request stays FL__REQ_CONNECTING (the
- * connect timeout) and the connection FL__CONN_CONNECTING until then. */
-#include <errno.h>
+/* A connection's life: made (DNS, Happy Eyeballs TCP, the tunnel, TLS),
+ * carrying exchanges (engine/carrier.c), closed. Contract in conn.h. */
+#include "engine/conn.h"
+
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "client/client.h"
 #include "net/tls.h"
-
-
-static void fail(fl__conn *conn, int err, const char *msg) {
-  fl_request *req = conn->req;
-  fl_client *c = conn->client;
-  fl__pool_destroy_conn(c, conn); /* also unlinks req->conn */
-  if (req) fl__request_finish(req, err, "%s", msg);
-}
-
-/* The transport is up: hand the connection to the HTTP/1.1 exchange. */
-static void conn_ready(fl__conn *conn) {
-  fl_client *c = conn->client;
-  fl_request *req = conn->req;
-  conn->state = FL__CONN_ACTIVE;
-  int err = fl__http1_conn_init(conn);
-  if (err)
-    fail(conn, err, "out of memory setting up the connection");
-  else if (req) {
-    fl__http1_start(conn, req);
-    fl__pool_pipeline_room(c, conn);
-  } else
-    fl__pool_release(c, conn, 1);
-}
-
-/* One handshake step; then wait for exactly the event OpenSSL needs. */
-static void tls_step(fl__conn *conn) {
-  fl_loop *loop = conn->client->loop;
-  char msg[256];
-  uint32_t wait = 0;
-  int r = fl__tls_handshake(conn, &wait, msg, sizeof msg);
-  if (r == FL__TLS_AGAIN) {
-    fl__io_stop(loop, &conn->io, (FL__POLLIN | FL__POLLOUT) & ~wait);
-    if (fl__io_start(loop, &conn->io, wait)) fail(conn, FL_ENOMEM, "out of memory");
-    return;
-  }
-  if (r) {
-    fail(conn, r, msg);
-    return;
-  }
-  fl_request *req = conn->req;
-  if (req) {
-    req->info.appconnect_us = fl__now_us() - req->start_us;
-    req->info.tls_resumed = fl__tls_resumed(conn);
-  }
-  fl__io_stop(loop, &conn->io, FL__POLLOUT);
-  conn_ready(conn); /* the exchange takes the watcher over */
-}
-
-static void tls_io_cb(fl_loop *loop, fl__io *io, uint32_t events) {
-  FL__UNUSED(loop), FL__UNUSED(events);
-  fl__conn *conn = fl__container_of(io, fl__conn, io);
-  fl_client *c = conn->client;
-  fl__client_enter(c);
-  tls_step(conn);
-  fl__client_leave(c);
-}
-
-static void start_tls(fl__conn *conn) {
-  fl_client *c = conn->client;
-  char msg[256];
-  fl__io_init(&conn->io, tls_io_cb, conn->fd); /* before anything can fail: destroy closes it */
-  int err = fl__tls_conn_start(conn, c->tls, msg, sizeof msg);
-  if (err) {
-    fail(conn, err, msg);
-    return;
-  }
-  tls_step(conn);
-}
-
-/* ---------------------------------------------------------- CONNECT tunnel
- * https through a proxy: "CONNECT host:port", the proxy's 2xx, then TLS with
- * the origin (verified against the origin's name) over the same socket.
- * Proxy credentials go in the CONNECT request only. */
-#define TUNNEL_HEAD_MAX 16384
-
-static void tunnel_io_cb(fl_loop *loop, fl__io *io, uint32_t events);
-
-static void tunnel_fail(fl__conn *conn, int err, const char *what, const char *detail) {
-  char msg[256];
-  fl__msg(msg, sizeof msg, "proxy CONNECT to %s port %u: %s%s", conn->host->name, conn->host->port,
-          what, detail ? detail : "");
-  fail(conn, err, msg);
-}
-
-/* The proxy answered: 2xx opens the tunnel; anything else ends here. */
-static void tunnel_answered(fl__conn *conn) {
-  const char *h = conn->wbuf.data;
-  int status = 0;
-  if (strncmp(h, "HTTP/1.", 7) == 0 && h[8] == ' ') status = atoi(h + 9);
-  if (status < 200 || status > 299) {
-    char detail[64];
-    snprintf(detail, sizeof detail, "%d", status);
-    tunnel_fail(conn, status ? FL_ERECV : FL_EWEIRD_REPLY,
-                status ? "the proxy answered HTTP " : "bad answer from the proxy", status ? detail : NULL);
-    return;
-  }
-  fl__buf_reset(&conn->wbuf);
-  fl__io_close(conn->client->loop, &conn->io); /* TLS registers its own watcher */
-  start_tls(conn);
-}
-
-static void tunnel_step(fl__conn *conn) {
-  fl_loop *loop = conn->client->loop;
-  while (!conn->tunnel_sent) {
-    ssize_t n = send(conn->fd, conn->wbuf.data + conn->woff, conn->wbuf.len - conn->woff, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (fl__io_start(loop, &conn->io, FL__POLLOUT)) tunnel_fail(conn, FL_ENOMEM, "out of memory", NULL);
-      return;
-    }
-    if (n < 0) {
-      tunnel_fail(conn, FL_ESEND, "send failed: ", strerror(errno));
-      return;
-    }
-    conn->woff += (size_t)n;
-    if (conn->woff == conn->wbuf.len) {
-      conn->tunnel_sent = 1;
-      fl__buf_reset(&conn->wbuf); /* now holds the answer */
-      fl__io_stop(loop, &conn->io, FL__POLLOUT);
-      if (fl__io_start(loop, &conn->io, FL__POLLIN)) {
-        tunnel_fail(conn, FL_ENOMEM, "out of memory", NULL);
-        return;
-      }
-    }
-  }
-  for (;;) {
-    char tmp[2048];
-    /* Read only up to the end of the head: TLS bytes must stay in the socket. */
-    ssize_t n = recv(conn->fd, tmp, sizeof tmp, MSG_PEEK);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n <= 0) {
-      tunnel_fail(conn, n == 0 ? FL_ECONNECT : FL_ERECV, "the proxy closed the connection",
-                  n < 0 ? strerror(errno) : NULL);
-      return;
-    }
-    size_t old = conn->wbuf.len, take = (size_t)n;
-    if (fl__buf_append(&conn->wbuf, tmp, take)) {
-      tunnel_fail(conn, FL_ENOMEM, "out of memory", NULL);
-      return;
-    }
-    char *end = strstr(conn->wbuf.data + (old > 3 ? old - 3 : 0), "\r\n\r\n");
-    if (end) take = (size_t)(end + 4 - conn->wbuf.data) - old;
-    conn->wbuf.len = old + take;
-    conn->wbuf.data[conn->wbuf.len] = '\0';
-    if (recv(conn->fd, tmp, take, 0) != (ssize_t)take) { /* consume what we used */
-      tunnel_fail(conn, FL_ERECV, "read failed", NULL);
-      return;
-    }
-    if (end) {
-      tunnel_answered(conn);
-      return;
-    }
-    if (conn->wbuf.len > TUNNEL_HEAD_MAX) {
-      tunnel_fail(conn, FL_EHEADER_TOO_LARGE, "the proxy's answer is too large", NULL);
-      return;
-    }
-  }
-}
-
-static void tunnel_io_cb(fl_loop *loop, fl__io *io, uint32_t events) {
-  FL__UNUSED(loop), FL__UNUSED(events);
-  fl__conn *conn = fl__container_of(io, fl__conn, io);
-  fl_client *c = conn->client;
-  fl__client_enter(c);
-  tunnel_step(conn);
-  fl__client_leave(c);
-}
-
-static void start_tunnel(fl__conn *conn) {
-  const char *auth = fl__proxy_auth(conn->host->proxy);
-  char target[300];
-  int v6 = strchr(conn->host->name, ':') != NULL;
-  snprintf(target, sizeof target, "%s%s%s:%u", v6 ? "[" : "", conn->host->name, v6 ? "]" : "",
-           conn->host->port);
-  fl__buf *b = &conn->wbuf;
-  fl__buf_reset(b);
-  int err = fl__buf_puts(b, "CONNECT ") || fl__buf_puts(b, target) || fl__buf_puts(b, " HTTP/1.1\r\nHost: ") ||
-            fl__buf_puts(b, target) || fl__buf_puts(b, "\r\n") ||
-            (auth && (fl__buf_puts(b, "Proxy-Authorization: ") || fl__buf_puts(b, auth) ||
-                      fl__buf_puts(b, "\r\n"))) ||
-            fl__buf_puts(b, "\r\n");
-  fl__io_init(&conn->io, tunnel_io_cb, conn->fd);
-  if (err) {
-    tunnel_fail(conn, FL_ENOMEM, "out of memory", NULL);
-    return;
-  }
-  conn->woff = 0;
-  conn->tunnel_sent = 0;
-  tunnel_step(conn);
-}
 
 /* DNS and connect state: only while connecting, so that an established
  * connection carries none of it (memory at 10,000 connections). */
@@ -210,91 +16,238 @@ struct fl__connecting {
   fl__connector connector;
 };
 
-static void cx_free(fl__conn *conn) {
-  free(conn->cx);
-  conn->cx = NULL;
+void fl__conn_init(fl__conn *c, const fl__conn_env *env, const fl__conn_owner_ops *owner,
+                   const fl__endpoint *ep) {
+  memset(c, 0, sizeof *c);
+  c->env = env;
+  c->owner = owner;
+  c->ep = ep;
+  c->state = FL__CONN_RESOLVING;
+  fl__transport_init(&c->tp);
+  fl__queue_init(&c->exchanges);
+  fl__queue_init(&c->host_node);
+  fl__queue_init(&c->lru_node);
+  fl__buf_init(&c->wbuf);
+  fl__defer_init(&c->drain_defer, NULL); /* callbacks: fl__carrier_open */
+  fl__defer_init(&c->flush_defer, NULL);
+  fl__h1_init(&c->h1, env->max_header_bytes, env->max_header_count);
+  c->idle_ms = env->idle_ms;
+}
+
+static fl__exchange *first_exchange(const fl__conn *c) {
+  return fl__queue_empty(&c->exchanges) ? NULL : fl__container_of(c->exchanges.next, fl__exchange, node);
+}
+
+/* Connect-time steps go to the exchange the connection was made for. */
+static void step_first(fl__conn *c, fl__ex_step step) {
+  fl__exchange *ex = first_exchange(c);
+  if (ex) ex->ops->step(ex, step);
+}
+
+/* ---------------------------------------------------------------- close */
+
+static void cancel_connect(fl__conn *c) {
+  if (!c->cx) return; /* past TCP connect (TLS handshake or tunnel) */
+  if (c->state == FL__CONN_RESOLVING)
+    fl__dns_cancel(c->env->resolver, &c->cx->dns);
+  else if (c->state == FL__CONN_CONNECTING)
+    fl__connect_cancel(&c->cx->connector);
+  free(c->cx);
+  c->cx = NULL;
+}
+
+static void close_with(fl__conn *c, int err, const char *msg, int early) {
+  if (c->state == FL__CONN_DEAD) return;
+  cancel_connect(c);
+  c->state = FL__CONN_DEAD;
+  fl__defer_cancel(&c->flush_defer);
+  fl__defer_cancel(&c->drain_defer);
+  if (c->tp.fd >= 0) {
+    fl__io_close(c->env->loop, &c->io);
+    fl__transport_close(&c->tp);
+  }
+  c->h1.ex = NULL;
+  fl__queue gone;
+  fl__queue_init(&gone);
+  while (!fl__queue_empty(&c->exchanges)) {
+    fl__exchange *ex = first_exchange(c);
+    fl__queue_remove(&ex->node);
+    fl__queue_insert_tail(&gone, &ex->node);
+    ex->carrier = NULL;
+  }
+  c->nexchanges = 0;
+  c->wnext = NULL;
+  int reused = c->reused;
+  c->owner->closed(c); /* c->ep may be gone from here on */
+  /* The first exchange gets the error; the ones pipelined behind it never
+   * got their responses and go out again. */
+  for (int first = 1; !fl__queue_empty(&gone); first = 0) {
+    fl__exchange *ex = fl__container_of(gone.next, fl__exchange, node);
+    fl__queue_remove(&ex->node);
+    fl__ex_failure f = {.err = err, .msg = msg};
+    if (first && err) {
+      f.early = early && reused && !ex->response_started;
+    } else {
+      f.err = FL_ERECV;
+      f.msg = "the connection closed before the pipelined response";
+      f.orphaned = 1;
+    }
+    ex->ops->failed(ex, &f);
+  }
+}
+
+void fl__conn_close(fl__conn *c, int err, const char *msg) { close_with(c, err, msg, 0); }
+
+void fl__conn_fail(fl__conn *c, int err, int early, const char *msg) { close_with(c, err, msg, early); }
+
+void fl__conn_failf(fl__conn *c, int err, int early, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  close_with(c, err, msg, early);
+}
+
+void fl__conn_dispose(fl__conn *c) { fl__buf_dispose(&c->wbuf); }
+
+void fl__conn_drop(fl__conn *c, fl__exchange *ex) {
+  if (ex->carrier != c) return;
+  fl__queue_remove(&ex->node);
+  ex->carrier = NULL;
+  c->nexchanges--;
+  if (c->h1.ex == ex) c->h1.ex = NULL;
+  if (c->wnext == ex) c->wnext = NULL;
+  close_with(c, 0, NULL, 0); /* cut off mid-exchange: the rest are orphaned */
+}
+
+/* -------------------------------------------------------------- connect */
+
+/* The transport is up: the carrier takes the connection over. */
+static void transport_ready(fl__conn *c) {
+  c->state = FL__CONN_OPEN;
+  if (fl__carrier_open(c)) {
+    fl__conn_fail(c, FL_ENOMEM, 0, "out of memory setting up the connection");
+    return;
+  }
+  fl__exchange *ex = first_exchange(c);
+  if (!ex) { /* what it was made for went elsewhere */
+    c->owner->idle(c, 1);
+    return;
+  }
+  fl__carrier_start(c, ex);
+  if (c->state == FL__CONN_OPEN) c->owner->ready(c);
+}
+
+/* One handshake step; then wait for exactly the event OpenSSL needs. */
+static void tls_step(fl__conn *c) {
+  fl_loop *loop = c->env->loop;
+  char msg[256];
+  uint32_t wait = 0;
+  int r = fl__tls_handshake(&c->tp, &wait, msg, sizeof msg);
+  if (r == FL__TLS_AGAIN) {
+    fl__io_stop(loop, &c->io, (FL__POLLIN | FL__POLLOUT) & ~wait);
+    if (fl__io_start(loop, &c->io, wait)) fl__conn_fail(c, FL_ENOMEM, 0, "out of memory");
+    return;
+  }
+  if (r) {
+    fl__conn_fail(c, r, 0, msg);
+    return;
+  }
+  c->tls_resumed = fl__tls_resumed(&c->tp);
+  step_first(c, FL__EX_TLS_DONE);
+  fl__io_stop(loop, &c->io, FL__POLLOUT);
+  transport_ready(c); /* the carrier takes the watcher over */
+}
+
+static void tls_io_cb(fl_loop *loop, fl__io *io, uint32_t events) {
+  FL__UNUSED(loop), FL__UNUSED(events);
+  fl__conn *c = fl__container_of(io, fl__conn, io);
+  fl__guard *g = c->env->guard;
+  fl__guard_enter(g);
+  tls_step(c);
+  fl__guard_leave(g);
+}
+
+static void start_tls(fl__conn *c) {
+  char msg[256];
+  fl__io_init(&c->io, tls_io_cb, c->tp.fd);
+  int err = fl__tls_start(&c->tp, c->env->tls, c->ep->host, c->ep->port, msg, sizeof msg);
+  if (err) {
+    fl__conn_fail(c, err, 0, msg);
+    return;
+  }
+  tls_step(c);
+}
+
+void fl__conn_tunnel_done(fl__conn *c) {
+  fl__io_close(c->env->loop, &c->io); /* TLS registers its own watcher */
+  start_tls(c);
 }
 
 static void connect_cb(fl__connector *k) {
-  fl__conn *conn = k->data;
-  fl_client *c = conn->client;
-  fl__client_enter(c);
-  fl_request *req = conn->req;
+  fl__conn *c = k->data;
+  fl__guard *g = c->env->guard;
+  fl__guard_enter(g);
   int err = k->err, fd = k->fd;
   char msg[sizeof k->errmsg];
   memcpy(msg, k->errmsg, sizeof msg);
   fl__sockaddr remote = k->remote;
-  cx_free(conn); /* the connector is done with; it may be freed in its callback */
+  free(c->cx); /* the connector is done with; it may be freed in its callback */
+  c->cx = NULL;
   if (err) {
-    fail(conn, err, msg);
+    fl__conn_fail(c, err, 0, msg);
   } else {
-    conn->fd = fd;
-    conn->remote_port = fl__sockaddr_str(&remote, conn->remote_ip, sizeof conn->remote_ip);
-    if (req) req->info.connect_us = fl__now_us() - req->start_us;
-    if (conn->host->tls && conn->host->proxy)
-      start_tunnel(conn);
-    else if (conn->host->tls)
-      start_tls(conn);
-    else
-      conn_ready(conn);
+    c->tp.fd = fd;
+    c->tp.ops = &fl__tcp_transport_ops;
+    c->remote_port = fl__sockaddr_str(&remote, c->remote_ip, sizeof c->remote_ip);
+    step_first(c, FL__EX_CONNECTED);
+    if (c->state != FL__CONN_CONNECTING) {
+      /* closed by a step */
+    } else if (c->ep->tunnel) {
+      fl__tunnel_start(c);
+    } else if (c->ep->tls) {
+      start_tls(c);
+    } else {
+      fl__io_init(&c->io, NULL, fd); /* the carrier sets the callback */
+      transport_ready(c);
+    }
   }
-  fl__client_leave(c);
+  fl__guard_leave(g);
 }
 
-static void start_tcp(fl__conn *conn) {
-  fl_client *c = conn->client;
-  conn->state = FL__CONN_CONNECTING;
-  struct fl__connecting *cx = conn->cx;
-  int err = fl__connect_start(c->loop, &cx->connector, cx->dns.addrs, cx->dns.naddrs,
-                              c->opts.happy_eyeballs_delay_ms, connect_cb, conn);
-  if (err) fail(conn, err, "could not start connecting");
-}
-
-static void dns_done(fl__conn *conn) {
-  fl_request *req = conn->req;
-  fl__dns_req *d = &conn->cx->dns;
-  if (req) {
-    req->info.dns_us = fl__now_us() - req->start_us;
-    req->info.dns_cache_hit = d->cache_hit;
-  }
+static void dns_done(fl__conn *c) {
+  fl__dns_req *d = &c->cx->dns;
+  c->dns_cache_hit = d->cache_hit;
   if (d->err) {
     char msg[sizeof d->errmsg];
-    memcpy(msg, d->errmsg, sizeof msg); /* fail() frees d */
-    fail(conn, d->err, msg);
+    memcpy(msg, d->errmsg, sizeof msg); /* closing frees d */
+    fl__conn_fail(c, d->err, 0, msg);
     return;
   }
-  start_tcp(conn);
+  step_first(c, FL__EX_RESOLVED);
+  if (c->state != FL__CONN_RESOLVING) return;
+  c->state = FL__CONN_CONNECTING;
+  int err = fl__connect_start(c->env->loop, &c->cx->connector, d->addrs, d->naddrs,
+                              c->env->happy_eyeballs_delay_ms, connect_cb, c);
+  if (err) fl__conn_fail(c, err, 0, "could not start connecting");
 }
 
 static void dns_cb(fl__dns_req *d) {
-  fl__conn *conn = d->data;
-  fl_client *c = conn->client;
-  fl__client_enter(c);
-  dns_done(conn);
-  fl__client_leave(c);
+  fl__conn *c = d->data;
+  fl__guard *g = c->env->guard;
+  fl__guard_enter(g);
+  dns_done(c);
+  fl__guard_leave(g);
 }
 
-void fl__conn_start_connect(fl__conn *conn, fl_request *req) {
-  fl_client *c = conn->client;
-  conn->req = req;
-  conn->state = FL__CONN_RESOLVING;
-  conn->connect_start_us = fl__now_us();
-  fl__request_set_state(req, FL__REQ_CONNECTING);
-  conn->cx = calloc(1, sizeof *conn->cx);
-  if (!conn->cx) {
-    fail(conn, FL_ENOMEM, "out of memory creating a connection");
+void fl__conn_connect(fl__conn *c) {
+  c->state = FL__CONN_RESOLVING;
+  c->cx = calloc(1, sizeof *c->cx);
+  if (!c->cx) {
+    fl__conn_fail(c, FL_ENOMEM, 0, "out of memory creating a connection");
     return;
   }
-  int r = fl__dns_resolve(c->resolver, &conn->cx->dns, conn->host->connect_name,
-                          conn->host->connect_port, dns_cb, conn);
-  if (r == 0) dns_done(conn);
-}
-
-void fl__conn_cancel_connect(fl__conn *conn) {
-  if (!conn->cx) return; /* past TCP connect (TLS handshake or tunnel) */
-  if (conn->state == FL__CONN_RESOLVING)
-    fl__dns_cancel(conn->client->resolver, &conn->cx->dns);
-  else if (conn->state == FL__CONN_CONNECTING)
-    fl__connect_cancel(&conn->cx->connector);
-  cx_free(conn);
+  int r = fl__dns_resolve(c->env->resolver, &c->cx->dns, c->ep->connect_host, c->ep->connect_port, dns_cb, c);
+  if (r == 0) dns_done(c);
 }

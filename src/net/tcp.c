@@ -16,9 +16,11 @@
  *   last thing touching the connector: it may free or restart it.
  */
 #include "net/tcp.h"
+#include "net/transport.h"
 
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -282,4 +284,23 @@ void fl__connect_cancel(fl__connector *c) {
     close_fd(c->fd);
     c->fd = -1;
   }
+}
+
+/* ------------------------------------------------------------- transport */
+
+static ssize_t tcp_read(fl__transport *t, char *buf, size_t len) { return recv(t->fd, buf, len, 0); }
+
+static ssize_t tcp_writev(fl__transport *t, const struct iovec *iov, int iovcnt) {
+  struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
+  return sendmsg(t->fd, &msg, MSG_NOSIGNAL);
+}
+
+const fl__transport_ops fl__tcp_transport_ops = {.read = tcp_read, .writev = tcp_writev};
+
+void fl__transport_close(fl__transport *t) {
+  if (t->ops && t->ops->close)
+    t->ops->close(t);
+  else if (t->fd >= 0)
+    close_fd(t->fd);
+  fl__transport_init(t);
 }

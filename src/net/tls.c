@@ -20,8 +20,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "client/client.h"
+#include "base/common.h"
+#include "loop/loop.h"
 #include "net/tls.h"
+#include "net/transport.h"
 
 enum {
   /* Sessions kept per host:port. A TLS 1.3 ticket is used once and every
@@ -60,6 +62,8 @@ struct fl__tls {
   int eof;               /* the peer closed: close quietly */
   char *gather;          /* GATHER_CAP bytes, on first need */
   char failure[160];     /* OpenSSL's reason for a protocol failure after the handshake */
+  const char *host;      /* peer name, borrowed from the caller of fl__tls_start */
+  uint16_t port;
   char key[];            /* session cache key: "host:port" */
 };
 
@@ -384,8 +388,8 @@ static int is_ip_literal(const char *host) {
   return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
-int fl__tls_conn_start(fl__conn *conn, fl__tls_ctx *t, char *msg, size_t cap) {
-  const char *host = conn->host->name;
+int fl__tls_start(fl__transport *tp, fl__tls_ctx *t, const char *host, uint16_t port, char *msg,
+                  size_t cap) {
   char why[256];
   if (!t->ssl_ctx) {
     int err = ctx_setup(t, msg, cap);
@@ -401,13 +405,13 @@ int fl__tls_conn_start(fl__conn *conn, fl__tls_ctx *t, char *msg, size_t cap) {
     fl__msg(msg, cap, "could not set up TLS: out of memory");
     return FL_ENOMEM;
   }
-  snprintf(c->key, klen, "%s:%u", host, conn->host->port);
+  snprintf(c->key, klen, "%s:%u", host, port);
   c->ctx = t;
   ERR_clear_error();
   c->ssl = SSL_new(t->ssl_ctx);
   BIO *b = c->ssl ? BIO_new(bio_method) : NULL;
   if (!b) goto fail;
-  BIO_set_data(b, (void *)(intptr_t)conn->fd);
+  BIO_set_data(b, (void *)(intptr_t)tp->fd);
   BIO_set_init(b, 1);
   SSL_set_bio(c->ssl, b, b); /* the SSL owns it; the fd stays ours */
   SSL_set_app_data(c->ssl, c);
@@ -426,8 +430,10 @@ int fl__tls_conn_start(fl__conn *conn, fl__tls_ctx *t, char *msg, size_t cap) {
     if (SSL_set_tlsext_host_name(c->ssl, name) != 1 || SSL_set1_host(c->ssl, name) != 1) goto fail;
   }
   if (t->cache_on) session_offer(t, c);
-  conn->tls = c;
-  conn->tp = &fl__tls_ops;
+  c->host = host;
+  c->port = port;
+  tp->tls = c;
+  tp->ops = &fl__tls_ops;
   return 0;
 fail:
   openssl_reason(why, sizeof why);
@@ -437,9 +443,9 @@ fail:
   return FL_ENOMEM;
 }
 
-static int handshake_error(fl__conn *conn, int ssl_err, int sys_errno, char *msg, size_t cap) {
-  fl__tls *c = conn->tls;
-  const char *host = conn->host->name;
+static int handshake_error(fl__transport *tp, int ssl_err, int sys_errno, char *msg, size_t cap) {
+  fl__tls *c = tp->tls;
+  const char *host = c->host;
   long vr = SSL_get_verify_result(c->ssl);
   if (c->ctx->verify && vr != X509_V_OK) {
     const char *why = X509_verify_cert_error_string(vr);
@@ -454,22 +460,22 @@ static int handshake_error(fl__conn *conn, int ssl_err, int sys_errno, char *msg
   if (ERR_peek_error()) {
     char why[256];
     openssl_reason(why, sizeof why);
-    fl__msg(msg, cap, "TLS handshake with %s port %u failed: %s", host, conn->host->port, why);
+    fl__msg(msg, cap, "TLS handshake with %s port %u failed: %s", host, c->port, why);
   } else if (ssl_err == SSL_ERROR_SYSCALL && sys_errno) {
-    fl__msg(msg, cap, "TLS handshake with %s port %u failed: %s", host, conn->host->port,
+    fl__msg(msg, cap, "TLS handshake with %s port %u failed: %s", host, c->port,
             strerror(sys_errno));
   } else if (ssl_err == SSL_ERROR_SYSCALL || ssl_err == SSL_ERROR_ZERO_RETURN) {
     fl__msg(msg, cap, "TLS handshake with %s port %u failed: connection closed by the server",
-            host, conn->host->port);
+            host, c->port);
   } else {
     fl__msg(msg, cap, "TLS handshake with %s port %u failed (SSL error %d)", host,
-            conn->host->port, ssl_err);
+            c->port, ssl_err);
   }
   return FL_ETLS_HANDSHAKE;
 }
 
-int fl__tls_handshake(fl__conn *conn, uint32_t *wait, char *msg, size_t cap) {
-  fl__tls *c = conn->tls;
+int fl__tls_handshake(fl__transport *tp, uint32_t *wait, char *msg, size_t cap) {
+  fl__tls *c = tp->tls;
   ERR_clear_error();
   errno = 0;
   int r = SSL_do_handshake(c->ssl);
@@ -481,11 +487,11 @@ int fl__tls_handshake(fl__conn *conn, uint32_t *wait, char *msg, size_t cap) {
     return FL__TLS_AGAIN;
   }
   c->dead = 1;
-  return handshake_error(conn, e, sys_errno, msg, cap);
+  return handshake_error(tp, e, sys_errno, msg, cap);
 }
 
-int fl__tls_resumed(const fl__conn *conn) {
-  return conn->tls && SSL_session_reused(conn->tls->ssl);
+int fl__tls_resumed(const fl__transport *tp) {
+  return tp->tls && SSL_session_reused(tp->tls->ssl);
 }
 
 /* ------------------------------------------------------------ transport */
@@ -520,8 +526,8 @@ static ssize_t io_fail(fl__tls *c, int writing, int sys_errno) {
   }
 }
 
-static ssize_t tls_read(fl__conn *conn, char *buf, size_t len) {
-  fl__tls *c = conn->tls;
+static ssize_t tls_read(fl__transport *tp, char *buf, size_t len) {
+  fl__tls *c = tp->tls;
   size_t n;
   ERR_clear_error();
   errno = 0;
@@ -537,8 +543,8 @@ static ssize_t tls_read(fl__conn *conn, char *buf, size_t len) {
  * OpenSSL the same bytes, as it requires. Small pieces followed by more
  * (head + body) are gathered into one record; large ones are written in
  * place. Returns the bytes written before blocking, if any. */
-static ssize_t tls_writev(fl__conn *conn, const struct iovec *iov, int iovcnt) {
-  fl__tls *c = conn->tls;
+static ssize_t tls_writev(fl__transport *tp, const struct iovec *iov, int iovcnt) {
+  fl__tls *c = tp->tls;
   size_t total = 0, off = 0;
   int i = 0;
   for (;;) {
@@ -581,18 +587,17 @@ static ssize_t tls_writev(fl__conn *conn, const struct iovec *iov, int iovcnt) {
   }
 }
 
-static uint32_t tls_wants(const fl__conn *conn, int writing) {
-  return writing ? conn->tls->wwant : conn->tls->rwant;
+static uint32_t tls_wants(const fl__transport *tp, int writing) {
+  return writing ? tp->tls->wwant : tp->tls->rwant;
 }
 
-static int tls_pending(const fl__conn *conn) { return SSL_has_pending(conn->tls->ssl); }
+static int tls_pending(const fl__transport *tp) { return SSL_has_pending(tp->tls->ssl); }
 
 /* Orderly close: one close_notify, never waiting for the peer's. A session
  * is kept resumable only by a connection that ended cleanly (OpenSSL drops
  * it from use when an SSL is freed without a shutdown). */
-static void tls_close(fl__conn *conn) {
-  fl__tls *c = conn->tls;
-  if (conn->drain_defer.cb) fl__defer_cancel(&conn->drain_defer);
+static void tls_close(fl__transport *tp) {
+  fl__tls *c = tp->tls;
   if (c) {
     if (!c->dead && SSL_is_init_finished(c->ssl)) {
       if (c->eof) SSL_set_quiet_shutdown(c->ssl, 1); /* the peer is gone: nothing to send */
@@ -603,13 +608,13 @@ static void tls_close(fl__conn *conn) {
     SSL_free(c->ssl);
     free(c->gather);
     free(c);
-    conn->tls = NULL;
+    tp->tls = NULL;
   }
-  close(conn->fd);
+  close(tp->fd);
 }
 
-static const char *tls_failure(const fl__conn *conn) {
-  return conn->tls && conn->tls->failure[0] ? conn->tls->failure : NULL;
+static const char *tls_failure(const fl__transport *tp) {
+  return tp->tls && tp->tls->failure[0] ? tp->tls->failure : NULL;
 }
 
 const fl__transport_ops fl__tls_ops = {tls_read, tls_writev, tls_close, tls_wants, tls_pending,
