@@ -169,7 +169,7 @@ static int deliver(void *data, const char *at, size_t n) {
 /* Errors from the decoder, or from deliver through it: deliver wrote its
  * own message; the decoder's need one. */
 static int body_error(fl_request *req, int err) {
-  if (req->errmsg[0] || err == FL_ECANCELED) return err;
+  if (err == FL_ECANCELED || req->errmsg[0]) return err; /* cancelled: req may be gone */
   if (err == FL_EBAD_ENCODING)
     return sink_fail(req, err, "%s", req->decoder ? fl__decoder_errmsg(req->decoder) : "bad content encoding");
   if (err == FL_EFILESIZE_EXCEEDED)

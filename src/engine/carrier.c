@@ -112,7 +112,7 @@ static int gather(const fl__conn *c, struct iovec *iov) {
       iov[n].iov_base = e->head.data + e->woff;
       iov[n++].iov_len = hl - e->woff;
     }
-    if (e->woff < fixed_len(e)) {
+    if (e->body_len && e->woff < fixed_len(e)) {
       size_t boff = e->woff > hl ? e->woff - hl : 0;
       iov[n].iov_base = (char *)e->body + boff;
       iov[n++].iov_len = e->body_len - boff;
