@@ -148,6 +148,16 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
   return r < 0 ? stop_owner(h, r) : 0;
 }
 
+/* llhttp takes any chunk size that fits 64 bits; one that does not fit 63
+ * (a signed offset, as curl's) is a server error, not 16 EiB to wait for. */
+static int on_chunk_header(llhttp_t *p) {
+  fl__h1 *h = p->data;
+  if (p->content_length > (uint64_t)INT64_MAX)
+    return stop(h, FL_ERECV, "malformed chunked encoding: chunk size %llx is too large",
+                (unsigned long long)p->content_length);
+  return 0;
+}
+
 static int on_message_complete(llhttp_t *p) {
   fl__h1 *h = p->data;
   EX_OR_STOP(h);
@@ -174,6 +184,7 @@ static const llhttp_settings_t settings = {
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
     .on_message_complete = on_message_complete,
 };
 
