@@ -9,7 +9,8 @@
 #      tests/install/consumer/main.c with pkg-config (shared, static) and
 #      with find_package(flurry CONFIG) (flurry::flurry, flurry::flurry_static),
 #      and run all four
-#   3. man pages: groff finds nothing to warn about, .TH names this version
+#   3. man pages: groff finds nothing to warn about, .TH names this version,
+#      the EXAMPLE of libflurry(3) compiles
 #   4. Debian packages (packaging/build-debs in BUILD/deb): the three
 #      packages, their Depends, no lintian error, md5sums that match, then
 #      unpacked with dpkg-deb -x into a temporary root: the consumer built
@@ -178,6 +179,13 @@ check_man() { # PAGE: man/groff print no warning; .TH names this version
 for page in man1/flurry.1 man1/flurry-bench.1 man3/libflurry.3; do
   check "man page $page" check_man "$p/share/man/$page"
 done
+# The EXAMPLE of libflurry(3), as printed (roff escapes undone), builds
+# against the installation (not run: it wants a server on port 8080).
+sed -n '/^\.SH EXAMPLE/,/^\.SH /p' "$p/share/man/man3/libflurry.3" | sed -n '/^\.ft CR/,/^\.ft$/p' |
+  sed -e '1d' -e '$d' -e 's/\\e/\\/g' -e 's/\\-/-/g' >"$tmp/example.c"
+check "libflurry(3)'s EXAMPLE compiles and links (pkg-config)" bash -c \
+  "PKG_CONFIG_PATH='$p/lib/pkgconfig' && export PKG_CONFIG_PATH && test -s '$tmp/example.c' &&
+   cc -std=gnu11 -Wall -Wextra -Werror -o '$tmp/example' '$tmp/example.c' \$(pkg-config --cflags --libs flurry)"
 check "flurry -V from the prefix" bash -c "'$p/bin/flurry' -V | grep -q '^flurry $version'"
 check "flurry-bench -v from the prefix" bash -c "'$p/bin/flurry-bench' -v | grep -q '^flurry-bench $version'"
 
