@@ -133,6 +133,18 @@ check "pkg-config: flurry's paths are under the moved prefix" \
 check "Requires.private: libssl libcrypto libcares zlib libbrotlidec" bash -c \
   "pkg-config --print-requires-private flurry | awk '{print \$1}' | sort | tr '\n' ' ' |
    grep -qx 'libbrotlidec libcares libcrypto libssl zlib '"
+# Every library libflurry.so needs (but libc) is in the static link line, so
+# a dependency added to the build is added to Requires.private too.
+needed_in_static() {
+  local libs lib missing=()
+  libs=" $(pkg-config --static --libs flurry) "
+  for lib in $(readelf -d "$p/lib/libflurry.so" | sed -n 's/.*NEEDED.*\[lib\([^].]*\)\.so.*/\1/p'); do
+    [[ $lib == c ]] && continue
+    [[ $libs == *" -l$lib "* ]] || missing+=("lib$lib")
+  done
+  ((${#missing[@]} == 0)) || { echo "needed by libflurry.so, missing from flurry.pc: ${missing[*]}"; return 1; }
+}
+check "pkg-config --static --libs flurry names every library libflurry.so needs" needed_in_static
 cflags=$(pkg-config --cflags flurry)
 libdir=$(pkg-config --variable=libdir flurry)
 # shellcheck disable=SC2086
