@@ -6,7 +6,12 @@
 #   - /usr/share/lintian/overrides/<package> from <package>.lintian-overrides
 #   - binaries stripped as dh_strip does: no debug symbols and no .comment
 #     or .note sections; static libraries keep their symbols
-# Variables come from cmake/FlurryPackaging.cmake (CPACK_FL_*).
+# Variables come from cmake/FlurryPackaging.cmake (CPACK_FL_*). Other
+# generators (cpack -G TGZ, ...) get the tree as installed.
+
+if(NOT CPACK_GENERATOR STREQUAL "DEB")
+  return()
+endif()
 
 if(NOT CPACK_FL_DEB_UPSTREAM STREQUAL CPACK_FL_PROJECT_VERSION)
   message(FATAL_ERROR "packaging/debian/changelog's top entry is ${CPACK_FL_DEB_UPSTREAM}, "
@@ -77,7 +82,7 @@ foreach(_fl_pair IN LISTS CPACK_FL_PACKAGES)
     endif()
   endforeach()
 
-  # Files 0644 and directories 0755, whatever the umask of the build was.
+  # Files under share/ 0644, whatever the umask of the build was.
   file(GLOB_RECURSE _fl_docs "${_fl_root}/share/*")
   foreach(_fl_f IN LISTS _fl_docs)
     file(CHMOD "${_fl_f}" PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
