@@ -208,7 +208,7 @@ typedef struct cli_reqspec {
   const char *method;
   cli_header *headers;   /* name/value after -A, -e, -u, -b, -H ... */
   size_t nheaders;
-  int no_user_agent, no_accept; /* defaults removed */
+  int no_user_agent, no_accept, no_expect; /* defaults removed */
   cli_body body;
   int has_body;
   char *query;           /* -G: data for the URL query */

@@ -37,6 +37,7 @@ static void hl_remove(cli_reqspec *rs, const char *name) {
   hl_drop(rs, name);
   if (cli_strcaseeq(name, "User-Agent")) rs->no_user_agent = 1;
   if (cli_strcaseeq(name, "Accept")) rs->no_accept = 1;
+  if (cli_strcaseeq(name, "Expect")) rs->no_expect = 1;
 }
 
 static void hl_add(cli_reqspec *rs, const char *name, const char *value) {
@@ -261,6 +262,7 @@ int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, cli_body_cursor *c
   int err = 0;
   if (rs->no_user_agent) err = fl_request_remove_header(req, "User-Agent");
   if (!err && rs->no_accept) err = fl_request_remove_header(req, "Accept");
+  if (!err && rs->no_expect) err = fl_request_remove_header(req, "Expect"); /* no automatic 100-continue */
   for (size_t i = 0; !err && i < rs->nheaders; i++)
     err = fl_request_add_header(req, rs->headers[i].name, rs->headers[i].value);
   if (!err && rs->has_body) {

@@ -121,8 +121,14 @@ static int per_host_ok(const fl__pool *p, const fl__host *h) {
   return !p->max_per_host || h->nconns < p->max_per_host;
 }
 
+/* A small server's listen backlog drops SYNs beyond it, and each dropped
+ * one costs a 1, 3, 7 s retransmit: connects to one host go a few at a time. */
+static int connect_ok(const fl__pool *p, const fl__host *h) {
+  return !p->max_connecting || h->nconnecting < p->max_connecting;
+}
+
 static int can_open(const fl__pool *p, const fl__host *h) {
-  return (!p->max_total || p->total < p->max_total) && per_host_ok(p, h);
+  return (!p->max_total || p->total < p->max_total) && per_host_ok(p, h) && connect_ok(p, h);
 }
 
 /* A busy connection of h with room for w, or NULL. Only bodiless GET/HEAD,
@@ -186,7 +192,7 @@ static int try_assign(fl__pool *p, fl__waiter *w) {
     }
     /* At the total limit, an idle connection of another host is worth less
      * than a waiting request: close the oldest one to make room. */
-    if (fl__queue_empty(&p->idle_lru) || !per_host_ok(p, h)) return 0;
+    if (fl__queue_empty(&p->idle_lru) || !per_host_ok(p, h) || !connect_ok(p, h)) return 0;
     fl__conn_close(fl__container_of(p->idle_lru.next, fl__conn, lru_node), 0, NULL);
     if (!can_open(p, h)) return 0;
   }
@@ -197,6 +203,8 @@ static int try_assign(fl__pool *p, fl__waiter *w) {
     return 1;
   }
   fl__queue_insert_tail(&h->busy, &c->host_node);
+  h->nconnecting++;
+  c->connecting_counted = 1;
   grant(p, w, c);
   if (c->state != FL__CONN_DEAD) fl__conn_connect(c);
   return 1;
@@ -241,6 +249,16 @@ void fl__pool_leave(fl__pool *p, fl__waiter *w) { unqueue(p, w); }
 
 /* ------------------------------------------------------ the owner's side */
 
+/* Its TCP connect is over: the host's next one may start. */
+static void connect_over(fl__pool *p, fl__conn *c) {
+  if (!c->connecting_counted) return;
+  c->connecting_counted = 0;
+  c->host->nconnecting--;
+  if (!p->stopping && !fl__queue_empty(&p->waiters)) wake_waiters(p);
+}
+
+static void conn_connected(fl__conn *c) { connect_over(pool_of(c), c); }
+
 static void conn_ready(fl__conn *c) {
   fl__pool *p = pool_of(c);
   fill_next(p, c);
@@ -271,6 +289,10 @@ static void conn_idle(fl__conn *c, int reusable) {
 static void conn_closed(fl__conn *c) {
   fl__pool *p = pool_of(c);
   fl__host *h = c->host;
+  if (c->connecting_counted) {
+    c->connecting_counted = 0;
+    h->nconnecting--;
+  }
   if (h->pipe_fill == c) h->pipe_fill = NULL;
   fl__timer_stop(&c->idle_timer);
   fl__queue_remove(&c->host_node);
@@ -284,7 +306,7 @@ static void conn_closed(fl__conn *c) {
 }
 
 static const fl__conn_owner_ops conn_owner_ops = {
-    .ready = conn_ready, .idle = conn_idle, .room = conn_ready, .closed = conn_closed};
+    .connected = conn_connected, .ready = conn_ready, .idle = conn_idle, .room = conn_ready, .closed = conn_closed};
 
 /* Lazily re-armed: a busy connection only moves idle_expiry. */
 static void idle_timer_cb(fl__timer *t) {

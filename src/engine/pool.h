@@ -43,12 +43,14 @@ struct fl__host {
   fl__queue busy;       /* connecting or carrying */
   fl__conn *pipe_fill;  /* pipelining: the connection being filled, or NULL */
   uint32_t nconns;
+  uint32_t nconnecting; /* TCP connects in progress */
   uint32_t nwaiters;
 };
 
 typedef struct fl__pool {
   fl__conn_env env;     /* shared by every connection; filled by the owner */
   uint32_t max_total, max_per_host; /* 0: no limit */
+  uint32_t max_connecting;          /* TCP connects in progress per host; 0: no limit */
   fl__queue hosts;
   fl__queue idle_lru;   /* idle conns of every host, oldest first */
   fl__queue waiters;    /* FIFO of waiters */
