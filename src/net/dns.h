@@ -67,10 +67,6 @@ int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_
                     fl__dns_cb cb, void *data);
 void fl__dns_cancel(fl__resolver *r, fl__dns_req *req); /* harmless when not pending */
 
-/* Cache arithmetic, exposed for unit tests: the lifetime (ms) of a positive
- * entry whose smallest record TTL is ttl_s seconds. */
-uint64_t fl__dns_cache_lifetime_ms(const fl__resolver_options *o, uint32_t ttl_s);
-
 /* Happy Eyeballs order (RFC 8305 section 4): IPv6 first, then alternating
  * families, each family in its given order; duplicates dropped. Writes at
  * most cap addresses to out (which must not overlap in); returns the count. */

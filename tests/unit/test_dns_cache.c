@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "net/dns.h"
+#include "net/dns_cache.h"
 #include "loop/loop.h"
 #include "test.h"
 
