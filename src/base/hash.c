@@ -18,7 +18,8 @@ void fl__hash_free(fl__hash *t) {
   fl__hash_init(t);
 }
 
-fl__hash_node *fl__hash_find(const fl__hash *t, uint32_t hash, fl__hash_eq_cb eq, const void *key) {
+fl__hash_node *fl__hash_find(const fl__hash *t, uint32_t hash, fl__hash_eq_cb eq,
+                             const void *key) {
   fl__hash_node *n;
 
   if (t->nbuckets == 0)
