@@ -46,6 +46,10 @@ static void set_addrs(fl__dns_req *req, const fl__sockaddr *addrs, size_t n, int
   }
 }
 
+uint64_t fl__dns_cache_lifetime_ms(const fl__resolver_options *o, uint32_t ttl_s) {
+  return fl__dns_cache_clamp_ttl(o->ttl_min_ms, o->ttl_max_ms, ttl_s);
+}
+
 int fl__dns_cache_put(fl__resolver *r, const char *name, const fl__sockaddr *addrs, size_t n,
                       uint32_t ttl_s) {
   char key[FL__DNS_NAME_MAX + 1];
@@ -145,7 +149,7 @@ int fl__resolver_new(fl_loop *loop, const fl__resolver_options *opts, fl__resolv
     return FL_ENOMEM;
   r->loop = loop;
   r->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
-  fl__dns_cache_init(&r->cache, opts);
+  fl__dns_cache_init(&r->cache, opts->ttl_min_ms, opts->ttl_max_ms, opts->negative_ttl_ms);
   fl__hash_init(&r->inflight);
   fl__queue_init(&r->lookups);
   fl__queue_init(&r->pending);

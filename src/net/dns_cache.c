@@ -11,22 +11,23 @@ static int entry_eq(const fl__hash_node *n, const void *name) {
   return strcmp(fl__container_of(n, fl__dns_entry, node)->name, name) == 0;
 }
 
-void fl__dns_cache_init(fl__dns_cache *c, const fl__resolver_options *opts) {
+void fl__dns_cache_init(fl__dns_cache *c, uint32_t ttl_min_ms, uint32_t ttl_max_ms,
+                        uint32_t negative_ttl_ms) {
   fl__hash_init(&c->table);
   fl__queue_init(&c->age);
-  c->opts = *opts;
-  c->opts.servers = NULL;
-  c->opts.resolve = NULL;
+  c->ttl_min_ms = ttl_min_ms;
+  c->ttl_max_ms = ttl_max_ms;
+  c->negative_ttl_ms = negative_ttl_ms;
 }
 
-uint64_t fl__dns_cache_lifetime_ms(const fl__resolver_options *o, uint32_t ttl_s) {
+uint64_t fl__dns_cache_clamp_ttl(uint32_t ttl_min_ms, uint32_t ttl_max_ms, uint32_t ttl_s) {
   uint64_t ms = (uint64_t)ttl_s * 1000u;
-  if (o->ttl_max_ms == 0)
+  if (ttl_max_ms == 0)
     return 0;
-  if (ms < o->ttl_min_ms)
-    ms = o->ttl_min_ms;
-  if (ms > o->ttl_max_ms)
-    ms = o->ttl_max_ms;
+  if (ms < ttl_min_ms)
+    ms = ttl_min_ms;
+  if (ms > ttl_max_ms)
+    ms = ttl_max_ms;
   return ms;
 }
 
@@ -105,14 +106,15 @@ static void cache_store(fl__dns_cache *c, const char *name, int err, int status,
 
 void fl__dns_cache_store_addrs(fl__dns_cache *c, const char *name, const fl__sockaddr *addrs,
                                size_t n, uint32_t ttl_s, uint64_t now) {
-  cache_store(c, name, 0, 0, addrs, n, now, fl__dns_cache_lifetime_ms(&c->opts, ttl_s));
+  cache_store(c, name, 0, 0, addrs, n, now,
+              fl__dns_cache_clamp_ttl(c->ttl_min_ms, c->ttl_max_ms, ttl_s));
 }
 
 void fl__dns_cache_store_error(fl__dns_cache *c, const char *name, int err, int status,
                                uint64_t now) {
   if (err == 0)
     return; /* positive results are stored with their TTL */
-  if (err == FL_EDNS_TIMEOUT || err == FL_ENOMEM || c->opts.ttl_max_ms == 0)
+  if (err == FL_EDNS_TIMEOUT || err == FL_ENOMEM || c->ttl_max_ms == 0)
     return;
-  cache_store(c, name, err, status, NULL, 0, now, c->opts.negative_ttl_ms);
+  cache_store(c, name, err, status, NULL, 0, now, c->negative_ttl_ms);
 }

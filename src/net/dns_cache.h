@@ -12,7 +12,7 @@
 
 #include "base/common.h"
 #include "base/hash.h"
-#include "net/dns.h"
+#include "net/dns_addr.h"
 
 typedef struct fl__dns_entry {
   fl__hash_node node; /* in cache->table, by name */
@@ -28,10 +28,12 @@ typedef struct fl__dns_entry {
 typedef struct fl__dns_cache {
   fl__hash table;
   fl__queue age;
-  fl__resolver_options opts; /* the TTL numbers; strings are not kept */
+  uint32_t ttl_min_ms, ttl_max_ms; /* positive entries; ttl_max_ms 0: no cache */
+  uint32_t negative_ttl_ms;
 } fl__dns_cache;
 
-void fl__dns_cache_init(fl__dns_cache *c, const fl__resolver_options *opts);
+void fl__dns_cache_init(fl__dns_cache *c, uint32_t ttl_min_ms, uint32_t ttl_max_ms,
+                        uint32_t negative_ttl_ms);
 void fl__dns_cache_free(fl__dns_cache *c); /* drops every entry */
 static inline size_t fl__dns_cache_count(const fl__dns_cache *c) { return c->table.count; }
 
@@ -46,8 +48,9 @@ void fl__dns_cache_store_addrs(fl__dns_cache *c, const char *name, const fl__soc
 void fl__dns_cache_store_error(fl__dns_cache *c, const char *name, int err, int status,
                                uint64_t now);
 
-/* Cache arithmetic, exposed for unit tests: the lifetime (ms) of a positive
- * entry whose smallest record TTL is ttl_s seconds. */
-uint64_t fl__dns_cache_lifetime_ms(const fl__resolver_options *o, uint32_t ttl_s);
+/* The lifetime (ms) of a positive entry whose smallest record TTL is ttl_s
+ * seconds: clamped to [ttl_min_ms, ttl_max_ms], 0 (not cached) when
+ * ttl_max_ms is 0. */
+uint64_t fl__dns_cache_clamp_ttl(uint32_t ttl_min_ms, uint32_t ttl_max_ms, uint32_t ttl_s);
 
 #endif

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "net/dns.h"
-#include "net/dns_cache.h"
 #include "loop/loop.h"
 #include "test.h"
 
