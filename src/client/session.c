@@ -1,5 +1,6 @@
-/* The client (a session): options, setup and teardown of what its requests
- * share. Contract in client.h. */
+/* The session: fl_client options, setup and teardown of what its requests
+ * share (struct fl_client in client.h; it cancels requests, so it sits above
+ * request.h, which client.h does not know). */
 #include "client/client.h"
 
 #include <stdlib.h>
