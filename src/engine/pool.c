@@ -12,44 +12,14 @@ void fl__pool_init(fl__pool *p) {
   fl__queue_init(&p->idle_lru);
   fl__queue_init(&p->waiters);
   fl__queue_init(&p->graveyard);
+  fl__hash_init(&p->by_key);
   p->env.stats = &p->stats;
 }
 
 /* ----------------------------------------------------------------- hosts */
 
-/* Hosts by key in a chained hash table (a crawler may hold thousands of
- * hosts with idle connections); the hosts list stays for iteration. */
-static fl__host *host_find(fl__pool *p, const char *key, uint32_t hash) {
-  if (!p->nbuckets) return NULL;
-  for (fl__host *h = p->buckets[hash & (p->nbuckets - 1)]; h; h = h->hash_next)
-    if (h->hash == hash && strcmp(h->ep.key, key) == 0) return h;
-  return NULL;
-}
-
-/* Grow at load factor 1; 0 or FL_ENOMEM (the table is left as it was). */
-static int table_grow(fl__pool *p) {
-  size_t n = p->nbuckets ? p->nbuckets * 2 : 16;
-  fl__host **b = calloc(n, sizeof *b);
-  if (!b) return FL_ENOMEM;
-  for (size_t i = 0; i < p->nbuckets; i++) {
-    for (fl__host *h = p->buckets[i], *next; h; h = next) {
-      next = h->hash_next;
-      h->hash_next = b[h->hash & (n - 1)];
-      b[h->hash & (n - 1)] = h;
-    }
-  }
-  free(p->buckets);
-  p->buckets = b, p->nbuckets = n;
-  return 0;
-}
-
-static void table_remove(fl__pool *p, fl__host *h) {
-  for (fl__host **pp = &p->buckets[h->hash & (p->nbuckets - 1)]; *pp; pp = &(*pp)->hash_next)
-    if (*pp == h) {
-      *pp = h->hash_next;
-      p->nhosts--;
-      return;
-    }
+static int host_key_eq(const fl__hash_node *n, const void *key) {
+  return strcmp(fl__container_of(n, fl__host, hnode)->ep.key, key) == 0;
 }
 
 /* Copy s into the host's string block at *at; returns the copy. */
@@ -63,16 +33,14 @@ static const char *keep(char **at, const char *s) {
 
 static fl__host *host_get(fl__pool *p, const fl__endpoint *ep) {
   uint32_t hash = fl__hash_str(ep->key);
-  fl__host *h = host_find(p, ep->key, hash);
-  if (h) return h;
-  if (p->nhosts >= p->nbuckets && table_grow(p)) return NULL;
+  fl__hash_node *found = fl__hash_find(&p->by_key, hash, host_key_eq, ep->key);
+  if (found) return fl__container_of(found, fl__host, hnode);
   /* The endpoint's strings live in one block after the host. */
   size_t need = strlen(ep->key) + strlen(ep->host) + strlen(ep->connect_host) + 3 +
                 (ep->proxy_auth ? strlen(ep->proxy_auth) + 1 : 0);
-  h = calloc(1, sizeof *h + need);
+  fl__host *h = calloc(1, sizeof *h + need);
   if (!h) return NULL;
   char *at = (char *)(h + 1);
-  h->hash = hash;
   h->ep = *ep;
   h->ep.key = keep(&at, ep->key);
   h->ep.host = keep(&at, ep->host);
@@ -80,15 +48,16 @@ static fl__host *host_get(fl__pool *p, const fl__endpoint *ep) {
   h->ep.proxy_auth = keep(&at, ep->proxy_auth);
   fl__queue_init(&h->idle);
   fl__queue_init(&h->busy);
+  if (fl__hash_insert(&p->by_key, &h->hnode, hash)) {
+    free(h);
+    return NULL;
+  }
   fl__queue_insert_head(&p->hosts, &h->node);
-  h->hash_next = p->buckets[hash & (p->nbuckets - 1)];
-  p->buckets[hash & (p->nbuckets - 1)] = h;
-  p->nhosts++;
   return h;
 }
 
 static void host_free(fl__pool *p, fl__host *h) {
-  table_remove(p, h);
+  fl__hash_remove(&p->by_key, &h->hnode);
   fl__queue_remove(&h->node);
   free(h);
 }
@@ -357,7 +326,5 @@ void fl__pool_close_all(fl__pool *p) {
     while (!fl__queue_empty(&h->busy)) fl__conn_close(fl__container_of(h->busy.next, fl__conn, host_node), 0, NULL);
     host_free(p, h);
   }
-  free(p->buckets);
-  p->buckets = NULL;
-  p->nbuckets = 0;
+  fl__hash_free(&p->by_key);
 }

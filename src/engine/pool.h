@@ -16,6 +16,7 @@
 #define FL_POOL_H
 
 #include "base/common.h"
+#include "base/hash.h"
 #include "engine/conn.h"
 
 typedef struct fl__host fl__host;
@@ -36,8 +37,7 @@ struct fl__waiter {
 
 struct fl__host {
   fl__queue node;       /* pool->hosts */
-  fl__host *hash_next;  /* pool->buckets chain */
-  uint32_t hash;
+  fl__hash_node hnode;  /* pool->by_key */
   fl__endpoint ep;      /* key and host strings owned here */
   fl__queue idle;       /* idle conns, most recently used first */
   fl__queue busy;       /* connecting or carrying */
@@ -58,8 +58,7 @@ typedef struct fl__pool {
   uint32_t total;       /* open conns (resolving, connecting, idle, busy) */
   int waking, wake_again;
   int stopping;         /* the owner is going away: no grants, no keeping */
-  fl__host **buckets;   /* hash table of hosts by key */
-  size_t nbuckets, nhosts;
+  fl__hash by_key;      /* hosts by endpoint key (a crawler holds thousands) */
   fl_pool_stats stats;
 } fl__pool;
 
