@@ -20,6 +20,7 @@ static int stdout_write(cli_outq *q, const void *p, size_t n) {
 }
 
 int cli_out_write(cli_outq *q, cli_out *o, const void *p, size_t n) {
+  if (n) o->used = 1;
   if (o->direct) return stdout_write(q, p, n);
   if (!o->spill && q->held + n > HOLD_MAX) {
     o->spill = tmpfile();
@@ -49,6 +50,22 @@ int cli_out_go_direct(cli_outq *q, cli_out *o) {
     fclose(o->spill);
     o->spill = NULL;
   }
+  return rc;
+}
+
+int cli_out_loose(cli_outq *q, const cli_out *current, const void *p, size_t n) {
+  if (current && current->direct && current->used) { /* mid-part: wait for its end */
+    cli_buf_add(&q->loose, p, n);
+    return 0;
+  }
+  int rc = cli_out_flush_loose(q);
+  return rc ? rc : stdout_write(q, p, n);
+}
+
+int cli_out_flush_loose(cli_outq *q) {
+  if (!q->loose.len) return 0;
+  int rc = stdout_write(q, q->loose.data, q->loose.len);
+  cli_buf_free(&q->loose);
   return rc;
 }
 
