@@ -226,8 +226,8 @@ void cli_print_version(FILE *out);
 /* -------------------------------------------------------------- features.c
  * Options that are client settings of the library. */
 int cli_is_cookie_file(const char *arg); /* a -b argument naming a file */
-/* Fill o from cfg. *cacert_bad: --cacert names a file that cannot be read,
- * or --capath no directory (then https transfers fail with 77, as curl's). */
+/* Fill o from cfg. *cacert_bad: --cacert names a file that cannot be read
+ * (then https transfers fail with 77, as curl's). */
 void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert_bad);
 /* Make the client. When it cannot be made with the client certificate
  * (unreadable, not PEM, key not matching), it is made without and *cert_bad

@@ -58,8 +58,11 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   *cacert_bad = 0;
   if (cfg->cacert && access(cfg->cacert, R_OK) != 0) *cacert_bad = 1;
   else o->ca_file = cfg->cacert;
+  /* curl does not check --capath (OpenSSL looks in it lazily); the library
+   * refuses a client whose directory is missing, so leave it out then. */
   struct stat st;
-  if (cfg->capath && (stat(cfg->capath, &st) != 0 || !S_ISDIR(st.st_mode))) *cacert_bad = 1;
+  if (cfg->capath && (stat(cfg->capath, &st) != 0 || !S_ISDIR(st.st_mode)))
+    cli_warn("--capath %s is not a directory: not used", cfg->capath);
   else o->ca_path = cfg->capath;
   o->client_cert = cfg->cert;
   o->client_key = cfg->cert ? cfg->key : NULL; /* as curl: --key alone does nothing */

@@ -346,8 +346,7 @@ static void start(cli_run *run, transfer *t) {
   }
   int https = !strncmp(t->url, "https:", 6);
   if (https && run->cacert_bad) {
-    cli_t_abort(t, CLI_EXIT_CACERT, "error setting certificate verify locations: %s",
-                cfg->cacert ? cfg->cacert : cfg->capath);
+    cli_t_abort(t, CLI_EXIT_CACERT, "error setting certificate verify locations: %s", cfg->cacert);
     fail_early(t);
     return;
   }

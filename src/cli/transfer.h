@@ -63,7 +63,7 @@ struct cli_run {
   int stdout_reported; /* ... and that was said once */
   cli_outq outq;
   cli_meter *meter;
-  int cacert_bad;      /* --cacert / --capath unusable: https transfers fail with 77 */
+  int cacert_bad;      /* --cacert unreadable: https transfers fail with 77 */
   int cert_bad;        /* -E / --key unusable: https transfers fail with 58 */
   FILE *dump;          /* -D FILE, shared by every transfer */
   int dump_failed;
