@@ -339,8 +339,6 @@ int cli_out_flush_loose(cli_outq *q);
 int cli_out_go_direct(cli_outq *q, cli_out *o);
 /* Release what o holds without writing it. */
 void cli_out_drop(cli_outq *q, cli_out *o);
-/* "HTTP/1.1 200 OK\r\n" and the headers as received, for -i and -I. */
-void cli_format_response_head(const fl_response *res, const char *prefix, cli_buf *b);
 
 /* ----------------------------------------------------------------- retry.c
  * curl's --retry rules, applied by the tool to each finished attempt. */

@@ -75,13 +75,3 @@ void cli_out_drop(cli_outq *q, cli_out *o) {
   if (o->spill) fclose(o->spill);
   o->spill = NULL;
 }
-
-void cli_format_response_head(const fl_response *res, const char *prefix, cli_buf *b) {
-  const char *reason = fl_response_reason(res);
-  cli_buf_printf(b, "%sHTTP/1.%d %03d%s%s\r\n", prefix, fl_response_http_minor(res),
-                 fl_response_status(res), reason[0] ? " " : "", reason);
-  const char *name, *value;
-  for (size_t i = 0; fl_response_header_at(res, i, &name, &value) == 0; i++)
-    cli_buf_printf(b, "%s%s: %s\r\n", prefix, name, value);
-  cli_buf_printf(b, "%s\r\n", prefix);
-}

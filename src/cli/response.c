@@ -142,7 +142,8 @@ static void on_trace(fl_request *req, fl_trace_kind kind, const char *data, size
     f->hop_sent = fl_request_info(req)->bytes_sent; /* the head is not written yet */
     f->hop_head = len;
     if (!fl_request_info(req)->reused) f->num_connects++;
-    size_t m = strcspn(data, " ");
+    const char *sp = memchr(data, ' ', len); /* borrowed bytes: not NUL-terminated */
+    size_t m = sp ? (size_t)(sp - data) : len;
     if (m >= sizeof f->method) m = sizeof f->method - 1;
     memcpy(f->method, data, m);
     f->method[m] = '\0';
