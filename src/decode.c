@@ -224,9 +224,15 @@ static int zstd_some(fl__decoder *d, size_t i, const unsigned char **in, size_t 
     size_t before = zin.pos;
     size_t ret = ZSTD_decompressStream(s->zs, &zout, &zin);
     zstd_account(d, s);
-    if (ZSTD_isError(ret))
-      return fail(d, ZSTD_getErrorCode(ret) == ZSTD_error_memory_allocation ? FL_ENOMEM : FL_EBAD_ENCODING,
-                  "corrupt zstd data: %s", ZSTD_getErrorName(ret));
+    if (ZSTD_isError(ret)) {
+      ZSTD_ErrorCode code = ZSTD_getErrorCode(ret);
+      if (code == ZSTD_error_memory_allocation)
+        return fail(d, FL_ENOMEM, "out of memory in zstd decoder");
+      if (code == ZSTD_error_frameParameter_windowTooLarge)
+        return fail(d, FL_EBAD_ENCODING, "corrupt zstd data: a window over %u bytes",
+                    1u << FL__DECODE_ZSTD_WINDOW_LOG);
+      return fail(d, FL_EBAD_ENCODING, "corrupt zstd data: %s", ZSTD_getErrorName(ret));
+    }
     /* Keep the caller's view of the input current before emit can fail. */
     *in += zin.pos - before, *len -= zin.pos - before;
     int rc = emit(d, i, s->out, zout.pos);

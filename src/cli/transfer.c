@@ -107,9 +107,10 @@ static void write_out(transfer *t, int err) {
   cli_buf out = {0}, errb = {0};
   cli_writeout(run->cfg->writeout, &r, &out, &errb);
   if (out.len) {
-    /* after its own output, or as soon as possible when it had none */
-    int rc = t->out.used ? cli_out_write(&run->outq, &t->out, out.data, out.len)
-                         : cli_out_loose(&run->outq, current_part(run), out.data, out.len);
+    /* after its own output, in command-line order; as soon as possible
+     * when its output went to files */
+    int rc = writes_stdout(t) ? cli_out_write(&run->outq, &t->out, out.data, out.len)
+                              : cli_out_loose(&run->outq, current_part(run), out.data, out.len);
     if (rc && !t->code) {
       t->code = CLI_EXIT_WRITE;
       t->stdout_failed = 1;
