@@ -14,8 +14,8 @@
 #include <brotli/encode.h>
 #endif
 
-#include "buf.h"
-#include "decode.h"
+#include "base/buf.h"
+#include "http/decode.h"
 #include "flurry.h"
 #include "test.h"
 

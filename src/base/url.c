@@ -1,0 +1,634 @@
+/* URL parsing, reference resolution and percent-encoding (RFC 3986).
+ *
+ * Choices worth knowing (see also src/url.h):
+ * - Only absolute "scheme://authority..." URLs parse; there is no scheme
+ *   guessing ("example.com/x" is malformed).
+ * - Every byte <= 0x20 (controls and space) and 0x7f makes a URL malformed:
+ *   such bytes can never be sent on a request line.
+ * - Bytes >= 0x80 in the path and query are percent-encoded (%XX, upper-case
+ *   hex) on output, the way curl does; anywhere else (scheme, host) they make
+ *   the URL malformed, except in userinfo, which is copied through as bytes.
+ * - Percent-escapes in path and query are kept as given: never decoded or
+ *   re-encoded, and a '%' not followed by two hex digits is kept as is
+ *   (lenient, like browsers). "%2e%2e" is therefore not a dot segment.
+ *   Other printable ASCII that RFC 3986 does not allow in a path or query
+ *   (e.g. '"', '<', '|', '{', '^', '\\') is passed through unchanged too.
+ * - userinfo (before the last '@' of the authority) is split at its first
+ *   ':' into user and password, each percent-decoded; an escape that decodes
+ *   to NUL makes the URL malformed, an invalid escape is kept literally.
+ *   "http://@host/" has no user (NULL); "http://:@host/" has user "" and
+ *   password "".
+ * - A reg-name host is percent-decoded and lower-cased; each byte, given
+ *   literally or decoded, must be unreserved or a sub-delim, so IDNs (raw
+ *   or escaped UTF-8) are malformed.
+ * - A host is IPv4 only if it is exactly four decimal parts 0-255 without
+ *   leading zeros (RFC 3986 dec-octet, like inet_pton(AF_INET)). Anything
+ *   else ("1.2.3", "0x7f.1", "01.2.3.4", "4294967295") stays a reg-name and
+ *   is never reinterpreted here as an address.
+ * - "[...]" hosts must satisfy inet_pton(AF_INET6). Zone ids
+ *   ("[fe80::1%25eth0]") and IPvFuture ("[v1.x]") are rejected as malformed.
+ */
+#include "base/url.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flurry.h"
+
+/* ------------------------------------------------------ character classes */
+
+static int is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static int hex_val(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+static unsigned char to_lower(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+static int is_unreserved(unsigned char c) {
+  return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+static int is_subdelim(unsigned char c) {
+  return c != 0 && strchr("!$&'()*+,;=", c) != NULL;
+}
+static int is_scheme_char(unsigned char c) {
+  return is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.';
+}
+/* Never allowed anywhere: controls, space, DEL. */
+static int is_forbidden(unsigned char c) { return c <= 0x20 || c == 0x7f; }
+
+static const char hex_upper[] = "0123456789ABCDEF";
+
+/* Length of a valid scheme at the start of s[0..n) that is followed by ':',
+ * or 0 if there is none. */
+static size_t scheme_prefix(const char *s, size_t n) {
+  size_t i = 0;
+  if (n == 0 || !is_alpha((unsigned char)s[0])) return 0;
+  while (i < n && is_scheme_char((unsigned char)s[i])) i++;
+  return (i < n && s[i] == ':') ? i : 0;
+}
+
+/* ---------------------------------------------------- dot-segment removal */
+
+/* RFC 3986 section 5.2.4 on in[0..n); writes at most n bytes to out, which
+ * may be the same buffer as in (the output never overtakes the input).
+ * Returns the output length. */
+static size_t remove_dot_segments(const char *in, size_t n, char *out) {
+  size_t i = 0, o = 0;
+  while (i < n) {
+    const char *p = in + i;
+    size_t r = n - i;
+    if (r >= 3 && memcmp(p, "../", 3) == 0) { /* A */
+      i += 3;
+    } else if (r >= 2 && memcmp(p, "./", 2) == 0) { /* A */
+      i += 2;
+    } else if (r >= 3 && memcmp(p, "/./", 3) == 0) { /* B: "/./" -> "/" */
+      i += 2;
+    } else if (r == 2 && memcmp(p, "/.", 2) == 0) { /* B: "/." -> "/", then E */
+      out[o++] = '/';
+      i += 2;
+    } else if ((r >= 4 && memcmp(p, "/../", 4) == 0) || (r == 3 && memcmp(p, "/..", 3) == 0)) {
+      /* C: replace with "/" and drop the last output segment */
+      while (o > 0 && out[o - 1] != '/') o--;
+      if (o > 0) o--;
+      if (r == 3) {
+        out[o++] = '/';
+        i += 3;
+      } else {
+        i += 3; /* input now starts with the fourth byte, a '/' */
+      }
+    } else if ((r == 1 && p[0] == '.') || (r == 2 && memcmp(p, "..", 2) == 0)) { /* D */
+      i = n;
+    } else { /* E: move the first segment, with its leading '/', to the output */
+      size_t j = i + (in[i] == '/' ? 1 : 0);
+      while (j < n && in[j] != '/') j++;
+      memmove(out + o, in + i, j - i);
+      o += j - i;
+      i = j;
+    }
+  }
+  return o;
+}
+
+/* ------------------------------------------------------------- parse URL */
+
+/* Percent-decode src[0..n) into dst; invalid escapes are kept literally.
+ * Returns the length written, or (size_t)-1 if an escape decodes to NUL. */
+static size_t decode_userinfo(char *dst, const char *src, size_t n) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    int hi, lo;
+    if (src[i] == '%' && i + 2 < n && (hi = hex_val((unsigned char)src[i + 1])) >= 0 &&
+        (lo = hex_val((unsigned char)src[i + 2])) >= 0) {
+      unsigned char c = (unsigned char)(hi << 4 | lo);
+      if (c == 0) return (size_t)-1;
+      dst[o++] = (char)c;
+      i += 2;
+    } else {
+      dst[o++] = src[i];
+    }
+  }
+  dst[o] = '\0';
+  return o;
+}
+
+/* Strict dotted-quad: four decimal parts 0-255, no leading zeros. */
+static int is_ipv4(const char *s, size_t n) {
+  size_t i = 0;
+  for (int part = 0; part < 4; part++) {
+    size_t start = i;
+    unsigned v = 0;
+    if (part > 0) {
+      if (i >= n || s[i] != '.') return 0;
+      start = ++i;
+    }
+    while (i < n && is_digit((unsigned char)s[i]) && i - start < 3) v = v * 10 + (unsigned)(s[i++] - '0');
+    if (i == start || v > 255 || (i - start > 1 && s[start] == '0')) return 0;
+  }
+  return i == n;
+}
+
+/* Decode and lower-case a reg-name host into dst. Returns its length, or
+ * (size_t)-1 if it holds a byte that a reg-name cannot have. */
+static size_t decode_regname(char *dst, const char *src, size_t n) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)src[i];
+    if (c == '%') {
+      int hi, lo;
+      if (i + 2 >= n) return (size_t)-1;
+      hi = hex_val((unsigned char)src[i + 1]);
+      lo = hex_val((unsigned char)src[i + 2]);
+      if (hi < 0 || lo < 0) return (size_t)-1;
+      c = (unsigned char)(hi << 4 | lo);
+      i += 2;
+    }
+    if (!is_unreserved(c) && !is_subdelim(c)) return (size_t)-1;
+    dst[o++] = (char)to_lower(c);
+  }
+  dst[o] = '\0';
+  return o;
+}
+
+/* Copy path or query bytes, percent-encoding bytes >= 0x80 (as curl does). */
+static size_t copy_encode_high(char *dst, const char *src, size_t n) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)src[i];
+    if (c >= 0x80) {
+      dst[o++] = '%';
+      dst[o++] = hex_upper[c >> 4];
+      dst[o++] = hex_upper[c & 15];
+    } else {
+      dst[o++] = (char)c;
+    }
+  }
+  return o;
+}
+
+uint16_t fl__url_default_port(const char *scheme) {
+  if (!scheme) return 0;
+  if (strcmp(scheme, "http") == 0) return 80;
+  if (strcmp(scheme, "https") == 0) return 443;
+  return 0;
+}
+
+void fl__url_free(fl__url *u) {
+  if (!u) return;
+  free(u->storage);
+  memset(u, 0, sizeof *u);
+}
+
+int fl__url_parse(fl__url *u, const char *text) {
+  if (!u) return FL_EINVAL;
+  memset(u, 0, sizeof *u);
+  if (!text) return FL_EURL_MALFORMAT;
+
+  size_t n = strlen(text);
+  for (size_t i = 0; i < n; i++)
+    if (is_forbidden((unsigned char)text[i])) return FL_EURL_MALFORMAT;
+  if (n > (SIZE_MAX - 64) / 8) return FL_ENOMEM;
+
+  /* scheme "://" */
+  size_t slen = scheme_prefix(text, n);
+  if (slen == 0 || strncmp(text + slen, "://", 3) != 0) return FL_EURL_MALFORMAT;
+
+  /* authority: up to the first '/', '?' or '#' */
+  const char *auth = text + slen + 3;
+  size_t alen = strcspn(auth, "/?#");
+  const char *rest = auth + alen;
+
+  /* userinfo: before the last '@' of the authority */
+  const char *ui = NULL, *hp = auth;
+  size_t uilen = 0, hplen = alen;
+  for (size_t i = alen; i > 0; i--) {
+    if (auth[i - 1] == '@') {
+      ui = auth;
+      uilen = i - 1;
+      hp = auth + i;
+      hplen = alen - i;
+      break;
+    }
+  }
+
+  /* host and port */
+  const char *h, *portstr = NULL;
+  size_t hlen, portlen = 0;
+  int v6 = 0;
+  if (hplen > 0 && hp[0] == '[') {
+    const char *close = memchr(hp, ']', hplen);
+    char tmp[INET6_ADDRSTRLEN];
+    struct in6_addr a6;
+    if (!close) return FL_EURL_MALFORMAT;
+    h = hp + 1;
+    hlen = (size_t)(close - h);
+    if (hlen == 0 || hlen >= sizeof tmp) return FL_EURL_MALFORMAT;
+    memcpy(tmp, h, hlen);
+    tmp[hlen] = '\0';
+    if (inet_pton(AF_INET6, tmp, &a6) != 1) return FL_EURL_MALFORMAT;
+    size_t after = (size_t)(close + 1 - hp);
+    if (after < hplen) {
+      if (hp[after] != ':') return FL_EURL_MALFORMAT;
+      portstr = hp + after + 1;
+      portlen = hplen - after - 1;
+    }
+    v6 = 1;
+  } else {
+    const char *colon = memchr(hp, ':', hplen);
+    h = hp;
+    hlen = colon ? (size_t)(colon - hp) : hplen;
+    if (colon) {
+      portstr = colon + 1;
+      portlen = hplen - hlen - 1;
+    }
+    if (hlen == 0) return FL_EURL_MALFORMAT;
+  }
+
+  /* path, query; the fragment is dropped */
+  size_t plen = strcspn(rest, "?#");
+  const char *query = NULL;
+  size_t qlen = 0;
+  if (rest[plen] == '?') {
+    query = rest + plen + 1;
+    qlen = strcspn(query, "#");
+  }
+
+  /* one block for every string */
+  size_t need = (slen + 1) + (uilen + 2) + (hlen + 1) + (hlen + 2 + 1 + 5 + 1) +
+                (1 + 3 * plen + 1 + 3 * qlen + 1);
+  char *st = malloc(need);
+  if (!st) return FL_ENOMEM;
+  char *w = st;
+  size_t host_len;
+  uint16_t defport;
+  fl__url r;
+  memset(&r, 0, sizeof r);
+  r.storage = st;
+
+  /* scheme, lower-cased */
+  r.scheme = w;
+  for (size_t i = 0; i < slen; i++) *w++ = (char)to_lower((unsigned char)text[i]);
+  *w++ = '\0';
+
+  /* userinfo */
+  if (ui && uilen > 0) {
+    const char *colon = memchr(ui, ':', uilen);
+    size_t ulen = colon ? (size_t)(colon - ui) : uilen;
+    size_t k = decode_userinfo(w, ui, ulen);
+    if (k == (size_t)-1) goto malformed;
+    r.user = w;
+    w += k + 1;
+    if (colon) {
+      k = decode_userinfo(w, colon + 1, uilen - ulen - 1);
+      if (k == (size_t)-1) goto malformed;
+      r.password = w;
+      w += k + 1;
+    }
+  }
+
+  /* host */
+  r.host = w;
+  if (v6) {
+    for (size_t i = 0; i < hlen; i++) *w++ = (char)to_lower((unsigned char)h[i]);
+    *w = '\0';
+    r.host_is_ipv6 = 1;
+  } else {
+    size_t k = decode_regname(w, h, hlen);
+    if (k == (size_t)-1 || k == 0) goto malformed;
+    r.host_is_ipv4 = is_ipv4(w, k);
+    w += k;
+  }
+  host_len = (size_t)(w - r.host);
+  w++;
+
+  /* port: empty means the default */
+  defport = fl__url_default_port(r.scheme);
+  r.port = defport;
+  if (portlen > 0) {
+    unsigned long v = 0;
+    for (size_t i = 0; i < portlen; i++) {
+      if (!is_digit((unsigned char)portstr[i])) goto malformed;
+      v = v * 10 + (unsigned long)(portstr[i] - '0');
+      if (v > 65535) goto malformed;
+    }
+    if (v == 0) goto malformed;
+    r.port = (uint16_t)v;
+    r.port_explicit = 1;
+  }
+
+  /* authority: host or [v6], plus ":port" unless it is the default */
+  r.authority = w;
+  if (v6) *w++ = '[';
+  memcpy(w, r.host, host_len);
+  w += host_len;
+  if (v6) *w++ = ']';
+  if (r.port_explicit && r.port != defport) {
+    char digits[6];
+    int nd = 0;
+    for (unsigned v = r.port; v; v /= 10) digits[nd++] = (char)('0' + v % 10);
+    *w++ = ':';
+    while (nd > 0) *w++ = digits[--nd];
+  }
+  *w++ = '\0';
+
+  /* target: dot-free path (never empty), then "?query" as given */
+  r.target = w;
+  if (plen == 0) {
+    *w++ = '/';
+  } else {
+    size_t k = copy_encode_high(w, rest, plen);
+    w += remove_dot_segments(w, k, w);
+  }
+  if (query) {
+    *w++ = '?';
+    w += copy_encode_high(w, query, qlen);
+  }
+  *w = '\0';
+
+  *u = r;
+  return 0;
+
+malformed:
+  free(st);
+  return FL_EURL_MALFORMAT;
+}
+
+/* ---------------------------------------------------------- percent-encode */
+
+size_t fl__url_encode(char *dst, size_t cap, const char *src, size_t len) {
+  size_t need = 0;
+  for (size_t i = 0; i < len; i++) need += is_unreserved((unsigned char)src[i]) ? 1 : 3;
+  if (need >= cap) return need;
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)src[i];
+    if (is_unreserved(c)) {
+      dst[o++] = (char)c;
+    } else {
+      dst[o++] = '%';
+      dst[o++] = hex_upper[c >> 4];
+      dst[o++] = hex_upper[c & 15];
+    }
+  }
+  dst[o] = '\0';
+  return o;
+}
+
+/* ---------------------------------------------------- reference resolution */
+
+typedef struct uri_part {
+  const char *s;
+  size_t n;
+  int has;
+} uri_part;
+
+typedef struct uri_parts {
+  uri_part scheme, auth, path, query;
+} uri_parts;
+
+/* Split a URI reference into components (RFC 3986 appendix B, except that
+ * a scheme must be syntactically valid; "1x:y" is a relative path). The
+ * fragment is ignored. */
+static void split_ref(const char *s, size_t n, uri_parts *p) {
+  size_t i = 0;
+  memset(p, 0, sizeof *p);
+  size_t sl = scheme_prefix(s, n);
+  if (sl > 0) {
+    p->scheme.s = s;
+    p->scheme.n = sl;
+    p->scheme.has = 1;
+    i = sl + 1;
+  }
+  if (n - i >= 2 && s[i] == '/' && s[i + 1] == '/') {
+    i += 2;
+    p->auth.s = s + i;
+    while (i < n && s[i] != '/' && s[i] != '?' && s[i] != '#') i++;
+    p->auth.n = (size_t)(s + i - p->auth.s);
+    p->auth.has = 1;
+  }
+  p->path.s = s + i;
+  while (i < n && s[i] != '?' && s[i] != '#') i++;
+  p->path.n = (size_t)(s + i - p->path.s);
+  p->path.has = 1;
+  if (i < n && s[i] == '?') {
+    i++;
+    p->query.s = s + i;
+    while (i < n && s[i] != '#') i++;
+    p->query.n = (size_t)(s + i - p->query.s);
+    p->query.has = 1;
+  }
+}
+
+/* Copy s with spaces and bytes >= 0x80 percent-encoded (as curl does for a
+ * Location header). Other controls and DEL fail with FL_EURL_MALFORMAT. */
+static int encode_loose(const char *s, char **out, size_t *outlen) {
+  size_t n = 0;
+  *out = NULL;
+  for (const char *p = s; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c < 0x20 || c == 0x7f) return FL_EURL_MALFORMAT;
+    n += (c == ' ' || c >= 0x80) ? 3 : 1;
+    if (n > SIZE_MAX / 4) return FL_ENOMEM;
+  }
+  char *e = malloc(n + 1);
+  if (!e) return FL_ENOMEM;
+  size_t k = 0;
+  for (const char *p = s; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c == ' ' || c >= 0x80) {
+      e[k++] = '%';
+      e[k++] = hex_upper[c >> 4];
+      e[k++] = hex_upper[c & 15];
+    } else {
+      e[k++] = (char)c;
+    }
+  }
+  e[k] = '\0';
+  *out = e;
+  *outlen = k;
+  return 0;
+}
+
+int fl__url_resolve(const char *base, const char *ref, char **out) {
+  if (!out) return FL_EINVAL;
+  *out = NULL;
+  if (!base || !ref) return FL_EURL_MALFORMAT;
+
+  /* Both may carry spaces and raw bytes >= 0x80 (a Location header often
+   * does): they are percent-encoded. Other controls and DEL are malformed. */
+  char *ebase = NULL, *eref = NULL, *merged = NULL, *res = NULL;
+  size_t bn = 0, en = 0;
+  int err = encode_loose(base, &ebase, &bn);
+  if (err == 0) err = encode_loose(ref, &eref, &en);
+  if (err != 0) goto fail;
+
+  uri_parts B, R;
+  uri_part scheme, auth, query;
+  const char *path;
+  size_t pathn;
+  int dots;
+  char *w;
+  split_ref(ebase, bn, &B);
+  split_ref(eref, en, &R);
+  if (!B.scheme.has) {
+    err = FL_EURL_MALFORMAT;
+    goto fail;
+  }
+  /* merged path: base path + "/" + reference path; the result: every part of
+   * base and reference fits */
+  merged = malloc(bn + en + 2);
+  res = malloc(bn + en + 8);
+  if (!merged || !res) {
+    err = FL_ENOMEM;
+    goto fail;
+  }
+
+  /* RFC 3986 section 5.2.2 (strict: a reference with a scheme is absolute) */
+  dots = 1;
+  if (R.scheme.has) {
+    scheme = R.scheme;
+    auth = R.auth;
+    path = R.path.s;
+    pathn = R.path.n;
+    query = R.query;
+  } else {
+    scheme = B.scheme;
+    if (R.auth.has) {
+      auth = R.auth;
+      path = R.path.s;
+      pathn = R.path.n;
+      query = R.query;
+    } else {
+      auth = B.auth;
+      if (R.path.n == 0) {
+        path = B.path.s;
+        pathn = B.path.n;
+        dots = 0;
+        query = R.query.has ? R.query : B.query;
+      } else if (R.path.s[0] == '/') {
+        path = R.path.s;
+        pathn = R.path.n;
+        query = R.query;
+      } else {
+        /* 5.2.3 merge */
+        size_t m = 0;
+        if (B.auth.has && B.path.n == 0) {
+          merged[m++] = '/';
+        } else {
+          size_t keep = B.path.n;
+          while (keep > 0 && B.path.s[keep - 1] != '/') keep--;
+          memcpy(merged, B.path.s, keep);
+          m = keep;
+        }
+        memcpy(merged + m, R.path.s, R.path.n);
+        m += R.path.n;
+        path = merged;
+        pathn = m;
+        query = R.query;
+      }
+    }
+  }
+
+  /* 5.3 recomposition, without a fragment */
+  w = res;
+  for (size_t i = 0; i < scheme.n; i++) *w++ = (char)to_lower((unsigned char)scheme.s[i]);
+  *w++ = ':';
+  if (auth.has) {
+    *w++ = '/';
+    *w++ = '/';
+    memcpy(w, auth.s, auth.n);
+    w += auth.n;
+  }
+  if (dots) {
+    w += remove_dot_segments(path, pathn, w);
+  } else {
+    memcpy(w, path, pathn);
+    w += pathn;
+  }
+  if (query.has) {
+    *w++ = '?';
+    memcpy(w, query.s, query.n);
+    w += query.n;
+  }
+  *w = '\0';
+
+  free(ebase);
+  free(eref);
+  free(merged);
+  *out = res;
+  return 0;
+
+fail:
+  free(ebase);
+  free(eref);
+  free(merged);
+  free(res);
+  return err;
+}
+
+/* ----------------------------------------------------------- query builder */
+
+char *fl_url_with_query(const char *url, const char *const *pairs, size_t npairs) {
+  fl__url u;
+  if (!url || (npairs > 0 && !pairs)) return NULL;
+  if (fl__url_parse(&u, url) != 0) return NULL;
+  fl__url_free(&u);
+
+  size_t base = strcspn(url, "#"); /* the fragment is dropped */
+  size_t need = base + 1;
+  for (size_t i = 0; i < npairs; i++) {
+    const char *key = pairs[2 * i], *val = pairs[2 * i + 1];
+    if (!key) return NULL;
+    size_t add = 1 + fl__url_encode(NULL, 0, key, strlen(key));
+    if (val) add += 1 + fl__url_encode(NULL, 0, val, strlen(val));
+    if (add > SIZE_MAX - need) return NULL;
+    need += add;
+  }
+
+  char *res = malloc(need);
+  if (!res) return NULL;
+  memcpy(res, url, base);
+  size_t o = base;
+  const char *q = memchr(url, '?', base);
+  char sep;
+  if (!q) sep = '?';
+  else if (url[base - 1] == '?' || url[base - 1] == '&') sep = 0;
+  else sep = '&';
+  for (size_t i = 0; i < npairs; i++) {
+    const char *key = pairs[2 * i], *val = pairs[2 * i + 1];
+    if (sep) res[o++] = sep;
+    sep = '&';
+    o += fl__url_encode(res + o, need - o, key, strlen(key));
+    if (val) {
+      res[o++] = '=';
+      o += fl__url_encode(res + o, need - o, val, strlen(val));
+    }
+  }
+  res[o] = '\0';
+  return res;
+}
