@@ -75,7 +75,7 @@ static void flush_ordered(cli_run *run) {
 
 /* ---------------------------------------------------------- completion */
 
-static void write_out(transfer *t, int err) {
+static void write_out(transfer *t) {
   cli_run *run = t->run;
   fl_request *req = t->req;
   const fl_info *info = req ? fl_request_info(req) : NULL;
@@ -103,7 +103,6 @@ static void write_out(transfer *t, int err) {
     uint64_t hop_end = t->facts.hop_sent + t->facts.hop_head;
     if (info->bytes_sent > hop_end) r.size_upload = info->bytes_sent - hop_end;
   }
-  (void)err;
   cli_buf out = {0}, errb = {0};
   cli_writeout(run->cfg->writeout, &r, &out, &errb);
   if (out.len) {
@@ -216,7 +215,7 @@ static void finish(transfer *t, int err) {
   if (retry_later(t, err)) return;
   close_file(t);
   if (t->code) cli_t_report(t, t->errmsg ? t->errmsg : "");
-  if (run->cfg->writeout && !run->stdout_gone) write_out(t, err);
+  if (run->cfg->writeout && !run->stdout_gone) write_out(t);
 
   /* Only the exit code and the held output are needed from here on. */
   fl_request_free(t->req);
