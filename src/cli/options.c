@@ -126,7 +126,7 @@ void cli_print_help(FILE *out) {
 void cli_print_version(FILE *out) {
   fprintf(out, "flurry %s (%s)\n", fl_version(), fl_version_details());
   fputs("Protocols: http https\n"
-        "Features: AsynchDNS IPv6 Largefile SSL libz brotli cookies proxy\n",
+        "Features: AsynchDNS IPv6 Largefile SSL libz brotli zstd cookies proxy\n",
         out);
 }
 
