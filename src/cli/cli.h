@@ -232,7 +232,8 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
 /* Make the client. When it cannot be made with the client certificate
  * (unreadable, not PEM, key not matching), it is made without and *cert_bad
  * set: https transfers then fail with 58, as curl's. NULL: still no client. */
-fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad);
+fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad, int *err,
+                          char *msg, size_t cap);
 /* After fl_client_new: load -b cookie files. 0 or an exit code. */
 int cli_client_start(const cli_config *cfg, fl_client *client);
 /* At the end: save the -c cookie jar (a failure is a warning, as curl's). */
