@@ -197,6 +197,7 @@ typedef struct cli_config {
   size_t ncookies;
   char *cookie_jar;       /* -c */
   double connect_timeout, max_time; /* seconds, 0 = none */
+  double expect100_timeout;         /* seconds, 0 = the library's (curl's) 1 s */
   uint64_t max_filesize;  /* 0 = none */
   char **resolve;         /* NULL-terminated */
   size_t nresolve;

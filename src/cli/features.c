@@ -30,6 +30,7 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   fl_client_options_init(o);
   o->max_connections = (uint32_t)cfg->parallel_max;
   if (cfg->connect_timeout > 0) o->timeouts.connect_ms = to_ms(cfg->connect_timeout);
+  if (cfg->expect100_timeout > 0) o->expect_100_timeout_ms = to_ms(cfg->expect100_timeout);
   o->timeouts.total_ms = cfg->max_time > 0 ? to_ms(cfg->max_time) : 0;
   o->resolve = (const char *const *)cfg->resolve;
   o->dns_servers = cfg->dns_servers;

@@ -16,7 +16,7 @@
 enum opt_id {
   O_CACERT, O_CAPATH, O_CERT, O_CERT_TYPE, O_CONTINUE_AT, O_COOKIE, O_COOKIE_JAR, O_COMPRESSED,
   O_CONNECT_TIMEOUT, O_CREATE_DIRS, O_DATA, O_DATA_BINARY, O_DATA_RAW, O_DATA_URLENCODE,
-  O_DNS_SERVERS, O_DUMP_HEADER, O_REFERER, O_FAIL, O_FORM, O_GET, O_HEADER, O_HELP, O_HEAD,
+  O_DNS_SERVERS, O_DUMP_HEADER, O_EXPECT100_TIMEOUT, O_REFERER, O_FAIL, O_FORM, O_GET, O_HEADER, O_HELP, O_HEAD,
   O_INCLUDE, O_INSECURE, O_KEY, O_KEY_TYPE, O_LOCATION, O_MAX_FILESIZE, O_MAX_REDIRS, O_MAX_TIME,
   O_OUTPUT, O_PARALLEL, O_PARALLEL_MAX, O_PROXY, O_RANGE, O_RATE, O_REMOTE_NAME, O_REQUEST,
   O_RESOLVE, O_RETRY, O_RETRY_ALL_ERRORS, O_RETRY_CONNREFUSED, O_RETRY_DELAY, O_RETRY_MAX_TIME,
@@ -40,6 +40,7 @@ static const cli_option options[] = {
     {0, "cert-type", "TYPE", O_CERT_TYPE, "Client certificate type: PEM (the only one)"},
     {0, "compressed", NULL, O_COMPRESSED, "Ask for gzip, deflate or br, and decode the body"},
     {0, "connect-timeout", "SECONDS", O_CONNECT_TIMEOUT, "Longest time to set up a connection"},
+    {0, "expect100-timeout", "SECONDS", O_EXPECT100_TIMEOUT, "How long an upload waits for 100 Continue"},
     {'C', "continue-at", "OFFSET|-", O_CONTINUE_AT, "Resume at OFFSET; '-': after what -o holds"},
     {'b', "cookie", "DATA|FILE", O_COOKIE, "Send cookies: \"k=v; k2=v2\", or read a cookie file"},
     {'c', "cookie-jar", "FILE", O_COOKIE_JAR, "Write the cookies to FILE after the transfers"},
@@ -319,6 +320,7 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
   case O_COOKIE_JAR: set_str(&cfg->cookie_jar, arg); break;
   case O_COMPRESSED: cfg->compressed = on; break;
   case O_CONNECT_TIMEOUT: return parse_seconds(name, arg, &cfg->connect_timeout);
+  case O_EXPECT100_TIMEOUT: return parse_seconds(name, arg, &cfg->expect100_timeout);
   case O_DATA:
   case O_DATA_BINARY:
   case O_DATA_RAW:
