@@ -29,6 +29,8 @@ void fl_client_options_init(fl_client_options *o) {
   o->decompress = 1;
   o->cookies = 1;
   o->tls_session_cache = 1;
+  o->tls_min_version = FL_TLS_1_2;
+  o->tls_max_version = 0; /* the highest */
 }
 
 static char *dup_or_null(const char *s) {
