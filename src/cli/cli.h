@@ -26,6 +26,7 @@ enum {
   CLI_EXIT_BAD_ARG = 43,
   CLI_EXIT_FILESIZE = 63,
   CLI_EXIT_CACERT = 77,   /* curl's CURLE_SSL_CACERT_BADFILE */
+  CLI_EXIT_CIPHER = 59,   /* curl's CURLE_SSL_CIPHER */
 };
 
 /* ------------------------------------------------------------------ util.c */
@@ -182,6 +183,9 @@ typedef struct cli_config {
   char *dns_servers;
   char *writeout;         /* -w, already read from @file */
   long parallel_max;
+  /* TLS: --tlsv1.2/--tlsv1.3, --tls-max (FL_TLS_*, 0 = default) */
+  int tls_min, tls_max;
+  char *ciphers, *tls13_ciphers, *pinnedpubkey;
 } cli_config;
 
 /* Parse argv into cfg. Returns -1 to go on, or an exit code (0 after -h/-V,
@@ -197,6 +201,10 @@ int cli_is_cookie_file(const char *arg); /* a -b argument naming a file */
 /* Fill o from cfg. *cacert_bad: --cacert names a file that cannot be read
  * (then https transfers fail with 77, as curl's). */
 void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert_bad);
+/* --ciphers / --tls13-ciphers that OpenSSL refuses (o from
+ * cli_client_options): 0, or CLI_EXIT_CIPHER with curl's message in msg;
+ * then https transfers fail with it, as curl's. */
+int cli_tls_ciphers_check(fl_client_options *o, char *msg, size_t cap);
 /* After fl_client_new: load -b cookie files. 0 or an exit code. */
 int cli_client_start(const cli_config *cfg, fl_client *client);
 /* At the end: save the -c cookie jar (a failure is a warning, as curl's). */

@@ -19,6 +19,7 @@ enum opt_id {
   O_INCLUDE, O_INSECURE, O_LOCATION, O_MAX_FILESIZE, O_MAX_REDIRS, O_MAX_TIME, O_OUTPUT,
   O_PARALLEL, O_PARALLEL_MAX, O_PROXY, O_REMOTE_NAME, O_REQUEST, O_RESOLVE, O_SHOW_ERROR,
   O_SILENT, O_URL, O_URL_FILE, O_USER, O_USER_AGENT, O_VERBOSE, O_VERSION, O_WRITE_OUT,
+  O_CIPHERS, O_PINNEDPUBKEY, O_TLS_MAX, O_TLS13_CIPHERS, O_TLSV1_2, O_TLSV1_3,
 };
 
 typedef struct cli_option {
@@ -32,6 +33,7 @@ typedef struct cli_option {
 /* Sorted by long name, as --help prints them. */
 static const cli_option options[] = {
     {0, "cacert", "FILE", O_CACERT, "CA certificates (PEM) to verify servers with"},
+    {0, "ciphers", "LIST", O_CIPHERS, "TLS 1.2 ciphers to offer (OpenSSL syntax)"},
     {'b', "cookie", "DATA|FILE", O_COOKIE, "Send cookies: \"k=v; k2=v2\", or read a cookie file"},
     {'c', "cookie-jar", "FILE", O_COOKIE_JAR, "Write the cookies to FILE after the transfers"},
     {0, "compressed", NULL, O_COMPRESSED, "Ask for gzip, deflate or br, and decode the body"},
@@ -56,6 +58,7 @@ static const cli_option options[] = {
     {'o', "output", "FILE", O_OUTPUT, "Write the body to FILE (one -o per URL, in order)"},
     {'Z', "parallel", NULL, O_PARALLEL, "Fetch URLs concurrently (the default)"},
     {0, "parallel-max", "NUM", O_PARALLEL_MAX, "At most NUM transfers at once (default 50)"},
+    {0, "pinnedpubkey", "HASHES", O_PINNEDPUBKEY, "Server key must match: sha256//BASE64[;...] or FILE"},
     {'x', "proxy", "URL", O_PROXY, "Use an HTTP proxy: http://HOST:PORT"},
     {'e', "referer", "URL", O_REFERER, "Send a Referer header"},
     {'O', "remote-name", NULL, O_REMOTE_NAME, "Write the body to a file named like the URL's"},
@@ -63,6 +66,10 @@ static const cli_option options[] = {
     {0, "resolve", "HOST:PORT:ADDR[,ADDR]", O_RESOLVE, "Use ADDR for HOST:PORT (no DNS)"},
     {'S', "show-error", NULL, O_SHOW_ERROR, "Show errors even with -s"},
     {'s', "silent", NULL, O_SILENT, "No progress meter, no error messages"},
+    {0, "tls-max", "VERSION", O_TLS_MAX, "Highest TLS version: 1.0, 1.1, 1.2, 1.3 or default"},
+    {0, "tls13-ciphers", "LIST", O_TLS13_CIPHERS, "TLS 1.3 cipher suites to offer (OpenSSL syntax)"},
+    {0, "tlsv1.2", NULL, O_TLSV1_2, "Use TLS 1.2 or later"},
+    {0, "tlsv1.3", NULL, O_TLSV1_3, "Use TLS 1.3 or later"},
     {0, "url", "URL", O_URL, "A URL to fetch (as a plain argument)"},
     {0, "url-file", "FILE", O_URL_FILE, "Read URLs from FILE, one per line ('-': stdin)"},
     {'u', "user", "USER:PASSWORD", O_USER, "Basic authentication"},
@@ -167,6 +174,21 @@ static int check_resolve(const char *opt, const char *s) {
   if (end == p + 1 || *end != ':' || port < 1 || port > 65535 || !end[1])
     return usage_error(opt, "expected HOST:PORT:ADDR[,ADDR...]");
   return -1;
+}
+
+/* --tls-max: curl's version names. */
+static int parse_tls_max(cli_config *cfg, const char *opt, const char *s) {
+  static const struct {
+    const char *name;
+    int version;
+  } names[] = {{"default", 0},           {"1.0", FL_TLS_1_0}, {"1.1", FL_TLS_1_1},
+               {"1.2", FL_TLS_1_2},      {"1.3", FL_TLS_1_3}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(s, names[i].name) == 0) {
+      cfg->tls_max = names[i].version;
+      return -1;
+    }
+  return usage_error(opt, "is badly used here");
 }
 
 /* -H "Name: value", "Name:" (remove), "Name;" (empty value). */
@@ -320,6 +342,15 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
   case O_VERSION:
     cli_print_version(stdout);
     return CLI_EXIT_OK;
+  case O_CIPHERS: set_str(&cfg->ciphers, arg); break;
+  case O_PINNEDPUBKEY: set_str(&cfg->pinnedpubkey, arg); break;
+  case O_TLS13_CIPHERS: set_str(&cfg->tls13_ciphers, arg); break;
+  case O_TLS_MAX: return parse_tls_max(cfg, name, arg);
+  case O_TLSV1_2:
+  case O_TLSV1_3:
+    if (!on) return usage_error(name, "used '--no-' for option that isn't a boolean");
+    cfg->tls_min = o->id == O_TLSV1_2 ? FL_TLS_1_2 : FL_TLS_1_3;
+    break;
   case O_WRITE_OUT:
     if (arg[0] == '@') {
       cli_buf b = {0};
@@ -455,5 +486,8 @@ void cli_config_free(cli_config *cfg) {
   free_list(cfg->resolve, cfg->nresolve);
   free(cfg->dns_servers);
   free(cfg->writeout);
+  free(cfg->ciphers);
+  free(cfg->tls13_ciphers);
+  free(cfg->pinnedpubkey);
   memset(cfg, 0, sizeof *cfg);
 }

@@ -46,6 +46,8 @@ struct cli_run {
   cli_outq outq;
   cli_meter *meter;
   int cacert_bad;   /* --cacert unreadable: https transfers fail with 77 */
+  int cipher_bad;   /* a cipher list OpenSSL refuses: https transfers fail with 59 */
+  char cipher_msg[256];
   char user_agent[64];
 };
 
@@ -320,6 +322,11 @@ static void start(cli_run *run, transfer *t) {
     finish(t, 0);
     return;
   }
+  if (run->cipher_bad && !strncmp(t->url, "https:", 6)) {
+    set_abort(t, run->cipher_bad, "%s", run->cipher_msg);
+    finish(t, 0);
+    return;
+  }
   if (run->cacert_bad && !strncmp(t->url, "https:", 6)) {
     set_abort(t, CLI_EXIT_CACERT, "error setting certificate file: %s", run->cfg->cacert);
     finish(t, 0);
@@ -355,6 +362,7 @@ int cli_run_all(const cli_config *cfg, const cli_reqspec *rs) {
   cli_run run = {.cfg = cfg, .rs = rs, .n = cfg->nurls};
   fl_client_options o;
   cli_client_options(cfg, &o, &run.cacert_bad);
+  run.cipher_bad = cli_tls_ciphers_check(&o, run.cipher_msg, sizeof run.cipher_msg);
   if (o.user_agent) snprintf(run.user_agent, sizeof run.user_agent, "%s", o.user_agent);
   else snprintf(run.user_agent, sizeof run.user_agent, "flurry/%s", fl_version());
 
