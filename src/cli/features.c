@@ -5,6 +5,7 @@
  * for, no proxy from the environment): they are set here. */
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -40,17 +41,54 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   o->insecure = cfg->insecure;
   o->proxy = cfg->proxy;
   o->trust_env = 0;
+  /* curl's limits: 300 KiB of response headers in all, no count limit
+   * (curl also caps one header line at 100 KiB, which the library cannot
+   * be told). */
+  o->max_header_bytes = 300 * 1024;
+  o->max_header_count = 0;
+  /* --rate: the library holds every attempt to it, with -Z too (curl
+   * ignores --rate in parallel mode); over 1000/s curl runs unrestricted. */
+  if (cfg->rate > 0 && cfg->rate <= 1000) {
+    o->rate_limit = cfg->rate;
+    o->rate_burst = 1;
+  }
   /* The library fails the whole client on an unreadable CA file; curl fails
    * only the https transfers that need it (exit 77): transfer.c does that
    * when *cacert_bad is set. */
   *cacert_bad = 0;
   if (cfg->cacert && access(cfg->cacert, R_OK) != 0) *cacert_bad = 1;
   else o->ca_file = cfg->cacert;
+  /* curl does not check --capath (OpenSSL looks in it lazily); the library
+   * refuses a client whose directory is missing, so leave it out then. */
+  struct stat st;
+  if (cfg->capath && (stat(cfg->capath, &st) != 0 || !S_ISDIR(st.st_mode)))
+    cli_warn("--capath %s is not a directory: not used", cfg->capath);
+  else o->ca_path = cfg->capath;
+  o->client_cert = cfg->cert;
+  o->client_key = cfg->cert ? cfg->key : NULL; /* as curl: --key alone does nothing */
   if (cfg->tls_min) o->tls_min_version = cfg->tls_min;
   o->tls_max_version = cfg->tls_max;
   o->tls_ciphers = cfg->ciphers;
   o->tls13_ciphers = cfg->tls13_ciphers;
   o->pinned_pubkey = cfg->pinnedpubkey;
+}
+
+static int is_pem(const char *type) { return !type || cli_strcaseeq(type, "PEM"); }
+
+fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad) {
+  *cert_bad = 0;
+  if (cfg->cert_password)
+    cli_warn("the password given with -E is not used: the library takes unencrypted keys only");
+  int certs = o->client_cert || o->client_key;
+  if (certs && (!is_pem(cfg->cert_type) || !is_pem(cfg->key_type))) {
+    *cert_bad = 1; /* only PEM: the https transfers fail, as curl's would with a bad file */
+  } else {
+    fl_client *c = fl_client_new(loop, o);
+    if (c || !certs) return c;
+    *cert_bad = 1; /* the files: unreadable, not PEM, or a key that does not match */
+  }
+  o->client_cert = o->client_key = NULL;
+  return fl_client_new(loop, o);
 }
 
 /* Would the library take this cipher list? Asked of a throwaway client
@@ -63,10 +101,12 @@ static int cipher_list_refused(const char *list, int tls13) {
   t.insecure = 1;
   if (tls13) t.tls13_ciphers = list;
   else t.tls_ciphers = list;
-  fl_client *c = fl_client_new(loop, &t);
+  int err = 0;
+  char why[256];
+  fl_client *c = fl_client_new_err(loop, &t, &err, why, sizeof why);
   fl_client_free(c);
   fl_loop_free(loop);
-  return c == NULL;
+  return c == NULL && err == FL_EBAD_ARGUMENT;
 }
 
 /* The library refuses a client with a list OpenSSL refuses; curl fails

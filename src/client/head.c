@@ -87,6 +87,8 @@ int fl__request_build_head(fl_request *req) {
     const char *name = fl__headers_name(h, i);
     if (!skip_user_header(req, name)) err = fl__h1_put_header(b, name, fl__headers_value(h, i));
   }
+  if (!err && req->ex.expect_ms && !fl__headers_has(h, "Expect"))
+    err = fl__h1_put_header(b, "Expect", "100-continue");
   err = err || put_cookies(b, req) || put_framing(b, req) || fl__h1_end_head(b);
   return err ? FL_ENOMEM : 0;
 }

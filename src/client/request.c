@@ -162,7 +162,10 @@ static void granted(fl__waiter *w, fl__conn *conn) {
   fl_request *req = fl__container_of(w, fl_request, waiter);
   req->info.queue_us = fl__now_us() - req->start_us;
   req->info.pipelined = conn->nexchanges > 0;
-  if (conn->state != FL__CONN_OPEN) fl__request_set_state(req, FL__REQ_CONNECTING);
+  if (conn->state != FL__CONN_OPEN) { /* a new one, made for it */
+    req->info.num_connects++;
+    fl__request_set_state(req, FL__REQ_CONNECTING);
+  }
   fl__conn_carry(conn, &req->ex);
 }
 

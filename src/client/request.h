@@ -41,7 +41,7 @@ typedef enum fl__req_state {
 } fl__req_state;
 
 /* Default headers a request may remove. */
-enum { FL__DEF_USER_AGENT = 1, FL__DEF_ACCEPT = 2 };
+enum { FL__DEF_USER_AGENT = 1, FL__DEF_ACCEPT = 2, FL__DEF_EXPECT = 4 };
 
 /* Bytes of a followed redirect's body we read before giving up the
  * connection instead. */

@@ -108,6 +108,7 @@ int fl_request_remove_header(fl_request *req, const char *name) {
   fl__headers_remove(&req->headers, name);
   if (fl__strcaseeq(name, "User-Agent")) req->removed_defaults |= FL__DEF_USER_AGENT;
   if (fl__strcaseeq(name, "Accept")) req->removed_defaults |= FL__DEF_ACCEPT;
+  if (fl__strcaseeq(name, "Expect")) req->removed_defaults |= FL__DEF_EXPECT;
   return 0;
 }
 

@@ -32,16 +32,17 @@ openssl x509 -in "$FL_TEST_RUNDIR/nginx_tls/good.pem" -pubkey -noout >"$T/good.p
 openssl pkey -pubin -in "$T/good.pub.pem" -outform der -out "$T/good.pub.der"
 openssl x509 -in "$FL_TEST_RUNDIR/nginx_tls/selfsigned.pem" -pubkey -noout >"$T/self.pub.pem"
 
-# same WANT WHAT ARGS...: curl and flurry both exit WANT for ARGS.
+# same WANT WHAT ARGS...: curl (curl_too, lib.sh) and flurry both exit WANT
+# for ARGS.
 same() {
-  local want=$1 what=$2 crc=0
+  local want=$1 what=$2
   shift 2
-  curl -s -o /dev/null "$@" 2>/dev/null || crc=$?
+  curl_too -s -S -o /dev/null "$@"
   flurry -s -S -o /dev/null "$@"
-  if [[ $crc != "$want" ]]; then
-    fail "$what: curl exits $crc here, the test expects $want (curl $*)"
-  elif [[ $RC != "$crc" ]]; then
-    fail "$what: flurry exits $RC, curl $crc (flurry $*)"
+  if [[ $CRC != "$want" ]]; then
+    fail "$what: curl exits $CRC here, the test expects $want (curl $*: $(head -c 300 "$CERR"))"
+  elif [[ $RC != "$CRC" ]]; then
+    fail "$what: flurry exits $RC, curl $CRC (flurry $*)"
   else
     pass "$what (both exit $RC)"
   fi

@@ -195,7 +195,7 @@ static void test_ciphers(void) {
   fl_request_free(req);
 
   /* Lists OpenSSL refuses fail fl_client_new, with or without files to
-   * load, and with OpenSSL's reason (seen through the TLS context). */
+   * load, and with OpenSSL's reason. */
   o = opts();
   o.tls_ciphers = "NO-SUCH-CIPHER";
   CHECK(fl_client_new(loop, &o) == NULL);
@@ -208,17 +208,24 @@ static void test_ciphers(void) {
   CHECK(fl_client_new(loop, &o) == NULL);
 
   char why[256] = "";
-  fl__tls_ctx *t = NULL;
+  int err = 0;
   fl_client_options_init(&o);
   o.tls_ciphers = "NO-SUCH-CIPHER";
-  CHECK_EQ_INT(fl__tls_ctx_new(&o, &t, why, sizeof why), FL_EBAD_ARGUMENT);
-  CHECK(t == NULL);
-  CHECK(strstr(why, "NO-SUCH-CIPHER"));
+  CHECK(fl_client_new_err(loop, &o, &err, why, sizeof why) == NULL);
+  CHECK_EQ_INT(err, FL_EBAD_ARGUMENT);
+  CHECK(strstr(why, "TLS cipher list \"NO-SUCH-CIPHER\" refused: error:"));
   CHECK(strstr(why, "no cipher match"));
   fl_client_options_init(&o);
   o.tls13_ciphers = "TLS_NO_SUCH_SUITE";
-  CHECK_EQ_INT(fl__tls_ctx_new(&o, &t, why, sizeof why), FL_EBAD_ARGUMENT);
+  CHECK(fl_client_new_err(loop, &o, &err, why, sizeof why) == NULL);
+  CHECK_EQ_INT(err, FL_EBAD_ARGUMENT);
   CHECK(strstr(why, "TLS 1.3 cipher suites \"TLS_NO_SUCH_SUITE\" refused: error:"));
+  /* Version values flurry does not take say so too. */
+  fl_client_options_init(&o);
+  o.tls_min_version = FL_TLS_1_1;
+  CHECK(fl_client_new_err(loop, &o, &err, why, sizeof why) == NULL);
+  CHECK_EQ_INT(err, FL_EBAD_ARGUMENT);
+  CHECK(strstr(why, "tls_min_version 0x302: not FL_TLS_1_2 or FL_TLS_1_3"));
 }
 
 /* Every setting changes the context's fingerprint, which the pool keys
