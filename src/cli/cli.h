@@ -236,7 +236,8 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
 /* Make the client. When it cannot be made with the client certificate
  * (unreadable, not PEM, key not matching), it is made without and *cert_bad
  * set: https transfers then fail with 58, as curl's. NULL: still no client. */
-fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad);
+fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad, int *err,
+                          char *msg, size_t cap);
 /* --ciphers / --tls13-ciphers that OpenSSL refuses (o from
  * cli_client_options): 0, or CLI_EXIT_CIPHER with curl's message in msg;
  * then https transfers fail with it, as curl's. */

@@ -41,10 +41,10 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   o->insecure = cfg->insecure;
   o->proxy = cfg->proxy;
   o->trust_env = 0;
-  /* curl's limits: 300 KiB of response headers in all, no count limit
-   * (curl also caps one header line at 100 KiB, which the library cannot
-   * be told). */
+  /* curl's limits: 300 KiB of response headers in all, 100 KiB for one
+   * header line, no count limit. */
   o->max_header_bytes = 300 * 1024;
+  o->max_header_line_bytes = 100 * 1024;
   o->max_header_count = 0;
   /* --rate: the library holds every attempt to it, with -Z too (curl
    * ignores --rate in parallel mode); over 1000/s curl runs unrestricted. */
@@ -75,7 +75,8 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
 
 static int is_pem(const char *type) { return !type || cli_strcaseeq(type, "PEM"); }
 
-fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad) {
+fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad, int *err,
+                          char *msg, size_t cap) {
   *cert_bad = 0;
   if (cfg->cert_password)
     cli_warn("the password given with -E is not used: the library takes unencrypted keys only");
@@ -83,12 +84,12 @@ fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_option
   if (certs && (!is_pem(cfg->cert_type) || !is_pem(cfg->key_type))) {
     *cert_bad = 1; /* only PEM: the https transfers fail, as curl's would with a bad file */
   } else {
-    fl_client *c = fl_client_new(loop, o);
+    fl_client *c = fl_client_new_err(loop, o, err, msg, cap);
     if (c || !certs) return c;
     *cert_bad = 1; /* the files: unreadable, not PEM, or a key that does not match */
   }
   o->client_cert = o->client_key = NULL;
-  return fl_client_new(loop, o);
+  return fl_client_new_err(loop, o, err, msg, cap);
 }
 
 /* Would the library take this cipher list? Asked of a throwaway client

@@ -89,7 +89,7 @@ static void write_out(transfer *t) {
       .res = req ? fl_request_response(req) : NULL,
       .exitcode = t->code,
       .num_redirects = info ? info->redirects : 0,
-      .size_download = t->bytes,
+      .size_download = info ? info->bytes_received_raw : t->bytes, /* before decoding, as curl */
       .urlnum = t->index,
       .filename = t->filename,
       .facts = &t->facts,
@@ -434,11 +434,18 @@ int cli_run_all(const cli_config *cfg, const cli_reqspec *rs) {
   run.cipher_bad = cli_tls_ciphers_check(&o, run.cipher_msg, sizeof run.cipher_msg);
 
   run.loop = fl_loop_new();
-  run.client = run.loop ? cli_client_new(cfg, run.loop, &o, &run.cert_bad) : NULL;
+  int err = FL_ENOMEM;
+  char why[256] = "out of memory";
+  run.client = run.loop ? cli_client_new(cfg, run.loop, &o, &run.cert_bad, &err, why, sizeof why) : NULL;
   if (!run.client) {
-    cli_error(CLI_EXIT_BAD_ARG, "cannot set up the client (check --resolve, --dns-servers, --proxy)");
+    /* The library's reason, with curl's code: an unusable proxy is a
+     * connect failure (7), another refused value a bad argument (43). */
+    int code = strncmp(why, "proxy ", 6) == 0 ? 7
+               : err == FL_EINVAL || err == 0 ? CLI_EXIT_BAD_ARG
+                                              : fl_err_curl_code(err);
+    cli_error(code, "cannot set up the client: %s", why);
     if (run.loop) fl_loop_free(run.loop);
-    return CLI_EXIT_BAD_ARG;
+    return code;
   }
   int rc = cli_client_start(cfg, run.client);
   if (rc) {

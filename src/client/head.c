@@ -76,7 +76,7 @@ int fl__request_build_head(fl_request *req) {
   if (!err && !(req->removed_defaults & FL__DEF_ACCEPT) && !fl__headers_has(h, "Accept"))
     err = fl__h1_put_header(b, "Accept", "*/*");
   if (!err && c->opts.decompress && !fl__headers_has(h, "Accept-Encoding"))
-    err = fl__h1_put_header(b, "Accept-Encoding", "gzip, deflate, br");
+    err = fl__h1_put_header(b, "Accept-Encoding", "gzip, deflate, br, zstd");
   if (!err && !req->stripped_auth && !fl__headers_has(h, "Authorization")) {
     if (req->auth_user)
       err = put_basic_auth(b, req->auth_user, req->auth_pass);

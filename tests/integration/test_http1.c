@@ -56,7 +56,7 @@ static void test_ok_and_wire(void) {
   char expect[512];
   snprintf(expect, sizeof expect,
            "GET /echo?x=%%41&y=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-           "Accept-Encoding: gzip, deflate, br\r\nX-One: 1\r\nX-One: 2\r\n"
+           "Accept-Encoding: gzip, deflate, br, zstd\r\nX-One: 1\r\nX-One: 2\r\n"
            "Accept: application/json\r\n\r\n",
            port);
   CHECK_EQ_STR(wire, expect);
