@@ -345,6 +345,11 @@ static void start(cli_run *run, transfer *t) {
     return;
   }
   int https = !strncmp(t->url, "https:", 6);
+  if (https && run->cipher_bad) {
+    cli_t_abort(t, run->cipher_bad, "%s", run->cipher_msg);
+    fail_early(t);
+    return;
+  }
   if (https && run->cacert_bad) {
     cli_t_abort(t, CLI_EXIT_CACERT, "error setting certificate verify locations: %s", cfg->cacert);
     fail_early(t);
@@ -426,6 +431,7 @@ int cli_run_all(const cli_config *cfg, const cli_reqspec *rs) {
   cli_run run = {.cfg = cfg, .rs = rs, .n = cfg->nurls};
   fl_client_options o;
   cli_client_options(cfg, &o, &run.cacert_bad);
+  run.cipher_bad = cli_tls_ciphers_check(&o, run.cipher_msg, sizeof run.cipher_msg);
 
   run.loop = fl_loop_new();
   int err = FL_ENOMEM;

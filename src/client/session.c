@@ -33,6 +33,8 @@ void fl_client_options_init(fl_client_options *o) {
   o->max_connecting_per_host = 4;
   o->expect_100_threshold = 1024 * 1024;
   o->expect_100_timeout_ms = 1000;
+  o->tls_min_version = FL_TLS_1_2;
+  o->tls_max_version = 0; /* the highest */
 }
 
 static char *dup_or_null(const char *s) {
