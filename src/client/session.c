@@ -112,6 +112,7 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
   }
   /* The TLS context keeps its own copies of the file names. */
   c->opts.ca_file = c->opts.ca_path = c->opts.client_cert = c->opts.client_key = NULL;
+  c->opts.tls_ciphers = c->opts.tls13_ciphers = c->opts.pinned_pubkey = NULL;
   c->opts.proxy = NULL; /* parsed into c->proxies; the caller's string is not kept */
   c->guard.on_outermost_leave = outermost_leave;
   fl__conn_env *env = &c->pool.env;
