@@ -41,6 +41,7 @@ typedef struct fcase {
   uint32_t total_ms, first_byte_ms, read_ms;
   uint64_t max_filesize;
   const char *body_lacks; /* the final body must not contain this */
+  const char *msg_lacks;  /* the library's error message must not contain this */
 } fcase;
 
 #define RAW(s) .raw = (s), .rawlen = sizeof(s) - 1
@@ -168,6 +169,11 @@ static void run_library(const fcase *c) {
     exit(1);
   }
   if (err) CHECK(fl_request_errmsg(req)[0] != '\0');
+  if (err && c->msg_lacks && strstr(fl_request_errmsg(req), c->msg_lacks)) {
+    fprintf(stderr, "FAIL %s: the message says \"%s\": %s\n", c->name, c->msg_lacks,
+            fl_request_errmsg(req));
+    exit(1);
+  }
   if (!err && c->body_lacks) {
     const char *body = fl_response_body(fl_request_response(req), NULL);
     if (strstr(body, c->body_lacks)) {
