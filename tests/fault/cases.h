@@ -165,7 +165,7 @@ CASE(dns_garbled, .host = "garbled.test", .err = FL_EDNS_SERVER_FAIL, .cli = 6, 
 CASE(dns_silent, .host = "silent.test", .err = FL_EDNS_TIMEOUT, .cli = 28, CURL(-1))
 CASE(dns_wrong_id, .host = "otherid.test", .err = FL_EDNS_TIMEOUT, .cli = 28, CURL(-1))
 CASE(host_too_long, .host = "@502", .err = FL_ERESOLVE, .cli = 6, CURL(-1))
-XFAIL(host_too_long_message, "src/client/request.c: every URL parse error is reported as \"malformed URL: ...\", also FL_ERESOLVE for a host DNS cannot hold",
+CASE(host_too_long_message,
       .host = "@502", .err = FL_ERESOLVE, .cli = 6, CURL(-1), .msg_lacks = "malformed")
-XFAIL(redirect_host_too_long, "src/client/redirect.c: every Location parse error becomes FL_EURL_MALFORMAT (3); a host DNS cannot hold is FL_ERESOLVE (curl: 6)",
+CASE(redirect_host_too_long,
       RAW("HTTP/1.1 302 Found\r\nLocation: http://bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.test/x\r\nContent-Length: 0\r\n\r\n"), .end = "keep", .follow = 5, .err = FL_ERESOLVE, .cli = 6)

@@ -607,11 +607,6 @@ static const struct known {
     {"dns", 1, 128, "c-ares 1.18.1 with every allocation failing: it cannot create the second "
                     "query nor read the first one's answer (that needs memory), so the lookup "
                     "ends at its deadline: FL_EDNS_TIMEOUT instead of FL_ENOMEM"},
-    {"gather", 1, CHILD_HANG, "src/gather.c: members whose send fails at once are delivered by a "
-                              "0 ms timer; when arming it fails too (no memory for the timer "
-                              "heap) and no member is in flight, nothing ever delivers them: "
-                              "the gather never finishes"},
-    {"map", 1, CHILD_HANG, "src/gather.c (fl_map runs a gather): as for gather"},
 };
 
 static const struct known *known_finding(const scenario *s, int verdict) {
