@@ -470,6 +470,8 @@ typedef struct fl_info {
   uint64_t bytes_received; /* body bytes as decoded */
   uint64_t bytes_received_raw; /* body bytes as received, before decoding (curl's size_download) */
   uint32_t num_connects;       /* new connections made for it (every hop and attempt) */
+  char local_ip[46];           /* this end of the connection it went on */
+  uint16_t local_port;
 } fl_info;
 FL_EXPORT const fl_info *fl_request_info(const fl_request *req);
 

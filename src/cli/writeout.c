@@ -73,9 +73,6 @@ static const struct {
 };
 #define NVARS (sizeof vars / sizeof vars[0])
 
-/* Variables the library gives no fact for yet: known, but empty. */
-static int lacks_fact(var_id id) { return id == W_LOCAL_IP || id == W_LOCAL_PORT; }
-
 static int find_var(const char *name, size_t len) {
   for (size_t i = 0; i < NVARS; i++)
     if (strlen(vars[i].name) == len && strncmp(vars[i].name, name, len) == 0) return (int)i;
@@ -132,7 +129,8 @@ static void get_var(const cli_result *r, var_id id, const char **s, uint64_t *nu
   case W_HTTP_VERSION:
     *s = !status_of(r) ? "0" : fl_response_http_minor(r->res) ? "1.1" : "1.0";
     break;
-  case W_LOCAL_IP: case W_LOCAL_PORT: break;
+  case W_LOCAL_IP: *s = info->local_ip[0] ? info->local_ip : NULL; break;
+  case W_LOCAL_PORT: *num = info->local_port; break;
   case W_METHOD: *s = f && f->method[0] ? f->method : r->method; break;
   case W_NUM_CERTS: break;
   case W_NUM_CONNECTS: *num = f ? f->num_connects : 0; break;
@@ -282,10 +280,7 @@ void cli_writeout_check(const char *fmt) {
     if (!end) break;
     size_t len = (size_t)(end - name);
     int i = find_var(name, len);
-    if (i >= 0 && lacks_fact(vars[i].id))
-      cli_msg("warning: --write-out variable '%.*s' is not known to flurry yet: it stays empty",
-              (int)len, name);
-    else if (i < 0 && !(len == 4 && !strncmp(name, "json", 4)) &&
+    if (i < 0 && !(len == 4 && !strncmp(name, "json", 4)) &&
              !(len == 11 && !strncmp(name, "header_json", 11)) &&
              !(len == 7 && !strncmp(name, "onerror", 7)) &&
              !(len == 6 && (!strncmp(name, "stdout", 6) || !strncmp(name, "stderr", 6))))

@@ -83,6 +83,8 @@ static int on_start(fl__exchange *ex) {
   req->info.reused = conn->reused || req->info.pipelined;
   memcpy(req->info.remote_ip, conn->remote_ip, sizeof req->info.remote_ip);
   req->info.remote_port = conn->remote_port;
+  memcpy(req->info.local_ip, conn->local_ip, sizeof req->info.local_ip);
+  req->info.local_port = conn->local_port;
   fl__request_set_state(req, req->info.pipelined ? FL__REQ_WAITING : FL__REQ_SENDING);
   /* A resent request (a benchmark's, a poller's) reuses its head when
    * nothing it depends on changed: first hop, no cookie from the jar, no

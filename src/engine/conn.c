@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "net/tls.h"
 
@@ -203,6 +204,10 @@ static void connect_cb(fl__connector *k) {
     c->tp.fd = fd;
     c->tp.ops = &fl__tcp_transport_ops;
     c->remote_port = fl__sockaddr_str(&remote, c->remote_ip, sizeof c->remote_ip);
+    fl__sockaddr local;
+    socklen_t llen = sizeof local;
+    if (getsockname(fd, &local.sa, &llen) == 0)
+      c->local_port = fl__sockaddr_str(&local, c->local_ip, sizeof c->local_ip);
     c->owner->connected(c);
     step_first(c, FL__EX_CONNECTED);
     if (c->state != FL__CONN_CONNECTING) {

@@ -118,6 +118,8 @@ struct fl__conn {
   int reused;            /* carried an exchange before */
   char remote_ip[46];
   uint16_t remote_port;
+  char local_ip[46];
+  uint16_t local_port;
   /* keep-alive accounting */
   uint32_t requests_done;
   uint32_t max_requests; /* from Keep-Alive: max=; 0 = unknown */

@@ -153,8 +153,11 @@ flurry -s -o /dev/null -w '%{json}' "$NG/hello"
 check_json "$OUT" "-w %{json}"
 check_eq "$(json_get "$OUT" num_connects):$(json_get "$OUT" method):$(json_get "$OUT" scheme)" "1:GET:HTTP" \
   "%{json} has the new variables"
-flurry -s -o /dev/null -w '%{local_ip}' "$NG/hello"
-check_contains "$ERR" "not known to flurry yet" "a variable without a library fact warns"
+flurry -s -o /dev/null -w '%{local_ip} %{local_port}' "$NG/hello"
+read -r lip lport <"$OUT"
+curl_too -s -o /dev/null -w '%{local_ip}' "$NG/hello"
+check_eq "$lip" "$(cat "$COUT")" "%{local_ip} as curl's"
+[[ $lport =~ ^[0-9]+$ && $lport -gt 0 ]] && pass "%{local_port} is a port ($lport)" || fail "%{local_port}: '$lport'"
 flurry -s -o /dev/null -w '%{time_pretransfer} %{time_starttransfer} %{time_redirect}' -L "$NG/redirect"
 read -r pre start redir <"$OUT"
 awk -v p="$pre" -v s="$start" -v r="$redir" 'BEGIN { exit !(p > 0 && r > 0 && r <= p) }' &&
