@@ -101,7 +101,8 @@ FL_EXPORT const char *fl_version_details(void);
   X(BODY_TOO_LARGE, -1013, 63, "response body exceeds the buffer limit")             \
   X(BAD_HEADER, -1014, 43, "control character in request method, URL or header")    \
   X(CALLBACK_ABORT, -1015, 42, "aborted by callback")                                \
-  X(SEND_REWIND, -65, 65, "redirect needs the request body again, which cannot be replayed")
+  X(SEND_REWIND, -65, 65, "redirect needs the request body again, which cannot be replayed") \
+  X(PROXY, -97, 97, "proxy handshake failed")
 
 typedef enum fl_err {
   FL_OK = 0,
@@ -229,10 +230,20 @@ typedef struct fl_client_options {
    * tunnel, with TLS verified against the origin. Its credentials go only to
    * the proxy (Proxy-Authorization; for https in the CONNECT request only);
    * the pool keeps connections per proxy and credentials. A refused tunnel
-   * is FL_ERECV (curl's 56). NULL = none, unless trust_env. */
+   * is FL_ERECV (curl's 56). NULL = none, unless trust_env.
+   * SOCKS: "socks5h://", "socks5://", "socks4a://", "socks4://" (same
+   * syntax): every URL goes through a SOCKS handshake after TCP connects to
+   * the proxy, then plain HTTP (origin-form) or TLS with the origin over the
+   * same socket. socks5h and socks4a send the host name for the proxy to
+   * resolve; socks5 and socks4 resolve it here (IPv4 first; socks4 needs an
+   * IPv4 address) and send the address. user:pass is RFC 1929
+   * authentication for SOCKS5 (each at most 255 bytes), the user id for
+   * SOCKS4. Any handshake failure is FL_EPROXY (curl's 97), its message
+   * naming the proxy's reply code; the connect timeout covers it. */
   const char *proxy;
   int trust_env;                     /* use http_proxy, https_proxy, no_proxy (and
-                                        HTTPS_PROXY, NO_PROXY) when proxy is NULL */
+                                        HTTPS_PROXY, NO_PROXY, then all_proxy and
+                                        ALL_PROXY for either scheme) when proxy is NULL */
   /* HTTP/1.1 pipelining: up to this many requests in flight on one
    * connection, for GET and HEAD without a body, once no new connection may
    * be opened (the pool limits). Requests whose connection fails before their
@@ -241,6 +252,13 @@ typedef struct fl_client_options {
    * one go); with it on, a GET or HEAD is written at the end of the pass it
    * was started in rather than at once. Default 1 = off. */
   uint32_t pipeline_depth;
+  /* Digest authentication with an HTTP proxy (RFC 7616, curl's
+   * --proxy-digest): the proxy URL's credentials are not sent as Basic up
+   * front; a 407 whose Proxy-Authenticate offers Digest is answered once,
+   * on the next request to the same URL, with a Proxy-Authorization computed
+   * for it. Applies to http URLs through the proxy (absolute form); a
+   * CONNECT tunnel (https) gets no credentials with it on. Default 0. */
+  int proxy_digest;
 } fl_client_options;
 
 FL_EXPORT void fl_client_options_init(fl_client_options *opts);
@@ -334,6 +352,16 @@ FL_EXPORT void fl_request_set_follow(fl_request *req, int follow, int max_redire
  * (percent-decoded). Never sent to another scheme, host or port after a
  * redirect, nor restored later in the chain. */
 FL_EXPORT int fl_request_set_basic_auth(fl_request *req, const char *user, const char *password);
+/* Digest authentication (RFC 7616; curl's --digest): MD5, SHA-256 and
+ * SHA-512-256, each also -sess, with qop=auth (or the RFC 2069 form when
+ * the server offers no qop). As curl does, the first request goes without
+ * credentials; a 401 whose WWW-Authenticate offers Digest (the strongest
+ * algorithm when several are offered) is answered once, on one more request
+ * to the same URL (its body is dropped unread, as a followed redirect's);
+ * a second 401 is the result. user NULL: the URL's userinfo, answered with
+ * Digest. Replaces Basic credentials set before (and Basic replaces
+ * these). Like Basic, never sent after the chain left the first origin. */
+FL_EXPORT int fl_request_set_digest_auth(fl_request *req, const char *user, const char *password);
 /* Body helpers: JSON text with Content-Type: application/json; a form
  * (application/x-www-form-urlencoded) from 2*npairs strings key, value... */
 FL_EXPORT int fl_request_set_json(fl_request *req, const char *json);

@@ -19,6 +19,7 @@ enum opt_id {
   O_INCLUDE, O_INSECURE, O_LOCATION, O_MAX_FILESIZE, O_MAX_REDIRS, O_MAX_TIME, O_OUTPUT,
   O_PARALLEL, O_PARALLEL_MAX, O_PROXY, O_REMOTE_NAME, O_REQUEST, O_RESOLVE, O_SHOW_ERROR,
   O_SILENT, O_URL, O_URL_FILE, O_USER, O_USER_AGENT, O_VERBOSE, O_VERSION, O_WRITE_OUT,
+  O_DIGEST, O_PROXY_DIGEST, O_PROXY_USER, O_SOCKS4, O_SOCKS4A, O_SOCKS5, O_SOCKS5_HOSTNAME,
 };
 
 typedef struct cli_option {
@@ -40,6 +41,7 @@ static const cli_option options[] = {
     {0, "data-binary", "DATA", O_DATA_BINARY, "POST data; @FILE reads a file as is"},
     {0, "data-raw", "DATA", O_DATA_RAW, "POST data; '@' has no special meaning"},
     {0, "data-urlencode", "DATA", O_DATA_URLENCODE, "POST data, URL-encoded: [NAME]=TEXT, [NAME]@FILE"},
+    {0, "digest", NULL, O_DIGEST, "HTTP Digest authentication with the -u credentials"},
     {0, "dns-servers", "ADDRESSES", O_DNS_SERVERS, "DNS servers to ask: IP[:PORT][,...]"},
     {'f', "fail", NULL, O_FAIL, "Fail (exit 22) on HTTP status >= 400; write no body"},
     {'F', "form", "NAME=CONTENT", O_FORM, "multipart/form-data field; @FILE uploads a file"},
@@ -56,13 +58,19 @@ static const cli_option options[] = {
     {'o', "output", "FILE", O_OUTPUT, "Write the body to FILE (one -o per URL, in order)"},
     {'Z', "parallel", NULL, O_PARALLEL, "Fetch URLs concurrently (the default)"},
     {0, "parallel-max", "NUM", O_PARALLEL_MAX, "At most NUM transfers at once (default 50)"},
-    {'x', "proxy", "URL", O_PROXY, "Use an HTTP proxy: http://HOST:PORT"},
+    {'x', "proxy", "URL", O_PROXY, "Use a proxy: [http|socks4|socks4a|socks5|socks5h]://HOST:PORT"},
+    {0, "proxy-digest", NULL, O_PROXY_DIGEST, "HTTP Digest authentication with the proxy"},
+    {'U', "proxy-user", "USER:PASSWORD", O_PROXY_USER, "Credentials for the proxy (HTTP or SOCKS5)"},
     {'e', "referer", "URL", O_REFERER, "Send a Referer header"},
     {'O', "remote-name", NULL, O_REMOTE_NAME, "Write the body to a file named like the URL's"},
     {'X', "request", "METHOD", O_REQUEST, "Request method"},
     {0, "resolve", "HOST:PORT:ADDR[,ADDR]", O_RESOLVE, "Use ADDR for HOST:PORT (no DNS)"},
     {'S', "show-error", NULL, O_SHOW_ERROR, "Show errors even with -s"},
     {'s', "silent", NULL, O_SILENT, "No progress meter, no error messages"},
+    {0, "socks4", "HOST[:PORT]", O_SOCKS4, "Use a SOCKS4 proxy (the name resolved here)"},
+    {0, "socks4a", "HOST[:PORT]", O_SOCKS4A, "Use a SOCKS4a proxy (it resolves the name)"},
+    {0, "socks5", "HOST[:PORT]", O_SOCKS5, "Use a SOCKS5 proxy (the name resolved here)"},
+    {0, "socks5-hostname", "HOST[:PORT]", O_SOCKS5_HOSTNAME, "Use a SOCKS5 proxy (it resolves the name)"},
     {0, "url", "URL", O_URL, "A URL to fetch (as a plain argument)"},
     {0, "url-file", "FILE", O_URL_FILE, "Read URLs from FILE, one per line ('-': stdin)"},
     {'u', "user", "USER:PASSWORD", O_USER, "Basic authentication"},
@@ -301,6 +309,23 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
   case O_PARALLEL: cfg->parallel = on; break;
   case O_PARALLEL_MAX: return parse_long(name, arg, 1, 65536, &cfg->parallel_max);
   case O_PROXY: set_str(&cfg->proxy, arg); break;
+  case O_PROXY_DIGEST: cfg->proxy_digest = on; break;
+  case O_PROXY_USER: set_str(&cfg->proxy_user, arg); break;
+  case O_DIGEST: cfg->digest = on; break;
+  case O_SOCKS4:
+  case O_SOCKS4A:
+  case O_SOCKS5:
+  case O_SOCKS5_HOSTNAME: {
+    /* As curl: the same as -x with that scheme (the last of them wins). */
+    static const char *const schemes[] = {[O_SOCKS4] = "socks4", [O_SOCKS4A] = "socks4a",
+                                          [O_SOCKS5] = "socks5", [O_SOCKS5_HOSTNAME] = "socks5h"};
+    const char *sep = strstr(arg, "://");
+    cli_buf b = {0};
+    cli_buf_printf(&b, "%s://%s", schemes[o->id], sep ? sep + 3 : arg);
+    free(cfg->proxy);
+    cfg->proxy = b.data;
+    break;
+  }
   case O_REQUEST: set_str(&cfg->method, arg); break;
   case O_RESOLVE: {
     int rc = check_resolve(name, arg);
@@ -412,6 +437,7 @@ int cli_parse_args(int argc, char **argv, cli_config *cfg) {
     cfg->urls[i].outfile = file && strcmp(file, "-") != 0 ? cli_strdup(file) : NULL;
     cfg->urls[i].remote_name = file == NULL;
   }
+  if (cfg->proxy_user && cfg->proxy) cli_proxy_add_user(cfg);
   if (cfg->nforms && cfg->ndata) {
     cli_msg("-F and -d/--data cannot be used together (only one request body)");
     return CLI_EXIT_USAGE;
@@ -447,6 +473,7 @@ void cli_config_free(cli_config *cfg) {
   free(cfg->outs);
   free(cfg->cacert);
   free(cfg->proxy);
+  free(cfg->proxy_user);
   free(cfg->user);
   free(cfg->user_agent);
   free(cfg->referer);

@@ -77,12 +77,13 @@ int fl__request_build_head(fl_request *req) {
     err = fl__h1_put_header(b, "Accept", "*/*");
   if (!err && c->opts.decompress && !fl__headers_has(h, "Accept-Encoding"))
     err = fl__h1_put_header(b, "Accept-Encoding", "gzip, deflate, br");
-  if (!err && !req->stripped_auth && !fl__headers_has(h, "Authorization")) {
+  if (!err && !req->stripped_auth && !req->auth_digest && !fl__headers_has(h, "Authorization")) {
     if (req->auth_user)
       err = put_basic_auth(b, req->auth_user, req->auth_pass);
     else if (req->url.user)
       err = put_basic_auth(b, req->url.user, req->url.password);
   }
+  if (!err) err = fl__digest_put_request_headers(req, b);
   for (size_t i = 0; !err && i < h->n; i++) {
     const char *name = fl__headers_name(h, i);
     if (!skip_user_header(req, name)) err = fl__h1_put_header(b, name, fl__headers_value(h, i));

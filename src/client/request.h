@@ -21,6 +21,7 @@
 #include "base/headers.h"
 #include "base/url.h"
 #include "client/client.h"
+#include "client/digest.h"
 #include "client/ratelimit.h"
 #include "client/route.h"
 #include "engine/pool.h"
@@ -73,6 +74,7 @@ struct fl_request {
   int retryable;
   int follow_set, follow, max_redirects; /* per-request redirect choice */
   char *auth_user, *auth_pass;           /* Basic credentials, or NULL */
+  int auth_digest;                       /* they (or the URL's) answer Digest challenges instead */
   uint64_t max_filesize;
   fl_form *form;                         /* multipart body, or NULL */
   char *save_path;                       /* fl_request_save_to, or NULL */
@@ -109,6 +111,10 @@ struct fl_request {
   int discarding;          /* body of a redirect we follow: counted, dropped */
   uint64_t discarded;
   struct fl__decoder *decoder;
+  fl__digest www_digest;     /* the server's Digest challenge being answered (nonce NULL: none) */
+  fl__digest proxy_digest;   /* the HTTP proxy's */
+  int digest_answered;       /* this URL's 401 was answered already: another is final */
+  int proxy_digest_answered; /* the same for the proxy's 407 */
 
   /* outcome */
   int err;
@@ -143,7 +149,9 @@ extern const fl__exchange_ops fl__request_exchange_ops;
 int fl__request_build_head(fl_request *req);
 
 /* redirect.c */
-int fl__redirect_wanted(const fl_request *req); /* this response is a redirect we follow */
+/* This response is not the user's: a redirect we follow, or a Digest
+ * challenge we answer (digest.h); its body is dropped. */
+int fl__redirect_wanted(const fl_request *req);
 /* Move req to its next hop, or an error (req->errmsg says why). */
 int fl__redirect_next_hop(fl_request *req);
 /* retry.c: ms to wait before another attempt, or -1 for none. err is the
