@@ -345,10 +345,13 @@ void fl__digest_reset(fl_request *req) {
   fl__digest_new_url(req);
 }
 
-/* The request-target as the request line has it. */
-static int request_target(const fl_request *req, fl__buf *out) {
-  if (req->route.forward && (fl__buf_puts(out, req->url.scheme) || fl__buf_puts(out, "://") ||
-                             fl__buf_puts(out, req->url.authority)))
+/* The digest's uri: the request-target as the one who checks it sees it.
+ * The proxy gets the absolute form we send (RFC 7616 3.4); the server gets
+ * the origin form, also when a proxy rewrote the line (curl does the same). */
+static int digest_uri(const fl_request *req, int for_proxy, fl__buf *out) {
+  fl__buf_reset(out);
+  if (for_proxy && (fl__buf_puts(out, req->url.scheme) || fl__buf_puts(out, "://") ||
+                    fl__buf_puts(out, req->url.authority)))
     return FL_ENOMEM;
   return fl__buf_puts(out, req->url.target) ? FL_ENOMEM : 0;
 }
@@ -361,14 +364,21 @@ int fl__digest_put_request_headers(fl_request *req, fl__buf *b) {
   if (!www && !prx) return 0;
   fl__buf uri;
   fl__buf_init(&uri);
-  int err = request_target(req, &uri);
-  if (!err && prx)
-    err = fl__digest_put_header(&req->proxy_digest, b, "Proxy-Authorization", fl__proxy_user(px),
-                                fl__proxy_password(px), req->hop_method, uri.data, NULL);
+  int err = 0;
+  if (prx) {
+    err = digest_uri(req, 1, &uri);
+    if (!err)
+      err = fl__digest_put_header(&req->proxy_digest, b, "Proxy-Authorization", fl__proxy_user(px),
+                                  fl__proxy_password(px), req->hop_method, uri.data, NULL);
+  }
   const char *user, *pass;
   server_creds(req, &user, &pass);
-  if (!err && www && fl__digest_creds_ok(user, pass))
-    err = fl__digest_put_header(&req->www_digest, b, "Authorization", user, pass, req->hop_method, uri.data, NULL);
+  if (!err && www && fl__digest_creds_ok(user, pass)) {
+    err = digest_uri(req, 0, &uri);
+    if (!err)
+      err = fl__digest_put_header(&req->www_digest, b, "Authorization", user, pass, req->hop_method, uri.data,
+                                  NULL);
+  }
   fl__buf_dispose(&uri);
   return err;
 }
