@@ -189,7 +189,8 @@ typedef struct cli_config {
 /* Parse argv into cfg. Returns -1 to go on, or an exit code (0 after -h/-V,
  * 2 for bad usage, 26 for an unreadable file...). */
 int cli_parse_args(int argc, char **argv, cli_config *cfg);
-/* features.c: put cfg->proxy_user into cfg->proxy as its userinfo. */
+/* features.c: put cfg->proxy_user into cfg->proxy as its userinfo (as curl,
+ * credentials already in the URL win). */
 void cli_proxy_add_user(cli_config *cfg);
 void cli_config_free(cli_config *cfg);
 void cli_print_help(FILE *out);

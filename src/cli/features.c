@@ -65,7 +65,7 @@ void cli_proxy_add_user(cli_config *cfg) {
   const char *url = cfg->proxy, *sep = strstr(url, "://");
   const char *hostpart = sep ? sep + 3 : url;
   const char *at = strchr(hostpart, '@'), *slash = strchr(hostpart, '/');
-  if (at && (!slash || at < slash)) hostpart = at + 1; /* -U replaces the URL's credentials */
+  if (at && (!slash || at < slash)) return; /* as curl: the URL's credentials win */
   const char *up = cfg->proxy_user, *colon = strchr(up, ':');
   cli_buf b = {0};
   if (sep) cli_buf_add(&b, url, (size_t)(sep + 3 - url));

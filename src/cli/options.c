@@ -73,7 +73,7 @@ static const cli_option options[] = {
     {0, "socks5-hostname", "HOST[:PORT]", O_SOCKS5_HOSTNAME, "Use a SOCKS5 proxy (it resolves the name)"},
     {0, "url", "URL", O_URL, "A URL to fetch (as a plain argument)"},
     {0, "url-file", "FILE", O_URL_FILE, "Read URLs from FILE, one per line ('-': stdin)"},
-    {'u', "user", "USER:PASSWORD", O_USER, "Basic authentication"},
+    {'u', "user", "USER:PASSWORD", O_USER, "Basic authentication (Digest with --digest)"},
     {'A', "user-agent", "NAME", O_USER_AGENT, "User-Agent to send (\"\" sends none)"},
     {'v', "verbose", NULL, O_VERBOSE, "Show the request and response headers on stderr"},
     {'V', "version", NULL, O_VERSION, "Show the version and the libraries, and exit"},
