@@ -256,8 +256,9 @@ typedef struct fl_client_options {
    * --proxy-digest): the proxy URL's credentials are not sent as Basic up
    * front; a 407 whose Proxy-Authenticate offers Digest is answered once,
    * on the next request to the same URL, with a Proxy-Authorization computed
-   * for it. Applies to http URLs through the proxy (absolute form); a
-   * CONNECT tunnel (https) gets no credentials with it on. Default 0. */
+   * for it. For https URLs the CONNECT is answered the same way, on the
+   * same connection (a proxy that closes it after its 407 is not answered:
+   * FL_ERECV, as any refused tunnel). Default 0. */
   int proxy_digest;
 } fl_client_options;
 

@@ -264,7 +264,7 @@ int fl__digest_put_header(fl__digest *d, fl__buf *b, const char *header, const c
     const char *u[] = {user, d->realm};
     if (hash_hex(d, uhash, u, 2)) return FL_EINVAL;
   }
-  int err = fl__buf_puts(b, header) || fl__buf_puts(b, ": Digest ") ||
+  int err = (header && (fl__buf_puts(b, header) || fl__buf_puts(b, ": "))) || fl__buf_puts(b, "Digest ") ||
             put_quoted(b, "username", d->userhash ? uhash : user) || fl__buf_puts(b, ", ") ||
             put_quoted(b, "realm", d->realm) || fl__buf_puts(b, ", ") || put_quoted(b, "nonce", d->nonce) ||
             fl__buf_puts(b, ", ") || put_quoted(b, "uri", uri) || fl__buf_puts(b, ", algorithm=") ||
@@ -273,7 +273,7 @@ int fl__digest_put_header(fl__digest *d, fl__buf *b, const char *header, const c
             (d->opaque && (fl__buf_puts(b, ", ") || put_quoted(b, "opaque", d->opaque))) ||
             (d->qop_auth && (fl__buf_puts(b, ", qop=auth, nc=") || fl__buf_puts(b, nc) || fl__buf_puts(b, ", ") ||
                              put_quoted(b, "cnonce", cnonce))) ||
-            (d->userhash && fl__buf_puts(b, ", userhash=true")) || fl__buf_puts(b, "\r\n");
+            (d->userhash && fl__buf_puts(b, ", userhash=true")) || (header && fl__buf_puts(b, "\r\n"));
   return err ? FL_ENOMEM : 0;
 }
 
@@ -332,6 +332,18 @@ int fl__digest_next_hop(fl_request *req) {
   else
     req->digest_answered = 1;
   return 0;
+}
+
+int fl__digest_tunnel_auth(const void *ctx, const fl__headers *res, const char *target, fl__buf *out) {
+  const fl__proxy *px = ctx;
+  if (!fl__digest_creds_ok(fl__proxy_user(px), fl__proxy_password(px))) return -1;
+  fl__digest d;
+  memset(&d, 0, sizeof d);
+  int err = fl__digest_parse(&d, res, "Proxy-Authenticate");
+  if (!err)
+    err = fl__digest_put_header(&d, out, NULL, fl__proxy_user(px), fl__proxy_password(px), "CONNECT", target, NULL);
+  fl__digest_dispose(&d);
+  return err ? -1 : 0;
 }
 
 void fl__digest_new_url(fl_request *req) {

@@ -40,8 +40,8 @@ void fl__digest_dispose(fl__digest *d);
  * FL_ENOMEM. *d is disposed first and filled only on success. */
 int fl__digest_parse(fl__digest *d, const fl__headers *h, const char *name);
 /* Append "<header>: Digest ...\r\n" answering d for this request line
- * (method and request-target as sent) into b. Counts one more use of the
- * nonce. cnonce NULL: a random one (tests pass theirs). 0, FL_ENOMEM, or
+ * (method and request-target as sent) into b; header NULL: only the value
+ * "Digest ...", no line end. Counts one more use of the nonce. cnonce NULL: a random one (tests pass theirs). 0, FL_ENOMEM, or
  * FL_EINVAL when hashing is not available. */
 int fl__digest_put_header(fl__digest *d, fl__buf *b, const char *header, const char *user, const char *pass,
                           const char *method, const char *uri, const char *cnonce);
@@ -58,6 +58,10 @@ int fl__digest_next_hop(struct fl_request *req);
 void fl__digest_new_url(struct fl_request *req);
 /* Forget the challenges (a new send, or the request is freed). */
 void fl__digest_reset(struct fl_request *req);
+/* The endpoint's tunnel_auth (engine/conn.h) for an HTTP proxy with
+ * proxy_digest: the CONNECT's 407 answered with ctx's (an fl__proxy)
+ * credentials. */
+int fl__digest_tunnel_auth(const void *ctx, const fl__headers *res, const char *target, fl__buf *out);
 /* head.c: Authorization and Proxy-Authorization for this hop, if any. */
 int fl__digest_put_request_headers(struct fl_request *req, fl__buf *b);
 

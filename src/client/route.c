@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "client/digest.h"
 #include "net/tls.h"
 
 void fl__route_init(fl__route *r) {
@@ -62,6 +63,8 @@ int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies, 
   ep->connect_port = r->proxy ? fl__proxy_port(r->proxy) : u->port;
   ep->tunnel = r->proxy && https && !socks;
   ep->proxy_auth = ep->tunnel ? fl__proxy_auth(r->proxy) : NULL;
+  ep->tunnel_auth = ep->tunnel && fl__proxy_digest(r->proxy) ? fl__digest_tunnel_auth : NULL;
+  ep->tunnel_auth_ctx = ep->tunnel_auth ? r->proxy : NULL;
   ep->socks = socks;
   ep->socks_user = socks ? fl__proxy_user(r->proxy) : NULL;
   ep->socks_pass = socks ? fl__proxy_password(r->proxy) : NULL;

@@ -22,6 +22,7 @@
 #include "base/buf.h"
 #include "base/common.h"
 #include "base/guard.h"
+#include "base/headers.h"
 #include "http/exchange.h"
 #include "http/h1.h"
 #include "loop/loop.h"
@@ -53,6 +54,13 @@ typedef struct fl__endpoint {
   uint16_t connect_port;
   int tunnel;               /* CONNECT through the proxy first (https via a proxy) */
   const char *proxy_auth;   /* Proxy-Authorization for the CONNECT, or NULL */
+  /* The CONNECT got a 407: a Proxy-Authorization value answering its
+   * challenge (res: the 407's headers) for target ("host:port") into out,
+   * from the endpoint's maker (the client's Digest), called at most once
+   * per connection; 0, or -1 when it cannot answer. NULL: never. ctx lives
+   * as long as the pool. */
+  int (*tunnel_auth)(const void *ctx, const fl__headers *res, const char *target, fl__buf *out);
+  const void *tunnel_auth_ctx;
   fl__socks_kind socks;     /* a SOCKS handshake with connect_host first */
   /* SOCKS5 user and password, or the SOCKS4 user id (user), or NULL. Not
    * copied by the pool: whoever builds the endpoint keeps them alive as long
@@ -121,6 +129,8 @@ struct fl__conn {
   /* connecting: DNS and Happy Eyeballs state, freed once connected */
   struct fl__connecting *cx;
   int tunnel_sent;       /* the CONNECT request is out (engine/tunnel.c) */
+  int tunnel_answered;   /* a 407 was answered (ep->tunnel_auth): no second try */
+  uint32_t tunnel_discard; /* bytes of the 407's body still to read and drop */
   struct fl__socks *socks; /* the SOCKS handshake's state, only during it */
   int dns_cache_hit;
   int tls_resumed;

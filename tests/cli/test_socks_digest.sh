@@ -150,6 +150,12 @@ same "--proxy-digest, wrong password" --proxy-digest -x "http://127.0.0.1:$PD" -
   -o /dev/null "$HB/get"
 check_eq "$(cat "$OUT")" "407" "a wrong proxy password: 407"
 same "Basic to a Digest proxy" -x "http://pu:pp@127.0.0.1:$PD" -w '%{http_code}' -o /dev/null "$HB/get"
+same "--proxy-digest, https (CONNECT)" --proxy-digest -x "http://127.0.0.1:$PD" -U pu:pp --cacert "$CA" \
+  "https://localhost:$TLS_PORT/hello"
+check_eq "$(cat "$OUT")" "Hello, World!" "https through the Digest proxy"
+same "--proxy-digest, https, wrong password" --proxy-digest -x "http://127.0.0.1:$PD" -U pu:no --cacert "$CA" \
+  "https://localhost:$TLS_PORT/hello"
+check_rc 56 "the tunnel refused after the answer: 56"
 same "--proxy-digest and --digest" --proxy-digest -x "http://pu:pp@127.0.0.1:$PD" --digest -u user:passwd \
   "$HB/digest-auth/auth/user/passwd/SHA-256"
 check_contains "$OUT" '"authenticated":true' "both Digest challenges answered"

@@ -2,7 +2,7 @@
  * the server (MD5, SHA-256, a wrong password, URL credentials), and our
  * proxy (tests/support/proxy_server.py --digest) for Proxy-Authorization.
  * Each hop's request head is watched through the trace hook. */
-/* FIXTURES: httpbin */
+/* FIXTURES: httpbin nginx_tls */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +230,43 @@ static void proxy_tests(void) {
   CHECK_EQ_INT(s.heads, 3);
   CHECK(strstr(s.head, "Proxy-Authorization: Digest "));
   CHECK(strstr(s.head, "\r\nAuthorization: Digest "));
+  fl_request_free(r);
+  fl_client_free(c);
+
+  /* https: the CONNECT's 407 is answered on the same connection; the
+   * tunnel is pooled. A wrong password: the second 407 refuses the tunnel. */
+  char ca[512];
+  snprintf(ca, sizeof ca, "%s", fl_test_rundir_path("nginx_tls/ca.pem"));
+  int tls = fl_test_server_port("nginx_tls");
+  for (int i = 0; i < 2; i++) {
+    fl_client_options o;
+    fl_client_options_init(&o);
+    snprintf(proxy, sizeof proxy, "http://pu:%s@127.0.0.1:%d", i ? "nope" : "pp", sess);
+    o.proxy = proxy;
+    o.proxy_digest = 1;
+    o.ca_file = ca;
+    fl_client *tc = fl_client_new(loop, &o);
+    CHECK(tc);
+    snprintf(url, sizeof url, "https://localhost:%d/hello", tls);
+    r = fl_test_get(tc, url, i ? FL_ERECV : 0);
+    if (i) {
+      CHECK(strstr(fl_request_errmsg(r), "407"));
+    } else {
+      CHECK_EQ_STR(body(r), "Hello, World!");
+      fl_request_free(r);
+      r = fl_test_get(tc, url, 0);
+      CHECK(fl_request_info(r)->reused);
+    }
+    fl_request_free(r);
+    fl_client_free(tc);
+  }
+  snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", sess);
+  c = client_via(proxy, 0);
+  r = fl_test_get(c, "http://proxy.invalid/_log", 0);
+  char line[256];
+  snprintf(line, sizeof line, "CONNECT localhost:%d HTTP/1.1\r\nHost: localhost:%d\r\n"
+           "Proxy-Authorization: Digest username=\"pu\", realm=\"flurry-proxy\"", tls, tls);
+  CHECK(strstr(body(r), line));
   fl_request_free(r);
   fl_client_free(c);
 

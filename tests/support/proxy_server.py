@@ -11,8 +11,10 @@ Listens on 127.0.0.1:0 and writes its port to PATH once listening. Handles:
 With --user, requests without the matching Proxy-Authorization: Basic get
 407. With --digest, requests (CONNECT too) without a valid Proxy-Authorization:
 Digest (RFC 7616, qop=auth, ALGORITHM MD5 by default; SHA-256, -sess...) get
-407 with a Digest challenge (a fresh nonce each time). Its uri may be the
-request-target as received or, as curl sends it, its origin form. The proxy adds `X-Seen-Proxy-Authorization: yes|no` to each forwarded
+407 with a Digest challenge (a fresh nonce each time); a CONNECT's 407
+keeps the connection (Content-Length body) for the next CONNECT. The
+answer's uri may be the request-target as received or, as curl sends it,
+its origin form. The proxy adds `X-Seen-Proxy-Authorization: yes|no` to each forwarded
 response and keeps a log of request heads it received, served as plain text
 at GET http://proxy.invalid/_log (absolute form) for tests to inspect.
 Standard library only; a thread per client connection.
@@ -118,36 +120,44 @@ def digest_ok(value, method, target, user, password, algorithm):
     return params.get("response") == want
 
 
-def reply(sock, status, text, extra=""):
+def reply(sock, status, text, extra="", keep=False):
     body = text.encode()
-    sock.sendall(("HTTP/1.1 %s\r\nContent-Length: %d\r\nConnection: close\r\n%s\r\n"
-                  % (status, len(body), extra)).encode() + body)
+    sock.sendall(("HTTP/1.1 %s\r\nContent-Length: %d\r\n%s%s\r\n"
+                  % (status, len(body), "" if keep else "Connection: close\r\n", extra)).encode()
+                 + body)
 
 
 def handle(client, auth, digest):
     try:
-        head, rest = read_head(client)
-        if head is None:
-            return
-        lines = head.split("\r\n")
-        method, target, version = lines[0].split(" ", 2)
-        headers = [l.split(":", 1) for l in lines[1:] if ":" in l]
-        hmap = {k.strip().lower(): v.strip() for k, v in headers}
-        with LOG_LOCK:
-            LOG.append(head)
-        seen = "proxy-authorization" in hmap
-        if target == "http://proxy.invalid/_log":
+        rest = b""
+        while True:
+            head, rest = read_head(client, rest)
+            if head is None:
+                return
+            lines = head.split("\r\n")
+            method, target, version = lines[0].split(" ", 2)
+            headers = [l.split(":", 1) for l in lines[1:] if ":" in l]
+            hmap = {k.strip().lower(): v.strip() for k, v in headers}
             with LOG_LOCK:
-                reply(client, "200 OK", "\n----\n".join(LOG))
-            return
-        if auth and hmap.get("proxy-authorization") != "Basic " + auth:
-            reply(client, "407 Proxy Authentication Required", "auth needed",
-                  'Proxy-Authenticate: Basic realm="test"\r\n')
-            return
-        if digest and not digest_ok(hmap.get("proxy-authorization"), method, target, *digest):
-            reply(client, "407 Proxy Authentication Required", "digest needed",
-                  digest_challenge(digest[2]))
-            return
+                LOG.append(head)
+            seen = "proxy-authorization" in hmap
+            if target == "http://proxy.invalid/_log":
+                with LOG_LOCK:
+                    reply(client, "200 OK", "\n----\n".join(LOG))
+                return
+            if auth and hmap.get("proxy-authorization") != "Basic " + auth:
+                reply(client, "407 Proxy Authentication Required", "auth needed",
+                      'Proxy-Authenticate: Basic realm="test"\r\n')
+                return
+            if digest and not digest_ok(hmap.get("proxy-authorization"), method, target, *digest):
+                # A CONNECT's 407 keeps the connection for the next try.
+                keep = method == "CONNECT"
+                reply(client, "407 Proxy Authentication Required", "digest needed",
+                      digest_challenge(digest[2]), keep=keep)
+                if keep:
+                    continue
+                return
+            break
         if method == "CONNECT":
             host, port = split_hostport(target, 443)
             if not loopback(host):
