@@ -101,6 +101,7 @@ FL_EXPORT const char *fl_version_details(void);
   X(BODY_TOO_LARGE, -1013, 63, "response body exceeds the buffer limit")             \
   X(BAD_HEADER, -1014, 43, "control character in request method, URL or header")    \
   X(CALLBACK_ABORT, -1015, 42, "aborted by callback")                                \
+  X(BAD_STATUS_LINE, -1016, 1, "not an HTTP/1.x response (bad status line or HTTP/0.9)") \
   X(SEND_REWIND, -65, 65, "redirect needs the request body again, which cannot be replayed") \
   X(PROXY, -97, 97, "proxy handshake failed")
 
@@ -252,11 +253,28 @@ typedef struct fl_client_options {
    * one go); with it on, a GET or HEAD is written at the end of the pass it
    * was started in rather than at once. Default 1 = off. */
   uint32_t pipeline_depth;
+  /* New connections to one host whose TCP connect is in progress at once;
+   * the next starts as each completes, so a burst of requests never
+   * overflows a small server's listen backlog (dropped SYNs wait 1, 3, 7 s
+   * for their retransmits). Default 4; 0 = no limit. */
+  uint32_t max_connecting_per_host;
+  /* One response header line (name and value) may take at most this many
+   * bytes; 0 (default) = only max_header_bytes applies. curl: 100 KiB. */
+  uint32_t max_header_line_bytes;
+  /* Expect: 100-continue. A request whose body is at least this many bytes
+   * (or is streamed without a length) says it, and one that has the header
+   * already waits the same way: its body goes after a 100 response, or
+   * after expect_100_timeout_ms without one; a final status instead ends
+   * the upload and the connection is not reused. Defaults (curl's): 1 MiB
+   * and 1000 ms; threshold 0 = never added by the library. */
+  uint64_t expect_100_threshold;
+  uint32_t expect_100_timeout_ms;
   /* Digest authentication with an HTTP proxy (RFC 7616, curl's
    * --proxy-digest): the proxy URL's credentials are not sent as Basic up
    * front; a 407 whose Proxy-Authenticate offers Digest is answered once,
    * on the next request to the same URL, with a Proxy-Authorization computed
-   * for it. For https URLs the CONNECT is answered the same way, on the
+   * for it (the first request goes without its body, as for
+   * fl_request_set_digest_auth). For https URLs the CONNECT is answered the same way, on the
    * same connection (a proxy that closes it after its 407 is not answered:
    * FL_ERECV, as any refused tunnel). Default 0. */
   int proxy_digest;
@@ -265,6 +283,10 @@ typedef struct fl_client_options {
 FL_EXPORT void fl_client_options_init(fl_client_options *opts);
 /* opts may be NULL for defaults; they are copied. NULL on bad options/OOM. */
 FL_EXPORT fl_client *fl_client_new(fl_loop *loop, const fl_client_options *opts);
+/* The same, saying why it failed: *err gets the code (FL_EINVAL, FL_ENOMEM,
+ * FL_EBAD_ARGUMENT...) and msg the reason (a proxy URL, a CA file...). */
+FL_EXPORT fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *err, char *msg,
+                                       size_t msg_cap);
 FL_EXPORT void fl_client_free(fl_client *client);
 FL_EXPORT fl_loop *fl_client_loop(const fl_client *client);
 
@@ -356,12 +378,15 @@ FL_EXPORT int fl_request_set_basic_auth(fl_request *req, const char *user, const
 /* Digest authentication (RFC 7616; curl's --digest): MD5, SHA-256 and
  * SHA-512-256, each also -sess, with qop=auth (or the RFC 2069 form when
  * the server offers no qop). As curl does, the first request goes without
- * credentials; a 401 whose WWW-Authenticate offers Digest (the strongest
- * algorithm when several are offered) is answered once, on one more request
- * to the same URL (its body is dropped unread, as a followed redirect's);
- * a second 401 is the result. user NULL: the URL's userinfo, answered with
- * Digest. Replaces Basic credentials set before (and Basic replaces
- * these). Like Basic, never sent after the chain left the first origin. */
+ * credentials, and without its body (Content-Length: 0: a body is sent
+ * once, with the credentials, and a streamed one needs no replay; a server
+ * that answers it without a challenge never gets the body); a 401 whose
+ * WWW-Authenticate offers Digest (the strongest algorithm when several are
+ * offered) is answered once, on one more request to the same URL (the
+ * 401's body is dropped unread, as a followed redirect's); a second 401 is
+ * the result. user NULL: the URL's userinfo, answered with Digest.
+ * Replaces Basic credentials set before (and Basic replaces these). Like
+ * Basic, never sent after the chain left the first origin. */
 FL_EXPORT int fl_request_set_digest_auth(fl_request *req, const char *user, const char *password);
 /* Body helpers: JSON text with Content-Type: application/json; a form
  * (application/x-www-form-urlencoded) from 2*npairs strings key, value... */
@@ -433,6 +458,8 @@ typedef struct fl_info {
   uint16_t remote_port;
   uint64_t bytes_sent;
   uint64_t bytes_received; /* body bytes as decoded */
+  uint64_t bytes_received_raw; /* body bytes as received, before decoding (curl's size_download) */
+  uint32_t num_connects;       /* new connections made for it (every hop and attempt) */
 } fl_info;
 FL_EXPORT const fl_info *fl_request_info(const fl_request *req);
 
@@ -450,6 +477,12 @@ FL_EXPORT int fl_response_header_at(const fl_response *res, size_t i, const char
                                     const char **value);
 /* Buffered body (NUL-terminated for convenience; len excludes it). */
 FL_EXPORT const char *fl_response_body(const fl_response *res, size_t *len);
+/* Trailer fields of a chunked response (RFC 9110 6.5), kept apart from the
+ * headers; valid once the done callback ran. Same rules as the header
+ * getters. */
+FL_EXPORT const char *fl_response_trailer(const fl_response *res, const char *name);
+FL_EXPORT size_t fl_response_trailer_count(const fl_response *res);
+FL_EXPORT int fl_response_trailer_at(const fl_response *res, size_t i, const char **name, const char **value);
 
 /* ----------------------------------------------------------- blocking use */
 /* Send req on client and run the client's loop until req completes.

@@ -86,9 +86,3 @@ void fl__msg(char *buf, size_t cap, const char *fmt, ...) {
     buf[0] = '\0';
   va_end(ap);
 }
-
-uint32_t fl__hash_str(const char *s) {
-  uint32_t h = 2166136261u;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-  return h;
-}

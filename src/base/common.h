@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "flurry.h"
+#include "base/hash.h" /* fl__hash_str, for the tables keyed by origin */
 
 #define fl__container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 #define FL__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -60,7 +61,5 @@ int fl__strncaseeq(const char *a, const char *b, size_t n);
 
 /* Format into a fixed message buffer; always NUL-terminates. */
 void fl__msg(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* FNV-1a of a NUL-terminated string, for the hash tables keyed by origin. */
-uint32_t fl__hash_str(const char *s);
 
 #endif

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -42,12 +43,50 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   o->proxy = cfg->proxy;
   o->proxy_digest = cfg->proxy_digest;
   o->trust_env = 0;
+  /* curl's limits: 300 KiB of response headers in all, 100 KiB for one
+   * header line, no count limit. */
+  o->max_header_bytes = 300 * 1024;
+  o->max_header_line_bytes = 100 * 1024;
+  o->max_header_count = 0;
+  /* --rate: the library holds every attempt to it, with -Z too (curl
+   * ignores --rate in parallel mode); over 1000/s curl runs unrestricted. */
+  if (cfg->rate > 0 && cfg->rate <= 1000) {
+    o->rate_limit = cfg->rate;
+    o->rate_burst = 1;
+  }
   /* The library fails the whole client on an unreadable CA file; curl fails
    * only the https transfers that need it (exit 77): transfer.c does that
    * when *cacert_bad is set. */
   *cacert_bad = 0;
   if (cfg->cacert && access(cfg->cacert, R_OK) != 0) *cacert_bad = 1;
   else o->ca_file = cfg->cacert;
+  /* curl does not check --capath (OpenSSL looks in it lazily); the library
+   * refuses a client whose directory is missing, so leave it out then. */
+  struct stat st;
+  if (cfg->capath && (stat(cfg->capath, &st) != 0 || !S_ISDIR(st.st_mode)))
+    cli_warn("--capath %s is not a directory: not used", cfg->capath);
+  else o->ca_path = cfg->capath;
+  o->client_cert = cfg->cert;
+  o->client_key = cfg->cert ? cfg->key : NULL; /* as curl: --key alone does nothing */
+}
+
+static int is_pem(const char *type) { return !type || cli_strcaseeq(type, "PEM"); }
+
+fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad, int *err,
+                          char *msg, size_t cap) {
+  *cert_bad = 0;
+  if (cfg->cert_password)
+    cli_warn("the password given with -E is not used: the library takes unencrypted keys only");
+  int certs = o->client_cert || o->client_key;
+  if (certs && (!is_pem(cfg->cert_type) || !is_pem(cfg->key_type))) {
+    *cert_bad = 1; /* only PEM: the https transfers fail, as curl's would with a bad file */
+  } else {
+    fl_client *c = fl_client_new_err(loop, o, err, msg, cap);
+    if (c || !certs) return c;
+    *cert_bad = 1; /* the files: unreadable, not PEM, or a key that does not match */
+  }
+  o->client_cert = o->client_key = NULL;
+  return fl_client_new_err(loop, o, err, msg, cap);
 }
 
 /* Percent-encode what may not stand in a URL's userinfo as it is. */

@@ -5,16 +5,14 @@
 #include <string.h>
 
 typedef struct fl__bucket {
-  fl__queue node;            /* rl->buckets, most recently used first */
-  struct fl__bucket *chain;  /* rl->slots[hash % BUCKET_SLOTS] */
-  uint32_t hash;
+  fl__queue node;      /* rl->buckets, most recently used first */
+  fl__hash_node hnode; /* rl->by_origin */
   double tokens;
   uint64_t last_us;
   char key[]; /* the origin */
 } fl__bucket;
 
-#define MAX_BUCKETS 4096  /* a crawler's host count must not grow memory forever */
-#define BUCKET_SLOTS 4096 /* hash chains: about one bucket each when full */
+#define MAX_BUCKETS 4096 /* a crawler's host count must not grow memory forever */
 
 static double burst_of(const fl__ratelimit *rl, double rate) {
   double b = rl->burst ? (double)rl->burst : rate;
@@ -28,41 +26,36 @@ static void refill(const fl__ratelimit *rl, double rate, double *tokens, uint64_
   *last = now;
 }
 
-static void bucket_unchain(fl__ratelimit *rl, fl__bucket *b) {
-  fl__bucket **pp = &rl->slots[b->hash % BUCKET_SLOTS];
-  while (*pp != b) pp = &(*pp)->chain;
-  *pp = b->chain;
+static int origin_eq(const fl__hash_node *n, const void *key) {
+  return strcmp(fl__container_of(n, fl__bucket, hnode)->key, key) == 0;
 }
 
 static fl__bucket *host_bucket(fl__ratelimit *rl, const char *key, uint64_t now) {
-  if (!rl->slots && !(rl->slots = calloc(BUCKET_SLOTS, sizeof *rl->slots))) return NULL;
   uint32_t hash = fl__hash_str(key);
-  fl__bucket **slot = &rl->slots[hash % BUCKET_SLOTS];
-  for (fl__bucket *b = *slot; b; b = b->chain) {
-    if (b->hash == hash && strcmp(b->key, key) == 0) {
-      fl__queue_remove(&b->node); /* most recently used first */
-      fl__queue_insert_head(&rl->buckets, &b->node);
-      return b;
-    }
+  fl__hash_node *found = fl__hash_find(&rl->by_origin, hash, origin_eq, key);
+  if (found) {
+    fl__bucket *b = fl__container_of(found, fl__bucket, hnode);
+    fl__queue_remove(&b->node); /* most recently used first */
+    fl__queue_insert_head(&rl->buckets, &b->node);
+    return b;
   }
-  if (rl->nbuckets >= MAX_BUCKETS) { /* forget the least recently used host */
+  if (rl->by_origin.count >= MAX_BUCKETS) { /* forget the least recently used host */
     fl__bucket *old = fl__container_of(rl->buckets.prev, fl__bucket, node);
     fl__queue_remove(&old->node);
-    bucket_unchain(rl, old);
+    fl__hash_remove(&rl->by_origin, &old->hnode);
     free(old);
-    rl->nbuckets--;
   }
   size_t n = strlen(key) + 1;
   fl__bucket *b = malloc(sizeof *b + n);
   if (!b) return NULL;
   memcpy(b->key, key, n);
-  b->hash = hash;
   b->tokens = burst_of(rl, rl->per_host);
   b->last_us = now;
+  if (fl__hash_insert(&rl->by_origin, &b->hnode, hash)) {
+    free(b);
+    return NULL;
+  }
   fl__queue_insert_head(&rl->buckets, &b->node);
-  b->chain = *slot;
-  *slot = b;
-  rl->nbuckets++;
   return b;
 }
 
@@ -130,6 +123,7 @@ void fl__ratelimit_init(fl__ratelimit *rl, fl_loop *loop, fl__guard *guard, doub
   rl->guard = guard;
   fl__queue_init(&rl->throttled);
   fl__queue_init(&rl->buckets);
+  fl__hash_init(&rl->by_origin);
   fl__timer_init(loop, &rl->timer, timer_cb);
   rl->tokens = burst_of(rl, rate);
   rl->tokens_us = fl__now_us();
@@ -142,9 +136,7 @@ void fl__ratelimit_free(fl__ratelimit *rl) {
     fl__queue_remove(&b->node);
     free(b);
   }
-  free(rl->slots);
-  rl->slots = NULL;
-  rl->nbuckets = 0;
+  fl__hash_free(&rl->by_origin);
 }
 
 int fl__ratelimit_admit(fl__ratelimit *rl, fl__throttle *t) {

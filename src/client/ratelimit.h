@@ -10,6 +10,7 @@
 
 #include "base/common.h"
 #include "base/guard.h"
+#include "base/hash.h"
 #include "loop/loop.h"
 
 typedef struct fl__throttle fl__throttle;
@@ -27,8 +28,7 @@ typedef struct fl__ratelimit {
   uint64_t tokens_us;
   fl__queue throttled;    /* oldest first */
   fl__queue buckets;      /* per-origin buckets, most recently used first */
-  struct fl__bucket **slots; /* the same by origin hash, on first use */
-  uint32_t nbuckets;
+  fl__hash by_origin;     /* the same by origin */
   fl__timer timer;
   fl__guard *guard;
 } fl__ratelimit;

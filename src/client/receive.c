@@ -29,6 +29,8 @@ static int sink_fail(fl_request *req, int err, const char *fmt, ...) {
  * outlives the call, the request's may not.) */
 static int still_carried(const fl__conn *conn, const fl__exchange *ex) { return conn->h1.ex == ex; }
 
+static void trace_response_head(fl_request *req);
+
 static void on_step(fl__exchange *ex, fl__ex_step step) {
   fl_request *req = req_of(ex);
   const fl__conn *conn = ex->carrier;
@@ -47,6 +49,9 @@ static void on_step(fl__exchange *ex, fl__ex_step step) {
   case FL__EX_SENT:
     if (req->state == FL__REQ_SENDING) fl__request_set_state(req, FL__REQ_WAITING);
     break;
+  case FL__EX_INTERIM: /* shown as curl -v/-i show a 100 Continue */
+    if (req->trace_cb) trace_response_head(req);
+    break;
   case FL__EX_FIRST_BYTE:
     req->info.first_byte_us = fl__now_us() - req->start_us;
     fl__request_set_state(req, FL__REQ_RECEIVING);
@@ -57,10 +62,24 @@ static void on_step(fl__exchange *ex, fl__ex_step step) {
   }
 }
 
+/* Expect: 100-continue when the user asked for it, or for a body of at
+ * least the client's threshold (or of unknown length), as curl does. */
+static uint32_t expect_wait_ms(const fl_request *req) {
+  const fl_client_options *o = &req->client->opts;
+  if (req->hop_drop_body || (!req->upload_cb && !req->has_body)) return 0;
+  uint32_t ms = o->expect_100_timeout_ms ? o->expect_100_timeout_ms : 1000;
+  const char *e = fl__headers_get(&req->headers, "Expect");
+  if (e) return fl__strcaseeq(e, "100-continue") ? ms : 0;
+  if (!o->expect_100_threshold || (req->removed_defaults & FL__DEF_EXPECT)) return 0;
+  if (req->upload_cb) return req->upload_len < 0 || (uint64_t)req->upload_len >= o->expect_100_threshold ? ms : 0;
+  return req->body.len >= o->expect_100_threshold ? ms : 0;
+}
+
 /* Its turn on an open connection: the head is built now, as it leaves. */
 static int on_start(fl__exchange *ex) {
   fl_request *req = req_of(ex);
   const fl__conn *conn = ex->carrier;
+  ex->expect_ms = expect_wait_ms(req);
   req->info.reused = conn->reused || req->info.pipelined;
   memcpy(req->info.remote_ip, conn->remote_ip, sizeof req->info.remote_ip);
   req->info.remote_port = conn->remote_port;
@@ -202,9 +221,17 @@ static long on_upload(fl__exchange *ex, char *buf, size_t cap) {
   return req->upload_cb(req, buf, cap, req->upload_data);
 }
 
-static void on_done(fl__exchange *ex) { fl__request_exchange_done(req_of(ex)); }
+static void on_done(fl__exchange *ex) {
+  fl_request *req = req_of(ex);
+  req->info.bytes_received_raw = ex->body_bytes;
+  fl__request_exchange_done(req);
+}
 
-static void on_failed(fl__exchange *ex, const fl__ex_failure *f) { fl__request_exchange_failed(req_of(ex), f); }
+static void on_failed(fl__exchange *ex, const fl__ex_failure *f) {
+  fl_request *req = req_of(ex);
+  req->info.bytes_received_raw = ex->body_bytes;
+  fl__request_exchange_failed(req, f);
+}
 
 const fl__exchange_ops fl__request_exchange_ops = {
     .start = on_start,

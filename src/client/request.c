@@ -147,6 +147,7 @@ void fl__request_attempt(fl_request *req) {
     fl__request_finish(req, FL_ENOMEM, "out of memory building the route");
     return;
   }
+  fl__auth_probe_begin(req);
   shape_exchange(req);
   if (fl__ratelimit_on(&c->ratelimit)) {
     req->throttle.origin = req->route.origin.data;
@@ -163,7 +164,10 @@ static void granted(fl__waiter *w, fl__conn *conn) {
   fl_request *req = fl__container_of(w, fl_request, waiter);
   req->info.queue_us = fl__now_us() - req->start_us;
   req->info.pipelined = conn->nexchanges > 0;
-  if (conn->state != FL__CONN_OPEN) fl__request_set_state(req, FL__REQ_CONNECTING);
+  if (conn->state != FL__CONN_OPEN) { /* a new one, made for it */
+    req->info.num_connects++;
+    fl__request_set_state(req, FL__REQ_CONNECTING);
+  }
   fl__conn_carry(conn, &req->ex);
 }
 
@@ -258,24 +262,25 @@ void fl__request_finish(fl_request *req, int err, const char *fmt, ...) {
  * follow, or the outcome. */
 static void response_done(fl_request *req) {
   fl__request_end_body(req);
+  fl__auth_probe_end(req);
   int64_t delay = fl__retry_delay_ms(req, 0);
   if (delay >= 0) {
     backoff(req, delay);
     return;
   }
-  int digest = fl__digest_wanted(req);
+  int digest = fl__auth_digest_wanted(req);
   if (!digest && !fl__redirect_wanted(req)) {
     fl__request_finish(req, 0, NULL);
     return;
   }
   /* A Digest challenge: the same URL again, with credentials (digest.h). */
-  int err = digest ? fl__digest_next_hop(req) : fl__redirect_next_hop(req);
+  int err = digest ? fl__auth_digest_next_hop(req) : fl__redirect_next_hop(req);
   if (err) {
     if (!req->errmsg[0]) fl__msg(req->errmsg, sizeof req->errmsg, "out of memory following a redirect");
     fl__request_finish(req, err, NULL);
     return;
   }
-  if (!digest) fl__digest_new_url(req);
+  if (!digest) fl__auth_new_url(req);
   /* A fresh response for the next hop; the connection was released. */
   fl__response_reset(&req->res);
   req->discarding = 0;
@@ -398,7 +403,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   req->hop_method = req->method;
   req->hop_drop_body = 0;
   req->stripped_auth = 0;
-  fl__digest_reset(req);
+  fl__auth_reset(req);
   req->discarding = 0;
   req->discarded = 0;
   req->info.attempts = 1;

@@ -42,7 +42,7 @@ typedef enum fl__req_state {
 } fl__req_state;
 
 /* Default headers a request may remove. */
-enum { FL__DEF_USER_AGENT = 1, FL__DEF_ACCEPT = 2 };
+enum { FL__DEF_USER_AGENT = 1, FL__DEF_ACCEPT = 2, FL__DEF_EXPECT = 4 };
 
 /* Bytes of a followed redirect's body we read before giving up the
  * connection instead. */
@@ -115,6 +115,8 @@ struct fl_request {
   fl__digest proxy_digest;   /* the HTTP proxy's */
   int digest_answered;       /* this URL's 401 was answered already: another is final */
   int proxy_digest_answered; /* the same for the proxy's 407 */
+  int auth_probe;            /* this hop's body was left out until a challenge comes
+                                (hop_drop_body set for it alone) */
 
   /* outcome */
   int err;
@@ -154,6 +156,25 @@ int fl__request_build_head(fl_request *req);
 int fl__redirect_wanted(const fl_request *req);
 /* Move req to its next hop, or an error (req->errmsg says why). */
 int fl__redirect_next_hop(fl_request *req);
+/* auth.c: Digest on the request path (client/digest.h has the flow). */
+/* This response is a challenge (401, 407) the request answers with another hop. */
+int fl__auth_digest_wanted(const fl_request *req);
+/* Keep the challenge for the next hop (to the same URL). 0, or an error
+ * for the outcome (req->errmsg set). */
+int fl__auth_digest_next_hop(fl_request *req);
+/* A redirect moved the request on: its URL may be answered again. */
+void fl__auth_new_url(fl_request *req);
+/* Forget the challenges (a new send, or the request is freed). */
+void fl__auth_reset(fl_request *req);
+/* As curl: while Digest credentials wait for a challenge, a hop with a body
+ * goes without it (Content-Length: 0), so it is sent once, with the
+ * credentials (and a streamed body needs no replay). begin: for the hop
+ * about to start (after its route); end: its response or failure came. */
+void fl__auth_probe_begin(fl_request *req);
+void fl__auth_probe_end(fl_request *req);
+/* head.c: Authorization and Proxy-Authorization: Digest for this hop, if
+ * any. 0 or FL_ENOMEM. */
+int fl__auth_put_digest_headers(fl_request *req, fl__buf *b);
 /* retry.c: ms to wait before another attempt, or -1 for none. err is the
  * attempt's error, or 0 with a response whose status decides. */
 int64_t fl__retry_delay_ms(fl_request *req, int err);

@@ -54,7 +54,7 @@ void fl_request_free(fl_request *req) {
   fl__buf_dispose(&req->effective_url);
   free(req->auth_user);
   free(req->auth_pass);
-  fl__digest_reset(req);
+  fl__auth_reset(req);
   free(req->save_path);
   free(req);
 }
@@ -109,6 +109,7 @@ int fl_request_remove_header(fl_request *req, const char *name) {
   fl__headers_remove(&req->headers, name);
   if (fl__strcaseeq(name, "User-Agent")) req->removed_defaults |= FL__DEF_USER_AGENT;
   if (fl__strcaseeq(name, "Accept")) req->removed_defaults |= FL__DEF_ACCEPT;
+  if (fl__strcaseeq(name, "Expect")) req->removed_defaults |= FL__DEF_EXPECT;
   return 0;
 }
 

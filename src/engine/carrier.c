@@ -46,6 +46,11 @@ static const char *io_error_text(const fl__conn *c, int sys_errno) {
 
 static size_t fixed_len(const fl__exchange *ex) { return ex->head.len + ex->body_len; }
 
+/* What may go out now: the head alone while the body waits for a 100. */
+static size_t sendable_len(const fl__exchange *ex) { return ex->expect_ms ? ex->head.len : fixed_len(ex); }
+
+static void do_read(fl__conn *c);
+
 /* Frame the next piece of a streamed body into c->wbuf: "<hex>\r\n<data>\r\n"
  * and at the end "0\r\n\r\n" (chunked), or raw bytes of a declared length. */
 static int next_chunk(fl__conn *c, fl__exchange *ex) {
@@ -112,12 +117,12 @@ static int gather(const fl__conn *c, struct iovec *iov) {
       iov[n].iov_base = e->head.data + e->woff;
       iov[n++].iov_len = hl - e->woff;
     }
-    if (e->body_len && e->woff < fixed_len(e)) {
+    if (e->body_len && !e->expect_ms && e->woff < fixed_len(e)) {
       size_t boff = e->woff > hl ? e->woff - hl : 0;
       iov[n].iov_base = (char *)e->body + boff;
       iov[n++].iov_len = e->body_len - boff;
     }
-    if (e->streams) break; /* its chunks come next */
+    if (e->streams || e->expect_ms) break; /* its chunks, or a 100, come next */
   }
   return n;
 }
@@ -125,14 +130,14 @@ static int gather(const fl__conn *c, struct iovec *iov) {
 /* Credit w written bytes to the exchanges gathered; 1 if all went out. */
 static int credit(fl__conn *c, size_t w) {
   for (fl__exchange *e = c->wnext; e && w;) {
-    size_t take = fixed_len(e) - e->woff;
+    size_t take = sendable_len(e) - e->woff;
     if (take > w) take = w;
     e->woff += take;
     w -= take;
     if (e->bytes_sent) *e->bytes_sent += take;
     fl__exchange *next = next_exchange(c, e);
-    if (e->woff < fixed_len(e)) return 0;
-    if (e->streams) return 1;
+    if (e->woff < sendable_len(e)) return 0;
+    if (e->streams || e->expect_ms) return 1;
     sent(c, e);
     if (c->state != FL__CONN_OPEN) return 0;
     e = next;
@@ -147,6 +152,20 @@ static void write_some(fl__conn *c) {
     if (!ex) {
       if (c->io.want & FL__POLLOUT) fl__io_stop(c->env->loop, &c->io, FL__POLLOUT);
       return;
+    }
+    if (ex->expect_ms && ex->woff >= ex->head.len) { /* the body waits for a 100 */
+      if (!ex->awaiting_continue) {
+        ex->awaiting_continue = 1;
+        if (fl__timer_start(&c->expect_timer, ex->expect_ms)) { /* no timer: send now */
+          ex->awaiting_continue = 0;
+          ex->expect_ms = 0;
+        }
+      }
+      if (ex->awaiting_continue) {
+        if (c->io.want & FL__POLLOUT) fl__io_stop(c->env->loop, &c->io, FL__POLLOUT);
+        return;
+      }
+      continue;
     }
     struct iovec iov[IOV_BATCH];
     int n = 0, chunk = 0;
@@ -187,11 +206,18 @@ static void write_some(fl__conn *c) {
         return;
       }
       int e = errno;
-      if (!ex->response_started && (e == EPIPE || e == ECONNRESET))
-        fl__conn_failf(c, FL_ESEND, 1, "failed sending the request to %s port %u: %s", c->remote_ip,
-                       c->remote_port, io_error_text(c, e));
-      else
-        fl__conn_failf(c, FL_ESEND, 0, "failed sending the request: %s", io_error_text(c, e));
+      if (e == EPIPE || e == ECONNRESET) {
+        /* The server stopped reading, maybe after answering (an early 413
+         * or 501 to an upload, RFC 9112 9.5): read what it said. Whatever
+         * comes, the connection carries nothing more. */
+        c->send_errno = e;
+        c->wnext = NULL;
+        fl__timer_stop(&c->expect_timer);
+        if (c->io.want & FL__POLLOUT) fl__io_stop(c->env->loop, &c->io, FL__POLLOUT);
+        do_read(c);
+        return;
+      }
+      fl__conn_failf(c, FL_ESEND, 0, "failed sending the request: %s", io_error_text(c, e));
       return;
     }
     c->env->stats->writes++;
@@ -208,6 +234,24 @@ static void write_some(fl__conn *c) {
       return;
     }
   }
+}
+
+/* A 100 came, or the wait for one ran out: the held body goes now. */
+static void continue_body(fl__conn *c) {
+  fl__exchange *ex = c->wnext;
+  if (!ex || !ex->awaiting_continue) return;
+  fl__timer_stop(&c->expect_timer);
+  ex->awaiting_continue = 0;
+  ex->expect_ms = 0;
+  write_some(c);
+}
+
+static void expect_timer_cb(fl__timer *t) {
+  fl__conn *c = fl__container_of(t, fl__conn, expect_timer);
+  fl__guard *g = c->env->guard;
+  fl__guard_enter(g);
+  if (c->state == FL__CONN_OPEN) continue_body(c);
+  fl__guard_leave(g);
 }
 
 /* ----------------------------------------------------------------- read */
@@ -248,8 +292,16 @@ static int exchange_done(fl__conn *c, size_t extra) {
   c->nexchanges--;
   c->h1.ex = NULL;
   c->requests_done++;
+  /* A request not all sent (an early answer to an upload, a final status
+   * instead of 100) leaves the server expecting the rest: not reusable. */
+  int unsent = c->wnext == ex || c->send_errno;
+  if (c->wnext == ex) {
+    c->wnext = NULL;
+    ex->awaiting_continue = 0;
+    fl__timer_stop(&c->expect_timer);
+  }
   if (c->nexchanges > 0) { /* pipelined: the next response follows */
-    if (!fl__h1_keep_alive(&c->h1)) { /* the rest go out again elsewhere */
+    if (!fl__h1_keep_alive(&c->h1) || unsent) { /* the rest go out again elsewhere */
       fl__conn_close(c, 0, NULL);
       ex->ops->done(ex);
       return 0;
@@ -265,7 +317,7 @@ static int exchange_done(fl__conn *c, size_t extra) {
     if (c->state == FL__CONN_OPEN) c->owner->room(c); /* a waiting request may take the place */
     return c->state == FL__CONN_OPEN && c->h1.ex == next;
   }
-  int keep = fl__h1_keep_alive(&c->h1) && extra == 0;
+  int keep = fl__h1_keep_alive(&c->h1) && extra == 0 && !unsent;
   if (ex->res->seen & FL__H_KEEP_ALIVE)
     apply_keep_alive_header(c, fl__headers_get(&ex->res->headers, "Keep-Alive"));
   if (c->max_requests && c->requests_done >= c->max_requests) keep = 0;
@@ -301,7 +353,11 @@ static int feed(fl__conn *c, const char *data, size_t len) {
   for (;;) { /* once per response in these bytes (pipelining) */
     size_t used = 0;
     int r = fl__h1_feed(&c->h1, data, len, &used);
-    if (r == FL__H1_MORE) return 1;
+    if (c->h1.continue_seen) {
+      c->h1.continue_seen = 0;
+      if (r == FL__H1_MORE) continue_body(c);
+    }
+    if (r == FL__H1_MORE) return c->state == FL__CONN_OPEN;
     if (r != FL__H1_DONE) {
       parse_failed(c, r);
       return 0;
@@ -313,9 +369,19 @@ static int feed(fl__conn *c, const char *data, size_t len) {
   }
 }
 
+/* The server went away before answering, after refusing the request's
+ * bytes: that refusal is the error to report. */
+static void send_failed(fl__conn *c) {
+  fl__conn_failf(c, FL_ESEND, 1, "failed sending the request to %s port %u: %s", c->remote_ip, c->remote_port,
+                 io_error_text(c, c->send_errno));
+}
+
 static void on_eof(fl__conn *c, fl__exchange *ex) {
   if (!ex->response_started) {
-    fl__conn_failf(c, FL_EEMPTY_REPLY, 1, "empty reply from server %s port %u", c->remote_ip, c->remote_port);
+    if (c->send_errno)
+      send_failed(c);
+    else
+      fl__conn_failf(c, FL_EEMPTY_REPLY, 1, "empty reply from server %s port %u", c->remote_ip, c->remote_port);
     return;
   }
   int r = fl__h1_eof(&c->h1);
@@ -354,7 +420,9 @@ static void do_read(fl__conn *c) {
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;
     int e = errno, err = e == ECONNRESET ? FL_ECONN_RESET : FL_ERECV;
-    if (!ex->response_started)
+    if (!ex->response_started && c->send_errno)
+      send_failed(c);
+    else if (!ex->response_started)
       fl__conn_failf(c, err, 1, "failed receiving from %s port %u: %s", c->remote_ip, c->remote_port,
                      io_error_text(c, e));
     else
@@ -424,6 +492,7 @@ static void flush_defer_cb(fl__defer *d) {
 int fl__carrier_open(fl__conn *c) {
   fl__defer_init(&c->drain_defer, drain_defer_cb);
   fl__defer_init(&c->flush_defer, flush_defer_cb);
+  c->expect_timer.cb = expect_timer_cb;
   c->io.cb = io_cb; /* TLS: the handshake's registered watcher is taken over */
   return fl__io_start(c->env->loop, &c->io, FL__POLLIN);
 }
@@ -434,6 +503,7 @@ void fl__carrier_start(fl__conn *c, fl__exchange *ex) {
   ex->upload_sent = 0;
   ex->upload_done = 0;
   ex->response_started = 0;
+  ex->awaiting_continue = 0;
   ex->content_length = -1;
   if (first) fl__h1_begin(&c->h1, ex);
   int err = ex->ops->start(ex);

@@ -30,7 +30,8 @@ void fl__conn_init(fl__conn *c, const fl__conn_env *env, const fl__conn_owner_op
   fl__buf_init(&c->wbuf);
   fl__defer_init(&c->drain_defer, NULL); /* callbacks: fl__carrier_open */
   fl__defer_init(&c->flush_defer, NULL);
-  fl__h1_init(&c->h1, env->max_header_bytes, env->max_header_count);
+  fl__h1_init(&c->h1, env->max_header_bytes, env->max_header_count, env->max_header_line_bytes);
+  fl__timer_init(env->loop, &c->expect_timer, NULL); /* callback: fl__carrier_open */
   c->idle_ms = env->idle_ms;
 }
 
@@ -61,6 +62,7 @@ static void close_with(fl__conn *c, int err, const char *msg, int early) {
   if (c->state == FL__CONN_DEAD) return;
   cancel_connect(c);
   c->state = FL__CONN_DEAD;
+  fl__timer_stop(&c->expect_timer);
   fl__defer_cancel(&c->flush_defer);
   fl__defer_cancel(&c->drain_defer);
   if (c->tp.fd >= 0) {
@@ -207,6 +209,7 @@ static void connect_cb(fl__connector *k) {
     c->tp.fd = fd;
     c->tp.ops = &fl__tcp_transport_ops;
     c->remote_port = fl__sockaddr_str(&remote, c->remote_ip, sizeof c->remote_ip);
+    c->owner->connected(c);
     step_first(c, FL__EX_CONNECTED);
     if (c->state != FL__CONN_CONNECTING) {
       /* closed by a step */

@@ -76,7 +76,7 @@ typedef struct fl__conn_env {
   struct fl__tls_ctx *tls;
   char *rbuf;                 /* FL__READ_BUF_SIZE bytes, shared (see below) */
   uint32_t happy_eyeballs_delay_ms;
-  uint32_t max_header_bytes, max_header_count;
+  uint32_t max_header_bytes, max_header_count, max_header_line_bytes;
   uint32_t pipeline_depth;    /* <= 1: no pipelining */
   uint32_t idle_ms;           /* default keep-alive idle time */
   fl_pool_stats *stats;       /* writes are counted here */
@@ -94,7 +94,8 @@ typedef struct fl__conn_env {
 
 /* The owner's side (the pool). */
 typedef struct fl__conn_owner_ops {
-  void (*ready)(fl__conn *c);               /* connected: carries exchanges now */
+  void (*connected)(fl__conn *c);           /* TCP connected (tunnel and TLS may follow) */
+  void (*ready)(fl__conn *c);               /* open: carries exchanges now */
   void (*idle)(fl__conn *c, int reusable);  /* carries nothing after a response */
   void (*room)(fl__conn *c);                /* a pipelined response ended, others remain */
   void (*closed)(fl__conn *c);              /* closed: unlink it, free it later */
@@ -126,6 +127,9 @@ struct fl__conn {
   fl__h1 h1;
   fl__buf wbuf;          /* a streamed body's current chunk, framed */
   size_t wbuf_off;
+  int send_errno;        /* the peer stopped taking the request (EPIPE,
+                            ECONNRESET): no more writes, its answer is read */
+  fl__timer expect_timer; /* Expect: 100-continue wait of the exchange being written */
   /* connecting: DNS and Happy Eyeballs state, freed once connected */
   struct fl__connecting *cx;
   int tunnel_sent;       /* the CONNECT request is out (engine/tunnel.c) */
@@ -143,6 +147,7 @@ struct fl__conn {
   uint32_t idle_ms;      /* from Keep-Alive: timeout=, else env->idle_ms */
   /* the pool's */
   struct fl__host *host;
+  int connecting_counted; /* counted in the host's connect attempts */
   fl__queue host_node;   /* host's idle or busy list; the graveyard once closed */
   fl__queue lru_node;    /* pool's idle list, oldest first */
   uint64_t idle_expiry;  /* loop ms */

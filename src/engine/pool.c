@@ -12,44 +12,14 @@ void fl__pool_init(fl__pool *p) {
   fl__queue_init(&p->idle_lru);
   fl__queue_init(&p->waiters);
   fl__queue_init(&p->graveyard);
+  fl__hash_init(&p->by_key);
   p->env.stats = &p->stats;
 }
 
 /* ----------------------------------------------------------------- hosts */
 
-/* Hosts by key in a chained hash table (a crawler may hold thousands of
- * hosts with idle connections); the hosts list stays for iteration. */
-static fl__host *host_find(fl__pool *p, const char *key, uint32_t hash) {
-  if (!p->nbuckets) return NULL;
-  for (fl__host *h = p->buckets[hash & (p->nbuckets - 1)]; h; h = h->hash_next)
-    if (h->hash == hash && strcmp(h->ep.key, key) == 0) return h;
-  return NULL;
-}
-
-/* Grow at load factor 1; 0 or FL_ENOMEM (the table is left as it was). */
-static int table_grow(fl__pool *p) {
-  size_t n = p->nbuckets ? p->nbuckets * 2 : 16;
-  fl__host **b = calloc(n, sizeof *b);
-  if (!b) return FL_ENOMEM;
-  for (size_t i = 0; i < p->nbuckets; i++) {
-    for (fl__host *h = p->buckets[i], *next; h; h = next) {
-      next = h->hash_next;
-      h->hash_next = b[h->hash & (n - 1)];
-      b[h->hash & (n - 1)] = h;
-    }
-  }
-  free(p->buckets);
-  p->buckets = b, p->nbuckets = n;
-  return 0;
-}
-
-static void table_remove(fl__pool *p, fl__host *h) {
-  for (fl__host **pp = &p->buckets[h->hash & (p->nbuckets - 1)]; *pp; pp = &(*pp)->hash_next)
-    if (*pp == h) {
-      *pp = h->hash_next;
-      p->nhosts--;
-      return;
-    }
+static int host_key_eq(const fl__hash_node *n, const void *key) {
+  return strcmp(fl__container_of(n, fl__host, hnode)->ep.key, key) == 0;
 }
 
 /* Copy s into the host's string block at *at; returns the copy. */
@@ -63,16 +33,14 @@ static const char *keep(char **at, const char *s) {
 
 static fl__host *host_get(fl__pool *p, const fl__endpoint *ep) {
   uint32_t hash = fl__hash_str(ep->key);
-  fl__host *h = host_find(p, ep->key, hash);
-  if (h) return h;
-  if (p->nhosts >= p->nbuckets && table_grow(p)) return NULL;
+  fl__hash_node *found = fl__hash_find(&p->by_key, hash, host_key_eq, ep->key);
+  if (found) return fl__container_of(found, fl__host, hnode);
   /* The endpoint's strings live in one block after the host. */
   size_t need = strlen(ep->key) + strlen(ep->host) + strlen(ep->connect_host) + 3 +
                 (ep->proxy_auth ? strlen(ep->proxy_auth) + 1 : 0);
-  h = calloc(1, sizeof *h + need);
+  fl__host *h = calloc(1, sizeof *h + need);
   if (!h) return NULL;
   char *at = (char *)(h + 1);
-  h->hash = hash;
   h->ep = *ep;
   h->ep.key = keep(&at, ep->key);
   h->ep.host = keep(&at, ep->host);
@@ -80,15 +48,16 @@ static fl__host *host_get(fl__pool *p, const fl__endpoint *ep) {
   h->ep.proxy_auth = keep(&at, ep->proxy_auth);
   fl__queue_init(&h->idle);
   fl__queue_init(&h->busy);
+  if (fl__hash_insert(&p->by_key, &h->hnode, hash)) {
+    free(h);
+    return NULL;
+  }
   fl__queue_insert_head(&p->hosts, &h->node);
-  h->hash_next = p->buckets[hash & (p->nbuckets - 1)];
-  p->buckets[hash & (p->nbuckets - 1)] = h;
-  p->nhosts++;
   return h;
 }
 
 static void host_free(fl__pool *p, fl__host *h) {
-  table_remove(p, h);
+  fl__hash_remove(&p->by_key, &h->hnode);
   fl__queue_remove(&h->node);
   free(h);
 }
@@ -121,8 +90,14 @@ static int per_host_ok(const fl__pool *p, const fl__host *h) {
   return !p->max_per_host || h->nconns < p->max_per_host;
 }
 
+/* A small server's listen backlog drops SYNs beyond it, and each dropped
+ * one costs a 1, 3, 7 s retransmit: connects to one host go a few at a time. */
+static int connect_ok(const fl__pool *p, const fl__host *h) {
+  return !p->max_connecting || h->nconnecting < p->max_connecting;
+}
+
 static int can_open(const fl__pool *p, const fl__host *h) {
-  return (!p->max_total || p->total < p->max_total) && per_host_ok(p, h);
+  return (!p->max_total || p->total < p->max_total) && per_host_ok(p, h) && connect_ok(p, h);
 }
 
 /* A busy connection of h with room for w, or NULL. Only bodiless GET/HEAD,
@@ -186,7 +161,7 @@ static int try_assign(fl__pool *p, fl__waiter *w) {
     }
     /* At the total limit, an idle connection of another host is worth less
      * than a waiting request: close the oldest one to make room. */
-    if (fl__queue_empty(&p->idle_lru) || !per_host_ok(p, h)) return 0;
+    if (fl__queue_empty(&p->idle_lru) || !per_host_ok(p, h) || !connect_ok(p, h)) return 0;
     fl__conn_close(fl__container_of(p->idle_lru.next, fl__conn, lru_node), 0, NULL);
     if (!can_open(p, h)) return 0;
   }
@@ -197,6 +172,8 @@ static int try_assign(fl__pool *p, fl__waiter *w) {
     return 1;
   }
   fl__queue_insert_tail(&h->busy, &c->host_node);
+  h->nconnecting++;
+  c->connecting_counted = 1;
   grant(p, w, c);
   if (c->state != FL__CONN_DEAD) fl__conn_connect(c);
   return 1;
@@ -241,6 +218,16 @@ void fl__pool_leave(fl__pool *p, fl__waiter *w) { unqueue(p, w); }
 
 /* ------------------------------------------------------ the owner's side */
 
+/* Its TCP connect is over: the host's next one may start. */
+static void connect_over(fl__pool *p, fl__conn *c) {
+  if (!c->connecting_counted) return;
+  c->connecting_counted = 0;
+  c->host->nconnecting--;
+  if (!p->stopping && !fl__queue_empty(&p->waiters)) wake_waiters(p);
+}
+
+static void conn_connected(fl__conn *c) { connect_over(pool_of(c), c); }
+
 static void conn_ready(fl__conn *c) {
   fl__pool *p = pool_of(c);
   fill_next(p, c);
@@ -271,6 +258,10 @@ static void conn_idle(fl__conn *c, int reusable) {
 static void conn_closed(fl__conn *c) {
   fl__pool *p = pool_of(c);
   fl__host *h = c->host;
+  if (c->connecting_counted) {
+    c->connecting_counted = 0;
+    h->nconnecting--;
+  }
   if (h->pipe_fill == c) h->pipe_fill = NULL;
   fl__timer_stop(&c->idle_timer);
   fl__queue_remove(&c->host_node);
@@ -284,7 +275,7 @@ static void conn_closed(fl__conn *c) {
 }
 
 static const fl__conn_owner_ops conn_owner_ops = {
-    .ready = conn_ready, .idle = conn_idle, .room = conn_ready, .closed = conn_closed};
+    .connected = conn_connected, .ready = conn_ready, .idle = conn_idle, .room = conn_ready, .closed = conn_closed};
 
 /* Lazily re-armed: a busy connection only moves idle_expiry. */
 static void idle_timer_cb(fl__timer *t) {
@@ -335,7 +326,5 @@ void fl__pool_close_all(fl__pool *p) {
     while (!fl__queue_empty(&h->busy)) fl__conn_close(fl__container_of(h->busy.next, fl__conn, host_node), 0, NULL);
     host_free(p, h);
   }
-  free(p->buckets);
-  p->buckets = NULL;
-  p->nbuckets = 0;
+  fl__hash_free(&p->by_key);
 }

@@ -16,6 +16,7 @@
 #define FL_POOL_H
 
 #include "base/common.h"
+#include "base/hash.h"
 #include "engine/conn.h"
 
 typedef struct fl__host fl__host;
@@ -36,19 +37,20 @@ struct fl__waiter {
 
 struct fl__host {
   fl__queue node;       /* pool->hosts */
-  fl__host *hash_next;  /* pool->buckets chain */
-  uint32_t hash;
+  fl__hash_node hnode;  /* pool->by_key */
   fl__endpoint ep;      /* key and host strings owned here */
   fl__queue idle;       /* idle conns, most recently used first */
   fl__queue busy;       /* connecting or carrying */
   fl__conn *pipe_fill;  /* pipelining: the connection being filled, or NULL */
   uint32_t nconns;
+  uint32_t nconnecting; /* TCP connects in progress */
   uint32_t nwaiters;
 };
 
 typedef struct fl__pool {
   fl__conn_env env;     /* shared by every connection; filled by the owner */
   uint32_t max_total, max_per_host; /* 0: no limit */
+  uint32_t max_connecting;          /* TCP connects in progress per host; 0: no limit */
   fl__queue hosts;
   fl__queue idle_lru;   /* idle conns of every host, oldest first */
   fl__queue waiters;    /* FIFO of waiters */
@@ -56,8 +58,7 @@ typedef struct fl__pool {
   uint32_t total;       /* open conns (resolving, connecting, idle, busy) */
   int waking, wake_again;
   int stopping;         /* the owner is going away: no grants, no keeping */
-  fl__host **buckets;   /* hash table of hosts by key */
-  size_t nbuckets, nhosts;
+  fl__hash by_key;      /* hosts by endpoint key (a crawler holds thousands) */
   fl_pool_stats stats;
 } fl__pool;
 

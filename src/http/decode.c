@@ -1,5 +1,6 @@
-/* Streaming content decoding: a chain of zlib / brotli stages, each with one
- * fixed output buffer, pushing decoded pieces down the chain to a sink.
+/* Streaming content decoding: a chain of zlib / brotli / zstd stages, each
+ * with one fixed output buffer, pushing decoded pieces down the chain to a
+ * sink.
  * See decode.h for the rules. */
 #include "http/decode.h"
 
@@ -11,25 +12,31 @@
 
 #include <brotli/decode.h>
 #include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
 
 #include "base/common.h"
 
-enum coding { C_GZIP, C_DEFLATE, C_BR };
+enum coding { C_GZIP, C_DEFLATE, C_BR, C_ZSTD };
 
 /* Stage states. gzip: RUN -> BETWEEN (member ended; the next two bytes say
  * whether another member follows) -> RUN or DONE. deflate: HEADER (the
- * first two bytes pick zlib or raw) -> RUN -> DONE. br: RUN -> DONE. */
+ * first two bytes pick zlib or raw) -> RUN -> DONE. br: RUN -> DONE.
+ * zstd: RUN -> BETWEEN (frame ended; the next four bytes say whether another
+ * frame follows) -> RUN or DONE. */
 enum state { S_HEADER, S_RUN, S_BETWEEN, S_DONE };
 
 typedef struct stage {
   enum coding coding;
   enum state state;
   int codec_ready;       /* z or br initialised (to be released) */
-  unsigned char stash[2];/* first bytes held back while deciding */
+  unsigned char stash[4];/* first bytes held back while deciding */
   size_t nstash;
   uint64_t in_total;     /* bytes fed to this stage */
   z_stream z;
   BrotliDecoderState *br;
+  ZSTD_DStream *zs;
+  size_t zs_mem;         /* its size when last measured (ZSTD_sizeof_DStream) */
   unsigned char *out;    /* FL__DECODE_PIECE bytes */
 } stage;
 
@@ -101,7 +108,7 @@ static int fail(fl__decoder *d, int err, const char *fmt, ...) {
 }
 
 static const char *coding_name(enum coding c) {
-  return c == C_GZIP ? "gzip" : c == C_DEFLATE ? "deflate" : "br";
+  return c == C_GZIP ? "gzip" : c == C_DEFLATE ? "deflate" : c == C_BR ? "br" : "zstd";
 }
 
 /* ---------------------------------------------------------- the chain */
@@ -197,6 +204,89 @@ static int brotli_some(fl__decoder *d, size_t i, const unsigned char *in, size_t
   }
 }
 
+/* libzstd allocates through its own allocator unless built with the
+ * experimental custom-memory API; we stay on the stable API and account for
+ * its memory by asking its size after each call. */
+static void zstd_account(fl__decoder *d, stage *s) {
+  size_t now = ZSTD_sizeof_DStream(s->zs);
+  d->mem_cur = d->mem_cur - s->zs_mem + now;
+  s->zs_mem = now;
+  if (d->mem_cur > d->mem_peak)
+    d->mem_peak = d->mem_cur;
+}
+
+/* Decode from *in until it is consumed or a frame ends; advance *in. */
+static int zstd_some(fl__decoder *d, size_t i, const unsigned char **in, size_t *len) {
+  stage *s = &d->st[i];
+  ZSTD_inBuffer zin = {*in, *len, 0};
+  for (;;) {
+    ZSTD_outBuffer zout = {s->out, FL__DECODE_PIECE, 0};
+    size_t before = zin.pos;
+    size_t ret = ZSTD_decompressStream(s->zs, &zout, &zin);
+    zstd_account(d, s);
+    if (ZSTD_isError(ret)) {
+      ZSTD_ErrorCode code = ZSTD_getErrorCode(ret);
+      if (code == ZSTD_error_memory_allocation)
+        return fail(d, FL_ENOMEM, "out of memory in zstd decoder");
+      if (code == ZSTD_error_frameParameter_windowTooLarge)
+        return fail(d, FL_EBAD_ENCODING, "corrupt zstd data: a window over %u bytes",
+                    1u << FL__DECODE_ZSTD_WINDOW_LOG);
+      return fail(d, FL_EBAD_ENCODING, "corrupt zstd data: %s", ZSTD_getErrorName(ret));
+    }
+    /* Keep the caller's view of the input current before emit can fail. */
+    *in += zin.pos - before, *len -= zin.pos - before;
+    int rc = emit(d, i, s->out, zout.pos);
+    if (rc)
+      return rc;
+    if (ret == 0) { /* a frame ended and everything was flushed */
+      s->state = S_BETWEEN;
+      return 0;
+    }
+    if (zin.pos == zin.size && zout.pos < FL__DECODE_PIECE)
+      return 0; /* input used up and nothing left inside zstd */
+    if (zin.pos == before && zout.pos == 0)
+      return fail(d, FL_EBAD_ENCODING, "zstd decoder made no progress");
+  }
+}
+
+/* A zstd frame or a skippable frame starts with these (little-endian). */
+static int zstd_magic(const unsigned char b[4]) {
+  uint32_t m = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+  return m == ZSTD_MAGICNUMBER || (m & 0xFFFFFFF0u) == 0x184D2A50u;
+}
+
+/* zstd stage: frames one after the other; bytes after the last frame that
+ * do not start another are trailing garbage, ignored as for gzip. */
+static int zstd_feed(fl__decoder *d, size_t i, const unsigned char *in, size_t len) {
+  stage *s = &d->st[i];
+  while (len > 0) {
+    if (s->state == S_DONE)
+      return 0;
+    if (s->state == S_BETWEEN) {
+      while (s->nstash < 4 && len > 0)
+        s->stash[s->nstash++] = *in++, len--;
+      if (s->nstash < 4)
+        return 0;
+      if (!zstd_magic(s->stash)) {
+        s->state = S_DONE;
+        return 0;
+      }
+      s->state = S_RUN;
+      const unsigned char *sp = s->stash;
+      size_t sn = s->nstash;
+      s->nstash = 0;
+      int rc = zstd_some(d, i, &sp, &sn);
+      if (rc)
+        return rc;
+      continue; /* (a 4-byte frame cannot end inside its magic) */
+    }
+    int rc = zstd_some(d, i, &in, &len);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 static int zlib_header_ok(unsigned char cmf, unsigned char flg) {
   return (cmf & 0x0f) == 8 && (cmf >> 4) <= 7 && ((unsigned)cmf << 8 | flg) % 31 == 0;
 }
@@ -208,6 +298,8 @@ static int stage_feed(fl__decoder *d, size_t i, const unsigned char *in, size_t 
   s->in_total += len;
   if (s->coding == C_BR)
     return s->state == S_DONE ? 0 : brotli_some(d, i, in, len);
+  if (s->coding == C_ZSTD)
+    return zstd_feed(d, i, in, len);
 
   while (len > 0) {
     switch (s->state) {
@@ -287,6 +379,8 @@ int fl__decoder_init(fl__decoder **out, const char *ce, uint64_t max_decoded, ch
       list[ncodings++] = C_DEFLATE;
     else if (n == 2 && fl__strncaseeq(tok, "br", 2))
       list[ncodings++] = C_BR;
+    else if (n == 4 && fl__strncaseeq(tok, "zstd", 4))
+      list[ncodings++] = C_ZSTD;
     else if (!(n == 8 && fl__strncaseeq(tok, "identity", 8))) {
       if (errmsg)
         fl__msg(errmsg, errmsg_cap, "unsupported content coding \"%.*s\"",
@@ -310,6 +404,17 @@ int fl__decoder_init(fl__decoder **out, const char *ce, uint64_t max_decoded, ch
       s->br = BrotliDecoderCreateInstance(br_alloc, br_free, d);
       if (!s->br)
         goto nomem;
+      s->state = S_RUN;
+    } else if (s->coding == C_ZSTD) {
+      s->zs = ZSTD_createDStream();
+      if (!s->zs)
+        goto nomem;
+      s->codec_ready = 1;
+      /* RFC 9659: a zstd content coding uses at most an 8 MiB window, so
+       * a server cannot make us allocate more (libzstd's default: 128 MiB). */
+      if (ZSTD_isError(ZSTD_DCtx_setParameter(s->zs, ZSTD_d_windowLogMax, FL__DECODE_ZSTD_WINDOW_LOG)))
+        goto nomem;
+      zstd_account(d, s);
       s->state = S_RUN;
     } else {
       s->z.zalloc = z_alloc;
@@ -397,6 +502,8 @@ static void release(fl__decoder *d) {
     if (s->codec_ready) {
       if (s->coding == C_BR)
         BrotliDecoderDestroyInstance(s->br);
+      else if (s->coding == C_ZSTD)
+        ZSTD_freeDStream(s->zs);
       else
         inflateEnd(&s->z);
     }

@@ -1,4 +1,5 @@
-/* Streaming content decoding (Content-Encoding): gzip, deflate, br, identity.
+/* Streaming content decoding (Content-Encoding): gzip, deflate, br, zstd,
+ * identity.
  *
  * A decoder is built from the Content-Encoding header value, fed the body as
  * it arrives, and hands decoded output to a sink in pieces of at most
@@ -11,8 +12,8 @@
  *   optional whitespace; empty list elements are skipped. A NULL or empty
  *   header means identity. Codings were applied in the order listed, so they
  *   are undone in reverse order.
- * - Known codings: gzip and x-gzip, deflate, br, identity. Anything else
- *   (compress, zstd, ...) is FL_EBAD_ENCODING at init, as is a list of more
+ * - Known codings: gzip and x-gzip, deflate, br, zstd, identity. Anything
+ *   else (compress, ...) is FL_EBAD_ENCODING at init, as is a list of more
  *   than FL__DECODE_MAX_CODINGS codings, identity included (curl's limit).
  * - deflate means the zlib format (RFC 1950). When its two-byte header is not
  *   a valid zlib header the stream is decoded as raw deflate (RFC 1951), as
@@ -21,6 +22,11 @@
  *   the end of a member that do not start another member (0x1f 0x8b) are
  *   trailing garbage and are ignored, as curl and browsers do; the same
  *   holds for data after the end of a deflate or br stream.
+ * - zstd (RFC 8878): frames one after the other (skippable frames included)
+ *   are decoded in turn; four bytes after a frame that are not a frame
+ *   magic number end the stream, the rest being ignored as for gzip. A frame
+ *   asking for a window over 2^FL__DECODE_ZSTD_WINDOW_LOG bytes (8 MiB, the
+ *   most RFC 9659 lets a zstd content coding use) is FL_EBAD_ENCODING.
  * - Corrupt data: FL_EBAD_ENCODING (curl 61) with a message.
  * - A stream that stops before its end (truncated body): FL_EBAD_ENCODING
  *   from fl__decoder_finish, message "truncated ... stream". A body that was
@@ -33,10 +39,12 @@
  * - After any error the decoder is dead: later feed/finish calls return the
  *   same error without doing anything.
  *
- * Memory: the decoder struct, one FL__DECODE_PIECE buffer per gzip/deflate/br
- * stage, and the zlib/brotli state (zlib: about 40 KiB per stage; brotli:
- * its window, which the stream chooses, up to 16 MiB). All codec allocations
- * go through counting allocators; fl__decoder_mem_peak() reports the peak.
+ * Memory: the decoder struct, one FL__DECODE_PIECE buffer per stage, and
+ * the codec state (zlib: about 40 KiB per stage; brotli: its window, which
+ * the stream chooses, up to 16 MiB; zstd: about 100 KiB plus its window, up
+ * to 8 MiB). zlib and brotli allocate through counting allocators; zstd's
+ * size is read back after each call (ZSTD_sizeof_DStream, stable API);
+ * fl__decoder_mem_peak() reports the peak.
  */
 #ifndef FL_DECODE_H
 #define FL_DECODE_H
@@ -46,6 +54,7 @@
 
 #define FL__DECODE_PIECE 16384     /* largest piece handed to a sink */
 #define FL__DECODE_MAX_CODINGS 5   /* longest Content-Encoding chain */
+#define FL__DECODE_ZSTD_WINDOW_LOG 23 /* largest zstd window: 8 MiB (RFC 9659) */
 
 typedef struct fl__decoder fl__decoder;
 

@@ -33,6 +33,7 @@ typedef enum fl__ex_step {
   FL__EX_CONNECTED,  /* TCP connected */
   FL__EX_TLS_DONE,   /* TLS handshake done */
   FL__EX_SENT,       /* all of its request is written */
+  FL__EX_INTERIM,    /* a 1xx head is in ex->res (until the step returns) */
   FL__EX_FIRST_BYTE, /* the first byte of its response arrived */
   FL__EX_ACTIVITY    /* more response bytes arrived */
 } fl__ex_step;
@@ -86,6 +87,8 @@ struct fl__exchange {
   int head_only;       /* HEAD: no body whatever the headers say */
   int pipelinable;     /* bodiless GET/HEAD: may share a connection */
   int paused;          /* the owner stopped reading (fl__conn_update_pause) */
+  uint32_t expect_ms;  /* Expect: 100-continue sent: wait this long for a 100
+                          before the body; 0 = send the body at once */
   fl_response *res;    /* where the response head goes */
   uint64_t *bytes_sent; /* the owner's counter, added to as bytes leave */
   /* Carrier side. */
@@ -95,7 +98,9 @@ struct fl__exchange {
   uint64_t upload_sent; /* streamed bytes of a known-length upload */
   int upload_done;
   int response_started;
+  int awaiting_continue; /* head out, body held for a 100 (or the timeout) */
   int64_t content_length; /* of the response, -1 if not given */
+  uint64_t body_bytes;    /* of the response, as received */
 };
 
 void fl__exchange_init(fl__exchange *ex, const fl__exchange_ops *ops);

@@ -46,6 +46,9 @@ static int count_head_bytes(fl__h1 *h, size_t n) {
   uint32_t add = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
   h->header_bytes += add;
   h->all_head_bytes += add;
+  h->line_bytes += add;
+  if (h->max_line_bytes && h->line_bytes > h->max_line_bytes)
+    return stop(h, FL_EHEADER_TOO_LARGE, "a response header line exceeds %u bytes", h->max_line_bytes);
   if (h->max_header_bytes && h->header_bytes > h->max_header_bytes)
     return stop(h, FL_EHEADER_TOO_LARGE, "response headers exceed %u bytes", h->max_header_bytes);
   uint32_t all = h->max_header_bytes > FL__H1_ALL_HEADS_MAX ? h->max_header_bytes : FL__H1_ALL_HEADS_MAX;
@@ -60,6 +63,9 @@ static int on_message_begin(llhttp_t *p) {
   EX_OR_STOP(h);
   h->header_bytes = 0;
   h->header_count = 0;
+  h->line_bytes = 0;
+  h->in_trailers = 0;
+  h->status_seen = 0;
   h->ex->res->seen = 0;
   return 0;
 }
@@ -73,6 +79,8 @@ static int on_status(llhttp_t *p, const char *at, size_t n) {
 
 static int on_status_complete(llhttp_t *p) {
   fl__h1 *h = p->data;
+  h->status_seen = 1;
+  h->line_bytes = 0;
   if (p->status_code < 100 || p->status_code > 599)
     return stop(h, FL_EBAD_STATUS, "response status %d is outside 100-599", p->status_code);
   return 0;
@@ -82,14 +90,16 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
   fl__h1 *h = p->data;
   EX_OR_STOP(h);
   if (count_head_bytes(h, n)) return HPE_USER;
-  return fl__headers_append_name(&h->ex->res->headers, at, n) ? stop(h, FL_ENOMEM, "out of memory") : 0;
+  fl__headers *hd = h->in_trailers ? &h->ex->res->trailers : &h->ex->res->headers;
+  return fl__headers_append_name(hd, at, n) ? stop(h, FL_ENOMEM, "out of memory") : 0;
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n) {
   fl__h1 *h = p->data;
   EX_OR_STOP(h);
   if (count_head_bytes(h, n)) return HPE_USER;
-  return fl__headers_append_value(&h->ex->res->headers, at, n) ? stop(h, FL_ENOMEM, "out of memory") : 0;
+  fl__headers *hd = h->in_trailers ? &h->ex->res->trailers : &h->ex->res->headers;
+  return fl__headers_append_value(hd, at, n) ? stop(h, FL_ENOMEM, "out of memory") : 0;
 }
 
 static unsigned classify(const char *name, size_t len) {
@@ -110,9 +120,11 @@ static int on_header_value_complete(llhttp_t *p) {
   EX_OR_STOP(h);
   if (h->max_header_count && ++h->header_count > h->max_header_count)
     return stop(h, FL_ETOO_MANY_HEADERS, "response has more than %u headers", h->max_header_count);
-  fl__headers *hd = &h->ex->res->headers;
+  h->line_bytes = 0;
+  fl__headers *hd = h->in_trailers ? &h->ex->res->trailers : &h->ex->res->headers;
   if (fl__headers_commit(hd)) return stop(h, FL_ENOMEM, "out of memory");
-  h->ex->res->seen |= classify(fl__headers_name(hd, hd->n - 1), hd->items[hd->n - 1].name_len);
+  if (!h->in_trailers)
+    h->ex->res->seen |= classify(fl__headers_name(hd, hd->n - 1), hd->items[hd->n - 1].name_len);
   return 0;
 }
 
@@ -126,9 +138,12 @@ static int on_headers_complete(llhttp_t *p) {
   res->status = status;
   res->http_minor = p->http_minor;
   if (status == 101) return stop(h, FL_EWEIRD_REPLY, "unexpected 101 Switching Protocols"); /* never asked */
-  if (status < 200) { /* interim: skipped at its end, counted against the caps */
+  if (status < 200) { /* interim: shown to the owner, skipped, counted against the caps */
     if (++h->interim_heads > FL__H1_INTERIM_MAX)
       return stop(h, FL_EHEADER_TOO_LARGE, "more than %u interim (1xx) responses", FL__H1_INTERIM_MAX);
+    if (status == 100) h->continue_seen = 1;
+    ex->ops->step(ex, FL__EX_INTERIM);
+    if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
     return 1;
   }
   ex->content_length = (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1;
@@ -143,6 +158,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
   EX_OR_STOP(h);
   fl__exchange *ex = h->ex;
   h->body_bytes += n;
+  ex->body_bytes += n;
   int r = ex->ops->body(ex, at, n);
   if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
   return r < 0 ? stop_owner(h, r) : 0;
@@ -155,6 +171,10 @@ static int on_chunk_header(llhttp_t *p) {
   if (p->content_length > (uint64_t)INT64_MAX)
     return stop(h, FL_ERECV, "malformed chunked encoding: chunk size %llx is too large",
                 (unsigned long long)p->content_length);
+  if (p->content_length == 0) { /* the last chunk: fields after it are trailers */
+    h->in_trailers = 1;
+    h->line_bytes = 0;
+  }
   return 0;
 }
 
@@ -188,10 +208,11 @@ static const llhttp_settings_t settings = {
     .on_message_complete = on_message_complete,
 };
 
-void fl__h1_init(fl__h1 *h, uint32_t max_header_bytes, uint32_t max_header_count) {
+void fl__h1_init(fl__h1 *h, uint32_t max_header_bytes, uint32_t max_header_count, uint32_t max_line_bytes) {
   memset(h, 0, sizeof *h);
   h->max_header_bytes = max_header_bytes;
   h->max_header_count = max_header_count;
+  h->max_line_bytes = max_line_bytes;
 }
 
 void fl__h1_begin(fl__h1 *h, fl__exchange *ex) {
@@ -203,6 +224,11 @@ void fl__h1_begin(fl__h1 *h, fl__exchange *ex) {
   h->body_bytes = 0;
   h->message_done = 0;
   h->err = 0;
+  h->line_bytes = 0;
+  h->in_trailers = 0;
+  h->status_seen = 0;
+  h->continue_seen = 0;
+  ex->body_bytes = 0;
 }
 
 /* A bad head is a weird reply (curl's 8); bad framing inside the body, such
@@ -210,7 +236,8 @@ void fl__h1_begin(fl__h1 *h, fl__exchange *ex) {
  * found in chunked-encoding"). */
 static int parse_error(fl__h1 *h, llhttp_errno_t e) {
   int final_head = h->ex && h->ex->res->status >= 200;
-  int err = e == HPE_INVALID_STATUS ? FL_EBAD_STATUS : final_head ? FL_ERECV : FL_EWEIRD_REPLY;
+  /* Not even a status line (HTTP/0.9, another protocol): curl's 1. */
+  int err = !h->status_seen ? FL_EBAD_STATUS_LINE : final_head ? FL_ERECV : FL_EWEIRD_REPLY;
   return stop(h, err, "%s: %s (%s)", err == FL_ERECV ? "malformed body encoding" : "invalid response",
               llhttp_get_error_reason(&h->parser), llhttp_errno_name(e)),
          err;

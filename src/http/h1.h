@@ -25,7 +25,12 @@ typedef struct fl__h1 {
   llhttp_t parser;
   fl__exchange *ex; /* whose response is being parsed; NULL once dropped */
   uint32_t max_header_bytes, max_header_count; /* 0: no cap */
+  uint32_t max_line_bytes;                     /* one field, name and value; 0: no cap */
   uint32_t header_bytes, header_count;         /* of this head */
+  uint32_t line_bytes;                         /* of the field being parsed */
+  int in_trailers;                             /* after the last chunk */
+  int status_seen;                             /* the status line parsed */
+  int continue_seen;                           /* a 100 arrived (the carrier clears it) */
   uint32_t all_head_bytes, interim_heads;      /* of this response */
   uint64_t body_bytes;                         /* as received, before decoding */
   int message_done;
@@ -36,7 +41,7 @@ typedef struct fl__h1 {
 
 enum { FL__H1_MORE = 0, FL__H1_DONE = 1 };
 
-void fl__h1_init(fl__h1 *h, uint32_t max_header_bytes, uint32_t max_header_count);
+void fl__h1_init(fl__h1 *h, uint32_t max_header_bytes, uint32_t max_header_count, uint32_t max_line_bytes);
 /* Parse the response of ex from the next byte on. */
 void fl__h1_begin(fl__h1 *h, fl__exchange *ex);
 /* Feed response bytes. FL__H1_MORE: all used, the message goes on;

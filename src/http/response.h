@@ -16,6 +16,7 @@ struct fl_response {
   int http_minor;
   unsigned seen; /* FL__H_* present */
   fl__headers headers;
+  fl__headers trailers; /* of a chunked body, kept apart (RFC 9110 6.5) */
   fl__buf reason;
   fl__buf body;
 };

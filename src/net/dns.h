@@ -18,8 +18,7 @@
 
 #include "base/common.h"
 #include "loop/loop.h"
-
-#define FL__DNS_MAX_ADDRS 16
+#include "net/dns_addr.h" /* FL__DNS_MAX_ADDRS, fl__dns_order_addrs */
 
 typedef struct fl__resolver fl__resolver;
 typedef struct fl__dns_req fl__dns_req;
@@ -70,11 +69,6 @@ void fl__dns_cancel(fl__resolver *r, fl__dns_req *req); /* harmless when not pen
 /* Cache arithmetic, exposed for unit tests: the lifetime (ms) of a positive
  * entry whose smallest record TTL is ttl_s seconds. */
 uint64_t fl__dns_cache_lifetime_ms(const fl__resolver_options *o, uint32_t ttl_s);
-
-/* Happy Eyeballs order (RFC 8305 section 4): IPv6 first, then alternating
- * families, each family in its given order; duplicates dropped. Writes at
- * most cap addresses to out (which must not overlap in); returns the count. */
-size_t fl__dns_order_addrs(fl__sockaddr *out, size_t cap, const fl__sockaddr *in, size_t n);
 
 /* Counters, for tests and debugging. */
 typedef struct fl__dns_stats {

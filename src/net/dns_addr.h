@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "net/dns.h"
+#include "base/common.h"
+
+#define FL__DNS_MAX_ADDRS 16 /* addresses kept per name */
 
 /* A --resolve style override: host (lower case, malloc'd: the caller frees
  * it) answers with addrs (ordered, port 0). */
@@ -32,5 +34,9 @@ int fl__dns_parse_servers(const char *s, char **csv_out, char *errbuf, size_t er
 /* "host:port:addr[,addr...]" (addr may be "[v6]") -> *o. 0, FL_EINVAL
  * (reason in errbuf) or FL_ENOMEM. */
 int fl__dns_parse_override(const char *s, fl__dns_override *o, char *errbuf, size_t errcap);
+/* Happy Eyeballs order (RFC 8305 section 4): IPv6 first, then alternating
+ * families, each family in its given order; duplicates dropped. Writes at
+ * most cap addresses to out (which must not overlap in); returns the count. */
+size_t fl__dns_order_addrs(fl__sockaddr *out, size_t cap, const fl__sockaddr *in, size_t n);
 
 #endif

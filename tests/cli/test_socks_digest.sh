@@ -156,6 +156,15 @@ check_eq "$(cat "$OUT")" "Hello, World!" "https through the Digest proxy"
 same "--proxy-digest, https, wrong password" --proxy-digest -x "http://127.0.0.1:$PD" -U pu:no --cacert "$CA" \
   "https://localhost:$TLS_PORT/hello"
 check_rc 56 "the tunnel refused after the answer: 56"
+same "--proxy-digest, a POST body" --proxy-digest -x "http://127.0.0.1:$PD" -U pu:pp -A t -d hello=there "$HB/post"
+check_contains "$OUT" '"hello":"there"' "the body went with the answered request"
+printf 'uploaded-file' >"$T/up.txt"
+same "--proxy-digest, -T" --proxy-digest -x "http://127.0.0.1:$PD" -U pu:pp -T "$T/up.txt" -o /dev/null \
+  -w '%{http_code}' "$HB/put"
+flurry --proxy-digest -x "http://127.0.0.1:$PD" -U pu:pp -T "$T/up.txt" "$HB/put"
+check_contains "$OUT" '"data":"uploaded-file"' "the file went with the answered request"
+same "--digest, POST to a resource that takes none" --digest -u user:passwd -d x -o /dev/null -w '%{http_code}' \
+  "$HB/digest-auth/auth/user/passwd/MD5"
 same "--proxy-digest and --digest" --proxy-digest -x "http://pu:pp@127.0.0.1:$PD" --digest -u user:passwd \
   "$HB/digest-auth/auth/user/passwd/SHA-256"
 check_contains "$OUT" '"authenticated":true' "both Digest challenges answered"

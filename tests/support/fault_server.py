@@ -716,6 +716,72 @@ def sc_cookie_flood(conn, req):
     return KEEP
 
 
+def sc_flaky(conn, req):
+    """?k=K&fail=N&code=C&after=S: the first N requests under key K fail,
+    the later ones get /ok. A failure is status C [503] with a body
+    "fail I\n" (I: the attempt number) and Retry-After: S when given; C=0
+    resets the connection instead, C=52 closes it without a byte."""
+    attempt = RECORDER.stats(req.query.get("k", ""))["requests"]
+    if attempt > req.int_param("fail", 1):
+        conn.send(OK_RESPONSE)
+        return KEEP
+    code = req.int_param("code", 503)
+    if code == 0:
+        conn.close_reset()
+        return DONE
+    if code == 52:
+        return CLOSE
+    body = b"fail %d\n" % attempt
+    fields = ["Content-Length: %d" % len(body), "Content-Type: text/plain"]
+    if "after" in req.query:
+        fields.append("Retry-After: %s" % req.query["after"])
+    conn.send(head("HTTP/1.1 %d Flaky" % code, *fields) + body)
+    return KEEP
+
+
+_ZSTD = {}
+
+
+def _zstd(data, frames):
+    """data split into `frames` zstd frames, by the zstd command (no zstd
+    module in Python's standard library before 3.14)."""
+    import subprocess
+    key = (data, frames)
+    if key not in _ZSTD:
+        step = -(-len(data) // frames) if data else 0
+        parts = [data[i * step:(i + 1) * step] for i in range(frames)]
+        _ZSTD[key] = b"".join(subprocess.run(["zstd", "-q", "-c", "-3"], input=p, check=True,
+                                             stdout=subprocess.PIPE).stdout for p in parts)
+    return _ZSTD[key]
+
+
+def sc_zstd(conn, req):
+    """?n=N&frames=F&chunked=0|1&zeros=0|1: N pattern bytes (or zeros),
+    Content-Encoding: zstd in F frames [1], with a length or chunked."""
+    n = req.int_param("n", 1000)
+    data = bytes(n) if req.int_param("zeros", 0) else fill(0, n)
+    body = _zstd(data, max(1, req.int_param("frames", 1)))
+    if req.int_param("chunked", 0):
+        conn.send(head("HTTP/1.1 200 OK", "Content-Encoding: zstd", "Transfer-Encoding: chunked")
+                  + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+    else:
+        conn.send(head("HTTP/1.1 200 OK", "Content-Encoding: zstd",
+                       "Content-Length: %d" % len(body)) + body)
+    return KEEP
+
+
+def sc_long_header(conn, req):
+    """?kb=K&n=N: N [1] header lines of K KiB [100] each (name, ": ", value
+    and CRLF together), then the body ok."""
+    size = req.int_param("kb", 100) * 1024
+    lines = []
+    for i in range(req.int_param("n", 1)):
+        prefix = b"X-Long-%d: " % i
+        lines.append(prefix + fill(0, size - len(prefix) - 2) + b"\r\n")
+    conn.send(b"HTTP/1.1 200 OK\r\n" + b"".join(lines) + b"Content-Length: 2\r\n\r\nok")
+    return KEEP
+
+
 def sc_not_found(conn, req):
     conn.send(RESP_404)
     return KEEP
@@ -755,6 +821,9 @@ SCENARIOS = {
     "/redirect-port": sc_redirect_port,
     "/cookie-flood": sc_cookie_flood,
     "/loop": sc_loop,
+    "/flaky": sc_flaky,
+    "/zstd": sc_zstd,
+    "/long-header": sc_long_header,
     "/ok": sc_ok,
     "/echo": sc_echo,
     "/len": sc_len,

@@ -1,5 +1,6 @@
-/* The client (a session): options, setup and teardown of what its requests
- * share. Contract in client.h. */
+/* The session: fl_client options, setup and teardown of what its requests
+ * share (struct fl_client in client.h; it cancels requests, so it sits above
+ * request.h, which client.h does not know). */
 #include "client/client.h"
 
 #include <stdlib.h>
@@ -29,6 +30,9 @@ void fl_client_options_init(fl_client_options *o) {
   o->decompress = 1;
   o->cookies = 1;
   o->tls_session_cache = 1;
+  o->max_connecting_per_host = 4;
+  o->expect_100_threshold = 1024 * 1024;
+  o->expect_100_timeout_ms = 1000;
 }
 
 static char *dup_or_null(const char *s) {
@@ -41,10 +45,28 @@ static char *dup_or_null(const char *s) {
 
 static void outermost_leave(fl__guard *g);
 
+static int setup_fail(int err, const char *why, int *err_out, char *msg, size_t cap) {
+  if (err_out) *err_out = err;
+  if (msg && cap) fl__msg(msg, cap, "%s", why);
+  return err;
+}
+
 fl_client *fl_client_new(fl_loop *loop, const fl_client_options *opts) {
-  if (!loop) return NULL;
+  return fl_client_new_err(loop, opts, NULL, NULL, 0);
+}
+
+fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *err_out, char *msg, size_t cap) {
+  if (err_out) *err_out = 0;
+  if (msg && cap) msg[0] = '\0';
+  if (!loop) {
+    setup_fail(FL_EINVAL, "no loop given", err_out, msg, cap);
+    return NULL;
+  }
   fl_client *c = calloc(1, sizeof *c);
-  if (!c) return NULL;
+  if (!c) {
+    setup_fail(FL_ENOMEM, "out of memory", err_out, msg, cap);
+    return NULL;
+  }
   if (opts)
     c->opts = *opts;
   else
@@ -65,13 +87,18 @@ fl_client *fl_client_new(fl_loop *loop, const fl_client_options *opts) {
       .ttl_max_ms = c->opts.dns_ttl_max_ms,
       .negative_ttl_ms = c->opts.dns_negative_ttl_ms,
   };
-  char errbuf[160];
+  char errbuf[256] = "out of memory";
   fl__buf_init(&c->scratch);
   c->rbuf = malloc(FL__READ_BUF_SIZE);
-  if (!c->rbuf || !c->user_agent || (opts && opts->dns_servers && !c->dns_servers) || fl__client_jar_init(c) ||
-      fl__proxies_init(&c->proxies, &c->opts, errbuf, sizeof errbuf) ||
-      fl__tls_ctx_new(&c->opts, &c->tls, errbuf, sizeof errbuf) != 0 ||
-      fl__resolver_new(loop, &ro, &c->resolver, errbuf, sizeof errbuf) != 0) {
+  int err = 0;
+  if (!c->rbuf || !c->user_agent || (opts && opts->dns_servers && !c->dns_servers))
+    err = FL_ENOMEM;
+  else if ((err = fl__client_jar_init(c)) == 0 &&
+           (err = fl__proxies_init(&c->proxies, &c->opts, errbuf, sizeof errbuf)) == 0 &&
+           (err = fl__tls_ctx_new(&c->opts, &c->tls, errbuf, sizeof errbuf)) == 0)
+    err = fl__resolver_new(loop, &ro, &c->resolver, errbuf, sizeof errbuf);
+  if (err) {
+    setup_fail(err, errbuf, err_out, msg, cap);
     fl__tls_ctx_free(c->tls);
     fl__client_jar_free(c);
     fl__proxies_free(&c->proxies);
@@ -94,10 +121,12 @@ fl_client *fl_client_new(fl_loop *loop, const fl_client_options *opts) {
   env->happy_eyeballs_delay_ms = c->opts.happy_eyeballs_delay_ms;
   env->max_header_bytes = c->opts.max_header_bytes;
   env->max_header_count = c->opts.max_header_count;
+  env->max_header_line_bytes = c->opts.max_header_line_bytes;
   env->pipeline_depth = c->opts.pipeline_depth;
   env->idle_ms = c->opts.idle_timeout_ms;
   c->pool.max_total = c->opts.max_connections;
   c->pool.max_per_host = c->opts.max_connections_per_host;
+  c->pool.max_connecting = c->opts.max_connecting_per_host;
   fl__ratelimit_init(&c->ratelimit, loop, &c->guard, c->opts.rate_limit, c->opts.rate_limit_per_host,
                      c->opts.rate_burst);
   fl__loop_attach(loop);
