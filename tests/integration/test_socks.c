@@ -209,6 +209,15 @@ static void scripted_tests(int ng, int fault) {
   CHECK(strncmp(body(r), "GET /echo HTTP/1.1\r\n", 20) == 0);
   fl_request_free(r);
   fl_client_free(c);
+  /* Replies that come a byte at a time are put together. */
+  const char *split[] = {"socks5h://split:x@", "socks5://split:x@", "socks4a://split@", "socks4://split@"};
+  for (int i = 0; i < 4; i++) {
+    c = client_via(split[i], s);
+    r = fl_test_get(c, url, 0);
+    CHECK(strncmp(body(r), "GET /echo HTTP/1.1\r\n", 20) == 0);
+    fl_request_free(r);
+    fl_client_free(c);
+  }
 
   /* Failures, each FL_EPROXY with the reason. */
   static const struct {

@@ -24,6 +24,7 @@ Scenarios by user name (SOCKS5 user/password, or the SOCKS4 user id):
   stall           never answer the CONNECT (until the client closes, 30 s)
   bind-name       success, with a host name as the bound address (SOCKS5)
   bind-v6         success, with an IPv6 bound address (SOCKS5)
+  split           success, every reply byte written on its own, 5 ms apart
   anything else   (SOCKS5: any password) connect and relay
 Targets: loopback only. IP literals as given; the name "localhost" is
 127.0.0.1; any other name fails (SOCKS5 reply 4, SOCKS4 91). The name
@@ -39,6 +40,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 LOG = []
 LOG_LOCK = threading.Lock()
@@ -64,6 +66,16 @@ def recv_until_nul(sock, limit=1024):
         data += c
         if len(data) > limit:
             raise EOFError
+
+
+def send(sock, data, user):
+    """data, in one write, or a byte at a time for the user "split"."""
+    if user != "split":
+        sock.sendall(data)
+        return
+    for i in range(len(data)):
+        sock.sendall(data[i:i + 1])
+        time.sleep(0.005)
 
 
 def relay(a, b):
@@ -141,7 +153,7 @@ def socks4(sock):
                    % ("-" if host else ip, port, user or "-", host or "-"))
 
     def reply(status, version=0):
-        sock.sendall(bytes([version, status]) + struct.pack("!H", port) + b"\0\0\0\0")
+        send(sock, bytes([version, status]) + struct.pack("!H", port) + b"\0\0\0\0", user)
 
     if cmd != 1:
         reply(91)
@@ -191,7 +203,7 @@ def socks5(sock):
         if user == "badauth":
             sock.sendall(b"\x01\x01")
             return
-        sock.sendall(b"\x01\x00")
+        send(sock, b"\x01\x00", user)
     elif 0 in methods and MODE != "require-auth":
         sock.sendall(b"\x05\x00")
     else:
@@ -211,7 +223,7 @@ def socks5(sock):
         LOG.append("socks5 atyp=%d host=%s port=%d user=%s" % (atyp, host, port, user or "-"))
 
     def reply(code, bound=b"\x01\x7f\x00\x00\x01", version=5):
-        sock.sendall(bytes([version, code, 0]) + bound + struct.pack("!H", 4321))
+        send(sock, bytes([version, code, 0]) + bound + struct.pack("!H", 4321), user)
 
     if cmd != 1:
         reply(7)
