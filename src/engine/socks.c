@@ -188,10 +188,15 @@ static int socks5_connect(fl__conn *c) {
 }
 
 static const char *socks5_reply_text(int code) {
-  static const char *const text[] = {
-      "succeeded",         "general SOCKS server failure", "connection not allowed by ruleset",
-      "network unreachable", "host unreachable",           "connection refused",
-      "TTL expired",       "command not supported",        "address type not supported"};
+  static const char *const text[] = {"succeeded",
+                                     "general SOCKS server failure",
+                                     "connection not allowed by ruleset",
+                                     "network unreachable",
+                                     "host unreachable",
+                                     "connection refused",
+                                     "TTL expired",
+                                     "command not supported",
+                                     "address type not supported"};
   return code >= 0 && code < (int)FL__ARRAY_SIZE(text) ? text[code] : "unknown reply";
 }
 
