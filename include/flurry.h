@@ -103,6 +103,7 @@ FL_EXPORT const char *fl_version_details(void);
   X(CALLBACK_ABORT, -1015, 42, "aborted by callback")                                \
   X(BAD_STATUS_LINE, -1016, 1, "not an HTTP/1.x response (bad status line or HTTP/0.9)") \
   X(SEND_REWIND, -65, 65, "redirect needs the request body again, which cannot be replayed") \
+  X(PINNED_PUBKEY, -90, 90, "public key does not match the pinned key") \
   X(PROXY, -97, 97, "proxy handshake failed")
 
 typedef enum fl_err {
@@ -269,16 +270,58 @@ typedef struct fl_client_options {
    * and 1000 ms; threshold 0 = never added by the library. */
   uint64_t expect_100_threshold;
   uint32_t expect_100_timeout_ms;
+  /* TLS versions offered (FL_TLS_*). tls_min_version: default FL_TLS_1_2
+   * (0 means the same), or FL_TLS_1_3; lower minimums are refused
+   * (fl_client_new fails). tls_max_version: default 0 = the highest OpenSSL
+   * has (1.3), or FL_TLS_1_2, FL_TLS_1_3. A server
+   * that cannot meet the bounds fails the request with FL_ETLS_HANDSHAKE;
+   * so does every https request when the maximum is below the minimum (as
+   * curl's --tlsv1.3 --tls-max 1.2). Other values: fl_client_new fails. */
+  int tls_min_version;
+  int tls_max_version;
+  /* Ciphers in OpenSSL's syntax (curl's --ciphers and --tls13-ciphers).
+   * tls_ciphers: the TLS 1.2 list ("ECDHE-RSA-AES128-GCM-SHA256:..."; NULL
+   * = OpenSSL's default). tls13_ciphers: the TLS 1.3 suites
+   * ("TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"; NULL = AES-128-GCM,
+   * ChaCha20, AES-256-GCM). A list OpenSSL refuses makes fl_client_new fail
+   * (FL_EBAD_ARGUMENT, with OpenSSL's reason from fl_client_new_err); a
+   * server that shares no cipher with the list fails with FL_ETLS_HANDSHAKE.
+   * Copied. */
+  const char *tls_ciphers;
+  const char *tls13_ciphers;
+  /* Public-key pinning (curl's --pinnedpubkey): after each handshake, the
+   * SHA-256 of the server certificate's SubjectPublicKeyInfo (DER) must be
+   * one of "sha256//BASE64[;sha256//BASE64...]", or the key in a file
+   * (PEM "BEGIN PUBLIC KEY", or DER) when the string does not start with
+   * "sha256//". Checked also with insecure set, after verification
+   * otherwise. A mismatch fails the request with FL_EPINNED_PUBKEY (curl's
+   * 90), the server's key digest in fl_request_errmsg. As in curl, a pin
+   * that can never match (unreadable file, malformed entry) is not a setup
+   * error: requests fail with FL_EPINNED_PUBKEY saying why. The file is
+   * read by fl_client_new. Copied. NULL = no pinning. Compute a digest with
+   *   openssl x509 -in cert.pem -pubkey -noout | openssl pkey -pubin -outform der |
+   *   openssl dgst -sha256 -binary | base64 */
+  const char *pinned_pubkey;
   /* Digest authentication with an HTTP proxy (RFC 7616, curl's
    * --proxy-digest): the proxy URL's credentials are not sent as Basic up
    * front; a 407 whose Proxy-Authenticate offers Digest is answered once,
    * on the next request to the same URL, with a Proxy-Authorization computed
    * for it (the first request goes without its body, as for
-   * fl_request_set_digest_auth). For https URLs the CONNECT is answered the same way, on the
-   * same connection (a proxy that closes it after its 407 is not answered:
-   * FL_ERECV, as any refused tunnel). Default 0. */
+   * fl_request_set_digest_auth). For https URLs the CONNECT is answered
+   * the same way, on the same connection (a proxy that closes it after its
+   * 407 is not answered: FL_ERECV, as any refused tunnel). Default 0. */
   int proxy_digest;
 } fl_client_options;
+
+/* TLS protocol versions (the values on the wire), for tls_min_version and
+ * tls_max_version. flurry speaks 1.2 and 1.3; 1.0 and 1.1 exist only as
+ * maximums, which leave no version to offer (FL_ETLS_HANDSHAKE). */
+enum fl_tls_version {
+  FL_TLS_1_0 = 0x0301,
+  FL_TLS_1_1 = 0x0302,
+  FL_TLS_1_2 = 0x0303,
+  FL_TLS_1_3 = 0x0304
+};
 
 FL_EXPORT void fl_client_options_init(fl_client_options *opts);
 /* opts may be NULL for defaults; they are copied. NULL on bad options/OOM. */

@@ -48,16 +48,39 @@ int fl__headers_add(fl__headers *h, const char *name, size_t nlen, const char *v
   return push_item(h, ref);
 }
 
+/* Move the live names and values to the front of the arena. Items are in
+ * arena order (every add and commit appends) and each name is followed by
+ * its value, so copying forward in item order never overwrites a live byte. */
+static void compact(fl__headers *h) {
+  size_t w = 0;
+  for (size_t i = 0; i < h->n; i++) {
+    fl__header_ref *r = &h->items[i];
+    size_t len = (size_t)r->value_off + r->value_len + 1 - r->name_off;
+    uint32_t value_rel = r->value_off - r->name_off;
+    memmove(h->arena.data + w, h->arena.data + r->name_off, len);
+    r->name_off = (uint32_t)w;
+    r->value_off = (uint32_t)w + value_rel;
+    w += len;
+  }
+  h->arena.len = w;
+}
+
 int fl__headers_remove(fl__headers *h, const char *name) {
-  size_t kept = 0;
+  size_t kept = 0, live = 0;
   int removed = 0;
   for (size_t i = 0; i < h->n; i++) {
-    if (fl__strcaseeq(fl__headers_name(h, i), name))
+    if (fl__strcaseeq(fl__headers_name(h, i), name)) {
       removed++;
-    else
+    } else {
+      live += (size_t)h->items[i].value_off + h->items[i].value_len + 1 - h->items[i].name_off;
       h->items[kept++] = h->items[i];
+    }
   }
-  h->n = kept; /* arena bytes of removed items stay until reset: bounded by use */
+  h->n = kept;
+  /* Removed bytes stay in the arena until it is reset; a list that is only
+   * ever changed (set_header on a request resent forever) would grow
+   * without bound, so compact once they outweigh the live ones. */
+  if (removed && h->pending == 0 && h->arena.len > 2 * live + 4096) compact(h);
   return removed;
 }
 

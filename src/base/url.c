@@ -28,6 +28,9 @@
  *   is never reinterpreted here as an address.
  * - "[...]" hosts must satisfy inet_pton(AF_INET6). Zone ids
  *   ("[fe80::1%25eth0]") and IPvFuture ("[v1.x]") are rejected as malformed.
+ * - A reg-name longer than DNS allows (253 bytes, labels of 63) fails with
+ *   FL_ERESOLVE, as curl's exit 6: it can never resolve. An empty host is
+ *   malformed for http and https only ("file:///x" parses, with host "").
  */
 #include "base/url_impl.h"
 
@@ -35,6 +38,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "flurry.h"
 
@@ -140,6 +144,28 @@ static size_t decode_regname(char *dst, const char *src, size_t n) {
   return o;
 }
 
+/* "http" or "https", in any case, as text[0..n). */
+static int is_web_scheme(const char *text, size_t n) {
+  static const char *const web[] = {"http", "https"};
+  for (size_t i = 0; i < sizeof web / sizeof web[0]; i++)
+    if (strlen(web[i]) == n && strncasecmp(text, web[i], n) == 0) return 1;
+  return 0;
+}
+
+/* A decoded reg-name that DNS can carry: at most 253 bytes (one trailing dot
+ * aside) in labels of at most 63. Longer names can never resolve; curl
+ * exits 6 (could not resolve) for them, and so do we, at parse time. */
+static int dns_name_fits(const char *host, size_t n) {
+  if (n > 0 && host[n - 1] == '.') n--;
+  if (n > 253) return 0;
+  size_t label = 0;
+  for (size_t i = 0; i < n; i++) {
+    label = host[i] == '.' ? 0 : label + 1;
+    if (label > 63) return 0;
+  }
+  return 1;
+}
+
 /* Copy path or query bytes, percent-encoding bytes >= 0x80 (as curl does). */
 static size_t copy_encode_high(char *dst, const char *src, size_t n) {
   size_t o = 0;
@@ -231,7 +257,10 @@ int fl__url_parse(fl__url *u, const char *text) {
       portstr = colon + 1;
       portlen = hplen - hlen - 1;
     }
-    if (hlen == 0) return FL_EURL_MALFORMAT;
+    /* RFC 9110 4.2.1: an http(s) URI with an empty host is invalid. Other
+     * schemes may have one ("file:///etc/passwd"): the URL parses, and the
+     * client refuses the scheme as unsupported rather than malformed. */
+    if (hlen == 0 && is_web_scheme(text, slen)) return FL_EURL_MALFORMAT;
   }
 
   /* path, query; the fragment is dropped */
@@ -284,7 +313,11 @@ int fl__url_parse(fl__url *u, const char *text) {
     r.host_is_ipv6 = 1;
   } else {
     size_t k = decode_regname(w, h, hlen);
-    if (k == (size_t)-1 || k == 0) goto malformed;
+    if (k == (size_t)-1 || (k == 0 && hlen > 0)) goto malformed;
+    if (!dns_name_fits(w, k)) {
+      free(st);
+      return FL_ERESOLVE;
+    }
     r.host_is_ipv4 = is_ipv4(w, k);
     w += k;
   }

@@ -28,6 +28,7 @@ enum {
   CLI_EXIT_CERT = 58,     /* curl's CURLE_SSL_CERTPROBLEM: client certificate */
   CLI_EXIT_FILESIZE = 63,
   CLI_EXIT_CACERT = 77,   /* curl's CURLE_SSL_CACERT_BADFILE */
+  CLI_EXIT_CIPHER = 59,   /* curl's CURLE_SSL_CIPHER */
 };
 
 /* ------------------------------------------------------------------ util.c */
@@ -199,6 +200,7 @@ typedef struct cli_config {
   size_t ncookies;
   char *cookie_jar;       /* -c */
   double connect_timeout, max_time; /* seconds, 0 = none */
+  double expect100_timeout;         /* seconds, 0 = the library's (curl's) 1 s */
   uint64_t max_filesize;  /* 0 = none */
   char **resolve;         /* NULL-terminated */
   size_t nresolve;
@@ -216,6 +218,9 @@ typedef struct cli_config {
   uint64_t resume_from;   /* -C OFFSET */
   int create_dirs;
   char *cert, *cert_password, *key, *cert_type, *key_type, *capath;
+  /* TLS: --tlsv1.2/--tlsv1.3, --tls-max (FL_TLS_*, 0 = default) */
+  int tls_min, tls_max;
+  char *ciphers, *tls13_ciphers, *pinnedpubkey;
 } cli_config;
 
 /* Parse argv into cfg. Returns -1 to go on, or an exit code (0 after -h/-V,
@@ -239,6 +244,10 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
  * set: https transfers then fail with 58, as curl's. NULL: still no client. */
 fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad, int *err,
                           char *msg, size_t cap);
+/* --ciphers / --tls13-ciphers that OpenSSL refuses (o from
+ * cli_client_options): 0, or CLI_EXIT_CIPHER with curl's message in msg;
+ * then https transfers fail with it, as curl's. */
+int cli_tls_ciphers_check(fl_client_options *o, char *msg, size_t cap);
 /* After fl_client_new: load -b cookie files. 0 or an exit code. */
 int cli_client_start(const cli_config *cfg, fl_client *client);
 /* At the end: save the -c cookie jar (a failure is a warning, as curl's). */

@@ -16,12 +16,13 @@
 enum opt_id {
   O_CACERT, O_CAPATH, O_CERT, O_CERT_TYPE, O_CONTINUE_AT, O_COOKIE, O_COOKIE_JAR, O_COMPRESSED,
   O_CONNECT_TIMEOUT, O_CREATE_DIRS, O_DATA, O_DATA_BINARY, O_DATA_RAW, O_DATA_URLENCODE,
-  O_DNS_SERVERS, O_DUMP_HEADER, O_REFERER, O_FAIL, O_FORM, O_GET, O_HEADER, O_HELP, O_HEAD,
+  O_DNS_SERVERS, O_DUMP_HEADER, O_EXPECT100_TIMEOUT, O_REFERER, O_FAIL, O_FORM, O_GET, O_HEADER, O_HELP, O_HEAD,
   O_INCLUDE, O_INSECURE, O_KEY, O_KEY_TYPE, O_LOCATION, O_MAX_FILESIZE, O_MAX_REDIRS, O_MAX_TIME,
   O_OUTPUT, O_PARALLEL, O_PARALLEL_MAX, O_PROXY, O_RANGE, O_RATE, O_REMOTE_NAME, O_REQUEST,
   O_RESOLVE, O_RETRY, O_RETRY_ALL_ERRORS, O_RETRY_CONNREFUSED, O_RETRY_DELAY, O_RETRY_MAX_TIME,
   O_SHOW_ERROR, O_SILENT, O_UPLOAD_FILE, O_URL, O_URL_FILE, O_USER, O_USER_AGENT, O_VERBOSE,
   O_VERSION, O_WRITE_OUT,
+  O_CIPHERS, O_PINNEDPUBKEY, O_TLS_MAX, O_TLS13_CIPHERS, O_TLSV1_2, O_TLSV1_3,
   O_DIGEST, O_PROXY_DIGEST, O_PROXY_USER, O_SOCKS4, O_SOCKS4A, O_SOCKS5, O_SOCKS5_HOSTNAME,
 };
 
@@ -39,8 +40,10 @@ static const cli_option options[] = {
     {0, "capath", "DIR", O_CAPATH, "Directory of hashed CA certificates to verify with"},
     {'E', "cert", "FILE[:PASSWORD]", O_CERT, "Client certificate (PEM) for TLS"},
     {0, "cert-type", "TYPE", O_CERT_TYPE, "Client certificate type: PEM (the only one)"},
+    {0, "ciphers", "LIST", O_CIPHERS, "TLS 1.2 ciphers to offer (OpenSSL syntax)"},
     {0, "compressed", NULL, O_COMPRESSED, "Ask for gzip, deflate or br, and decode the body"},
     {0, "connect-timeout", "SECONDS", O_CONNECT_TIMEOUT, "Longest time to set up a connection"},
+    {0, "expect100-timeout", "SECONDS", O_EXPECT100_TIMEOUT, "How long an upload waits for 100 Continue"},
     {'C', "continue-at", "OFFSET|-", O_CONTINUE_AT, "Resume at OFFSET; '-': after what -o holds"},
     {'b', "cookie", "DATA|FILE", O_COOKIE, "Send cookies: \"k=v; k2=v2\", or read a cookie file"},
     {'c', "cookie-jar", "FILE", O_COOKIE_JAR, "Write the cookies to FILE after the transfers"},
@@ -69,6 +72,7 @@ static const cli_option options[] = {
     {'o', "output", "FILE", O_OUTPUT, "Write the body to FILE (one -o per URL, in order)"},
     {'Z', "parallel", NULL, O_PARALLEL, "Fetch URLs concurrently (the default)"},
     {0, "parallel-max", "NUM", O_PARALLEL_MAX, "At most NUM transfers at once (default 50)"},
+    {0, "pinnedpubkey", "HASHES", O_PINNEDPUBKEY, "Server key must match: sha256//BASE64[;...] or FILE"},
     {'x', "proxy", "URL", O_PROXY, "Use a proxy: [http|socks4|socks4a|socks5|socks5h]://HOST:PORT"},
     {0, "proxy-digest", NULL, O_PROXY_DIGEST, "HTTP Digest authentication with the proxy"},
     {'U', "proxy-user", "USER:PASSWORD", O_PROXY_USER, "Credentials for the proxy (HTTP or SOCKS5)"},
@@ -89,6 +93,10 @@ static const cli_option options[] = {
     {0, "socks4a", "HOST[:PORT]", O_SOCKS4A, "Use a SOCKS4a proxy (it resolves the name)"},
     {0, "socks5", "HOST[:PORT]", O_SOCKS5, "Use a SOCKS5 proxy (the name resolved here)"},
     {0, "socks5-hostname", "HOST[:PORT]", O_SOCKS5_HOSTNAME, "Use a SOCKS5 proxy (it resolves the name)"},
+    {0, "tls-max", "VERSION", O_TLS_MAX, "Highest TLS version: 1.0, 1.1, 1.2, 1.3 or default"},
+    {0, "tls13-ciphers", "LIST", O_TLS13_CIPHERS, "TLS 1.3 cipher suites to offer (OpenSSL syntax)"},
+    {0, "tlsv1.2", NULL, O_TLSV1_2, "Use TLS 1.2 or later"},
+    {0, "tlsv1.3", NULL, O_TLSV1_3, "Use TLS 1.3 or later"},
     {'T', "upload-file", "FILE", O_UPLOAD_FILE, "PUT FILE ('-': stdin) to the URL (one -T per URL)"},
     {0, "url", "URL", O_URL, "A URL to fetch (as a plain argument)"},
     {0, "url-file", "FILE", O_URL_FILE, "Read URLs from FILE, one per line ('-': stdin)"},
@@ -197,6 +205,21 @@ static int check_resolve(const char *opt, const char *s) {
   if (end == p + 1 || *end != ':' || port < 1 || port > 65535 || !end[1])
     return usage_error(opt, "expected HOST:PORT:ADDR[,ADDR...]");
   return -1;
+}
+
+/* --tls-max: curl's version names. */
+static int parse_tls_max(cli_config *cfg, const char *opt, const char *s) {
+  static const struct {
+    const char *name;
+    int version;
+  } names[] = {{"default", 0},           {"1.0", FL_TLS_1_0}, {"1.1", FL_TLS_1_1},
+               {"1.2", FL_TLS_1_2},      {"1.3", FL_TLS_1_3}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(s, names[i].name) == 0) {
+      cfg->tls_max = names[i].version;
+      return -1;
+    }
+  return usage_error(opt, "is badly used here");
 }
 
 /* -H "Name: value", "Name:" (remove), "Name;" (empty value). */
@@ -327,6 +350,7 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
   case O_COOKIE_JAR: set_str(&cfg->cookie_jar, arg); break;
   case O_COMPRESSED: cfg->compressed = on; break;
   case O_CONNECT_TIMEOUT: return parse_seconds(name, arg, &cfg->connect_timeout);
+  case O_EXPECT100_TIMEOUT: return parse_seconds(name, arg, &cfg->expect100_timeout);
   case O_DATA:
   case O_DATA_BINARY:
   case O_DATA_RAW:
@@ -424,6 +448,15 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
   case O_VERSION:
     cli_print_version(stdout);
     return CLI_EXIT_OK;
+  case O_CIPHERS: set_str(&cfg->ciphers, arg); break;
+  case O_PINNEDPUBKEY: set_str(&cfg->pinnedpubkey, arg); break;
+  case O_TLS13_CIPHERS: set_str(&cfg->tls13_ciphers, arg); break;
+  case O_TLS_MAX: return parse_tls_max(cfg, name, arg);
+  case O_TLSV1_2:
+  case O_TLSV1_3:
+    if (!on) return usage_error(name, "used '--no-' for option that isn't a boolean");
+    cfg->tls_min = o->id == O_TLSV1_2 ? FL_TLS_1_2 : FL_TLS_1_3;
+    break;
   case O_WRITE_OUT:
     if (arg[0] == '@') {
       cli_buf b = {0};
@@ -595,5 +628,8 @@ void cli_config_free(cli_config *cfg) {
   free(cfg->cert_type);
   free(cfg->key_type);
   free(cfg->capath);
+  free(cfg->ciphers);
+  free(cfg->tls13_ciphers);
+  free(cfg->pinnedpubkey);
   memset(cfg, 0, sizeof *cfg);
 }

@@ -299,6 +299,15 @@ static void send_attempt(transfer *t) {
 }
 
 /* Fail a transfer before it was sent. */
+/* RFC 9110 token characters: what fl_request_new accepts as a method. */
+static int method_is_token(const char *m) {
+  if (!*m) return 0;
+  for (; *m; m++)
+    if (!strchr("!#$%&'*+-.^_`|~", *m) && !((*m >= '0' && *m <= '9') || ((*m | 0x20) >= 'a' && (*m | 0x20) <= 'z')))
+      return 0;
+  return 1;
+}
+
 static void fail_early(transfer *t) {
   t->retries_left = 0;
   finish(t, 0);
@@ -339,12 +348,20 @@ static void start(cli_run *run, transfer *t) {
   }
   const char *method = t->upload ? run->rs->upload_method : run->rs->method;
   t->req = fl_request_new(method, t->url);
-  if (!t->req) {
-    cli_t_abort(t, CLI_EXIT_BAD_ARG, "cannot make a request with method '%s'", method);
+  if (!t->req) { /* a method that is no token (43), else no memory (27) */
+    if (method_is_token(method))
+      cli_t_abort(t, 27, "out of memory making the request");
+    else
+      cli_t_abort(t, CLI_EXIT_BAD_ARG, "cannot make a request with method '%s'", method);
     fail_early(t);
     return;
   }
   int https = !strncmp(t->url, "https:", 6);
+  if (https && run->cipher_bad) {
+    cli_t_abort(t, run->cipher_bad, "%s", run->cipher_msg);
+    fail_early(t);
+    return;
+  }
   if (https && run->cacert_bad) {
     cli_t_abort(t, CLI_EXIT_CACERT, "error setting certificate verify locations: %s", cfg->cacert);
     fail_early(t);
@@ -426,6 +443,7 @@ int cli_run_all(const cli_config *cfg, const cli_reqspec *rs) {
   cli_run run = {.cfg = cfg, .rs = rs, .n = cfg->nurls};
   fl_client_options o;
   cli_client_options(cfg, &o, &run.cacert_bad);
+  run.cipher_bad = cli_tls_ciphers_check(&o, run.cipher_msg, sizeof run.cipher_msg);
 
   run.loop = fl_loop_new();
   int err = FL_ENOMEM;

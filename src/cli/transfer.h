@@ -65,6 +65,8 @@ struct cli_run {
   cli_meter *meter;
   int cacert_bad;      /* --cacert unreadable: https transfers fail with 77 */
   int cert_bad;        /* -E / --key unusable: https transfers fail with 58 */
+  int cipher_bad;      /* a cipher list OpenSSL refuses: https transfers fail with 59 */
+  char cipher_msg[256];
   FILE *dump;          /* -D FILE, shared by every transfer */
   int dump_failed;
   /* --rate: transfers are started no faster than the client's limit lets

@@ -33,6 +33,8 @@ void fl_client_options_init(fl_client_options *o) {
   o->max_connecting_per_host = 4;
   o->expect_100_threshold = 1024 * 1024;
   o->expect_100_timeout_ms = 1000;
+  o->tls_min_version = FL_TLS_1_2;
+  o->tls_max_version = 0; /* the highest */
 }
 
 static char *dup_or_null(const char *s) {
@@ -110,6 +112,7 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
   }
   /* The TLS context keeps its own copies of the file names. */
   c->opts.ca_file = c->opts.ca_path = c->opts.client_cert = c->opts.client_key = NULL;
+  c->opts.tls_ciphers = c->opts.tls13_ciphers = c->opts.pinned_pubkey = NULL;
   c->opts.proxy = NULL; /* parsed into c->proxies; the caller's string is not kept */
   c->guard.on_outermost_leave = outermost_leave;
   fl__conn_env *env = &c->pool.env;

@@ -404,6 +404,7 @@ static void do_read(fl__conn *c) {
     if (n > 0) {
       if (!ex->response_started) {
         ex->response_started = 1;
+        if (c->requests_done == 0) c->owner->answered(c); /* the server took it */
         ex->ops->step(ex, FL__EX_FIRST_BYTE);
       } else {
         ex->ops->step(ex, FL__EX_ACTIVITY);

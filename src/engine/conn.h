@@ -95,6 +95,7 @@ typedef struct fl__conn_env {
 /* The owner's side (the pool). */
 typedef struct fl__conn_owner_ops {
   void (*connected)(fl__conn *c);           /* TCP connected (tunnel and TLS may follow) */
+  void (*answered)(fl__conn *c);            /* the first response byte on it arrived */
   void (*ready)(fl__conn *c);               /* open: carries exchanges now */
   void (*idle)(fl__conn *c, int reusable);  /* carries nothing after a response */
   void (*room)(fl__conn *c);                /* a pipelined response ended, others remain */

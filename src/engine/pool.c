@@ -48,6 +48,7 @@ static fl__host *host_get(fl__pool *p, const fl__endpoint *ep) {
   h->ep.proxy_auth = keep(&at, ep->proxy_auth);
   fl__queue_init(&h->idle);
   fl__queue_init(&h->busy);
+  h->connect_limit = p->max_connecting;
   if (fl__hash_insert(&p->by_key, &h->hnode, hash)) {
     free(h);
     return NULL;
@@ -93,7 +94,7 @@ static int per_host_ok(const fl__pool *p, const fl__host *h) {
 /* A small server's listen backlog drops SYNs beyond it, and each dropped
  * one costs a 1, 3, 7 s retransmit: connects to one host go a few at a time. */
 static int connect_ok(const fl__pool *p, const fl__host *h) {
-  return !p->max_connecting || h->nconnecting < p->max_connecting;
+  return !p->max_connecting || h->nconnecting < h->connect_limit;
 }
 
 static int can_open(const fl__pool *p, const fl__host *h) {
@@ -218,15 +219,29 @@ void fl__pool_leave(fl__pool *p, fl__waiter *w) { unqueue(p, w); }
 
 /* ------------------------------------------------------ the owner's side */
 
-/* Its TCP connect is over: the host's next one may start. */
+/* The server has taken the connection: the host's next one may start. A
+ * finished TCP connect does not say so (the kernel completes it while the
+ * connection still waits in the listen queue), a first response byte does.
+ * A server slow to answer is given the benefit of the doubt after
+ * FL__CONNECT_SETTLE_MS, and its host's limit doubles: slow answers come
+ * from work done after accept(), so a burst of slow requests (200 x
+ * /delay/1) still opens its connections within a few settle periods, while
+ * a quick server with a small backlog (python's http.server: 5) answers
+ * each within the period and keeps the limit small. */
 static void connect_over(fl__pool *p, fl__conn *c) {
   if (!c->connecting_counted) return;
   c->connecting_counted = 0;
+  fl__timer_stop(&c->idle_timer);
   c->host->nconnecting--;
   if (!p->stopping && !fl__queue_empty(&p->waiters)) wake_waiters(p);
 }
 
-static void conn_connected(fl__conn *c) { connect_over(pool_of(c), c); }
+static void conn_connected(fl__conn *c) {
+  fl__pool *p = pool_of(c);
+  if (c->connecting_counted && fl__timer_start(&c->idle_timer, FL__CONNECT_SETTLE_MS)) connect_over(p, c);
+}
+
+static void conn_answered(fl__conn *c) { connect_over(pool_of(c), c); }
 
 static void conn_ready(fl__conn *c) {
   fl__pool *p = pool_of(c);
@@ -275,11 +290,19 @@ static void conn_closed(fl__conn *c) {
 }
 
 static const fl__conn_owner_ops conn_owner_ops = {
-    .connected = conn_connected, .ready = conn_ready, .idle = conn_idle, .room = conn_ready, .closed = conn_closed};
+    .connected = conn_connected, .answered = conn_answered, .ready = conn_ready, .idle = conn_idle, .room = conn_ready, .closed = conn_closed};
 
 /* Lazily re-armed: a busy connection only moves idle_expiry. */
 static void idle_timer_cb(fl__timer *t) {
   fl__conn *c = fl__container_of(t, fl__conn, idle_timer);
+  if (c->connecting_counted) { /* new: its settle time ran out (see connect_over) */
+    fl__guard *g = c->env->guard;
+    fl__guard_enter(g);
+    if (c->host->connect_limit < FL__CONNECT_LIMIT_MAX) c->host->connect_limit *= 2;
+    connect_over(pool_of(c), c);
+    fl__guard_leave(g);
+    return;
+  }
   if (!fl__queue_linked(&c->lru_node)) return; /* busy: re-armed when it goes idle again */
   uint64_t now = fl__loop_now(c->env->loop);
   if (c->idle_expiry > now && fl__timer_start(t, c->idle_expiry - now) == 0) return;

@@ -20,6 +20,13 @@
 #include "engine/conn.h"
 
 typedef struct fl__host fl__host;
+
+/* A new connection counts as a connect attempt in progress until the server
+ * answers on it, or this long after its TCP connect (see pool.c). */
+#define FL__CONNECT_SETTLE_MS 20
+/* Each settle that runs out unanswered doubles the host's connect limit,
+ * up to this. */
+#define FL__CONNECT_LIMIT_MAX 2560
 typedef struct fl__waiter fl__waiter;
 
 typedef struct fl__waiter_ops {
@@ -43,7 +50,8 @@ struct fl__host {
   fl__queue busy;       /* connecting or carrying */
   fl__conn *pipe_fill;  /* pipelining: the connection being filled, or NULL */
   uint32_t nconns;
-  uint32_t nconnecting; /* TCP connects in progress */
+  uint32_t nconnecting; /* connects in progress (see connect_over) */
+  uint32_t connect_limit; /* of those at once: starts at the pool's max_connecting */
   uint32_t nwaiters;
 };
 

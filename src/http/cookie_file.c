@@ -71,6 +71,10 @@ static int load_line(fl__cookie_jar *jar, char *line, int64_t now) {
       has_ctl(name) || has_ctl(value) || strlen(domain) > 255 ||
       strlen(path) > FL__COOKIE_MAX_ATTR)
     return 0;
+  /* What no Set-Cookie can store: a ';' would add a pair to the Cookie
+   * header we send ("v; admin=1"), an '=' in the name would change it. */
+  if (strpbrk(name, ";=") || strchr(value, ';'))
+    return 0;
   if (expiry != 0 && expiry <= now)
     return 0;
   if (subdomains && (fl__cookie_is_ip(domain) || fl__psl_is_public_suffix(jar->psl, domain)))
@@ -97,7 +101,10 @@ int fl__cookie_jar_load(fl__cookie_jar *jar, const char *path, int64_t now) {
   size_t cap = 0;
   ssize_t n;
   int loaded = 0, rc = 0;
-  while (rc >= 0 && (n = getline(&line, &cap, f)) >= 0) {
+  for (;;) {
+    errno = 0;
+    if (rc < 0 || (n = getline(&line, &cap, f)) < 0)
+      break;
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
       line[--n] = '\0';
     if (strlen(line) != (size_t)n)
@@ -106,6 +113,8 @@ int fl__cookie_jar_load(fl__cookie_jar *jar, const char *path, int64_t now) {
     if (rc > 0)
       loaded += rc;
   }
+  if (rc >= 0 && errno == ENOMEM)
+    rc = FL_ENOMEM; /* getline could not grow its line: not the end of the file */
   int read_error = ferror(f);
   free(line);
   fclose(f);

@@ -218,6 +218,8 @@ int fl__cookie_jar_set(fl__cookie_jar *jar, const char *s, size_t len,
         val++, valn--;
       dattr = valn ? val : NULL, dlen = valn; /* empty: as if absent */
     } else if (ieq(key, klen, "path")) {
+      if (memchr(val, '\t', valn)) /* the file format could not hold it */
+        return ignore(jar, "TAB in the Path attribute");
       pattr = (valn && val[0] == '/') ? val : NULL, plen = valn; /* else default */
     } else if (ieq(key, klen, "secure")) {
       secure = 1;

@@ -7,8 +7,8 @@
  * Storing (fl__cookie_jar_set), per RFC 6265 section 5.2/5.3:
  * - The whole Set-Cookie value is ignored if it holds a control byte (CTL
  *   other than HTAB, or a NUL inside len); the cookie is ignored if it has
- *   no "=" before the first ";", an empty name, a TAB in its name or value
- *   (the file format could not hold it), or name + value longer than
+ *   no "=" before the first ";", an empty name, a TAB in its name, value or
+ *   Path attribute (the file format could not hold it), or name + value longer than
  *   FL__COOKIE_MAX_SIZE. Attribute values longer than FL__COOKIE_MAX_ATTR
  *   are ignored (the attribute, not the cookie).
  * - Domain: host-only unless a Domain attribute is given (a leading "." is
@@ -122,7 +122,8 @@ void fl__cookie_jar_purge(fl__cookie_jar *jar, int64_t now, int session);
  * Load adds the file's cookies to the jar (a later duplicate replaces an
  * earlier one) and skips, without failing, every malformed line (wrong
  * field count, TRUE/FALSE misspelt (case is ignored), path not starting
- * with "/", expiry not a number, empty name, control bytes, too big, a
+ * with "/", expiry not a number, empty name, a name with ';' or '=' or a
+ * value with ';' (no Set-Cookie can make those), control bytes, too big, a
  * domain cookie (TRUE) for a public suffix or an IP address) and every
  * cookie already expired at now. Returns the number of cookies
  * loaded, FL_EREAD if the file cannot be opened, or FL_ENOMEM.

@@ -188,9 +188,15 @@ static int brotli_some(fl__decoder *d, size_t i, const unsigned char *in, size_t
     uint8_t *next_out = s->out;
     BrotliDecoderResult r =
         BrotliDecoderDecompressStream(s->br, &len, &in, &avail_out, &next_out, NULL);
-    if (r == BROTLI_DECODER_RESULT_ERROR)
-      return fail(d, FL_EBAD_ENCODING, "corrupt br data: %s",
-                  BrotliDecoderErrorString(BrotliDecoderGetErrorCode(s->br)));
+    if (r == BROTLI_DECODER_RESULT_ERROR) {
+      BrotliDecoderErrorCode code = BrotliDecoderGetErrorCode(s->br);
+      /* The ALLOC_* codes (-21 to -30) are the decoder running out of
+       * memory, not bad data. */
+      if (code <= BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES &&
+          code >= BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES)
+        return fail(d, FL_ENOMEM, "out of memory in br decoder (%s)", BrotliDecoderErrorString(code));
+      return fail(d, FL_EBAD_ENCODING, "corrupt br data: %s", BrotliDecoderErrorString(code));
+    }
     int rc = emit(d, i, s->out, FL__DECODE_PIECE - avail_out);
     if (rc)
       return rc;

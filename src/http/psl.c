@@ -34,7 +34,8 @@ static const char *const builtin[] = {
 };
 
 struct fl__psl {
-  char **slots; /* open addressing, power-of-two size, NULL = empty */
+  char *text;   /* the file's bytes; each rule is NUL-terminated in place */
+  char **slots; /* open addressing into text, power-of-two size, NULL = empty */
   size_t mask, count;
 };
 
@@ -55,7 +56,8 @@ static int set_has(const fl__psl *psl, const char *s, size_t n) {
   }
 }
 
-static int set_add(fl__psl *psl, const char *s, size_t n) {
+/* Add rule s (NUL-terminated, n bytes, kept where it is: inside text). */
+static int set_add(fl__psl *psl, char *s, size_t n) {
   if ((psl->count + 1) * 2 > psl->mask + 1) { /* keep load <= 1/2 */
     size_t ncap = (psl->mask + 1) * 2;
     char **ns = calloc(ncap, sizeof *ns);
@@ -75,15 +77,10 @@ static int set_add(fl__psl *psl, const char *s, size_t n) {
   }
   if (set_has(psl, s, n))
     return 0;
-  char *copy = malloc(n + 1);
-  if (!copy)
-    return FL_ENOMEM;
-  memcpy(copy, s, n);
-  copy[n] = '\0';
   size_t i = (size_t)hash(s, n) & psl->mask;
   while (psl->slots[i])
     i = (i + 1) & psl->mask;
-  psl->slots[i] = copy;
+  psl->slots[i] = s;
   psl->count++;
   return 0;
 }
@@ -91,50 +88,100 @@ static int set_add(fl__psl *psl, const char *s, size_t n) {
 void fl__psl_free(fl__psl *psl) {
   if (!psl)
     return;
-  for (size_t i = 0; psl->slots && i <= psl->mask; i++)
-    free(psl->slots[i]);
   free(psl->slots);
+  free(psl->text);
   free(psl);
 }
 
 size_t fl__psl_rule_count(const fl__psl *psl) { return psl->count; }
 
-/* A rule is the first whitespace-delimited word of a line; "//" starts a
- * comment line. Rules with bytes outside printable ASCII are skipped. */
-int fl__psl_load(fl__psl **out, const char *path) {
+/* The whole file in one NUL-terminated buffer (*len bytes before the NUL). */
+static int read_file(const char *path, char **out, size_t *len) {
   *out = NULL;
   FILE *f = fopen(path, "re");
   if (!f)
     return FL_EREAD;
+  size_t cap = 0, n = 0;
+  char *buf = NULL;
+  int rc = 0;
+  for (;;) {
+    if (cap - n < 2) {
+      size_t ncap = cap ? cap * 2 : 256 * 1024;
+      if (ncap > FL__PSL_MAX_FILE + 1) {
+        rc = FL_EREAD; /* not a public suffix list: far too big */
+        break;
+      }
+      char *nb = realloc(buf, ncap);
+      if (!nb) {
+        rc = FL_ENOMEM;
+        break;
+      }
+      buf = nb, cap = ncap;
+    }
+    size_t got = fread(buf + n, 1, cap - n - 1, f);
+    n += got;
+    if (got == 0) {
+      if (ferror(f))
+        rc = FL_EREAD;
+      break;
+    }
+  }
+  fclose(f);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  buf[n] = '\0';
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+/* A rule is the first whitespace-delimited word of a line; "//" starts a
+ * comment line. Rules with bytes outside printable ASCII are skipped. The
+ * file is read into one buffer and the rules point into it, so loading the
+ * ~9,000 rules of the full list takes a handful of allocations. */
+int fl__psl_load(fl__psl **out, const char *path) {
+  *out = NULL;
+  char *text;
+  size_t len;
+  int rc = read_file(path, &text, &len);
+  if (rc)
+    return rc;
   fl__psl *psl = calloc(1, sizeof *psl);
   if (!psl || !(psl->slots = calloc(1024, sizeof *psl->slots))) {
     free(psl);
-    fclose(f);
+    free(text);
     return FL_ENOMEM;
   }
+  psl->text = text;
   psl->mask = 1023;
-  char *line = NULL;
-  size_t cap = 0;
-  int rc = 0;
-  while (rc == 0 && getline(&line, &cap, f) >= 0) {
+  char *line = text, *end = text + len;
+  while (rc == 0 && line < end) {
+    char *eol = memchr(line, '\n', (size_t)(end - line));
+    char *next = eol ? eol + 1 : end;
     char *p = line;
-    while (*p == ' ' || *p == '\t')
+    while (p < next && (*p == ' ' || *p == '\t'))
       p++;
-    if (p[0] == '/' && p[1] == '/')
-      continue;
-    size_t n = 0, ascii = 1;
-    for (; p[n] && p[n] != ' ' && p[n] != '\t' && p[n] != '\r' && p[n] != '\n'; n++) {
-      unsigned char c = (unsigned char)p[n];
-      if (c <= 0x20 || c >= 0x7f)
-        ascii = 0;
-      else if (c >= 'A' && c <= 'Z')
-        p[n] = (char)(c + 32);
+    if (!(next - p >= 2 && p[0] == '/' && p[1] == '/')) {
+      size_t n = 0, ascii = 1;
+      for (; p + n < next && p[n] && p[n] != ' ' && p[n] != '\t' && p[n] != '\r' && p[n] != '\n';
+           n++) {
+        unsigned char c = (unsigned char)p[n];
+        if (c <= 0x20 || c >= 0x7f)
+          ascii = 0;
+        else if (c >= 'A' && c <= 'Z')
+          p[n] = (char)(c + 32);
+      }
+      /* The byte after the rule is whitespace, a line end or the NUL after
+       * the text (p + n <= end): never part of a rule, so end it there. */
+      if (n > 0 && n < 256 && ascii) {
+        p[n] = '\0';
+        rc = set_add(psl, p, n);
+      }
     }
-    if (n > 0 && n < 256 && ascii)
-      rc = set_add(psl, p, n);
+    line = next;
   }
-  free(line);
-  fclose(f);
   if (rc == 0 && psl->count == 0)
     rc = FL_EREAD;
   if (rc) {

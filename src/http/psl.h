@@ -27,8 +27,10 @@
 
 typedef struct fl__psl fl__psl;
 
-/* Load the full list from path. 0, FL_EREAD (cannot open or no rule in it)
- * or FL_ENOMEM. */
+#define FL__PSL_MAX_FILE (16u << 20) /* the real list is ~250 KB */
+
+/* Load the full list from path. 0, FL_EREAD (cannot open or read, no rule in
+ * it, or over FL__PSL_MAX_FILE bytes) or FL_ENOMEM. */
 int fl__psl_load(fl__psl **out, const char *path);
 void fl__psl_free(fl__psl *psl); /* NULL is fine */
 /* Number of rules loaded. */

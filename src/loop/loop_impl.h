@@ -33,6 +33,7 @@ struct fl_loop {
   /* timers */
   fl__timer **heap;
   size_t heap_len, heap_cap;
+  size_t user_timers_idle; /* user timers not in the heap: each has a slot reserved */
   uint64_t timer_seq;
 
   fl__queue deferred; /* fl__defer.node */

@@ -11,6 +11,13 @@ static int timer_less(const fl__timer *a, const fl__timer *b) {
   return a->due < b->due || (a->due == b->due && a->seq < b->seq);
 }
 
+/* User timers (fl_timer_new) own a slot of the heap from creation on, so
+ * fl_timer_start never fails for want of memory (code that must deliver
+ * something later, like a gather's kick, relies on it): the heap always
+ * has room for the active timers plus every idle user timer. */
+static void user_timer_fire(fl__timer *t);
+static int is_user(const fl__timer *t) { return t->cb == user_timer_fire; }
+
 static void heap_set(fl_loop *loop, size_t i, fl__timer *t) {
   loop->heap[i] = t;
   t->heap_index = i;
@@ -49,6 +56,7 @@ static void heap_sift_down(fl_loop *loop, size_t i) {
 
 static void heap_remove(fl_loop *loop, fl__timer *t) {
   size_t i = t->heap_index;
+  if (is_user(t)) loop->user_timers_idle++; /* its slot stays reserved */
   fl__timer *last = loop->heap[--loop->heap_len];
 
   t->heap_index = SIZE_MAX;
@@ -61,12 +69,15 @@ static void heap_remove(fl_loop *loop, fl__timer *t) {
     heap_sift_down(loop, i);
 }
 
-static int heap_reserve(fl_loop *loop) {
-  size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 16;
+/* Room for `more` timers beyond the active ones and the idle user timers. */
+static int heap_reserve(fl_loop *loop, size_t more) {
+  size_t need = loop->heap_len + loop->user_timers_idle + more;
+  size_t cap = loop->heap_cap ? loop->heap_cap : 16;
   fl__timer **h;
 
-  if (loop->heap_len < loop->heap_cap)
+  if (need <= loop->heap_cap)
     return 0;
+  while (cap < need) cap *= 2;
   h = realloc(loop->heap, cap * sizeof *h);
   if (h == NULL)
     return FL_ENOMEM;
@@ -87,10 +98,12 @@ void fl__timer_init(fl_loop *loop, fl__timer *timer, fl__timer_cb cb) {
 int fl__timer_start(fl__timer *timer, uint64_t timeout_ms) {
   fl_loop *loop = timer->loop;
 
-  /* An active timer frees its own slot, so only an inactive one can fail. */
-  if (!fl__timer_active(timer) && heap_reserve(loop) != 0)
+  /* An active timer frees its own slot, and an idle user timer has one
+   * reserved: only an idle internal timer can fail. */
+  if (!fl__timer_active(timer) && !is_user(timer) && heap_reserve(loop, 1) != 0)
     return FL_ENOMEM;
   fl__timer_stop(timer);
+  if (is_user(timer)) loop->user_timers_idle--; /* takes its reserved slot */
   timer->due = timeout_ms > UINT64_MAX - loop->now ? UINT64_MAX : loop->now + timeout_ms;
   timer->seq = loop->timer_seq++;
   loop->heap[loop->heap_len] = timer;
@@ -156,6 +169,12 @@ fl_timer *fl_timer_new(fl_loop *loop) {
   if (ut == NULL)
     return NULL;
   fl__timer_init(loop, &ut->timer, user_timer_fire);
+  loop->user_timers_idle++;
+  if (heap_reserve(loop, 0) != 0) { /* its slot, now or never */
+    loop->user_timers_idle--;
+    free(ut);
+    return NULL;
+  }
   loop->user_timers++;
   return ut;
 }
@@ -194,5 +213,6 @@ void fl_timer_free(fl_timer *timer) {
     return;
   fl_timer_stop(timer);
   timer->timer.loop->user_timers--;
+  timer->timer.loop->user_timers_idle--;
   free(timer);
 }

@@ -98,6 +98,23 @@ void fl__dns_ares_set_error(fl__resolver *r, fl__dns_req *req, int err, int stat
 /* -------------------------------------------------------- c-ares sockets */
 static void update_timer(fl__resolver *r);
 
+/* After every call into c-ares. A socket that could not be watched (no
+ * memory for its watcher) would never be read: its answers would be lost
+ * and the lookups would end at their deadline as DNS timeouts. Instead, end
+ * every query now with FL_ENOMEM, which is what happened: ares_cancel
+ * answers them (ARES_ECANCELLED, taken as ENOMEM by on_ares_done) and, the
+ * channel being idle, closes its sockets, so the next lookup starts afresh.
+ * Never called from inside a c-ares callback. */
+static void after_ares(fl__resolver *r) {
+  if (r->watch_failed && r->have_channel) {
+    r->watch_failed = 0;
+    r->cancel_oom = 1;
+    ares_cancel(r->channel);
+    r->cancel_oom = 0;
+  }
+  update_timer(r);
+}
+
 static void on_sock_io(fl_loop *loop, fl__io *io, uint32_t events) {
   fl__dns_sock *s = fl__container_of(io, fl__dns_sock, io);
   fl__resolver *r = s->r; /* s may be freed by ares_process_fd */
@@ -112,7 +129,7 @@ static void on_sock_io(fl_loop *loop, fl__io *io, uint32_t events) {
   if (rfd == ARES_SOCKET_BAD && wfd == ARES_SOCKET_BAD)
     rfd = io->fd; /* an error on a socket c-ares watches: let it read and fail */
   ares_process_fd(r->channel, rfd, wfd);
-  update_timer(r);
+  after_ares(r);
 }
 
 static long find_sock(const fl__resolver *r, int fd) {
@@ -148,7 +165,8 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
       size_t cap = r->capsocks ? r->capsocks * 2 : 4;
       fl__dns_sock **v = realloc(r->socks, cap * sizeof(*v));
       if (!v) {
-        r->stats.watch_errors++; /* the lookup will end at its deadline */
+        r->stats.watch_errors++;
+        r->watch_failed = 1; /* see after_ares */
         return;
       }
       r->socks = v;
@@ -157,6 +175,7 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
     s = calloc(1, sizeof(*s));
     if (!s) {
       r->stats.watch_errors++;
+      r->watch_failed = 1;
       return;
     }
     fl__io_init(&s->io, on_sock_io, fd);
@@ -171,6 +190,7 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
     fl__io_stop(r->loop, &s->io, off);
   if (on && fl__io_start(r->loop, &s->io, on) != 0) {
     r->stats.watch_errors++;
+    r->watch_failed = 1;
     on = 0;
   }
   s->want = (s->want & ~off) | on;
@@ -226,6 +246,8 @@ static void on_ares_done(void *arg, int status, int timeouts, struct ares_addrin
 
   lk->in_ares = 0;
   r->stats.in_flight--;
+  if (status == ARES_ECANCELLED && r->cancel_oom)
+    status = ARES_ENOMEM;
   if (status == ARES_EDESTRUCTION) {
     /* From ares_destroy: the resolver is going away and frees lk itself. */
     if (ai)
@@ -283,7 +305,7 @@ void fl__dns_ares_on_timer(fl__timer *t) {
       break;
     finish_lookup(r, lk, FL_EDNS_TIMEOUT, ARES_ETIMEOUT);
   }
-  update_timer(r);
+  after_ares(r);
 }
 
 /* ------------------------------------------------------------- channel */
@@ -343,5 +365,5 @@ void fl__dns_ares_start(fl__resolver *r, fl__dns_lookup *lk) {
   /* May call on_ares_done before returning (hosts file, immediate errors):
    * that only records the result and schedules delivery. */
   ares_getaddrinfo(r->channel, lk->name, NULL, &hints, on_ares_done, lk);
-  update_timer(r);
+  after_ares(r);
 }

@@ -23,6 +23,7 @@
 #include "base/common.h"
 #include "loop/loop.h"
 #include "net/tls.h"
+#include "net/tls_pin.h"
 #include "net/transport.h"
 
 enum {
@@ -33,6 +34,15 @@ enum {
   SESS_KEYS_MAX = 256, /* host:port entries; the least recently used goes */
   GATHER_CAP = 16384,  /* one full TLS record of plaintext */
 };
+
+_Static_assert(FL_TLS_1_0 == TLS1_VERSION && FL_TLS_1_1 == TLS1_1_VERSION &&
+                   FL_TLS_1_2 == TLS1_2_VERSION && FL_TLS_1_3 == TLS1_3_VERSION,
+               "FL_TLS_* are OpenSSL's version numbers");
+
+/* TLS 1.3 suites in the browsers' order: AES-128-GCM (and its SHA-256 key
+ * schedule) costs both ends less than OpenSSL's default AES-256 first. */
+static const char default_suites13[] =
+    "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
 
 /* ------------------------------------------------------------- contexts */
 
@@ -49,6 +59,10 @@ struct fl__tls_ctx {
   int cache_on;
   int per_key; /* sessions kept per host:port, <= SESS_PER_KEY_MAX */
   char *ca_file, *ca_path, *cert, *key;
+  int min_version, max_version; /* TLS1_2_VERSION...; max 0 = the highest */
+  char *ciphers, *ciphers13;    /* NULL: the defaults */
+  char *pin_spec;               /* as given, for the id */
+  fl__pins *pins;               /* NULL: no pinning */
   fl__queue sessions;
   uint32_t nkeys;
   char id[24];
@@ -76,7 +90,11 @@ static char *dup_opt(const char *s, int *oom) {
 
 /* FNV-1a over every setting: equal settings, equal id. */
 static void make_id(fl__tls_ctx *t) {
-  const char *parts[] = {t->verify ? "v1" : "v0", t->ca_file, t->ca_path, t->cert, t->key};
+  char versions[32];
+  snprintf(versions, sizeof versions, "%x-%x", (unsigned)t->min_version, (unsigned)t->max_version);
+  const char *parts[] = {t->verify ? "v1" : "v0", t->ca_file, t->ca_path,  t->cert,
+                         t->key,                  versions,  t->ciphers,   t->ciphers13,
+                         t->pin_spec};
   uint64_t h = 1469598103934665603ull;
   for (size_t i = 0; i < FL__ARRAY_SIZE(parts); i++) {
     const unsigned char *p = (const unsigned char *)(parts[i] ? parts[i] : "\x01");
@@ -103,6 +121,41 @@ static int no_password(char *buf, int size, int rwflag, void *u) {
 
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess);
 
+/* The cipher lists, into x. 0, or FL_EBAD_ARGUMENT with OpenSSL's reason
+ * when it accepts none of a list. */
+static int set_ciphers(SSL_CTX *x, const fl__tls_ctx *t, char *errbuf, size_t cap) {
+  char why[256];
+  if (t->ciphers && SSL_CTX_set_cipher_list(x, t->ciphers) != 1) {
+    openssl_reason(why, sizeof why);
+    fl__msg(errbuf, cap, "TLS cipher list \"%s\" refused: %s", t->ciphers, why);
+    return FL_EBAD_ARGUMENT;
+  }
+  const char *suites = t->ciphers13 ? t->ciphers13 : default_suites13;
+  if (SSL_CTX_set_ciphersuites(x, suites) != 1) {
+    openssl_reason(why, sizeof why);
+    fl__msg(errbuf, cap, "TLS 1.3 cipher suites \"%s\" refused: %s", suites, why);
+    return FL_EBAD_ARGUMENT;
+  }
+  return 0;
+}
+
+/* Cipher lists are checked by fl_client_new even when the context waits
+ * for the first https connection: a throwaway SSL_CTX takes them. */
+static int check_ciphers(const fl__tls_ctx *t, char *errbuf, size_t cap) {
+  ERR_clear_error();
+  SSL_CTX *x = SSL_CTX_new(TLS_client_method());
+  if (!x) {
+    char why[256];
+    openssl_reason(why, sizeof why);
+    fl__msg(errbuf, cap, "could not create the TLS context: %s", why);
+    return FL_ENOMEM;
+  }
+  int err = set_ciphers(x, t, errbuf, cap);
+  SSL_CTX_free(x);
+  ERR_clear_error();
+  return err;
+}
+
 /* Build the SSL_CTX. 0, or an fl_err with the reason in errbuf. */
 static int ctx_setup(fl__tls_ctx *t, char *errbuf, size_t cap) {
   static const unsigned char alpn[] = "\x08http/1.1";
@@ -114,11 +167,16 @@ static int ctx_setup(fl__tls_ctx *t, char *errbuf, size_t cap) {
     fl__msg(errbuf, cap, "could not create the TLS context: %s", why);
     return FL_ENOMEM;
   }
-  SSL_CTX_set_min_proto_version(x, TLS1_2_VERSION);
-  /* TLS 1.3 suites in the browsers' order: AES-128-GCM (and its SHA-256
-   * key schedule) costs both ends less than OpenSSL's default AES-256 first. */
-  SSL_CTX_set_ciphersuites(x, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:"
-                              "TLS_AES_256_GCM_SHA384");
+  int err = set_ciphers(x, t, errbuf, cap);
+  if (err) goto fail;
+  err = FL_EBAD_ARGUMENT;
+  /* A maximum below the minimum is refused later, by fl__tls_start. */
+  if (SSL_CTX_set_min_proto_version(x, t->min_version) != 1 ||
+      (t->max_version >= t->min_version && SSL_CTX_set_max_proto_version(x, t->max_version) != 1)) {
+    openssl_reason(why, sizeof why);
+    fl__msg(errbuf, cap, "could not set the TLS versions: %s", why);
+    goto fail;
+  }
   /* A peer closing without close_notify reads as EOF: HTTP framing tells a
    * complete message from a truncated one (FL_EPARTIAL_BODY). */
   SSL_CTX_set_options(x, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
@@ -126,7 +184,6 @@ static int ctx_setup(fl__tls_ctx *t, char *errbuf, size_t cap) {
   SSL_CTX_set_read_ahead(x, 1);
   SSL_CTX_set_default_passwd_cb(x, no_password);
   SSL_CTX_set_verify(x, t->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
-  int err = FL_EBAD_ARGUMENT;
   if (SSL_CTX_set_alpn_protos(x, alpn, sizeof alpn - 1) != 0) { /* 0 is success here */
     err = FL_ENOMEM;
     fl__msg(errbuf, cap, "could not set ALPN");
@@ -193,6 +250,16 @@ int fl__tls_ctx_new(const fl_client_options *o, fl__tls_ctx **out, char *errbuf,
     fl__msg(errbuf, cap, "client_key given without client_cert");
     return FL_EBAD_ARGUMENT;
   }
+  int min = o->tls_min_version ? o->tls_min_version : FL_TLS_1_2, max = o->tls_max_version;
+  if (min != FL_TLS_1_2 && min != FL_TLS_1_3) {
+    fl__msg(errbuf, cap, "tls_min_version 0x%x: not FL_TLS_1_2 or FL_TLS_1_3", (unsigned)min);
+    return FL_EBAD_ARGUMENT;
+  }
+  if (max && (max < FL_TLS_1_0 || max > FL_TLS_1_3)) {
+    fl__msg(errbuf, cap, "tls_max_version 0x%x: not a TLS version (FL_TLS_1_0..FL_TLS_1_3)",
+            (unsigned)max);
+    return FL_EBAD_ARGUMENT;
+  }
   fl__tls_ctx *t = calloc(1, sizeof *t);
   if (!t) {
     fl__msg(errbuf, cap, "out of memory");
@@ -210,6 +277,12 @@ int fl__tls_ctx_new(const fl_client_options *o, fl__tls_ctx **out, char *errbuf,
   t->ca_path = dup_opt(o->ca_path, &oom);
   t->cert = dup_opt(o->client_cert, &oom);
   t->key = dup_opt(o->client_key, &oom);
+  t->min_version = min; /* the FL_TLS_* values are OpenSSL's TLS1_x_VERSION */
+  t->max_version = max;
+  t->ciphers = dup_opt(o->tls_ciphers, &oom);
+  t->ciphers13 = dup_opt(o->tls13_ciphers, &oom);
+  t->pin_spec = dup_opt(o->pinned_pubkey, &oom);
+  if (!oom && t->pin_spec && fl__pins_new(t->pin_spec, &t->pins) != 0) oom = 1;
   if (oom) {
     fl__tls_ctx_free(t);
     fl__msg(errbuf, cap, "out of memory");
@@ -219,12 +292,14 @@ int fl__tls_ctx_new(const fl_client_options *o, fl__tls_ctx **out, char *errbuf,
   /* Files named by the user are loaded now, so that a wrong path fails
    * fl_client_new. Otherwise the context waits for the first https
    * connection: an http-only client never pays for the system store. */
-  if (t->ca_file || t->ca_path || t->cert) {
-    int err = ctx_setup(t, errbuf, cap);
-    if (err) {
-      fl__tls_ctx_free(t);
-      return err;
-    }
+  int err = 0;
+  if (t->ca_file || t->ca_path || t->cert)
+    err = ctx_setup(t, errbuf, cap);
+  else if (t->ciphers || t->ciphers13)
+    err = check_ciphers(t, errbuf, cap);
+  if (err) {
+    fl__tls_ctx_free(t);
+    return err;
   }
   *out = t;
   return 0;
@@ -246,6 +321,10 @@ void fl__tls_ctx_free(fl__tls_ctx *t) {
   free(t->ca_path);
   free(t->cert);
   free(t->key);
+  free(t->ciphers);
+  free(t->ciphers13);
+  free(t->pin_spec);
+  fl__pins_free(t->pins);
   free(t);
 }
 
@@ -391,6 +470,13 @@ static int is_ip_literal(const char *host) {
 int fl__tls_start(fl__transport *tp, fl__tls_ctx *t, const char *host, uint16_t port, char *msg,
                   size_t cap) {
   char why[256];
+  if (t->max_version && t->max_version < t->min_version) {
+    fl__msg(msg, cap,
+            "TLS handshake with %s port %u not tried: the maximum version (TLS 1.%d) is below "
+            "the minimum (TLS 1.%d)",
+            host, port, t->max_version - FL_TLS_1_0, t->min_version - FL_TLS_1_0);
+    return FL_ETLS_HANDSHAKE;
+  }
   if (!t->ssl_ctx) {
     int err = ctx_setup(t, msg, cap);
     if (err) return err;
@@ -479,7 +565,12 @@ int fl__tls_handshake(fl__transport *tp, uint32_t *wait, char *msg, size_t cap) 
   ERR_clear_error();
   errno = 0;
   int r = SSL_do_handshake(c->ssl);
-  if (r == 1) return 0;
+  if (r == 1) {
+    if (!c->ctx->pins) return 0;
+    int err = fl__pins_check(c->ctx->pins, c->ssl, c->host, c->port, msg, cap);
+    if (err) c->dead = 1; /* no close_notify; its session will fail the same way */
+    return err;
+  }
   int sys_errno = errno;
   int e = SSL_get_error(c->ssl, r);
   if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {

@@ -2,9 +2,10 @@
  *
  * Context (fl__tls_ctx, owned by the client): an SSL_CTX with the trust
  * store (the system's, or the CA file/directory given), an optional client
- * certificate, TLS 1.2 minimum, ALPN "http/1.1", verification on unless the
- * client is insecure; and the client's session cache, keyed by host name and
- * port. Every TLS setting belongs to the client, so a session can never be
+ * certificate, the version bounds (TLS 1.2 minimum by default) and cipher
+ * lists, ALPN "http/1.1", verification on unless the client is insecure; the
+ * pinned public keys (net/tls_pin.h), checked at the end of every handshake;
+ * and the client's session cache, keyed by host name and port. Every TLS setting belongs to the client, so a session can never be
  * resumed, nor a pooled connection reused, under other settings; the pool
  * key still carries the settings' fingerprint (fl__tls_ctx_id).
  *
@@ -41,12 +42,14 @@ const char *fl__tls_ctx_id(const fl__tls_ctx *t);
  * and port (the name is checked against the certificate and sent as SNI;
  * it is borrowed and must outlive the transport). Sets tp->tls and tp->ops,
  * so closing the transport frees the TLS state. 0, or FL_ENOMEM with a
- * reason in msg. */
+ * reason in msg; FL_ETLS_HANDSHAKE when the version bounds leave no
+ * version (maximum below minimum). */
 int fl__tls_start(fl__transport *tp, fl__tls_ctx *ctx, const char *host, uint16_t port, char *msg,
                   size_t cap);
 /* One nonblocking handshake step: 0 done, FL__TLS_AGAIN (wait for the event
  * put in *wait: FL__POLLIN or FL__POLLOUT), or FL_ETLS_HANDSHAKE /
- * FL_ECERT_VERIFY with the reason in msg. */
+ * FL_ECERT_VERIFY / FL_EPINNED_PUBKEY (a pinned public key, checked once the
+ * handshake is done, does not match) with the reason in msg. */
 #define FL__TLS_AGAIN 1
 int fl__tls_handshake(fl__transport *tp, uint32_t *wait, char *msg, size_t cap);
 /* 1 if the finished handshake resumed a session. */
