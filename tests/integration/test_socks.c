@@ -17,7 +17,7 @@ static char ca[512], dns[64];
 
 /* Through the proxy "<prefix>127.0.0.1:<port>" (prefix: "socks5h://u:p@"). */
 static fl_client *client_via(const char *prefix, int port) {
-  char proxy[256];
+  char proxy[512];
   snprintf(proxy, sizeof proxy, "%s127.0.0.1:%d", prefix, port);
   fl_client_options o;
   fl_client_options_init(&o);
@@ -249,14 +249,18 @@ static void scripted_tests(int ng, int fault) {
   c = client_via("socks5h://", greet_badver);
   get_fails(c, url, FL_EPROXY, "not a SOCKS5 proxy (reply version 4)");
   fl_client_free(c);
-  /* Names and user ids too long for the protocol. */
-  char longname[300];
-  memset(longname, 'a', 260);
-  snprintf(longname + 260, sizeof longname - 260, ".test/");
-  char longurl[400];
-  snprintf(longurl, sizeof longurl, "http://%s", longname);
-  c = client_via("socks5h://", s);
-  get_fails(c, longurl, FL_EPROXY, "longer than 255");
+  /* User ids and user names too long for the protocol (host names cannot
+   * be: the URL parser refuses names DNS cannot hold). */
+  char longuser[300], prefix[400];
+  memset(longuser, 'u', 256);
+  longuser[256] = '\0';
+  snprintf(prefix, sizeof prefix, "socks4://%s@", longuser);
+  c = client_via(prefix, s);
+  get_fails(c, url, FL_EPROXY, "the user id is longer than 255 bytes");
+  fl_client_free(c);
+  snprintf(prefix, sizeof prefix, "socks5h://%s:x@", longuser);
+  c = client_via(prefix, s);
+  get_fails(c, url, FL_EPROXY, "longer than 255 bytes");
   fl_client_free(c);
 
   /* The connect timeout covers the handshake. */
