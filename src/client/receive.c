@@ -84,7 +84,18 @@ static int on_start(fl__exchange *ex) {
   memcpy(req->info.remote_ip, conn->remote_ip, sizeof req->info.remote_ip);
   req->info.remote_port = conn->remote_port;
   fl__request_set_state(req, req->info.pipelined ? FL__REQ_WAITING : FL__REQ_SENDING);
-  if (fl__request_build_head(req)) return sink_fail(req, FL_ENOMEM, "out of memory writing the request");
+  /* A resent request (a benchmark's, a poller's) reuses its head when
+   * nothing it depends on changed: first hop, no cookie from the jar, no
+   * Expect, and no setter called since (they clear head_reusable). */
+  int jar_empty = fl__request_jar_empty(req);
+  int plain_hop = req->info.redirects == 0 && !req->stripped_auth && !req->hop_drop_body && !ex->expect_ms;
+  if (!(req->head_reusable && plain_hop && jar_empty)) {
+    if (fl__request_build_head(req)) {
+      req->head_reusable = 0;
+      return sink_fail(req, FL_ENOMEM, "out of memory writing the request");
+    }
+    req->head_reusable = plain_hop && jar_empty;
+  }
   if (req->trace_cb) req->trace_cb(req, FL_TRACE_REQUEST_HEAD, ex->head.data, ex->head.len, req->trace_data);
   if (ex->carrier != conn) return FL_ECANCELED; /* the hook cancelled it */
   if (ex->streams && req->upload_rewind && req->upload_rewind(req))

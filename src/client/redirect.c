@@ -99,6 +99,7 @@ int fl__redirect_next_hop(fl_request *req) {
   }
   fl__url_free(&req->url);
   req->url = nu;
+  req->route_valid = 0;
   req->url_parsed = 0; /* the next send starts again from the user's URL */
   req->info.redirects++;
   return 0;

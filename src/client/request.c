@@ -143,9 +143,15 @@ static void shape_exchange(fl_request *req) {
 
 void fl__request_attempt(fl_request *req) {
   fl_client *c = req->client;
-  if (fl__route_build(&req->route, &req->url, &c->proxies, c->tls)) {
-    fl__request_finish(req, FL_ENOMEM, "out of memory building the route");
-    return;
+  if (!req->route_valid || req->route_client != c) { /* built once per URL and client */
+    req->head_reusable = 0;
+    if (fl__route_build(&req->route, &req->url, &c->proxies, c->tls)) {
+      req->route_valid = 0;
+      fl__request_finish(req, FL_ENOMEM, "out of memory building the route");
+      return;
+    }
+    req->route_valid = 1;
+    req->route_client = c;
   }
   fl__auth_probe_begin(req);
   shape_exchange(req);
@@ -376,6 +382,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   if (!c || !req) return FL_EINVAL;
   if (req->state != FL__REQ_IDLE || c->free_requested) return FL_EINVAL;
   if (!req->url_parsed) {
+    req->route_valid = 0;
     fl__url_free(&req->url);
     int err = fl__url_parse(&req->url, req->url_text);
     if (err) {

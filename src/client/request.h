@@ -87,6 +87,10 @@ struct fl_request {
   fl_client *client;
   fl__queue inflight_node; /* client->inflight */
   fl__route route;         /* this hop's origin and endpoint */
+  const fl_client *route_client; /* the route was built for this client and */
+  int route_valid;               /* the current URL: resends reuse it */
+  int head_reusable;       /* ex.head is this request's hop-0 head and nothing it
+                              depends on changed since (setters clear it) */
   fl__throttle throttle;   /* the rate limiter's queue */
   fl__waiter waiter;       /* the pool's queue */
   fl__exchange ex;         /* carried by a connection */
@@ -180,6 +184,7 @@ int fl__auth_put_digest_headers(fl_request *req, fl__buf *b);
 int64_t fl__retry_delay_ms(fl_request *req, int err);
 /* jar.c */
 void fl__request_store_cookies(fl_request *req);
+int fl__request_jar_empty(const fl_request *req); /* no cookie can apply: a cheap test */
 const char *fl__request_jar_header(fl_request *req); /* valid until the next call */
 
 #endif

@@ -67,6 +67,7 @@ int fl_request_set_url(fl_request *req, const char *url) {
   free(req->url_text);
   req->url_text = copy;
   req->url_parsed = 0;
+  req->head_reusable = 0;
   return 0;
 }
 
@@ -78,14 +79,16 @@ int fl_request_set_method(fl_request *req, const char *method) {
   if (!copy) return FL_ENOMEM;
   free(req->method);
   req->method = copy;
+  req->head_reusable = 0;
   return 0;
 }
 
-static int check_header(const fl_request *req, const char *name, const char *value) {
+static int check_header(fl_request *req, const char *name, const char *value) {
   if (!req || !name || !value) return FL_EINVAL;
   if (in_flight(req)) return FL_EINVAL;
   if (!fl__token_valid(name, strlen(name)) || !fl__field_value_valid(value, strlen(value)))
     return FL_EBAD_HEADER;
+  req->head_reusable = 0;
   return 0;
 }
 
@@ -106,6 +109,7 @@ int fl_request_remove_header(fl_request *req, const char *name) {
   if (!req || !name) return FL_EINVAL;
   if (in_flight(req)) return FL_EINVAL;
   if (!fl__token_valid(name, strlen(name))) return FL_EBAD_HEADER;
+  req->head_reusable = 0;
   fl__headers_remove(&req->headers, name);
   if (fl__strcaseeq(name, "User-Agent")) req->removed_defaults |= FL__DEF_USER_AGENT;
   if (fl__strcaseeq(name, "Accept")) req->removed_defaults |= FL__DEF_ACCEPT;
@@ -117,6 +121,7 @@ int fl_request_set_body(fl_request *req, const void *body, size_t len) {
   if (!req || (!body && len)) return FL_EINVAL;
   if (in_flight(req)) return FL_EINVAL;
   fl__buf_reset(&req->body);
+  req->head_reusable = 0;
   if (len && fl__buf_append(&req->body, body, len)) return FL_ENOMEM;
   req->has_body = 1;
   req->upload_cb = NULL;
@@ -130,6 +135,7 @@ int fl_request_set_upload(fl_request *req, fl_upload_cb cb, void *data) {
   req->upload_cb = cb;
   req->upload_data = data;
   req->upload_len = -1;
+  req->head_reusable = 0;
   req->upload_rewind = NULL;
   req->has_body = 0;
   fl__buf_reset(&req->body);
@@ -194,6 +200,7 @@ static int set_auth(fl_request *req, const char *user, const char *password, int
   }
   free(req->auth_user);
   free(req->auth_pass);
+  req->head_reusable = 0;
   req->auth_user = u;
   req->auth_pass = p;
   req->auth_digest = digest;

@@ -42,19 +42,17 @@ static int stop_owner(fl__h1 *h, int err) {
     if (!(h)->ex) return stop_owner((h), FL_ECANCELED);        \
   } while (0)
 
+/* Per callback only additions and two compares against caps made once in
+ * fl__h1_init (0 = none became UINT32_MAX); the total over all heads of a
+ * response is checked once per head, in on_headers_complete. */
 static int count_head_bytes(fl__h1 *h, size_t n) {
   uint32_t add = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
   h->header_bytes += add;
-  h->all_head_bytes += add;
   h->line_bytes += add;
-  if (h->max_line_bytes && h->line_bytes > h->max_line_bytes)
-    return stop(h, FL_EHEADER_TOO_LARGE, "a response header line exceeds %u bytes", h->max_line_bytes);
-  if (h->max_header_bytes && h->header_bytes > h->max_header_bytes)
+  if (h->header_bytes > h->head_cap || h->header_bytes < add)
     return stop(h, FL_EHEADER_TOO_LARGE, "response headers exceed %u bytes", h->max_header_bytes);
-  uint32_t all = h->max_header_bytes > FL__H1_ALL_HEADS_MAX ? h->max_header_bytes : FL__H1_ALL_HEADS_MAX;
-  if (h->all_head_bytes > all)
-    return stop(h, FL_EHEADER_TOO_LARGE, "response heads (%u interim) exceed %u bytes in all", h->interim_heads,
-                all);
+  if (h->line_bytes > h->line_cap)
+    return stop(h, FL_EHEADER_TOO_LARGE, "a response header line exceeds %u bytes", h->max_line_bytes);
   return 0;
 }
 
@@ -138,6 +136,11 @@ static int on_headers_complete(llhttp_t *p) {
   res->status = status;
   res->http_minor = p->http_minor;
   if (status == 101) return stop(h, FL_EWEIRD_REPLY, "unexpected 101 Switching Protocols"); /* never asked */
+  h->all_head_bytes += h->header_bytes;
+  uint32_t all = h->max_header_bytes > FL__H1_ALL_HEADS_MAX ? h->max_header_bytes : FL__H1_ALL_HEADS_MAX;
+  if (h->all_head_bytes > all)
+    return stop(h, FL_EHEADER_TOO_LARGE, "response heads (%u interim) exceed %u bytes in all", h->interim_heads,
+                all);
   if (status < 200) { /* interim: shown to the owner, skipped, counted against the caps */
     if (++h->interim_heads > FL__H1_INTERIM_MAX)
       return stop(h, FL_EHEADER_TOO_LARGE, "more than %u interim (1xx) responses", FL__H1_INTERIM_MAX);
@@ -213,6 +216,8 @@ void fl__h1_init(fl__h1 *h, uint32_t max_header_bytes, uint32_t max_header_count
   h->max_header_bytes = max_header_bytes;
   h->max_header_count = max_header_count;
   h->max_line_bytes = max_line_bytes;
+  h->head_cap = max_header_bytes ? max_header_bytes : UINT32_MAX;
+  h->line_cap = max_line_bytes ? max_line_bytes : UINT32_MAX;
 }
 
 void fl__h1_begin(fl__h1 *h, fl__exchange *ex) {

@@ -26,6 +26,7 @@ typedef struct fl__h1 {
   fl__exchange *ex; /* whose response is being parsed; NULL once dropped */
   uint32_t max_header_bytes, max_header_count; /* 0: no cap */
   uint32_t max_line_bytes;                     /* one field, name and value; 0: no cap */
+  uint32_t head_cap, line_cap;                 /* the same, UINT32_MAX for none */
   uint32_t header_bytes, header_count;         /* of this head */
   uint32_t line_bytes;                         /* of the field being parsed */
   int in_trailers;                             /* after the last chunk */

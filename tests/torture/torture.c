@@ -599,8 +599,6 @@ static const struct known {
   int verdict;
   const char *why;
 } known[] = {
-    {"cli", -1, 43, "src/cli: exits 43 (bad argument) when fl_client_new or fl_request_new "
-                    "return NULL for want of memory, instead of 27"},
     {"dns", -1, 106, "c-ares 1.18.1: when creating one of the two queries (A, AAAA) fails for "
                      "want of memory and the other answers 'no data', ares_getaddrinfo reports "
                      "ENOTFOUND: FL_ERESOLVE (and a negative cache entry) instead of FL_ENOMEM"},
