@@ -339,6 +339,26 @@ int main(void) {
   fl_client *c = fl_client_new(loop, NULL);
   server_tests(c);
   fl_client_free(c);
+  /* Without a cookie jar (httpbin's cookies kept heads from being reused):
+   * the answered request is built anew, and a resend starts over. */
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.cookies = 0;
+  c = fl_client_new(loop, &o);
+  char url[256];
+  seen s;
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/digest-auth/auth/user/passwd/MD5", hb);
+  fl_request *r = new_req(url, &s);
+  fl_request_set_digest_auth(r, "user", "passwd");
+  for (int i = 1; i <= 3; i++) {
+    fl_test_perform(c, r, 0);
+    CHECK_EQ_INT(status(r), 200);
+    CHECK_EQ_INT(s.heads, 2 * i);
+    CHECK(!strstr(s.first, "Authorization"));
+    CHECK(strstr(s.head, "\r\nAuthorization: Digest "));
+  }
+  fl_request_free(r);
+  fl_client_free(c);
   proxy_tests();
   CHECK_EQ_INT(fl_loop_free(loop), 0);
   FL_TEST_END();
