@@ -56,6 +56,7 @@ int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies, 
     return FL_ENOMEM;
   fl__endpoint *ep = &r->ep;
   ep->key = k->data;
+  ep->key_hash = fl__hash_str(k->data);
   ep->host = u->host;
   ep->port = u->port;
   ep->tls = https;

@@ -47,6 +47,7 @@ typedef enum fl__socks_kind {
  * host entry for as long as any of its connections lives. */
 typedef struct fl__endpoint {
   const char *key;          /* pool key: connections with equal keys are interchangeable */
+  uint32_t key_hash;        /* fl__hash_str(key), computed once with the key */
   const char *host;         /* origin host: SNI, certificate name, CONNECT target */
   uint16_t port;
   int tls;

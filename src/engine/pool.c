@@ -32,7 +32,7 @@ static const char *keep(char **at, const char *s) {
 }
 
 static fl__host *host_get(fl__pool *p, const fl__endpoint *ep) {
-  uint32_t hash = fl__hash_str(ep->key);
+  uint32_t hash = ep->key_hash;
   fl__hash_node *found = fl__hash_find(&p->by_key, hash, host_key_eq, ep->key);
   if (found) return fl__container_of(found, fl__host, hnode);
   /* The endpoint's strings live in one block after the host. */
