@@ -103,7 +103,8 @@ FL_EXPORT const char *fl_version_details(void);
   X(CALLBACK_ABORT, -1015, 42, "aborted by callback")                                \
   X(BAD_STATUS_LINE, -1016, 1, "not an HTTP/1.x response (bad status line or HTTP/0.9)") \
   X(SEND_REWIND, -65, 65, "redirect needs the request body again, which cannot be replayed") \
-  X(PINNED_PUBKEY, -90, 90, "public key does not match the pinned key")
+  X(PINNED_PUBKEY, -90, 90, "public key does not match the pinned key") \
+  X(PROXY, -97, 97, "proxy handshake failed")
 
 typedef enum fl_err {
   FL_OK = 0,
@@ -231,10 +232,20 @@ typedef struct fl_client_options {
    * tunnel, with TLS verified against the origin. Its credentials go only to
    * the proxy (Proxy-Authorization; for https in the CONNECT request only);
    * the pool keeps connections per proxy and credentials. A refused tunnel
-   * is FL_ERECV (curl's 56). NULL = none, unless trust_env. */
+   * is FL_ERECV (curl's 56). NULL = none, unless trust_env.
+   * SOCKS: "socks5h://", "socks5://", "socks4a://", "socks4://" (same
+   * syntax): every URL goes through a SOCKS handshake after TCP connects to
+   * the proxy, then plain HTTP (origin-form) or TLS with the origin over the
+   * same socket. socks5h and socks4a send the host name for the proxy to
+   * resolve; socks5 and socks4 resolve it here (IPv4 first; socks4 needs an
+   * IPv4 address) and send the address. user:pass is RFC 1929
+   * authentication for SOCKS5 (each at most 255 bytes), the user id for
+   * SOCKS4. Any handshake failure is FL_EPROXY (curl's 97), its message
+   * naming the proxy's reply code; the connect timeout covers it. */
   const char *proxy;
   int trust_env;                     /* use http_proxy, https_proxy, no_proxy (and
-                                        HTTPS_PROXY, NO_PROXY) when proxy is NULL */
+                                        HTTPS_PROXY, NO_PROXY, then all_proxy and
+                                        ALL_PROXY for either scheme) when proxy is NULL */
   /* HTTP/1.1 pipelining: up to this many requests in flight on one
    * connection, for GET and HEAD without a body, once no new connection may
    * be opened (the pool limits). Requests whose connection fails before their
@@ -291,6 +302,15 @@ typedef struct fl_client_options {
    *   openssl x509 -in cert.pem -pubkey -noout | openssl pkey -pubin -outform der |
    *   openssl dgst -sha256 -binary | base64 */
   const char *pinned_pubkey;
+  /* Digest authentication with an HTTP proxy (RFC 7616, curl's
+   * --proxy-digest): the proxy URL's credentials are not sent as Basic up
+   * front; a 407 whose Proxy-Authenticate offers Digest is answered once,
+   * on the next request to the same URL, with a Proxy-Authorization computed
+   * for it (the first request goes without its body, as for
+   * fl_request_set_digest_auth). For https URLs the CONNECT is answered
+   * the same way, on the same connection (a proxy that closes it after its
+   * 407 is not answered: FL_ERECV, as any refused tunnel). Default 0. */
+  int proxy_digest;
 } fl_client_options;
 
 /* TLS protocol versions (the values on the wire), for tls_min_version and
@@ -398,6 +418,19 @@ FL_EXPORT void fl_request_set_follow(fl_request *req, int follow, int max_redire
  * (percent-decoded). Never sent to another scheme, host or port after a
  * redirect, nor restored later in the chain. */
 FL_EXPORT int fl_request_set_basic_auth(fl_request *req, const char *user, const char *password);
+/* Digest authentication (RFC 7616; curl's --digest): MD5, SHA-256 and
+ * SHA-512-256, each also -sess, with qop=auth (or the RFC 2069 form when
+ * the server offers no qop). As curl does, the first request goes without
+ * credentials, and without its body (Content-Length: 0: a body is sent
+ * once, with the credentials, and a streamed one needs no replay; a server
+ * that answers it without a challenge never gets the body); a 401 whose
+ * WWW-Authenticate offers Digest (the strongest algorithm when several are
+ * offered) is answered once, on one more request to the same URL (the
+ * 401's body is dropped unread, as a followed redirect's); a second 401 is
+ * the result. user NULL: the URL's userinfo, answered with Digest.
+ * Replaces Basic credentials set before (and Basic replaces these). Like
+ * Basic, never sent after the chain left the first origin. */
+FL_EXPORT int fl_request_set_digest_auth(fl_request *req, const char *user, const char *password);
 /* Body helpers: JSON text with Content-Type: application/json; a form
  * (application/x-www-form-urlencoded) from 2*npairs strings key, value... */
 FL_EXPORT int fl_request_set_json(fl_request *req, const char *json);

@@ -192,6 +192,8 @@ typedef struct cli_config {
   int get, head, include, silent, show_error, verbose, fail;
   int location, max_redirs, compressed, insecure, parallel;
   char *cacert, *proxy;
+  char *proxy_user;       /* -U, --proxy-user: put into the proxy URL */
+  int digest, proxy_digest; /* --digest, --proxy-digest */
   char *user, *user_agent, *referer;
   int user_agent_set, referer_set;
   char **cookies;         /* -b arguments (strings or files) */
@@ -224,6 +226,9 @@ typedef struct cli_config {
 /* Parse argv into cfg. Returns -1 to go on, or an exit code (0 after -h/-V,
  * 2 for bad usage, 26 for an unreadable file...). */
 int cli_parse_args(int argc, char **argv, cli_config *cfg);
+/* features.c: put cfg->proxy_user into cfg->proxy as its userinfo (as curl,
+ * credentials already in the URL win). */
+void cli_proxy_add_user(cli_config *cfg);
 void cli_config_free(cli_config *cfg);
 void cli_print_help(FILE *out);
 void cli_print_version(FILE *out);
@@ -259,6 +264,8 @@ typedef struct cli_reqspec {
   cli_body body;
   int has_body;
   char *query;           /* -G: data for the URL query */
+  int digest;            /* --digest: answer Digest challenges with these (NULL: the URL's) */
+  char *digest_user, *digest_pass;
 } cli_reqspec;
 
 /* Build the shared request parts from cfg. 0 or an exit code (message

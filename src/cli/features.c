@@ -4,6 +4,7 @@
  * places (no redirects, no Accept-Encoding, no cookie engine unless asked
  * for, no proxy from the environment): they are set here. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   o->max_filesize = cfg->max_filesize;
   o->insecure = cfg->insecure;
   o->proxy = cfg->proxy;
+  o->proxy_digest = cfg->proxy_digest;
   o->trust_env = 0;
   /* curl's limits: 300 KiB of response headers in all, 100 KiB for one
    * header line, no count limit. */
@@ -126,6 +128,34 @@ int cli_tls_ciphers_check(fl_client_options *o, char *msg, size_t cap) {
   o->tls_min_version = FL_TLS_1_3;
   o->tls_max_version = FL_TLS_1_2;
   return CLI_EXIT_CIPHER;
+}
+
+/* Percent-encode what may not stand in a URL's userinfo as it is. */
+static void add_userinfo_part(cli_buf *b, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~", c))
+      cli_buf_addc(b, (char)c);
+    else
+      cli_buf_printf(b, "%%%02X", c);
+  }
+}
+
+void cli_proxy_add_user(cli_config *cfg) {
+  const char *url = cfg->proxy, *sep = strstr(url, "://");
+  const char *hostpart = sep ? sep + 3 : url;
+  const char *at = strchr(hostpart, '@'), *slash = strchr(hostpart, '/');
+  if (at && (!slash || at < slash)) return; /* as curl: the URL's credentials win */
+  const char *up = cfg->proxy_user, *colon = strchr(up, ':');
+  cli_buf b = {0};
+  if (sep) cli_buf_add(&b, url, (size_t)(sep + 3 - url));
+  add_userinfo_part(&b, up, colon ? (size_t)(colon - up) : strlen(up));
+  cli_buf_addc(&b, ':');
+  if (colon) add_userinfo_part(&b, colon + 1, strlen(colon + 1));
+  cli_buf_addc(&b, '@');
+  cli_buf_adds(&b, hostpart);
+  free(cfg->proxy);
+  cfg->proxy = b.data;
 }
 
 int cli_client_start(const cli_config *cfg, fl_client *client) {

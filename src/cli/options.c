@@ -23,6 +23,7 @@ enum opt_id {
   O_SHOW_ERROR, O_SILENT, O_UPLOAD_FILE, O_URL, O_URL_FILE, O_USER, O_USER_AGENT, O_VERBOSE,
   O_VERSION, O_WRITE_OUT,
   O_CIPHERS, O_PINNEDPUBKEY, O_TLS_MAX, O_TLS13_CIPHERS, O_TLSV1_2, O_TLSV1_3,
+  O_DIGEST, O_PROXY_DIGEST, O_PROXY_USER, O_SOCKS4, O_SOCKS4A, O_SOCKS5, O_SOCKS5_HOSTNAME,
 };
 
 typedef struct cli_option {
@@ -51,6 +52,7 @@ static const cli_option options[] = {
     {0, "data-binary", "DATA", O_DATA_BINARY, "POST data; @FILE reads a file as is"},
     {0, "data-raw", "DATA", O_DATA_RAW, "POST data; '@' has no special meaning"},
     {0, "data-urlencode", "DATA", O_DATA_URLENCODE, "POST data, URL-encoded: [NAME]=TEXT, [NAME]@FILE"},
+    {0, "digest", NULL, O_DIGEST, "HTTP Digest authentication with the -u credentials"},
     {0, "dns-servers", "ADDRESSES", O_DNS_SERVERS, "DNS servers to ask: IP[:PORT][,...]"},
     {'D', "dump-header", "FILE", O_DUMP_HEADER, "Write the response headers to FILE ('-': stdout)"},
     {'f', "fail", NULL, O_FAIL, "Fail (exit 22) on HTTP status >= 400; write no body"},
@@ -71,7 +73,9 @@ static const cli_option options[] = {
     {'Z', "parallel", NULL, O_PARALLEL, "Fetch URLs concurrently (the default)"},
     {0, "parallel-max", "NUM", O_PARALLEL_MAX, "At most NUM transfers at once (default 50)"},
     {0, "pinnedpubkey", "HASHES", O_PINNEDPUBKEY, "Server key must match: sha256//BASE64[;...] or FILE"},
-    {'x', "proxy", "URL", O_PROXY, "Use an HTTP proxy: http://HOST:PORT"},
+    {'x', "proxy", "URL", O_PROXY, "Use a proxy: [http|socks4|socks4a|socks5|socks5h]://HOST:PORT"},
+    {0, "proxy-digest", NULL, O_PROXY_DIGEST, "HTTP Digest authentication with the proxy"},
+    {'U', "proxy-user", "USER:PASSWORD", O_PROXY_USER, "Credentials for the proxy (HTTP or SOCKS5)"},
     {'r', "range", "RANGE", O_RANGE, "Ask for bytes RANGE only: 0-499, 500-, -500, 0-1,5-9"},
     {0, "rate", "N[/s|m|h|d]", O_RATE, "Start at most N transfers per time unit (default /h)"},
     {'e', "referer", "URL", O_REFERER, "Send a Referer header"},
@@ -85,6 +89,10 @@ static const cli_option options[] = {
     {0, "retry-max-time", "SECONDS", O_RETRY_MAX_TIME, "Start no retry after this long"},
     {'S', "show-error", NULL, O_SHOW_ERROR, "Show errors even with -s"},
     {'s', "silent", NULL, O_SILENT, "No progress meter, no error messages"},
+    {0, "socks4", "HOST[:PORT]", O_SOCKS4, "Use a SOCKS4 proxy (the name resolved here)"},
+    {0, "socks4a", "HOST[:PORT]", O_SOCKS4A, "Use a SOCKS4a proxy (it resolves the name)"},
+    {0, "socks5", "HOST[:PORT]", O_SOCKS5, "Use a SOCKS5 proxy (the name resolved here)"},
+    {0, "socks5-hostname", "HOST[:PORT]", O_SOCKS5_HOSTNAME, "Use a SOCKS5 proxy (it resolves the name)"},
     {0, "tls-max", "VERSION", O_TLS_MAX, "Highest TLS version: 1.0, 1.1, 1.2, 1.3 or default"},
     {0, "tls13-ciphers", "LIST", O_TLS13_CIPHERS, "TLS 1.3 cipher suites to offer (OpenSSL syntax)"},
     {0, "tlsv1.2", NULL, O_TLSV1_2, "Use TLS 1.2 or later"},
@@ -92,7 +100,7 @@ static const cli_option options[] = {
     {'T', "upload-file", "FILE", O_UPLOAD_FILE, "PUT FILE ('-': stdin) to the URL (one -T per URL)"},
     {0, "url", "URL", O_URL, "A URL to fetch (as a plain argument)"},
     {0, "url-file", "FILE", O_URL_FILE, "Read URLs from FILE, one per line ('-': stdin)"},
-    {'u', "user", "USER:PASSWORD", O_USER, "Basic authentication"},
+    {'u', "user", "USER:PASSWORD", O_USER, "Basic authentication (Digest with --digest)"},
     {'A', "user-agent", "NAME", O_USER_AGENT, "User-Agent to send (\"\" sends none)"},
     {'v', "verbose", NULL, O_VERBOSE, "Show the request and response headers on stderr"},
     {'V', "version", NULL, O_VERSION, "Show the version and the libraries, and exit"},
@@ -404,6 +412,23 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
   case O_PARALLEL: cfg->parallel = on; break;
   case O_PARALLEL_MAX: return parse_long(name, arg, 1, 65536, &cfg->parallel_max);
   case O_PROXY: set_str(&cfg->proxy, arg); break;
+  case O_PROXY_DIGEST: cfg->proxy_digest = on; break;
+  case O_PROXY_USER: set_str(&cfg->proxy_user, arg); break;
+  case O_DIGEST: cfg->digest = on; break;
+  case O_SOCKS4:
+  case O_SOCKS4A:
+  case O_SOCKS5:
+  case O_SOCKS5_HOSTNAME: {
+    /* As curl: the same as -x with that scheme (the last of them wins). */
+    static const char *const schemes[] = {[O_SOCKS4] = "socks4", [O_SOCKS4A] = "socks4a",
+                                          [O_SOCKS5] = "socks5", [O_SOCKS5_HOSTNAME] = "socks5h"};
+    const char *sep = strstr(arg, "://");
+    cli_buf b = {0};
+    cli_buf_printf(&b, "%s://%s", schemes[o->id], sep ? sep + 3 : arg);
+    free(cfg->proxy);
+    cfg->proxy = b.data;
+    break;
+  }
   case O_REQUEST: set_str(&cfg->method, arg); break;
   case O_RESOLVE: {
     int rc = check_resolve(name, arg);
@@ -524,6 +549,7 @@ int cli_parse_args(int argc, char **argv, cli_config *cfg) {
     cfg->urls[i].outfile = file && strcmp(file, "-") != 0 ? cli_strdup(file) : NULL;
     cfg->urls[i].remote_name = file == NULL;
   }
+  if (cfg->proxy_user && cfg->proxy) cli_proxy_add_user(cfg);
   if (cfg->range) {
     /* As curl: "500" means "500-"; anything but digits, '-' and ',' is sent
      * as given, with a warning. */
@@ -584,6 +610,7 @@ void cli_config_free(cli_config *cfg) {
   free(cfg->outs);
   free(cfg->cacert);
   free(cfg->proxy);
+  free(cfg->proxy_user);
   free(cfg->user);
   free(cfg->user_agent);
   free(cfg->referer);

@@ -194,7 +194,14 @@ int cli_reqspec_init(cli_reqspec *rs, const cli_config *cfg) {
     else hl_remove(rs, "User-Agent");
   }
   if (cfg->referer_set && cfg->referer[0]) hl_set(rs, "Referer", cfg->referer);
-  if (cfg->user) {
+  if (cfg->digest) {
+    rs->digest = 1;
+    if (cfg->user) {
+      const char *colon = strchr(cfg->user, ':');
+      rs->digest_user = colon ? cli_strndup(cfg->user, (size_t)(colon - cfg->user)) : cli_strdup(cfg->user);
+      rs->digest_pass = cli_strdup(colon ? colon + 1 : "");
+    }
+  } else if (cfg->user) {
     char *b64 = cli_base64(cfg->user, strlen(cfg->user));
     size_t n = strlen(b64) + 8;
     char *v = cli_xrealloc(NULL, n);
@@ -245,6 +252,8 @@ void cli_reqspec_free(cli_reqspec *rs) {
   free(rs->headers);
   cli_body_free(&rs->body);
   free(rs->query);
+  free(rs->digest_user);
+  free(rs->digest_pass);
   memset(rs, 0, sizeof *rs);
 }
 
@@ -274,6 +283,7 @@ int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, const cli_body *bo
   if (rs->no_user_agent) err = fl_request_remove_header(req, "User-Agent");
   if (!err && rs->no_accept) err = fl_request_remove_header(req, "Accept");
   if (!err && rs->no_expect) err = fl_request_remove_header(req, "Expect"); /* no automatic 100-continue */
+  if (!err && rs->digest) err = fl_request_set_digest_auth(req, rs->digest_user, rs->digest_pass);
   for (size_t i = 0; !err && i < rs->nheaders; i++)
     err = fl_request_add_header(req, rs->headers[i].name, rs->headers[i].value);
   if (!body && rs->has_body) body = &rs->body;

@@ -20,7 +20,7 @@ static int skip_user_header(const fl_request *req, const char *name) {
       fl__strcaseeq(name, "Transfer-Encoding") || fl__strcaseeq(name, "Cookie"))
     return 1;
   if (req->stripped_auth && is_credential_header(name)) return 1;
-  if (req->hop_drop_body && fl__strncaseeq(name, "Content-", 8)) return 1;
+  if (req->hop_drop_body && !req->auth_probe && fl__strncaseeq(name, "Content-", 8)) return 1;
   return 0;
 }
 
@@ -50,6 +50,7 @@ static int put_length(fl__buf *b, long long n) {
 }
 
 static int put_framing(fl__buf *b, const fl_request *req) {
+  if (req->auth_probe) return put_length(b, 0); /* the body waits for the credentials */
   if (req->hop_drop_body) return 0;
   if (req->upload_cb && req->upload_len < 0) return fl__h1_put_header(b, "Transfer-Encoding", "chunked");
   if (req->upload_cb) return put_length(b, req->upload_len);
@@ -77,12 +78,13 @@ int fl__request_build_head(fl_request *req) {
     err = fl__h1_put_header(b, "Accept", "*/*");
   if (!err && c->opts.decompress && !fl__headers_has(h, "Accept-Encoding"))
     err = fl__h1_put_header(b, "Accept-Encoding", "gzip, deflate, br, zstd");
-  if (!err && !req->stripped_auth && !fl__headers_has(h, "Authorization")) {
+  if (!err && !req->stripped_auth && !req->auth_digest && !fl__headers_has(h, "Authorization")) {
     if (req->auth_user)
       err = put_basic_auth(b, req->auth_user, req->auth_pass);
     else if (req->url.user)
       err = put_basic_auth(b, req->url.user, req->url.password);
   }
+  if (!err) err = fl__auth_put_digest_headers(req, b);
   for (size_t i = 0; !err && i < h->n; i++) {
     const char *name = fl__headers_name(h, i);
     if (!skip_user_header(req, name)) err = fl__h1_put_header(b, name, fl__headers_value(h, i));

@@ -15,9 +15,28 @@ struct fl__proxy {
   fl__url url;
   char *auth;     /* "Basic ..." for Proxy-Authorization, or NULL */
   char key[300];  /* identifies the proxy and its credentials in pool keys */
+  fl__socks_kind socks;
+  int digest;     /* an HTTP proxy whose credentials answer Digest challenges */
 };
 
-static int proxy_new(const char *text, fl__proxy **out, char *err, size_t cap) {
+static const struct {
+  const char *scheme;
+  fl__socks_kind kind;
+} schemes[] = {{"http", FL__SOCKS_NONE},  {"socks4", FL__SOCKS4},   {"socks4a", FL__SOCKS4A},
+               {"socks5", FL__SOCKS5},    {"socks5h", FL__SOCKS5H}};
+
+/* 0 and the kind for a scheme we speak, -1 for another. */
+static int scheme_kind(const char *scheme, fl__socks_kind *kind) {
+  for (size_t i = 0; i < FL__ARRAY_SIZE(schemes); i++)
+    if (strcmp(scheme, schemes[i].scheme) == 0) {
+      *kind = schemes[i].kind;
+      return 0;
+    }
+  return -1;
+}
+
+/* digest: the credentials answer a Digest challenge; no Basic up front. */
+static int proxy_new(const char *text, int digest, fl__proxy **out, char *err, size_t cap) {
   *out = NULL;
   if (!text || !*text) return 0;
   char buf[1024];
@@ -26,8 +45,9 @@ static int proxy_new(const char *text, fl__proxy **out, char *err, size_t cap) {
   fl__proxy *p = calloc(1, sizeof *p);
   if (!p) return FL_ENOMEM;
   int rc = fl__url_parse(&p->url, buf);
-  if (rc || strcmp(p->url.scheme, "http") != 0) {
-    fl__msg(err, cap, "proxy %s: %s", text, rc ? "malformed URL" : "only http:// proxies are supported");
+  if (rc || scheme_kind(p->url.scheme, &p->socks)) {
+    fl__msg(err, cap, "proxy %s: %s", text,
+            rc ? "malformed URL" : "unsupported scheme (http, socks4, socks4a, socks5, socks5h)");
     fl__url_free(&p->url);
     free(p);
     return rc == FL_ENOMEM ? FL_ENOMEM : FL_EINVAL;
@@ -49,9 +69,12 @@ static int proxy_new(const char *text, fl__proxy **out, char *err, size_t cap) {
       free(p);
       return FL_ENOMEM;
     }
+    if (p->socks || digest)
+      fl__buf_dispose(&enc); /* SOCKS has its own; Digest waits for the challenge */
     p->auth = enc.data;
+    p->digest = digest && !p->socks;
   }
-  snprintf(p->key, sizeof p->key, "proxy=%s:%u/%lx", p->url.host, p->url.port, cred_id);
+  snprintf(p->key, sizeof p->key, "proxy=%s://%s:%u/%lx", p->url.scheme, p->url.host, p->url.port, cred_id);
   *out = p;
   return 0;
 }
@@ -74,12 +97,15 @@ int fl__proxies_init(fl__proxies *ps, const fl_client_options *o, char *err, siz
   ps->http = ps->https = NULL;
   ps->no_proxy = NULL;
   if (!o->proxy && o->trust_env) {
+    const char *all = env2("all_proxy", "ALL_PROXY");
     http = env2("http_proxy", NULL);
     https = env2("https_proxy", "HTTPS_PROXY");
+    if (!http) http = all;
+    if (!https) https = all;
     no = env2("no_proxy", "NO_PROXY");
   }
-  int rc = proxy_new(http, &ps->http, err, cap);
-  if (!rc) rc = proxy_new(https, &ps->https, err, cap);
+  int rc = proxy_new(http, o->proxy_digest, &ps->http, err, cap);
+  if (!rc) rc = proxy_new(https, o->proxy_digest, &ps->https, err, cap);
   if (!rc && no && !(ps->no_proxy = strdup(no))) rc = FL_ENOMEM;
   if (rc) fl__proxies_free(ps);
   return rc;
@@ -121,3 +147,7 @@ const char *fl__proxy_host(const fl__proxy *p) { return p->url.host; }
 uint16_t fl__proxy_port(const fl__proxy *p) { return p->url.port; }
 const char *fl__proxy_auth(const fl__proxy *p) { return p->auth; }
 const char *fl__proxy_key(const fl__proxy *p) { return p->key; }
+fl__socks_kind fl__proxy_socks(const fl__proxy *p) { return p->socks; }
+int fl__proxy_digest(const fl__proxy *p) { return p->digest; }
+const char *fl__proxy_user(const fl__proxy *p) { return p->url.user; }
+const char *fl__proxy_password(const fl__proxy *p) { return p->url.password; }

@@ -88,9 +88,11 @@ static int on_start(fl__exchange *ex) {
   fl__request_set_state(req, req->info.pipelined ? FL__REQ_WAITING : FL__REQ_SENDING);
   /* A resent request (a benchmark's, a poller's) reuses its head when
    * nothing it depends on changed: first hop, no cookie from the jar, no
-   * Expect, and no setter called since (they clear head_reusable). */
+   * Expect, no Digest credentials (a nonce count in each), and no setter
+   * called since (they clear head_reusable). */
   int jar_empty = fl__request_jar_empty(req);
-  int plain_hop = req->info.redirects == 0 && !req->stripped_auth && !req->hop_drop_body && !ex->expect_ms;
+  int plain_hop = req->info.redirects == 0 && !req->stripped_auth && !req->hop_drop_body && !ex->expect_ms &&
+                  !req->www_digest.nonce && !req->proxy_digest.nonce;
   if (!(req->head_reusable && plain_hop && jar_empty)) {
     if (fl__request_build_head(req)) {
       req->head_reusable = 0;

@@ -19,6 +19,7 @@ static int follow_enabled(const fl_request *req, int *max) {
 }
 
 int fl__redirect_wanted(const fl_request *req) {
+  if (fl__auth_digest_wanted(req)) return 1;
   int max;
   if (!follow_enabled(req, &max) || !is_redirect_status(req->res.status)) return 0;
   return fl__headers_get(&req->res.headers, "Location") != NULL; /* else it is final */

@@ -62,6 +62,7 @@ static const char *connect_phase(const fl_request *req) {
   const fl__conn *conn = req->ex.carrier;
   if (!conn) return "";
   if (conn->state == FL__CONN_RESOLVING) return " (while resolving)";
+  if (conn->socks) return " (during the SOCKS handshake)";
   return conn->tp.tls ? " (during the TLS handshake)" : "";
 }
 
@@ -152,6 +153,7 @@ void fl__request_attempt(fl_request *req) {
     req->route_valid = 1;
     req->route_client = c;
   }
+  fl__auth_probe_begin(req);
   shape_exchange(req);
   if (fl__ratelimit_on(&c->ratelimit)) {
     req->throttle.origin = req->route.origin.data;
@@ -266,21 +268,25 @@ void fl__request_finish(fl_request *req, int err, const char *fmt, ...) {
  * follow, or the outcome. */
 static void response_done(fl_request *req) {
   fl__request_end_body(req);
+  fl__auth_probe_end(req);
   int64_t delay = fl__retry_delay_ms(req, 0);
   if (delay >= 0) {
     backoff(req, delay);
     return;
   }
-  if (!fl__redirect_wanted(req)) {
+  int digest = fl__auth_digest_wanted(req);
+  if (!digest && !fl__redirect_wanted(req)) {
     fl__request_finish(req, 0, NULL);
     return;
   }
-  int err = fl__redirect_next_hop(req);
+  /* A Digest challenge: the same URL again, with credentials (digest.h). */
+  int err = digest ? fl__auth_digest_next_hop(req) : fl__redirect_next_hop(req);
   if (err) {
     if (!req->errmsg[0]) fl__msg(req->errmsg, sizeof req->errmsg, "out of memory following a redirect");
     fl__request_finish(req, err, NULL);
     return;
   }
+  if (!digest) fl__auth_new_url(req);
   /* A fresh response for the next hop; the connection was released. */
   fl__response_reset(&req->res);
   req->discarding = 0;
@@ -410,6 +416,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   req->hop_method = req->method;
   req->hop_drop_body = 0;
   req->stripped_auth = 0;
+  fl__auth_reset(req);
   req->discarding = 0;
   req->discarded = 0;
   req->info.attempts = 1;

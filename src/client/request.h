@@ -21,6 +21,7 @@
 #include "base/headers.h"
 #include "base/url.h"
 #include "client/client.h"
+#include "client/digest.h"
 #include "client/ratelimit.h"
 #include "client/route.h"
 #include "engine/pool.h"
@@ -73,6 +74,7 @@ struct fl_request {
   int retryable;
   int follow_set, follow, max_redirects; /* per-request redirect choice */
   char *auth_user, *auth_pass;           /* Basic credentials, or NULL */
+  int auth_digest;                       /* they (or the URL's) answer Digest challenges instead */
   uint64_t max_filesize;
   fl_form *form;                         /* multipart body, or NULL */
   char *save_path;                       /* fl_request_save_to, or NULL */
@@ -113,6 +115,12 @@ struct fl_request {
   int discarding;          /* body of a redirect we follow: counted, dropped */
   uint64_t discarded;
   struct fl__decoder *decoder;
+  fl__digest www_digest;     /* the server's Digest challenge being answered (nonce NULL: none) */
+  fl__digest proxy_digest;   /* the HTTP proxy's */
+  int digest_answered;       /* this URL's 401 was answered already: another is final */
+  int proxy_digest_answered; /* the same for the proxy's 407 */
+  int auth_probe;            /* this hop's body was left out until a challenge comes
+                                (hop_drop_body set for it alone) */
 
   /* outcome */
   int err;
@@ -147,9 +155,30 @@ extern const fl__exchange_ops fl__request_exchange_ops;
 int fl__request_build_head(fl_request *req);
 
 /* redirect.c */
-int fl__redirect_wanted(const fl_request *req); /* this response is a redirect we follow */
+/* This response is not the user's: a redirect we follow, or a Digest
+ * challenge we answer (digest.h); its body is dropped. */
+int fl__redirect_wanted(const fl_request *req);
 /* Move req to its next hop, or an error (req->errmsg says why). */
 int fl__redirect_next_hop(fl_request *req);
+/* auth.c: Digest on the request path (client/digest.h has the flow). */
+/* This response is a challenge (401, 407) the request answers with another hop. */
+int fl__auth_digest_wanted(const fl_request *req);
+/* Keep the challenge for the next hop (to the same URL). 0, or an error
+ * for the outcome (req->errmsg set). */
+int fl__auth_digest_next_hop(fl_request *req);
+/* A redirect moved the request on: its URL may be answered again. */
+void fl__auth_new_url(fl_request *req);
+/* Forget the challenges (a new send, or the request is freed). */
+void fl__auth_reset(fl_request *req);
+/* As curl: while Digest credentials wait for a challenge, a hop with a body
+ * goes without it (Content-Length: 0), so it is sent once, with the
+ * credentials (and a streamed body needs no replay). begin: for the hop
+ * about to start (after its route); end: its response or failure came. */
+void fl__auth_probe_begin(fl_request *req);
+void fl__auth_probe_end(fl_request *req);
+/* head.c: Authorization and Proxy-Authorization: Digest for this hop, if
+ * any. 0 or FL_ENOMEM. */
+int fl__auth_put_digest_headers(fl_request *req, fl__buf *b);
 /* retry.c: ms to wait before another attempt, or -1 for none. err is the
  * attempt's error, or 0 with a response whose status decides. */
 int64_t fl__retry_delay_ms(fl_request *req, int err);

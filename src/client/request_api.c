@@ -54,6 +54,7 @@ void fl_request_free(fl_request *req) {
   fl__buf_dispose(&req->effective_url);
   free(req->auth_user);
   free(req->auth_pass);
+  fl__auth_reset(req);
   free(req->save_path);
   free(req);
 }
@@ -189,7 +190,7 @@ void fl_request_set_follow(fl_request *req, int follow, int max_redirects) {
   req->max_redirects = max_redirects < 0 ? -1 : max_redirects;
 }
 
-int fl_request_set_basic_auth(fl_request *req, const char *user, const char *password) {
+static int set_auth(fl_request *req, const char *user, const char *password, int digest) {
   if (!req || in_flight(req)) return FL_EINVAL;
   char *u = user ? dup_str(user) : NULL, *p = password ? dup_str(password) : NULL;
   if ((user && !u) || (password && !p)) {
@@ -202,7 +203,17 @@ int fl_request_set_basic_auth(fl_request *req, const char *user, const char *pas
   req->head_reusable = 0;
   req->auth_user = u;
   req->auth_pass = p;
+  req->auth_digest = digest;
   return 0;
+}
+
+int fl_request_set_basic_auth(fl_request *req, const char *user, const char *password) {
+  return set_auth(req, user, password, 0);
+}
+
+int fl_request_set_digest_auth(fl_request *req, const char *user, const char *password) {
+  if (user && !fl__digest_creds_ok(user, password)) return FL_EBAD_HEADER;
+  return set_auth(req, user, password, 1);
 }
 
 int fl_request_set_json(fl_request *req, const char *json) {

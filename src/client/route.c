@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "client/digest.h"
 #include "net/tls.h"
 
 void fl__route_init(fl__route *r) {
@@ -45,7 +46,8 @@ int fl__origin_of(const fl__url *u, fl__buf *out) {
 int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies, const struct fl__tls_ctx *tls) {
   int https = strcmp(u->scheme, "https") == 0;
   r->proxy = fl__proxy_for(proxies, u);
-  r->forward = r->proxy && !https;
+  fl__socks_kind socks = r->proxy ? fl__proxy_socks(r->proxy) : FL__SOCKS_NONE;
+  r->forward = r->proxy && !https && !socks;
   fl__buf *k = &r->key;
   fl__buf_reset(k);
   if (fl__origin_of(u, &r->origin) || fl__buf_append(k, r->origin.data, r->origin.len) ||
@@ -60,7 +62,12 @@ int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies, 
   ep->tls = https;
   ep->connect_host = r->proxy ? fl__proxy_host(r->proxy) : u->host;
   ep->connect_port = r->proxy ? fl__proxy_port(r->proxy) : u->port;
-  ep->tunnel = r->proxy && https;
+  ep->tunnel = r->proxy && https && !socks;
   ep->proxy_auth = ep->tunnel ? fl__proxy_auth(r->proxy) : NULL;
+  ep->tunnel_auth = ep->tunnel && fl__proxy_digest(r->proxy) ? fl__digest_tunnel_auth : NULL;
+  ep->tunnel_auth_ctx = ep->tunnel_auth ? r->proxy : NULL;
+  ep->socks = socks;
+  ep->socks_user = socks ? fl__proxy_user(r->proxy) : NULL;
+  ep->socks_pass = socks ? fl__proxy_password(r->proxy) : NULL;
   return 0;
 }

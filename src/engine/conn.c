@@ -49,6 +49,7 @@ static void step_first(fl__conn *c, fl__ex_step step) {
 /* ---------------------------------------------------------------- close */
 
 static void cancel_connect(fl__conn *c) {
+  fl__socks_cancel(c);
   if (!c->cx) return; /* past TCP connect (TLS handshake or tunnel) */
   if (c->state == FL__CONN_RESOLVING)
     fl__dns_cancel(c->env->resolver, &c->cx->dns);
@@ -185,7 +186,12 @@ static void start_tls(fl__conn *c) {
 
 void fl__conn_tunnel_done(fl__conn *c) {
   fl__io_close(c->env->loop, &c->io); /* TLS registers its own watcher */
-  start_tls(c);
+  if (c->ep->tls) {
+    start_tls(c);
+    return;
+  }
+  fl__io_init(&c->io, NULL, c->tp.fd); /* the carrier sets the callback */
+  transport_ready(c);
 }
 
 static void connect_cb(fl__connector *k) {
@@ -212,6 +218,8 @@ static void connect_cb(fl__connector *k) {
     step_first(c, FL__EX_CONNECTED);
     if (c->state != FL__CONN_CONNECTING) {
       /* closed by a step */
+    } else if (c->ep->socks) {
+      fl__socks_start(c);
     } else if (c->ep->tunnel) {
       fl__tunnel_start(c);
     } else if (c->ep->tls) {

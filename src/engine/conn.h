@@ -22,6 +22,7 @@
 #include "base/buf.h"
 #include "base/common.h"
 #include "base/guard.h"
+#include "base/headers.h"
 #include "http/exchange.h"
 #include "http/h1.h"
 #include "loop/loop.h"
@@ -32,6 +33,15 @@
 typedef struct fl__conn fl__conn;
 struct fl__host;
 struct fl__tls_ctx;
+
+/* A SOCKS proxy between us and the origin (engine/socks.c). */
+typedef enum fl__socks_kind {
+  FL__SOCKS_NONE = 0,
+  FL__SOCKS4,  /* the origin's IPv4 address, resolved here; a user id */
+  FL__SOCKS4A, /* the origin's name, resolved by the proxy */
+  FL__SOCKS5,  /* the origin's address, resolved here; RFC 1929 user/password */
+  FL__SOCKS5H  /* the origin's name, resolved by the proxy */
+} fl__socks_kind;
 
 /* Where a connection goes; built by the client's route, kept by the pool's
  * host entry for as long as any of its connections lives. */
@@ -45,6 +55,18 @@ typedef struct fl__endpoint {
   uint16_t connect_port;
   int tunnel;               /* CONNECT through the proxy first (https via a proxy) */
   const char *proxy_auth;   /* Proxy-Authorization for the CONNECT, or NULL */
+  /* The CONNECT got a 407: a Proxy-Authorization value answering its
+   * challenge (res: the 407's headers) for target ("host:port") into out,
+   * from the endpoint's maker (the client's Digest), called at most once
+   * per connection; 0, or -1 when it cannot answer. NULL: never. ctx lives
+   * as long as the pool. */
+  int (*tunnel_auth)(const void *ctx, const fl__headers *res, const char *target, fl__buf *out);
+  const void *tunnel_auth_ctx;
+  fl__socks_kind socks;     /* a SOCKS handshake with connect_host first */
+  /* SOCKS5 user and password, or the SOCKS4 user id (user), or NULL. Not
+   * copied by the pool: whoever builds the endpoint keeps them alive as long
+   * as the pool (the client's proxy does). */
+  const char *socks_user, *socks_pass;
 } fl__endpoint;
 
 /* What every connection of one pool shares; the pool's owner fills it. */
@@ -113,6 +135,9 @@ struct fl__conn {
   /* connecting: DNS and Happy Eyeballs state, freed once connected */
   struct fl__connecting *cx;
   int tunnel_sent;       /* the CONNECT request is out (engine/tunnel.c) */
+  int tunnel_answered;   /* a 407 was answered (ep->tunnel_auth): no second try */
+  uint32_t tunnel_discard; /* bytes of the 407's body still to read and drop */
+  struct fl__socks *socks; /* the SOCKS handshake's state, only during it */
   int dns_cache_hit;
   int tls_resumed;
   int reused;            /* carried an exchange before */
@@ -160,7 +185,14 @@ void fl__conn_dispose(fl__conn *c);
 /* engine/tunnel.c: after TCP, "CONNECT host:port" to the proxy; on its 2xx
  * calls fl__conn_tunnel_done. */
 void fl__tunnel_start(fl__conn *c);
+/* The proxy's handshake (CONNECT's 2xx, the SOCKS reply) is done and the
+ * socket reaches the origin: TLS with it, or open. */
 void fl__conn_tunnel_done(fl__conn *c);
+/* engine/socks.c: after TCP, the SOCKS handshake (resolving the origin
+ * first for socks4 and socks5); then fl__conn_tunnel_done, or a failure
+ * (FL_EPROXY). fl__socks_cancel frees its state (harmless without). */
+void fl__socks_start(fl__conn *c);
+void fl__socks_cancel(fl__conn *c);
 /* engine/carrier.c: the HTTP/1.1 exchange I/O once open. */
 int fl__carrier_open(fl__conn *c);
 void fl__carrier_start(fl__conn *c, fl__exchange *ex);

@@ -1,0 +1,141 @@
+/* Digest authentication on the request path: which responses are
+ * challenges the request answers (401 for the server, 407 for an HTTP
+ * proxy it reaches in absolute form), the next hop, and the credentials in
+ * each hop's head. The flow is in client/digest.h; declarations in
+ * client/request.h. */
+#include <string.h>
+
+#include "client/digest.h"
+#include "client/request.h"
+
+/* Credentials for the server: the request's, else the URL's. */
+static void server_creds(const fl_request *req, const char **user, const char **pass) {
+  *user = req->auth_user ? req->auth_user : req->url.user;
+  *pass = req->auth_user ? req->auth_pass : req->url.password;
+}
+
+/* The HTTP proxy this hop goes through in absolute form, answering Digest. */
+static const fl__proxy *digest_proxy(const fl_request *req) {
+  const fl__proxy *px = req->route.forward ? req->route.proxy : NULL;
+  return px && fl__proxy_digest(px) && fl__proxy_user(px) ? px : NULL;
+}
+
+static int has_challenge(const fl_request *req, const char *header) {
+  fl__digest d;
+  memset(&d, 0, sizeof d);
+  int ok = fl__digest_parse(&d, &req->res.headers, header) == 0;
+  fl__digest_dispose(&d);
+  return ok;
+}
+
+int fl__auth_digest_wanted(const fl_request *req) {
+  int status = req->res.status;
+  if (status == 401) {
+    const char *user, *pass;
+    server_creds(req, &user, &pass);
+    if (!req->auth_digest || req->stripped_auth || req->digest_answered || !fl__digest_creds_ok(user, pass) ||
+        fl__headers_has(&req->headers, "Authorization"))
+      return 0;
+    return has_challenge(req, "WWW-Authenticate");
+  }
+  if (status == 407) {
+    const fl__proxy *px = digest_proxy(req);
+    if (!px || req->proxy_digest_answered || !fl__digest_creds_ok(fl__proxy_user(px), fl__proxy_password(px)) ||
+        fl__headers_has(&req->headers, "Proxy-Authorization"))
+      return 0;
+    return has_challenge(req, "Proxy-Authenticate");
+  }
+  return 0;
+}
+
+/* A hop with a body, whose credentials would wait for a challenge not
+ * known yet (and not answered already). */
+static int probe_wanted(const fl_request *req) {
+  if (!req->has_body && !req->upload_cb) return 0;
+  const char *user, *pass;
+  server_creds(req, &user, &pass);
+  if (req->auth_digest && !req->stripped_auth && !req->www_digest.nonce && !req->digest_answered &&
+      fl__digest_creds_ok(user, pass) && !fl__headers_has(&req->headers, "Authorization"))
+    return 1;
+  const fl__proxy *px = digest_proxy(req);
+  return px && !req->proxy_digest.nonce && !req->proxy_digest_answered &&
+         !fl__headers_has(&req->headers, "Proxy-Authorization");
+}
+
+void fl__auth_probe_end(fl_request *req) {
+  if (!req->auth_probe) return;
+  req->auth_probe = 0;
+  req->hop_drop_body = 0;
+}
+
+void fl__auth_probe_begin(fl_request *req) {
+  fl__auth_probe_end(req);
+  if (req->hop_drop_body || !probe_wanted(req)) return;
+  req->auth_probe = 1;
+  req->hop_drop_body = 1;
+}
+
+int fl__auth_digest_next_hop(fl_request *req) {
+  int proxy = req->res.status == 407;
+  int err = proxy ? fl__digest_parse(&req->proxy_digest, &req->res.headers, "Proxy-Authenticate")
+                  : fl__digest_parse(&req->www_digest, &req->res.headers, "WWW-Authenticate");
+  if (err) {
+    fl__msg(req->errmsg, sizeof req->errmsg, "%s", err == FL_ENOMEM ? "out of memory" : "no usable Digest challenge");
+    return err;
+  }
+  if (proxy)
+    req->proxy_digest_answered = 1;
+  else
+    req->digest_answered = 1;
+  return 0;
+}
+
+void fl__auth_new_url(fl_request *req) {
+  req->digest_answered = 0;
+  req->proxy_digest_answered = 0;
+}
+
+void fl__auth_reset(fl_request *req) {
+  req->auth_probe = 0;
+  fl__digest_dispose(&req->www_digest);
+  fl__digest_dispose(&req->proxy_digest);
+  fl__auth_new_url(req);
+}
+
+/* The digest's uri: the request-target as the one who checks it sees it.
+ * The proxy gets the absolute form we send (RFC 7616 3.4); the server gets
+ * the origin form, also when a proxy rewrote the line (curl does the same). */
+static int digest_uri(const fl_request *req, int for_proxy, fl__buf *out) {
+  fl__buf_reset(out);
+  if (for_proxy && (fl__buf_puts(out, req->url.scheme) || fl__buf_puts(out, "://") ||
+                    fl__buf_puts(out, req->url.authority)))
+    return FL_ENOMEM;
+  return fl__buf_puts(out, req->url.target) ? FL_ENOMEM : 0;
+}
+
+int fl__auth_put_digest_headers(fl_request *req, fl__buf *b) {
+  const fl__proxy *px = digest_proxy(req);
+  int www = req->www_digest.nonce && req->auth_digest && !req->stripped_auth &&
+            !fl__headers_has(&req->headers, "Authorization");
+  int prx = px && req->proxy_digest.nonce && !fl__headers_has(&req->headers, "Proxy-Authorization");
+  if (!www && !prx) return 0;
+  fl__buf uri;
+  fl__buf_init(&uri);
+  int err = 0;
+  if (prx) {
+    err = digest_uri(req, 1, &uri);
+    if (!err)
+      err = fl__digest_put_header(&req->proxy_digest, b, "Proxy-Authorization", fl__proxy_user(px),
+                                  fl__proxy_password(px), req->hop_method, uri.data, NULL);
+  }
+  const char *user, *pass;
+  server_creds(req, &user, &pass);
+  if (!err && www && fl__digest_creds_ok(user, pass)) {
+    err = digest_uri(req, 0, &uri);
+    if (!err)
+      err = fl__digest_put_header(&req->www_digest, b, "Authorization", user, pass, req->hop_method, uri.data,
+                                  NULL);
+  }
+  fl__buf_dispose(&uri);
+  return err;
+}
