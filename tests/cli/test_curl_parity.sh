@@ -4,7 +4,7 @@
 # -C (and -C -), -T, --create-dirs, --rate, zstd with --compressed, the
 # header limits, and the -w variables.
 # FIXTURES: nginx
-# LABELS: valgrind
+# (not under valgrind: cli.features covers the same code paths there; this one compares with curl)
 # TIMEOUT: 150
 source "$(dirname "$0")/lib.sh"
 NG=$(server_url nginx)
