@@ -63,7 +63,13 @@ int fl__dns_parse_ip(const char *s, fl__sockaddr *out) {
       if (*p || idx > UINT32_MAX)
         return 0;
     } else {
-      idx = *p ? if_nametoindex(p) : 0; /* an ioctl, no I/O */
+      /* An interface name: short, and none of ':' (the kernel reads
+       * "eth0:junk" as eth0's alias), brackets or separators, which would
+       * make the address unparsable once written back as "[v6%name]". */
+      size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+      if (n == 0 || p[n] != '\0' || n >= IF_NAMESIZE)
+        return 0;
+      idx = if_nametoindex(p); /* an ioctl, no I/O */
       if (idx == 0)
         return 0;
     }

@@ -25,7 +25,8 @@ typedef struct fl__dns_override {
 void fl__dns_lower_copy(char *dst, const char *src, size_t len);
 void fl__sockaddr_set_port(fl__sockaddr *a, uint16_t port);
 /* An IPv4 or IPv6 literal (no brackets; IPv6 may carry "%scope", an
- * interface name or number) into *out with port 0. 1 if it is one. */
+ * interface number, or the name of an existing interface made of letters,
+ * digits, '.', '_' and '-') into *out with port 0. 1 if it is one. */
 int fl__dns_parse_ip(const char *s, fl__sockaddr *out);
 /* "ip[:port],[v6]:port,..." -> *csv_out, the normalised list c-ares takes
  * (malloc'd: the caller frees it). 0, FL_EINVAL (reason in errbuf, which

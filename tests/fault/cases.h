@@ -54,7 +54,7 @@ CASE(reset_in_trailer, RAW("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\
 /* ---- garbage and NUL bytes */
 CASE(garbage_text, .path = "/garbage", .err = FL_EBAD_STATUS_LINE, .cli = 1)
 CASE(garbage_binary, RAW("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"), .err = FL_EBAD_STATUS_LINE, .cli = 1)
-CASE(nul_in_status_line, RAW("HTTP/1.1 200\0OK\r\nContent-Length: 2\r\n\r\nok"), .err = FL_EBAD_STATUS_LINE, .cli = 1)
+CASE(nul_in_status_line, RAW("HTTP/1.1 200\0OK\r\nContent-Length: 2\r\n\r\nok"), .err = FL_EBAD_STATUS_LINE, .cli = 1, CURL(8))
 CASE(nul_in_header_name, RAW("HTTP/1.1 200 OK\r\nX-\0A: b\r\nContent-Length: 2\r\n\r\nok"), .err = FL_EWEIRD_REPLY, .cli = 8)
 CASE(nul_in_header_value, RAW("HTTP/1.1 200 OK\r\nX-A: b\0c\r\nContent-Length: 2\r\n\r\nok"), .err = FL_EWEIRD_REPLY, .cli = 8)
 CASE(nul_in_body, RAW("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\no\0\0k"), .end = "keep", .err = 0, .cli = 0)

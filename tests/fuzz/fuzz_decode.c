@@ -1,11 +1,12 @@
-/* libFuzzer target: the content-decoding chain (src/http/decode.c).
+/* libFuzzer target: the content-decoding chain (src/http/decode.c): gzip,
+ * deflate, br, zstd.
  *
  * Input: byte 0 bits 0-1 choose the mode, the rest as below.
  * - mode 0: a Content-Encoding value up to the first '\n', then the body.
  * - mode 1: byte 1 is a chain of up to 4 codings (2 bits each: gzip,
- *   deflate, br, identity), then the body.
+ *   deflate, br, zstd; mode 3: identity instead of zstd), then the body.
  * - mode 2 (round trip): the body is compressed here (gzip, zlib deflate,
- *   raw deflate or br when available, chosen by byte 1) and decoded; the
+ *   raw deflate, br when available, zstd; byte 1 modulo 5) and decoded; the
  *   output must equal the body.
  * Byte 0 bits 2-4 pick max_decoded (none, 1, 100, 4096, 65536, ...); byte 2
  * seeds the sizes of the pieces fed. Checks: no more than max_decoded bytes
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 #ifdef FL_FUZZ_HAVE_BROTLIENC
 #include <brotli/encode.h>
 #endif
@@ -56,6 +58,18 @@ static int expected(int err) {
 /* Compress in with the chosen codec into *out (malloc'd). 0 if it could. */
 static int compress_with(int which, const unsigned char *in, size_t n, unsigned char **out,
                          size_t *outlen, const char **coding) {
+  if (which == 4) {
+    size_t cap = ZSTD_compressBound(n);
+    *out = malloc(cap ? cap : 1);
+    if (!*out) return -1;
+    *outlen = ZSTD_compress(*out, cap, in, n, 3);
+    if (ZSTD_isError(*outlen)) {
+      free(*out);
+      return -1;
+    }
+    *coding = "zstd";
+    return 0;
+  }
   if (which == 3) {
 #ifdef FL_FUZZ_HAVE_BROTLIENC
     size_t cap = BrotliEncoderMaxCompressedSize(n);
@@ -104,6 +118,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 3 || size > 1 << 20) return 0;
   static const uint64_t maxes[] = {0, 1, 100, 4096, 65536, 1 << 20, 0, 16384};
   int mode = data[0] & 3;
+  int identity_chain = mode == 3;
+  if (mode == 3) mode = 1;
   uint64_t max = maxes[(data[0] >> 2) & 7];
   uint32_t rng = data[2];
   const unsigned char *body = data + 3;
@@ -121,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     body += nl ? hn + 1 : blen;
     blen -= nl ? hn + 1 : blen;
   } else if (mode == 1) {
-    static const char *const codings[] = {"gzip", "deflate", "br", "identity"};
+    const char *const codings[] = {"gzip", "deflate", "br", identity_chain ? "identity" : "zstd"};
     int k = 1 + (data[1] >> 6) % 4;
     for (int i = 0; i < k; i++) {
       if (i) strcat(header, ", ");
@@ -130,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else {
     size_t plen;
     const char *coding;
-    if (compress_with(data[1] & 3, body, blen, &packed, &plen, &coding) != 0) return 0;
+    if (compress_with(data[1] % 5, body, blen, &packed, &plen, &coding) != 0) return 0;
     snprintf(header, sizeof header, "%s", coding);
     max = 0;
     body = packed;

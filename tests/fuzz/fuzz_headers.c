@@ -116,7 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fl_request *req = fl_request_new("GET", "http://127.0.0.1/");
   if (!req) return 0;
   const uint8_t *p = data, *end = data + size;
-  while (p < end) {
+  int ops = 0;
+  while (p < end && ops++ < 300) { /* longer programs only repeat themselves */
     int op = *p++ % 8;
     /* operands: name\0value\0 (whatever is left) */
     const char *name = (const char *)p;
@@ -189,11 +190,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     free(n0);
     free(v0);
-    compare(&h, &m);
+    if (m.n <= 16 || ops % 32 == 0) compare(&h, &m); /* a full compare is the slow part */
     size_t live = 0;
     for (size_t i = 0; i < m.n; i++) live += m.nlen[i] + m.vlen[i] + 2;
     if (h.arena.len > 2 * live + 4096) die("the arena keeps removed bytes", NULL);
   }
+  compare(&h, &m);
   fl__headers_dispose(&h);
   model_clear(&m);
   fl_request_free(req);
