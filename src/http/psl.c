@@ -13,6 +13,8 @@
 /* Multi-label rules only: the default rule already makes every single
  * label ("com", "uk", "io") a public suffix. Each entry was checked against
  * the publicsuffix.org list of 2023-02. */
+/* Grouped by hand, several entries a line. */
+/* clang-format off */
 static const char *const builtin[] = {
     /* ICANN */
     "co.uk", "org.uk", "ac.uk", "gov.uk", "ltd.uk", "plc.uk", "me.uk", "net.uk", "nhs.uk",
@@ -32,6 +34,7 @@ static const char *const builtin[] = {
     "onrender.com", "glitch.me", "readthedocs.io", "duckdns.org", "dyndns.org",
     "s3.amazonaws.com", "myshopify.com", "co.com",
 };
+/* clang-format on */
 
 struct fl__psl {
   char *text;   /* the file's bytes; each rule is NUL-terminated in place */

@@ -271,7 +271,7 @@ static void on_ares_done(void *arg, int status, int timeouts, struct ares_addrin
     finish_lookup(r, lk, map_status(status), status);
     fl__dns_cache_store_error(&r->cache, lk->name, lk->err, lk->status, fl__loop_now(r->loop));
   }
-  fl__dns_lookup_maybe_free(lk); /* a fl__dns_lookup that already timed out is done now */
+  fl__dns_lookup_maybe_free(lk); /* a lookup that already timed out is done now */
 }
 
 /* ------------------------------------------------------------- the timer */
