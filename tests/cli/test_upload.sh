@@ -72,6 +72,12 @@ case $clean in
   *) fail "listen-queue overflows in every run" ;;
 esac
 
+# ---- trailers stay apart from the headers (RFC 9110 6.5.1)
+raw='HTTP/1.1%20200%20OK%0D%0ATransfer-Encoding:%20chunked%0D%0A%0D%0A2%0D%0Aok%0D%0A0%0D%0AX-Trailer:%20late%0D%0A%0D%0A'
+flurry -s -w '[%header{x-trailer}]' "$FAULT/raw?b=$raw"
+check_rc 0 "a chunked body with a trailer"
+check_eq "$(cat "$OUT")" "ok[]" "%header{} does not find a trailer"
+
 kill "$SMALL_PID" 2>/dev/null
 wait "$SMALL_PID" 2>/dev/null
 done_testing
