@@ -38,9 +38,11 @@ bash scripts/bootstrap --bench >&2
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-bench -j2 --target flurry_static >/dev/null
 client=build-bench/soak_client
-# shellcheck disable=SC2046
+# The static library's dependencies, as its pkg-config file lists them.
+deps=$(sed -n 's/^Requires.private: *//p' build-bench/flurry.pc)
+# shellcheck disable=SC2046,SC2086
 cc -O2 -g -Wall -Wextra -Iinclude bench/soak_client.c build-bench/libflurry.a \
-  $(pkg-config --libs libcares libbrotlidec libssl libcrypto zlib) -lpthread -o "$client"
+  $(pkg-config --libs $deps) -pthread -o "$client"
 
 rundir=$(mktemp -d /tmp/flurry-soak.XXXXXX)
 cleanup() {
