@@ -22,6 +22,7 @@ static void clear_meter_line(void) {
 
 void cli_msg_quiet(int quiet) { errors_quiet = quiet; }
 
+static void vmsg(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void vmsg(const char *prefix, const char *fmt, va_list ap) {
   clear_meter_line();
   fputs("flurry: ", stderr);

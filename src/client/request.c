@@ -241,6 +241,7 @@ static void backoff(fl_request *req, int64_t delay_ms) {
   }
 }
 
+static void finish_v(fl_request *req, int err, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 static void finish_v(fl_request *req, int err, const char *fmt, va_list ap) {
   if (req->state == FL__REQ_IDLE || req->state == FL__REQ_COMPLETING) return;
   if (err && err != FL_ECANCELED && err != FL_ETIMEOUT) {
