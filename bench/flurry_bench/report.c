@@ -82,8 +82,10 @@ void flb_print_start(const flb_config *cfg) {
   char d[32];
   if (cfg->duration_us >= 1000000) format_units(d, sizeof d, (double)cfg->duration_us / 1e6, &time_s_units, 0);
   else if (cfg->duration_us) flb_format_time_us(d, sizeof d, (double)cfg->duration_us, 0);
-  if (cfg->duration_us) printf("Running %s test @ %s\n", d, cfg->url);
-  else printf("Running %llu requests test @ %s\n", (unsigned long long)cfg->requests, cfg->url);
+  if (cfg->duration_us) printf("Running %s test @ %s", d, cfg->url);
+  else printf("Running %llu requests test @ %s", (unsigned long long)cfg->requests, cfg->url);
+  if (cfg->nurls > 1) printf(" and %llu more URLs", (unsigned long long)(cfg->nurls - 1));
+  printf("\n");
   printf("  %llu threads and %llu connections\n", (unsigned long long)cfg->threads,
          (unsigned long long)cfg->connections);
   fflush(stdout);
@@ -135,6 +137,24 @@ static void json_string(const char *s) {
   putchar('"');
 }
 
+/* The histogram itself, enough to merge it exactly with others: every
+ * non-empty bucket as [lowest value, highest value, count]. */
+static void json_buckets(const flb_hist *h) {
+  printf(", \"histogram\": {\"sub_bits\": %d, \"top_bit\": %d, \"count\": %llu, \"min\": %llu, "
+         "\"max\": %llu, \"sum\": %llu, \"sumsq\": %.17g, \"clamped\": %llu, \"buckets\": [",
+         FLB_HIST_SUB_BITS, FLB_HIST_TOP_BIT, (unsigned long long)h->count,
+         (unsigned long long)(h->count ? h->min : 0), (unsigned long long)h->max, (unsigned long long)h->sum,
+         h->sumsq, (unsigned long long)h->clamped);
+  int first = 1;
+  for (size_t i = 0; i < FLB_HIST_BUCKETS; i++) {
+    if (!h->buckets[i]) continue;
+    printf("%s[%llu, %llu, %llu]", first ? "" : ", ", (unsigned long long)flb_hist_bucket_low(i),
+           (unsigned long long)flb_hist_bucket_high(i), (unsigned long long)h->buckets[i]);
+    first = 0;
+  }
+  printf("]}");
+}
+
 static void json_hist(const char *name, const flb_hist *h, int with_percentiles) {
   double mean = flb_hist_mean(h), stdev = flb_hist_stdev(h);
   printf("  \"%s\": {\"samples\": %llu, \"min\": %llu, \"mean\": %.2f, \"stdev\": %.2f, "
@@ -147,6 +167,7 @@ static void json_hist(const char *name, const flb_hist *h, int with_percentiles)
     for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++)
       printf(", \"%s\": %llu", pct[i].key, (unsigned long long)flb_hist_percentile(h, pct[i].p));
   }
+  json_buckets(h);
   printf("},\n");
 }
 
@@ -156,8 +177,13 @@ void flb_report_json(const flb_config *cfg, const flb_result *r) {
   json_string(fl_version());
   printf(",\n  \"url\": ");
   json_string(cfg->url);
+  printf(",\n  \"urls\": %llu", (unsigned long long)(cfg->nurls ? cfg->nurls : 1));
   printf(",\n  \"method\": ");
   json_string(cfg->method);
+  printf(",\n  \"script\": ");
+  if (cfg->script) json_string(cfg->script);
+  else printf("null");
+  printf(",\n  \"instances\": %llu", (unsigned long long)(r->instances ? r->instances : 1));
   printf(",\n  \"threads\": %llu,\n  \"connections\": %llu,\n", (unsigned long long)cfg->threads,
          (unsigned long long)cfg->connections);
   printf("  \"duration_s\": %.3f,\n  \"requests_limit\": %llu,\n", (double)cfg->duration_us / 1e6,
@@ -173,9 +199,9 @@ void flb_report_json(const flb_config *cfg, const flb_result *r) {
   json_hist("latency_us", &r->latency, 1);
   json_hist("thread_req_per_sec", &r->rate, 0);
   if (cfg->rate > 0)
-    printf("  \"send_lag_us\": {\"mean\": %.2f, \"max\": %llu},\n",
-           r->lag_count ? r->lag_sum_us / (double)r->lag_count : 0.0,
-           (unsigned long long)r->lag_max_us);
+    printf("  \"send_lag_us\": {\"mean\": %.2f, \"max\": %llu, \"count\": %llu, \"sum\": %.17g},\n",
+           r->lag_count ? r->lag_sum_us / (double)r->lag_count : 0.0, (unsigned long long)r->lag_max_us,
+           (unsigned long long)r->lag_count, r->lag_sum_us);
   printf("  \"errors\": {\"connect\": %llu, \"read\": %llu, \"write\": %llu, \"timeout\": %llu, "
          "\"status\": %llu, \"length_mismatch\": %llu, \"total\": %llu},\n",
          (unsigned long long)r->errors[FLB_ERR_CONNECT], (unsigned long long)r->errors[FLB_ERR_READ],
