@@ -17,6 +17,7 @@
 #define FLB_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hist.h"
 #include "tpl.h"
@@ -103,7 +104,24 @@ int flb_err_kind(int err);
 /* Print the summary of the merged result `r` (its hists merged). */
 void flb_report_text(const flb_config *cfg, const flb_result *r);
 void flb_report_json(const flb_config *cfg, const flb_result *r);
-/* flurry-bench merge [--json] [--latency] A.json B.json ...: exit code. */
+void flb_report_json_to(FILE *f, const flb_config *cfg, const flb_result *r);
+
+/* Merging --json reports (merge.c). */
+typedef struct flb_merged {
+  flb_config cfg;     /* url, method: the first report's ("(several ...)" when
+                         they differ); threads, connections: summed */
+  flb_result *r;      /* counts summed, histograms merged; end_us: the
+                         longest runtime (start_us 0) */
+  char *url, *method;
+  uint64_t runtime_us;
+  uint64_t reports;
+} flb_merged;
+int flb_merged_init(flb_merged *m);
+/* Add one report (the text of a --json output); name is for messages.
+ * 0, or -1 after saying why on stderr. */
+int flb_merged_add(flb_merged *m, const char *text, size_t len, const char *name);
+void flb_merged_dispose(flb_merged *m);
+/* flurry-bench merge [--json] A.json B.json ...: the exit code. */
 int flb_merge_main(int argc, char **argv);
 void flb_print_start(const flb_config *cfg);
 /* wrk's unit formatting (exposed for the tests of the output shapes). */

@@ -95,14 +95,7 @@ static char *read_file(const char *path, size_t *len) {
   return b;
 }
 
-typedef struct merged {
-  flb_config cfg;
-  flb_result *r;
-  char *url, *method; /* of the first report; "(several)" when they differ */
-  uint64_t runtime_us;
-} merged;
-
-static int add_report(merged *m, const flb_jval *d, const char *path, int first) {
+static int add_report(flb_merged *m, const flb_jval *d, const char *path, int first) {
   const flb_jval *tool = flb_json_get(d, "tool");
   if (!tool || tool->type != FLB_J_STR || strcmp(tool->str, "flurry-bench"))
     return bad_input(path, "not a flurry-bench --json report");
@@ -156,6 +149,37 @@ static int add_report(merged *m, const flb_jval *d, const char *path, int first)
   return 0;
 }
 
+int flb_merged_init(flb_merged *m) {
+  memset(m, 0, sizeof *m);
+  m->r = calloc(1, sizeof *m->r);
+  if (!m->r) return -1;
+  flb_hist_reset(&m->r->latency);
+  flb_hist_reset(&m->r->rate);
+  return 0;
+}
+
+int flb_merged_add(flb_merged *m, const char *text, size_t len, const char *name) {
+  char err[128];
+  flb_jval *d = flb_json_parse(text, len, err, sizeof err);
+  if (!d) return bad_input(name, err);
+  int rc = add_report(m, d, name, m->reports == 0);
+  flb_json_free(d);
+  if (rc) return -1;
+  m->reports++;
+  m->cfg.url = m->url ? m->url : "?";
+  m->cfg.method = m->method ? m->method : "?";
+  m->r->start_us = 0;
+  m->r->end_us = m->runtime_us;
+  return 0;
+}
+
+void flb_merged_dispose(flb_merged *m) {
+  free(m->url);
+  free(m->method);
+  free(m->r);
+  memset(m, 0, sizeof *m);
+}
+
 int flb_merge_main(int argc, char **argv) {
   int json = 0, i = 1;
   for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
@@ -176,36 +200,22 @@ int flb_merge_main(int argc, char **argv) {
     fprintf(stderr, "flurry-bench merge: no reports given\n%s", merge_usage);
     return 1;
   }
-  merged m;
-  memset(&m, 0, sizeof m);
-  m.r = calloc(1, sizeof *m.r);
-  if (!m.r) return 1;
-  flb_hist_reset(&m.r->latency);
-  flb_hist_reset(&m.r->rate);
+  flb_merged m;
+  if (flb_merged_init(&m)) return 1;
   int rc = 0;
   for (int k = i; k < argc && !rc; k++) {
     size_t len;
+    errno = 0;
     char *text = read_file(argv[k], &len);
     if (!text) {
       rc = bad_input(argv[k], strerror(errno ? errno : ENOMEM));
       break;
     }
-    char err[128];
-    flb_jval *d = flb_json_parse(text, len, err, sizeof err);
+    rc = flb_merged_add(&m, text, len, argv[k]);
     free(text);
-    if (!d) {
-      rc = bad_input(argv[k], err);
-      break;
-    }
-    rc = add_report(&m, d, argv[k], k == i);
-    flb_json_free(d);
   }
   if (!rc) {
-    m.cfg.url = m.url ? m.url : "?";
-    m.cfg.method = m.method ? m.method : "?";
     m.cfg.latency = 1;
-    m.r->start_us = 0;
-    m.r->end_us = m.runtime_us;
     if (json) {
       flb_report_json(&m.cfg, m.r);
     } else {
@@ -215,8 +225,6 @@ int flb_merge_main(int argc, char **argv) {
       flb_report_text(&m.cfg, m.r);
     }
   }
-  free(m.url);
-  free(m.method);
-  free(m.r);
+  flb_merged_dispose(&m);
   return rc ? 1 : 0;
 }

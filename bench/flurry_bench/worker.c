@@ -570,7 +570,7 @@ static void on_done(fl_request *req, int err, void *data) {
     }
     account(w, it, req, err, lat);
   }
-  if (w->want_body && !err && !w->stopping) {
+  if (w->want_body && !err) { /* every response, so a script's counts match the summary's */
     if (flb_script_response(w->script, fl_request_response(req), it->body, it->body_len)) {
       script_failed(w);
       return;
