@@ -246,7 +246,13 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
       break;
     case OPT_CACERT: cfg->cacert = optarg; break;
     case 'h': fputs(usage_text, stdout); return 1;
-    case 'v': printf("flurry-bench %s [%s]\n", fl_version(), fl_version_details()); return 1;
+    case 'v':
+#ifdef FLB_HAVE_LUA
+      printf("flurry-bench %s [%s] +lua\n", fl_version(), fl_version_details());
+#else
+      printf("flurry-bench %s [%s] -lua\n", fl_version(), fl_version_details());
+#endif
+      return 1;
     case ':': return bad("option %s needs a value", argv[optind - 1]);
     default: return bad("unknown option %s", argv[optind - 1]);
     }
