@@ -47,6 +47,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
+source bench/harness/lock.sh
 
 orig_args=$(for a in "$@"; do if [[ $a =~ [[:space:]] ]]; then printf "\"%s\" " "$a"; else printf "%s " "$a"; fi; done); orig_args=${orig_args% }
 conn_list="64" runs=3 duration=3 tools="wrk flurry-bench fl_load h2load ab curl-multi curl-Z aiohttp httpx requests requests-threads"
@@ -64,7 +65,7 @@ while (($#)); do
     --path) path=$2; shift ;;
     --server) server=$2; shift ;;
     --client-cpus) client_cpus=$2; shift ;;
-    -h | --help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -245,10 +246,12 @@ scenario() {
       t=${active[(k + i) % ${#active[@]}]} # rotate the order each round
       local out=$rundir/$t.$c.$i.out tf=$rundir/$t.$c.$i.time
       local ticks0 ticks1 t0 t1 srv
+      lock_take
       ticks0=$(server_ticks) t0=$(date +%s.%N)
       # shellcheck disable=SC2046
       /usr/bin/time -f '%U %S %M' -o "$tf" "${pin[@]}" $(tool_cmd "$t" "$c" "$duration") >"$out" 2>&1 || true
       ticks1=$(server_ticks) t1=$(date +%s.%N)
+      lock_drop
       srv=$(awk -v a="$ticks0" -v b="$ticks1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
         'BEGIN {if (b > 0 && t1 > t0) printf "%.0f", (b - a) / hz / (t1 - t0) * 100; else print "-"}')
       read -r n r e <<<"$(parse "$t" "$out")"
@@ -269,8 +272,10 @@ scenario() {
   if ((do_strace && c <= 1024)) && command -v strace >/dev/null; then
     for t in "${active[@]}"; do
       local sout=$rundir/$t.$c.strace.out sf=$rundir/$t.$c.strace
+      lock_take
       # shellcheck disable=SC2046
       strace -f -c -o "$sf" "${pin[@]}" $(tool_cmd "$t" "$c" 2) >"$sout" 2>&1 || true
+      lock_drop
       read -r n r e <<<"$(parse "$t" "$sout")"
       local calls
       calls=$(awk '$NF == "total" {print $4; exit}' "$sf")

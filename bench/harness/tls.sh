@@ -32,6 +32,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
+source bench/harness/lock.sh
 orig_args=$(for a in "$@"; do if [[ $a =~ [[:space:]] ]]; then printf "\"%s\" " "$a"; else printf "%s " "$a"; fi; done); orig_args=${orig_args% }
 conns=64 runs=3 duration=3 build=$root/build-bench do_build=1 server=nginx
 while (($#)); do
@@ -136,9 +137,11 @@ for ((i = 0; i < runs; i++)); do
     out=$rundir/run.out tf=$rundir/run.time
     argv=()
     eval "argv=($cmd)"
+    lock_take
     ticks0=$(server_ticks) t0=$(date +%s.%N)
     /usr/bin/time -f '%U %S %M' -o "$tf" "${pin[@]}" "${argv[@]}" >"$out" 2>&1 || true
     ticks1=$(server_ticks) t1=$(date +%s.%N)
+    lock_drop
     srv=$(awk -v a="$ticks0" -v b="$ticks1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
       'BEGIN {if (b > 0 && t1 > t0) printf "%.0f", (b - a) / hz / (t1 - t0) * 100; else print "-"}')
     read -r n r e x <<<"$(parse "$out")"
