@@ -131,16 +131,20 @@ static int string(reader *r, char **out) {
 static int value(reader *r, flb_jval *v);
 
 static int push(reader *r, flb_jval *v, flb_jval *item, char *key) {
-  flb_jval *items = realloc(v->items, (v->n + 1) * sizeof *items);
-  if (!items) return fail(r, "out of memory");
-  v->items = items;
-  if (v->type == FLB_J_OBJ) {
-    char **keys = realloc(v->keys, (v->n + 1) * sizeof *keys);
-    if (!keys) return fail(r, "out of memory");
-    v->keys = keys;
-    keys[v->n] = key;
+  if (v->n == v->cap) { /* grow geometrically: histograms have thousands of buckets */
+    size_t cap = v->cap ? 2 * v->cap : 4;
+    flb_jval *items = realloc(v->items, cap * sizeof *items);
+    if (!items) return fail(r, "out of memory");
+    v->items = items;
+    if (v->type == FLB_J_OBJ) {
+      char **keys = realloc(v->keys, cap * sizeof *keys);
+      if (!keys) return fail(r, "out of memory");
+      v->keys = keys;
+    }
+    v->cap = cap;
   }
-  items[v->n++] = *item;
+  if (v->type == FLB_J_OBJ) v->keys[v->n] = key;
+  v->items[v->n++] = *item;
   return 0;
 }
 

@@ -19,6 +19,7 @@ typedef struct flb_jval {
   struct flb_jval *items; /* FLB_J_ARR and FLB_J_OBJ values */
   char **keys;  /* FLB_J_OBJ */
   size_t n;
+  size_t cap;   /* room in items (and keys) */
 } flb_jval;
 
 /* NULL with a message ("what at byte N") in err. */
