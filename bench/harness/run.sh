@@ -239,7 +239,7 @@ scenario() {
   local load_before load_after i k t n r e cpu rss pratio
   mkdir -p bench/results
   load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-  printf 'tool\trun\trequests\treq_per_s\terrors\tcpu_us_per_req\tpeak_rss_kb\tserver_cpu_pct\n' >"$tsv"
+  printf 'tool\trun\trequests\treq_per_s\terrors\tcpu_us_per_req\tpeak_rss_kb\tserver_cpu_pct\tserver_us_per_req\n' >"$tsv"
   echo "== $c connections, GET $path: ${active[*]}, $runs rounds of ${duration}s" >&2
   for ((i = 0; i < runs; i++)); do
     for ((k = 0; k < ${#active[@]}; k++)); do
@@ -256,9 +256,14 @@ scenario() {
         'BEGIN {if (b > 0 && t1 > t0) printf "%.0f", (b - a) / hz / (t1 - t0) * 100; else print "-"}')
       read -r n r e <<<"$(parse "$t" "$out")"
       read -r cpu rss <<<"$(awk -v n="$n" 'END {printf "%.3f %d", n ? ($1 + $2) * 1e6 / n : 0, $3}' "$tf")"
-      printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$((i + 1))" "$n" "$r" "$e" "$cpu" "$rss" "$srv" >>"$tsv"
-      printf '  round %d %-17s %10s req/s %8s requests %4s errors %7s us CPU/req %7s KB RSS, server CPU %s%%\n' \
-        "$((i + 1))" "$t" "$r" "$n" "$e" "$cpu" "$rss" "$srv" >&2
+      # The server's CPU per request: its CPU time over the run / the
+      # requests the tool counted (its window is a little shorter: an
+      # overestimate by a few percent, the same for every tool).
+      srv_us=$(awk -v a="$ticks0" -v b="$ticks1" -v hz="$hz" -v n="$n" \
+        'BEGIN {if (b > 0 && n > 0) printf "%.2f", (b - a) / hz * 1e6 / n; else print "-"}')
+      printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$((i + 1))" "$n" "$r" "$e" "$cpu" "$rss" "$srv" "$srv_us" >>"$tsv"
+      printf '  round %d %-20s %10s req/s %8s requests %4s errors %7s us CPU/req %7s KB RSS, server CPU %s%% (%s us/req)\n' \
+        "$((i + 1))" "$t" "$r" "$n" "$e" "$cpu" "$rss" "$srv" "$srv_us" >&2
       if ((n == 0)); then echo "---- $t output:" >&2; tail -5 "$out" >&2; fi
       sleep 1
     done
@@ -307,8 +312,8 @@ scenario() {
     echo
     echo "Command: \`bench/harness/run.sh $orig_args\`"
     echo
-    echo "| tool | median req/s | min-max req/s | ratio to wrk (medians) | ratio to wrk (median of rounds) | client CPU us/request (median) | peak RSS KB | syscalls/request | server CPU % (median) | errors |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| tool | median req/s | min-max req/s | ratio to wrk (medians) | ratio to wrk (median of rounds) | client CPU us/request (median) | peak RSS KB | syscalls/request | server CPU % (median) | server CPU us/request (median) | errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
     for t in "${active[@]}"; do
       local med mm ratio cpu_med rss_max errs srv_med
       med=$(awk -F'\t' -v t="$t" '$1 == t {print $4}' "$tsv" | median)
@@ -318,14 +323,15 @@ scenario() {
       rss_max=$(awk -F'\t' -v t="$t" '$1 == t && $7 > m {m = $7} END {print m + 0}' "$tsv")
       errs=$(awk -F'\t' -v t="$t" '$1 == t {s += $5} END {print s + 0}' "$tsv")
       srv_med=$(awk -F'\t' -v t="$t" '$1 == t && $8 != "-" {print $8}' "$tsv" | median)
+      srv_us_med=$(awk -F'\t' -v t="$t" '$1 == t && $9 != "-" {print $9}' "$tsv" | median)
       # Paired: this tool's rate over wrk's in the same round, median of rounds
       # (robust to load that comes and goes between rounds).
       pratio=$(awk -F'\t' -v t="$t" '$1 == "wrk" {w[$2] = $4} $1 == t {x[$2] = $4}
         END {for (r in x) if (w[r] > 0) print x[r] / w[r]}' "$tsv" | median)
       [[ $wrk_med == 0 ]] && pratio=-
-      printf '| %s | %.0f | %s | %s | %s | %.2f | %s | %s | %s | %s |\n' "$t" "$med" "$mm" "$ratio" \
+      printf '| %s | %.0f | %s | %s | %s | %.2f | %s | %s | %s | %s | %s |\n' "$t" "$med" "$mm" "$ratio" \
         "$(awk -v p="$pratio" 'BEGIN {if (p == "-") print "-"; else printf "%.2f", p}')" "$cpu_med" \
-        "$rss_max" "${sys_per_req[$t]:--}" "$srv_med" "$errs"
+        "$rss_max" "${sys_per_req[$t]:--}" "$srv_med" "$srv_us_med" "$errs"
       lo=${mm%-*} hi=${mm#*-}
       printf '"%s" %.0f %s %s %s\n' "$t" "$med" "$lo" "$hi" "$ratio" >>"$dat"
     done

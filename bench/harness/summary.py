@@ -144,6 +144,14 @@ def main():
             bool(fb_) and fa >= 1.3 * fb_, report)
 
     c64, c64_ratios = ka("keepalive-canned-c64")
+    if c64 and main_t:
+        wc, wn = row(c64, "wrk"), row(main_t, "wrk")
+        key = "server CPU us/request (median)"
+        if wc and wn and num(wc.get(key)) and num(wn.get(key)):
+            add("(extra) the canned server's CPU per request against nginx's (both under wrk, 64 connections)",
+                "%s vs %s us (%.2fx); at %s vs %s req/s"
+                % (wc[key], wn[key], num(wc[key]) / num(wn[key]), wc["median req/s"], wn["median req/s"]),
+                "extra", "keepalive-canned-c64.md, keepalive-c64.md")
     if c64:
         rep = "keepalive-canned-c64.md"
         cpu_and_rate("canned, plain keep-alive, 64 connections: client CPU per request <= 0.8x wrk's",
