@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #ifndef FLB_HAVE_LUA
 
@@ -63,6 +64,8 @@ struct flb_script {
   lua_State *L;
   int header_mt;            /* registry ref: the header tables' metatable */
   int has_request, has_response, has_delay;
+  char *fmt;                /* wrk.format's scratch buffer */
+  size_t fmt_cap;
   struct sockaddr_storage addr; /* thread.addr */
   socklen_t addrlen;        /* 0: none */
   int stop;                 /* wrk.thread:stop(); atomic */
@@ -70,8 +73,9 @@ struct flb_script {
 };
 
 /* ------------------------------------------------------------ prelude
- * The wrk table and the steps wrk runs in Lua. Header tables keep each name
- * as it was first given and find it whatever its case ("Host", "host"). */
+ * The wrk table and the steps wrk runs in Lua (wrk.format is C, below).
+ * Header tables keep each name as it was first given and find it whatever
+ * its case ("Host", "host"). */
 static const char prelude[] =
     "local header_mt = {}\n"
     "local function find_name(t, name)\n"
@@ -113,32 +117,6 @@ static const char prelude[] =
     "  if type(init) == 'function' then init(args) end\n"
     "  local req = wrk.format()\n"
     "  wrk.request = function() return req end\n"
-    "end\n"
-    "local lower, concat, tostring = string.lower, table.concat, tostring\n"
-    "function wrk.format(method, path, headers, body)\n"
-    "  method = method or wrk.method\n"
-    "  path = path or wrk.path\n"
-    "  headers = headers or wrk.headers\n"
-    "  body = body or wrk.body\n"
-    "  local s, n, host = { method, ' ', path, ' HTTP/1.1\\r\\n' }, 4, false\n"
-    "  for name, value in pairs(headers) do\n"
-    "    local l = lower(name)\n"
-    "    if l == 'host' then host = true end\n"
-    "    if l ~= 'content-length' then\n"
-    "      s[n + 1], s[n + 2], s[n + 3], s[n + 4] = name, ': ', tostring(value), '\\r\\n'\n"
-    "      n = n + 4\n"
-    "    end\n"
-    "  end\n"
-    "  if not host and wrk.headers['Host'] then\n"
-    "    s[n + 1], s[n + 2], s[n + 3], s[n + 4] = 'Host', ': ', wrk.headers['Host'], '\\r\\n'\n"
-    "    n = n + 4\n"
-    "  end\n"
-    "  if body then\n"
-    "    s[n + 1], s[n + 2], s[n + 3] = 'Content-Length: ', #body, '\\r\\n'\n"
-    "    n = n + 3\n"
-    "  end\n"
-    "  s[n + 1], s[n + 2] = '\\r\\n', body or ''\n"
-    "  return concat(s)\n"
     "end\n"
     "return wrk, header_mt\n";
 
@@ -220,6 +198,104 @@ static int wrk_connect(lua_State *L) {
     close(fd);
   }
   lua_pushboolean(L, ok);
+  return 1;
+}
+
+/* ---------------------------------------------------------- wrk.format */
+
+typedef struct fmt_buf {
+  flb_script *s;
+  size_t n;
+} fmt_buf;
+
+static void put(lua_State *L, fmt_buf *b, const char *p, size_t n) {
+  flb_script *s = b->s;
+  if (b->n + n > s->fmt_cap) {
+    size_t cap = s->fmt_cap ? s->fmt_cap : 1024;
+    while (cap < b->n + n) cap *= 2;
+    char *f = realloc(s->fmt, cap);
+    if (!f) luaL_error(L, "wrk.format: out of memory");
+    s->fmt = f;
+    s->fmt_cap = cap;
+  }
+  memcpy(s->fmt + b->n, p, n);
+  b->n += n;
+}
+
+/* wrk.format(method, path, headers, body): the request line, the headers
+ * (Host from wrk.headers when they have none; any Content-Length replaced by
+ * the body's), a blank line and the body. What is nil comes from the wrk
+ * table (upvalue 1). In C: request() functions call it per request. */
+static int wrk_format(lua_State *L) {
+  static const char *const fields[] = {"method", "path", "headers", "body"};
+  fmt_buf b = {lua_touserdata(L, lua_upvalueindex(2)), 0};
+  int wrk = lua_upvalueindex(1);
+  lua_settop(L, 4);
+  for (int i = 0; i < 4; i++) {
+    if (!lua_isnil(L, i + 1)) continue;
+    lua_getfield(L, wrk, fields[i]);
+    lua_replace(L, i + 1);
+  }
+  size_t mlen, plen, blen = 0;
+  const char *method = luaL_checklstring(L, 1, &mlen);
+  const char *path = luaL_checklstring(L, 2, &plen);
+  const char *body = lua_isnil(L, 4) ? NULL : luaL_checklstring(L, 4, &blen);
+  put(L, &b, method, mlen);
+  put(L, &b, " ", 1);
+  put(L, &b, path, plen);
+  put(L, &b, " HTTP/1.1\r\n", 11);
+  int host = 0;
+  if (lua_istable(L, 3)) {
+    lua_pushnil(L);
+    while (lua_next(L, 3)) { /* key -2, value -1 */
+      size_t kl, vl;
+      if (lua_type(L, -2) != LUA_TSTRING) {
+        lua_pop(L, 1);
+        continue;
+      }
+      const char *k = lua_tolstring(L, -2, &kl);
+      if (kl == 14 && !strncasecmp(k, "content-length", 14)) {
+        lua_pop(L, 1);
+        continue;
+      }
+      host |= kl == 4 && !strncasecmp(k, "host", 4);
+      int t = lua_type(L, -1);
+      if (t != LUA_TSTRING && t != LUA_TNUMBER) { /* tostring(value), as string.format("%s") */
+        lua_getglobal(L, "tostring");
+        lua_insert(L, -2);
+        lua_call(L, 1, 1);
+      }
+      const char *v = lua_tolstring(L, -1, &vl); /* a number turns into a string on the stack only */
+      if (!v) return luaL_error(L, "wrk.format: header %s has no string value", k);
+      put(L, &b, k, kl);
+      put(L, &b, ": ", 2);
+      put(L, &b, v, vl);
+      put(L, &b, "\r\n", 2);
+      lua_pop(L, 1);
+    }
+  }
+  if (!host) {
+    lua_getfield(L, wrk, "headers");
+    if (lua_istable(L, -1)) {
+      lua_getfield(L, -1, "Host"); /* through the header metatable: any case */
+      size_t hl;
+      const char *h = lua_isstring(L, -1) ? lua_tolstring(L, -1, &hl) : NULL;
+      if (h) {
+        put(L, &b, "Host: ", 6);
+        put(L, &b, h, hl);
+        put(L, &b, "\r\n", 2);
+      }
+    }
+    lua_settop(L, 4);
+  }
+  if (body) {
+    char cl[48];
+    int n = snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", blen);
+    put(L, &b, cl, (size_t)n);
+  }
+  put(L, &b, "\r\n", 2);
+  if (body) put(L, &b, body, blen);
+  lua_pushlstring(L, b.s->fmt, b.n);
   return 1;
 }
 
@@ -490,6 +566,10 @@ flb_script *flb_script_new(const flb_config *cfg) {
   lua_setfield(L, -2, "lookup");
   lua_pushcfunction(L, wrk_connect);
   lua_setfield(L, -2, "connect");
+  lua_pushvalue(L, -1);
+  lua_pushlightuserdata(L, s);
+  lua_pushcclosure(L, wrk_format, 2);
+  lua_setfield(L, -2, "format");
   if (cfg->method_given) {
     lua_pushstring(L, cfg->method);
     lua_setfield(L, -2, "method");
@@ -516,6 +596,7 @@ flb_script *flb_script_new(const flb_config *cfg) {
 void flb_script_free(flb_script *s) {
   if (!s) return;
   if (s->L) lua_close(s->L);
+  free(s->fmt);
   free(s);
 }
 

@@ -31,6 +31,10 @@ static void msg_dispose(flb_msg *m) {
 
 void flb_tpl_free(flb_tpl *t) {
   if (!t) return;
+  if (t->one_block) { /* flb_tpl_parse's: everything in one allocation */
+    free(t);
+    return;
+  }
   for (size_t i = 0; i < t->n; i++) msg_dispose(&t->msgs[i]);
   free(t->msgs);
   free(t->src);
@@ -71,87 +75,62 @@ flb_tpl *flb_tpl_single(const char *method, const char *url, const flb_hdr *head
   return t;
 }
 
-/* ------------------------------------------------------------ parsing */
+/* ------------------------------------------------------------ parsing
+ * Two passes: llhttp marks where each part of each request lies in the
+ * string (spans), then one allocation takes the template, its messages,
+ * their headers and every string. A template a request() call makes is then
+ * one malloc and one free. */
+
+enum { SP_URL, SP_FIELD, SP_VALUE, SP_HEADER_END, SP_HEAD_END, SP_BODY, SP_MESSAGE_END };
+
+typedef struct span {
+  unsigned kind;
+  unsigned aux;  /* SP_HEAD_END: the method; and whether a body is framed */
+  size_t off, len;
+} span;
 
 typedef struct parse_state {
-  flb_tpl *t;
-  const char *origin;
-  flb_msg cur;
-  char *field, *value, *target; /* the spans under way (llhttp may split them) */
-  size_t field_len, value_len, target_len;
+  const char *s;
+  span *spans;
+  size_t n, cap;
+  span small[48];
   int oom;
 } parse_state;
 
-static int append(char **p, size_t *len, const char *at, size_t n) {
-  char *q = realloc(*p, *len + n + 1);
-  if (!q) return -1;
-  memcpy(q + *len, at, n);
-  *len += n;
-  q[*len] = 0;
-  *p = q;
-  return 0;
-}
-
 static parse_state *state_of(llhttp_t *p) { return p->data; }
 
-static int on_url(llhttp_t *p, const char *at, size_t n) {
+static int mark(llhttp_t *p, unsigned kind, unsigned aux, const char *at, size_t len) {
   parse_state *st = state_of(p);
-  return append(&st->target, &st->target_len, at, n) ? (st->oom = 1, -1) : 0;
+  if (st->n == st->cap) {
+    size_t cap = st->cap * 2;
+    span *sp = st->spans == st->small ? malloc(cap * sizeof *sp) : realloc(st->spans, cap * sizeof *sp);
+    if (!sp) {
+      st->oom = 1;
+      return -1;
+    }
+    if (st->spans == st->small) memcpy(sp, st->small, sizeof st->small);
+    st->spans = sp;
+    st->cap = cap;
+  }
+  span *m = &st->spans[st->n++];
+  m->kind = kind;
+  m->aux = aux;
+  m->off = at ? (size_t)(at - st->s) : 0;
+  m->len = len;
+  return 0;
 }
 
-static int on_field(llhttp_t *p, const char *at, size_t n) {
-  parse_state *st = state_of(p);
-  return append(&st->field, &st->field_len, at, n) ? (st->oom = 1, -1) : 0;
-}
-
-static int on_value(llhttp_t *p, const char *at, size_t n) {
-  parse_state *st = state_of(p);
-  return append(&st->value, &st->value_len, at, n) ? (st->oom = 1, -1) : 0;
-}
-
-static int on_value_complete(llhttp_t *p) {
-  parse_state *st = state_of(p);
-  int bad = add_header(&st->cur, st->field ? st->field : "", st->field_len, st->value ? st->value : "",
-                       st->value_len);
-  st->field_len = st->value_len = 0;
-  if (st->field) st->field[0] = 0;
-  if (st->value) st->value[0] = 0;
-  return bad ? (st->oom = 1, -1) : 0;
-}
-
+static int on_url(llhttp_t *p, const char *at, size_t n) { return mark(p, SP_URL, 0, at, n); }
+static int on_field(llhttp_t *p, const char *at, size_t n) { return mark(p, SP_FIELD, 0, at, n); }
+static int on_value(llhttp_t *p, const char *at, size_t n) { return mark(p, SP_VALUE, 0, at, n); }
+static int on_value_complete(llhttp_t *p) { return mark(p, SP_HEADER_END, 0, NULL, 0); }
+static int on_body(llhttp_t *p, const char *at, size_t n) { return mark(p, SP_BODY, 0, at, n); }
+static int on_message_complete(llhttp_t *p) { return mark(p, SP_MESSAGE_END, 0, NULL, 0); }
 static int on_headers_complete(llhttp_t *p) {
-  parse_state *st = state_of(p);
-  const char *method = llhttp_method_name((llhttp_method_t)p->method);
-  st->cur.method = dup_n(method, strlen(method));
-  const char *target = st->target ? st->target : "";
-  int absolute = !strncasecmp(target, "http://", 7) || !strncasecmp(target, "https://", 8);
-  size_t olen = absolute ? 0 : strlen(st->origin);
-  st->cur.url = malloc(olen + st->target_len + 1);
-  if (!st->cur.method || !st->cur.url) return st->oom = 1, -1;
-  memcpy(st->cur.url, st->origin, olen);
-  memcpy(st->cur.url + olen, target, st->target_len + 1);
-  st->target_len = 0;
   /* A body is sent when the string framed one (Content-Length, even 0, or
    * chunked), as wrk sends the string as it is. */
-  st->cur.has_body = p->content_length > 0 || (p->flags & (F_CONTENT_LENGTH | F_CHUNKED));
-  return 0;
-}
-
-static int on_body(llhttp_t *p, const char *at, size_t n) {
-  parse_state *st = state_of(p);
-  return append(&st->cur.body, &st->cur.body_len, at, n) ? (st->oom = 1, -1) : 0;
-}
-
-static int on_message_complete(llhttp_t *p) {
-  parse_state *st = state_of(p);
-  flb_tpl *t = st->t;
-  flb_msg *m = realloc(t->msgs, (t->n + 1) * sizeof *m);
-  if (!m) return st->oom = 1, -1;
-  t->msgs = m;
-  if (st->cur.has_body && !st->cur.body) st->cur.body = dup_n("", 0);
-  t->msgs[t->n++] = st->cur;
-  memset(&st->cur, 0, sizeof st->cur);
-  return 0;
+  unsigned framed = p->content_length > 0 || (p->flags & (F_CONTENT_LENGTH | F_CHUNKED));
+  return mark(p, SP_HEAD_END, (unsigned)p->method << 1 | framed, NULL, 0);
 }
 
 /* "what at line:column" of position pos in s. */
@@ -162,6 +141,109 @@ static void where(char *err, size_t errlen, const char *what, const char *s, con
     if (*c == '\n') line++, col = 1;
   }
   snprintf(err, errlen, "%s at %d:%d", what, line, col);
+}
+
+static int is_absolute(const char *s, size_t n) {
+  return (n >= 7 && !strncasecmp(s, "http://", 7)) || (n >= 8 && !strncasecmp(s, "https://", 8));
+}
+
+/* Copy the spans of one kind that run from spans[*i] on (llhttp may cut a
+ * part in several) to *out; returns the bytes copied. */
+static size_t gather(const parse_state *st, size_t *i, unsigned kind, char *out) {
+  size_t n = 0;
+  while (*i < st->n && st->spans[*i].kind == kind) {
+    const span *sp = &st->spans[(*i)++];
+    if (out) memcpy(out + n, st->s + sp->off, sp->len);
+    n += sp->len;
+  }
+  return n;
+}
+
+/* Lay the parsed requests out in one block (pass 2). */
+static flb_tpl *build(const parse_state *st, size_t len, const char *origin) {
+  size_t olen = strlen(origin), nmsgs = 0, nhdrs = 0, bytes = len + 1;
+  /* Sizes first. */
+  for (size_t i = 0; i < st->n;) {
+    const span *sp = &st->spans[i];
+    size_t k;
+    switch (sp->kind) {
+    case SP_URL:
+      k = i;
+      bytes += gather(st, &i, SP_URL, NULL) + 1;
+      if (!is_absolute(st->s + st->spans[k].off, st->spans[k].len)) bytes += olen;
+      break;
+    case SP_FIELD: bytes += gather(st, &i, SP_FIELD, NULL) + 1; nhdrs++; break;
+    case SP_VALUE: bytes += gather(st, &i, SP_VALUE, NULL) + 1; break;
+    case SP_BODY: bytes += gather(st, &i, SP_BODY, NULL); break;
+    case SP_MESSAGE_END: nmsgs++, bytes += 1, i++; break; /* the body's NUL */
+    default: i++;
+    }
+  }
+  size_t head = sizeof(flb_tpl) + nmsgs * sizeof(flb_msg) + nhdrs * sizeof(flb_hdr);
+  char *block = calloc(1, head + bytes);
+  if (!block) return NULL;
+  flb_tpl *t = (flb_tpl *)(void *)block;
+  t->msgs = (flb_msg *)(void *)(block + sizeof *t);
+  flb_hdr *hdrs = (flb_hdr *)(void *)(block + sizeof *t + nmsgs * sizeof(flb_msg));
+  char *str = block + head;
+  t->one_block = 1;
+  t->src = str;
+  memcpy(t->src, st->s, len);
+  t->src_len = len;
+  str += len + 1;
+  flb_msg *m = t->msgs;
+  m->headers = hdrs;
+  for (size_t i = 0; i < st->n;) {
+    const span *sp = &st->spans[i];
+    size_t n, k;
+    switch (sp->kind) {
+    case SP_URL:
+      m->url = str;
+      k = i;
+      if (!is_absolute(st->s + st->spans[k].off, st->spans[k].len)) {
+        memcpy(str, origin, olen);
+        str += olen;
+      }
+      str += gather(st, &i, SP_URL, str) + 1;
+      break;
+    case SP_FIELD:
+      m->headers[m->nheaders].name = str;
+      str += gather(st, &i, SP_FIELD, str) + 1;
+      break;
+    case SP_VALUE:
+      m->headers[m->nheaders].value = str;
+      str += gather(st, &i, SP_VALUE, str) + 1;
+      break;
+    case SP_HEADER_END:
+      if (!m->headers[m->nheaders].value) /* an empty value: the name's NUL */
+        m->headers[m->nheaders].value = m->headers[m->nheaders].name + strlen(m->headers[m->nheaders].name);
+      m->nheaders++;
+      i++;
+      break;
+    case SP_HEAD_END:
+      m->method = (char *)llhttp_method_name((llhttp_method_t)(sp->aux >> 1));
+      m->has_body = sp->aux & 1;
+      i++;
+      break;
+    case SP_BODY:
+      m->body = str;
+      n = gather(st, &i, SP_BODY, str);
+      m->body_len += n;
+      str += n;
+      break;
+    case SP_MESSAGE_END:
+      if (!m->body && m->has_body) m->body = str;
+      *str++ = 0;
+      if (!m->url) m->url = t->src + len; /* "": llhttp demands a target, so not reached */
+      t->n++;
+      m++;
+      if ((size_t)(m - t->msgs) < nmsgs) m->headers = hdrs + (m[-1].headers - hdrs) + m[-1].nheaders;
+      i++;
+      break;
+    default: i++;
+    }
+  }
+  return t;
 }
 
 flb_tpl *flb_tpl_parse(const char *s, size_t len, const char *origin, char *err, size_t errlen) {
@@ -175,42 +257,27 @@ flb_tpl *flb_tpl_parse(const char *s, size_t len, const char *origin, char *err,
   settings.on_body = on_body;
   settings.on_message_complete = on_message_complete;
   parse_state st;
-  memset(&st, 0, sizeof st);
-  st.origin = origin;
-  st.t = calloc(1, sizeof *st.t);
-  if (!st.t) {
-    snprintf(err, errlen, "out of memory");
-    return NULL;
-  }
+  st.s = s;
+  st.spans = st.small;
+  st.n = 0;
+  st.cap = sizeof st.small / sizeof st.small[0];
+  st.oom = 0;
   llhttp_t parser;
   llhttp_init(&parser, HTTP_REQUEST, &settings);
   parser.data = &st;
   llhttp_errno_t rc = llhttp_execute(&parser, s, len);
-  int ok = rc == HPE_OK && !st.oom;
-  if (!ok) {
-    if (st.oom) snprintf(err, errlen, "out of memory");
-    else where(err, errlen, llhttp_get_error_reason(&parser), s, llhttp_get_error_pos(&parser));
-  } else if (llhttp_finish(&parser) != HPE_OK || st.t->n == 0) {
-    /* Bytes of a request left over, or none at all. */
-    where(err, errlen, "incomplete request", s, s + len);
-    ok = 0;
-  }
-  msg_dispose(&st.cur);
-  free(st.field);
-  free(st.value);
-  free(st.target);
-  if (!ok) {
-    flb_tpl_free(st.t);
-    return NULL;
-  }
-  st.t->src = dup_n(s, len);
-  if (!st.t->src) {
-    flb_tpl_free(st.t);
+  flb_tpl *t = NULL;
+  if (st.oom) {
     snprintf(err, errlen, "out of memory");
-    return NULL;
+  } else if (rc != HPE_OK) {
+    where(err, errlen, llhttp_get_error_reason(&parser), s, llhttp_get_error_pos(&parser));
+  } else if (llhttp_finish(&parser) != HPE_OK || !st.n || st.spans[st.n - 1].kind != SP_MESSAGE_END) {
+    where(err, errlen, "incomplete request", s, s + len); /* bytes of a request left over, or none */
+  } else if (!(t = build(&st, len, origin))) {
+    snprintf(err, errlen, "out of memory");
   }
-  st.t->src_len = len;
-  return st.t;
+  if (st.spans != st.small) free(st.spans);
+  return t;
 }
 
 /* ------------------------------------------------------ onto requests */

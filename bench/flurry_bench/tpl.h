@@ -32,6 +32,7 @@ typedef struct flb_tpl {
   char *src; /* the string parsed (scripts), for recognising it again */
   size_t src_len;
   int refs;  /* worker.c: slots built from it, plus one while current */
+  int one_block; /* flb_tpl_parse's: the template and its strings in one allocation */
 } flb_tpl;
 
 /* A template of one message. Strings are copied; body may be NULL (none). */
