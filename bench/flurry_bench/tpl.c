@@ -282,12 +282,31 @@ flb_tpl *flb_tpl_parse(const char *s, size_t len, const char *origin, char *err,
 
 /* ------------------------------------------------------ onto requests */
 
+/* Whether header i of m goes onto requests. Content-Length never: the
+ * library writes the body's own. Host only when it differs from the URL's
+ * authority, which the library writes anyway: a request string's Host
+ * (wrk.format always writes one) then costs nothing per request. */
+static int put_on_request(const flb_msg *m, size_t i) {
+  const char *name = m->headers[i].name;
+  if (!strcasecmp(name, "Content-Length")) return 0;
+  if (strcasecmp(name, "Host")) return 1;
+  const char *a = strstr(m->url, "://");
+  if (!a) return 1;
+  a += 3;
+  size_t n = strcspn(a, "/?#");
+  const char *at = memchr(a, '@', n);
+  if (at) n -= (size_t)(at + 1 - a), a = at + 1;
+  return strlen(m->headers[i].value) != n || strncasecmp(m->headers[i].value, a, n);
+}
+
 /* Headers of m: the first of each name replaces any the request has, the
  * following ones of that name are added. */
 static int put_headers(fl_request *req, const flb_msg *m) {
   for (size_t i = 0; i < m->nheaders; i++) {
+    if (!put_on_request(m, i)) continue;
     int again = 0;
-    for (size_t k = 0; k < i && !again; k++) again = !strcasecmp(m->headers[k].name, m->headers[i].name);
+    for (size_t k = 0; k < i && !again; k++)
+      again = put_on_request(m, k) && !strcasecmp(m->headers[k].name, m->headers[i].name);
     int err = again ? fl_request_add_header(req, m->headers[i].name, m->headers[i].value)
                     : fl_request_set_header(req, m->headers[i].name, m->headers[i].value);
     if (err) return err;
@@ -328,10 +347,13 @@ int flb_msg_apply(fl_request *req, const flb_msg *prev, const flb_msg *m) {
   if (strcmp(prev->method, m->method)) err = fl_request_set_method(req, m->method);
   if (!err && strcmp(prev->url, m->url)) err = fl_request_set_url(req, m->url);
   if (!err && !same_headers(prev, m)) {
-    /* Names prev had and m has not go; m's are set over the rest. */
+    /* Names prev put on the request and m does not go; m's are set over
+     * the rest. */
     for (size_t i = 0; !err && i < prev->nheaders; i++) {
+      if (!put_on_request(prev, i)) continue;
       int kept = 0;
-      for (size_t k = 0; k < m->nheaders && !kept; k++) kept = !strcasecmp(prev->headers[i].name, m->headers[k].name);
+      for (size_t k = 0; k < m->nheaders && !kept; k++)
+        kept = put_on_request(m, k) && !strcasecmp(prev->headers[i].name, m->headers[k].name);
       if (!kept) err = fl_request_remove_header(req, prev->headers[i].name);
     }
     if (!err) err = put_headers(req, m);

@@ -245,7 +245,7 @@ static int on_body(fl_request *req, const char *chunk, size_t len, void *data);
 
 /* Make p send message m of template t (a new request when the old one
  * cannot be changed into it). 0 or an fl_err. */
-static int preq_set(flb_worker *w, preq *p, flb_tpl *t, const flb_msg *m) {
+static int preq_set(preq *p, flb_tpl *t, const flb_msg *m) {
   if (p->msg == m) return 0;
   int err = p->req ? flb_msg_apply(p->req, p->msg, m) : 1;
   if (err == 1) {
@@ -260,7 +260,6 @@ static int preq_set(flb_worker *w, preq *p, flb_tpl *t, const flb_msg *m) {
   p->msg = m;
   p->first_len = -1;
   p->head = !strcasecmp(m->method, "HEAD");
-  (void)w;
   return 0;
 }
 
@@ -291,9 +290,9 @@ static int slot_reserve(slot *s, size_t n) {
 }
 
 /* Set slot s up for the cycle of template t. 0 or an fl_err. */
-static int slot_take(flb_worker *w, slot *s, flb_tpl *t) {
+static int slot_take(slot *s, flb_tpl *t) {
   int err = slot_reserve(s, t->n);
-  for (size_t i = 0; !err && i < t->n; i++) err = preq_set(w, s->items[i].p, t, &t->msgs[i]);
+  for (size_t i = 0; !err && i < t->n; i++) err = preq_set(s->items[i].p, t, &t->msgs[i]);
   if (!err) s->nitems = t->n;
   return err;
 }
@@ -315,7 +314,7 @@ static int slot_next_url(flb_worker *w, slot *s) {
     if (!(p = calloc(1, sizeof *p))) return FL_ENOMEM;
     p->first_len = -1;
     p->url = u;
-    int err = preq_set(w, p, w->tpls[u], &w->tpls[u]->msgs[0]);
+    int err = preq_set(p, w->tpls[u], &w->tpls[u]->msgs[0]);
     if (err) {
       preq_free(p);
       it->p = NULL;
@@ -355,7 +354,7 @@ static int slot_from_script(flb_worker *w, slot *s) {
       w->cur = t;
     }
   }
-  int err = slot_take(w, s, t);
+  int err = slot_take(s, t);
   if (err) {
     fatal(w, err, "request(): cannot make the request");
     return -1;
@@ -764,7 +763,7 @@ static int setup(flb_worker *w) {
       s->items[0].p = NULL;
       continue;
     }
-    err = slot_take(w, s, w->tpls[0]);
+    err = slot_take(s, w->tpls[0]);
     if (err) {
       snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "cannot make the request: %s", fl_strerror(err));
       return err;

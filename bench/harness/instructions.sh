@@ -64,31 +64,40 @@ counted() {
 
 tsv=bench/results/instructions.tsv md=bench/results/instructions.md
 mkdir -p bench/results
-printf 'tool\tdepth\trun\tinstructions\trequests\n' >"$tsv"
+printf 'case\ttool\trun\tinstructions\trequests\n' >"$tsv"
 short=$((requests / 3))
+scripts=$root/bench/scripts
+post_body='{"client":"flurry-bench","kind":"post"}' # what post.lua sends
+# Cases: NAME|flurry-bench's arguments|wrk's arguments ("-": not run); the
+# URL goes last (wrk: before any "--" arguments, written as URL).
+cases=(
+  "unpipelined||URL"
+  "pipelined 8 deep|--pipeline 8|-s $root/bench/peers/wrk_pipeline.lua URL -- 8"
+  "static script (post.lua)|-s $scripts/post.lua|-s $scripts/post.lua URL"
+  "the same POST without -s|--method POST -H Content-Type:application/json --body $post_body|-"
+  "request() script (query.lua)|-s $scripts/query.lua|-s $scripts/query.lua URL"
+)
 declare -A per_req=()
-for depth in 1 8; do
+for c in "${cases[@]}"; do
+  IFS='|' read -r name fargs wargs <<<"$c"
   for tool in flurry-bench wrk; do
+    [[ $tool == wrk && $wargs == - ]] && continue
     results=()
     for run in short long; do
       if [[ $tool == flurry-bench ]]; then
         n=$([[ $run == short ]] && echo $short || echo "$requests")
-        args=(-t1 -c64 -n "$n" --timeout 30s)
-        ((depth > 1)) && args+=(--pipeline "$depth")
-        read -r ir got <<<"$(counted "$fbench" "${args[@]}" "$url")"
+        read -r -a extra <<<"$fargs"
+        read -r ir got <<<"$(counted "$fbench" -t1 -c64 -n "$n" --timeout 30s "${extra[@]}" "$url")"
       else
         d=$([[ $run == short ]] && echo 2 || echo 6)
-        args=(-t1 -c64 -d"${d}s" --timeout 30s)
-        ((depth > 1)) && args+=(-s "$root/bench/peers/wrk_pipeline.lua")
-        args+=("$url")
-        ((depth > 1)) && args+=(-- "$depth")
-        read -r ir got <<<"$(counted wrk "${args[@]}")"
+        read -r -a extra <<<"${wargs//URL/$url}"
+        read -r ir got <<<"$(counted wrk -t1 -c64 -d"${d}s" --timeout 30s "${extra[@]}")"
       fi
-      printf '%s\t%s\t%s\t%s\t%s\n' "$tool" "$depth" "$run" "$ir" "$got" >>"$tsv"
-      echo "  $tool depth $depth $run: $ir instructions, $got requests" >&2
+      printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$tool" "$run" "$ir" "$got" >>"$tsv"
+      echo "  $name, $tool, $run: $ir instructions, $got requests" >&2
       results+=("$ir" "$got")
     done
-    per_req[$tool.$depth]=$(awk -v i1="${results[0]}" -v n1="${results[1]}" -v i2="${results[2]}" -v n2="${results[3]}" \
+    per_req[$name.$tool]=$(awk -v i1="${results[0]}" -v n1="${results[1]}" -v i2="${results[2]}" -v n2="${results[3]}" \
       'BEGIN {if (n2 > n1) printf "%.0f", (i2 - i1) / (n2 - n1); else print "-"}')
   done
 done
@@ -100,18 +109,22 @@ done
   echo "canned-server on CPU $server_cpu (bench/harness/canned.sh), GET /hello (13 bytes), 64 connections, one client"
   echo "thread on CPU $client_cpu. Each figure: (instructions of a long run - of a short run) / (their"
   echo "difference in requests), so start-up and connecting cancel out. flurry-bench: -n $short and -n $requests;"
-  echo "wrk: -d2s and -d6s (under callgrind), its own request counts."
+  echo "wrk: -d2s and -d6s (under callgrind), its own request counts. Unlike times, these counts do not"
+  echo "depend on what else the machine runs."
   echo
   echo "Command: \`bench/harness/instructions.sh${orig_args:+ $orig_args}\`"
   echo
-  echo "| tool | unpipelined | pipelined 8 deep |"
-  echo "|---|---|---|"
-  for tool in flurry-bench wrk; do
-    echo "| $tool | ${per_req[$tool.1]} | ${per_req[$tool.8]} |"
+  echo "| case | flurry-bench | wrk | flurry-bench / wrk |"
+  echo "|---|---|---|---|"
+  for c in "${cases[@]}"; do
+    IFS='|' read -r name _ _ <<<"$c"
+    f=${per_req[$name.flurry-bench]:--} w=${per_req[$name.wrk]:--}
+    echo "| $name | $f | $w | $(awk -v f="$f" -v w="$w" 'BEGIN {if (w + 0 > 0 && f + 0 > 0) printf "%.2f", f / w; else print "-"}') |"
   done
   echo
   echo "Pipelined 8 deep: wrk with bench/peers/wrk_pipeline.lua (8 requests per write), flurry-bench"
-  echo "with --pipeline 8. Every run (bench/results/instructions.tsv):"
+  echo "with --pipeline 8. Scripts: the same file for both tools (bench/scripts/). Every run"
+  echo "(bench/results/instructions.tsv):"
   echo
   echo '```'
   column -t -s $'\t' "$tsv"

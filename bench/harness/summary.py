@@ -196,12 +196,21 @@ def main():
     p = os.path.join(d, "instructions.md")
     if os.path.exists(p):
         t = tables(p)[0]
-        fb, w = row(t, "flurry-bench"), row(t, "wrk")
-        if fb and w:
+        p8, p1 = row(t, "pipelined 8 deep"), row(t, "unpipelined")
+        if p8 and p1:
             add("user-space instructions per request, pipelined 8 deep <= 3,500 (callgrind)",
-                "%s (wrk %s; unpipelined %s, wrk %s)" % (fb["pipelined 8 deep"], w["pipelined 8 deep"],
-                                                         fb["unpipelined"], w["unpipelined"]),
-                num(fb["pipelined 8 deep"]) is not None and num(fb["pipelined 8 deep"]) <= 3500, "instructions.md")
+                "%s (wrk %s; unpipelined %s, wrk %s)" % (p8["flurry-bench"], p8["wrk"], p1["flurry-bench"], p1["wrk"]),
+                num(p8["flurry-bench"]) is not None and num(p8["flurry-bench"]) <= 3500, "instructions.md")
+        st, post, dyn = row(t, "static script (post.lua)"), row(t, "the same POST without -s"), \
+            row(t, "request() script (query.lua)")
+        if st and post and p1 and dyn:
+            add("(extra) instructions per request: static script / the same request without -s; "
+                "request() script / no script; request() script / wrk's",
+                "%s / %s = %.2f; %s / %s = %.2f; %s / %s = %.2f"
+                % (st["flurry-bench"], post["flurry-bench"], num(st["flurry-bench"]) / num(post["flurry-bench"]),
+                   dyn["flurry-bench"], p1["flurry-bench"], num(dyn["flurry-bench"]) / num(p1["flurry-bench"]),
+                   dyn["flurry-bench"], dyn["wrk"], num(dyn["flurry-bench"]) / num(dyn["wrk"])),
+                "extra", "instructions.md")
 
     p = os.path.join(d, "seeds.md")
     if os.path.exists(p):
