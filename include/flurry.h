@@ -101,7 +101,9 @@ FL_EXPORT const char *fl_version_details(void);
   X(BODY_TOO_LARGE, -1013, 63, "response body exceeds the buffer limit")             \
   X(BAD_HEADER, -1014, 43, "control character in request method, URL or header")    \
   X(CALLBACK_ABORT, -1015, 42, "aborted by callback")                                \
-  X(SEND_REWIND, -65, 65, "redirect needs the request body again, which cannot be replayed")
+  X(BAD_STATUS_LINE, -1016, 1, "not an HTTP/1.x response (bad status line or HTTP/0.9)") \
+  X(SEND_REWIND, -65, 65, "redirect needs the request body again, which cannot be replayed") \
+  X(PINNED_PUBKEY, -90, 90, "public key does not match the pinned key")
 
 typedef enum fl_err {
   FL_OK = 0,
@@ -241,11 +243,73 @@ typedef struct fl_client_options {
    * one go); with it on, a GET or HEAD is written at the end of the pass it
    * was started in rather than at once. Default 1 = off. */
   uint32_t pipeline_depth;
+  /* New connections to one host whose TCP connect is in progress at once;
+   * the next starts as each completes, so a burst of requests never
+   * overflows a small server's listen backlog (dropped SYNs wait 1, 3, 7 s
+   * for their retransmits). Default 4; 0 = no limit. */
+  uint32_t max_connecting_per_host;
+  /* One response header line (name and value) may take at most this many
+   * bytes; 0 (default) = only max_header_bytes applies. curl: 100 KiB. */
+  uint32_t max_header_line_bytes;
+  /* Expect: 100-continue. A request whose body is at least this many bytes
+   * (or is streamed without a length) says it, and one that has the header
+   * already waits the same way: its body goes after a 100 response, or
+   * after expect_100_timeout_ms without one; a final status instead ends
+   * the upload and the connection is not reused. Defaults (curl's): 1 MiB
+   * and 1000 ms; threshold 0 = never added by the library. */
+  uint64_t expect_100_threshold;
+  uint32_t expect_100_timeout_ms;
+  /* TLS versions offered (FL_TLS_*). tls_min_version: default FL_TLS_1_2
+   * (0 means the same), or FL_TLS_1_3; lower minimums are refused
+   * (fl_client_new fails). tls_max_version: default 0 = the highest OpenSSL
+   * has (1.3), or FL_TLS_1_2, FL_TLS_1_3. A server
+   * that cannot meet the bounds fails the request with FL_ETLS_HANDSHAKE;
+   * so does every https request when the maximum is below the minimum (as
+   * curl's --tlsv1.3 --tls-max 1.2). Other values: fl_client_new fails. */
+  int tls_min_version;
+  int tls_max_version;
+  /* Ciphers in OpenSSL's syntax (curl's --ciphers and --tls13-ciphers).
+   * tls_ciphers: the TLS 1.2 list ("ECDHE-RSA-AES128-GCM-SHA256:..."; NULL
+   * = OpenSSL's default). tls13_ciphers: the TLS 1.3 suites
+   * ("TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"; NULL = AES-128-GCM,
+   * ChaCha20, AES-256-GCM). A list OpenSSL refuses makes fl_client_new fail
+   * (FL_EBAD_ARGUMENT, with OpenSSL's reason from fl_client_new_err); a
+   * server that shares no cipher with the list fails with FL_ETLS_HANDSHAKE.
+   * Copied. */
+  const char *tls_ciphers;
+  const char *tls13_ciphers;
+  /* Public-key pinning (curl's --pinnedpubkey): after each handshake, the
+   * SHA-256 of the server certificate's SubjectPublicKeyInfo (DER) must be
+   * one of "sha256//BASE64[;sha256//BASE64...]", or the key in a file
+   * (PEM "BEGIN PUBLIC KEY", or DER) when the string does not start with
+   * "sha256//". Checked also with insecure set, after verification
+   * otherwise. A mismatch fails the request with FL_EPINNED_PUBKEY (curl's
+   * 90), the server's key digest in fl_request_errmsg. As in curl, a pin
+   * that can never match (unreadable file, malformed entry) is not a setup
+   * error: requests fail with FL_EPINNED_PUBKEY saying why. The file is
+   * read by fl_client_new. Copied. NULL = no pinning. Compute a digest with
+   *   openssl x509 -in cert.pem -pubkey -noout | openssl pkey -pubin -outform der |
+   *   openssl dgst -sha256 -binary | base64 */
+  const char *pinned_pubkey;
 } fl_client_options;
+
+/* TLS protocol versions (the values on the wire), for tls_min_version and
+ * tls_max_version. flurry speaks 1.2 and 1.3; 1.0 and 1.1 exist only as
+ * maximums, which leave no version to offer (FL_ETLS_HANDSHAKE). */
+enum fl_tls_version {
+  FL_TLS_1_0 = 0x0301,
+  FL_TLS_1_1 = 0x0302,
+  FL_TLS_1_2 = 0x0303,
+  FL_TLS_1_3 = 0x0304
+};
 
 FL_EXPORT void fl_client_options_init(fl_client_options *opts);
 /* opts may be NULL for defaults; they are copied. NULL on bad options/OOM. */
 FL_EXPORT fl_client *fl_client_new(fl_loop *loop, const fl_client_options *opts);
+/* The same, saying why it failed: *err gets the code (FL_EINVAL, FL_ENOMEM,
+ * FL_EBAD_ARGUMENT...) and msg the reason (a proxy URL, a CA file...). */
+FL_EXPORT fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *err, char *msg,
+                                       size_t msg_cap);
 FL_EXPORT void fl_client_free(fl_client *client);
 FL_EXPORT fl_loop *fl_client_loop(const fl_client *client);
 
@@ -404,6 +468,8 @@ typedef struct fl_info {
   uint16_t remote_port;
   uint64_t bytes_sent;
   uint64_t bytes_received; /* body bytes as decoded */
+  uint64_t bytes_received_raw; /* body bytes as received, before decoding (curl's size_download) */
+  uint32_t num_connects;       /* new connections made for it (every hop and attempt) */
 } fl_info;
 FL_EXPORT const fl_info *fl_request_info(const fl_request *req);
 
@@ -421,6 +487,12 @@ FL_EXPORT int fl_response_header_at(const fl_response *res, size_t i, const char
                                     const char **value);
 /* Buffered body (NUL-terminated for convenience; len excludes it). */
 FL_EXPORT const char *fl_response_body(const fl_response *res, size_t *len);
+/* Trailer fields of a chunked response (RFC 9110 6.5), kept apart from the
+ * headers; valid once the done callback ran. Same rules as the header
+ * getters. */
+FL_EXPORT const char *fl_response_trailer(const fl_response *res, const char *name);
+FL_EXPORT size_t fl_response_trailer_count(const fl_response *res);
+FL_EXPORT int fl_response_trailer_at(const fl_response *res, size_t i, const char **name, const char **value);
 
 /* ----------------------------------------------------------- blocking use */
 /* Send req on client and run the client's loop until req completes.

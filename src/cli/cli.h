@@ -24,8 +24,11 @@ enum {
   CLI_EXIT_READ = 26,
   CLI_EXIT_NOMEM = 27,
   CLI_EXIT_BAD_ARG = 43,
+  CLI_EXIT_RANGE = 33,    /* curl's CURLE_RANGE_ERROR: cannot resume */
+  CLI_EXIT_CERT = 58,     /* curl's CURLE_SSL_CERTPROBLEM: client certificate */
   CLI_EXIT_FILESIZE = 63,
   CLI_EXIT_CACERT = 77,   /* curl's CURLE_SSL_CACERT_BADFILE */
+  CLI_EXIT_CIPHER = 59,   /* curl's CURLE_SSL_CIPHER */
 };
 
 /* ------------------------------------------------------------------ util.c */
@@ -55,6 +58,9 @@ void cli_json_string(cli_buf *b, const char *s);
 /* Read a whole file ("-" = stdin) into b. 0, or -1 with errno set. */
 int cli_read_file(const char *path, cli_buf *b);
 int cli_strcaseeq(const char *a, const char *b); /* ASCII, locale-free */
+/* --create-dirs: make the directories of path that do not exist (mode
+ * 0750, as curl). 0, or -1 with errno set. */
+int cli_mkdirs_for(const char *path);
 
 /* -------------------------------------------------------------- progress.c
  * Everything written to stderr goes through here, so that messages and the
@@ -65,6 +71,10 @@ void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * unless -S. */
 void cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_msg_quiet(int quiet); /* -s without -S */
+/* Warnings and notes as curl's ("warning: ..."), hidden by -s (even with -S). */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn_quiet(int quiet);
 /* Raw bytes to stderr (-v blocks), after clearing the meter line. */
 void cli_stderr_write(const char *p, size_t n);
 
@@ -99,6 +109,8 @@ typedef struct cli_body {
 /* Add bytes (copied) / a range of an open file (the body closes fd). */
 void cli_body_add_mem(cli_body *b, const void *p, size_t n);
 void cli_body_add_file(cli_body *b, int fd, uint64_t len);
+/* len bytes of an open file from offset off (the body closes fd). */
+void cli_body_add_file_range(cli_body *b, int fd, uint64_t off, uint64_t len);
 /* Concatenate everything into b->flat (reading file segments). 0 or an
  * exit code (26 read error, 27 OOM). */
 int cli_body_flatten(cli_body *b);
@@ -135,6 +147,7 @@ typedef struct cli_url {
   char *url;
   char *outfile;   /* -o FILE, or NULL: stdout */
   int remote_name; /* -O */
+  char *upload;    /* -T FILE ("-": stdin), or NULL */
 } cli_url;
 
 /* A -d/--data-binary/--data-raw/--data-urlencode piece, in command-line
@@ -154,6 +167,15 @@ typedef struct cli_data {
 typedef struct cli_outspec {
   char *file; /* NULL for -O */
 } cli_outspec;
+
+/* The --retry family, as curl: which failures and how long to wait. */
+typedef struct cli_retry_opts {
+  long count;         /* --retry: 0 = off */
+  double delay;       /* --retry-delay seconds; 0 = back-off from 1 s, doubling to 10 min */
+  double max_time;    /* --retry-max-time seconds; 0 = none */
+  int all_errors;     /* --retry-all-errors */
+  int connrefused;    /* --retry-connrefused */
+} cli_retry_opts;
 
 typedef struct cli_config {
   char *method;           /* -X */
@@ -176,12 +198,27 @@ typedef struct cli_config {
   size_t ncookies;
   char *cookie_jar;       /* -c */
   double connect_timeout, max_time; /* seconds, 0 = none */
+  double expect100_timeout;         /* seconds, 0 = the library's (curl's) 1 s */
   uint64_t max_filesize;  /* 0 = none */
   char **resolve;         /* NULL-terminated */
   size_t nresolve;
   char *dns_servers;
   char *writeout;         /* -w, already read from @file */
   long parallel_max;
+  cli_retry_opts retry;
+  double rate;            /* --rate: transfers started per second, 0 = no limit */
+  char **uploads;         /* -T, in order: the nth goes to the nth URL */
+  size_t nuploads;
+  char *dump_header;      /* -D FILE, "-" = stdout */
+  char *range;            /* -r, without "bytes=" */
+  int resume;             /* -C given */
+  int resume_auto;        /* -C -: from the size of the -o file */
+  uint64_t resume_from;   /* -C OFFSET */
+  int create_dirs;
+  char *cert, *cert_password, *key, *cert_type, *key_type, *capath;
+  /* TLS: --tlsv1.2/--tlsv1.3, --tls-max (FL_TLS_*, 0 = default) */
+  int tls_min, tls_max;
+  char *ciphers, *tls13_ciphers, *pinnedpubkey;
 } cli_config;
 
 /* Parse argv into cfg. Returns -1 to go on, or an exit code (0 after -h/-V,
@@ -197,6 +234,15 @@ int cli_is_cookie_file(const char *arg); /* a -b argument naming a file */
 /* Fill o from cfg. *cacert_bad: --cacert names a file that cannot be read
  * (then https transfers fail with 77, as curl's). */
 void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert_bad);
+/* Make the client. When it cannot be made with the client certificate
+ * (unreadable, not PEM, key not matching), it is made without and *cert_bad
+ * set: https transfers then fail with 58, as curl's. NULL: still no client. */
+fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad, int *err,
+                          char *msg, size_t cap);
+/* --ciphers / --tls13-ciphers that OpenSSL refuses (o from
+ * cli_client_options): 0, or CLI_EXIT_CIPHER with curl's message in msg;
+ * then https transfers fail with it, as curl's. */
+int cli_tls_ciphers_check(fl_client_options *o, char *msg, size_t cap);
 /* After fl_client_new: load -b cookie files. 0 or an exit code. */
 int cli_client_start(const cli_config *cfg, fl_client *client);
 /* At the end: save the -c cookie jar (a failure is a warning, as curl's). */
@@ -206,9 +252,10 @@ void cli_client_finish(const cli_config *cfg, fl_client *client);
  * The parts of a request shared by every URL: method, header list, body. */
 typedef struct cli_reqspec {
   const char *method;
+  const char *upload_method; /* -T: PUT unless -X */
   cli_header *headers;   /* name/value after -A, -e, -u, -b, -H ... */
   size_t nheaders;
-  int no_user_agent, no_accept; /* defaults removed */
+  int no_user_agent, no_accept, no_expect; /* defaults removed */
   cli_body body;
   int has_body;
   char *query;           /* -G: data for the URL query */
@@ -221,11 +268,32 @@ void cli_reqspec_free(cli_reqspec *rs);
 /* The URL to fetch for one argument: scheme added when missing, -G query
  * appended. malloc'd. */
 char *cli_reqspec_url(const cli_reqspec *rs, const char *arg);
-/* Apply the headers and the body to req (made with rs->method); cursor is
- * the transfer's upload position. 0 or an fl_err. */
-int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, cli_body_cursor *cursor);
+/* Apply the headers and a body to req (made with rs->method): body, or
+ * rs's own when NULL; cursor is the transfer's upload position. 0 or an
+ * fl_err. */
+int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, const cli_body *body,
+                      cli_body_cursor *cursor);
+/* -T: the URL with the file's name (percent-encoded) added when its path
+ * is empty or ends in "/", as curl; else a copy. malloc'd. */
+char *cli_upload_url(const char *url, const char *path);
 
 /* -------------------------------------------------------------- writeout.c */
+/* What the tool itself saw of a transfer's last attempt, through the
+ * library's trace hook: every request head written and response head
+ * received, redirects included. Times in microseconds since the send. */
+typedef struct cli_facts {
+  uint64_t request_bytes;  /* request heads written, every hop */
+  uint64_t hop_sent;       /* bytes written before the last hop's head */
+  uint64_t hop_head;       /* the last hop's head */
+  uint64_t header_bytes;   /* response heads received, every hop */
+  unsigned num_connects;   /* hops written on a new connection */
+  unsigned nresponses;     /* response heads received */
+  uint64_t pretransfer_us; /* the last request head was written */
+  uint64_t redirect_us;    /* the last redirect's response head arrived */
+  uint64_t last_head_us;
+  char method[32];         /* of the last request written */
+} cli_facts;
+
 /* What -w can tell about one finished transfer. */
 typedef struct cli_result {
   const char *url;           /* as given */
@@ -238,12 +306,18 @@ typedef struct cli_result {
   int exitcode, num_redirects;
   uint64_t size_download, size_upload;
   size_t urlnum;             /* 0-based position in the URL list */
+  const cli_facts *facts;
+  const char *referer;       /* -e */
+  int proxied;               /* -x: through a proxy */
 } cli_result;
 
 /* Expand fmt; text goes to out until %{stderr} switches to err. */
 void cli_writeout(const char *fmt, const cli_result *r, cli_buf *out, cli_buf *err);
 /* Warn once about unknown variables. */
 void cli_writeout_check(const char *fmt);
+/* urlref.c: ref resolved against the absolute URL base (RFC 3986 5.2),
+ * malloc'd. */
+char *cli_url_resolve(const char *base, const char *ref);
 
 /* ---------------------------------------------------------------- output.c
  * stdout in command-line order: each transfer writes into its own part;
@@ -253,22 +327,47 @@ void cli_writeout_check(const char *fmt);
 typedef struct cli_outq {
   uint64_t held;      /* bytes held in memory by all parts */
   int broken;         /* stdout failed: later writes fail at once */
+  cli_buf loose;      /* text that belongs to no part, waiting for a part's end */
 } cli_outq;
 
 typedef struct cli_out {
   cli_buf mem;
   FILE *spill;
   int direct;
+  int used;           /* something was written into this part */
 } cli_out;
 
 /* 0 or CLI_EXIT_WRITE. */
 int cli_out_write(cli_outq *q, cli_out *o, const void *p, size_t n);
+/* Text that is part of no transfer's output (the -w text of a transfer
+ * whose body went to a file): written at once unless `current`, the part
+ * now going straight to stdout, is in the middle of its output; then it
+ * waits for cli_out_flush_loose at that part's end. 0 or CLI_EXIT_WRITE. */
+int cli_out_loose(cli_outq *q, const cli_out *current, const void *p, size_t n);
+int cli_out_flush_loose(cli_outq *q);
 /* Write what o holds to stdout and send the rest straight there. */
 int cli_out_go_direct(cli_outq *q, cli_out *o);
 /* Release what o holds without writing it. */
 void cli_out_drop(cli_outq *q, cli_out *o);
-/* "HTTP/1.1 200 OK\r\n" and the headers as received, for -i and -I. */
-void cli_format_response_head(const fl_response *res, const char *prefix, cli_buf *b);
+
+/* ----------------------------------------------------------------- retry.c
+ * curl's --retry rules, applied by the tool to each finished attempt. */
+typedef enum cli_retry_kind {
+  CLI_RETRY_NO,
+  CLI_RETRY_ALL,         /* --retry-all-errors */
+  CLI_RETRY_TIMEOUT,     /* exit 28, or 6 (name not resolved) */
+  CLI_RETRY_CONNREFUSED, /* --retry-connrefused */
+  CLI_RETRY_HTTP,        /* 408 429 500 502 503 504 */
+} cli_retry_kind;
+/* code: the attempt's exit code; err: its fl_err (0: a response came);
+ * status: the response status (0: none). */
+cli_retry_kind cli_retry_classify(const cli_retry_opts *o, int code, int err, int status);
+/* curl's words for the warning: "Problem : HTTP error. Will retry ..." */
+const char *cli_retry_problem(cli_retry_kind kind);
+/* Retry-After (RFC 9110 10.2.3) in ms: delay-seconds or an HTTP-date;
+ * -1 when absent, zero, in the past or unusable (curl then backs off as
+ * usual). */
+int64_t cli_retry_after_ms(const fl_response *res);
 
 /* -------------------------------------------------------------- transfer.c */
 typedef struct cli_run cli_run;

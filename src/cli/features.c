@@ -1,10 +1,11 @@
 /* The options that map to client settings of the library: timeouts,
  * limits, DNS, redirects, decoding, cookies (-b FILE, -c), TLS (-k,
- * --cacert) and the proxy (-x). curl's defaults differ from the library's in
+ * --cacert, versions, ciphers, --pinnedpubkey) and the proxy (-x). curl's defaults differ from the library's in
  * places (no redirects, no Accept-Encoding, no cookie engine unless asked
  * for, no proxy from the environment): they are set here. */
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -29,6 +30,7 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   fl_client_options_init(o);
   o->max_connections = (uint32_t)cfg->parallel_max;
   if (cfg->connect_timeout > 0) o->timeouts.connect_ms = to_ms(cfg->connect_timeout);
+  if (cfg->expect100_timeout > 0) o->expect_100_timeout_ms = to_ms(cfg->expect100_timeout);
   o->timeouts.total_ms = cfg->max_time > 0 ? to_ms(cfg->max_time) : 0;
   o->resolve = (const char *const *)cfg->resolve;
   o->dns_servers = cfg->dns_servers;
@@ -40,12 +42,90 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   o->insecure = cfg->insecure;
   o->proxy = cfg->proxy;
   o->trust_env = 0;
+  /* curl's limits: 300 KiB of response headers in all, 100 KiB for one
+   * header line, no count limit. */
+  o->max_header_bytes = 300 * 1024;
+  o->max_header_line_bytes = 100 * 1024;
+  o->max_header_count = 0;
+  /* --rate: the library holds every attempt to it, with -Z too (curl
+   * ignores --rate in parallel mode); over 1000/s curl runs unrestricted. */
+  if (cfg->rate > 0 && cfg->rate <= 1000) {
+    o->rate_limit = cfg->rate;
+    o->rate_burst = 1;
+  }
   /* The library fails the whole client on an unreadable CA file; curl fails
    * only the https transfers that need it (exit 77): transfer.c does that
    * when *cacert_bad is set. */
   *cacert_bad = 0;
   if (cfg->cacert && access(cfg->cacert, R_OK) != 0) *cacert_bad = 1;
   else o->ca_file = cfg->cacert;
+  /* curl does not check --capath (OpenSSL looks in it lazily); the library
+   * refuses a client whose directory is missing, so leave it out then. */
+  struct stat st;
+  if (cfg->capath && (stat(cfg->capath, &st) != 0 || !S_ISDIR(st.st_mode)))
+    cli_warn("--capath %s is not a directory: not used", cfg->capath);
+  else o->ca_path = cfg->capath;
+  o->client_cert = cfg->cert;
+  o->client_key = cfg->cert ? cfg->key : NULL; /* as curl: --key alone does nothing */
+  if (cfg->tls_min) o->tls_min_version = cfg->tls_min;
+  o->tls_max_version = cfg->tls_max;
+  o->tls_ciphers = cfg->ciphers;
+  o->tls13_ciphers = cfg->tls13_ciphers;
+  o->pinned_pubkey = cfg->pinnedpubkey;
+}
+
+static int is_pem(const char *type) { return !type || cli_strcaseeq(type, "PEM"); }
+
+fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad, int *err,
+                          char *msg, size_t cap) {
+  *cert_bad = 0;
+  if (cfg->cert_password)
+    cli_warn("the password given with -E is not used: the library takes unencrypted keys only");
+  int certs = o->client_cert || o->client_key;
+  if (certs && (!is_pem(cfg->cert_type) || !is_pem(cfg->key_type))) {
+    *cert_bad = 1; /* only PEM: the https transfers fail, as curl's would with a bad file */
+  } else {
+    fl_client *c = fl_client_new_err(loop, o, err, msg, cap);
+    if (c || !certs) return c;
+    *cert_bad = 1; /* the files: unreadable, not PEM, or a key that does not match */
+  }
+  o->client_cert = o->client_key = NULL;
+  return fl_client_new_err(loop, o, err, msg, cap);
+}
+
+/* Would the library take this cipher list? Asked of a throwaway client
+ * (insecure: no CA store to load), the only way the public API has. */
+static int cipher_list_refused(const char *list, int tls13) {
+  fl_loop *loop = fl_loop_new();
+  if (!loop) return 0; /* cannot tell: the real client will */
+  fl_client_options t;
+  fl_client_options_init(&t);
+  t.insecure = 1;
+  if (tls13) t.tls13_ciphers = list;
+  else t.tls_ciphers = list;
+  int err = 0;
+  char why[256];
+  fl_client *c = fl_client_new_err(loop, &t, &err, why, sizeof why);
+  fl_client_free(c);
+  fl_loop_free(loop);
+  return c == NULL && err == FL_EBAD_ARGUMENT;
+}
+
+/* The library refuses a client with a list OpenSSL refuses; curl fails
+ * only the https transfers (exit 59), in this order. The lists are dropped
+ * from o, and o gets version bounds that leave no TLS version: nothing (a
+ * redirect to https) goes out with ciphers other than asked for. */
+int cli_tls_ciphers_check(fl_client_options *o, char *msg, size_t cap) {
+  const char *bad = NULL;
+  if (o->tls_ciphers && cipher_list_refused(o->tls_ciphers, 0))
+    snprintf(msg, cap, "failed setting cipher list: %s", bad = o->tls_ciphers);
+  else if (o->tls13_ciphers && cipher_list_refused(o->tls13_ciphers, 1))
+    snprintf(msg, cap, "failed setting TLS 1.3 cipher suite: %s", bad = o->tls13_ciphers);
+  if (!bad) return 0;
+  o->tls_ciphers = o->tls13_ciphers = NULL;
+  o->tls_min_version = FL_TLS_1_3;
+  o->tls_max_version = FL_TLS_1_2;
+  return CLI_EXIT_CIPHER;
 }
 
 int cli_client_start(const cli_config *cfg, fl_client *client) {

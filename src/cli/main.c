@@ -17,6 +17,7 @@ static void raise_fd_limit(void) {
 
 static int run(const cli_config *cfg) {
   cli_msg_quiet(cfg->silent && !cfg->show_error);
+  cli_warn_quiet(cfg->silent);
   cli_reqspec rs;
   int rc = cli_reqspec_init(&rs, cfg);
   if (rc == 0) rc = cli_run_all(cfg, &rs);

@@ -14,11 +14,15 @@
 #include "cli.h"
 
 enum opt_id {
-  O_CACERT, O_COOKIE, O_COOKIE_JAR, O_COMPRESSED, O_CONNECT_TIMEOUT, O_DATA, O_DATA_BINARY,
-  O_DATA_RAW, O_DATA_URLENCODE, O_DNS_SERVERS, O_REFERER, O_FAIL, O_FORM, O_GET, O_HEADER, O_HELP, O_HEAD,
-  O_INCLUDE, O_INSECURE, O_LOCATION, O_MAX_FILESIZE, O_MAX_REDIRS, O_MAX_TIME, O_OUTPUT,
-  O_PARALLEL, O_PARALLEL_MAX, O_PROXY, O_REMOTE_NAME, O_REQUEST, O_RESOLVE, O_SHOW_ERROR,
-  O_SILENT, O_URL, O_URL_FILE, O_USER, O_USER_AGENT, O_VERBOSE, O_VERSION, O_WRITE_OUT,
+  O_CACERT, O_CAPATH, O_CERT, O_CERT_TYPE, O_CONTINUE_AT, O_COOKIE, O_COOKIE_JAR, O_COMPRESSED,
+  O_CONNECT_TIMEOUT, O_CREATE_DIRS, O_DATA, O_DATA_BINARY, O_DATA_RAW, O_DATA_URLENCODE,
+  O_DNS_SERVERS, O_DUMP_HEADER, O_EXPECT100_TIMEOUT, O_REFERER, O_FAIL, O_FORM, O_GET, O_HEADER, O_HELP, O_HEAD,
+  O_INCLUDE, O_INSECURE, O_KEY, O_KEY_TYPE, O_LOCATION, O_MAX_FILESIZE, O_MAX_REDIRS, O_MAX_TIME,
+  O_OUTPUT, O_PARALLEL, O_PARALLEL_MAX, O_PROXY, O_RANGE, O_RATE, O_REMOTE_NAME, O_REQUEST,
+  O_RESOLVE, O_RETRY, O_RETRY_ALL_ERRORS, O_RETRY_CONNREFUSED, O_RETRY_DELAY, O_RETRY_MAX_TIME,
+  O_SHOW_ERROR, O_SILENT, O_UPLOAD_FILE, O_URL, O_URL_FILE, O_USER, O_USER_AGENT, O_VERBOSE,
+  O_VERSION, O_WRITE_OUT,
+  O_CIPHERS, O_PINNEDPUBKEY, O_TLS_MAX, O_TLS13_CIPHERS, O_TLSV1_2, O_TLSV1_3,
 };
 
 typedef struct cli_option {
@@ -32,15 +36,23 @@ typedef struct cli_option {
 /* Sorted by long name, as --help prints them. */
 static const cli_option options[] = {
     {0, "cacert", "FILE", O_CACERT, "CA certificates (PEM) to verify servers with"},
-    {'b', "cookie", "DATA|FILE", O_COOKIE, "Send cookies: \"k=v; k2=v2\", or read a cookie file"},
-    {'c', "cookie-jar", "FILE", O_COOKIE_JAR, "Write the cookies to FILE after the transfers"},
+    {0, "capath", "DIR", O_CAPATH, "Directory of hashed CA certificates to verify with"},
+    {'E', "cert", "FILE[:PASSWORD]", O_CERT, "Client certificate (PEM) for TLS"},
+    {0, "cert-type", "TYPE", O_CERT_TYPE, "Client certificate type: PEM (the only one)"},
+    {0, "ciphers", "LIST", O_CIPHERS, "TLS 1.2 ciphers to offer (OpenSSL syntax)"},
     {0, "compressed", NULL, O_COMPRESSED, "Ask for gzip, deflate or br, and decode the body"},
     {0, "connect-timeout", "SECONDS", O_CONNECT_TIMEOUT, "Longest time to set up a connection"},
+    {0, "expect100-timeout", "SECONDS", O_EXPECT100_TIMEOUT, "How long an upload waits for 100 Continue"},
+    {'C', "continue-at", "OFFSET|-", O_CONTINUE_AT, "Resume at OFFSET; '-': after what -o holds"},
+    {'b', "cookie", "DATA|FILE", O_COOKIE, "Send cookies: \"k=v; k2=v2\", or read a cookie file"},
+    {'c', "cookie-jar", "FILE", O_COOKIE_JAR, "Write the cookies to FILE after the transfers"},
+    {0, "create-dirs", NULL, O_CREATE_DIRS, "Create the directories -o and -D files need"},
     {'d', "data", "DATA", O_DATA, "POST data; @FILE reads a file (CR, LF dropped)"},
     {0, "data-binary", "DATA", O_DATA_BINARY, "POST data; @FILE reads a file as is"},
     {0, "data-raw", "DATA", O_DATA_RAW, "POST data; '@' has no special meaning"},
     {0, "data-urlencode", "DATA", O_DATA_URLENCODE, "POST data, URL-encoded: [NAME]=TEXT, [NAME]@FILE"},
     {0, "dns-servers", "ADDRESSES", O_DNS_SERVERS, "DNS servers to ask: IP[:PORT][,...]"},
+    {'D', "dump-header", "FILE", O_DUMP_HEADER, "Write the response headers to FILE ('-': stdout)"},
     {'f', "fail", NULL, O_FAIL, "Fail (exit 22) on HTTP status >= 400; write no body"},
     {'F', "form", "NAME=CONTENT", O_FORM, "multipart/form-data field; @FILE uploads a file"},
     {'G', "get", NULL, O_GET, "Send the -d data in the URL query, with GET"},
@@ -49,6 +61,8 @@ static const cli_option options[] = {
     {'h', "help", NULL, O_HELP, "Show this help and exit"},
     {'i', "include", NULL, O_INCLUDE, "Write the response headers before the body"},
     {'k', "insecure", NULL, O_INSECURE, "Do not verify TLS certificates"},
+    {0, "key", "FILE", O_KEY, "Private key (PEM) of the -E certificate"},
+    {0, "key-type", "TYPE", O_KEY_TYPE, "Private key type: PEM (the only one)"},
     {'L', "location", NULL, O_LOCATION, "Follow redirects"},
     {0, "max-filesize", "BYTES", O_MAX_FILESIZE, "Fail (exit 63) on a larger body (k, M, G)"},
     {0, "max-redirs", "NUM", O_MAX_REDIRS, "Follow at most NUM redirects (default 50, -1 no limit)"},
@@ -56,13 +70,26 @@ static const cli_option options[] = {
     {'o', "output", "FILE", O_OUTPUT, "Write the body to FILE (one -o per URL, in order)"},
     {'Z', "parallel", NULL, O_PARALLEL, "Fetch URLs concurrently (the default)"},
     {0, "parallel-max", "NUM", O_PARALLEL_MAX, "At most NUM transfers at once (default 50)"},
+    {0, "pinnedpubkey", "HASHES", O_PINNEDPUBKEY, "Server key must match: sha256//BASE64[;...] or FILE"},
     {'x', "proxy", "URL", O_PROXY, "Use an HTTP proxy: http://HOST:PORT"},
+    {'r', "range", "RANGE", O_RANGE, "Ask for bytes RANGE only: 0-499, 500-, -500, 0-1,5-9"},
+    {0, "rate", "N[/s|m|h|d]", O_RATE, "Start at most N transfers per time unit (default /h)"},
     {'e', "referer", "URL", O_REFERER, "Send a Referer header"},
     {'O', "remote-name", NULL, O_REMOTE_NAME, "Write the body to a file named like the URL's"},
     {'X', "request", "METHOD", O_REQUEST, "Request method"},
     {0, "resolve", "HOST:PORT:ADDR[,ADDR]", O_RESOLVE, "Use ADDR for HOST:PORT (no DNS)"},
+    {0, "retry", "NUM", O_RETRY, "Retry transient failures NUM times"},
+    {0, "retry-all-errors", NULL, O_RETRY_ALL_ERRORS, "With --retry: retry every failure"},
+    {0, "retry-connrefused", NULL, O_RETRY_CONNREFUSED, "With --retry: retry refused connections too"},
+    {0, "retry-delay", "SECONDS", O_RETRY_DELAY, "Wait this long between retries (no back-off)"},
+    {0, "retry-max-time", "SECONDS", O_RETRY_MAX_TIME, "Start no retry after this long"},
     {'S', "show-error", NULL, O_SHOW_ERROR, "Show errors even with -s"},
     {'s', "silent", NULL, O_SILENT, "No progress meter, no error messages"},
+    {0, "tls-max", "VERSION", O_TLS_MAX, "Highest TLS version: 1.0, 1.1, 1.2, 1.3 or default"},
+    {0, "tls13-ciphers", "LIST", O_TLS13_CIPHERS, "TLS 1.3 cipher suites to offer (OpenSSL syntax)"},
+    {0, "tlsv1.2", NULL, O_TLSV1_2, "Use TLS 1.2 or later"},
+    {0, "tlsv1.3", NULL, O_TLSV1_3, "Use TLS 1.3 or later"},
+    {'T', "upload-file", "FILE", O_UPLOAD_FILE, "PUT FILE ('-': stdin) to the URL (one -T per URL)"},
     {0, "url", "URL", O_URL, "A URL to fetch (as a plain argument)"},
     {0, "url-file", "FILE", O_URL_FILE, "Read URLs from FILE, one per line ('-': stdin)"},
     {'u', "user", "USER:PASSWORD", O_USER, "Basic authentication"},
@@ -91,12 +118,15 @@ void cli_print_help(FILE *out) {
     else
       fprintf(out, " %-30s %s\n", left, o->help);
   }
-  fputs("\n-w variables: %{http_code} %{response_code} %{size_download} %{size_upload}\n"
-        "  %{size_header} %{num_headers} %{num_redirects} %{url} %{url_effective}\n"
-        "  %{urlnum} %{filename_effective} %{method} %{http_version} %{content_type}\n"
-        "  %{time_namelookup} %{time_connect} %{time_appconnect} %{time_starttransfer}\n"
-        "  %{time_total} %{speed_download} %{remote_ip} %{remote_port} %{exitcode}\n"
-        "  %{errormsg} %{json} %header{NAME} %{stdout} %{stderr}; \\n \\r \\t \\\\ %%\n"
+  fputs("\n-w variables (curl 7.88's): %{http_code} %{response_code} %{http_version}\n"
+        "  %{content_type} %{num_headers} %{header_json} %{size_download} %{size_upload}\n"
+        "  %{size_header} %{size_request} %{speed_download} %{speed_upload} %{method}\n"
+        "  %{num_redirects} %{redirect_url} %{num_connects} %{url} %{url_effective} %{urlnum}\n"
+        "  %{scheme} %{referer} %{filename_effective} %{remote_ip} %{remote_port}\n"
+        "  %{time_namelookup} %{time_connect} %{time_appconnect} %{time_pretransfer}\n"
+        "  %{time_redirect} %{time_starttransfer} %{time_total} %{exitcode} %{errormsg}\n"
+        "  %{ssl_verify_result} %{http_connect} %{json} %{onerror} %header{NAME}\n"
+        "  %{stdout} %{stderr}; \\n \\r \\t \\\\ %%\n"
         "See flurry(1).\n",
         out);
 }
@@ -104,7 +134,7 @@ void cli_print_help(FILE *out) {
 void cli_print_version(FILE *out) {
   fprintf(out, "flurry %s (%s)\n", fl_version(), fl_version_details());
   fputs("Protocols: http https\n"
-        "Features: AsynchDNS IPv6 Largefile SSL libz brotli cookies proxy\n",
+        "Features: AsynchDNS IPv6 Largefile SSL libz brotli zstd cookies proxy\n",
         out);
 }
 
@@ -169,6 +199,21 @@ static int check_resolve(const char *opt, const char *s) {
   return -1;
 }
 
+/* --tls-max: curl's version names. */
+static int parse_tls_max(cli_config *cfg, const char *opt, const char *s) {
+  static const struct {
+    const char *name;
+    int version;
+  } names[] = {{"default", 0},           {"1.0", FL_TLS_1_0}, {"1.1", FL_TLS_1_1},
+               {"1.2", FL_TLS_1_2},      {"1.3", FL_TLS_1_3}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(s, names[i].name) == 0) {
+      cfg->tls_max = names[i].version;
+      return -1;
+    }
+  return usage_error(opt, "is badly used here");
+}
+
 /* -H "Name: value", "Name:" (remove), "Name;" (empty value). */
 static int add_header_line(cli_config *cfg, const char *opt, const char *line) {
   size_t len = strlen(line);
@@ -193,6 +238,43 @@ static int add_header_line(cli_config *cfg, const char *opt, const char *line) {
   cfg->headers = cli_xrealloc(cfg->headers, (cfg->nheaders + 1) * sizeof *cfg->headers);
   cfg->headers[cfg->nheaders++] = h;
   return -1;
+}
+
+/* --rate N/U: N transfers per second, minute, hour or day (curl's default
+ * unit: the hour). */
+static int parse_rate(const char *opt, const char *s, double *out) {
+  char *end;
+  errno = 0;
+  long long n = strtoll(s, &end, 10);
+  double unit = 3600;
+  if (end == s || errno || n < 1) return usage_error(opt, "expected N[/s|/m|/h|/d], N >= 1");
+  if (*end == '/') {
+    switch (end[1]) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    default: return usage_error(opt, "expected N[/s|/m|/h|/d], N >= 1");
+    }
+    end += 2;
+  }
+  if (*end) return usage_error(opt, "expected N[/s|/m|/h|/d], N >= 1");
+  *out = (double)n / unit;
+  return -1;
+}
+
+/* -E FILE[:PASSWORD]; "\:" is a colon in the file name. */
+static void set_cert(cli_config *cfg, const char *arg) {
+  cli_buf file = {0};
+  const char *p = arg;
+  for (; *p && *p != ':'; p++) {
+    if (p[0] == '\\' && p[1] == ':') p++;
+    cli_buf_addc(&file, *p);
+  }
+  free(cfg->cert);
+  free(cfg->cert_password);
+  cfg->cert = file.data ? file.data : cli_strdup("");
+  cfg->cert_password = *p == ':' ? cli_strdup(p + 1) : NULL;
 }
 
 static void add_url(cli_config *cfg, const char *url) {
@@ -236,10 +318,31 @@ static void set_str(char **dst, const char *s) {
 static int apply(cli_config *cfg, const cli_option *o, const char *name, const char *arg, int on) {
   switch (o->id) {
   case O_CACERT: set_str(&cfg->cacert, arg); break;
+  case O_CAPATH: set_str(&cfg->capath, arg); break;
+  case O_CERT: set_cert(cfg, arg); break;
+  case O_CERT_TYPE: set_str(&cfg->cert_type, arg); break;
+  case O_CONTINUE_AT:
+    cfg->resume = 1;
+    cfg->resume_auto = strcmp(arg, "-") == 0;
+    cfg->resume_from = 0;
+    return cfg->resume_auto ? -1 : parse_size(name, arg, &cfg->resume_from);
+  case O_CREATE_DIRS: cfg->create_dirs = on; break;
+  case O_DUMP_HEADER: set_str(&cfg->dump_header, arg); break;
+  case O_KEY: set_str(&cfg->key, arg); break;
+  case O_KEY_TYPE: set_str(&cfg->key_type, arg); break;
+  case O_RANGE: set_str(&cfg->range, arg); break;
+  case O_RATE: return parse_rate(name, arg, &cfg->rate);
+  case O_RETRY: return parse_long(name, arg, 0, 1000000000L, &cfg->retry.count);
+  case O_RETRY_ALL_ERRORS: cfg->retry.all_errors = on; break;
+  case O_RETRY_CONNREFUSED: cfg->retry.connrefused = on; break;
+  case O_RETRY_DELAY: return parse_seconds(name, arg, &cfg->retry.delay);
+  case O_RETRY_MAX_TIME: return parse_seconds(name, arg, &cfg->retry.max_time);
+  case O_UPLOAD_FILE: push_str(&cfg->uploads, &cfg->nuploads, arg); break;
   case O_COOKIE: push_str(&cfg->cookies, &cfg->ncookies, arg); break;
   case O_COOKIE_JAR: set_str(&cfg->cookie_jar, arg); break;
   case O_COMPRESSED: cfg->compressed = on; break;
   case O_CONNECT_TIMEOUT: return parse_seconds(name, arg, &cfg->connect_timeout);
+  case O_EXPECT100_TIMEOUT: return parse_seconds(name, arg, &cfg->expect100_timeout);
   case O_DATA:
   case O_DATA_BINARY:
   case O_DATA_RAW:
@@ -320,6 +423,15 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
   case O_VERSION:
     cli_print_version(stdout);
     return CLI_EXIT_OK;
+  case O_CIPHERS: set_str(&cfg->ciphers, arg); break;
+  case O_PINNEDPUBKEY: set_str(&cfg->pinnedpubkey, arg); break;
+  case O_TLS13_CIPHERS: set_str(&cfg->tls13_ciphers, arg); break;
+  case O_TLS_MAX: return parse_tls_max(cfg, name, arg);
+  case O_TLSV1_2:
+  case O_TLSV1_3:
+    if (!on) return usage_error(name, "used '--no-' for option that isn't a boolean");
+    cfg->tls_min = o->id == O_TLSV1_2 ? FL_TLS_1_2 : FL_TLS_1_3;
+    break;
   case O_WRITE_OUT:
     if (arg[0] == '@') {
       cli_buf b = {0};
@@ -412,6 +524,30 @@ int cli_parse_args(int argc, char **argv, cli_config *cfg) {
     cfg->urls[i].outfile = file && strcmp(file, "-") != 0 ? cli_strdup(file) : NULL;
     cfg->urls[i].remote_name = file == NULL;
   }
+  if (cfg->range) {
+    /* As curl: "500" means "500-"; anything but digits, '-' and ',' is sent
+     * as given, with a warning. */
+    if (cfg->range[0] >= '0' && cfg->range[0] <= '9' && !strchr(cfg->range, '-')) {
+      if (!cfg->silent) cli_msg("warning: a range must include a dash (-): using \"%s-\"", cfg->range);
+      size_t n = strlen(cfg->range);
+      cfg->range = cli_xrealloc(cfg->range, n + 2);
+      memcpy(cfg->range + n, "-", 2);
+    } else if (strspn(cfg->range, "0123456789-,") != strlen(cfg->range) && !cfg->silent) {
+      cli_msg("warning: a range has only digits, '-' and ','; \"%s\" is sent as is", cfg->range);
+    }
+  }
+  if (cfg->nuploads > cfg->nurls) cli_msg("warning: more -T options than URLs; the rest are ignored");
+  for (size_t i = 0; i < cfg->nuploads && i < cfg->nurls; i++)
+    cfg->urls[i].upload = cli_strdup(cfg->uploads[i]);
+  if (cfg->nuploads && (cfg->ndata || cfg->nforms)) {
+    cli_msg("you can only select one HTTP request method: -T (PUT) and %s (POST)",
+            cfg->ndata ? "-d/--data" : "-F/--form");
+    return CLI_EXIT_USAGE;
+  }
+  if (cfg->nuploads && cfg->head) {
+    cli_msg("you can only select one HTTP request method: -T (PUT) and -I (HEAD)");
+    return CLI_EXIT_USAGE;
+  }
   if (cfg->nforms && cfg->ndata) {
     cli_msg("-F and -d/--data cannot be used together (only one request body)");
     return CLI_EXIT_USAGE;
@@ -441,6 +577,7 @@ void cli_config_free(cli_config *cfg) {
   for (size_t i = 0; i < cfg->nurls; i++) {
     free(cfg->urls[i].url);
     free(cfg->urls[i].outfile);
+    free(cfg->urls[i].upload);
   }
   free(cfg->urls);
   for (size_t i = 0; i < cfg->nouts; i++) free(cfg->outs[i].file);
@@ -455,5 +592,17 @@ void cli_config_free(cli_config *cfg) {
   free_list(cfg->resolve, cfg->nresolve);
   free(cfg->dns_servers);
   free(cfg->writeout);
+  free_list(cfg->uploads, cfg->nuploads);
+  free(cfg->dump_header);
+  free(cfg->range);
+  free(cfg->cert);
+  free(cfg->cert_password);
+  free(cfg->key);
+  free(cfg->cert_type);
+  free(cfg->key_type);
+  free(cfg->capath);
+  free(cfg->ciphers);
+  free(cfg->tls13_ciphers);
+  free(cfg->pinnedpubkey);
   memset(cfg, 0, sizeof *cfg);
 }

@@ -20,6 +20,7 @@ static int stdout_write(cli_outq *q, const void *p, size_t n) {
 }
 
 int cli_out_write(cli_outq *q, cli_out *o, const void *p, size_t n) {
+  if (n) o->used = 1;
   if (o->direct) return stdout_write(q, p, n);
   if (!o->spill && q->held + n > HOLD_MAX) {
     o->spill = tmpfile();
@@ -52,19 +53,25 @@ int cli_out_go_direct(cli_outq *q, cli_out *o) {
   return rc;
 }
 
+int cli_out_loose(cli_outq *q, const cli_out *current, const void *p, size_t n) {
+  if (current && current->direct && current->used) { /* mid-part: wait for its end */
+    cli_buf_add(&q->loose, p, n);
+    return 0;
+  }
+  int rc = cli_out_flush_loose(q);
+  return rc ? rc : stdout_write(q, p, n);
+}
+
+int cli_out_flush_loose(cli_outq *q) {
+  if (!q->loose.len) return 0;
+  int rc = stdout_write(q, q->loose.data, q->loose.len);
+  cli_buf_free(&q->loose);
+  return rc;
+}
+
 void cli_out_drop(cli_outq *q, cli_out *o) {
   q->held -= o->mem.len;
   cli_buf_free(&o->mem);
   if (o->spill) fclose(o->spill);
   o->spill = NULL;
-}
-
-void cli_format_response_head(const fl_response *res, const char *prefix, cli_buf *b) {
-  const char *reason = fl_response_reason(res);
-  cli_buf_printf(b, "%sHTTP/1.%d %03d%s%s\r\n", prefix, fl_response_http_minor(res),
-                 fl_response_status(res), reason[0] ? " " : "", reason);
-  const char *name, *value;
-  for (size_t i = 0; fl_response_header_at(res, i, &name, &value) == 0; i++)
-    cli_buf_printf(b, "%s%s: %s\r\n", prefix, name, value);
-  cli_buf_printf(b, "%s\r\n", prefix);
 }

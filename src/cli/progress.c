@@ -12,6 +12,7 @@
 
 static int meter_on_screen; /* a meter line without its newline is shown */
 static int errors_quiet;    /* -s without -S */
+static int warnings_quiet;  /* -s */
 
 static void clear_meter_line(void) {
   if (!meter_on_screen) return;
@@ -34,6 +35,24 @@ void cli_msg(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vmsg("", fmt, ap);
+  va_end(ap);
+}
+
+void cli_warn_quiet(int quiet) { warnings_quiet = quiet; }
+
+void cli_warn(const char *fmt, ...) {
+  if (warnings_quiet) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vmsg("warning: ", fmt, ap);
+  va_end(ap);
+}
+
+void cli_note(const char *fmt, ...) {
+  if (warnings_quiet) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vmsg("note: ", fmt, ap);
   va_end(ap);
 }
 

@@ -37,6 +37,7 @@ static void hl_remove(cli_reqspec *rs, const char *name) {
   hl_drop(rs, name);
   if (cli_strcaseeq(name, "User-Agent")) rs->no_user_agent = 1;
   if (cli_strcaseeq(name, "Accept")) rs->no_accept = 1;
+  if (cli_strcaseeq(name, "Expect")) rs->no_expect = 1;
 }
 
 static void hl_add(cli_reqspec *rs, const char *name, const char *value) {
@@ -186,6 +187,7 @@ int cli_reqspec_init(cli_reqspec *rs, const cli_config *cfg) {
     return rc;
   }
   rs->method = cfg->method ? cfg->method : cfg->head ? "HEAD" : rs->has_body ? "POST" : "GET";
+  rs->upload_method = cfg->method ? cfg->method : "PUT";
 
   if (cfg->user_agent_set) {
     if (cfg->user_agent[0]) hl_set(rs, "User-Agent", cfg->user_agent);
@@ -211,6 +213,15 @@ int cli_reqspec_init(cli_reqspec *rs, const cli_config *cfg) {
   cli_buf_free(&cookie);
   if (content_type) hl_set(rs, "Content-Type", content_type);
   free(content_type);
+  /* The library asks for gzip, deflate and br; its decoder also does zstd
+   * (as curl 7.88 asks for). */
+  if (cfg->compressed) hl_set(rs, "Accept-Encoding", "gzip, deflate, br, zstd");
+  if (cfg->range) {
+    cli_buf r = {0};
+    cli_buf_printf(&r, "bytes=%s", cfg->range);
+    hl_set(rs, "Range", r.data);
+    cli_buf_free(&r);
+  }
 
   /* -H last: the first -H of a name replaces what the tool or the library
    * would send; further ones of that name add lines. */
@@ -257,20 +268,50 @@ static long upload_cb(fl_request *req, char *buf, size_t cap, void *data) {
   return cli_body_read(data, buf, cap);
 }
 
-int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, cli_body_cursor *cursor) {
+int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, const cli_body *body,
+                      cli_body_cursor *cursor) {
   int err = 0;
   if (rs->no_user_agent) err = fl_request_remove_header(req, "User-Agent");
   if (!err && rs->no_accept) err = fl_request_remove_header(req, "Accept");
+  if (!err && rs->no_expect) err = fl_request_remove_header(req, "Expect"); /* no automatic 100-continue */
   for (size_t i = 0; !err && i < rs->nheaders; i++)
     err = fl_request_add_header(req, rs->headers[i].name, rs->headers[i].value);
-  if (!err && rs->has_body) {
-    if (rs->body.flat) {
-      err = fl_request_set_body(req, rs->body.flat, (size_t)rs->body.total);
-    } else {
-      *cursor = (cli_body_cursor){.body = &rs->body};
-      err = fl_request_set_upload_sized(req, upload_cb, cursor, rs->body.total);
-    }
+  if (!body && rs->has_body) body = &rs->body;
+  if (!err && body) {
+    *cursor = (cli_body_cursor){.body = body};
+    if (body->flat)
+      err = fl_request_set_body(req, body->flat, (size_t)body->total);
+    else
+      err = fl_request_set_upload_sized(req, upload_cb, cursor, body->total);
   }
   return err;
+}
+
+/* curl_easy_escape's set: everything but A-Z a-z 0-9 - . _ ~ */
+static void escape_name(cli_buf *out, const char *name) {
+  url_encode(out, name, strlen(name));
+}
+
+char *cli_upload_url(const char *url, const char *path) {
+  if (strcmp(path, "-") == 0) return cli_strdup(url);
+  const char *name = strrchr(path, '/');
+  name = name ? name + 1 : path;
+  const char *auth = strstr(url, "://");
+  auth = auth ? auth + 3 : url;
+  size_t pathpos = strcspn(auth, "/?#");
+  const char *p = auth + pathpos;              /* the path, or its end */
+  const char *end = p + strcspn(p, "?#");      /* end of the path */
+  cli_buf b = {0};
+  if (p == end) { /* no path at all: "/NAME" */
+    cli_buf_add(&b, url, (size_t)(p - url));
+    cli_buf_addc(&b, '/');
+  } else if (end[-1] == '/') { /* a directory: its file gets the name */
+    cli_buf_add(&b, url, (size_t)(end - url));
+  } else {
+    return cli_strdup(url);
+  }
+  escape_name(&b, name);
+  cli_buf_adds(&b, end);
+  return b.data;
 }
 

@@ -1,6 +1,7 @@
 /* Small helpers: growable buffers, strings, base64, JSON strings, files. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,21 @@ int cli_read_file(const char *path, cli_buf *b) {
   int saved = errno;
   if (fd != STDIN_FILENO) close(fd);
   if (rc == 0 && !b->data) cli_buf_add(b, "", 0); /* an empty file: "" */
+  errno = saved;
+  return rc;
+}
+
+int cli_mkdirs_for(const char *path) {
+  if (!path[0]) return 0;
+  char *dir = cli_strdup(path);
+  int rc = 0;
+  for (char *p = strchr(dir + 1, '/'); p && rc == 0; p = strchr(p + 1, '/')) {
+    *p = '\0';
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) rc = -1;
+    *p = '/';
+  }
+  int saved = errno;
+  free(dir);
   errno = saved;
   return rc;
 }

@@ -137,3 +137,41 @@ done_testing() {
   fi
   exit 0
 }
+
+# ---- comparing with curl 7.88 (installed as curl by scripts/bootstrap)
+#   curl_too ARGS...        run curl on the same arguments, without a
+#                           .curlrc or proxy variables: stdout -> $COUT,
+#                           stderr -> $CERR, exit code -> $CRC
+#   same_as_curl WHAT ARGS...  run flurry and curl: the same exit code and
+#                           the same stdout, once Date lines and the
+#                           User-Agent products are dropped; "{tool}" in an
+#                           argument becomes "flurry" or "curl" (for
+#                           servers that count requests per key)
+COUT=$T/curl.stdout
+CERR=$T/curl.stderr
+CRC=0
+
+curl_too() {
+  CRC=0
+  env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
+    -u no_proxy -u NO_PROXY curl -q "$@" >"$COUT" 2>"$CERR" || CRC=$?
+}
+
+normalize_out() {
+  sed -e '/^Date: /d' -e 's#curl/[0-9][0-9.]*#PRODUCT#g' -e 's#flurry/[0-9][0-9.]*#PRODUCT#g' "$1"
+}
+
+same_as_curl() {
+  local what=$1
+  shift
+  flurry "${@//\{tool\}/flurry}"
+  curl_too "${@//\{tool\}/curl}"
+  if [[ $RC == "$CRC" ]]; then pass "$what: exit $RC, as curl"; else
+    fail "$what: exit $RC, curl's $CRC (curl said: $(head -c 300 "$CERR"))"
+  fi
+  if diff <(normalize_out "$COUT") <(normalize_out "$OUT") >"$T/curl.diff"; then
+    pass "$what: stdout as curl's"
+  else
+    fail "$what: stdout differs from curl's (< curl, > flurry): $(head -c 800 "$T/curl.diff")"
+  fi
+}

@@ -21,8 +21,22 @@ while pos < len(text):
     while pos < len(text) and text[pos].isspace(): pos += 1
     n += 1
 assert n == 3, n' "$OUT" && pass "bodies are whole, not interleaved" || fail "interleaved bodies"
+# -w of transfers writing to files: as each completes (the issue's script
+# reading progress); of transfers writing to stdout: after their body
 flurry -s -w '%{url}\n' -o /dev/null -o /dev/null "$HB/delay/1?n=1" "$HB/get?n=2"
-check_eq "$(tr '\n' ' ' <"$OUT")" "$HB/delay/1?n=1 $HB/get?n=2 " "-w lines in command-line order"
+check_eq "$(tr '\n' ' ' <"$OUT")" "$HB/get?n=2 $HB/delay/1?n=1 " "-w lines as the transfers complete"
+flurry -s -w '[%{url}]' "$HB/delay/1?n=1" "$HB/get?n=2"
+check_eq "$(grep -o '\[[^]]*\]' "$OUT" | tr '\n' ' ')" "[$HB/delay/1?n=1] [$HB/get?n=2] " \
+  "-w after each body on stdout, in command-line order"
+python3 -c '
+import sys
+t = open(sys.argv[1]).read()
+a = t.index("[%s]" % sys.argv[2]); b = t.index(sys.argv[3])
+assert a < b, (a, b)' "$OUT" "$HB/delay/1?n=1" '"n":"2"' && pass "a -w text comes right after its own body" ||
+  fail "-w text not after its body"
+# a file-bound slow transfer does not hold up the stdout ones
+flurry -s -w '[%{url}]\n' -o /dev/null "$HB/delay/1?n=1" "$HB/get?n=2"
+check_eq "$(grep -o '^\[[^]]*\]' "$OUT" | head -1)" "[$HB/get?n=2]" "a body on stdout does not wait for a file-bound transfer"
 
 # ---- exit code of the first failing URL in command-line order
 flurry -s -f "$HB/get" "$HB/delay/1" "$HB/status/404" "http://127.0.0.1:1/"

@@ -19,8 +19,8 @@ check_contains "$OUT" "llhttp/" "-V lists llhttp"
 # ---- --help and doc/flurry.1 list the same options
 man=$FL_TEST_SRCDIR/../doc/flurry.1
 flurry --help
-help_opts=$(grep -oE '^ +(-[A-Za-z], )?--[a-z][a-z-]*' "$OUT" | grep -oE -- '--[a-z-]+' | sort -u)
-man_opts=$(awk 'prev == ".TP" { print } { prev = $1 }' "$man" | grep -oE '\\-\\-[a-z][a-z\\-]*' |
+help_opts=$(grep -oE '^ +(-[A-Za-z], )?--[a-z][a-z0-9.-]*' "$OUT" | grep -oE -- '--[a-z0-9.-]+' | sort -u)
+man_opts=$(awk 'prev == ".TP" { print } { prev = $1 }' "$man" | grep -oE '\\-\\-[a-z][a-z0-9.\\-]*' |
   sed 's/\\//g' | sort -u)
 check_eq "$man_opts" "$help_opts" "options in --help == options in doc/flurry.1"
 # and the short forms agree too

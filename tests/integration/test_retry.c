@@ -74,7 +74,7 @@ static void test_retry_errors(void) {
   char url[128];
   snprintf(url, sizeof url, "http://127.0.0.1:%d/garbage", fault);
   fl_request_set_url(r, url);
-  CHECK_EQ_INT(fl_request_perform(c, r), FL_EWEIRD_REPLY);
+  CHECK_EQ_INT(fl_request_perform(c, r), FL_EBAD_STATUS_LINE);
   CHECK_EQ_INT(fl_request_info(r)->attempts, 1);
   /* The total timeout bounds every attempt together. */
   fl_timeouts t = {0};

@@ -15,6 +15,7 @@
 #                                 (ssl_ciphers DEFAULT:@SECLEVEL=0)
 #   nginx_tls.tls12.port          good certificate, only TLS 1.2 (sessions
 #                                 resumed by ticket or id, not 1.3 tickets)
+#   nginx_tls.tls13.port          good certificate, only TLS 1.3
 #   nginx_tls.noresume.port       good certificate, no session cache and no
 #                                 tickets: every handshake is a full one
 #   nginx_tls.clientcert.port     good certificate; ssl_verify_client on with
@@ -31,7 +32,7 @@
 # shellcheck source=nginx.sh
 source "$fl_here/nginx.sh" # FL_PORT_FLAGS, fl_nginx_locations, fl_nginx_files
 
-FL_TLS_VARIANTS="expired wronghost selfsigned unknownca tls10 tls12 noresume clientcert"
+FL_TLS_VARIANTS="expired wronghost selfsigned unknownca tls10 tls12 noresume clientcert tls13"
 
 fl_tls_openssl_cnf() {
   local d=$1
@@ -158,6 +159,8 @@ CONF
     "ssl_protocols TLSv1;" "ssl_ciphers DEFAULT:@SECLEVEL=0;"
   fl_tls_server "${FL_TLS_PORTS[tls12]}" "$ipv6" "$rd/good.pem" "$rd/good.key" \
     "ssl_protocols TLSv1.2;"
+  fl_tls_server "${FL_TLS_PORTS[tls13]}" "$ipv6" "$rd/good.pem" "$rd/good.key" \
+    "ssl_protocols TLSv1.3;"
   fl_tls_server "${FL_TLS_PORTS[noresume]}" "$ipv6" "$rd/good.pem" "$rd/good.key" \
     "ssl_session_cache off;" "ssl_session_tickets off;"
   fl_tls_server "${FL_TLS_PORTS[clientcert]}" "$ipv6" "$rd/good.pem" "$rd/good.key" \

@@ -264,7 +264,7 @@ class Request:
         self.raw = b""          # head + body exactly as received
         self.body = b""         # decoded body
         path = target
-        if "://" in path:       # absolute-form: drop scheme and authority
+        if not path.startswith("/") and "://" in path:  # absolute-form: drop scheme and authority
             path = "/" + path.split("://", 1)[1].partition("/")[2]
         path, _, query = path.partition("?")
         self.path = path
@@ -716,6 +716,180 @@ def sc_cookie_flood(conn, req):
     return KEEP
 
 
+def sc_flaky(conn, req):
+    """?k=K&fail=N&code=C&after=S: the first N requests under key K fail,
+    the later ones get /ok. A failure is status C [503] with a body
+    "fail I\n" (I: the attempt number) and Retry-After: S when given; C=0
+    resets the connection instead, C=52 closes it without a byte."""
+    attempt = RECORDER.stats(req.query.get("k", ""))["requests"]
+    if attempt > req.int_param("fail", 1):
+        conn.send(OK_RESPONSE)
+        return KEEP
+    code = req.int_param("code", 503)
+    if code == 0:
+        conn.close_reset()
+        return DONE
+    if code == 52:
+        return CLOSE
+    body = b"fail %d\n" % attempt
+    fields = ["Content-Length: %d" % len(body), "Content-Type: text/plain"]
+    if "after" in req.query:
+        fields.append("Retry-After: %s" % req.query["after"])
+    conn.send(head("HTTP/1.1 %d Flaky" % code, *fields) + body)
+    return KEEP
+
+
+_ZSTD = {}
+
+
+def _zstd(data, frames):
+    """data split into `frames` zstd frames, by the zstd command (no zstd
+    module in Python's standard library before 3.14)."""
+    import subprocess
+    key = (data, frames)
+    if key not in _ZSTD:
+        step = -(-len(data) // frames) if data else 0
+        parts = [data[i * step:(i + 1) * step] for i in range(frames)]
+        _ZSTD[key] = b"".join(subprocess.run(["zstd", "-q", "-c", "-3"], input=p, check=True,
+                                             stdout=subprocess.PIPE).stdout for p in parts)
+    return _ZSTD[key]
+
+
+def sc_zstd(conn, req):
+    """?n=N&frames=F&chunked=0|1&zeros=0|1: N pattern bytes (or zeros),
+    Content-Encoding: zstd in F frames [1], with a length or chunked."""
+    n = req.int_param("n", 1000)
+    data = bytes(n) if req.int_param("zeros", 0) else fill(0, n)
+    body = _zstd(data, max(1, req.int_param("frames", 1)))
+    if req.int_param("chunked", 0):
+        conn.send(head("HTTP/1.1 200 OK", "Content-Encoding: zstd", "Transfer-Encoding: chunked")
+                  + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+    else:
+        conn.send(head("HTTP/1.1 200 OK", "Content-Encoding: zstd",
+                       "Content-Length: %d" % len(body)) + body)
+    return KEEP
+
+
+def sc_long_header(conn, req):
+    """?kb=K&n=N: N [1] header lines of K KiB [100] each (name, ": ", value
+    and CRLF together), then the body ok."""
+    size = req.int_param("kb", 100) * 1024
+    lines = []
+    for i in range(req.int_param("n", 1)):
+        prefix = b"X-Long-%d: " % i
+        lines.append(prefix + fill(0, size - len(prefix) - 2) + b"\r\n")
+    conn.send(b"HTTP/1.1 200 OK\r\n" + b"".join(lines) + b"Content-Length: 2\r\n\r\nok")
+    return KEEP
+
+
+# Generic scripted bytes (tests/fault): the exact bytes, split, then an end.
+FLOOD_MAX_SECONDS = 30.0
+
+
+def _end(conn, how):
+    """End a scripted exchange: close (FIN), reset (RST), keep, or stall
+    (hold the socket until the client closes or STALL_TIMEOUT passes)."""
+    if how == "reset":
+        conn.close_reset()
+        return DONE
+    if how == "keep":
+        return KEEP
+    if how == "stall":
+        deadline = time.monotonic() + STALL_TIMEOUT
+        try:
+            while time.monotonic() < deadline:
+                conn.sock.settimeout(max(0.01, deadline - time.monotonic()))
+                if not conn.sock.recv(65536):
+                    break
+        except OSError:
+            pass
+        conn.close()
+        return DONE
+    return CLOSE
+
+
+def _raw_bytes(req, name, default=""):
+    return req.query.get(name, default).encode("latin-1")
+
+
+def sc_raw(conn, req):
+    """?b=BYTES&split=N&ms=T&end=close|reset|keep|stall: BYTES (percent-
+    decoded) exactly, in N-byte pieces T ms apart (default: one write)."""
+    data = _raw_bytes(req, "b")
+    split = req.int_param("split", 0)
+    delay = req.int_param("ms", 0) / 1000.0
+    if split > 0:
+        conn.send_split(data, split, delay)
+    elif data:
+        conn.send(data)
+    return _end(conn, req.query.get("end", "close"))
+
+
+def sc_flood(conn, req):
+    """?pre=P&b=B&max=M&post=Q&end=E: P, then B over and over until M bytes
+    of B went out [1 GiB] (or the client closes, or 30 s pass), then Q."""
+    pre, unit, post = _raw_bytes(req, "pre"), _raw_bytes(req, "b", "x"), _raw_bytes(req, "post")
+    limit = req.int_param("max", 1 << 30)
+    if pre:
+        conn.send(pre)
+    block = unit * max(1, 65536 // max(1, len(unit)))
+    sent, deadline = 0, time.monotonic() + FLOOD_MAX_SECONDS
+    while sent < limit and time.monotonic() < deadline:
+        piece = block[:limit - sent]
+        conn.send(piece)
+        sent += len(piece)
+    if post:
+        conn.send(post)
+    return _end(conn, req.query.get("end", "close"))
+
+
+def sc_next(conn, req):
+    """/ok now; the next request on this connection gets ?b=BYTES, then
+    ?end=close|reset (a kept-alive connection that fails after its first
+    byte, for instance)."""
+    conn.next_action = ("bytes", _raw_bytes(req, "b"), req.query.get("end", "close"))
+    conn.send(OK_RESPONSE)
+    return KEEP
+
+
+def sc_tls_close_notify(conn, req):
+    """TLS only: the head (Content-Length: 100) and 10 body bytes, then a
+    close_notify alert and a close."""
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: 100") + fill(0, 10))
+    try:
+        conn.sock = conn.sock.unwrap()
+    except (OSError, ValueError, AttributeError):
+        pass
+    conn.close_graceful()
+    return DONE
+
+
+def sc_tls_alert(conn, req):
+    """TLS only: the head and 10 body bytes, then a fatal alert record
+    (internal_error) written in the clear, then a close."""
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: 100") + fill(0, 10))
+    time.sleep(0.05)
+    try:
+        os.write(conn.sock.fileno(), b"\x15\x03\x03\x00\x02\x02\x50")
+    except OSError:
+        pass
+    conn.close_graceful()
+    return DONE
+
+
+def sc_tls_bad_record(conn, req):
+    """TLS only: the head and 10 body bytes, then an application-data record
+    of 32 random bytes that cannot decrypt, then a close."""
+    conn.send(head("HTTP/1.1 200 OK", "Content-Length: 100") + fill(0, 10))
+    time.sleep(0.05)
+    try:
+        os.write(conn.sock.fileno(), b"\x17\x03\x03\x00\x20" + os.urandom(32))
+    except OSError:
+        pass
+    conn.close_graceful()
+    return DONE
+
+
 def sc_not_found(conn, req):
     conn.send(RESP_404)
     return KEEP
@@ -755,6 +929,9 @@ SCENARIOS = {
     "/redirect-port": sc_redirect_port,
     "/cookie-flood": sc_cookie_flood,
     "/loop": sc_loop,
+    "/flaky": sc_flaky,
+    "/zstd": sc_zstd,
+    "/long-header": sc_long_header,
     "/ok": sc_ok,
     "/echo": sc_echo,
     "/len": sc_len,
@@ -791,6 +968,12 @@ SCENARIOS = {
     "/no-length-keepalive": sc_no_length_keepalive,
     "/pipeline-echo": sc_echo,
     "/pipe-batch": sc_pipe_batch,
+    "/raw": sc_raw,
+    "/flood": sc_flood,
+    "/next": sc_next,
+    "/tls-close-notify": sc_tls_close_notify,
+    "/tls-alert": sc_tls_alert,
+    "/tls-bad-record": sc_tls_bad_record,
 }
 
 CONTROL = {
@@ -804,8 +987,13 @@ CONTROL = {
 # Serving
 
 
+TLS_CTX = None  # ssl.SSLContext with --tls-dir: every connection is TLS
+
+
 def serve_connection(conn):
     try:
+        if TLS_CTX is not None:
+            conn.sock = TLS_CTX.wrap_socket(conn.sock, server_side=True)
         while True:
             if conn.idle_close_ms is not None:
                 ms, conn.idle_close_ms = conn.idle_close_ms, None
@@ -819,6 +1007,15 @@ def serve_connection(conn):
                 control = CONTROL.get(req.path)
                 if control is None:
                     RECORDER.record(req.query.get("k", ""), conn.id, req.raw)
+                if isinstance(conn.next_action, tuple):
+                    _, data, how = conn.next_action
+                    conn.next_action = None
+                    if data:
+                        conn.send(data)
+                    if _end(conn, how) == DONE:
+                        return
+                    conn.close_graceful()
+                    return
                 if conn.next_action == "reset":
                     conn.close_reset()
                     return
@@ -857,6 +1054,136 @@ def start_connection(sock, conn_id):
         sock.close()
 
 
+# --------------------------------------------------------------------------
+# DNS (--dns-port-file): a scripted resolver on UDP and TCP 127.0.0.1:PORT.
+# Names (any label in front is allowed, e.g. x.ok.test):
+#   ok.test         A 127.0.0.1 (AAAA: no data)
+#   nxdomain.test   NXDOMAIN              servfail.test  SERVFAIL
+#   refused.test    REFUSED               nodata.test    no error, no address
+#   silent.test     never answered        garbled.test   an answer cut short
+#   truncated.test  UDP: TC set, nothing else; TCP: A 127.0.0.1
+#   truncated-bad.test  UDP: TC set; TCP: the connection closes unanswered
+#   otherid.test    answered with another query id (never matches)
+# Anything else: NXDOMAIN.
+
+DNS_A, DNS_AAAA = 1, 28
+
+
+def dns_question(msg):
+    """(name, qtype, end offset of the question) of a query."""
+    labels, off = [], 12
+    while off < len(msg) and msg[off] != 0:
+        n = msg[off]
+        labels.append(msg[off + 1:off + 1 + n].decode("ascii", "replace").lower())
+        off += 1 + n
+    qtype = int.from_bytes(msg[off + 1:off + 3], "big") if off + 3 <= len(msg) else 0
+    return ".".join(labels), qtype, off + 5
+
+
+def dns_answer(msg, tcp):
+    """The reply bytes for a query, or None to stay silent."""
+    if len(msg) < 12:
+        return None
+    name, qtype, end = dns_question(msg)
+    qid, question = msg[:2], msg[12:end]
+
+    def is_(base):
+        return name == base or name.endswith("." + base)
+
+    def reply(rcode, answers=b"", count=0, tc=0, ident=qid):
+        flags = 0x8000 | (msg[2] & 0x79) << 8 | 0x0080 | rcode | (0x0200 if tc else 0)
+        return (ident + flags.to_bytes(2, "big") + b"\x00\x01" + count.to_bytes(2, "big")
+                + b"\x00\x00\x00\x00" + question + answers)
+
+    a_record = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x7f\x00\x00\x01"
+    if is_("silent.test"):
+        return None
+    if is_("truncated-bad.test"):
+        return b"" if tcp else reply(0, tc=1)
+    if is_("truncated.test") and not tcp:
+        return reply(0, tc=1)
+    if is_("ok.test") or is_("truncated.test"):
+        return reply(0, a_record, 1) if qtype == DNS_A else reply(0)
+    if is_("nodata.test"):
+        return reply(0)
+    if is_("servfail.test"):
+        return reply(2)
+    if is_("refused.test"):
+        return reply(5)
+    if is_("garbled.test"):
+        return reply(0, a_record[:7], 1)
+    if is_("otherid.test"):
+        return reply(0, a_record, 1, ident=bytes([msg[0] ^ 0x55, msg[1]]))
+    return reply(3)
+
+
+def dns_udp(sock):
+    while True:
+        try:
+            msg, peer = sock.recvfrom(4096)
+            out = dns_answer(msg, False)
+            if out:
+                sock.sendto(out, peer)
+        except OSError:
+            time.sleep(0.01)
+
+
+def dns_tcp_conn(c):
+    try:
+        c.settimeout(10)
+        buf = b""
+        while True:
+            while len(buf) < 2 or len(buf) < 2 + int.from_bytes(buf[:2], "big"):
+                data = c.recv(4096)
+                if not data:
+                    return
+                buf += data
+            n = int.from_bytes(buf[:2], "big")
+            msg, buf = buf[2:2 + n], buf[2 + n:]
+            out = dns_answer(msg, True)
+            if out is None:
+                continue
+            if out == b"":
+                return
+            c.sendall(len(out).to_bytes(2, "big") + out)
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
+def dns_tcp(lsock):
+    while True:
+        try:
+            c, _ = lsock.accept()
+        except OSError:
+            time.sleep(0.01)
+            continue
+        threading.Thread(target=dns_tcp_conn, args=(c,), daemon=True).start()
+
+
+def start_dns(port_file):
+    """UDP and TCP on one free 127.0.0.1 port; writes the port to port_file."""
+    for _ in range(50):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        port = u.getsockname()[1]
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            t.bind(("127.0.0.1", port))
+        except OSError:
+            u.close()
+            t.close()
+            continue
+        t.listen(64)
+        threading.Thread(target=dns_udp, args=(u,), daemon=True).start()
+        threading.Thread(target=dns_tcp, args=(t,), daemon=True).start()
+        write_port_file(port_file, port)
+        return
+    raise SystemExit("fault_server: no free port for DNS")
+
+
 def write_port_file(path, port):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -868,7 +1195,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--tls-dir", help="serve TLS with DIR/good.pem and DIR/good.key")
+    ap.add_argument("--dns-port-file", help="also run the scripted DNS server")
     args = ap.parse_args()
+
+    global TLS_CTX
+    if args.tls_dir:
+        import ssl
+        TLS_CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        TLS_CTX.load_cert_chain(os.path.join(args.tls_dir, "good.pem"),
+                                os.path.join(args.tls_dir, "good.key"))
+    if args.dns_port_file:
+        start_dns(args.dns_port_file)
 
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     lsock = socket.socket(family, socket.SOCK_STREAM)

@@ -22,8 +22,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "loop.h"
-#include "tcp.h"
+#include "loop/loop.h"
+#include "net/tcp.h"
 #include "test.h"
 
 /* connect() for the whole program: to destination port sync_port (when

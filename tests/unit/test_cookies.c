@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cookies.h"
+#include "http/cookies.h"
 #include "flurry.h"
-#include "headers.h"
-#include "psl.h"
+#include "base/headers.h"
+#include "http/psl.h"
 #include "test.h"
 
 #define NOW ((int64_t)1700000000) /* 2023-11-14 22:13:20 UTC */

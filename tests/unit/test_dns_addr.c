@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns_addr.h"
+#include "net/dns_addr.h"
 #include "test.h"
 
 static void test_parse_ip(void) {

@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dns.h"
-#include "loop.h"
+#include "net/dns.h"
+#include "loop/loop.h"
 #include "test.h"
 
 static fl__sockaddr addr(const char *ip) {

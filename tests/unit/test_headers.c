@@ -2,7 +2,7 @@
  * incremental building across split reads) and validation of what we send. */
 #include <string.h>
 
-#include "headers.h"
+#include "base/headers.h"
 #include "test.h"
 
 static void test_list(void) {

@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "loop.h"
+#include "loop/loop.h"
 #include "test.h"
 
 /* Count the reactor's epoll_ctl calls by interposing the libc symbol. If the

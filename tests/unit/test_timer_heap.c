@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "loop.h"
+#include "loop/loop.h"
 #include "test.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;

@@ -6,7 +6,7 @@
 
 #include "flurry.h"
 #include "test.h"
-#include "url.h"
+#include "base/url.h"
 
 static int failures;
 

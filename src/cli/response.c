@@ -1,0 +1,217 @@
+/* What a response does while it arrives: its head goes to -i output, the
+ * -D file and -v; its body to the -o file or this transfer's part of
+ * stdout; -f and -C decide from the status whether to read on; the trace
+ * hook gives every hop's heads, from which -w's facts are counted. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "transfer.h"
+
+uint64_t cli_now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void cli_t_abort(transfer *t, int code, const char *fmt, ...) {
+  if (t->abort_code) return;
+  t->abort_code = code;
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  free(t->errmsg);
+  t->errmsg = cli_strdup(msg);
+}
+
+void cli_t_report(transfer *t, const char *msg) {
+  cli_run *run = t->run;
+  if (t->stdout_failed) {
+    if (run->stdout_reported) return;
+    run->stdout_reported = 1;
+  }
+  if (run->n > 1) cli_error(t->code, "%s: %s", t->spec->url, msg);
+  else cli_error(t->code, "%s", msg);
+}
+
+int cli_t_bound_for_stdout(const transfer *t) { return !t->spec->outfile && !t->spec->remote_name; }
+
+/* ------------------------------------------------------------ output */
+
+int cli_t_open_file(transfer *t) {
+  if (t->file) return 0;
+  /* -C: what is there stays and the rest is appended, as curl */
+  t->file = fopen(t->filename, t->resume ? "ab" : "wb");
+  if (!t->file) {
+    cli_t_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination: %s: %s", t->filename,
+                strerror(errno));
+    return CLI_EXIT_WRITE;
+  }
+  struct stat st;
+  t->file_init = t->resume && fstat(fileno(t->file), &st) == 0 ? (uint64_t)st.st_size : 0;
+  t->written = 0;
+  return 0;
+}
+
+void cli_t_rewind_file(transfer *t) {
+  if (!t->file || !t->written) return;
+  struct stat st;
+  if (fflush(t->file) != 0 || fstat(fileno(t->file), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  cli_note("throwing away %llu bytes", (unsigned long long)t->written);
+  if (ftruncate(fileno(t->file), (off_t)t->file_init) != 0 ||
+      fseeko(t->file, (off_t)t->file_init, SEEK_SET) != 0)
+    cli_msg("warning: %s: cannot truncate: %s", t->filename, strerror(errno));
+  t->written = 0;
+}
+
+/* Body bytes (and -i heads) to the -o file or to stdout. */
+static int sink(transfer *t, const void *p, size_t n) {
+  if (t->filename) {
+    if (cli_t_open_file(t)) return CLI_EXIT_WRITE;
+    if (n && fwrite(p, 1, n, t->file) != n) {
+      cli_t_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination: %s", t->filename);
+      return CLI_EXIT_WRITE;
+    }
+    t->written += n;
+    return 0;
+  }
+  if (cli_out_write(&t->run->outq, &t->out, p, n)) {
+    cli_t_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination");
+    t->stdout_failed = 1;
+    return CLI_EXIT_WRITE;
+  }
+  return 0;
+}
+
+/* -D: "-" is this transfer's part of stdout; a file is shared by all. */
+static void dump_head(transfer *t, const char *p, size_t n) {
+  cli_run *run = t->run;
+  if (strcmp(run->cfg->dump_header, "-") == 0) {
+    if (cli_out_write(&run->outq, &t->out, p, n)) {
+      cli_t_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination");
+      t->stdout_failed = 1;
+    }
+  } else if (!run->dump || fwrite(p, 1, n, run->dump) != n || fflush(run->dump) != 0) {
+    if (!run->dump_failed) cli_msg("warning: cannot write headers to %s", run->cfg->dump_header);
+    run->dump_failed = 1;
+  }
+}
+
+/* --------------------------------------------------------- callbacks */
+
+static void verbose_head(fl_request *req, fl_trace_kind kind, const char *data, size_t len) {
+  const char *mark = kind == FL_TRACE_REQUEST_HEAD ? "> " : "< ";
+  cli_buf b = {0};
+  if (kind == FL_TRACE_REQUEST_HEAD) {
+    const fl_info *info = fl_request_info(req);
+    if (info->remote_ip[0])
+      cli_buf_printf(&b, "* Connected to %s port %u%s\r\n", info->remote_ip, info->remote_port,
+                     info->reused ? " (reused connection)" : "");
+  }
+  for (const char *p = data, *end = data + len; p < end;) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t n = nl ? (size_t)(nl - p + 1) : (size_t)(end - p);
+    cli_buf_adds(&b, mark);
+    cli_buf_add(&b, p, n);
+    p += n;
+  }
+  cli_stderr_write(b.data, b.len);
+  cli_buf_free(&b);
+}
+
+/* Every hop's request head as written and final response head as parsed
+ * (the library's trace hook): -v, -i and -I (every hop, as curl with -L),
+ * -D, and the counts behind -w. A write error here stops the transfer at
+ * its next headers or body callback. */
+static void on_trace(fl_request *req, fl_trace_kind kind, const char *data, size_t len, void *ud) {
+  transfer *t = ud;
+  const cli_config *cfg = t->run->cfg;
+  cli_facts *f = &t->facts;
+  uint64_t now = cli_now_us() - t->send_us;
+  if (cfg->verbose) verbose_head(req, kind, data, len);
+  if (kind == FL_TRACE_REQUEST_HEAD) {
+    if (f->nresponses) f->redirect_us = f->last_head_us; /* a hop after a response */
+    f->pretransfer_us = now;
+    f->request_bytes += len;
+    f->hop_sent = fl_request_info(req)->bytes_sent; /* the head is not written yet */
+    f->hop_head = len;
+    if (!fl_request_info(req)->reused) f->num_connects++;
+    const char *sp = memchr(data, ' ', len); /* borrowed bytes: not NUL-terminated */
+    size_t m = sp ? (size_t)(sp - data) : len;
+    if (m >= sizeof f->method) m = sizeof f->method - 1;
+    memcpy(f->method, data, m);
+    f->method[m] = '\0';
+    return;
+  }
+  f->header_bytes += len;
+  f->nresponses++;
+  f->last_head_us = now;
+  if ((cfg->include || cfg->head) && !t->abort_code) sink(t, data, len);
+  if (cfg->dump_header) dump_head(t, data, len);
+}
+
+/* "bytes 100-199/1000": 100; -1 without a start ("bytes * / 1000"). */
+static int64_t range_start(const char *v) {
+  if (!v) return -1;
+  while (*v && !(*v >= '0' && *v <= '9') && *v != '*') v++;
+  if (!(*v >= '0' && *v <= '9')) return -1;
+  return (int64_t)strtoull(v, NULL, 10);
+}
+
+/* -C: did the server answer the range asked for? As curl: a 416 means
+ * there is nothing more (its body is not written), a response the size of
+ * what we have means the file was complete, anything else without the
+ * right Content-Range cannot be resumed (33). 0 to read on, -1 to stop. */
+static int check_resume(transfer *t, const fl_response *res, int status) {
+  if (status == 416) {
+    t->discard = 1;
+    return 0;
+  }
+  if (range_start(fl_response_header(res, "Content-Range")) == (int64_t)t->resume) return 0;
+  const char *cl = fl_response_header(res, "Content-Length");
+  if (cl && strtoull(cl, NULL, 10) == t->resume) {
+    t->ok_stop = 1; /* "the entire document is already downloaded" */
+    return -1;
+  }
+  cli_t_abort(t, CLI_EXIT_RANGE, "HTTP server doesn't seem to support byte ranges. Cannot resume.");
+  return -1;
+}
+
+static int on_headers(fl_request *req, void *data) {
+  transfer *t = data;
+  const cli_config *cfg = t->run->cfg;
+  const fl_response *res = fl_request_response(req);
+  t->status = fl_response_status(res);
+  if (t->abort_code) return -1; /* -i or -D could not write the head */
+  /* As curl: with -i the headers were written even when -f fails here. */
+  if (cfg->fail && t->status >= 400) {
+    cli_t_abort(t, CLI_EXIT_HTTP, "The requested URL returned error: %d", t->status);
+    return -1;
+  }
+  if (t->resume && !t->upload && !t->run->rs->has_body) return check_resume(t, res, t->status);
+  return 0;
+}
+
+static int on_body(fl_request *req, const char *chunk, size_t len, void *data) {
+  (void)req;
+  transfer *t = data;
+  t->bytes += len; /* decoded bytes; the library enforces --max-filesize */
+  t->run->bytes += len;
+  if (t->abort_code) return -1;
+  if (t->discard) return 0;
+  return sink(t, chunk, len) ? -1 : 0;
+}
+
+void cli_t_hooks(transfer *t) {
+  const cli_config *cfg = t->run->cfg;
+  fl_request_on_headers(t->req, on_headers, t);
+  fl_request_on_body(t->req, on_body, t);
+  if (cfg->verbose || cfg->include || cfg->head || cfg->dump_header || cfg->writeout)
+    fl_request_on_trace(t->req, on_trace, t);
+}

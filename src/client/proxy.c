@@ -1,0 +1,123 @@
+/* Which proxy a URL goes through: the client's option, or with trust_env the
+ * environment (http_proxy for http, https_proxy for https, no_proxy for
+ * exceptions). Like curl, the upper-case HTTP_PROXY is ignored: a CGI
+ * program gets it from the client's "Proxy:" header (httpoxy). */
+#include "client/proxy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base64.h"
+#include "base/common.h"
+
+struct fl__proxy {
+  fl__url url;
+  char *auth;     /* "Basic ..." for Proxy-Authorization, or NULL */
+  char key[300];  /* identifies the proxy and its credentials in pool keys */
+};
+
+static int proxy_new(const char *text, fl__proxy **out, char *err, size_t cap) {
+  *out = NULL;
+  if (!text || !*text) return 0;
+  char buf[1024];
+  /* "host:port" without a scheme means http, as curl reads it. */
+  snprintf(buf, sizeof buf, "%s%s", strstr(text, "://") ? "" : "http://", text);
+  fl__proxy *p = calloc(1, sizeof *p);
+  if (!p) return FL_ENOMEM;
+  int rc = fl__url_parse(&p->url, buf);
+  if (rc || strcmp(p->url.scheme, "http") != 0) {
+    fl__msg(err, cap, "proxy %s: %s", text, rc ? "malformed URL" : "only http:// proxies are supported");
+    fl__url_free(&p->url);
+    free(p);
+    return rc == FL_ENOMEM ? FL_ENOMEM : FL_EINVAL;
+  }
+  if (!p->url.port_explicit) p->url.port = 1080;
+  unsigned long cred_id = 0;
+  if (p->url.user) {
+    fl__buf plain, enc;
+    fl__buf_init(&plain);
+    fl__buf_init(&enc);
+    int e = fl__buf_puts(&plain, p->url.user) || fl__buf_puts(&plain, ":") ||
+            fl__buf_puts(&plain, p->url.password ? p->url.password : "") ||
+            fl__buf_puts(&enc, "Basic ") || fl__base64_encode(plain.data, plain.len, &enc);
+    for (size_t i = 0; i < plain.len; i++) cred_id = cred_id * 131 + (unsigned char)plain.data[i];
+    fl__buf_dispose(&plain);
+    if (e) {
+      fl__buf_dispose(&enc);
+      fl__url_free(&p->url);
+      free(p);
+      return FL_ENOMEM;
+    }
+    p->auth = enc.data;
+  }
+  snprintf(p->key, sizeof p->key, "proxy=%s:%u/%lx", p->url.host, p->url.port, cred_id);
+  *out = p;
+  return 0;
+}
+
+static void proxy_free(fl__proxy *p) {
+  if (!p) return;
+  fl__url_free(&p->url);
+  free(p->auth);
+  free(p);
+}
+
+static const char *env2(const char *lower, const char *upper) {
+  const char *v = getenv(lower);
+  if ((!v || !*v) && upper) v = getenv(upper);
+  return v && *v ? v : NULL;
+}
+
+int fl__proxies_init(fl__proxies *ps, const fl_client_options *o, char *err, size_t cap) {
+  const char *http = o->proxy, *https = o->proxy, *no = NULL;
+  ps->http = ps->https = NULL;
+  ps->no_proxy = NULL;
+  if (!o->proxy && o->trust_env) {
+    http = env2("http_proxy", NULL);
+    https = env2("https_proxy", "HTTPS_PROXY");
+    no = env2("no_proxy", "NO_PROXY");
+  }
+  int rc = proxy_new(http, &ps->http, err, cap);
+  if (!rc) rc = proxy_new(https, &ps->https, err, cap);
+  if (!rc && no && !(ps->no_proxy = strdup(no))) rc = FL_ENOMEM;
+  if (rc) fl__proxies_free(ps);
+  return rc;
+}
+
+void fl__proxies_free(fl__proxies *ps) {
+  proxy_free(ps->http);
+  proxy_free(ps->https);
+  free(ps->no_proxy);
+  ps->http = ps->https = NULL;
+  ps->no_proxy = NULL;
+}
+
+/* no_proxy: comma-separated names; "*" matches all; a name matches itself
+ * and its subdomains (a leading dot is optional). */
+static int bypassed(const char *list, const char *host) {
+  size_t hl = strlen(host);
+  for (const char *s = list; *s;) {
+    while (*s == ',' || *s == ' ') s++;
+    const char *e = s;
+    while (*e && *e != ',' && *e != ' ') e++;
+    size_t n = (size_t)(e - s);
+    if (n == 1 && *s == '*') return 1;
+    if (n && *s == '.') s++, n--;
+    if (n && n <= hl && fl__strncaseeq(host + hl - n, s, n) && (n == hl || host[hl - n - 1] == '.'))
+      return 1;
+    s = e;
+  }
+  return 0;
+}
+
+const fl__proxy *fl__proxy_for(const fl__proxies *ps, const fl__url *u) {
+  const fl__proxy *p = strcmp(u->scheme, "https") == 0 ? ps->https : ps->http;
+  if (!p || (ps->no_proxy && bypassed(ps->no_proxy, u->host))) return NULL;
+  return p;
+}
+
+const char *fl__proxy_host(const fl__proxy *p) { return p->url.host; }
+uint16_t fl__proxy_port(const fl__proxy *p) { return p->url.port; }
+const char *fl__proxy_auth(const fl__proxy *p) { return p->auth; }
+const char *fl__proxy_key(const fl__proxy *p) { return p->key; }

@@ -1,0 +1,435 @@
+/* The life of a request in flight: send, attempts (route, rate limit, pool,
+ * connection), the one state setter and its timers, retries of lost
+ * connections, cancel, completion. Contract in request.h. */
+#include "client/request.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/conn.h"
+#include "http/decode.h"
+#include "http/method.h"
+
+/* ------------------------------------------------------------- timeouts */
+
+static uint32_t tmo(const fl_request *req, size_t field_off) {
+  const fl_timeouts *t = req->has_timeouts ? &req->timeouts : &req->client->opts.timeouts;
+  return *(const uint32_t *)((const char *)t + field_off);
+}
+#define REQ_TIMEOUT(req, field) tmo((req), offsetof(fl_timeouts, field))
+
+static void arm_phase(fl_request *req, uint32_t ms) {
+  if (ms == 0) {
+    fl__timer_stop(&req->phase_timer);
+    return;
+  }
+  req->phase_deadline = fl__loop_now(req->client->loop) + ms;
+  if (fl__timer_start(&req->phase_timer, ms)) fl__timer_stop(&req->phase_timer); /* no memory: run without */
+}
+
+/* The one state setter: arms the timer that belongs to the new state. The
+ * read-idle timer is re-armed lazily: activity only moves phase_deadline. */
+void fl__request_set_state(fl_request *req, fl__req_state st) {
+  fl__req_state old = req->state;
+  req->state = st;
+  switch (st) {
+  case FL__REQ_QUEUED:
+    arm_phase(req, REQ_TIMEOUT(req, pool_ms));
+    break;
+  case FL__REQ_CONNECTING:
+    arm_phase(req, REQ_TIMEOUT(req, connect_ms));
+    break;
+  case FL__REQ_SENDING:
+    arm_phase(req, REQ_TIMEOUT(req, read_ms));
+    break;
+  case FL__REQ_WAITING:
+    arm_phase(req, REQ_TIMEOUT(req, first_byte_ms));
+    break;
+  case FL__REQ_RECEIVING:
+    if (old != FL__REQ_RECEIVING) {
+      req->read_ms = REQ_TIMEOUT(req, read_ms);
+      arm_phase(req, req->read_ms);
+    }
+    break;
+  default:
+    break;
+  }
+}
+
+static const char *connect_phase(const fl_request *req) {
+  const fl__conn *conn = req->ex.carrier;
+  if (!conn) return "";
+  if (conn->state == FL__CONN_RESOLVING) return " (while resolving)";
+  return conn->tp.tls ? " (during the TLS handshake)" : "";
+}
+
+static void phase_timer_cb(fl__timer *t) {
+  fl_request *req = fl__container_of(t, fl_request, phase_timer);
+  fl_client *c = req->client;
+  uint64_t now = fl__loop_now(c->loop);
+  fl__guard_enter(&c->guard);
+  switch (req->state) {
+  case FL__REQ_BACKOFF:
+    req->info.attempts++;
+    fl__request_attempt(req);
+    break;
+  case FL__REQ_QUEUED:
+    fl__request_finish(req, FL_EPOOL_TIMEOUT, "no connection free within %u ms (pool limit %u)",
+                       REQ_TIMEOUT(req, pool_ms), c->opts.max_connections);
+    break;
+  case FL__REQ_CONNECTING:
+    fl__request_finish(req, FL_ECONNECT_TIMEOUT, "connect to %s port %u timed out after %u ms%s", req->url.host,
+                       req->url.port, REQ_TIMEOUT(req, connect_ms), connect_phase(req));
+    break;
+  case FL__REQ_WAITING:
+    fl__request_finish(req, FL_EFIRST_BYTE_TIMEOUT, "no response within %u ms of sending the request",
+                       REQ_TIMEOUT(req, first_byte_ms));
+    break;
+  case FL__REQ_SENDING:
+  case FL__REQ_RECEIVING:
+    if (req->phase_deadline > now) {
+      if (fl__timer_start(t, req->phase_deadline - now)) fl__timer_stop(t);
+      break;
+    }
+    fl__request_finish(req, FL_EREAD_TIMEOUT, "no data for %u ms (%llu body bytes received)",
+                       REQ_TIMEOUT(req, read_ms), (unsigned long long)req->info.bytes_received);
+    break;
+  default:
+    break;
+  }
+  fl__guard_leave(&c->guard);
+}
+
+static void total_timer_cb(fl__timer *t) {
+  fl_request *req = fl__container_of(t, fl_request, total_timer);
+  fl_client *c = req->client;
+  fl__guard_enter(&c->guard);
+  fl__request_finish(req, FL_ETIMEOUT, "operation timed out after %u ms (%llu body bytes received)",
+                     REQ_TIMEOUT(req, total_ms), (unsigned long long)req->info.bytes_received);
+  fl__guard_leave(&c->guard);
+}
+
+/* ------------------------------------------------------------- attempts */
+
+static void to_pool(fl_request *req) {
+  fl_client *c = req->client;
+  req->waiter.fresh = req->want_fresh_conn;
+  req->waiter.pipelinable = req->ex.pipelinable;
+  fl__request_set_state(req, FL__REQ_QUEUED);
+  if (fl__pool_acquire(&c->pool, &req->waiter, &req->route.ep))
+    fl__request_finish(req, FL_ENOMEM, "out of memory in the pool");
+}
+
+static void throttle_released(fl__throttle *t, uint64_t waited_us) {
+  fl_request *req = fl__container_of(t, fl_request, throttle);
+  req->info.throttled_us += waited_us;
+  to_pool(req);
+}
+
+/* What this hop sends after the head: a streamed body, a fixed one, or none. */
+static void shape_exchange(fl_request *req) {
+  fl__exchange *ex = &req->ex;
+  int drop = req->hop_drop_body;
+  ex->streams = req->upload_cb && !drop;
+  ex->upload_len = req->upload_len;
+  ex->body = drop || req->upload_cb ? NULL : req->body.data;
+  ex->body_len = drop || req->upload_cb ? 0 : req->body.len;
+  ex->head_only = strcmp(req->hop_method, "HEAD") == 0;
+  ex->pipelinable = !req->has_body && !req->upload_cb && fl__method_pipelinable(req->hop_method);
+}
+
+void fl__request_attempt(fl_request *req) {
+  fl_client *c = req->client;
+  if (!req->route_valid || req->route_client != c) { /* built once per URL and client */
+    req->head_reusable = 0;
+    if (fl__route_build(&req->route, &req->url, &c->proxies, c->tls)) {
+      req->route_valid = 0;
+      fl__request_finish(req, FL_ENOMEM, "out of memory building the route");
+      return;
+    }
+    req->route_valid = 1;
+    req->route_client = c;
+  }
+  shape_exchange(req);
+  if (fl__ratelimit_on(&c->ratelimit)) {
+    req->throttle.origin = req->route.origin.data;
+    if (fl__ratelimit_admit(&c->ratelimit, &req->throttle)) {
+      req->state = FL__REQ_THROTTLED;
+      return;
+    }
+  }
+  to_pool(req);
+}
+
+/* The pool gave the attempt a connection: carry the exchange on it. */
+static void granted(fl__waiter *w, fl__conn *conn) {
+  fl_request *req = fl__container_of(w, fl_request, waiter);
+  req->info.queue_us = fl__now_us() - req->start_us;
+  req->info.pipelined = conn->nexchanges > 0;
+  if (conn->state != FL__CONN_OPEN) { /* a new one, made for it */
+    req->info.num_connects++;
+    fl__request_set_state(req, FL__REQ_CONNECTING);
+  }
+  fl__conn_carry(conn, &req->ex);
+}
+
+static void pool_failed(fl__waiter *w, int err, const char *msg) {
+  fl__request_finish(fl__container_of(w, fl_request, waiter), err, "%s", msg);
+}
+
+static const fl__waiter_ops waiter_ops = {.granted = granted, .failed = pool_failed};
+
+/* ----------------------------------------------------------- completion */
+
+void fl__request_end_body(fl_request *req) {
+  fl__decoder_free(req->decoder);
+  req->decoder = NULL;
+  if (req->save_fd >= 0) {
+    close(req->save_fd);
+    req->save_fd = -1;
+  }
+}
+
+/* End the current attempt: off the queues, connection dropped (it cannot be
+ * reused mid-message); the total timer keeps running across attempts. */
+void fl__request_detach_attempt(fl_request *req) {
+  fl_client *c = req->client;
+  fl__timer_stop(&req->phase_timer);
+  fl__ratelimit_cancel(&req->throttle);
+  fl__pool_leave(&c->pool, &req->waiter);
+  if (req->ex.carrier) fl__conn_drop(req->ex.carrier, &req->ex);
+  fl__request_end_body(req);
+}
+
+static void request_detach(fl_request *req) {
+  fl__timer_stop(&req->total_timer);
+  fl__request_detach_attempt(req);
+}
+
+static void complete_now(fl_request *req) {
+  fl_client *c = req->client;
+  fl_done_cb cb = req->cb;
+  void *data = req->cb_data;
+  fl__queue_remove(&req->inflight_node);
+  req->state = FL__REQ_IDLE;
+  req->info.total_us = fl__now_us() - req->start_us;
+  req->client = NULL;
+  fl__loop_unref(c->loop);
+  if (cb) cb(req, req->err, data); /* req may be gone from here on */
+}
+
+static void complete_defer_cb(fl__defer *d) {
+  fl_request *req = fl__container_of(d, fl_request, complete_defer);
+  fl_client *c = req->client;
+  fl__guard_enter(&c->guard);
+  complete_now(req);
+  fl__guard_leave(&c->guard);
+}
+
+static void backoff(fl_request *req, int64_t delay_ms) {
+  fl__request_detach_attempt(req);
+  req->want_fresh_conn = 0;
+  fl__response_reset(&req->res);
+  req->state = FL__REQ_BACKOFF;
+  if (fl__timer_start(&req->phase_timer, (uint64_t)delay_ms)) {
+    req->info.attempts++;
+    fl__request_attempt(req); /* no memory for a timer: try at once */
+  }
+}
+
+static void finish_v(fl_request *req, int err, const char *fmt, va_list ap) {
+  if (req->state == FL__REQ_IDLE || req->state == FL__REQ_COMPLETING) return;
+  if (err && err != FL_ECANCELED && err != FL_ETIMEOUT) {
+    int64_t delay = fl__retry_delay_ms(req, err);
+    if (delay >= 0) {
+      backoff(req, delay);
+      return;
+    }
+  }
+  request_detach(req);
+  req->err = err;
+  if (fmt) vsnprintf(req->errmsg, sizeof req->errmsg, fmt, ap);
+  req->state = FL__REQ_COMPLETING;
+  fl__defer_schedule(req->client->loop, &req->complete_defer);
+}
+
+void fl__request_finish(fl_request *req, int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  finish_v(req, err, fmt, ap);
+  va_end(ap);
+}
+
+/* A successful response: the retry policy's statuses, a redirect to
+ * follow, or the outcome. */
+static void response_done(fl_request *req) {
+  fl__request_end_body(req);
+  int64_t delay = fl__retry_delay_ms(req, 0);
+  if (delay >= 0) {
+    backoff(req, delay);
+    return;
+  }
+  if (!fl__redirect_wanted(req)) {
+    fl__request_finish(req, 0, NULL);
+    return;
+  }
+  int err = fl__redirect_next_hop(req);
+  if (err) {
+    if (!req->errmsg[0]) fl__msg(req->errmsg, sizeof req->errmsg, "out of memory following a redirect");
+    fl__request_finish(req, err, NULL);
+    return;
+  }
+  /* A fresh response for the next hop; the connection was released. */
+  fl__response_reset(&req->res);
+  req->discarding = 0;
+  req->discarded = 0;
+  req->want_fresh_conn = 0;
+  fl__request_attempt(req);
+}
+
+/* A reused connection failed before any response byte: the server most
+ * likely closed it while idle. Retry once on a fresh connection when that
+ * cannot duplicate a side effect. 1 if the retry was started. */
+static int retry_stale(fl_request *req) {
+  if (req->info.retries > 0) return 0;
+  if (req->upload_cb && !req->upload_rewind) return 0; /* a streamed body cannot be replayed */
+  if (!fl__method_idempotent(req->method) && !req->retryable) return 0;
+  fl__request_end_body(req);
+  req->info.retries++;
+  req->want_fresh_conn = 1;
+  req->info.reused = 0;
+  to_pool(req);
+  return 1;
+}
+
+/* Its connection went away before its pipelined response: send it again,
+ * once, on a fresh connection. */
+static void resend_orphan(fl_request *req, const fl__ex_failure *f) {
+  fl_client *c = req->client;
+  if (c->free_requested) return; /* the client's free completes it */
+  if (req->info.retries > 0) {
+    fl__request_finish(req, f->err, "%s", f->msg);
+    return;
+  }
+  req->info.retries++;
+  req->info.pipelined = 0;
+  req->info.bytes_received = 0;
+  req->want_fresh_conn = 1;
+  fl__response_reset(&req->res);
+  fl__request_end_body(req);
+  to_pool(req);
+}
+
+void fl__request_exchange_done(fl_request *req) { response_done(req); }
+
+void fl__request_exchange_failed(fl_request *req, const fl__ex_failure *f) {
+  if (req->state == FL__REQ_IDLE || req->state == FL__REQ_COMPLETING) return;
+  if (f->orphaned) {
+    resend_orphan(req, f);
+    return;
+  }
+  if (f->early && retry_stale(req)) return;
+  if (f->msg)
+    fl__request_finish(req, f->err, "%s", f->msg);
+  else
+    fl__request_finish(req, f->err, NULL); /* the sink wrote req->errmsg */
+}
+
+/* ------------------------------------------------------ cancel and send */
+
+void fl__request_abandon(fl_request *req) {
+  fl_client *c = req->client;
+  fl__guard_enter(&c->guard);
+  if (req->state != FL__REQ_COMPLETING) request_detach(req);
+  fl__defer_cancel(&req->complete_defer);
+  fl__queue_remove(&req->inflight_node);
+  req->state = FL__REQ_IDLE;
+  req->client = NULL;
+  fl__loop_unref(c->loop);
+  fl__guard_leave(&c->guard);
+}
+
+int fl_request_cancel(fl_request *req) {
+  if (!req || req->state == FL__REQ_IDLE || req->state == FL__REQ_COMPLETING) return FL_EINVAL;
+  fl_client *c = req->client;
+  fl__guard_enter(&c->guard);
+  fl__request_finish(req, FL_ECANCELED, "canceled by the caller");
+  fl__guard_leave(&c->guard);
+  return 0;
+}
+
+/* fl_client_free: every request still in flight ends with FL_ECANCELED. */
+void fl__request_cancel_for_free(fl_request *req) {
+  if (req->state != FL__REQ_COMPLETING) {
+    request_detach(req);
+    req->err = FL_ECANCELED;
+    fl__msg(req->errmsg, sizeof req->errmsg, "client freed while the request was in flight");
+    req->state = FL__REQ_COMPLETING;
+  }
+  fl__defer_cancel(&req->complete_defer);
+  complete_now(req);
+}
+
+int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
+  if (!c || !req) return FL_EINVAL;
+  if (req->state != FL__REQ_IDLE || c->free_requested) return FL_EINVAL;
+  if (!req->url_parsed) {
+    req->route_valid = 0;
+    fl__url_free(&req->url);
+    int err = fl__url_parse(&req->url, req->url_text);
+    if (err) {
+      req->err = err;
+      if (err == FL_ERESOLVE)
+        fl__msg(req->errmsg, sizeof req->errmsg, "could not resolve host: the name is longer than DNS allows: %.120s",
+                req->url_text);
+      else if (err == FL_ENOMEM)
+        fl__msg(req->errmsg, sizeof req->errmsg, "out of memory parsing the URL");
+      else
+        fl__msg(req->errmsg, sizeof req->errmsg, "malformed URL: %s", req->url_text);
+      return err;
+    }
+    req->url_parsed = 1;
+  }
+  if (!fl__scheme_supported(req->url.scheme)) {
+    req->err = FL_EUNSUPPORTED_PROTOCOL;
+    fl__msg(req->errmsg, sizeof req->errmsg, "protocol \"%s\" not supported", req->url.scheme);
+    return FL_EUNSUPPORTED_PROTOCOL;
+  }
+  req->client = c;
+  req->cb = cb;
+  req->cb_data = data;
+  req->err = 0;
+  req->errmsg[0] = '\0';
+  memset(&req->info, 0, sizeof req->info);
+  fl__response_reset(&req->res);
+  req->want_fresh_conn = 0;
+  req->paused = 0;
+  req->ex.paused = 0;
+  req->hop_method = req->method;
+  req->hop_drop_body = 0;
+  req->stripped_auth = 0;
+  req->discarding = 0;
+  req->discarded = 0;
+  req->info.attempts = 1;
+  fl__buf_reset(&req->effective_url); /* origin and effective URL are made at the first redirect */
+  req->body_limit = req->max_body ? req->max_body : c->opts.max_body_bytes;
+  req->start_us = fl__now_us();
+  req->waiter.ops = &waiter_ops;
+  req->throttle.release = throttle_released;
+  req->ex.res = &req->res;
+  req->ex.bytes_sent = &req->info.bytes_sent;
+  fl__timer_init(c->loop, &req->phase_timer, phase_timer_cb);
+  fl__timer_init(c->loop, &req->total_timer, total_timer_cb);
+  fl__defer_init(&req->complete_defer, complete_defer_cb);
+  fl__queue_insert_tail(&c->inflight, &req->inflight_node);
+  fl__loop_ref(c->loop);
+  req->state = FL__REQ_QUEUED;
+  uint32_t total = REQ_TIMEOUT(req, total_ms);
+  if (total && fl__timer_start(&req->total_timer, total)) fl__timer_stop(&req->total_timer);
+  fl__guard_enter(&c->guard);
+  fl__request_attempt(req);
+  fl__guard_leave(&c->guard);
+  return 0;
+}

@@ -1,0 +1,161 @@
+/* A request: what the user built (method, URL, headers, body, callbacks)
+ * and, while in flight, one attempt at a time through the state machine:
+ *
+ *   send -> route -> [THROTTLED] -> QUEUED (pool) -> CONNECTING -> SENDING
+ *        -> WAITING -> RECEIVING -> done: redirect (next hop, from route),
+ *           retry (BACKOFF, then route), or COMPLETING -> callback -> IDLE
+ *
+ * One state setter (fl__request_set_state) arms the timer of each state.
+ *
+ * Lifetimes
+ * - fl_request is the user's (fl_request_new/free). While in flight the
+ *   client links it (inflight_node), the pool may queue its waiter, a
+ *   connection may carry its exchange. All three links are cut before its
+ *   done callback runs, and fl_request_free cuts them without a callback.
+ * - The done callback runs from the loop, exactly once per send, never
+ *   from inside fl_request_send. */
+#ifndef FL_REQUEST_H
+#define FL_REQUEST_H
+
+#include "base/buf.h"
+#include "base/headers.h"
+#include "base/url.h"
+#include "client/client.h"
+#include "client/ratelimit.h"
+#include "client/route.h"
+#include "engine/pool.h"
+#include "http/exchange.h"
+#include "http/response.h"
+#include "loop/loop.h"
+
+typedef enum fl__req_state {
+  FL__REQ_IDLE = 0,   /* built or completed */
+  FL__REQ_QUEUED,     /* waiting for a pool slot */
+  FL__REQ_CONNECTING, /* a new connection is being made for it */
+  FL__REQ_SENDING,    /* writing the request */
+  FL__REQ_WAITING,    /* request sent, no response byte yet */
+  FL__REQ_RECEIVING,  /* response bytes arriving */
+  FL__REQ_COMPLETING, /* result decided, callback deferred */
+  FL__REQ_THROTTLED,  /* waiting for a rate-limit token */
+  FL__REQ_BACKOFF     /* waiting to retry under the retry policy */
+} fl__req_state;
+
+/* Default headers a request may remove. */
+enum { FL__DEF_USER_AGENT = 1, FL__DEF_ACCEPT = 2, FL__DEF_EXPECT = 4 };
+
+/* Bytes of a followed redirect's body we read before giving up the
+ * connection instead. */
+#define FL__REDIRECT_DISCARD_CAP 65536
+
+struct fl_request {
+  /* what to send */
+  char *method;
+  char *url_text;
+  fl__url url;
+  int url_parsed; /* url matches url_text */
+  fl__headers headers;
+  unsigned removed_defaults;
+  fl__buf body;
+  int has_body;
+  fl_upload_cb upload_cb;
+  void *upload_data;
+  int64_t upload_len;                    /* -1: unknown, sent chunked; else Content-Length */
+  int (*upload_rewind)(fl_request *req); /* internal bodies that can be replayed */
+  fl_timeouts timeouts;
+  int has_timeouts;
+  fl_body_cb body_cb;
+  void *body_data;
+  fl_headers_cb headers_cb;
+  void *headers_data;
+  fl_trace_cb trace_cb;
+  void *trace_data;
+  uint64_t max_body;
+  int retryable;
+  int follow_set, follow, max_redirects; /* per-request redirect choice */
+  char *auth_user, *auth_pass;           /* Basic credentials, or NULL */
+  uint64_t max_filesize;
+  fl_form *form;                         /* multipart body, or NULL */
+  char *save_path;                       /* fl_request_save_to, or NULL */
+  int save_fd;                           /* open while a body is being saved, else -1 */
+  int has_retry;
+  fl_retry_policy retry;
+
+  /* in flight */
+  fl__req_state state;
+  fl_client *client;
+  fl__queue inflight_node; /* client->inflight */
+  fl__route route;         /* this hop's origin and endpoint */
+  const fl_client *route_client; /* the route was built for this client and */
+  int route_valid;               /* the current URL: resends reuse it */
+  int head_reusable;       /* ex.head is this request's hop-0 head and nothing it
+                              depends on changed since (setters clear it) */
+  fl__throttle throttle;   /* the rate limiter's queue */
+  fl__waiter waiter;       /* the pool's queue */
+  fl__exchange ex;         /* carried by a connection */
+  fl_done_cb cb;
+  void *cb_data;
+  fl__timer total_timer;
+  fl__timer phase_timer;
+  uint64_t phase_deadline; /* loop ms; lazy re-arm for read idle */
+  uint32_t read_ms;
+  fl__defer complete_defer;
+  int want_fresh_conn;     /* retry: never take an idle connection */
+  int paused;
+  uint64_t start_us;
+  uint64_t body_limit;     /* effective buffered-body cap */
+
+  /* across the hops of one send (redirects) */
+  const char *hop_method;  /* method of the current hop (GET after 303) */
+  int hop_drop_body;       /* a redirect turned the request into a bodiless GET */
+  int stripped_auth;       /* left the first origin: credentials never sent again */
+  fl__buf origin;          /* "scheme://host:port" of the first hop */
+  fl__buf effective_url;
+  int discarding;          /* body of a redirect we follow: counted, dropped */
+  uint64_t discarded;
+  struct fl__decoder *decoder;
+
+  /* outcome */
+  int err;
+  char errmsg[256];
+  fl_info info;
+  fl_response res;
+};
+
+/* request.c: the state machine */
+void fl__request_set_state(fl_request *req, fl__req_state st);
+/* Start the current hop's next attempt: route, rate limit, pool. */
+void fl__request_attempt(fl_request *req);
+/* Decide the outcome now (the retry policy may turn an error into another
+ * attempt) and complete from the loop. fmt NULL keeps req->errmsg. */
+void fl__request_finish(fl_request *req, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* End the current attempt: off every queue, off its connection. */
+void fl__request_detach_attempt(fl_request *req);
+/* fl_request_free on an in-flight request: cancel without a callback. */
+void fl__request_abandon(fl_request *req);
+/* fl_client_free: complete it now with FL_ECANCELED. */
+void fl__request_cancel_for_free(fl_request *req);
+/* The exchange ended (receive.c hands these on). */
+void fl__request_exchange_done(fl_request *req);
+void fl__request_exchange_failed(fl_request *req, const fl__ex_failure *f);
+/* Drop the decoder and the file being saved (end of a response). */
+void fl__request_end_body(fl_request *req);
+
+/* receive.c: the exchange's ops (the sink). */
+extern const fl__exchange_ops fl__request_exchange_ops;
+
+/* head.c: serialize this hop's request head into req->ex.head. 0 or FL_ENOMEM. */
+int fl__request_build_head(fl_request *req);
+
+/* redirect.c */
+int fl__redirect_wanted(const fl_request *req); /* this response is a redirect we follow */
+/* Move req to its next hop, or an error (req->errmsg says why). */
+int fl__redirect_next_hop(fl_request *req);
+/* retry.c: ms to wait before another attempt, or -1 for none. err is the
+ * attempt's error, or 0 with a response whose status decides. */
+int64_t fl__retry_delay_ms(fl_request *req, int err);
+/* jar.c */
+void fl__request_store_cookies(fl_request *req);
+int fl__request_jar_empty(const fl_request *req); /* no cookie can apply: a cheap test */
+const char *fl__request_jar_header(fl_request *req); /* valid until the next call */
+
+#endif

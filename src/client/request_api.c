@@ -1,0 +1,283 @@
+/* Building requests and reading their outcome: the user-facing accessors.
+ * The in-flight machinery is request.c's. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/request.h"
+#include "engine/conn.h"
+
+static char *dup_str(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *p = malloc(n);
+  if (p) memcpy(p, s, n);
+  return p;
+}
+
+static int in_flight(const fl_request *req) { return req->state != FL__REQ_IDLE; }
+
+fl_request *fl_request_new(const char *method, const char *url) {
+  if (!method || !url) return NULL;
+  fl_request *req = calloc(1, sizeof *req);
+  if (!req) return NULL;
+  fl__headers_init(&req->headers);
+  fl__response_init(&req->res);
+  fl__buf_init(&req->body);
+  fl__buf_init(&req->origin);
+  fl__buf_init(&req->effective_url);
+  fl__queue_init(&req->inflight_node);
+  fl__route_init(&req->route);
+  fl__queue_init(&req->throttle.node);
+  fl__queue_init(&req->waiter.node);
+  fl__exchange_init(&req->ex, &fl__request_exchange_ops);
+  req->upload_len = -1;
+  req->save_fd = -1;
+  if (fl_request_set_method(req, method) || fl_request_set_url(req, url)) {
+    fl_request_free(req);
+    return NULL;
+  }
+  return req;
+}
+
+
+void fl_request_free(fl_request *req) {
+  if (!req) return;
+  if (in_flight(req)) fl__request_abandon(req);
+  free(req->method);
+  free(req->url_text);
+  fl__url_free(&req->url);
+  fl__headers_dispose(&req->headers);
+  fl__buf_dispose(&req->body);
+  fl__response_dispose(&req->res);
+  fl__route_dispose(&req->route);
+  fl__exchange_dispose(&req->ex);
+  fl__buf_dispose(&req->origin);
+  fl__buf_dispose(&req->effective_url);
+  free(req->auth_user);
+  free(req->auth_pass);
+  free(req->save_path);
+  free(req);
+}
+
+int fl_request_set_url(fl_request *req, const char *url) {
+  if (!req || !url) return FL_EINVAL;
+  if (in_flight(req)) return FL_EINVAL;
+  char *copy = dup_str(url);
+  if (!copy) return FL_ENOMEM;
+  free(req->url_text);
+  req->url_text = copy;
+  req->url_parsed = 0;
+  req->head_reusable = 0;
+  return 0;
+}
+
+int fl_request_set_method(fl_request *req, const char *method) {
+  if (!req || !method) return FL_EINVAL;
+  if (in_flight(req)) return FL_EINVAL;
+  if (!fl__token_valid(method, strlen(method))) return FL_EBAD_HEADER;
+  char *copy = dup_str(method);
+  if (!copy) return FL_ENOMEM;
+  free(req->method);
+  req->method = copy;
+  req->head_reusable = 0;
+  return 0;
+}
+
+static int check_header(fl_request *req, const char *name, const char *value) {
+  if (!req || !name || !value) return FL_EINVAL;
+  if (in_flight(req)) return FL_EINVAL;
+  if (!fl__token_valid(name, strlen(name)) || !fl__field_value_valid(value, strlen(value)))
+    return FL_EBAD_HEADER;
+  req->head_reusable = 0;
+  return 0;
+}
+
+int fl_request_add_header(fl_request *req, const char *name, const char *value) {
+  int err = check_header(req, name, value);
+  if (err) return err;
+  return fl__headers_add(&req->headers, name, strlen(name), value, strlen(value));
+}
+
+int fl_request_set_header(fl_request *req, const char *name, const char *value) {
+  int err = check_header(req, name, value);
+  if (err) return err;
+  fl__headers_remove(&req->headers, name);
+  return fl__headers_add(&req->headers, name, strlen(name), value, strlen(value));
+}
+
+int fl_request_remove_header(fl_request *req, const char *name) {
+  if (!req || !name) return FL_EINVAL;
+  if (in_flight(req)) return FL_EINVAL;
+  if (!fl__token_valid(name, strlen(name))) return FL_EBAD_HEADER;
+  req->head_reusable = 0;
+  fl__headers_remove(&req->headers, name);
+  if (fl__strcaseeq(name, "User-Agent")) req->removed_defaults |= FL__DEF_USER_AGENT;
+  if (fl__strcaseeq(name, "Accept")) req->removed_defaults |= FL__DEF_ACCEPT;
+  if (fl__strcaseeq(name, "Expect")) req->removed_defaults |= FL__DEF_EXPECT;
+  return 0;
+}
+
+int fl_request_set_body(fl_request *req, const void *body, size_t len) {
+  if (!req || (!body && len)) return FL_EINVAL;
+  if (in_flight(req)) return FL_EINVAL;
+  fl__buf_reset(&req->body);
+  req->head_reusable = 0;
+  if (len && fl__buf_append(&req->body, body, len)) return FL_ENOMEM;
+  req->has_body = 1;
+  req->upload_cb = NULL;
+  req->upload_rewind = NULL;
+  return 0;
+}
+
+int fl_request_set_upload(fl_request *req, fl_upload_cb cb, void *data) {
+  if (!req || !cb) return FL_EINVAL;
+  if (in_flight(req)) return FL_EINVAL;
+  req->upload_cb = cb;
+  req->upload_data = data;
+  req->upload_len = -1;
+  req->head_reusable = 0;
+  req->upload_rewind = NULL;
+  req->has_body = 0;
+  fl__buf_reset(&req->body);
+  return 0;
+}
+
+void fl_request_set_timeouts(fl_request *req, const fl_timeouts *t) {
+  if (!req) return;
+  if (t) {
+    req->timeouts = *t;
+    req->has_timeouts = 1;
+  } else {
+    req->has_timeouts = 0;
+  }
+}
+
+void fl_request_on_body(fl_request *req, fl_body_cb cb, void *data) {
+  if (!req) return;
+  req->body_cb = cb;
+  req->body_data = data;
+}
+
+void fl_request_on_headers(fl_request *req, fl_headers_cb cb, void *data) {
+  if (!req) return;
+  req->headers_cb = cb;
+  req->headers_data = data;
+}
+
+void fl_request_set_max_body(fl_request *req, uint64_t max) {
+  if (req) req->max_body = max;
+}
+
+void fl_request_set_retryable(fl_request *req, int retryable) {
+  if (req) req->retryable = retryable != 0;
+}
+
+int fl_request_error(const fl_request *req) { return req ? req->err : FL_EINVAL; }
+const char *fl_request_errmsg(const fl_request *req) { return req ? req->errmsg : ""; }
+const char *fl_request_url(const fl_request *req) { return req ? req->url_text : NULL; }
+const char *fl_request_method(const fl_request *req) { return req ? req->method : NULL; }
+const fl_info *fl_request_info(const fl_request *req) { return req ? &req->info : NULL; }
+
+const fl_response *fl_request_response(const fl_request *req) {
+  if (!req || req->res.status == 0) return NULL;
+  return &req->res;
+}
+
+void fl_request_set_follow(fl_request *req, int follow, int max_redirects) {
+  if (!req) return;
+  req->follow_set = 1;
+  req->follow = follow != 0;
+  req->max_redirects = max_redirects < 0 ? -1 : max_redirects;
+}
+
+int fl_request_set_basic_auth(fl_request *req, const char *user, const char *password) {
+  if (!req || in_flight(req)) return FL_EINVAL;
+  char *u = user ? dup_str(user) : NULL, *p = password ? dup_str(password) : NULL;
+  if ((user && !u) || (password && !p)) {
+    free(u);
+    free(p);
+    return FL_ENOMEM;
+  }
+  free(req->auth_user);
+  free(req->auth_pass);
+  req->head_reusable = 0;
+  req->auth_user = u;
+  req->auth_pass = p;
+  return 0;
+}
+
+int fl_request_set_json(fl_request *req, const char *json) {
+  if (!req || !json) return FL_EINVAL;
+  int err = fl_request_set_body(req, json, strlen(json));
+  return err ? err : fl_request_set_header(req, "Content-Type", "application/json");
+}
+
+int fl_request_set_form(fl_request *req, const char *const *pairs, size_t npairs) {
+  if (!req || (npairs && !pairs) || in_flight(req)) return FL_EINVAL;
+  fl__buf b;
+  fl__buf_init(&b);
+  int err = 0;
+  for (size_t i = 0; i < npairs && !err; i++) {
+    const char *k = pairs[2 * i], *v = pairs[2 * i + 1];
+    if (!k) {
+      err = FL_EINVAL;
+      break;
+    }
+    if (i && fl__buf_append(&b, "&", 1)) err = FL_ENOMEM;
+    for (int part = 0; part < 2 && !err && (part == 0 || v); part++) {
+      const char *s = part ? v : k;
+      if (part && fl__buf_append(&b, "=", 1)) err = FL_ENOMEM;
+      size_t need = fl__url_encode(NULL, 0, s, strlen(s));
+      if (!err && fl__buf_reserve(&b, need + 1)) err = FL_ENOMEM;
+      if (!err) b.len += fl__url_encode(b.data + b.len, b.cap - b.len, s, strlen(s));
+    }
+  }
+  if (!err) err = fl_request_set_body(req, b.data ? b.data : "", b.len);
+  if (!err) err = fl_request_set_header(req, "Content-Type", "application/x-www-form-urlencoded");
+  fl__buf_dispose(&b);
+  return err;
+}
+
+void fl_request_set_max_filesize(fl_request *req, uint64_t max) {
+  if (req) req->max_filesize = max;
+}
+
+const char *fl_request_effective_url(const fl_request *req) {
+  if (!req) return NULL;
+  return req->effective_url.len ? req->effective_url.data : req->url_text;
+}
+
+int fl_request_save_to(fl_request *req, const char *path) {
+  if (!req || in_flight(req)) return FL_EINVAL;
+  char *copy = path ? dup_str(path) : NULL;
+  if (path && !copy) return FL_ENOMEM;
+  free(req->save_path);
+  req->save_path = copy;
+  return 0;
+}
+
+int fl_request_set_upload_sized(fl_request *req, fl_upload_cb cb, void *data, uint64_t length) {
+  if (length > INT64_MAX) return FL_EINVAL;
+  int err = fl_request_set_upload(req, cb, data);
+  if (!err) req->upload_len = (int64_t)length;
+  return err;
+}
+
+void fl_request_on_trace(fl_request *req, fl_trace_cb cb, void *data) {
+  if (!req) return;
+  req->trace_cb = cb;
+  req->trace_data = data;
+}
+
+void fl_request_pause(fl_request *req) {
+  if (!req || req->paused) return;
+  req->paused = 1;
+  req->ex.paused = 1;
+  if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier); /* else it pauses when it starts */
+}
+
+void fl_request_resume(fl_request *req) {
+  if (!req || !req->paused) return;
+  req->paused = 0;
+  req->ex.paused = 0;
+  if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier);
+}

@@ -1,0 +1,66 @@
+/* Routes: origin, proxy and pool key of a hop; contract in route.h. */
+#include "client/route.h"
+
+#include <string.h>
+
+#include "net/tls.h"
+
+void fl__route_init(fl__route *r) {
+  memset(r, 0, sizeof *r);
+  fl__buf_init(&r->key);
+  fl__buf_init(&r->origin);
+}
+
+void fl__route_dispose(fl__route *r) {
+  fl__buf_dispose(&r->key);
+  fl__buf_dispose(&r->origin);
+}
+
+/* The one place that says which schemes this build fetches. */
+int fl__scheme_supported(const char *scheme) {
+  return strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0;
+}
+
+/* Decimal by hand: this runs for every request, and snprintf cost more than
+ * the rest of the pool's work together. */
+static int put_port(fl__buf *b, unsigned v) {
+  char port[8], *q = port + sizeof port;
+  *--q = '\0';
+  do *--q = (char)('0' + v % 10); while ((v /= 10) && q > port);
+  return fl__buf_puts(b, q);
+}
+
+int fl__origin_of(const fl__url *u, fl__buf *out) {
+  fl__buf_reset(out);
+  return fl__buf_puts(out, u->scheme) || fl__buf_puts(out, "://") || fl__buf_puts(out, u->host) ||
+                 fl__buf_puts(out, ":") || put_port(out, u->port)
+             ? FL_ENOMEM
+             : 0;
+}
+
+/* The key: the origin, "#" plus the fingerprint of every TLS setting for
+ * https, and the proxy with its credentials: a connection is never reused
+ * for another name, other TLS settings or another proxy. No length cap: a
+ * host name is as long as the URL parser let it be. */
+int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies, const struct fl__tls_ctx *tls) {
+  int https = strcmp(u->scheme, "https") == 0;
+  r->proxy = fl__proxy_for(proxies, u);
+  r->forward = r->proxy && !https;
+  fl__buf *k = &r->key;
+  fl__buf_reset(k);
+  if (fl__origin_of(u, &r->origin) || fl__buf_append(k, r->origin.data, r->origin.len) ||
+      (https && (fl__buf_puts(k, "#") || fl__buf_puts(k, fl__tls_ctx_id(tls)))) ||
+      (r->proxy && (fl__buf_puts(k, "|") || fl__buf_puts(k, fl__proxy_key(r->proxy)))))
+    return FL_ENOMEM;
+  fl__endpoint *ep = &r->ep;
+  ep->key = k->data;
+  ep->key_hash = fl__hash_str(k->data);
+  ep->host = u->host;
+  ep->port = u->port;
+  ep->tls = https;
+  ep->connect_host = r->proxy ? fl__proxy_host(r->proxy) : u->host;
+  ep->connect_port = r->proxy ? fl__proxy_port(r->proxy) : u->port;
+  ep->tunnel = r->proxy && https;
+  ep->proxy_auth = ep->tunnel ? fl__proxy_auth(r->proxy) : NULL;
+  return 0;
+}

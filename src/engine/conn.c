@@ -1,0 +1,256 @@
+/* A connection's life: made (DNS, Happy Eyeballs TCP, the tunnel, TLS),
+ * carrying exchanges (engine/carrier.c), closed. Contract in conn.h. */
+#include "engine/conn.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/tls.h"
+
+/* DNS and connect state: only while connecting, so that an established
+ * connection carries none of it (memory at 10,000 connections). */
+struct fl__connecting {
+  fl__dns_req dns;
+  fl__connector connector;
+};
+
+void fl__conn_init(fl__conn *c, const fl__conn_env *env, const fl__conn_owner_ops *owner,
+                   const fl__endpoint *ep) {
+  memset(c, 0, sizeof *c);
+  c->env = env;
+  c->owner = owner;
+  c->ep = ep;
+  c->state = FL__CONN_RESOLVING;
+  fl__transport_init(&c->tp);
+  fl__queue_init(&c->exchanges);
+  fl__queue_init(&c->host_node);
+  fl__queue_init(&c->lru_node);
+  fl__buf_init(&c->wbuf);
+  fl__defer_init(&c->drain_defer, NULL); /* callbacks: fl__carrier_open */
+  fl__defer_init(&c->flush_defer, NULL);
+  fl__h1_init(&c->h1, env->max_header_bytes, env->max_header_count, env->max_header_line_bytes);
+  fl__timer_init(env->loop, &c->expect_timer, NULL); /* callback: fl__carrier_open */
+  c->idle_ms = env->idle_ms;
+}
+
+static fl__exchange *first_exchange(const fl__conn *c) {
+  return fl__queue_empty(&c->exchanges) ? NULL : fl__container_of(c->exchanges.next, fl__exchange, node);
+}
+
+/* Connect-time steps go to the exchange the connection was made for. */
+static void step_first(fl__conn *c, fl__ex_step step) {
+  fl__exchange *ex = first_exchange(c);
+  if (ex) ex->ops->step(ex, step);
+}
+
+/* ---------------------------------------------------------------- close */
+
+static void cancel_connect(fl__conn *c) {
+  if (!c->cx) return; /* past TCP connect (TLS handshake or tunnel) */
+  if (c->state == FL__CONN_RESOLVING)
+    fl__dns_cancel(c->env->resolver, &c->cx->dns);
+  else if (c->state == FL__CONN_CONNECTING)
+    fl__connect_cancel(&c->cx->connector);
+  free(c->cx);
+  c->cx = NULL;
+}
+
+static void close_with(fl__conn *c, int err, const char *msg, int early) {
+  if (c->state == FL__CONN_DEAD) return;
+  cancel_connect(c);
+  c->state = FL__CONN_DEAD;
+  fl__timer_stop(&c->expect_timer);
+  fl__defer_cancel(&c->flush_defer);
+  fl__defer_cancel(&c->drain_defer);
+  if (c->tp.fd >= 0) {
+    fl__io_close(c->env->loop, &c->io);
+    fl__transport_close(&c->tp);
+  }
+  c->h1.ex = NULL;
+  fl__queue gone;
+  fl__queue_init(&gone);
+  while (!fl__queue_empty(&c->exchanges)) {
+    fl__exchange *ex = first_exchange(c);
+    fl__queue_remove(&ex->node);
+    fl__queue_insert_tail(&gone, &ex->node);
+    ex->carrier = NULL;
+  }
+  c->nexchanges = 0;
+  c->wnext = NULL;
+  int reused = c->reused;
+  c->owner->closed(c); /* c->ep may be gone from here on */
+  /* The first exchange gets the error; the ones pipelined behind it never
+   * got their responses and go out again. */
+  for (int first = 1; !fl__queue_empty(&gone); first = 0) {
+    fl__exchange *ex = fl__container_of(gone.next, fl__exchange, node);
+    fl__queue_remove(&ex->node);
+    fl__ex_failure f = {.err = err, .msg = msg};
+    if (first && err) {
+      f.early = early && reused && !ex->response_started;
+    } else {
+      f.err = FL_ERECV;
+      f.msg = "the connection closed before the pipelined response";
+      f.orphaned = 1;
+    }
+    ex->ops->failed(ex, &f);
+  }
+}
+
+void fl__conn_close(fl__conn *c, int err, const char *msg) { close_with(c, err, msg, 0); }
+
+void fl__conn_fail(fl__conn *c, int err, int early, const char *msg) { close_with(c, err, msg, early); }
+
+void fl__conn_failf(fl__conn *c, int err, int early, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  close_with(c, err, msg, early);
+}
+
+void fl__conn_dispose(fl__conn *c) { fl__buf_dispose(&c->wbuf); }
+
+void fl__conn_drop(fl__conn *c, fl__exchange *ex) {
+  if (ex->carrier != c) return;
+  fl__queue_remove(&ex->node);
+  ex->carrier = NULL;
+  c->nexchanges--;
+  if (c->h1.ex == ex) c->h1.ex = NULL;
+  if (c->wnext == ex) c->wnext = NULL;
+  close_with(c, 0, NULL, 0); /* cut off mid-exchange: the rest are orphaned */
+}
+
+/* -------------------------------------------------------------- connect */
+
+/* The transport is up: the carrier takes the connection over. */
+static void transport_ready(fl__conn *c) {
+  c->state = FL__CONN_OPEN;
+  if (fl__carrier_open(c)) {
+    fl__conn_fail(c, FL_ENOMEM, 0, "out of memory setting up the connection");
+    return;
+  }
+  fl__exchange *ex = first_exchange(c);
+  if (!ex) { /* what it was made for went elsewhere */
+    c->owner->idle(c, 1);
+    return;
+  }
+  fl__carrier_start(c, ex);
+  if (c->state == FL__CONN_OPEN) c->owner->ready(c);
+}
+
+/* One handshake step; then wait for exactly the event OpenSSL needs. */
+static void tls_step(fl__conn *c) {
+  fl_loop *loop = c->env->loop;
+  char msg[256];
+  uint32_t wait = 0;
+  int r = fl__tls_handshake(&c->tp, &wait, msg, sizeof msg);
+  if (r == FL__TLS_AGAIN) {
+    fl__io_stop(loop, &c->io, (FL__POLLIN | FL__POLLOUT) & ~wait);
+    if (fl__io_start(loop, &c->io, wait)) fl__conn_fail(c, FL_ENOMEM, 0, "out of memory");
+    return;
+  }
+  if (r) {
+    fl__conn_fail(c, r, 0, msg);
+    return;
+  }
+  c->tls_resumed = fl__tls_resumed(&c->tp);
+  step_first(c, FL__EX_TLS_DONE);
+  fl__io_stop(loop, &c->io, FL__POLLOUT);
+  transport_ready(c); /* the carrier takes the watcher over */
+}
+
+static void tls_io_cb(fl_loop *loop, fl__io *io, uint32_t events) {
+  FL__UNUSED(loop), FL__UNUSED(events);
+  fl__conn *c = fl__container_of(io, fl__conn, io);
+  fl__guard *g = c->env->guard;
+  fl__guard_enter(g);
+  tls_step(c);
+  fl__guard_leave(g);
+}
+
+static void start_tls(fl__conn *c) {
+  char msg[256];
+  fl__io_init(&c->io, tls_io_cb, c->tp.fd);
+  int err = fl__tls_start(&c->tp, c->env->tls, c->ep->host, c->ep->port, msg, sizeof msg);
+  if (err) {
+    fl__conn_fail(c, err, 0, msg);
+    return;
+  }
+  tls_step(c);
+}
+
+void fl__conn_tunnel_done(fl__conn *c) {
+  fl__io_close(c->env->loop, &c->io); /* TLS registers its own watcher */
+  start_tls(c);
+}
+
+static void connect_cb(fl__connector *k) {
+  fl__conn *c = k->data;
+  fl__guard *g = c->env->guard;
+  fl__guard_enter(g);
+  int err = k->err, fd = k->fd;
+  char msg[sizeof k->errmsg];
+  memcpy(msg, k->errmsg, sizeof msg);
+  fl__sockaddr remote = k->remote;
+  free(c->cx); /* the connector is done with; it may be freed in its callback */
+  c->cx = NULL;
+  if (err) {
+    fl__conn_fail(c, err, 0, msg);
+  } else {
+    c->tp.fd = fd;
+    c->tp.ops = &fl__tcp_transport_ops;
+    c->remote_port = fl__sockaddr_str(&remote, c->remote_ip, sizeof c->remote_ip);
+    c->owner->connected(c);
+    step_first(c, FL__EX_CONNECTED);
+    if (c->state != FL__CONN_CONNECTING) {
+      /* closed by a step */
+    } else if (c->ep->tunnel) {
+      fl__tunnel_start(c);
+    } else if (c->ep->tls) {
+      start_tls(c);
+    } else {
+      fl__io_init(&c->io, NULL, fd); /* the carrier sets the callback */
+      transport_ready(c);
+    }
+  }
+  fl__guard_leave(g);
+}
+
+static void dns_done(fl__conn *c) {
+  fl__dns_req *d = &c->cx->dns;
+  c->dns_cache_hit = d->cache_hit;
+  if (d->err) {
+    char msg[sizeof d->errmsg];
+    memcpy(msg, d->errmsg, sizeof msg); /* closing frees d */
+    fl__conn_fail(c, d->err, 0, msg);
+    return;
+  }
+  step_first(c, FL__EX_RESOLVED);
+  if (c->state != FL__CONN_RESOLVING) return;
+  c->state = FL__CONN_CONNECTING;
+  int err = fl__connect_start(c->env->loop, &c->cx->connector, d->addrs, d->naddrs,
+                              c->env->happy_eyeballs_delay_ms, connect_cb, c);
+  if (err) fl__conn_fail(c, err, 0, "could not start connecting");
+}
+
+static void dns_cb(fl__dns_req *d) {
+  fl__conn *c = d->data;
+  fl__guard *g = c->env->guard;
+  fl__guard_enter(g);
+  dns_done(c);
+  fl__guard_leave(g);
+}
+
+void fl__conn_connect(fl__conn *c) {
+  c->state = FL__CONN_RESOLVING;
+  c->cx = calloc(1, sizeof *c->cx);
+  if (!c->cx) {
+    fl__conn_fail(c, FL_ENOMEM, 0, "out of memory creating a connection");
+    return;
+  }
+  int r = fl__dns_resolve(c->env->resolver, &c->cx->dns, c->ep->connect_host, c->ep->connect_port, dns_cb, c);
+  if (r == 0) dns_done(c);
+}

@@ -1,0 +1,172 @@
+/* A connection: a transport to one endpoint, made here (DNS, Happy Eyeballs
+ * TCP, a CONNECT tunnel through a proxy, TLS), that carries exchanges.
+ *
+ * Capacity is the protocol's number: HTTP/1.1 carries one exchange, or up
+ * to env->pipeline_depth bodiless GET/HEAD ones when pipelining is on (the
+ * responses come back in order); an HTTP/2 session would say its stream
+ * limit. fl__conn_room says how many more it takes now.
+ *
+ * Lifetimes
+ * - The pool makes, owns and frees connections. A connection reports to
+ *   its owner through the owner ops only (ready, idle, room, closed).
+ * - fl__conn_close (or a failure) closes the transport, gives every
+ *   carried exchange up through its ops (the first with the error, the
+ *   rest as orphaned), and calls owner->closed. The memory stays valid
+ *   until the owner frees it from the outermost guard leave, so a frame
+ *   further up the stack may still look at a closed connection's state.
+ * - Exchanges are borrowed: the connection holds one from fl__conn_carry
+ *   until its done/failed op, or fl__conn_drop. */
+#ifndef FL_CONN_H
+#define FL_CONN_H
+
+#include "base/buf.h"
+#include "base/common.h"
+#include "base/guard.h"
+#include "http/exchange.h"
+#include "http/h1.h"
+#include "loop/loop.h"
+#include "net/dns.h"
+#include "net/tcp.h"
+#include "net/transport.h"
+
+typedef struct fl__conn fl__conn;
+struct fl__host;
+struct fl__tls_ctx;
+
+/* Where a connection goes; built by the client's route, kept by the pool's
+ * host entry for as long as any of its connections lives. */
+typedef struct fl__endpoint {
+  const char *key;          /* pool key: connections with equal keys are interchangeable */
+  uint32_t key_hash;        /* fl__hash_str(key), computed once with the key */
+  const char *host;         /* origin host: SNI, certificate name, CONNECT target */
+  uint16_t port;
+  int tls;
+  const char *connect_host; /* what is resolved and connected to: the host or a proxy */
+  uint16_t connect_port;
+  int tunnel;               /* CONNECT through the proxy first (https via a proxy) */
+  const char *proxy_auth;   /* Proxy-Authorization for the CONNECT, or NULL */
+} fl__endpoint;
+
+/* What every connection of one pool shares; the pool's owner fills it. */
+typedef struct fl__conn_env {
+  fl_loop *loop;
+  fl__guard *guard;           /* entered on every entry from the loop */
+  fl__resolver *resolver;
+  struct fl__tls_ctx *tls;
+  char *rbuf;                 /* FL__READ_BUF_SIZE bytes, shared (see below) */
+  uint32_t happy_eyeballs_delay_ms;
+  uint32_t max_header_bytes, max_header_count, max_header_line_bytes;
+  uint32_t pipeline_depth;    /* <= 1: no pipelining */
+  uint32_t idle_ms;           /* default keep-alive idle time */
+  fl_pool_stats *stats;       /* writes are counted here */
+} fl__conn_env;
+
+/* One read buffer per client, shared by its connections: the codec takes
+ * every read at once and a connection keeps no unparsed bytes (bytes after a
+ * complete response belong to the next carried exchange, or mean it is not
+ * reused), so 10,000 connections cost no 10,000 buffers. Safe because the
+ * loop is never re-entered. */
+#define FL__READ_BUF_SIZE 65536
+/* Bytes read per readiness event before yielding to the loop, so a sender
+ * faster than the parser cannot starve timers or other connections. */
+#define FL__READ_BUDGET (16u * FL__READ_BUF_SIZE)
+
+/* The owner's side (the pool). */
+typedef struct fl__conn_owner_ops {
+  void (*connected)(fl__conn *c);           /* TCP connected (tunnel and TLS may follow) */
+  void (*answered)(fl__conn *c);            /* the first response byte on it arrived */
+  void (*ready)(fl__conn *c);               /* open: carries exchanges now */
+  void (*idle)(fl__conn *c, int reusable);  /* carries nothing after a response */
+  void (*room)(fl__conn *c);                /* a pipelined response ended, others remain */
+  void (*closed)(fl__conn *c);              /* closed: unlink it, free it later */
+} fl__conn_owner_ops;
+
+typedef enum fl__conn_state {
+  FL__CONN_RESOLVING = 1,
+  FL__CONN_CONNECTING, /* TCP, then the tunnel and TLS */
+  FL__CONN_OPEN,
+  FL__CONN_DEAD
+} fl__conn_state;
+
+struct fl__conn {
+  const fl__conn_env *env;
+  const fl__conn_owner_ops *owner;
+  const fl__endpoint *ep;
+  fl__conn_state state;
+  fl__transport tp;
+  fl__io io;
+  fl__defer drain_defer; /* reads what the transport buffered (after a resume
+                            or a read budget ran out) */
+  fl__defer flush_defer; /* writes the pipelined heads added in one loop pass
+                            in one write */
+  /* exchanges */
+  fl__queue exchanges;   /* carried, oldest first: the first's response is read */
+  uint32_t nexchanges;
+  fl__exchange *wnext;   /* first carried exchange not fully written, or NULL */
+  int pipelining;        /* what it carries may be followed by more */
+  fl__h1 h1;
+  fl__buf wbuf;          /* a streamed body's current chunk, framed */
+  size_t wbuf_off;
+  int send_errno;        /* the peer stopped taking the request (EPIPE,
+                            ECONNRESET): no more writes, its answer is read */
+  fl__timer expect_timer; /* Expect: 100-continue wait of the exchange being written */
+  /* connecting: DNS and Happy Eyeballs state, freed once connected */
+  struct fl__connecting *cx;
+  int tunnel_sent;       /* the CONNECT request is out (engine/tunnel.c) */
+  int dns_cache_hit;
+  int tls_resumed;
+  int reused;            /* carried an exchange before */
+  char remote_ip[46];
+  uint16_t remote_port;
+  /* keep-alive accounting */
+  uint32_t requests_done;
+  uint32_t max_requests; /* from Keep-Alive: max=; 0 = unknown */
+  uint32_t idle_ms;      /* from Keep-Alive: timeout=, else env->idle_ms */
+  /* the pool's */
+  struct fl__host *host;
+  int connecting_counted; /* counted in the host's connect attempts */
+  fl__queue host_node;   /* host's idle or busy list; the graveyard once closed */
+  fl__queue lru_node;    /* pool's idle list, oldest first */
+  uint64_t idle_expiry;  /* loop ms */
+  fl__timer idle_timer;
+};
+
+/* Set up a connection (no I/O yet). */
+void fl__conn_init(fl__conn *c, const fl__conn_env *env, const fl__conn_owner_ops *owner,
+                   const fl__endpoint *ep);
+/* Start making the transport; its outcome comes as owner->ready, or as a
+ * failure of what it carries and owner->closed. */
+void fl__conn_connect(fl__conn *c);
+/* How many more exchanges like ex it can take now (0 if it is not open). */
+uint32_t fl__conn_room(const fl__conn *c, int pipelinable);
+/* Carry ex: written at once when the connection is open and free, else when
+ * its turn comes. */
+void fl__conn_carry(fl__conn *c, fl__exchange *ex);
+/* Give ex up without a call to its ops (its owner cancelled). An exchange
+ * cut off mid-message leaves the connection unusable: it is closed, and the
+ * others it carried are orphaned. */
+void fl__conn_drop(fl__conn *c, fl__exchange *ex);
+/* The first exchange's paused flag changed. */
+void fl__conn_update_pause(fl__conn *c);
+/* Carrying nothing: keep reading so a close by the server shows at once. */
+int fl__conn_watch_idle(fl__conn *c);
+/* Close now; err != 0 fails the first exchange with it (msg says why). */
+void fl__conn_close(fl__conn *c, int err, const char *msg);
+/* Frees what the connection still holds (after close). */
+void fl__conn_dispose(fl__conn *c);
+
+/* engine/tunnel.c: after TCP, "CONNECT host:port" to the proxy; on its 2xx
+ * calls fl__conn_tunnel_done. */
+void fl__tunnel_start(fl__conn *c);
+void fl__conn_tunnel_done(fl__conn *c);
+/* engine/carrier.c: the HTTP/1.1 exchange I/O once open. */
+int fl__carrier_open(fl__conn *c);
+void fl__carrier_start(fl__conn *c, fl__exchange *ex);
+/* conn.c, for carrier.c and tunnel.c: fail the first exchange with err and
+ * close. msg NULL: the error came from the exchange's own ops. early: the
+ * failure came before any byte of the response (a stale reused connection
+ * is likely; the owner may retry). */
+void fl__conn_fail(fl__conn *c, int err, int early, const char *msg);
+void fl__conn_failf(fl__conn *c, int err, int early, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif

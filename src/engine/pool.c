@@ -1,0 +1,353 @@
+/* The keep-alive pool; contract in pool.h. */
+#include "engine/pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const fl__conn_owner_ops conn_owner_ops;
+
+void fl__pool_init(fl__pool *p) {
+  memset(p, 0, sizeof *p);
+  fl__queue_init(&p->hosts);
+  fl__queue_init(&p->idle_lru);
+  fl__queue_init(&p->waiters);
+  fl__queue_init(&p->graveyard);
+  fl__hash_init(&p->by_key);
+  p->env.stats = &p->stats;
+}
+
+/* ----------------------------------------------------------------- hosts */
+
+static int host_key_eq(const fl__hash_node *n, const void *key) {
+  return strcmp(fl__container_of(n, fl__host, hnode)->ep.key, key) == 0;
+}
+
+/* Copy s into the host's string block at *at; returns the copy. */
+static const char *keep(char **at, const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = memcpy(*at, s, n);
+  *at += n;
+  return d;
+}
+
+static fl__host *host_get(fl__pool *p, const fl__endpoint *ep) {
+  uint32_t hash = ep->key_hash;
+  fl__hash_node *found = fl__hash_find(&p->by_key, hash, host_key_eq, ep->key);
+  if (found) return fl__container_of(found, fl__host, hnode);
+  /* The endpoint's strings live in one block after the host. */
+  size_t need = strlen(ep->key) + strlen(ep->host) + strlen(ep->connect_host) + 3 +
+                (ep->proxy_auth ? strlen(ep->proxy_auth) + 1 : 0);
+  fl__host *h = calloc(1, sizeof *h + need);
+  if (!h) return NULL;
+  char *at = (char *)(h + 1);
+  h->ep = *ep;
+  h->ep.key = keep(&at, ep->key);
+  h->ep.host = keep(&at, ep->host);
+  h->ep.connect_host = keep(&at, ep->connect_host);
+  h->ep.proxy_auth = keep(&at, ep->proxy_auth);
+  fl__queue_init(&h->idle);
+  fl__queue_init(&h->busy);
+  h->connect_limit = p->max_connecting;
+  if (fl__hash_insert(&p->by_key, &h->hnode, hash)) {
+    free(h);
+    return NULL;
+  }
+  fl__queue_insert_head(&p->hosts, &h->node);
+  return h;
+}
+
+static void host_free(fl__pool *p, fl__host *h) {
+  fl__hash_remove(&p->by_key, &h->hnode);
+  fl__queue_remove(&h->node);
+  free(h);
+}
+
+/* A host with no connections and no waiter goes away, so a crawler's memory
+ * does not grow with every host it ever saw. */
+static void host_maybe_free(fl__pool *p, fl__host *h) {
+  if (!h->nconns && !h->nwaiters) host_free(p, h);
+}
+
+/* ------------------------------------------------------------ connections */
+
+static void idle_timer_cb(fl__timer *t);
+
+static fl__conn *conn_new(fl__pool *p, fl__host *h) {
+  fl__conn *c = malloc(sizeof *c);
+  if (!c) return NULL;
+  fl__conn_init(c, &p->env, &conn_owner_ops, &h->ep);
+  c->host = h;
+  fl__timer_init(p->env.loop, &c->idle_timer, idle_timer_cb);
+  h->nconns++;
+  p->total++;
+  p->stats.created++;
+  return c;
+}
+
+static fl__pool *pool_of(fl__conn *c) { return fl__container_of(c->env, fl__pool, env); }
+
+static int per_host_ok(const fl__pool *p, const fl__host *h) {
+  return !p->max_per_host || h->nconns < p->max_per_host;
+}
+
+/* A small server's listen backlog drops SYNs beyond it, and each dropped
+ * one costs a 1, 3, 7 s retransmit: connects to one host go a few at a time. */
+static int connect_ok(const fl__pool *p, const fl__host *h) {
+  return !p->max_connecting || h->nconnecting < h->connect_limit;
+}
+
+static int can_open(const fl__pool *p, const fl__host *h) {
+  return (!p->max_total || p->total < p->max_total) && per_host_ok(p, h) && connect_ok(p, h);
+}
+
+/* A busy connection of h with room for w, or NULL. Only bodiless GET/HEAD,
+ * behind the same. The one being filled comes first: a burst of requests
+ * (completions resending) then shares one write and one server read, as a
+ * pipelining client's batch would; else the least loaded. */
+static fl__conn *pipeline_target(fl__pool *p, fl__host *h, const fl__waiter *w) {
+  if (p->env.pipeline_depth <= 1 || w->fresh || !w->pipelinable) return NULL;
+  if (h->pipe_fill && fl__conn_room(h->pipe_fill, 1)) return h->pipe_fill;
+  fl__conn *best = NULL;
+  fl__queue *q;
+  fl__queue_foreach(q, &h->busy) {
+    fl__conn *c = fl__container_of(q, fl__conn, host_node);
+    if (fl__conn_room(c, 1) && (!best || c->nexchanges < best->nexchanges)) best = c;
+  }
+  return best;
+}
+
+/* With pipelining on, c (if still open: a failed start closes it) is the
+ * one its host's next pipelinable requests should join. */
+static void fill_next(fl__pool *p, fl__conn *c) {
+  if (p->env.pipeline_depth > 1 && c->state == FL__CONN_OPEN && c->pipelining) c->host->pipe_fill = c;
+}
+
+static void unqueue(fl__pool *p, fl__waiter *w) {
+  fl__host *h = w->host;
+  fl__queue_remove(&w->node);
+  if (!h) return;
+  w->host = NULL;
+  h->nwaiters--;
+  host_maybe_free(p, h);
+}
+
+static void grant(fl__pool *p, fl__waiter *w, fl__conn *c) {
+  unqueue(p, w);
+  w->ops->granted(w, c);
+}
+
+/* Give w a connection now if the limits allow. 1 if it is settled. */
+static int try_assign(fl__pool *p, fl__waiter *w) {
+  fl__host *h = w->host;
+  if (!w->fresh && !fl__queue_empty(&h->idle)) {
+    fl__conn *c = fl__container_of(h->idle.next, fl__conn, host_node);
+    fl__queue_remove(&c->host_node);
+    fl__queue_remove(&c->lru_node);
+    fl__queue_insert_tail(&h->busy, &c->host_node);
+    c->reused = 1;
+    p->stats.reused++;
+    grant(p, w, c);
+    fill_next(p, c);
+    return 1;
+  }
+  if (!can_open(p, h)) {
+    /* No new connection may be opened: pipeline behind a busy one. */
+    fl__conn *busy = pipeline_target(p, h, w);
+    if (busy) {
+      p->stats.reused++;
+      grant(p, w, busy);
+      fill_next(p, busy);
+      return 1;
+    }
+    /* At the total limit, an idle connection of another host is worth less
+     * than a waiting request: close the oldest one to make room. */
+    if (fl__queue_empty(&p->idle_lru) || !per_host_ok(p, h) || !connect_ok(p, h)) return 0;
+    fl__conn_close(fl__container_of(p->idle_lru.next, fl__conn, lru_node), 0, NULL);
+    if (!can_open(p, h)) return 0;
+  }
+  fl__conn *c = conn_new(p, h);
+  if (!c) {
+    unqueue(p, w);
+    w->ops->failed(w, FL_ENOMEM, "out of memory creating a connection");
+    return 1;
+  }
+  fl__queue_insert_tail(&h->busy, &c->host_node);
+  h->nconnecting++;
+  c->connecting_counted = 1;
+  grant(p, w, c);
+  if (c->state != FL__CONN_DEAD) fl__conn_connect(c);
+  return 1;
+}
+
+/* Hand freed capacity to waiters, oldest first. Re-entrant calls (a
+ * hand-off that closes a connection) only ask for another pass. */
+static void wake_waiters(fl__pool *p) {
+  if (p->waking) {
+    p->wake_again = 1;
+    return;
+  }
+  p->waking = 1;
+  do {
+    p->wake_again = 0;
+    fl__queue *q = p->waiters.next;
+    while (q != &p->waiters) {
+      fl__queue *next = q->next;
+      fl__waiter *w = fl__container_of(q, fl__waiter, node);
+      if (!try_assign(p, w) && p->max_total && p->total >= p->max_total && fl__queue_empty(&p->idle_lru))
+        break; /* nothing can move until a connection is released */
+      if (p->wake_again) break;
+      q = next;
+    }
+  } while (p->wake_again);
+  p->waking = 0;
+}
+
+int fl__pool_acquire(fl__pool *p, fl__waiter *w, const fl__endpoint *ep) {
+  fl__host *h = host_get(p, ep);
+  if (!h) return FL_ENOMEM;
+  w->host = h;
+  h->nwaiters++;
+  fl__queue_insert_tail(&p->waiters, &w->node);
+  /* Waiters ahead of it could not use what is free now (per-host limits),
+   * so trying at once keeps their order among themselves. */
+  try_assign(p, w);
+  return 0;
+}
+
+void fl__pool_leave(fl__pool *p, fl__waiter *w) { unqueue(p, w); }
+
+/* ------------------------------------------------------ the owner's side */
+
+/* The server has taken the connection: the host's next one may start. A
+ * finished TCP connect does not say so (the kernel completes it while the
+ * connection still waits in the listen queue), a first response byte does.
+ * A server slow to answer is given the benefit of the doubt after
+ * FL__CONNECT_SETTLE_MS, and its host's limit doubles: slow answers come
+ * from work done after accept(), so a burst of slow requests (200 x
+ * /delay/1) still opens its connections within a few settle periods, while
+ * a quick server with a small backlog (python's http.server: 5) answers
+ * each within the period and keeps the limit small. */
+static void connect_over(fl__pool *p, fl__conn *c) {
+  if (!c->connecting_counted) return;
+  c->connecting_counted = 0;
+  fl__timer_stop(&c->idle_timer);
+  c->host->nconnecting--;
+  if (!p->stopping && !fl__queue_empty(&p->waiters)) wake_waiters(p);
+}
+
+static void conn_connected(fl__conn *c) {
+  fl__pool *p = pool_of(c);
+  if (c->connecting_counted && fl__timer_start(&c->idle_timer, FL__CONNECT_SETTLE_MS)) connect_over(p, c);
+}
+
+static void conn_answered(fl__conn *c) { connect_over(pool_of(c), c); }
+
+static void conn_ready(fl__conn *c) {
+  fl__pool *p = pool_of(c);
+  fill_next(p, c);
+  if (c->host && c->host->pipe_fill == c && !fl__queue_empty(&p->waiters)) wake_waiters(p);
+}
+
+static void conn_idle(fl__conn *c, int reusable) {
+  fl__pool *p = pool_of(c);
+  if (!reusable || p->stopping) {
+    fl__conn_close(c, 0, NULL);
+    return;
+  }
+  fl__host *h = c->host;
+  fl__queue_remove(&c->host_node);
+  fl__queue_insert_head(&h->idle, &c->host_node);
+  fl__queue_insert_tail(&p->idle_lru, &c->lru_node);
+  uint64_t now = fl__loop_now(p->env.loop);
+  c->idle_expiry = now + c->idle_ms;
+  /* The timer is re-armed lazily; only an earlier expiry needs a restart. */
+  int rearm = !fl__timer_active(&c->idle_timer) || c->idle_timer.due > c->idle_expiry;
+  if ((rearm && fl__timer_start(&c->idle_timer, c->idle_ms)) || fl__conn_watch_idle(c)) {
+    fl__conn_close(c, 0, NULL); /* cannot expire or watch it: do not keep it */
+    return;
+  }
+  wake_waiters(p);
+}
+
+static void conn_closed(fl__conn *c) {
+  fl__pool *p = pool_of(c);
+  fl__host *h = c->host;
+  if (c->connecting_counted) {
+    c->connecting_counted = 0;
+    h->nconnecting--;
+  }
+  if (h->pipe_fill == c) h->pipe_fill = NULL;
+  fl__timer_stop(&c->idle_timer);
+  fl__queue_remove(&c->host_node);
+  fl__queue_remove(&c->lru_node);
+  fl__queue_insert_tail(&p->graveyard, &c->host_node);
+  h->nconns--;
+  p->total--;
+  c->host = NULL;
+  host_maybe_free(p, h);
+  if (!p->stopping) wake_waiters(p);
+}
+
+static const fl__conn_owner_ops conn_owner_ops = {
+    .connected = conn_connected, .answered = conn_answered, .ready = conn_ready, .idle = conn_idle, .room = conn_ready, .closed = conn_closed};
+
+/* Lazily re-armed: a busy connection only moves idle_expiry. */
+static void idle_timer_cb(fl__timer *t) {
+  fl__conn *c = fl__container_of(t, fl__conn, idle_timer);
+  if (c->connecting_counted) { /* new: its settle time ran out (see connect_over) */
+    fl__guard *g = c->env->guard;
+    fl__guard_enter(g);
+    if (c->host->connect_limit < FL__CONNECT_LIMIT_MAX) c->host->connect_limit *= 2;
+    connect_over(pool_of(c), c);
+    fl__guard_leave(g);
+    return;
+  }
+  if (!fl__queue_linked(&c->lru_node)) return; /* busy: re-armed when it goes idle again */
+  uint64_t now = fl__loop_now(c->env->loop);
+  if (c->idle_expiry > now && fl__timer_start(t, c->idle_expiry - now) == 0) return;
+  fl__guard *g = c->env->guard;
+  fl__guard_enter(g);
+  fl__conn_close(c, 0, NULL);
+  fl__guard_leave(g);
+}
+
+void fl__pool_stats(const fl__pool *p, fl_pool_stats *out) {
+  *out = p->stats;
+  out->open = p->total;
+  uint32_t idle = 0, waiting = 0, connecting = 0;
+  fl__queue *q, *hq;
+  fl__queue_foreach(q, &p->idle_lru) idle++;
+  fl__queue_foreach(q, &p->waiters) waiting++;
+  fl__queue_foreach(hq, &p->hosts) {
+    fl__host *h = fl__container_of(hq, fl__host, node);
+    fl__queue_foreach(q, &h->busy) {
+      if (fl__container_of(q, fl__conn, host_node)->state != FL__CONN_OPEN) connecting++;
+    }
+  }
+  out->idle = idle;
+  out->waiting = waiting;
+  out->connecting = connecting;
+  out->in_use = out->open - idle - connecting;
+}
+
+void fl__pool_free_graveyard(fl__pool *p) {
+  while (!fl__queue_empty(&p->graveyard)) {
+    fl__conn *c = fl__container_of(p->graveyard.next, fl__conn, host_node);
+    fl__queue_remove(&c->host_node);
+    fl__conn_dispose(c);
+    free(c);
+  }
+}
+
+void fl__pool_close_all(fl__pool *p) {
+  p->stopping = 1;
+  while (!fl__queue_empty(&p->hosts)) {
+    fl__host *h = fl__container_of(p->hosts.next, fl__host, node);
+    h->nwaiters++; /* keep it while its connections go */
+    while (!fl__queue_empty(&h->idle)) fl__conn_close(fl__container_of(h->idle.next, fl__conn, host_node), 0, NULL);
+    while (!fl__queue_empty(&h->busy)) fl__conn_close(fl__container_of(h->busy.next, fl__conn, host_node), 0, NULL);
+    host_free(p, h);
+  }
+  fl__hash_free(&p->by_key);
+}

@@ -1,0 +1,109 @@
+/* An exchange: one request and its response, as a connection carries it.
+ *
+ * The owner (a request, in the client layer) fills the request side and
+ * the ops (its sink), then hands the exchange to a carrier (an HTTP/1.1
+ * connection today; an HTTP/2 stream later). The carrier writes the request,
+ * feeds the response through the HTTP/1.1 codec (http/h1.h), and reports
+ * back only through the ops: this is the one way up from the engine.
+ *
+ * Rules
+ * - ops are called by the carrier while it holds the exchange; done or
+ *   failed is the last call, exactly once per carrying, and the carrier
+ *   forgets the exchange before making it.
+ * - Any op may drop the exchange (fl__conn_drop, after a user callback
+ *   cancelled or freed the request): the carrier checks after each op and
+ *   calls nothing more for it.
+ * - Borrowed pointers (body bytes) are valid only during the call. */
+#ifndef FL_EXCHANGE_H
+#define FL_EXCHANGE_H
+
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/common.h"
+#include "http/response.h"
+
+typedef struct fl__exchange fl__exchange;
+
+/* The steps of one exchange, in order; a reused connection skips the
+ * first three, and ops->start comes between TLS_DONE and SENT. One call
+ * site per step: hooks and timers hang off these. */
+typedef enum fl__ex_step {
+  FL__EX_RESOLVED,   /* DNS answered for the new connection carrying it */
+  FL__EX_CONNECTED,  /* TCP connected */
+  FL__EX_TLS_DONE,   /* TLS handshake done */
+  FL__EX_SENT,       /* all of its request is written */
+  FL__EX_INTERIM,    /* a 1xx head is in ex->res (until the step returns) */
+  FL__EX_FIRST_BYTE, /* the first byte of its response arrived */
+  FL__EX_ACTIVITY    /* more response bytes arrived */
+} fl__ex_step;
+
+/* Why the carrier gave an exchange up. */
+typedef struct fl__ex_failure {
+  int err;         /* FL_E... or an error the owner's own op returned */
+  const char *msg; /* NULL when an op of the owner failed: it knows why */
+  int early;       /* nothing of the response arrived and the connection was
+                      a reused one: the server likely closed it while idle */
+  int orphaned;    /* the connection went away before this exchange's
+                      response (pipelined behind another): send it again */
+} fl__ex_failure;
+
+/* Returned by head or body: the owner wants no more of this body (a long
+ * redirect body); the carrier drops the connection instead of reading on,
+ * then calls done. */
+#define FL__EX_ABANDON_BODY (-100000)
+
+typedef struct fl__exchange_ops {
+  /* Its turn to be written has come on an open connection: fill in the
+   * request side now (the head reflects the moment it leaves: cookies
+   * set by a response a moment ago, the connection it goes on). 0, or an
+   * error (the owner has the message): the carrier gives it up unsent. */
+  int (*start)(fl__exchange *ex);
+  void (*step)(fl__exchange *ex, fl__ex_step step);
+  /* A final (>= 200) head is in ex->res. 0 to read the body, or an error
+   * (< 0) to stop. ex->content_length is set. */
+  int (*head)(fl__exchange *ex);
+  /* Body bytes as they arrived (still content-coded); at == NULL marks the
+   * end of the body. 0, or an error (< 0) to stop. */
+  int (*body)(fl__exchange *ex, const char *at, size_t n);
+  /* Streamed request body: up to cap bytes into buf; 0 at the end, < 0 if
+   * the source failed. */
+  long (*upload)(fl__exchange *ex, char *buf, size_t cap);
+  /* The response is complete (the connection was released first, so the
+   * next hop of a redirect may reuse it). */
+  void (*done)(fl__exchange *ex);
+  void (*failed)(fl__exchange *ex, const fl__ex_failure *f);
+} fl__exchange_ops;
+
+struct fl__exchange {
+  const fl__exchange_ops *ops;
+  /* Request side, set by the owner before carrying (the head and body by
+   * ops->start at the latest) and left alone while carried. */
+  fl__buf head;        /* the serialized request head */
+  const char *body;    /* fixed body (borrowed), body_len bytes */
+  size_t body_len;
+  int streams;         /* the body comes from ops->upload */
+  int64_t upload_len;  /* streamed: -1 chunked, else the Content-Length */
+  int head_only;       /* HEAD: no body whatever the headers say */
+  int pipelinable;     /* bodiless GET/HEAD: may share a connection */
+  int paused;          /* the owner stopped reading (fl__conn_update_pause) */
+  uint32_t expect_ms;  /* Expect: 100-continue sent: wait this long for a 100
+                          before the body; 0 = send the body at once */
+  fl_response *res;    /* where the response head goes */
+  uint64_t *bytes_sent; /* the owner's counter, added to as bytes leave */
+  /* Carrier side. */
+  void *carrier;       /* the connection carrying it, or NULL */
+  fl__queue node;      /* the carrier's list */
+  size_t woff;         /* bytes of head and fixed body written */
+  uint64_t upload_sent; /* streamed bytes of a known-length upload */
+  int upload_done;
+  int response_started;
+  int awaiting_continue; /* head out, body held for a 100 (or the timeout) */
+  int64_t content_length; /* of the response, -1 if not given */
+  uint64_t body_bytes;    /* of the response, as received */
+};
+
+void fl__exchange_init(fl__exchange *ex, const fl__exchange_ops *ops);
+void fl__exchange_dispose(fl__exchange *ex);
+
+#endif

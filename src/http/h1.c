@@ -1,0 +1,299 @@
+/* The HTTP/1.1 codec: llhttp callbacks into an exchange's response, caps on
+ * heads, and the few helpers that serialize a request head. */
+#include "http/h1.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void fl__exchange_init(fl__exchange *ex, const fl__exchange_ops *ops) {
+  memset(ex, 0, sizeof *ex);
+  ex->ops = ops;
+  fl__buf_init(&ex->head);
+  fl__queue_init(&ex->node);
+  ex->upload_len = -1;
+  ex->content_length = -1;
+}
+
+void fl__exchange_dispose(fl__exchange *ex) { fl__buf_dispose(&ex->head); }
+
+/* ----------------------------------------------------------------- parse */
+
+static int stop(fl__h1 *h, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int stop(fl__h1 *h, int err, const char *fmt, ...) {
+  h->err = err;
+  h->owner_err = 0;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(h->errmsg, sizeof h->errmsg, fmt, ap);
+  va_end(ap);
+  return HPE_USER;
+}
+
+/* An op of the owner failed (it has the message), or dropped the exchange. */
+static int stop_owner(fl__h1 *h, int err) {
+  h->err = err;
+  h->owner_err = 1;
+  return HPE_USER;
+}
+
+#define EX_OR_STOP(h)                                          \
+  do {                                                         \
+    if (!(h)->ex) return stop_owner((h), FL_ECANCELED);        \
+  } while (0)
+
+/* Per callback only additions and two compares against caps made once in
+ * fl__h1_init (0 = none became UINT32_MAX); the total over all heads of a
+ * response is checked once per head, in on_headers_complete. */
+static int count_head_bytes(fl__h1 *h, size_t n) {
+  uint32_t add = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+  h->header_bytes += add;
+  h->line_bytes += add;
+  if (h->header_bytes > h->head_cap || h->header_bytes < add)
+    return stop(h, FL_EHEADER_TOO_LARGE, "response headers exceed %u bytes", h->max_header_bytes);
+  if (h->line_bytes > h->line_cap)
+    return stop(h, FL_EHEADER_TOO_LARGE, "a response header line exceeds %u bytes", h->max_line_bytes);
+  return 0;
+}
+
+static int on_message_begin(llhttp_t *p) {
+  fl__h1 *h = p->data;
+  EX_OR_STOP(h);
+  h->header_bytes = 0;
+  h->header_count = 0;
+  h->line_bytes = 0;
+  h->in_trailers = 0;
+  h->status_seen = 0;
+  h->ex->res->seen = 0;
+  return 0;
+}
+
+static int on_status(llhttp_t *p, const char *at, size_t n) {
+  fl__h1 *h = p->data;
+  EX_OR_STOP(h);
+  if (count_head_bytes(h, n)) return HPE_USER;
+  return fl__buf_append(&h->ex->res->reason, at, n) ? stop(h, FL_ENOMEM, "out of memory") : 0;
+}
+
+static int on_status_complete(llhttp_t *p) {
+  fl__h1 *h = p->data;
+  h->status_seen = 1;
+  h->line_bytes = 0;
+  if (p->status_code < 100 || p->status_code > 599)
+    return stop(h, FL_EBAD_STATUS, "response status %d is outside 100-599", p->status_code);
+  return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n) {
+  fl__h1 *h = p->data;
+  EX_OR_STOP(h);
+  if (count_head_bytes(h, n)) return HPE_USER;
+  fl__headers *hd = h->in_trailers ? &h->ex->res->trailers : &h->ex->res->headers;
+  return fl__headers_append_name(hd, at, n) ? stop(h, FL_ENOMEM, "out of memory") : 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n) {
+  fl__h1 *h = p->data;
+  EX_OR_STOP(h);
+  if (count_head_bytes(h, n)) return HPE_USER;
+  fl__headers *hd = h->in_trailers ? &h->ex->res->trailers : &h->ex->res->headers;
+  return fl__headers_append_value(hd, at, n) ? stop(h, FL_ENOMEM, "out of memory") : 0;
+}
+
+static unsigned classify(const char *name, size_t len) {
+  switch (len) {
+  case 10:
+    if (fl__strcaseeq(name, "Keep-Alive")) return FL__H_KEEP_ALIVE;
+    if (fl__strcaseeq(name, "Set-Cookie")) return FL__H_SET_COOKIE;
+    return 0;
+  case 16:
+    return fl__strcaseeq(name, "Content-Encoding") ? FL__H_CONTENT_ENCODING : 0;
+  default:
+    return 0;
+  }
+}
+
+static int on_header_value_complete(llhttp_t *p) {
+  fl__h1 *h = p->data;
+  EX_OR_STOP(h);
+  if (h->max_header_count && ++h->header_count > h->max_header_count)
+    return stop(h, FL_ETOO_MANY_HEADERS, "response has more than %u headers", h->max_header_count);
+  h->line_bytes = 0;
+  fl__headers *hd = h->in_trailers ? &h->ex->res->trailers : &h->ex->res->headers;
+  if (fl__headers_commit(hd)) return stop(h, FL_ENOMEM, "out of memory");
+  if (!h->in_trailers)
+    h->ex->res->seen |= classify(fl__headers_name(hd, hd->n - 1), hd->items[hd->n - 1].name_len);
+  return 0;
+}
+
+static int on_headers_complete(llhttp_t *p) {
+  fl__h1 *h = p->data;
+  EX_OR_STOP(h);
+  fl__exchange *ex = h->ex;
+  fl_response *res = ex->res;
+  if (fl__headers_commit(&res->headers)) return stop(h, FL_ENOMEM, "out of memory");
+  int status = p->status_code;
+  res->status = status;
+  res->http_minor = p->http_minor;
+  if (status == 101) return stop(h, FL_EWEIRD_REPLY, "unexpected 101 Switching Protocols"); /* never asked */
+  h->all_head_bytes += h->header_bytes;
+  uint32_t all = h->max_header_bytes > FL__H1_ALL_HEADS_MAX ? h->max_header_bytes : FL__H1_ALL_HEADS_MAX;
+  if (h->all_head_bytes > all)
+    return stop(h, FL_EHEADER_TOO_LARGE, "response heads (%u interim) exceed %u bytes in all", h->interim_heads,
+                all);
+  if (status < 200) { /* interim: shown to the owner, skipped, counted against the caps */
+    if (++h->interim_heads > FL__H1_INTERIM_MAX)
+      return stop(h, FL_EHEADER_TOO_LARGE, "more than %u interim (1xx) responses", FL__H1_INTERIM_MAX);
+    if (status == 100) h->continue_seen = 1;
+    ex->ops->step(ex, FL__EX_INTERIM);
+    if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
+    return 1;
+  }
+  ex->content_length = (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1;
+  int r = ex->ops->head(ex);
+  if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
+  if (r < 0) return stop_owner(h, r);
+  return ex->head_only || status == 204 || status == 304 ? 1 : 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n) {
+  fl__h1 *h = p->data;
+  EX_OR_STOP(h);
+  fl__exchange *ex = h->ex;
+  h->body_bytes += n;
+  ex->body_bytes += n;
+  int r = ex->ops->body(ex, at, n);
+  if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
+  return r < 0 ? stop_owner(h, r) : 0;
+}
+
+/* llhttp takes any chunk size that fits 64 bits; one that does not fit 63
+ * (a signed offset, as curl's) is a server error, not 16 EiB to wait for. */
+static int on_chunk_header(llhttp_t *p) {
+  fl__h1 *h = p->data;
+  if (p->content_length > (uint64_t)INT64_MAX)
+    return stop(h, FL_ERECV, "malformed chunked encoding: chunk size %llx is too large",
+                (unsigned long long)p->content_length);
+  if (p->content_length == 0) { /* the last chunk: fields after it are trailers */
+    h->in_trailers = 1;
+    h->line_bytes = 0;
+  }
+  return 0;
+}
+
+static int on_message_complete(llhttp_t *p) {
+  fl__h1 *h = p->data;
+  EX_OR_STOP(h);
+  fl__exchange *ex = h->ex;
+  if (ex->res->status < 200) { /* 1xx done: the final response follows */
+    fl__response_reset(ex->res);
+    return 0;
+  }
+  int r = ex->ops->body(ex, NULL, 0);
+  if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
+  if (r < 0) return stop_owner(h, r);
+  h->message_done = 1;
+  return HPE_PAUSED; /* stop exactly here: the bytes after it are the next response's */
+}
+
+/* Constant, so threads share it without a race (llhttp_settings_init only
+ * zeroes the struct; designated initializers zero the rest). */
+static const llhttp_settings_t settings = {
+    .on_message_begin = on_message_begin,
+    .on_status = on_status,
+    .on_status_complete = on_status_complete,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
+    .on_message_complete = on_message_complete,
+};
+
+void fl__h1_init(fl__h1 *h, uint32_t max_header_bytes, uint32_t max_header_count, uint32_t max_line_bytes) {
+  memset(h, 0, sizeof *h);
+  h->max_header_bytes = max_header_bytes;
+  h->max_header_count = max_header_count;
+  h->max_line_bytes = max_line_bytes;
+  h->head_cap = max_header_bytes ? max_header_bytes : UINT32_MAX;
+  h->line_cap = max_line_bytes ? max_line_bytes : UINT32_MAX;
+}
+
+void fl__h1_begin(fl__h1 *h, fl__exchange *ex) {
+  llhttp_init(&h->parser, HTTP_RESPONSE, &settings);
+  h->parser.data = h;
+  h->ex = ex;
+  h->header_bytes = h->header_count = 0;
+  h->all_head_bytes = h->interim_heads = 0;
+  h->body_bytes = 0;
+  h->message_done = 0;
+  h->err = 0;
+  h->line_bytes = 0;
+  h->in_trailers = 0;
+  h->status_seen = 0;
+  h->continue_seen = 0;
+  ex->body_bytes = 0;
+}
+
+/* A bad head is a weird reply (curl's 8); bad framing inside the body, such
+ * as a malformed chunk, is a receive error (curl's 56, "Malformed encoding
+ * found in chunked-encoding"). */
+static int parse_error(fl__h1 *h, llhttp_errno_t e) {
+  int final_head = h->ex && h->ex->res->status >= 200;
+  /* Not even a status line (HTTP/0.9, another protocol): curl's 1. */
+  int err = !h->status_seen ? FL_EBAD_STATUS_LINE : final_head ? FL_ERECV : FL_EWEIRD_REPLY;
+  return stop(h, err, "%s: %s (%s)", err == FL_ERECV ? "malformed body encoding" : "invalid response",
+              llhttp_get_error_reason(&h->parser), llhttp_errno_name(e)),
+         err;
+}
+
+int fl__h1_feed(fl__h1 *h, const char *data, size_t len, size_t *used) {
+  h->err = 0;
+  llhttp_errno_t e = llhttp_execute(&h->parser, data, len);
+  if (e == HPE_OK) return FL__H1_MORE;
+  if (e == HPE_PAUSED && h->message_done) {
+    *used = (size_t)(llhttp_get_error_pos(&h->parser) - data);
+    return FL__H1_DONE;
+  }
+  if (h->err) return h->err;
+  return parse_error(h, e);
+}
+
+int fl__h1_eof(fl__h1 *h) {
+  h->err = 0;
+  llhttp_errno_t e = llhttp_finish(&h->parser);
+  if (h->message_done) return FL__H1_DONE;
+  if (h->err) return h->err;
+  if (!h->ex) return stop_owner(h, FL_ECANCELED), FL_ECANCELED;
+  if (h->ex->res->status == 0 || e == HPE_OK)
+    return stop(h, FL_EWEIRD_REPLY, "connection closed in the middle of the response headers"),
+           FL_EWEIRD_REPLY;
+  if (h->ex->head_only)
+    return stop(h, FL_EWEIRD_REPLY, "connection closed during a HEAD response"), FL_EWEIRD_REPLY;
+  return stop(h, FL_EPARTIAL_BODY, "transfer closed with outstanding body data (%llu bytes received)",
+              (unsigned long long)h->body_bytes),
+         FL_EPARTIAL_BODY;
+}
+
+int fl__h1_keep_alive(const fl__h1 *h) { return llhttp_should_keep_alive(&h->parser); }
+
+/* ------------------------------------------------------------- serialize */
+
+int fl__h1_put_request_line(fl__buf *b, const char *method, const char *scheme, const char *authority,
+                            const char *target) {
+  /* Through a forward proxy the target is in absolute form (RFC 9112 3.2.2). */
+  return fl__buf_puts(b, method) || fl__buf_puts(b, " ") ||
+                 (scheme && (fl__buf_puts(b, scheme) || fl__buf_puts(b, "://") || fl__buf_puts(b, authority))) ||
+                 fl__buf_puts(b, target) || fl__buf_puts(b, " HTTP/1.1\r\n")
+             ? FL_ENOMEM
+             : 0;
+}
+
+int fl__h1_put_header(fl__buf *b, const char *name, const char *value) {
+  return fl__buf_puts(b, name) || fl__buf_puts(b, ": ") || fl__buf_puts(b, value) || fl__buf_puts(b, "\r\n")
+             ? FL_ENOMEM
+             : 0;
+}
+
+int fl__h1_end_head(fl__buf *b) { return fl__buf_puts(b, "\r\n") ? FL_ENOMEM : 0; }

@@ -1,0 +1,350 @@
+/* Asynchronous name resolution: c-ares on the reactor, overrides, a cache.
+ *
+ * Shape (this file: answers at once, lookups, waiters, delivery, lifecycle;
+ * dns_ares.c: c-ares on the reactor; dns_cache.c: the cache)
+ * - One ares_channel per resolver. c-ares tells us which sockets to watch
+ *   through the socket-state callback; each gets an fl__io (fl__dns_sock).
+ *   Readiness calls ares_process_fd; one fl__timer is re-armed after every
+ *   call into c-ares from min(ares_timeout, earliest lookup deadline).
+ * - A lookup is one ares_getaddrinfo for one lower-cased name. Requests for
+ *   a name already being looked up wait on that lookup (r->inflight).
+ * - User callbacks run only from a lookup's fl__defer, never from inside
+ *   c-ares (whose callbacks may fire synchronously from ares_getaddrinfo, or
+ *   from ares_process_fd while c-ares is mid-iteration) and never from
+ *   inside fl__dns_resolve. A callback may free the resolver: r->delivering
+ *   turns that free into a mark honoured when delivery unwinds.
+ * - A lookup that passed its deadline answers its waiters FL_EDNS_TIMEOUT
+ *   but stays alive while c-ares holds its callback; if an answer still
+ *   comes, it fills the cache.
+ * - Local file reads: ares_init_options reads resolv.conf, nsswitch.conf
+ *   and host.conf once per resolver; every c-ares lookup reads /etc/hosts
+ *   (the "f" in lookups "fb"). Both are short local reads, accepted on the
+ *   loop thread; nothing here waits on the network.
+ */
+#include "net/dns_impl.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_TIMEOUT_MS 5000
+
+static int lookup_eq(const fl__hash_node *n, const void *name) {
+  return strcmp(fl__container_of(n, fl__dns_lookup, h)->name, name) == 0;
+}
+
+static void set_addrs(fl__dns_req *req, const fl__sockaddr *addrs, size_t n, int cache_hit) {
+  size_t i;
+  req->err = 0;
+  req->errmsg[0] = '\0';
+  req->cache_hit = cache_hit;
+  req->naddrs = n;
+  for (i = 0; i < n; i++) {
+    req->addrs[i] = addrs[i];
+    fl__sockaddr_set_port(&req->addrs[i], req->port);
+  }
+}
+
+uint64_t fl__dns_cache_lifetime_ms(const fl__resolver_options *o, uint32_t ttl_s) {
+  return fl__dns_cache_clamp_ttl(o->ttl_min_ms, o->ttl_max_ms, ttl_s);
+}
+
+int fl__dns_cache_put(fl__resolver *r, const char *name, const fl__sockaddr *addrs, size_t n,
+                      uint32_t ttl_s) {
+  char key[FL__DNS_NAME_MAX + 1];
+  fl__sockaddr ordered[FL__DNS_MAX_ADDRS];
+  size_t len = strlen(name);
+  if (len == 0 || len > FL__DNS_NAME_MAX || n == 0)
+    return FL_EINVAL;
+  fl__dns_lower_copy(key, name, len);
+  n = fl__dns_order_addrs(ordered, FL__DNS_MAX_ADDRS, addrs, n);
+  fl__dns_cache_store_addrs(&r->cache, key, ordered, n, ttl_s, fl__loop_now(r->loop));
+  return 0;
+}
+
+/* ------------------------------------------------------------- lookups */
+void fl__dns_lookup_maybe_free(fl__dns_lookup *lk) {
+  if (lk->in_ares || !lk->delivered)
+    return;
+  fl__queue_remove(&lk->node);
+  free(lk);
+}
+
+static void destroy(fl__resolver *r);
+
+/* Deferred: answer every waiter. A callback may cancel other waiters, start
+ * lookups, or free the resolver. */
+static void on_deliver(fl__defer *d) {
+  fl__dns_lookup *lk = fl__container_of(d, fl__dns_lookup, deliver);
+  fl__resolver *r = lk->r;
+
+  r->delivering++;
+  while (!r->dead && !fl__queue_empty(&lk->waiters)) {
+    fl__queue *q = lk->waiters.next;
+    fl__dns_req *req = fl__container_of(q, fl__dns_req, node);
+    fl__queue_remove(q);
+    req->entry = NULL;
+    req->cache_hit = 0;
+    if (lk->err)
+      fl__dns_ares_set_error(r, req, lk->err, lk->status, lk->name);
+    else
+      set_addrs(req, lk->addrs, lk->naddrs, 0);
+    req->cb(req);
+  }
+  r->delivering--;
+  if (r->dead) {
+    if (!r->delivering)
+      destroy(r);
+    return;
+  }
+  lk->delivered = 1;
+  fl__dns_lookup_maybe_free(lk);
+}
+
+/* ------------------------------------------------------------- lifecycle */
+static void destroy(fl__resolver *r) {
+  size_t i;
+
+  r->dead = 1;
+  fl__dns_ares_destroy(r);
+  while (!fl__queue_empty(&r->lookups)) {
+    fl__dns_lookup *lk = fl__container_of(r->lookups.next, fl__dns_lookup, node);
+    fl__queue_remove(&lk->node);
+    fl__defer_cancel(&lk->deliver);
+    free(lk);
+  }
+  fl__dns_cache_free(&r->cache);
+  fl__hash_free(&r->inflight);
+  for (i = 0; i < r->noverrides; i++)
+    free(r->overrides[i].host);
+  free(r->overrides);
+  free(r);
+}
+
+void fl__resolver_free(fl__resolver *r) {
+  if (!r)
+    return;
+  if (r->delivering) {
+    r->dead = 1; /* on_deliver finishes the job once the callback returns */
+    return;
+  }
+  destroy(r);
+}
+
+int fl__resolver_new(fl_loop *loop, const fl__resolver_options *opts, fl__resolver **out,
+                     char *errbuf, size_t errcap) {
+  fl__resolver *r;
+  size_t n = 0, i;
+  int err;
+
+  *out = NULL;
+  if (errbuf && errcap)
+    errbuf[0] = '\0';
+  err = fl__dns_ares_library_init(errbuf, errcap);
+  if (err)
+    return err;
+  r = calloc(1, sizeof(*r));
+  if (!r)
+    return FL_ENOMEM;
+  r->loop = loop;
+  r->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+  fl__dns_cache_init(&r->cache, opts->ttl_min_ms, opts->ttl_max_ms, opts->negative_ttl_ms);
+  fl__hash_init(&r->inflight);
+  fl__queue_init(&r->lookups);
+  fl__queue_init(&r->pending);
+  fl__timer_init(loop, &r->timer, fl__dns_ares_on_timer);
+
+  if (opts->resolve)
+    while (opts->resolve[n])
+      n++;
+  if (n) {
+    r->overrides = calloc(n, sizeof(*r->overrides));
+    if (!r->overrides) {
+      err = FL_ENOMEM;
+      goto fail;
+    }
+    for (i = 0; i < n; i++) {
+      err = fl__dns_parse_override(opts->resolve[i], &r->overrides[i], errbuf, errcap);
+      if (err)
+        goto fail;
+      r->noverrides++;
+    }
+  }
+  err = fl__dns_ares_init(r, opts->servers, errbuf, errcap);
+  if (err)
+    goto fail;
+  *out = r;
+  return 0;
+
+fail:
+  destroy(r);
+  return err;
+}
+
+void fl__resolver_stats(const fl__resolver *r, fl__dns_stats *out) {
+  *out = r->stats;
+  out->cache_entries = (uint32_t)fl__dns_cache_count(&r->cache);
+  out->sockets = (uint32_t)r->nsocks;
+}
+
+/* --------------------------------------------------------------- resolve */
+static const fl__dns_override *find_override(const fl__resolver *r, const char *name, uint16_t port) {
+  size_t i;
+  for (i = 0; i < r->noverrides; i++)
+    if (r->overrides[i].port == port && strcmp(r->overrides[i].host, name) == 0)
+      return &r->overrides[i];
+  return NULL;
+}
+
+/* RFC 6761 6.3: "localhost." and names under .localhost are loopback and
+ * never go to DNS. Plain "localhost" goes to c-ares, which answers it from
+ * /etc/hosts (or loopback when absent) without DNS traffic. */
+static int is_localhost_subname(const char *name, size_t len) {
+  static const char suffix[] = ".localhost";
+  size_t sl = sizeof suffix - 1;
+  if (len && name[len - 1] == '.') {
+    len--;
+    if (len == sl - 1 && memcmp(name, suffix + 1, len) == 0)
+      return 1; /* "localhost." */
+  }
+  return len > sl && memcmp(name + len - sl, suffix, sl) == 0;
+}
+
+/* Bytes no host name may hold (a failed literal, a URL fragment...): such
+ * names are refused at once instead of being sent to DNS. */
+static int plausible_name(const char *name) {
+  const unsigned char *p;
+  for (p = (const unsigned char *)name; *p; p++)
+    if (*p <= ' ' || *p == 0x7f || strchr(":%[]/\\@", *p))
+      return 0;
+  return 1;
+}
+
+static int literal(fl__dns_req *req, const char *host, size_t len) {
+  char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  fl__sockaddr a;
+  if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+    if (len - 2 >= sizeof buf)
+      return 0;
+    memcpy(buf, host + 1, len - 2);
+    buf[len - 2] = '\0';
+    if (!fl__dns_parse_ip(buf, &a) || a.sa.sa_family != AF_INET6)
+      return 0;
+  } else if (!fl__dns_parse_ip(host, &a)) {
+    return 0;
+  }
+  set_addrs(req, &a, 1, 1);
+  return 1;
+}
+
+int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_t port,
+                    fl__dns_cb cb, void *data) {
+  char name[FL__DNS_NAME_MAX + 1];
+  size_t len = host ? strlen(host) : 0;
+  const fl__dns_override *o;
+  const fl__dns_entry *e;
+  fl__hash_node *h;
+  uint32_t hash;
+  fl__dns_lookup *lk;
+
+  req->err = 0;
+  req->naddrs = 0;
+  req->cache_hit = 0;
+  req->errmsg[0] = '\0';
+  req->cb = cb;
+  req->data = data;
+  req->entry = NULL;
+  req->port = port;
+  fl__queue_init(&req->node);
+
+  if (len == 0) {
+    fl__dns_ares_set_error(r, req, FL_ERESOLVE, ARES_SUCCESS, "(empty host name)");
+    return 0;
+  }
+  if (literal(req, host, len))
+    return 0;
+  if (len > FL__DNS_NAME_MAX) {
+    fl__dns_ares_set_error(r, req, FL_ERESOLVE, ARES_EBADNAME, "(name too long)");
+    return 0;
+  }
+  fl__dns_lower_copy(name, host, len);
+  if (!plausible_name(name)) {
+    fl__dns_ares_set_error(r, req, FL_ERESOLVE, ARES_EBADNAME, name);
+    return 0;
+  }
+
+  o = find_override(r, name, port);
+  if (o) {
+    set_addrs(req, o->addrs, o->naddrs, 1);
+    return 0;
+  }
+  if (is_localhost_subname(name, len)) {
+    fl__sockaddr lo[2];
+    memset(lo, 0, sizeof lo);
+    lo[0].in6.sin6_family = AF_INET6;
+    lo[0].in6.sin6_addr = in6addr_loopback;
+    lo[1].in4.sin_family = AF_INET;
+    lo[1].in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    set_addrs(req, lo, 2, 1);
+    return 0;
+  }
+
+  e = fl__dns_cache_find(&r->cache, name, fl__loop_now(r->loop));
+  if (e) {
+    if (e->err) {
+      r->stats.negative_hits++;
+      fl__dns_ares_set_error(r, req, e->err, e->status, name);
+      req->cache_hit = 1;
+    } else {
+      r->stats.cache_hits++;
+      set_addrs(req, e->addrs, e->naddrs, 1);
+    }
+    return 0;
+  }
+
+  hash = fl__hash_str(name);
+  h = fl__hash_find(&r->inflight, hash, lookup_eq, name);
+  if (h) {
+    lk = fl__container_of(h, fl__dns_lookup, h);
+    fl__queue_insert_tail(&lk->waiters, &req->node);
+    req->entry = lk;
+    r->stats.joined++;
+    return 1;
+  }
+
+  lk = calloc(1, sizeof(*lk) + len + 1);
+  if (!lk) {
+    fl__dns_ares_set_error(r, req, FL_ENOMEM, ARES_ENOMEM, name);
+    return 0;
+  }
+  memcpy(lk->name, name, len + 1);
+  lk->r = r;
+  fl__queue_init(&lk->waiters);
+  fl__defer_init(&lk->deliver, on_deliver);
+  lk->deadline = fl__loop_now(r->loop) + r->timeout_ms;
+  lk->in_ares = 1;
+  if (fl__hash_insert(&r->inflight, &lk->h, hash) != 0) {
+    free(lk);
+    fl__dns_ares_set_error(r, req, FL_ENOMEM, ARES_ENOMEM, name);
+    return 0;
+  }
+  fl__queue_insert_tail(&r->lookups, &lk->node);
+  fl__queue_insert_tail(&r->pending, &lk->pending);
+  fl__queue_insert_tail(&lk->waiters, &req->node);
+  req->entry = lk;
+  r->stats.queries++;
+  r->stats.in_flight++;
+  fl__dns_ares_start(r, lk);
+  return 1;
+}
+
+void fl__dns_cancel(fl__resolver *r, fl__dns_req *req) {
+  FL__UNUSED(r);
+  if (!req->entry)
+    return;
+  /* The lookup goes on without waiters: its answer still fills the cache. */
+  fl__queue_remove(&req->node);
+  req->entry = NULL;
+}
+

@@ -1,0 +1,58 @@
+/* Nonblocking TCP connect with Happy Eyeballs (RFC 8305).
+ *
+ * Attempts start in the given address order; the next starts after
+ * attempt_delay_ms or at once when an attempt fails; the first to connect
+ * wins and every other attempt is closed. SO_ERROR is checked on writability.
+ * The winner gets TCP_NODELAY. Sockets are SOCK_NONBLOCK|SOCK_CLOEXEC.
+ * The overall timeout belongs to the caller (connect timeout spans DNS too).
+ */
+#ifndef FL_TCP_H
+#define FL_TCP_H
+
+#include "base/common.h"
+#include "loop/loop.h"
+
+#define FL__CONNECT_MAX_ATTEMPTS 16
+
+typedef struct fl__connector fl__connector;
+typedef void (*fl__connect_cb)(fl__connector *c);
+
+struct fl__connector {
+  /* result, valid in the callback */
+  int err;              /* 0, FL_ECONN_REFUSED, FL_EHOST_UNREACH, FL_ECONNECT, FL_ENOMEM */
+  int fd;               /* connected socket (caller owns it), -1 on error */
+  fl__sockaddr remote;  /* address that won */
+  char errmsg[160];
+  /* private */
+  fl_loop *loop;
+  fl__connect_cb cb;
+  void *data;
+  const fl__sockaddr *addrs;
+  size_t naddrs, next;
+  uint32_t delay_ms;
+  fl__timer delay_timer;
+  fl__defer fail_defer; /* reports outcomes found inside fl__connect_start (both kinds) */
+  int nattempts;
+  struct fl__connect_attempt {
+    fl__io io;
+    int active;
+    size_t addr_index;
+    fl__connector *owner; /* back-pointer for the io callback */
+  } attempts[FL__CONNECT_MAX_ATTEMPTS];
+  int last_errno;
+  int running; /* started, not yet reported or cancelled */
+};
+
+/* addrs must stay valid until the callback or cancel. Returns 0: cb fires
+ * later, exactly once (also for immediate failures), unless cancelled.
+ * naddrs == 0 is FL_EINVAL returned at once. c must not be running (never
+ * started, finished or cancelled); it may be restarted from its callback.
+ * The delay counts from the cached loop time. */
+int fl__connect_start(fl_loop *loop, fl__connector *c, const fl__sockaddr *addrs, size_t naddrs,
+                      uint32_t attempt_delay_ms, fl__connect_cb cb, void *data);
+/* Close every attempt; no callback. Harmless when idle (zero-initialised, or
+ * after fl__connect_start returned an error) or finished; the fd handed to a
+ * callback is the caller's and is never closed here. */
+void fl__connect_cancel(fl__connector *c);
+
+#endif

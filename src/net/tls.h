@@ -1,0 +1,60 @@
+/* TLS with OpenSSL 3.0: one context per client, one state per connection.
+ *
+ * Context (fl__tls_ctx, owned by the client): an SSL_CTX with the trust
+ * store (the system's, or the CA file/directory given), an optional client
+ * certificate, the version bounds (TLS 1.2 minimum by default) and cipher
+ * lists, ALPN "http/1.1", verification on unless the client is insecure; the
+ * pinned public keys (net/tls_pin.h), checked at the end of every handshake;
+ * and the client's session cache, keyed by host name and port. Every TLS setting belongs to the client, so a session can never be
+ * resumed, nor a pooled connection reused, under other settings; the pool
+ * key still carries the settings' fingerprint (fl__tls_ctx_id).
+ *
+ * Connection (fl__tls, owned by its transport): the SSL object and the event
+ * the last operation that could not go on waits for. Above it, the TLS
+ * transport has the same shape as plain TCP (net/transport.h): read/writev
+ * return bytes, 0 at EOF, or -1 with errno EAGAIN, ops->wants tells which
+ * event that EAGAIN waits for, ops->pending whether decrypted or read-ahead
+ * bytes are buffered (drain before sleeping).
+ *
+ * Sockets are written with send(MSG_NOSIGNAL) through our own BIO: a peer
+ * that went away never raises SIGPIPE in the application. */
+#ifndef FL_TLS_H
+#define FL_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flurry.h"
+
+typedef struct fl__tls_ctx fl__tls_ctx;
+typedef struct fl__tls fl__tls;
+typedef struct fl__transport fl__transport;
+struct fl__transport_ops;
+
+/* Build the context from the client's options (files are loaded now).
+ * 0, or FL_ENOMEM / FL_EBAD_ARGUMENT with a reason in errbuf. */
+int fl__tls_ctx_new(const fl_client_options *o, fl__tls_ctx **out, char *errbuf, size_t cap);
+void fl__tls_ctx_free(fl__tls_ctx *t); /* NULL is fine; frees the cached sessions */
+/* Short fingerprint of every TLS setting, for pool keys ("t3f2a..."). */
+const char *fl__tls_ctx_id(const fl__tls_ctx *t);
+
+/* Turn tp (a connected TCP socket, tp->fd) into a TLS transport for host
+ * and port (the name is checked against the certificate and sent as SNI;
+ * it is borrowed and must outlive the transport). Sets tp->tls and tp->ops,
+ * so closing the transport frees the TLS state. 0, or FL_ENOMEM with a
+ * reason in msg; FL_ETLS_HANDSHAKE when the version bounds leave no
+ * version (maximum below minimum). */
+int fl__tls_start(fl__transport *tp, fl__tls_ctx *ctx, const char *host, uint16_t port, char *msg,
+                  size_t cap);
+/* One nonblocking handshake step: 0 done, FL__TLS_AGAIN (wait for the event
+ * put in *wait: FL__POLLIN or FL__POLLOUT), or FL_ETLS_HANDSHAKE /
+ * FL_ECERT_VERIFY / FL_EPINNED_PUBKEY (a pinned public key, checked once the
+ * handshake is done, does not match) with the reason in msg. */
+#define FL__TLS_AGAIN 1
+int fl__tls_handshake(fl__transport *tp, uint32_t *wait, char *msg, size_t cap);
+/* 1 if the finished handshake resumed a session. */
+int fl__tls_resumed(const fl__transport *tp);
+
+extern const struct fl__transport_ops fl__tls_ops;
+
+#endif

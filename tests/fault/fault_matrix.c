@@ -1,0 +1,415 @@
+/* The fault matrix (tests/fault/cases.h): `fault_matrix NAME` runs one case.
+ *
+ * For the case: start the scripted fault server (with its DNS server, or as
+ * TLS), make the request with the library and check the fl_ error (and that
+ * a failure explains itself), make a second request on the same client
+ * (must succeed), free everything and check no descriptor is left; then run
+ * the CLI with the same request and check its exit code. With
+ * FL_FAULT_CURL=1 it also runs curl (7.88 here) with the same arguments and
+ * prints its exit code next to the expected one (information, not a check).
+ *
+ *   fault_matrix --list     the case names
+ *
+ * A watchdog ends the process (exit 1) if a case takes over 60 s, so a hang
+ * is a failure, also for the expected-to-fail cases. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flurry.h"
+#include "test.h"
+
+typedef struct fcase {
+  const char *name;
+  const char *xfail; /* why the case is expected to fail today */
+  const char *raw;   /* bytes for /raw */
+  size_t rawlen;
+  const char *end;   /* /raw: close (default), reset, keep, stall */
+  const char *path;
+  const char *host;
+  const char *prelude;
+  int err, cli, curl, curl_set;
+  int follow, decompress, tls;
+  uint32_t total_ms, first_byte_ms, read_ms;
+  uint64_t max_filesize;
+  const char *body_lacks; /* the final body must not contain this */
+  const char *msg_lacks;  /* the library's error message must not contain this */
+} fcase;
+
+#define RAW(s) .raw = (s), .rawlen = sizeof(s) - 1
+#define CURL(n) .curl = (n), .curl_set = 1
+#define CASE(n, ...) {.name = #n, __VA_ARGS__},
+#define XFAIL(n, why, ...) {.name = #n, .xfail = why, __VA_ARGS__},
+static const fcase cases[] = {
+#include "cases.h"
+};
+#undef CASE
+#undef XFAIL
+
+static int port, dns_port;
+static char base[64];
+
+static void watchdog(int sig) {
+  (void)sig;
+  static const char msg[] = "fault_matrix: the case did not finish within 60 s (hang)\n";
+  ssize_t w = write(2, msg, sizeof msg - 1);
+  (void)w;
+  _exit(1);
+}
+
+/* ---------------------------------------------------------------- the URL */
+
+static void append(char *dst, size_t cap, const char *s) {
+  size_t n = strlen(dst);
+  snprintf(dst + n, cap - n, "%s", s);
+}
+
+static void percent_encode(char *dst, size_t cap, const char *s, size_t len) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t n = strlen(dst);
+  for (size_t i = 0; i < len && n + 4 < cap; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~' || c == '/' || c == ':') {
+      dst[n++] = (char)c;
+    } else {
+      dst[n++] = '%';
+      dst[n++] = hex[c >> 4];
+      dst[n++] = hex[c & 15];
+    }
+  }
+  dst[n] = '\0';
+}
+
+/* The URL of the case (or of its prelude when path is given). */
+static void case_url(const fcase *c, const char *path, char *url, size_t cap) {
+  url[0] = '\0';
+  if (c->host) {
+    char host[600] = "";
+    if (strcmp(c->host, "@502") == 0) {
+      /* 8 labels of 61 bytes and "ok.test": 502 bytes, every label valid */
+      for (int i = 0; i < 8; i++) append(host, sizeof host, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.");
+      append(host, sizeof host, "ok.test");
+    } else {
+      snprintf(host, sizeof host, "%s", c->host);
+    }
+    snprintf(url, cap, "http://%s:%d%s", host, port, path ? path : "/ok");
+    return;
+  }
+  snprintf(url, cap, "%s", base);
+  if (path) {
+    append(url, cap, path);
+  } else if (c->raw) {
+    append(url, cap, "/raw?b=");
+    percent_encode(url, cap, c->raw, c->rawlen);
+    append(url, cap, "&end=");
+    append(url, cap, c->end ? c->end : "close");
+  } else {
+    append(url, cap, c->path);
+  }
+}
+
+/* ------------------------------------------------------------ the library */
+
+static fl_client *client_for(fl_loop *loop, const fcase *c) {
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.follow_redirects = c->follow > 0;
+  o.max_redirects = c->follow;
+  o.decompress = c->decompress;
+  o.max_filesize = c->max_filesize;
+  if (c->tls) o.ca_file = fl_test_rundir_path("nginx_tls/ca.pem");
+  char dns[64];
+  if (c->host) {
+    snprintf(dns, sizeof dns, "127.0.0.1:%d", dns_port);
+    o.dns_servers = dns;
+    o.dns_timeout_ms = 1000;
+    o.dns_negative_ttl_ms = 0;
+  }
+  fl_client *cl = fl_client_new(loop, &o);
+  CHECK(cl);
+  return cl;
+}
+
+static void run_library(const fcase *c) {
+  char url[8192];
+  fl_loop *loop = fl_loop_new();
+  CHECK(loop);
+  fl_client *cl = client_for(loop, c);
+
+  if (c->prelude) {
+    case_url(c, c->prelude, url, sizeof url);
+    fl_request_free(fl_test_get(cl, url, 0));
+  }
+  case_url(c, NULL, url, sizeof url);
+  fl_request *req = fl_request_new("GET", url);
+  CHECK(req);
+  fl_timeouts t = {0};
+  t.total_ms = c->total_ms;
+  t.first_byte_ms = c->first_byte_ms;
+  t.read_ms = c->read_ms;
+  fl_request_set_timeouts(req, &t);
+  int err = fl_request_perform(cl, req);
+  if (err)
+    printf("library: %s (%s)\n", fl_err_name(err), fl_request_errmsg(req));
+  else
+    printf("library: a response, status %d, %d redirects\n",
+           fl_response_status(fl_request_response(req)), fl_request_info(req)->redirects);
+  if (err != c->err) {
+    fprintf(stderr, "FAIL %s: library returned %s (%s), want %s\n", c->name, fl_err_name(err),
+            fl_request_errmsg(req), fl_err_name(c->err));
+    exit(1);
+  }
+  if (err) CHECK(fl_request_errmsg(req)[0] != '\0');
+  if (err && c->msg_lacks && strstr(fl_request_errmsg(req), c->msg_lacks)) {
+    fprintf(stderr, "FAIL %s: the message says \"%s\": %s\n", c->name, c->msg_lacks,
+            fl_request_errmsg(req));
+    exit(1);
+  }
+  if (!err && c->body_lacks) {
+    const char *body = fl_response_body(fl_request_response(req), NULL);
+    if (strstr(body, c->body_lacks)) {
+      fprintf(stderr, "FAIL %s: the body holds \"%s\": %s\n", c->name, c->body_lacks, body);
+      exit(1);
+    }
+  }
+  fl_request_free(req);
+
+  /* the client still works */
+  case_url(c, "/ok", url, sizeof url);
+  if (c->host) case_url(&(fcase){.host = "again.ok.test"}, "/ok", url, sizeof url);
+  req = fl_test_get(cl, url, 0);
+  CHECK_EQ_INT(fl_response_status(fl_request_response(req)), 200);
+  CHECK_EQ_STR(fl_response_body(fl_request_response(req), NULL), "ok");
+  fl_request_free(req);
+
+  fl_client_free(cl);
+  CHECK_EQ_INT(fl_loop_free(loop), 0);
+}
+
+/* ---------------------------------------------------------------- the CLI */
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run argv with stdout to /dev/null and stderr to errfile; its exit code,
+ * or -1 if it was killed (after 30 s, or by a signal). */
+static int run_tool(char **argv, const char *errfile) {
+  fflush(NULL);
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    int out = open("/dev/null", O_WRONLY);
+    int err = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0) _exit(126);
+    dup2(out, 1);
+    dup2(err, 2);
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  long long deadline = now_ms() + 30000;
+  for (;;) {
+    int status;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) {
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      fprintf(stderr, "%s: killed by signal %d\n", argv[0], WTERMSIG(status));
+      return -1;
+    }
+    if (now_ms() > deadline) {
+      fprintf(stderr, "%s: still running after 30 s; killing it\n", argv[0]);
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+      return -1;
+    }
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+static void show_file(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  char line[512];
+  int n = 0;
+  while (fgets(line, sizeof line, f) && n++ < 20) fprintf(stderr, "  | %s", line);
+  fclose(f);
+}
+
+/* argv for the CLI or curl: tool [options] [prelude URL] URL */
+static int tool_argv(const fcase *c, const char *tool, char **argv, char bufs[][8192]) {
+  int n = 0, b = 0;
+  argv[n++] = (char *)tool;
+  argv[n++] = "-s";
+  argv[n++] = "-S";
+  uint32_t ms = 0;
+  uint32_t each[3] = {c->total_ms, c->first_byte_ms, c->read_ms};
+  for (int i = 0; i < 3; i++)
+    if (each[i] && (!ms || each[i] < ms)) ms = each[i];
+  if (ms) {
+    argv[n++] = "-m";
+    snprintf(bufs[b], sizeof bufs[b], "%.3f", ms / 1000.0);
+    argv[n++] = bufs[b++];
+  }
+  if (c->follow) {
+    argv[n++] = "-L";
+    argv[n++] = "--max-redirs";
+    snprintf(bufs[b], sizeof bufs[b], "%d", c->follow);
+    argv[n++] = bufs[b++];
+  }
+  if (c->decompress) argv[n++] = "--compressed";
+  if (c->max_filesize) {
+    argv[n++] = "--max-filesize";
+    snprintf(bufs[b], sizeof bufs[b], "%llu", (unsigned long long)c->max_filesize);
+    argv[n++] = bufs[b++];
+  }
+  if (c->tls) {
+    argv[n++] = "--cacert";
+    snprintf(bufs[b], sizeof bufs[b], "%s", fl_test_rundir_path("nginx_tls/ca.pem"));
+    argv[n++] = bufs[b++];
+  }
+  if (c->host) {
+    argv[n++] = "--dns-servers";
+    snprintf(bufs[b], sizeof bufs[b], "127.0.0.1:%d", dns_port);
+    argv[n++] = bufs[b++];
+  }
+  if (c->prelude) {
+    argv[n++] = "--parallel-max"; /* one at a time: the second reuses the first's connection */
+    argv[n++] = "1";
+    argv[n++] = "-o";
+    argv[n++] = "/dev/null";
+    case_url(c, c->prelude, bufs[b], sizeof bufs[b]);
+    argv[n++] = bufs[b++];
+  }
+  argv[n++] = "-o";
+  argv[n++] = "/dev/null";
+  case_url(c, NULL, bufs[b], sizeof bufs[b]);
+  argv[n++] = bufs[b++];
+  argv[n] = NULL;
+  return n;
+}
+
+static void run_cli(const fcase *c) {
+  const char *cli = getenv("FL_CLI");
+  if (!cli || !*cli) {
+    fprintf(stderr, "FL_CLI is not set: run through ctest\n");
+    exit(1);
+  }
+  char *argv[40];
+  static char bufs[8][8192];
+  tool_argv(c, cli, argv, bufs);
+  char errfile[4096];
+  snprintf(errfile, sizeof errfile, "%s", fl_test_rundir_path("fault"));
+  append(errfile, sizeof errfile, ".");
+  append(errfile, sizeof errfile, c->name);
+  append(errfile, sizeof errfile, ".stderr");
+  int rc = run_tool(argv, errfile);
+  printf("cli: exit %d\n", rc);
+  if (rc != c->cli) {
+    fprintf(stderr, "FAIL %s: the CLI exited %d, want %d; its stderr:\n", c->name, rc, c->cli);
+    show_file(errfile);
+    exit(1);
+  }
+  unlink(errfile);
+
+  if (getenv("FL_FAULT_CURL") && !(c->curl_set && c->curl < 0) && !c->host) {
+    tool_argv(c, "curl", argv, bufs);
+    /* curl has no --parallel-max without -Z: it runs URLs one by one anyway */
+    int k = 0;
+    for (int i = 0; argv[i]; i++) {
+      if (strcmp(argv[i], "--parallel-max") == 0) {
+        i++;
+        continue;
+      }
+      argv[k++] = argv[i];
+    }
+    argv[k] = NULL;
+    snprintf(errfile, sizeof errfile, "%s", fl_test_rundir_path("fault"));
+    append(errfile, sizeof errfile, ".");
+    append(errfile, sizeof errfile, c->name);
+    append(errfile, sizeof errfile, ".curl");
+    int crc = run_tool(argv, errfile);
+    int want = c->curl_set ? c->curl : c->cli;
+    printf("curl: exit %d (%s: %d)%s\n", crc, c->curl_set ? "table says curl gives" : "same as the CLI",
+           want, crc == want ? "" : "  <-- differs");
+    show_file(errfile);
+    unlink(errfile);
+  }
+}
+
+/* ------------------------------------------------------------------ main */
+
+static int read_port(const char *path) {
+  for (int i = 0; i < 200; i++) {
+    FILE *f = fopen(path, "r");
+    int p = 0;
+    if (f) {
+      if (fscanf(f, "%d", &p) != 1) p = 0;
+      fclose(f);
+    }
+    if (p > 0) return p;
+    struct timespec ts = {0, 10000000};
+    nanosleep(&ts, NULL);
+  }
+  fprintf(stderr, "no port in %s\n", path);
+  exit(1);
+}
+
+int main(int argc, char **argv) {
+  size_t ncases = sizeof cases / sizeof cases[0];
+  if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+    for (size_t i = 0; i < ncases; i++)
+      printf("%s%s\n", cases[i].xfail ? "xfail." : "", cases[i].name);
+    return 0;
+  }
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s NAME | --list\n", argv[0]);
+    return 2;
+  }
+  const char *name = argv[1];
+  if (strncmp(name, "xfail.", 6) == 0) name += 6;
+  const fcase *c = NULL;
+  for (size_t i = 0; i < ncases; i++)
+    if (strcmp(cases[i].name, name) == 0) c = &cases[i];
+  if (!c) {
+    fprintf(stderr, "no case %s\n", name);
+    return 2;
+  }
+  signal(SIGALRM, watchdog);
+  alarm(60);
+  if (c->xfail) printf("expected to fail until fixed: %s\n", c->xfail);
+
+  FL_TEST_BEGIN();
+  char dns_file[4096] = "", arg[4200] = "";
+  if (c->host) {
+    snprintf(dns_file, sizeof dns_file, "%s", fl_test_rundir_path("fault"));
+    snprintf(dns_file + strlen(dns_file), sizeof dns_file - strlen(dns_file), ".%d.dns.port",
+             (int)getpid());
+    unlink(dns_file);
+    snprintf(arg, sizeof arg, "--dns-port-file=%s", dns_file);
+  } else if (c->tls) {
+    snprintf(arg, sizeof arg, "--tls-dir=%s", fl_test_rundir_path("nginx_tls"));
+  }
+  port = fl_test_script_start("fault_server.py", arg[0] ? arg : NULL);
+  if (c->host) {
+    dns_port = read_port(dns_file);
+    unlink(dns_file);
+  }
+  snprintf(base, sizeof base, "%s://%s:%d", c->tls ? "https" : "http",
+           "127.0.0.1", port);
+
+  run_library(c);
+  run_cli(c);
+  FL_TEST_END();
+}

@@ -1,0 +1,819 @@
+/* Allocation torture: `torture SCENARIO` runs a scenario once to count its
+ * allocations, then again with allocation 1 failing, then 2, ... until a
+ * run makes no more allocations than the one that failed (nothing left to
+ * fail). Each run is a forked child (the CLI scenario: an exec'd CLI built
+ * with the same hook), which must
+ *   - end in success or FL_ENOMEM (the CLI: exit 0 or 27), never another
+ *     error, a crash (a signal), a hang (10 s), or a leak (LSan in ASan
+ *     builds, exit 66 through ASAN_OPTIONS);
+ *   - close every descriptor it opened.
+ * Servers: the scripted fault server (started once here) and, for tls, the
+ * nginx_tls fixture.
+ *
+ * Each scenario runs in two modes: only allocation N fails, then
+ * allocation N and every later one fail (what a process out of memory
+ * sees).
+ *
+ * Environment: FL_TORTURE_MAX caps N (default 20000); FL_TORTURE_STEP tries
+ * every STEP-th N only (default 1); FL_TORTURE_MODES=one|from runs one mode;
+ * FL_TORTURE_STRICT=1 counts the known findings below as findings (the
+ * ctest torture.xfail.* entries, expected to fail until they are fixed). To look at one finding:
+ * FL_TORTURE_ONLY=N [FL_TORTURE_MODE=from] FL_TORTURE_BACKTRACE=1 (where
+ * the allocation failed, in sanitizer builds). Prints N and the findings;
+ * exits 1 if any run failed. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ares.h>
+
+#include "alloc_fail.h"
+#include "flurry.h"
+#include "test.h"
+
+/* Present in ASan builds only. */
+extern void __lsan_do_leak_check(void) __attribute__((weak));
+
+static int fault_port, tls_port;
+static int from_mode; /* 1: every allocation from the n-th on fails */
+static char tls_ca[4096];
+
+typedef struct result {
+  int err;          /* 0 or the fl_err it ended with */
+  const char *what; /* where a NULL / error came from, for the report */
+} result;
+
+/* An error the scenario may end with when an allocation failed. */
+static int acceptable(int err) { return err == 0 || err == FL_ENOMEM; }
+
+static void url_of(char *buf, size_t cap, const char *path) {
+  snprintf(buf, cap, "http://127.0.0.1:%d%s", fault_port, path);
+}
+
+/* ------------------------------------------------------------ scenarios */
+
+static int get_on(fl_client *c, const char *url, const char *expect_body, int *err_out) {
+  fl_request *r = fl_request_new("GET", url);
+  if (!r) return *err_out = FL_ENOMEM;
+  int err = fl_request_perform(c, r);
+  if (err == 0 && expect_body) {
+    const char *body = fl_response_body(fl_request_response(r), NULL);
+    if (!body || strcmp(body, expect_body) != 0) {
+      fprintf(stderr, "  %s: body \"%s\", want \"%s\"\n", url, body ? body : "(null)", expect_body);
+      err = FL_EWEIRD_REPLY; /* reported as a wrong result */
+    }
+  }
+  if (err && !acceptable(err))
+    fprintf(stderr, "  %s: %s (%s)\n", url, fl_err_name(err), fl_request_errmsg(r));
+  fl_request_free(r);
+  return *err_out = err;
+}
+
+typedef struct env {
+  fl_loop *loop;
+  fl_client *client;
+} env;
+
+static int env_open(env *e, const fl_client_options *o) {
+  e->loop = fl_loop_new();
+  if (!e->loop) return FL_ENOMEM;
+  e->client = fl_client_new(e->loop, o);
+  if (!e->client) {
+    fl_loop_free(e->loop);
+    return FL_ENOMEM;
+  }
+  return 0;
+}
+
+static void env_close(env *e) {
+  fl_client_free(e->client);
+  if (fl_loop_free(e->loop) != 0) {
+    fprintf(stderr, "  fl_loop_free refused: something still uses the loop\n");
+    exit(1);
+  }
+}
+
+static int sc_get(void) {
+  env e;
+  int err = env_open(&e, NULL);
+  if (err) return err;
+  char url[256];
+  url_of(url, sizeof url, "/ok");
+  get_on(e.client, url, "ok", &err);
+  env_close(&e);
+  return err;
+}
+
+static int sc_keepalive(void) {
+  env e;
+  int err = env_open(&e, NULL);
+  if (err) return err;
+  char url[256];
+  url_of(url, sizeof url, "/keepalive?timeout=5&max=10");
+  for (int i = 0; i < 3 && !err; i++) get_on(e.client, url, "ok", &err);
+  if (!err) {
+    url_of(url, sizeof url, "/chunked?n=100&size=30");
+    get_on(e.client, url, NULL, &err);
+  }
+  env_close(&e);
+  return err;
+}
+
+static int sc_tls(void) {
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.ca_file = tls_ca;
+  env e;
+  int err = env_open(&e, &o);
+  if (err) return err;
+  char url[256];
+  snprintf(url, sizeof url, "https://127.0.0.1:%d/hello", tls_port);
+  for (int i = 0; i < 2 && !err; i++) get_on(e.client, url, "Hello, World!", &err);
+  env_close(&e);
+  return err;
+}
+
+/* 302 with a cookie to /echo, which shows the request: the cookie went. */
+static int sc_redirect_cookies(void) {
+  env e;
+  int err = env_open(&e, NULL);
+  if (err) return err;
+  char url[512];
+  url_of(url, sizeof url,
+         "/raw?end=keep&b=HTTP/1.1%20302%20Found%0D%0ALocation:%20/echo%3Fk=t%0D%0A"
+         "Set-Cookie:%20sid=abc;%20Path=/%0D%0ASet-Cookie:%20lang=en%0D%0A"
+         "Content-Length:%200%0D%0A%0D%0A");
+  fl_request *r = fl_request_new("GET", url);
+  if (!r) {
+    env_close(&e);
+    return FL_ENOMEM;
+  }
+  fl_request_add_header(r, "X-Torture", "1"); /* FL_ENOMEM is fine: then it is not sent */
+  err = fl_request_perform(e.client, r);
+  if (err == 0) {
+    const char *body = fl_response_body(fl_request_response(r), NULL);
+    /* Without memory for a cookie the jar drops it and the request goes on
+     * (src/jar.c, by design): the cookie may be missing only then. */
+    int cookie_ok = strstr(body, "sid=abc") || alloc_fail_injected();
+    if (!strstr(body, "GET /echo?k=t HTTP/1.1\r\n") || !cookie_ok ||
+        fl_request_info(r)->redirects != 1) {
+      fprintf(stderr, "  redirect: unexpected final request:\n%s\n", body);
+      err = FL_EWEIRD_REPLY;
+    }
+  } else if (!acceptable(err)) {
+    fprintf(stderr, "  redirect: %s (%s)\n", fl_err_name(err), fl_request_errmsg(r));
+  }
+  fl_request_free(r);
+  if (!err) {
+    char *cookies = fl_client_cookies_for(e.client, url);
+    free(cookies); /* NULL on OOM is fine */
+  }
+  env_close(&e);
+  return err;
+}
+
+/* 4,000 bytes of "hello brotli, some text to decode " in 41 bytes of br
+ * (BrotliEncoderCompress, quality 5). */
+#define BR_BODY "%1B%9F%0F%00%04%B2%6D%A9%1E%FD%6B%7A%7E%41%50%06%BA%60%0E%22%D1%63%65%79%4E%67%FA%3A%7B%15%CF%47%44%3F%C4%8C%D8%38%07%00%28"
+
+/* gzip twice over, then br (zlib's and brotli's allocations go through
+ * the library's malloc, so they count too). */
+static int sc_gzip(void) {
+  env e;
+  int err = env_open(&e, NULL); /* decompress is on by default */
+  if (err) return err;
+  char url[512];
+  url_of(url, sizeof url, "/encodings?n=2");
+  get_on(e.client, url, "layered", &err);
+  if (!err) {
+    url_of(url, sizeof url, "/raw?end=keep&b=HTTP/1.1%20200%20OK%0D%0AContent-Encoding:%20br%0D%0A"
+                            "Content-Length:%2041%0D%0A%0D%0A" BR_BODY);
+    fl_request *r = fl_request_new("GET", url);
+    err = r ? fl_request_perform(e.client, r) : FL_ENOMEM;
+    size_t len = 0;
+    if (!err) fl_response_body(fl_request_response(r), &len);
+    if (!err && len != 4000) err = FL_EWEIRD_REPLY;
+    if (err && !acceptable(err)) fprintf(stderr, "  br: %s (%s)\n", fl_err_name(err), fl_request_errmsg(r));
+    fl_request_free(r);
+  }
+  env_close(&e);
+  return err;
+}
+
+static int sc_gather(void) {
+  env e;
+  int err = env_open(&e, NULL);
+  if (err) return err;
+  fl_gather *g = fl_gather_new(e.client);
+  if (!g) {
+    env_close(&e);
+    return FL_ENOMEM;
+  }
+  const char *paths[] = {"/ok", "/len?n=100", "/chunked?n=50", "/delay?ms=5", "/status?code=404"};
+  char url[256];
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0] && !err; i++) {
+    url_of(url, sizeof url, paths[i]);
+    err = fl_gather_add_get(g, url);
+  }
+  if (!err) err = fl_gather_set_limit(g, 2);
+  if (!err) err = fl_gather_start(g, NULL, NULL);
+  if (!err) {
+    while (fl_gather_finished(g) < fl_gather_count(g)) fl_loop_run(e.loop, FL_RUN_ONCE);
+    for (size_t i = 0; i < fl_gather_count(g); i++) {
+      int m = fl_gather_error(g, i);
+      if (m && !acceptable(m)) {
+        fl_request *r = fl_gather_request(g, i);
+        fprintf(stderr, "  gather member %zu: %s (%s)\n", i, fl_err_name(m),
+                r ? fl_request_errmsg(r) : "");
+      }
+      if (m && (!err || !acceptable(m))) err = m;
+    }
+  }
+  fl_gather_free(g);
+  env_close(&e);
+  return err;
+}
+
+typedef struct slot {
+  int done, err;
+} slot;
+
+static void slot_done(fl_request *req, int err, void *data) {
+  slot *sl = data;
+  sl->done++;
+  sl->err = err;
+  if (err && !acceptable(err))
+    fprintf(stderr, "  %s: %s (%s)\n", fl_request_url(req), fl_err_name(err), fl_request_errmsg(req));
+}
+
+/* Six GETs at once on one connection, four deep. */
+static int sc_pipeline(void) {
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.pipeline_depth = 4;
+  o.max_connections = 1;
+  env e;
+  int err = env_open(&e, &o);
+  if (err) return err;
+  enum { N = 6 };
+  fl_request *r[N] = {0};
+  slot sl[N];
+  memset(sl, 0, sizeof sl);
+  char url[256];
+  for (int i = 0; i < N; i++) {
+    url_of(url, sizeof url, i % 2 ? "/ok" : "/len?n=300");
+    r[i] = fl_request_new("GET", url);
+    int e2 = r[i] ? fl_request_send(e.client, r[i], slot_done, &sl[i]) : FL_ENOMEM;
+    if (e2) {
+      sl[i].done = 1;
+      sl[i].err = e2;
+    }
+  }
+  for (;;) {
+    int pending = 0;
+    for (int i = 0; i < N; i++) pending += !sl[i].done;
+    if (!pending) break;
+    fl_loop_run(e.loop, FL_RUN_ONCE);
+  }
+  for (int i = 0; i < N; i++) {
+    if (sl[i].done != 1) {
+      fprintf(stderr, "  request %d completed %d times\n", i, sl[i].done);
+      err = FL_EWEIRD_REPLY;
+    } else if (sl[i].err && (!err || !acceptable(sl[i].err))) {
+      err = sl[i].err;
+    }
+    fl_request_free(r[i]);
+  }
+  env_close(&e);
+  return err;
+}
+
+static long upload_chunks(fl_request *req, char *buf, size_t cap, void *data) {
+  int *left = data;
+  (void)req;
+  if (*left <= 0) return 0;
+  (*left)--;
+  size_t n = cap < 1000 ? cap : 1000;
+  memset(buf, 'u', n);
+  return (long)n;
+}
+
+/* A body from memory, then a streamed chunked body, both echoed back. */
+static int sc_upload(void) {
+  env e;
+  int err = env_open(&e, NULL);
+  if (err) return err;
+  char url[256];
+  url_of(url, sizeof url, "/echo");
+  static char body[10000];
+  memset(body, 'b', sizeof body);
+  fl_request *r = fl_request_new("POST", url);
+  if (!r) err = FL_ENOMEM;
+  if (!err) err = fl_request_set_body(r, body, sizeof body);
+  if (!err) err = fl_request_perform(e.client, r);
+  if (!err) {
+    size_t len;
+    fl_response_body(fl_request_response(r), &len);
+    if (len < sizeof body) err = FL_EWEIRD_REPLY;
+  }
+  fl_request_free(r);
+  if (!err) {
+    int left = 5;
+    r = fl_request_new("PUT", url);
+    if (!r) err = FL_ENOMEM;
+    if (!err) err = fl_request_set_upload(r, upload_chunks, &left);
+    if (!err) err = fl_request_perform(e.client, r);
+    if (!err && !strstr(fl_response_body(fl_request_response(r), NULL), "Transfer-Encoding: chunked"))
+      err = FL_EWEIRD_REPLY;
+    if (err && !acceptable(err)) fprintf(stderr, "  chunked upload: %s (%s)\n", fl_err_name(err), fl_request_errmsg(r));
+    fl_request_free(r);
+  }
+  env_close(&e);
+  return err;
+}
+
+static char cookie_file[4096], cookie_out[4096];
+
+/* Load a Netscape cookie file, add a cookie, read the header, save. */
+static int sc_cookie_file(void) {
+  env e;
+  int err = env_open(&e, NULL);
+  if (err) return err;
+  err = fl_client_cookies_load(e.client, cookie_file);
+  if (!err) err = fl_client_cookies_set(e.client, "http://www.example.test/a/b", "k=v; Path=/a; Max-Age=100");
+  if (!err) {
+    char *h = fl_client_cookies_for(e.client, "http://www.example.test/a/x");
+    if (h && (!strstr(h, "k=v") || !strstr(h, "sess=1"))) {
+      fprintf(stderr, "  Cookie header \"%s\"\n", h);
+      err = FL_EWEIRD_REPLY;
+    }
+    free(h); /* NULL: no memory for it (the jar has cookies for that URL) */
+  }
+  if (!err) err = fl_client_cookies_save(e.client, cookie_out);
+  if (err && !acceptable(err)) fprintf(stderr, "  cookie files: %s\n", fl_err_name(err));
+  env_close(&e);
+  return err;
+}
+
+/* 503 three times (a retry policy with tiny back-off), then the 503 stands. */
+static int sc_retry(void) {
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.retry.max_retries = 2;
+  o.retry.backoff_base_ms = 1;
+  o.retry.backoff_max_ms = 2;
+  o.retry.jitter = 0;
+  env e;
+  int err = env_open(&e, &o);
+  if (err) return err;
+  char url[256];
+  url_of(url, sizeof url, "/status?code=503");
+  fl_request *r = fl_request_new("GET", url);
+  err = r ? fl_request_perform(e.client, r) : FL_ENOMEM;
+  if (!err && fl_response_status(fl_request_response(r)) != 503) err = FL_EWEIRD_REPLY;
+  if (err && !acceptable(err)) fprintf(stderr, "  retry: %s (%s)\n", fl_err_name(err), fl_request_errmsg(r));
+  fl_request_free(r);
+  env_close(&e);
+  return err;
+}
+
+static int sc_map(void) {
+  env e;
+  int err = env_open(&e, NULL);
+  if (err) return err;
+  char u[3][256];
+  url_of(u[0], sizeof u[0], "/ok");
+  url_of(u[1], sizeof u[1], "/chunked?n=40");
+  url_of(u[2], sizeof u[2], "/len?n=5");
+  const char *urls[3] = {u[0], u[1], u[2]};
+  fl_request *res[3];
+  int failed = fl_map(e.client, urls, 3, 2, res);
+  if (failed < 0) {
+    err = failed;
+  } else {
+    for (int i = 0; i < 3; i++) {
+      int m = res[i] ? fl_request_error(res[i]) : FL_ENOMEM;
+      if (m && !acceptable(m)) fprintf(stderr, "  map %d: %s\n", i, fl_err_name(m));
+      if (m && (!err || !acceptable(m))) err = m;
+      fl_request_free(res[i]);
+    }
+  }
+  env_close(&e);
+  return err;
+}
+
+static int dns_port, proxy_port;
+
+/* A name resolved by c-ares (whose allocations count too), then cached. */
+static int sc_dns(void) {
+  char servers[64];
+  snprintf(servers, sizeof servers, "127.0.0.1:%d", dns_port);
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.dns_servers = servers;
+  o.dns_timeout_ms = 500;
+  env e;
+  int err = env_open(&e, &o);
+  if (err) return err;
+  char url[256];
+  snprintf(url, sizeof url, "http://www.ok.test:%d/ok", fault_port);
+  for (int i = 0; i < 2 && !err; i++) get_on(e.client, url, "ok", &err);
+  env_close(&e);
+  return err;
+}
+
+/* Through the test proxy: plain http in absolute form. */
+static int sc_proxy(void) {
+  char proxy[64];
+  snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", proxy_port);
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.proxy = proxy;
+  env e;
+  int err = env_open(&e, &o);
+  if (err) return err;
+  char url[256];
+  url_of(url, sizeof url, "/ok");
+  get_on(e.client, url, "ok", &err);
+  env_close(&e);
+  return err;
+}
+
+static uint64_t streamed;
+static int count_body(fl_request *req, const char *chunk, size_t len, void *data) {
+  (void)req, (void)chunk, (void)data;
+  streamed += len;
+  return 0;
+}
+
+/* A streamed body, then one saved to a file. */
+static int sc_stream(void) {
+  env e;
+  int err = env_open(&e, NULL);
+  if (err) return err;
+  char url[256];
+  url_of(url, sizeof url, "/chunked?n=5000&size=700");
+  fl_request *r = fl_request_new("GET", url);
+  if (!r) err = FL_ENOMEM;
+  streamed = 0;
+  if (!err) {
+    fl_request_on_body(r, count_body, NULL);
+    err = fl_request_perform(e.client, r);
+    if (!err && streamed != 5000) err = FL_EWEIRD_REPLY;
+  }
+  fl_request_free(r);
+  if (!err) {
+    url_of(url, sizeof url, "/len?n=3000");
+    r = fl_request_new("GET", url);
+    if (!r) err = FL_ENOMEM;
+    if (!err) err = fl_request_save_to(r, fl_test_rundir_path("torture.saved"));
+    if (!err) err = fl_request_perform(e.client, r);
+    if (err && !acceptable(err)) fprintf(stderr, "  save_to: %s (%s)\n", fl_err_name(err), fl_request_errmsg(r));
+    fl_request_free(r);
+  }
+  env_close(&e);
+  return err;
+}
+
+/* --------------------------------------------------------------- the CLI */
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run the torture CLI with allocation n failing; its exit code (-1 killed).
+ * *count and *injected come from its report. */
+static int run_cli(long n, long *count, int *injected) {
+  const char *cli = getenv("FL_TORTURE_CLI");
+  if (!cli || !*cli) {
+    fprintf(stderr, "FL_TORTURE_CLI is not set: run through ctest\n");
+    exit(1);
+  }
+  char report[4096], errfile[4096], at[32], u[3][256];
+  snprintf(report, sizeof report, "%s", fl_test_rundir_path("torture.cli.report"));
+  snprintf(errfile, sizeof errfile, "%s", fl_test_rundir_path("torture.cli.stderr"));
+  snprintf(at, sizeof at, "%ld", n);
+  url_of(u[0], sizeof u[0], "/ok");
+  url_of(u[1], sizeof u[1], "/chunked?n=70&size=20");
+  url_of(u[2], sizeof u[2], "/encodings?n=1");
+  unlink(report);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    int out = open("/dev/null", O_WRONLY), err = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0) _exit(126);
+    dup2(out, 1);
+    dup2(err, 2);
+    setenv("FL_TORTURE_FAIL_AT", at, 1);
+    setenv("FL_TORTURE_MODE", from_mode ? "from" : "one", 1);
+    setenv("FL_TORTURE_REPORT", report, 1);
+    execl(cli, cli, "-s", "-S", "-Z", "--compressed", "-w", "%{http_code}\n", u[0], u[1], u[2],
+          (char *)NULL);
+    _exit(127);
+  }
+  long long deadline = now_ms() + 20000;
+  int status, rc = -1;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (now_ms() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      fprintf(stderr, "  CLI with allocation %ld failing: still running after 20 s\n", n);
+      return -1;
+    }
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+  }
+  if (WIFEXITED(status)) rc = WEXITSTATUS(status);
+  else fprintf(stderr, "  CLI with allocation %ld failing: killed by signal %d\n", n, WTERMSIG(status));
+  *count = 0;
+  *injected = 0;
+  FILE *f = fopen(report, "r");
+  if (f) {
+    if (fscanf(f, "%ld %d", count, injected) != 2) *count = 0;
+    fclose(f);
+  }
+  if (rc != 0 && rc != 27) {
+    fprintf(stderr, "  CLI with allocation %ld failing: exit %d; its stderr:\n", n, rc);
+    f = fopen(errfile, "r");
+    if (f) {
+      char line[512];
+      for (int i = 0; i < 30 && fgets(line, sizeof line, f); i++) fprintf(stderr, "  | %s", line);
+      fclose(f);
+    }
+  }
+  return rc;
+}
+
+/* ---------------------------------------------------------------- runner */
+
+typedef struct scenario {
+  const char *name;
+  int (*fn)(void);
+} scenario;
+
+static const scenario scenarios[] = {
+    {"get", sc_get},
+    {"keepalive", sc_keepalive},
+    {"tls", sc_tls},
+    {"redirect_cookies", sc_redirect_cookies},
+    {"gzip", sc_gzip},
+    {"gather", sc_gather},
+    {"cli", NULL},
+    {"pipeline", sc_pipeline},
+    {"upload", sc_upload},
+    {"cookie_file", sc_cookie_file},
+    {"retry", sc_retry},
+    {"map", sc_map},
+    {"dns", sc_dns},
+    {"proxy", sc_proxy},
+    {"stream", sc_stream},
+};
+
+
+/* A run's verdict (the child's exit code): CHILD_CLEAN, CHILD_INJECTED, or
+ * a finding: CHILD_HANG, CHILD_FDS, CHILD_BAD (something else), 100 + the
+ * curl code of the error it ended with (108: also a wrong response), 66
+ * (LSan: a leak), 200 (a crash). */
+enum { CHILD_CLEAN = 0, CHILD_BAD = 1, CHILD_HANG = 2, CHILD_FDS = 3, CHILD_INJECTED = 10 };
+
+/* Findings reported to whoever owns the code, not fixed yet: a run of this
+ * scenario ending with this verdict is printed as KNOWN and does not fail
+ * the test. Remove the line once it is fixed. */
+static const struct known {
+  const char *scenario;
+  int mode;    /* 0: only allocation N fails, 1: N and after, -1: either */
+  int verdict;
+  const char *why;
+} known[] = {
+    {"dns", -1, 106, "c-ares 1.18.1: when creating one of the two queries (A, AAAA) fails for "
+                     "want of memory and the other answers 'no data', ares_getaddrinfo reports "
+                     "ENOTFOUND: FL_ERESOLVE (and a negative cache entry) instead of FL_ENOMEM"},
+    {"dns", 1, 128, "c-ares 1.18.1 with every allocation failing: it cannot create the second "
+                    "query nor read the first one's answer (that needs memory), so the lookup "
+                    "ends at its deadline: FL_EDNS_TIMEOUT instead of FL_ENOMEM"},
+};
+
+static const struct known *known_finding(const scenario *s, int verdict) {
+  if (getenv("FL_TORTURE_STRICT")) return NULL; /* the torture.xfail.* tests */
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (strcmp(known[i].scenario, s->name) == 0 && known[i].verdict == verdict &&
+        (known[i].mode < 0 || known[i].mode == from_mode))
+      return &known[i];
+  return NULL;
+}
+
+static void watchdog(int sig) {
+  (void)sig;
+  static const char msg[] = "  run did not finish within 10 s (hang)\n";
+  ssize_t w = write(2, msg, sizeof msg - 1);
+  (void)w;
+  _exit(CHILD_HANG);
+}
+
+/* One run with allocation n failing (0: none). Returns the child's verdict:
+ * CHILD_CLEAN (n was never reached), CHILD_INJECTED (reached, and the result
+ * was acceptable) or anything else (a finding). *count: allocations made. */
+static int run_once(const scenario *s, long n, long *count) {
+  if (!s->fn) {
+    int injected = 0;
+    int rc = run_cli(n ? n : LONG_MAX, count, &injected);
+    if (rc != 0 && rc != 27) return rc < 0 ? 200 : rc;
+    if (rc == 27 && !injected) {
+      fprintf(stderr, "  CLI exit 27 though no allocation failed\n");
+      return CHILD_BAD;
+    }
+    return injected ? CHILD_INJECTED : CHILD_CLEAN;
+  }
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return CHILD_BAD;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) return CHILD_BAD;
+  if (pid == 0) {
+    close(pipefd[0]);
+    signal(SIGALRM, watchdog);
+    alarm(10);
+    int fds = fl_test_count_fds();
+    alloc_fail_arm_mode(n ? n : LONG_MAX, from_mode); /* n == 0: count only */
+    int err = s->fn();
+    long c = alloc_fail_count();
+    int inj = alloc_fail_injected();
+    alloc_fail_arm(0);
+    ssize_t w = write(pipefd[1], &c, sizeof c);
+    (void)w;
+    close(pipefd[1]);
+    int verdict = inj ? CHILD_INJECTED : CHILD_CLEAN;
+    if (!acceptable(err)) {
+      fprintf(stderr, "  ended with %s\n", fl_err_name(err));
+      verdict = 100 + fl_err_curl_code(err);
+    } else if (err == FL_ENOMEM && !inj) {
+      fprintf(stderr, "  FL_ENOMEM though no allocation failed\n");
+      verdict = CHILD_BAD;
+    }
+    if (fl_test_count_fds() != fds - 1) { /* the pipe's write end is closed */
+      fprintf(stderr, "  descriptors left open: %d at start, %d at end\n", fds - 1,
+              fl_test_count_fds());
+      verdict = CHILD_FDS;
+    }
+    fflush(NULL);
+    /* LSan (ASan builds) checks for leaks now; then _exit, so that no
+     * atexit handler (such as the one stopping the fault server) runs. */
+    if (__lsan_do_leak_check) __lsan_do_leak_check();
+    _exit(verdict);
+  }
+  close(pipefd[1]);
+  *count = 0;
+  ssize_t r = read(pipefd[0], count, sizeof *count);
+  (void)r;
+  close(pipefd[0]);
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) {
+    fprintf(stderr, "  killed by signal %d\n", WTERMSIG(status));
+    return 200;
+  }
+  return WEXITSTATUS(status);
+}
+
+static int torture(const scenario *s) {
+  long max = getenv("FL_TORTURE_MAX") ? atol(getenv("FL_TORTURE_MAX")) : 20000;
+  if (getenv("FL_TORTURE_ONLY")) { /* one run, to look at a finding */
+    long count, at = atol(getenv("FL_TORTURE_ONLY"));
+    from_mode = getenv("FL_TORTURE_MODE") && strcmp(getenv("FL_TORTURE_MODE"), "from") == 0;
+    int v = run_once(s, at, &count);
+    printf("%s with allocation %ld%s failing: verdict %d, %ld allocations\n", s->name, at,
+           from_mode ? " and all after it" : "", v, count);
+    return v != CHILD_INJECTED && v != CHILD_CLEAN;
+  }
+  long step = getenv("FL_TORTURE_STEP") ? atol(getenv("FL_TORTURE_STEP")) : 1;
+  if (step < 1) step = 1;
+  long count = 0;
+  long long t0 = now_ms();
+  int v = run_once(s, 0, &count);
+  if (v != CHILD_CLEAN) {
+    fprintf(stderr, "%s: the scenario fails without any allocation failing (verdict %d)\n",
+            s->name, v);
+    return 1;
+  }
+  printf("%s: %ld allocations in a clean run\n", s->name, count);
+  fflush(stdout);
+  int findings = 0, nknown = 0;
+  long n, runs = 0, last = count;
+  for (n = 1; n <= max; n += step) {
+    v = run_once(s, n, &count);
+    runs++;
+    if (v == CHILD_CLEAN) break; /* the run made fewer than n allocations */
+    const struct known *k = v != CHILD_INJECTED ? known_finding(s, v) : NULL;
+    if (k) {
+      if (nknown++ == 0) fprintf(stderr, "%s: KNOWN finding (not failing the test): %s\n", s->name, k->why);
+      fprintf(stderr, "%s: KNOWN with allocation %ld failing (verdict %d)\n", s->name, n, v);
+    } else if (v != CHILD_INJECTED) {
+      findings++;
+      fprintf(stderr, "%s: FINDING with allocation %ld%s failing (verdict %d, %s)\n", s->name, n,
+              from_mode ? " and all after it" : "", v,
+              v == 66 ? "LSan: leak" : v == 200 ? "crash" : v == CHILD_HANG ? "hang"
+              : v == CHILD_FDS ? "descriptors left open" : "bad result");
+      if (findings >= 20) {
+        fprintf(stderr, "%s: 20 findings, stopping\n", s->name);
+        break;
+      }
+    }
+    if (count > last) last = count;
+  }
+  printf("%s, %s: N = 1..%ld (%ld runs, up to %ld allocations a run), %d finding(s), %d known, %.1f s\n",
+         s->name, from_mode ? "allocations N and after fail" : "allocation N fails", n - 1, runs,
+         last, findings, nknown, (now_ms() - t0) / 1000.0);
+  return findings ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+  FL_TEST_BEGIN();
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s SCENARIO... (", argv[0]);
+    for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
+      fprintf(stderr, "%s%s", i ? " " : "", scenarios[i].name);
+    fprintf(stderr, ")\n");
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  /* c-ares's allocations go through the same counter (before any use). */
+  if (ares_library_init_mem(ARES_LIB_INIT_ALL, alloc_fail_malloc, alloc_fail_free,
+                            alloc_fail_realloc) != ARES_SUCCESS) {
+    fprintf(stderr, "ares_library_init_mem failed\n");
+    return 1;
+  }
+  fault_port = fl_test_fault_start();
+  int failed = 0, warmed = 0;
+  for (int a = 1; a < argc; a++) {
+    const scenario *s = NULL;
+    for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
+      if (strcmp(scenarios[i].name, argv[a]) == 0) s = &scenarios[i];
+    if (!s) {
+      fprintf(stderr, "no scenario %s\n", argv[a]);
+      return 2;
+    }
+    /* Process-wide state that the library sets up once (the public suffix
+     * list, c-ares and OpenSSL initialisation) is set up here, before the
+     * runs fork, except for "get", whose runs cover it too. */
+    if (s->fn != sc_get && !warmed) {
+      fl_loop *l = fl_loop_new();
+      fl_client *c = l ? fl_client_new(l, NULL) : NULL;
+      fl_client_free(c);
+      if (l) fl_loop_free(l);
+      warmed = 1;
+    }
+    if (s->fn == sc_tls) {
+      tls_port = fl_test_server_port("nginx_tls");
+      snprintf(tls_ca, sizeof tls_ca, "%s", fl_test_rundir_path("nginx_tls/ca.pem"));
+    }
+    if (s->fn == sc_dns && !dns_port) {
+      char file[4096], arg[4200];
+      snprintf(file, sizeof file, "%s", fl_test_rundir_path("torture.dns.port"));
+      unlink(file);
+      snprintf(arg, sizeof arg, "--dns-port-file=%s", file);
+      fl_test_script_start("fault_server.py", arg);
+      FILE *f = fopen(file, "r");
+      if (!f || fscanf(f, "%d", &dns_port) != 1) {
+        fprintf(stderr, "no DNS port in %s\n", file);
+        return 1;
+      }
+      fclose(f);
+    }
+    if (s->fn == sc_proxy && !proxy_port) proxy_port = fl_test_script_start("proxy_server.py", NULL);
+    if (s->fn == sc_cookie_file) {
+      snprintf(cookie_file, sizeof cookie_file, "%s", fl_test_rundir_path("torture.cookies.in"));
+      snprintf(cookie_out, sizeof cookie_out, "%s", fl_test_rundir_path("torture.cookies.out"));
+      FILE *f = fopen(cookie_file, "w");
+      CHECK(f);
+      fprintf(f, "# Netscape HTTP Cookie File\n\n"
+                 ".example.test\tTRUE\t/\tFALSE\t0\tsess\t1\n"
+                 "#HttpOnly_www.example.test\tFALSE\t/a\tTRUE\t4102444800\tsecure\tyes\n"
+                 "bad line\n"
+                 "other.test\tFALSE\t/\tFALSE\t0\tz\t9\n");
+      fclose(f);
+    }
+    const char *modes = getenv("FL_TORTURE_MODES"); /* "one", "from"; default both */
+    for (from_mode = 0; from_mode <= 1; from_mode++) {
+      if (modes && strcmp(modes, from_mode ? "from" : "one") != 0) continue;
+      failed |= torture(s);
+      if (getenv("FL_TORTURE_ONLY")) break;
+    }
+  }
+  if (failed) return 1;
+  FL_TEST_END();
+}
