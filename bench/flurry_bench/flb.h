@@ -7,6 +7,7 @@
  *   worker.c   one thread: one fl_loop, one fl_client, C slots whose
  *              requests are resent from their completion callbacks; results
  *              published once, at the end
+ *   slots.c    what each slot sends (templates onto request objects)
  *   script.c   wrk's Lua API (LuaJIT): one Lua state per thread, one for
  *              setup() and done()
  *   report.c   wrk's text summary, or one JSON object with the histograms

@@ -32,83 +32,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "flb.h"
-#include "flurry.h"
-#include "script.h"
+#include "worker.h"
 
 #define TICK_MS 100
-
-typedef struct slot slot;
-
-/* A request object and the template message it is set up to send. */
-typedef struct preq {
-  fl_request *req;
-  flb_tpl *tpl;         /* holds msg (a reference) */
-  const flb_msg *msg;
-  size_t url;           /* --urls: the URL (template) it belongs to */
-  int64_t first_len;    /* body length of its first response without a
-                           Content-Length; -1 */
-  int head;             /* HEAD: no body expected */
-  struct preq *next_free;
-} preq;
-
-/* One request of a slot's cycle. */
-typedef struct item {
-  slot *s;
-  preq *p;
-  uint64_t body_len;    /* body bytes of the response under way */
-  char *body;           /* response(): the body, when the script has one */
-  size_t body_cap;
-  uint64_t sent_ms;     /* loop time of the send, for --timeout */
-  int busy;             /* in flight */
-  int timed_out;        /* cancelled by the --timeout sweep */
-} item;
-
-struct slot {
-  flb_worker *w;
-  item *items;
-  size_t nitems;        /* requests in the current cycle */
-  size_t cap;
-  size_t pending;       /* of those, not finished yet */
-  double intended_us;   /* -R: when this cycle was due */
-  fl_timer *delay;      /* script delay(): created at first use */
-  slot *next_idle;
-};
-
-struct flb_worker {
-  const flb_config *cfg;
-  uint64_t index;
-  flb_result *res;
-  flb_script *script;   /* this thread's Lua state, or NULL */
-  fl_loop *loop;
-  fl_client *client;
-  fl_timer *tick;  /* TICK_MS: rate samples, stop flag, timeouts */
-  fl_timer *phase; /* end of the warmup, then end of the run */
-  uint64_t phase_due_us;
-  fl_timer *pace;  /* -R: the next due cycle */
-  slot *slots;
-  uint64_t nslots;
-  uint64_t nconns;
-  uint64_t quota;    /* -n share of this thread; 0 = no limit */
-  uint64_t budget;   /* sends left while measuring (with a quota) */
-  uint64_t finished; /* measured responses and failures (for the quota) */
-  uint64_t inflight;
-  uint64_t tick_count, tick_start_us;
-  int measuring, stopping;
-  /* templates */
-  flb_tpl **tpls;    /* the command line's (one per URL) or the static script's */
-  size_t ntpls;
-  preq **free_reqs;  /* --urls: per template, requests set up for it */
-  size_t next_url;
-  flb_tpl *cur;      /* dynamic script: the last template parsed */
-  flb_tpl *first;    /* dynamic script: request()'s first answer, for slot 0 */
-  char origin[320];  /* scheme://authority the script's targets go to */
-  char *resolve[2];  /* client option: thread.addr for the URL's host */
-  int dynamic, want_body, has_delay;
-  /* -R */
-  double rate, interval_us, next_us;
-  slot *idle;
-};
 
 /* ------------------------------------------------------------ stop flag */
 
@@ -153,28 +79,28 @@ int flb_err_kind(int err) {
 
 /* ------------------------------------------------------------- phases */
 
-static void stop(flb_worker *w) {
+void flb_worker_stop(flb_worker *w) {
   if (w->stopping) return;
   w->stopping = 1;
   if (w->measuring) w->res->end_us = flb_now_us();
   fl_loop_stop(w->loop);
 }
 
-static void fatal(flb_worker *w, int err, const char *msg) {
+void flb_worker_fatal(flb_worker *w, int err, const char *msg) {
   if (!w->res->fatal) {
     w->res->fatal = err;
     snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "%s%s%s", fl_strerror(err), msg && *msg ? ": " : "",
              msg ? msg : "");
   }
-  stop(w);
+  flb_worker_stop(w);
 }
 
-static void script_failed(flb_worker *w) {
+void flb_worker_script_failed(flb_worker *w) {
   if (!w->res->fatal) {
     w->res->fatal = FL_ECALLBACK_ABORT;
     snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "%s", flb_script_error(w->script));
   }
-  stop(w);
+  flb_worker_stop(w);
 }
 
 static void phase_cb(fl_timer *t, void *data);
@@ -185,7 +111,7 @@ static void arm_phase(flb_worker *w, uint64_t due_us) {
   uint64_t now = flb_now_us();
   w->phase_due_us = due_us;
   int err = fl_timer_start(w->phase, due_us > now ? (due_us - now + 999) / 1000 : 0, 0, phase_cb, w);
-  if (err) fatal(w, err, "timer");
+  if (err) flb_worker_fatal(w, err, "timer");
 }
 
 static void begin_measuring(flb_worker *w) {
@@ -202,7 +128,7 @@ static void phase_cb(fl_timer *t, void *data) {
   flb_worker *w = data;
   (void)t;
   if (flb_now_us() + 200 < w->phase_due_us) arm_phase(w, w->phase_due_us); /* early */
-  else if (w->measuring) stop(w);
+  else if (w->measuring) flb_worker_stop(w);
   else begin_measuring(w);
 }
 
@@ -215,7 +141,7 @@ static void tick_cb(fl_timer *t, void *data) {
   w->tick_count = 0;
   w->tick_start_us = now;
   if (flb_stop_requested() || (w->script && flb_script_stopped(w->script))) {
-    stop(w);
+    flb_worker_stop(w);
     return;
   }
   /* --timeout: cancel what has been in flight too long. A sweep per tick
@@ -233,133 +159,6 @@ static void tick_cb(fl_timer *t, void *data) {
       }
     }
   }
-}
-
-/* ------------------------------------------------------------ templates */
-
-static void tpl_unref(flb_tpl *t) {
-  if (t && --t->refs == 0) flb_tpl_free(t);
-}
-
-static int on_body(fl_request *req, const char *chunk, size_t len, void *data);
-
-/* Make p send message m of template t (a new request when the old one
- * cannot be changed into it). 0 or an fl_err. */
-static int preq_set(preq *p, flb_tpl *t, const flb_msg *m) {
-  if (p->msg == m) return 0;
-  int err = p->req ? flb_msg_apply(p->req, p->msg, m) : 1;
-  if (err == 1) {
-    fl_request_free(p->req);
-    p->req = flb_msg_request(m, &err);
-    if (p->req) fl_request_on_body(p->req, on_body, NULL);
-  }
-  if (err) return err;
-  t->refs++;
-  tpl_unref(p->tpl);
-  p->tpl = t;
-  p->msg = m;
-  p->first_len = -1;
-  p->head = !strcasecmp(m->method, "HEAD");
-  return 0;
-}
-
-static void preq_free(preq *p) {
-  if (!p) return;
-  fl_request_free(p->req);
-  tpl_unref(p->tpl);
-  free(p);
-}
-
-/* Room for n items in s (new items get a request object of their own). */
-static int slot_reserve(slot *s, size_t n) {
-  if (n <= s->cap) return 0;
-  item *items = realloc(s->items, n * sizeof *items);
-  if (!items) return FL_ENOMEM;
-  s->items = items;
-  for (size_t i = s->cap; i < n; i++) {
-    memset(&items[i], 0, sizeof items[i]);
-    items[i].s = s;
-    if (!(items[i].p = calloc(1, sizeof *items[i].p))) {
-      s->cap = i;
-      return FL_ENOMEM;
-    }
-    items[i].p->first_len = -1;
-  }
-  s->cap = n;
-  return 0;
-}
-
-/* Set slot s up for the cycle of template t. 0 or an fl_err. */
-static int slot_take(slot *s, flb_tpl *t) {
-  int err = slot_reserve(s, t->n);
-  for (size_t i = 0; !err && i < t->n; i++) err = preq_set(s->items[i].p, t, &t->msgs[i]);
-  if (!err) s->nitems = t->n;
-  return err;
-}
-
-/* --urls: give s's request back to its URL and take one of the next URL. */
-static int slot_next_url(flb_worker *w, slot *s) {
-  item *it = &s->items[0];
-  preq *p = it->p;
-  if (p && p->tpl) {
-    p->next_free = w->free_reqs[p->url];
-    w->free_reqs[p->url] = p;
-  }
-  size_t u = w->next_url;
-  w->next_url = (u + 1) % w->ntpls;
-  p = w->free_reqs[u];
-  if (p) {
-    w->free_reqs[u] = p->next_free;
-  } else {
-    if (!(p = calloc(1, sizeof *p))) return FL_ENOMEM;
-    p->first_len = -1;
-    p->url = u;
-    int err = preq_set(p, w->tpls[u], &w->tpls[u]->msgs[0]);
-    if (err) {
-      preq_free(p);
-      it->p = NULL;
-      return err;
-    }
-  }
-  it->p = p;
-  s->nitems = 1;
-  return 0;
-}
-
-/* Dynamic script: request() for s's next cycle. 0 or -1 (fatal said). */
-static int slot_from_script(flb_worker *w, slot *s) {
-  flb_tpl *t = w->first; /* the answer fetched at setup, used once */
-  w->first = NULL;
-  if (!t) {
-    size_t len;
-    const char *str = flb_script_request(w->script, &len);
-    if (!str) {
-      script_failed(w);
-      return -1;
-    }
-    if (w->script && flb_script_stopped(w->script)) stop(w);
-    if (w->cur && w->cur->src_len == len && !memcmp(w->cur->src, str, len)) {
-      t = w->cur;
-    } else {
-      char why[200];
-      t = flb_tpl_parse(str, len, w->origin, why, sizeof why);
-      if (!t) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "request(): %s", why);
-        fatal(w, FL_EINVAL, msg);
-        return -1;
-      }
-      t->refs = 1;
-      tpl_unref(w->cur);
-      w->cur = t;
-    }
-  }
-  int err = slot_take(s, t);
-  if (err) {
-    fatal(w, err, "request(): cannot make the request");
-    return -1;
-  }
-  return 0;
 }
 
 /* ------------------------------------------------------------ requests */
@@ -388,11 +187,11 @@ static int on_body(fl_request *req, const char *chunk, size_t len, void *data) {
 static void issue(flb_worker *w, slot *s, double intended_us) {
   if (w->measuring && w->quota && !w->budget) return;
   if (w->dynamic) {
-    if (slot_from_script(w, s)) return;
+    if (flb_slot_from_script(w, s)) return;
   } else if (w->ntpls > 1) {
-    int err = slot_next_url(w, s);
+    int err = flb_slot_next_url(w, s);
     if (err) {
-      fatal(w, err, "cannot make a request");
+      flb_worker_fatal(w, err, "cannot make a request");
       return;
     }
   }
@@ -411,7 +210,7 @@ static void issue(flb_worker *w, slot *s, double intended_us) {
     fl_request_on_body(it->p->req, on_body, it);
     int err = fl_request_send(w->client, it->p->req, on_done, it);
     if (err) {
-      fatal(w, err, fl_request_errmsg(it->p->req));
+      flb_worker_fatal(w, err, fl_request_errmsg(it->p->req));
       return;
     }
     it->busy = 1;
@@ -513,7 +312,7 @@ static void pace(flb_worker *w, uint64_t now) {
     double wait_us = w->next_us - (double)now;
     uint64_t ms = wait_us <= 0 ? 0 : (uint64_t)((wait_us + 999) / 1000);
     int err = fl_timer_start(w->pace, ms, 0, pace_cb, w);
-    if (err) fatal(w, err, "timer");
+    if (err) flb_worker_fatal(w, err, "timer");
   }
 }
 
@@ -534,16 +333,16 @@ static void next_cycle(flb_worker *w, slot *s) {
   if (w->has_delay) {
     uint64_t ms;
     if (flb_script_delay(w->script, &ms)) {
-      script_failed(w);
+      flb_worker_script_failed(w);
       return;
     }
     if (ms) {
       if (!s->delay && !(s->delay = fl_timer_new(w->loop))) {
-        fatal(w, FL_ENOMEM, "timer");
+        flb_worker_fatal(w, FL_ENOMEM, "timer");
         return;
       }
       int err = fl_timer_start(s->delay, ms, 0, delay_cb, s);
-      if (err) fatal(w, err, "timer");
+      if (err) flb_worker_fatal(w, err, "timer");
       return;
     }
   }
@@ -571,13 +370,13 @@ static void on_done(fl_request *req, int err, void *data) {
   }
   if (w->want_body && !err) { /* every response, so a script's counts match the summary's */
     if (flb_script_response(w->script, fl_request_response(req), it->body, it->body_len)) {
-      script_failed(w);
+      flb_worker_script_failed(w);
       return;
     }
-    if (flb_script_stopped(w->script)) stop(w);
+    if (flb_script_stopped(w->script)) flb_worker_stop(w);
   }
   if (w->measuring && w->quota && w->finished >= w->quota) {
-    stop(w);
+    flb_worker_stop(w);
     return;
   }
   if (s->pending) return; /* the rest of the cycle is still out */
@@ -615,104 +414,6 @@ flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *re
   return w;
 }
 
-/* Where the script's requests go: the URL's origin, or thread.addr. With a
- * host name, thread.addr becomes a resolve override for that name (TLS
- * still checks the name); with an address literal, the address itself. */
-static int script_origin(flb_worker *w) {
-  const char *url = w->cfg->url;
-  const char *a = strstr(url, "://");
-  if (!a) return FL_EURL_MALFORMAT;
-  a += 3;
-  size_t alen = strcspn(a, "/?#");
-  int n = snprintf(w->origin, sizeof w->origin, "%.*s", (int)(a - url + (ptrdiff_t)alen), url);
-  if (n < 0 || (size_t)n >= sizeof w->origin) return FL_EURL_MALFORMAT;
-  char ip[64];
-  uint16_t port;
-  if (flb_script_addr(w->script, ip, sizeof ip, &port)) return 0;
-  /* The host part of the authority (no user info, no port). */
-  const char *at = memchr(a, '@', alen);
-  const char *host = at ? at + 1 : a, *end = a + alen, *host_end;
-  if (*host == '[') {
-    host_end = memchr(host, ']', (size_t)(end - host));
-    if (!host_end) return FL_EURL_MALFORMAT;
-    host_end++;
-  } else {
-    host_end = memchr(host, ':', (size_t)(end - host));
-    if (!host_end) host_end = end;
-  }
-  char hostname[256];
-  size_t hl = (size_t)(host_end - host);
-  if (hl >= sizeof hostname) return FL_EURL_MALFORMAT;
-  memcpy(hostname, host, hl);
-  hostname[hl] = 0;
-  int v6 = strchr(ip, ':') != NULL;
-  char plain[256]; /* the host without brackets */
-  snprintf(plain, sizeof plain, "%.*s", hostname[0] == '[' ? (int)hl - 2 : (int)hl,
-           hostname[0] == '[' ? hostname + 1 : hostname);
-  int literal = hostname[0] == '[' || strspn(plain, "0123456789.") == strlen(plain);
-  int scheme_len = (int)(a - url);
-  if (literal) {
-    n = snprintf(w->origin, sizeof w->origin, "%.*s%s%s%s:%u", scheme_len, url, v6 ? "[" : "", ip, v6 ? "]" : "",
-                 (unsigned)port);
-  } else {
-    n = snprintf(w->origin, sizeof w->origin, "%.*s%s:%u", scheme_len, url, hostname, (unsigned)port);
-    char rule[400];
-    snprintf(rule, sizeof rule, "%s:%u:%s%s%s", hostname, (unsigned)port, v6 ? "[" : "", ip, v6 ? "]" : "");
-    if (!(w->resolve[0] = strdup(rule))) return FL_ENOMEM;
-  }
-  return n < 0 || (size_t)n >= sizeof w->origin ? FL_EURL_MALFORMAT : 0;
-}
-
-/* The templates: the command line's, or the static script's string. */
-static int make_templates(flb_worker *w) {
-  const flb_config *cfg = w->cfg;
-  if (w->script) {
-    int err = script_origin(w);
-    if (err) {
-      snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "the script's origin from %s", cfg->url);
-      return err;
-    }
-    size_t len;
-    const char *str = flb_script_request(w->script, &len);
-    if (!str) {
-      snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "%s", flb_script_error(w->script));
-      return FL_ECALLBACK_ABORT;
-    }
-    char why[200];
-    flb_tpl *t = flb_tpl_parse(str, len, w->origin, why, sizeof why);
-    if (!t) {
-      snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "request: %s", why);
-      return FL_EINVAL;
-    }
-    t->refs = 1;
-    if (w->dynamic) { /* this first answer is slot 0's first cycle */
-      w->first = w->cur = t;
-      return 0;
-    }
-    w->tpls = calloc(1, sizeof *w->tpls);
-    if (!w->tpls) {
-      tpl_unref(t);
-      return FL_ENOMEM;
-    }
-    w->tpls[0] = t;
-    w->ntpls = 1;
-    return 0;
-  }
-  size_t n = cfg->nurls ? cfg->nurls : 1;
-  w->tpls = calloc(n, sizeof *w->tpls);
-  w->free_reqs = calloc(n, sizeof *w->free_reqs);
-  if (!w->tpls || !w->free_reqs) return FL_ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    w->tpls[i] = flb_tpl_single(cfg->method, cfg->nurls ? cfg->urls[i] : cfg->url, cfg->headers, cfg->nheaders,
-                                cfg->body, cfg->body_len, cfg->body != NULL);
-    if (!w->tpls[i]) return FL_ENOMEM;
-    w->tpls[i]->refs = 1;
-    w->ntpls++;
-  }
-  w->next_url = (size_t)(w->index % n); /* threads start at different URLs */
-  return 0;
-}
-
 /* Loop, client, timers, templates and the slots. 0 or an fl_err (with
  * res->fatal_msg set). */
 static int setup(flb_worker *w) {
@@ -724,7 +425,7 @@ static int setup(flb_worker *w) {
     w->want_body = flb_script_has_response(w->script);
     w->has_delay = flb_script_has_delay(w->script) && cfg->rate <= 0; /* -R sets the pace */
   }
-  int err = make_templates(w);
+  int err = flb_worker_templates(w);
   if (err) return err;
   uint32_t depth = cfg->pipeline > 1 ? (uint32_t)cfg->pipeline : 1;
   const flb_tpl *t0 = w->cur ? w->cur : w->tpls[0];
@@ -758,12 +459,12 @@ static int setup(flb_worker *w) {
     s->w = w;
     if (w->dynamic) continue; /* set up by each cycle's request() */
     if (w->ntpls > 1) {
-      if (slot_reserve(s, 1)) return FL_ENOMEM;
+      if (flb_slot_reserve(s, 1)) return FL_ENOMEM;
       free(s->items[0].p); /* --urls: taken from the URLs' free lists */
       s->items[0].p = NULL;
       continue;
     }
-    err = slot_take(s, w->tpls[0]);
+    err = flb_slot_take(s, w->tpls[0]);
     if (err) {
       snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "cannot make the request: %s", fl_strerror(err));
       return err;
@@ -778,7 +479,7 @@ static void teardown(flb_worker *w) {
   for (uint64_t i = 0; w->slots && i < w->nslots; i++) {
     slot *s = &w->slots[i];
     for (size_t k = 0; k < s->cap; k++) {
-      preq_free(s->items[k].p);
+      flb_preq_free(s->items[k].p);
       free(s->items[k].body);
     }
     free(s->items);
@@ -790,14 +491,14 @@ static void teardown(flb_worker *w) {
     while (w->free_reqs[u]) {
       preq *p = w->free_reqs[u];
       w->free_reqs[u] = p->next_free;
-      preq_free(p);
+      flb_preq_free(p);
     }
   }
   free(w->free_reqs);
-  for (size_t u = 0; u < w->ntpls; u++) tpl_unref(w->tpls[u]);
+  for (size_t u = 0; u < w->ntpls; u++) flb_tpl_unref(w->tpls[u]);
   free(w->tpls);
   w->tpls = NULL;
-  tpl_unref(w->cur);
+  flb_tpl_unref(w->cur);
   w->cur = w->first = NULL;
   fl_timer_free(w->tick);
   fl_timer_free(w->phase);
@@ -820,12 +521,12 @@ void *flb_worker_main(void *arg) {
   }
   err = fl_timer_start(w->tick, TICK_MS, TICK_MS, tick_cb, w);
   if (err) {
-    fatal(w, err, "timer");
+    flb_worker_fatal(w, err, "timer");
     goto out;
   }
   if (cfg->warmup_us) arm_phase(w, flb_now_us() + cfg->warmup_us);
   else begin_measuring(w);
-  if (w->script && flb_script_stopped(w->script)) stop(w);
+  if (w->script && flb_script_stopped(w->script)) flb_worker_stop(w);
   if (w->rate > 0) {
     for (uint64_t i = w->nslots; i-- > 0;) {
       w->slots[i].next_idle = w->idle;
