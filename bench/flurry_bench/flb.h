@@ -2,24 +2,31 @@
  * API. Shared types of its parts:
  *
  *   options.c  command line -> flb_config
- *   worker.c   one thread: one fl_loop, one fl_client, C requests resent from
- *              their completion callbacks; results published once, at the end
- *   report.c   wrk's text summary, or one JSON object
+ *   tpl.c      request templates (command line, or a script's request
+ *              strings parsed with llhttp) and putting them on fl_requests
+ *   worker.c   one thread: one fl_loop, one fl_client, C slots whose
+ *              requests are resent from their completion callbacks; results
+ *              published once, at the end
+ *   slots.c    what each slot sends (templates onto request objects)
+ *   script.c   wrk's Lua API (LuaJIT): one Lua state per thread, one for
+ *              setup() and done()
+ *   report.c   wrk's text summary, or one JSON object with the histograms
+ *   merge.c    flurry-bench merge: JSON reports of several runs -> one
+ *   json.c     a JSON reader for merge
  *   main.c     threads, signals, the end of the run */
 #ifndef FLB_H
 #define FLB_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hist.h"
+#include "tpl.h"
 
-typedef struct flb_header {
-  char *name; /* malloc'd copy of the "Name" part of -H "Name: value" */
-  const char *value;
-} flb_header;
+typedef struct flb_script flb_script;
 
 typedef struct flb_config {
-  const char *url;
+  const char *url;       /* the URL, or the first of --urls */
   uint64_t threads;
   uint64_t connections;
   uint64_t duration_us;  /* 0: none (only with -n) */
@@ -32,9 +39,19 @@ typedef struct flb_config {
   int json;              /* --json: one JSON object instead of the text */
   int insecure;          /* -k: do not verify TLS certificates */
   const char *cacert;    /* --cacert FILE */
-  const char *method;    /* -X; default GET */
-  flb_header *headers;
+  const char *method;    /* -X/--method; default GET, or POST with a body */
+  int method_given;
+  flb_hdr *headers;      /* -H "Name: value", in order (both parts malloc'd) */
   uint64_t nheaders;
+  char *body;            /* --body / --body-file (malloc'd); NULL = none */
+  size_t body_len;
+  char **urls;           /* --urls FILE: every URL (malloc'd), round-robin */
+  uint64_t nurls;
+  const char *urls_file;
+  const char *script;    /* -s FILE */
+  char **script_args;    /* init(args): args[0] is the URL, then what follows "--" */
+  int nscript_args;
+  flb_script *main_script; /* setup() and done() (main.c) */
 } flb_config;
 
 /* 0 and the config filled in, 1 for --help / --version (printed; exit 0),
@@ -58,6 +75,7 @@ typedef struct flb_result {
   flb_hist latency;         /* us; from the send call, or from the intended
                                send time with -R */
   flb_hist rate;            /* requests/s of this thread per 100 ms tick */
+  uint64_t instances;       /* merge: how many runs this sums (0 or 1: one) */
   int fatal;                /* fl_err that stopped the thread before the end */
   char fatal_msg[256];
   int first_err;            /* first failed request, for the message */
@@ -66,8 +84,9 @@ typedef struct flb_result {
 
 typedef struct flb_worker flb_worker;
 
-/* Thread `index` of cfg->threads; res is written by the thread only. */
-flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *res);
+/* Thread `index` of cfg->threads; res is written by the thread only.
+ * script: the thread's own Lua state (or NULL), owned by the caller. */
+flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *res, flb_script *script);
 void flb_worker_free(flb_worker *w);
 /* pthread entry point: arg is an flb_worker. */
 void *flb_worker_main(void *arg);
@@ -86,6 +105,25 @@ int flb_err_kind(int err);
 /* Print the summary of the merged result `r` (its hists merged). */
 void flb_report_text(const flb_config *cfg, const flb_result *r);
 void flb_report_json(const flb_config *cfg, const flb_result *r);
+void flb_report_json_to(FILE *f, const flb_config *cfg, const flb_result *r);
+
+/* Merging --json reports (merge.c). */
+typedef struct flb_merged {
+  flb_config cfg;     /* url, method: the first report's ("(several ...)" when
+                         they differ); threads, connections: summed */
+  flb_result *r;      /* counts summed, histograms merged; end_us: the
+                         longest runtime (start_us 0) */
+  char *url, *method;
+  uint64_t runtime_us;
+  uint64_t reports;
+} flb_merged;
+int flb_merged_init(flb_merged *m);
+/* Add one report (the text of a --json output); name is for messages.
+ * 0, or -1 after saying why on stderr. */
+int flb_merged_add(flb_merged *m, const char *text, size_t len, const char *name);
+void flb_merged_dispose(flb_merged *m);
+/* flurry-bench merge [--json] A.json B.json ...: the exit code. */
+int flb_merge_main(int argc, char **argv);
 void flb_print_start(const flb_config *cfg);
 /* wrk's unit formatting (exposed for the tests of the output shapes). */
 void flb_format_time_us(char *buf, unsigned cap, double us, int precision);

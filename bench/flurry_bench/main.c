@@ -12,6 +12,7 @@
 
 #include "flb.h"
 #include "flurry.h"
+#include "script.h"
 
 /* Enough descriptors for every connection (soft limit up to the hard one). */
 static void raise_fd_limit(uint64_t connections) {
@@ -25,8 +26,21 @@ static void raise_fd_limit(uint64_t connections) {
             (unsigned long long)connections, (unsigned long long)rl.rlim_cur);
 }
 
+/* -s: the main state (setup, done) and one state per thread, set up as wrk
+ * does before any thread starts. 0 or -1 (said on stderr). */
+static int start_scripts(flb_config *cfg, flb_script **states) {
+  cfg->main_script = flb_script_new(cfg);
+  if (!cfg->main_script || flb_script_resolve(cfg->main_script)) return -1;
+  for (uint64_t i = 0; i < cfg->threads; i++) {
+    states[i] = flb_script_new(cfg);
+    if (!states[i] || flb_script_thread_init(cfg->main_script, states[i], cfg)) return -1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   flb_config cfg;
+  if (argc > 1 && !strcmp(argv[1], "merge")) return flb_merge_main(argc - 1, argv + 1);
   int rc = flb_parse_args(&cfg, argc, argv);
   if (rc) {
     flb_config_free(&cfg);
@@ -47,15 +61,22 @@ int main(int argc, char **argv) {
   flb_worker **workers = calloc(cfg.threads, sizeof *workers);
   pthread_t *tids = calloc(cfg.threads, sizeof *tids);
   flb_result *total = calloc(1, sizeof *total);
-  if (!results || !workers || !tids || !total) {
+  flb_script **states = calloc(cfg.threads, sizeof *states);
+  if (!results || !workers || !tids || !total || !states) {
     fprintf(stderr, "flurry-bench: out of memory\n");
+    return 1;
+  }
+  if (cfg.script && start_scripts(&cfg, states)) {
+    for (uint64_t i = 0; i < cfg.threads; i++) flb_script_free(states[i]);
+    flb_script_free(cfg.main_script);
+    flb_config_free(&cfg);
     return 1;
   }
   if (!cfg.json) flb_print_start(&cfg);
 
   uint64_t started = 0;
   for (; started < cfg.threads; started++) {
-    workers[started] = flb_worker_new(&cfg, started, &results[started]);
+    workers[started] = flb_worker_new(&cfg, started, &results[started], states[started]);
     if (!workers[started] ||
         pthread_create(&tids[started], NULL, flb_worker_main, workers[started]) != 0) {
       fprintf(stderr, "flurry-bench: unable to create thread %llu: %s\n",
@@ -111,7 +132,15 @@ int main(int argc, char **argv) {
     if (cfg.json) flb_report_json(&cfg, total);
     else flb_report_text(&cfg, total);
     if (total->first_err) fprintf(stderr, "flurry-bench: first error: %s\n", total->first_err_msg);
+    fflush(stdout);
+    if (cfg.main_script && flb_script_has_done(cfg.main_script) &&
+        flb_script_done(cfg.main_script, total, total->end_us > total->start_us ? total->end_us - total->start_us : 0))
+      rc = 1;
+    fflush(stdout);
   }
+  for (uint64_t i = 0; i < cfg.threads; i++) flb_script_free(states[i]);
+  flb_script_free(cfg.main_script);
+  free(states);
   free(results);
   free(workers);
   free(tids);

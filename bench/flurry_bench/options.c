@@ -21,6 +21,8 @@ static const char usage_text[] =
     "    -L, --latency          Print latency statistics\n"
     "    -T, --timeout     <T>  Per-request timeout, counted as a timeout error\n"
     "                           (default 2s; 0 = none)\n"
+    "    -s, --script      <S>  Load Lua script file (wrk's API; arguments after \"--\"\n"
+    "                           go to init(args))\n"
     "    -v, --version          Print version details\n"
     "  More:\n"
     "    -n, --requests    <N>  Stop after N requests in total (responses + errors)\n"
@@ -29,14 +31,20 @@ static const char usage_text[] =
     "        --warmup      <T>  Run this long before measuring\n"
     "        --json             One JSON summary on stdout instead of the text\n"
     "        --pipeline    <N>  HTTP/1.1 pipelining: N requests in flight per connection (GET/HEAD)\n"
-    "    -X, --method      <M>  Request method (default GET)\n"
+    "    -X, --method      <M>  Request method (default GET; POST with a body)\n"
+    "        --body        <B>  Request body\n"
+    "        --body-file   <F>  Request body from a file\n"
+    "        --urls        <F>  URLs from a file, one per line, instead of <url>: each\n"
+    "                           request takes the next one (any origins, one pool)\n"
     "    -k, --insecure         Do not verify TLS certificates (https)\n"
     "        --cacert   <FILE>  Trust the CA certificates in FILE (https)\n"
     "\n"
     "  Numeric arguments may include a SI unit (1k, 1M, 1G)\n"
-    "  Time arguments may include a time unit (500ms, 2s, 2m, 2h; plain = s)\n";
+    "  Time arguments may include a time unit (500ms, 2s, 2m, 2h; plain = s)\n"
+    "\n"
+    "  flurry-bench merge [--json] A.json B.json ...  one report of several --json runs\n";
 
-enum { OPT_WARMUP = 256, OPT_JSON, OPT_PIPELINE, OPT_CACERT };
+enum { OPT_WARMUP = 256, OPT_JSON, OPT_PIPELINE, OPT_CACERT, OPT_BODY, OPT_BODY_FILE, OPT_URLS };
 
 static const struct option longopts[] = {
     {"connections", required_argument, NULL, 'c'},
@@ -54,6 +62,9 @@ static const struct option longopts[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"pipeline", required_argument, NULL, OPT_PIPELINE},
     {"cacert", required_argument, NULL, OPT_CACERT},
+    {"body", required_argument, NULL, OPT_BODY},
+    {"body-file", required_argument, NULL, OPT_BODY_FILE},
+    {"urls", required_argument, NULL, OPT_URLS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
@@ -104,13 +115,66 @@ static int add_header(flb_config *cfg, const char *arg) {
   if (!n) return -1;
   const char *value = colon + 1;
   while (*value == ' ' || *value == '\t') value++;
-  flb_header *h = realloc(cfg->headers, (cfg->nheaders + 1) * sizeof *h);
+  size_t vlen = strlen(value);
+  while (vlen && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t')) vlen--;
+  flb_hdr *h = realloc(cfg->headers, (cfg->nheaders + 1) * sizeof *h);
   if (!h) return -1;
   cfg->headers = h;
   h[cfg->nheaders].name = strndup(arg, n);
-  if (!h[cfg->nheaders].name) return -1;
-  h[cfg->nheaders].value = value;
+  h[cfg->nheaders].value = strndup(value, vlen);
   cfg->nheaders++;
+  return h[cfg->nheaders - 1].name && h[cfg->nheaders - 1].value ? 0 : -1;
+}
+
+/* The whole file at path into a malloc'd buffer (NUL-terminated too). */
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *b = malloc(cap);
+  while (b) {
+    if (n + 1 >= cap) {
+      char *nb = realloc(b, cap *= 2);
+      if (!nb) break;
+      b = nb;
+    }
+    size_t got = fread(b + n, 1, cap - n - 1, f);
+    n += got;
+    if (got == 0) {
+      if (ferror(f)) break;
+      fclose(f);
+      b[n] = 0;
+      *len = n;
+      return b;
+    }
+  }
+  free(b);
+  fclose(f);
+  return NULL;
+}
+
+/* --urls: one URL a line; blank lines and lines starting with # skipped. */
+static int read_urls(flb_config *cfg, const char *path) {
+  size_t len;
+  char *text = slurp(path, &len);
+  if (!text) return -1;
+  for (char *line = text, *next; line < text + len; line = next) {
+    char *nl = memchr(line, '\n', (size_t)(text + len - line));
+    next = nl ? nl + 1 : text + len;
+    char *end = nl ? nl : text + len;
+    while (line < end && (*line == ' ' || *line == '\t')) line++;
+    while (end > line && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t')) end--;
+    if (line == end || *line == '#') continue;
+    char **u = realloc(cfg->urls, (cfg->nurls + 1) * sizeof *u);
+    if (!u || !(u[cfg->nurls] = strndup(line, (size_t)(end - line)))) {
+      if (u) cfg->urls = u;
+      free(text);
+      return -1;
+    }
+    cfg->urls = u;
+    cfg->nurls++;
+  }
+  free(text);
   return 0;
 }
 
@@ -126,6 +190,7 @@ __attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...) {
 
 int flb_parse_args(flb_config *cfg, int argc, char **argv) {
   int duration_given = 0, c;
+  const char *body_file = NULL, *body_text = NULL;
   memset(cfg, 0, sizeof *cfg);
   cfg->threads = 2;
   cfg->connections = 10;
@@ -162,9 +227,15 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
       if (scan_metric(optarg, &n) || !n) return bad("bad rate '%s'", optarg);
       cfg->rate = (double)n;
       break;
-    case 'X': cfg->method = optarg; break;
+    case 'X':
+      cfg->method = optarg;
+      cfg->method_given = 1;
+      break;
     case 'k': cfg->insecure = 1; break;
-    case 's': return bad("%s: Lua scripts are not supported", optarg);
+    case 's': cfg->script = optarg; break;
+    case OPT_BODY: body_text = optarg; body_file = NULL; break;
+    case OPT_BODY_FILE: body_file = optarg; body_text = NULL; break;
+    case OPT_URLS: cfg->urls_file = optarg; break;
     case OPT_WARMUP:
       if (scan_time(optarg, &cfg->warmup_us)) return bad("bad warmup '%s'", optarg);
       break;
@@ -175,31 +246,70 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
       break;
     case OPT_CACERT: cfg->cacert = optarg; break;
     case 'h': fputs(usage_text, stdout); return 1;
-    case 'v': printf("flurry-bench %s [%s]\n", fl_version(), fl_version_details()); return 1;
+    case 'v':
+#ifdef FLB_HAVE_LUA
+      printf("flurry-bench %s [%s] +lua\n", fl_version(), fl_version_details());
+#else
+      printf("flurry-bench %s [%s] -lua\n", fl_version(), fl_version_details());
+#endif
+      return 1;
     case ':': return bad("option %s needs a value", argv[optind - 1]);
     default: return bad("unknown option %s", argv[optind - 1]);
     }
   }
-  if (optind != argc - 1) return bad("%s", optind >= argc ? "no URL given" : "more than one URL");
-  cfg->url = argv[optind];
+  if (cfg->urls_file) {
+    if (optind < argc) return bad("%s", "a URL and --urls: give one or the other");
+    if (cfg->script) return bad("%s", "--urls and -s do not go together (a script chooses its paths)");
+    if (read_urls(cfg, cfg->urls_file)) return bad("%s: %s", cfg->urls_file, strerror(errno ? errno : ENOMEM));
+    if (!cfg->nurls) return bad("%s: no URLs in it", cfg->urls_file);
+    cfg->url = cfg->urls[0];
+  } else {
+    if (optind >= argc) return bad("%s", "no URL given");
+    /* Arguments after the URL: the script's (wrk takes them after "--"). */
+    if (optind != argc - 1 && !cfg->script) return bad("%s", "more than one URL");
+    cfg->url = argv[optind];
+    cfg->script_args = &argv[optind];
+    cfg->nscript_args = argc - optind;
+  }
+  if (body_text) {
+    cfg->body_len = strlen(body_text);
+    cfg->body = strdup(body_text);
+    if (!cfg->body) return bad("%s", "out of memory");
+  } else if (body_file) {
+    cfg->body = slurp(body_file, &cfg->body_len);
+    if (!cfg->body) return bad("--body-file %s: %s", body_file, strerror(errno ? errno : ENOMEM));
+  }
+  if (cfg->body && !cfg->method_given) cfg->method = "POST";
   if (!cfg->threads) return bad("%s", "need at least one thread");
   if (!cfg->connections || cfg->connections < cfg->threads)
     return bad("%s", "number of connections must be >= threads");
   /* With -n and no -d the run ends when the count is reached. */
   if (cfg->requests && !duration_given) cfg->duration_us = 0;
   if (!cfg->requests && !cfg->duration_us) return bad("%s", "duration must be > 0");
-  char *check = fl_url_with_query(cfg->url, NULL, 0);
-  if (!check) {
-    fprintf(stderr, "invalid URL: %s\n", cfg->url);
-    return bad("%s", "need an http:// or https:// URL");
+  for (uint64_t i = 0; i < (cfg->nurls ? cfg->nurls : 1); i++) {
+    const char *u = cfg->nurls ? cfg->urls[i] : cfg->url;
+    char *check = fl_url_with_query(u, NULL, 0);
+    if (!check || (strncasecmp(u, "http://", 7) && strncasecmp(u, "https://", 8))) {
+      free(check);
+      fprintf(stderr, "invalid URL: %s\n", u);
+      return bad("%s", "need an http:// or https:// URL");
+    }
+    free(check);
   }
-  free(check);
   return 0;
 }
 
 void flb_config_free(flb_config *cfg) {
-  for (uint64_t i = 0; i < cfg->nheaders; i++) free(cfg->headers[i].name);
+  for (uint64_t i = 0; i < cfg->nheaders; i++) {
+    free(cfg->headers[i].name);
+    free(cfg->headers[i].value);
+  }
   free(cfg->headers);
+  for (uint64_t i = 0; i < cfg->nurls; i++) free(cfg->urls[i]);
+  free(cfg->urls);
+  free(cfg->body);
   cfg->headers = NULL;
-  cfg->nheaders = 0;
+  cfg->urls = NULL;
+  cfg->body = NULL;
+  cfg->nheaders = cfg->nurls = 0;
 }

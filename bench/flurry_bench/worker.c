@@ -1,15 +1,29 @@
-/* One flurry-bench thread: one fl_loop, one fl_client, one fl_request per
- * connection slot, each resent from its own completion callback (nothing is
- * allocated per request once the connections are open). Everything here is
- * touched by this thread only; the results go to flb_result, which main reads
- * after pthread_join. The stop flag is read on the 100 ms tick, never on the
- * request path.
+/* One flurry-bench thread: one fl_loop, one fl_client, and slots that each
+ * send one cycle of requests at a time, resent from the completion callback
+ * of the cycle's last one. Everything here is touched by this thread only;
+ * the results go to flb_result, which main reads after pthread_join. The
+ * stop flag is read on the 100 ms tick, never on the request path.
  *
- * Closed loop (default): every slot has a request in flight all the time;
- * latency is the library's send-to-completion time.
- * Constant rate (-R): requests are due at fixed intervals (the thread's share
- * of the rate). A slot that finishes goes to the idle stack; due requests
- * take idle slots at once, or wait for one, in which case the wait is part of
+ * A slot's cycle is the requests of one template: one, or several when a
+ * Lua request() string holds several (pipelined: they go out together and
+ * the next cycle starts when all have answered, as with wrk). Without
+ * --pipeline there is one slot per connection; --pipeline N makes N per
+ * connection. Where a cycle's requests come from:
+ *   - the command line: one template, set on each slot's request once;
+ *   - --urls: one template per URL, each with a free list of requests set up
+ *     for it; a cycle takes a request of the next URL (round-robin);
+ *   - a script without a request() function: the string wrk.request()
+ *     returns, parsed once per thread: no Lua call per request;
+ *   - a script with request(): called per cycle; a string equal to the last
+ *     one reuses its parse, and a request already set up for a template is
+ *     changed only where the new one differs.
+ *
+ * Closed loop (default): every slot has a cycle in flight all the time (or
+ * waits out its script delay()); latency is the library's send-to-completion
+ * time.
+ * Constant rate (-R): cycles are due at fixed intervals (the thread's share
+ * of the rate). A slot that finishes goes to the idle stack; due cycles take
+ * idle slots at once, or wait for one, in which case the wait is part of
  * their latency: latency counts from the intended send time, not from when
  * the request actually went out (coordinated omission, as in wrk2). */
 #include <stdio.h>
@@ -18,46 +32,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "flb.h"
-#include "flurry.h"
+#include "worker.h"
 
 #define TICK_MS 100
-
-typedef struct slot {
-  flb_worker *w;
-  fl_request *req;
-  uint64_t body_len;    /* body bytes of the response under way */
-  int64_t first_len;    /* body length of this slot's first response, -1 */
-  double intended_us;   /* -R: when this request was due */
-  uint64_t sent_ms;     /* loop time of the send, for --timeout */
-  int busy;             /* a request is in flight */
-  int timed_out;        /* cancelled by the --timeout sweep */
-  struct slot *next_idle;
-} slot;
-
-struct flb_worker {
-  const flb_config *cfg;
-  uint64_t index;
-  flb_result *res;
-  fl_loop *loop;
-  fl_client *client;
-  fl_timer *tick;  /* TICK_MS: rate samples, stop flag */
-  fl_timer *phase; /* end of the warmup, then end of the run */
-  uint64_t phase_due_us;
-  fl_timer *pace;  /* -R: the next due request */
-  slot *slots;
-  uint64_t nslots;      /* requests in flight: connections x pipeline depth */
-  uint64_t nconns;
-  uint64_t quota;    /* -n share of this thread; 0 = no limit */
-  uint64_t budget;   /* sends left while measuring (with a quota) */
-  uint64_t finished; /* measured responses and failures (for the quota) */
-  uint64_t inflight;
-  uint64_t tick_count, tick_start_us;
-  int measuring, stopping, head;
-  /* -R */
-  double rate, interval_us, next_us;
-  slot *idle;
-};
 
 /* ------------------------------------------------------------ stop flag */
 
@@ -102,18 +79,28 @@ int flb_err_kind(int err) {
 
 /* ------------------------------------------------------------- phases */
 
-static void stop(flb_worker *w) {
+void flb_worker_stop(flb_worker *w) {
   if (w->stopping) return;
   w->stopping = 1;
   if (w->measuring) w->res->end_us = flb_now_us();
   fl_loop_stop(w->loop);
 }
 
-static void fatal(flb_worker *w, int err, const char *msg) {
-  w->res->fatal = err;
-  snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "%s%s%s", fl_strerror(err),
-           msg && *msg ? ": " : "", msg ? msg : "");
-  stop(w);
+void flb_worker_fatal(flb_worker *w, int err, const char *msg) {
+  if (!w->res->fatal) {
+    w->res->fatal = err;
+    snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "%s%s%s", fl_strerror(err), msg && *msg ? ": " : "",
+             msg ? msg : "");
+  }
+  flb_worker_stop(w);
+}
+
+void flb_worker_script_failed(flb_worker *w) {
+  if (!w->res->fatal) {
+    w->res->fatal = FL_ECALLBACK_ABORT;
+    snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "%s", flb_script_error(w->script));
+  }
+  flb_worker_stop(w);
 }
 
 static void phase_cb(fl_timer *t, void *data);
@@ -124,7 +111,7 @@ static void arm_phase(flb_worker *w, uint64_t due_us) {
   uint64_t now = flb_now_us();
   w->phase_due_us = due_us;
   int err = fl_timer_start(w->phase, due_us > now ? (due_us - now + 999) / 1000 : 0, 0, phase_cb, w);
-  if (err) fatal(w, err, "timer");
+  if (err) flb_worker_fatal(w, err, "timer");
 }
 
 static void begin_measuring(flb_worker *w) {
@@ -141,7 +128,7 @@ static void phase_cb(fl_timer *t, void *data) {
   flb_worker *w = data;
   (void)t;
   if (flb_now_us() + 200 < w->phase_due_us) arm_phase(w, w->phase_due_us); /* early */
-  else if (w->measuring) stop(w);
+  else if (w->measuring) flb_worker_stop(w);
   else begin_measuring(w);
 }
 
@@ -153,8 +140,8 @@ static void tick_cb(fl_timer *t, void *data) {
     flb_hist_record(&w->res->rate, w->tick_count * 1000000u / (now - w->tick_start_us));
   w->tick_count = 0;
   w->tick_start_us = now;
-  if (flb_stop_requested()) {
-    stop(w);
+  if (flb_stop_requested() || (w->script && flb_script_stopped(w->script))) {
+    flb_worker_stop(w);
     return;
   }
   /* --timeout: cancel what has been in flight too long. A sweep per tick
@@ -164,9 +151,12 @@ static void tick_cb(fl_timer *t, void *data) {
   if (!limit_ms) return;
   for (uint64_t i = 0; i < w->nslots; i++) {
     slot *s = &w->slots[i];
-    if (s->busy && !s->timed_out && now_ms - s->sent_ms >= limit_ms) {
-      s->timed_out = 1;
-      fl_request_cancel(s->req); /* completes with FL_ECANCELED, from the loop */
+    for (size_t k = 0; k < s->nitems; k++) {
+      item *it = &s->items[k];
+      if (it->busy && !it->timed_out && now_ms - it->sent_ms >= limit_ms) {
+        it->timed_out = 1;
+        fl_request_cancel(it->p->req); /* completes with FL_ECANCELED, from the loop */
+      }
     }
   }
 }
@@ -176,30 +166,57 @@ static void tick_cb(fl_timer *t, void *data) {
 static void on_done(fl_request *req, int err, void *data);
 
 static int on_body(fl_request *req, const char *chunk, size_t len, void *data) {
-  slot *s = data;
+  item *it = data;
   (void)req;
-  (void)chunk;
-  s->body_len += len;
+  it->body_len += len;
+  if (it->s->w->want_body) {
+    if (it->body_len > it->body_cap) {
+      size_t cap = it->body_cap ? it->body_cap : 1024;
+      while (cap < it->body_len) cap *= 2;
+      char *b = realloc(it->body, cap);
+      if (!b) return -1;
+      it->body = b;
+      it->body_cap = cap;
+    }
+    memcpy(it->body + it->body_len - len, chunk, len);
+  }
   return 0;
 }
 
-/* Send s's request (due at intended_us with -R). */
+/* Start s's next cycle (due at intended_us with -R). */
 static void issue(flb_worker *w, slot *s, double intended_us) {
-  if (w->measuring && w->quota) {
-    if (!w->budget) return;
-    w->budget--;
+  if (w->measuring && w->quota && !w->budget) return;
+  if (w->dynamic) {
+    if (flb_slot_from_script(w, s)) return;
+  } else if (w->ntpls > 1) {
+    int err = flb_slot_next_url(w, s);
+    if (err) {
+      flb_worker_fatal(w, err, "cannot make a request");
+      return;
+    }
   }
-  s->body_len = 0;
   s->intended_us = intended_us;
-  s->sent_ms = fl_loop_now(w->loop);
-  s->timed_out = 0;
-  int err = fl_request_send(w->client, s->req, on_done, s);
-  if (err) {
-    fatal(w, err, fl_request_errmsg(s->req));
-    return;
+  s->pending = 0;
+  uint64_t now_ms = fl_loop_now(w->loop);
+  for (size_t i = 0; i < s->nitems && !w->stopping; i++) {
+    if (w->measuring && w->quota) {
+      if (!w->budget) break;
+      w->budget--;
+    }
+    item *it = &s->items[i];
+    it->body_len = 0;
+    it->sent_ms = now_ms;
+    it->timed_out = 0;
+    fl_request_on_body(it->p->req, on_body, it);
+    int err = fl_request_send(w->client, it->p->req, on_done, it);
+    if (err) {
+      flb_worker_fatal(w, err, fl_request_errmsg(it->p->req));
+      return;
+    }
+    it->busy = 1;
+    s->pending++;
+    w->inflight++;
   }
-  s->busy = 1;
-  w->inflight++;
 }
 
 /* Bytes of the status line and header block as they came on the wire
@@ -234,18 +251,18 @@ static void note_error(flb_worker *w, int kind, int err, const char *msg) {
 }
 
 /* Count one finished request; latency_us is only used for responses. */
-static void account(flb_worker *w, slot *s, fl_request *req, int err, uint64_t latency_us) {
+static void account(flb_worker *w, item *it, fl_request *req, int err, uint64_t latency_us) {
   flb_result *res = w->res;
   w->finished++;
   if (err) {
     note_error(w, flb_err_kind(err), err,
-               s->timed_out ? "no response within the --timeout" : fl_request_errmsg(req));
+               it->timed_out ? "no response within the --timeout" : fl_request_errmsg(req));
     return;
   }
   const fl_response *r = fl_request_response(req);
   int status = fl_response_status(r);
   int64_t content_length;
-  res->bytes += head_bytes(r, &content_length) + s->body_len;
+  res->bytes += head_bytes(r, &content_length) + it->body_len;
   res->complete++;
   w->tick_count++;
   flb_hist_record(&res->latency, latency_us);
@@ -253,27 +270,29 @@ static void account(flb_worker *w, slot *s, fl_request *req, int err, uint64_t l
     res->errors[FLB_ERR_STATUS]++;
     return;
   }
-  if (w->head || status < 200 || status == 204 || status == 304) return; /* no body */
-  int64_t len = (int64_t)s->body_len;
+  preq *p = it->p;
+  if (p->head || status < 200 || status == 204 || status == 304) return; /* no body */
+  int64_t len = (int64_t)it->body_len;
   int bad;
   if (content_length >= 0) {
     bad = len != content_length;
   } else {
-    if (s->first_len < 0) s->first_len = len;
-    bad = len != s->first_len;
+    if (w->dynamic) return; /* a script's paths may each have their own size */
+    if (p->first_len < 0) p->first_len = len;
+    bad = len != p->first_len;
   }
   if (bad) {
     res->length_mismatch++;
     char msg[96];
     snprintf(msg, sizeof msg, "body of %lld bytes, expected %lld", (long long)len,
-             (long long)(content_length >= 0 ? content_length : s->first_len));
+             (long long)(content_length >= 0 ? content_length : p->first_len));
     note_error(w, FLB_ERR_READ, FL_EPARTIAL_BODY, msg);
   }
 }
 
 static void pace_cb(fl_timer *t, void *data);
 
-/* -R: send the due requests on idle slots; arm the pace timer for the next. */
+/* -R: start the due cycles on idle slots; arm the pace timer for the next. */
 static void pace(flb_worker *w, uint64_t now) {
   while (w->idle && w->next_us <= (double)now && !w->stopping) {
     if (w->measuring && w->quota && !w->budget) return;
@@ -293,7 +312,7 @@ static void pace(flb_worker *w, uint64_t now) {
     double wait_us = w->next_us - (double)now;
     uint64_t ms = wait_us <= 0 ? 0 : (uint64_t)((wait_us + 999) / 1000);
     int err = fl_timer_start(w->pace, ms, 0, pace_cb, w);
-    if (err) fatal(w, err, "timer");
+    if (err) flb_worker_fatal(w, err, "timer");
   }
 }
 
@@ -302,35 +321,72 @@ static void pace_cb(fl_timer *t, void *data) {
   pace(data, flb_now_us());
 }
 
-static void on_done(fl_request *req, int err, void *data) {
+static void delay_cb(fl_timer *t, void *data) {
   slot *s = data;
-  flb_worker *w = s->w;
-  w->inflight--;
-  s->busy = 0;
-  if (s->timed_out && err == FL_ECANCELED) err = FL_ETIMEOUT;
-  if (w->rate > 0) {
-    uint64_t now = flb_now_us();
-    if (w->measuring) {
-      double lat = (double)now - s->intended_us;
-      account(w, s, req, err, lat > 0 ? (uint64_t)lat : 0);
-      if (w->quota && w->finished >= w->quota) {
-        stop(w);
+  (void)t;
+  if (!s->w->stopping) issue(s->w, s, 0);
+}
+
+/* s's cycle is over: the next one, now or after the script's delay(). */
+static void next_cycle(flb_worker *w, slot *s) {
+  if (w->stopping) return;
+  if (w->has_delay) {
+    uint64_t ms;
+    if (flb_script_delay(w->script, &ms)) {
+      flb_worker_script_failed(w);
+      return;
+    }
+    if (ms) {
+      if (!s->delay && !(s->delay = fl_timer_new(w->loop))) {
+        flb_worker_fatal(w, FL_ENOMEM, "timer");
         return;
       }
-    }
-    s->next_idle = w->idle;
-    w->idle = s;
-    pace(w, now);
-    return;
-  }
-  if (w->measuring) {
-    account(w, s, req, err, fl_request_info(req)->total_us);
-    if (w->quota && w->finished >= w->quota) {
-      stop(w);
+      int err = fl_timer_start(s->delay, ms, 0, delay_cb, s);
+      if (err) flb_worker_fatal(w, err, "timer");
       return;
     }
   }
-  if (!w->stopping) issue(w, s, 0);
+  issue(w, s, 0);
+}
+
+static void on_done(fl_request *req, int err, void *data) {
+  item *it = data;
+  slot *s = it->s;
+  flb_worker *w = s->w;
+  w->inflight--;
+  s->pending--;
+  it->busy = 0;
+  if (it->timed_out && err == FL_ECANCELED) err = FL_ETIMEOUT;
+  int paced = w->rate > 0;
+  if (w->measuring) {
+    uint64_t lat;
+    if (paced) {
+      double d = (double)flb_now_us() - s->intended_us;
+      lat = d > 0 ? (uint64_t)d : 0;
+    } else {
+      lat = fl_request_info(req)->total_us;
+    }
+    account(w, it, req, err, lat);
+  }
+  if (w->want_body && !err) { /* every response, so a script's counts match the summary's */
+    if (flb_script_response(w->script, fl_request_response(req), it->body, it->body_len)) {
+      flb_worker_script_failed(w);
+      return;
+    }
+    if (flb_script_stopped(w->script)) flb_worker_stop(w);
+  }
+  if (w->measuring && w->quota && w->finished >= w->quota) {
+    flb_worker_stop(w);
+    return;
+  }
+  if (s->pending) return; /* the rest of the cycle is still out */
+  if (paced) {
+    s->next_idle = w->idle;
+    w->idle = s;
+    pace(w, flb_now_us());
+    return;
+  }
+  next_cycle(w, s);
 }
 
 /* ------------------------------------------------------------- thread */
@@ -339,12 +395,13 @@ static uint64_t share(uint64_t total, uint64_t parts, uint64_t i) {
   return total / parts + (i < total % parts ? 1 : 0);
 }
 
-flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *res) {
+flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *res, flb_script *script) {
   flb_worker *w = calloc(1, sizeof *w);
   if (!w) return NULL;
   w->cfg = cfg;
   w->index = index;
   w->res = res;
+  w->script = script;
   w->nconns = share(cfg->connections, cfg->threads, index);
   w->nslots = w->nconns * (cfg->pipeline > 1 ? cfg->pipeline : 1);
   w->quota = cfg->requests ? share(cfg->requests, cfg->threads, index) : 0;
@@ -352,22 +409,32 @@ flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *re
     w->rate = cfg->rate * (double)w->nconns / (double)cfg->connections;
     w->interval_us = 1e6 / w->rate;
   }
-  w->head = !strcasecmp(cfg->method, "HEAD");
   flb_hist_reset(&res->latency);
   flb_hist_reset(&res->rate);
   return w;
 }
 
-/* Loop, client, timers and one request per slot. 0 or an fl_err (with
+/* Loop, client, timers, templates and the slots. 0 or an fl_err (with
  * res->fatal_msg set). */
 static int setup(flb_worker *w) {
   const flb_config *cfg = w->cfg;
   w->loop = fl_loop_new();
   if (!w->loop) return FL_ENOMEM;
+  if (w->script) {
+    w->dynamic = flb_script_has_request(w->script);
+    w->want_body = flb_script_has_response(w->script);
+    w->has_delay = flb_script_has_delay(w->script) && cfg->rate <= 0; /* -R sets the pace */
+  }
+  int err = flb_worker_templates(w);
+  if (err) return err;
+  uint32_t depth = cfg->pipeline > 1 ? (uint32_t)cfg->pipeline : 1;
+  const flb_tpl *t0 = w->cur ? w->cur : w->tpls[0];
+  if (t0->n > depth) depth = (uint32_t)t0->n; /* a pipelined request string */
+
   fl_client_options o;
   fl_client_options_init(&o);
   o.max_connections = (uint32_t)w->nconns;
-  o.pipeline_depth = cfg->pipeline > 1 ? (uint32_t)cfg->pipeline : 1; /* GET/HEAD only */
+  o.pipeline_depth = depth; /* GET/HEAD only */
   o.max_connections_per_host = 0;
   o.timeouts.total_ms = 0; /* --timeout: swept on the tick (tick_cb) */
   o.follow_redirects = 0; /* 3xx counts as a response, as in wrk */
@@ -375,6 +442,7 @@ static int setup(flb_worker *w) {
   o.cookies = 0;
   o.insecure = cfg->insecure;
   o.ca_file = cfg->cacert;
+  if (w->resolve[0]) o.resolve = (const char *const *)w->resolve;
   w->client = fl_client_new(w->loop, &o);
   if (!w->client) {
     snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "cannot create a client%s",
@@ -389,25 +457,17 @@ static int setup(flb_worker *w) {
   for (uint64_t i = 0; i < w->nslots; i++) {
     slot *s = &w->slots[i];
     s->w = w;
-    s->first_len = -1;
-    s->req = fl_request_new(cfg->method, cfg->url);
-    if (!s->req) return FL_ENOMEM;
-    fl_request_on_body(s->req, on_body, s);
-    /* The request wrk sends (request line and Host, then the -H headers), so
-     * the server does the same work for both tools. */
-    fl_request_remove_header(s->req, "User-Agent");
-    fl_request_remove_header(s->req, "Accept");
-    for (uint64_t h = 0; h < cfg->nheaders; h++) {
-      int again = 0;
-      for (uint64_t k = 0; k < h; k++) again |= !strcasecmp(cfg->headers[k].name, cfg->headers[h].name);
-      /* The first -H of a name replaces the library's default of that name. */
-      int err = again ? fl_request_add_header(s->req, cfg->headers[h].name, cfg->headers[h].value)
-                      : fl_request_set_header(s->req, cfg->headers[h].name, cfg->headers[h].value);
-      if (err) {
-        snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "header %s: %s",
-                 cfg->headers[h].name, fl_strerror(err));
-        return err;
-      }
+    if (w->dynamic) continue; /* set up by each cycle's request() */
+    if (w->ntpls > 1) {
+      if (flb_slot_reserve(s, 1)) return FL_ENOMEM;
+      free(s->items[0].p); /* --urls: taken from the URLs' free lists */
+      s->items[0].p = NULL;
+      continue;
+    }
+    err = flb_slot_take(s, w->tpls[0]);
+    if (err) {
+      snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "cannot make the request: %s", fl_strerror(err));
+      return err;
     }
   }
   return 0;
@@ -416,15 +476,37 @@ static int setup(flb_worker *w) {
 static void teardown(flb_worker *w) {
   /* Requests first (a request in flight is cancelled silently), then what
    * they ran on. */
-  for (uint64_t i = 0; w->slots && i < w->nslots; i++) fl_request_free(w->slots[i].req);
+  for (uint64_t i = 0; w->slots && i < w->nslots; i++) {
+    slot *s = &w->slots[i];
+    for (size_t k = 0; k < s->cap; k++) {
+      flb_preq_free(s->items[k].p);
+      free(s->items[k].body);
+    }
+    free(s->items);
+    fl_timer_free(s->delay);
+  }
   free(w->slots);
   w->slots = NULL;
+  for (size_t u = 0; w->free_reqs && u < w->ntpls; u++) {
+    while (w->free_reqs[u]) {
+      preq *p = w->free_reqs[u];
+      w->free_reqs[u] = p->next_free;
+      flb_preq_free(p);
+    }
+  }
+  free(w->free_reqs);
+  for (size_t u = 0; u < w->ntpls; u++) flb_tpl_unref(w->tpls[u]);
+  free(w->tpls);
+  w->tpls = NULL;
+  flb_tpl_unref(w->cur);
+  w->cur = w->first = NULL;
   fl_timer_free(w->tick);
   fl_timer_free(w->phase);
   fl_timer_free(w->pace);
   fl_client_free(w->client);
   if (w->loop && fl_loop_free(w->loop)) fprintf(stderr, "flurry-bench: loop still in use at exit\n");
   w->loop = NULL;
+  free(w->resolve[0]);
 }
 
 void *flb_worker_main(void *arg) {
@@ -439,13 +521,14 @@ void *flb_worker_main(void *arg) {
   }
   err = fl_timer_start(w->tick, TICK_MS, TICK_MS, tick_cb, w);
   if (err) {
-    fatal(w, err, "timer");
+    flb_worker_fatal(w, err, "timer");
     goto out;
   }
   if (cfg->warmup_us) arm_phase(w, flb_now_us() + cfg->warmup_us);
   else begin_measuring(w);
+  if (w->script && flb_script_stopped(w->script)) flb_worker_stop(w);
   if (w->rate > 0) {
-    for (uint64_t i = 0; i < w->nslots; i++) {
+    for (uint64_t i = w->nslots; i-- > 0;) {
       w->slots[i].next_idle = w->idle;
       w->idle = &w->slots[i];
     }
@@ -453,7 +536,7 @@ void *flb_worker_main(void *arg) {
     w->next_us = (double)now;
     pace(w, now);
   } else {
-    for (uint64_t i = 0; i < w->nslots && !w->stopping; i++) issue(w, &w->slots[i], 0);
+    for (uint64_t i = 0; i < w->nslots && !w->stopping; i++) next_cycle(w, &w->slots[i]);
   }
   while (!w->stopping) fl_loop_run(w->loop, FL_RUN_DEFAULT);
 out:

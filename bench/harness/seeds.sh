@@ -32,6 +32,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
+source bench/harness/lock.sh
 
 orig_args=$(for a in "$@"; do if [[ $a =~ [[:space:]] ]]; then printf "\"%s\" " "$a"; else printf "%s " "$a"; fi; done); orig_args=${orig_args% }
 runs="" base="" build=$root/build-bench do_build=1
@@ -142,7 +143,9 @@ tool_cmd() {
 run_one() {
   local t=$1 n=$2 tm=$3 out=$4 rc=0 secs bodies
   # shellcheck disable=SC2046 # the command line is split on purpose (no spaces in it)
+  lock_take
   SEED_PRECISE=1 timeout 60 "${pin[@]}" $(tool_cmd "$t" "$n" "$tm") >"$out" 2>&1 || rc=$?
+  lock_drop
   secs=$(awk '/^Done in / {s = $3; sub(/s$/, "", s)} END {print (s == "" ? "-" : s)}' "$out")
   bodies=$(grep -o '"url": *"[^"]*"' "$out" | grep -oE '[?&]id=[0-9]+' | cut -d= -f2 |
     awk -v n="$n" '$1 < n' | sort -un | wc -l || true)

@@ -2,9 +2,10 @@
 """The issue's targets against the latest harness results.
 
 Reads the markdown reports in bench/results/ (keepalive-c64, keepalive-c10000,
-tls-c64, seeds; keepalive-get-c64 when present) and prints one markdown table:
-each target, what was measured in the same run, and whether it was met, with
-the server's CPU use where the server sets the rate.
+tls-c64, seeds; keepalive-get-c64 when present; against canned-server:
+keepalive-canned-c64, tls-canned-c64; instructions) and prints one markdown
+table: each target, what was measured in the same run, and whether it was
+met, with the server's CPU use where the server sets the rate.
 
   bench/harness/summary.py [RESULTS_DIR]   (default bench/results)
 """
@@ -127,6 +128,89 @@ def main():
     p = os.path.join(d, "tls-c64.md")
     if os.path.exists(p):
         vs_wrk("TLS keep-alive >= wrk, 64 connections", tables(p)[0], "median /s", 1, "tls-c64.md")
+
+    # ---- against canned-server (a server cheaper per request than nginx)
+    def cpu_and_rate(target_cpu, target_rate, table, a, b, report, rate_col, srv_col):
+        ra, rb = row(table, a), row(table, b)
+        if not (ra and rb):
+            return
+        ca, cb = num(pick(ra, "client CPU")), num(pick(rb, "client CPU"))
+        add(target_cpu, "%.2f vs %.2f us (%.2fx); server core at %s%% vs %s%%"
+            % (ca, cb, ca / cb if cb else 0, pick(ra, srv_col), pick(rb, srv_col)),
+            bool(cb) and ca <= 0.8 * cb, report)
+        fa, fb_ = num(ra[rate_col]), num(rb[rate_col])
+        add(target_rate, "%s vs %s req/s: %.2fx; server core at %s%% vs %s%%"
+            % (ra[rate_col], rb[rate_col], fa / fb_ if fb_ else 0, pick(ra, srv_col), pick(rb, srv_col)),
+            bool(fb_) and fa >= 1.3 * fb_, report)
+
+    c64, c64_ratios = ka("keepalive-canned-c64")
+    if c64 and main_t:
+        wc, wn = row(c64, "wrk"), row(main_t, "wrk")
+        key = "server CPU us/request (median)"
+        if wc and wn and num(wc.get(key)) and num(wn.get(key)):
+            add("(extra) the canned server's CPU per request against nginx's (both under wrk, 64 connections)",
+                "%s vs %s us (%.2fx); at %s vs %s req/s"
+                % (wc[key], wn[key], num(wc[key]) / num(wn[key]), wc["median req/s"], wn["median req/s"]),
+                "extra", "keepalive-canned-c64.md, keepalive-c64.md")
+    if c64:
+        rep = "keepalive-canned-c64.md"
+        cpu_and_rate("canned, plain keep-alive, 64 connections: client CPU per request <= 0.8x wrk's",
+                     "canned, plain keep-alive, 64 connections: req/s >= 1.3x wrk's",
+                     c64, "flurry-bench", "wrk", rep, "median req/s", "server CPU")
+        cpu_and_rate("canned, pipelined 8 deep: client CPU per request <= 0.8x wrk's",
+                     "canned, pipelined 8 deep: req/s >= 1.3x wrk's",
+                     c64, "flurry-bench-p8", "wrk-p8", rep, "median req/s", "server CPU")
+
+        def ratio(name, target, at_least, report, note=""):
+            rr = row(c64_ratios or [], name)
+            if not rr:
+                return
+            add(target, "%s: %s (per round %s)%s" % (name, rr["medians"], rr["per round"], note),
+                num(rr["medians"]) >= at_least and num(rr["per round"]) >= at_least, report)
+
+        st, post = row(c64, "flurry-bench-static"), row(c64, "flurry-bench-post")
+        ratio("flurry-bench-static / flurry-bench-post",
+              "-s with a script that only sets method, body, headers: req/s within 5% of the same request without -s",
+              0.95, rep, "; %s vs %s req/s" % (st["median req/s"], post["median req/s"]) if st and post else "")
+        ratio("flurry-bench-dynamic / flurry-bench",
+              "-s with a request() function: req/s within 25% of the run without -s", 0.75, rep)
+        ratio("flurry-bench-dynamic / wrk-dynamic", "-s with a request() function: req/s >= wrk's with the same script",
+              1.0, rep)
+        t1, t2 = row(c64, "flurry-bench"), row(c64, "flurry-bench-t2")
+        if t1 and t2:
+            add("(extra) -t 1 against -t 2 (both on the client's one CPU here)",
+                "%s vs %s req/s; %s vs %s us CPU per request"
+                % (t1["median req/s"], t2["median req/s"], pick(t1, "client CPU"), pick(t2, "client CPU")),
+                "extra", rep)
+
+    p = os.path.join(d, "tls-canned-c64.md")
+    if os.path.exists(p):
+        t = tables(p)[0]
+        cpu_and_rate("canned, TLS keep-alive: client CPU per request <= 0.8x wrk's",
+                     "canned, TLS keep-alive: req/s >= 1.3x wrk's", t, "flurry-bench", "wrk", "tls-canned-c64.md",
+                     "median /s", "server CPU")
+        cpu_and_rate("canned, TLS pipelined 8 deep: client CPU per request <= 0.8x wrk's",
+                     "canned, TLS pipelined 8 deep: req/s >= 1.3x wrk's", t, "flurry-bench-p8", "wrk-p8",
+                     "tls-canned-c64.md", "median /s", "server CPU")
+
+    p = os.path.join(d, "instructions.md")
+    if os.path.exists(p):
+        t = tables(p)[0]
+        p8, p1 = row(t, "pipelined 8 deep"), row(t, "unpipelined")
+        if p8 and p1:
+            add("user-space instructions per request, pipelined 8 deep <= 3,500 (callgrind)",
+                "%s (wrk %s; unpipelined %s, wrk %s)" % (p8["flurry-bench"], p8["wrk"], p1["flurry-bench"], p1["wrk"]),
+                num(p8["flurry-bench"]) is not None and num(p8["flurry-bench"]) <= 3500, "instructions.md")
+        st, post, dyn = row(t, "static script (post.lua)"), row(t, "the same POST without -s"), \
+            row(t, "request() script (query.lua)")
+        if st and post and p1 and dyn:
+            add("(extra) instructions per request: static script / the same request without -s; "
+                "request() script / no script; request() script / wrk's",
+                "%s / %s = %.2f; %s / %s = %.2f; %s / %s = %.2f"
+                % (st["flurry-bench"], post["flurry-bench"], num(st["flurry-bench"]) / num(post["flurry-bench"]),
+                   dyn["flurry-bench"], p1["flurry-bench"], num(dyn["flurry-bench"]) / num(p1["flurry-bench"]),
+                   dyn["flurry-bench"], dyn["wrk"], num(dyn["flurry-bench"]) / num(dyn["wrk"])),
+                "extra", "instructions.md")
 
     p = os.path.join(d, "seeds.md")
     if os.path.exists(p):

@@ -5,7 +5,7 @@
 # ratio to wrk, client CPU time per request and peak RSS (GNU time).
 #
 #   bench/harness/tls.sh [--connections N] [--runs N] [--duration SECONDS]
-#                        [--build DIR] [--no-build]
+#                        [--build DIR] [--no-build] [--server nginx|canned]
 #
 # 1. keep-alive over TLS, GET /hello (13 bytes), N connections (default 64):
 #      wrk -t1 -cN -dD https://127.0.0.1:PORT/hello
@@ -25,12 +25,16 @@
 # The certificate is RSA 2048, TLS 1.3 is negotiated. Every run is bounded by
 # --duration (default 3 s). Each table gives nginx's worker CPU use during
 # the runs. Writes bench/results/tls-cN.{md,tsv,png}.
+# --server canned: the keep-alive scenario (1.) only, against canned-server
+# (bench/harness/canned.sh --tls: a certificate made by the openssl command
+# line at start), into bench/results/tls-canned-cN.*.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
+source bench/harness/lock.sh
 orig_args=$(for a in "$@"; do if [[ $a =~ [[:space:]] ]]; then printf "\"%s\" " "$a"; else printf "%s " "$a"; fi; done); orig_args=${orig_args% }
-conns=64 runs=3 duration=3 build=$root/build-bench do_build=1
+conns=64 runs=3 duration=3 build=$root/build-bench do_build=1 server=nginx
 while (($#)); do
   case $1 in
     --connections) conns=$2; shift ;;
@@ -38,7 +42,8 @@ while (($#)); do
     --duration) duration=$2; shift ;;
     --build) build=$2; shift ;;
     --no-build) do_build=0 ;;
-    -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --server) server=$2; shift ;;
+    -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "tls.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -47,10 +52,11 @@ done
   { echo "tls.sh: bad --connections/--runs/--duration" >&2; exit 2; }
 ((duration <= 30)) || { echo "tls.sh: keep runs short (--duration <= 30)" >&2; exit 2; }
 ((conns <= 2000)) || { echo "tls.sh: the nginx_tls fixture has worker_connections 4096" >&2; exit 2; }
+[[ $server == nginx || $server == canned ]] || { echo "tls.sh: --server nginx or canned" >&2; exit 2; }
 
 if ((do_build)); then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" -j2 --target flurry_bench fl_load >/dev/null
+  cmake --build "$build" -j2 --target flurry_bench fl_load canned_server >/dev/null
 fi
 fbench=$build/bench/flurry_bench/flurry-bench
 flload=$build/bench/fl_load
@@ -60,19 +66,30 @@ command -v wrk >/dev/null || { echo "tls.sh: wrk missing (scripts/bootstrap --be
 server_cpu=0 client_cpu=1
 if (($(nproc) < 2)); then client_cpu=0; fi
 rundir=$(mktemp -d /tmp/flurry-harness-tls.XXXXXX)
-trap 'tests/servers/stop nginx_tls "$rundir" >/dev/null 2>&1 || true; rm -rf "$rundir"' EXIT
-tests/servers/start nginx_tls "$rundir" >/dev/null
-port=$(cat "$rundir/nginx_tls.port")
-full_port=$(cat "$rundir/nginx_tls.noresume.port")
-ca=$rundir/nginx_tls/ca.pem
-# Pin the fixture's nginx (master and worker) to the server CPU. Only ours:
-# their command lines name RUNDIR.
-for pid in $(pgrep -f "nginx.*$rundir" || true); do taskset -a -p -c "$server_cpu" "$pid" >/dev/null || true; done
+trap 'tests/servers/stop nginx_tls "$rundir" >/dev/null 2>&1 || true; bench/harness/canned.sh stop "$rundir" >/dev/null 2>&1 || true; rm -rf "$rundir"' EXIT
 pin=(taskset -c "$client_cpu")
-# nginx's worker: its CPU time is read around every run (near 100% means the
-# server, not the client, sets the rate).
-master_pid=$(pgrep -f "nginx.*$rundir" | head -1 || true) # the worker's command line does not name it
-worker_pid=$(pgrep -P "${master_pid:-0}" -f 'nginx: worker' | head -1 || true)
+name_prefix=tls
+if [[ $server == canned ]]; then
+  name_prefix=tls-canned
+  port=$(FLB_SERVER_CPU=$server_cpu bench/harness/canned.sh start "$rundir" --tls --build "$build")
+  full_port=$port
+  ca=$rundir/canned.crt
+  worker_pid=$(cat "$rundir/canned.pid")
+  server_what="canned-server --tls (bench/harness/canned.sh, a certificate made at start by the openssl command line), one thread on CPU $server_cpu"
+else
+  tests/servers/start nginx_tls "$rundir" >/dev/null
+  port=$(cat "$rundir/nginx_tls.port")
+  full_port=$(cat "$rundir/nginx_tls.noresume.port")
+  ca=$rundir/nginx_tls/ca.pem
+  # Pin the fixture's nginx (master and worker) to the server CPU. Only ours:
+  # their command lines name RUNDIR.
+  for pid in $(pgrep -f "nginx.*$rundir" || true); do taskset -a -p -c "$server_cpu" "$pid" >/dev/null || true; done
+  # nginx's worker: its CPU time is read around every run (near 100% means the
+  # server, not the client, sets the rate).
+  master_pid=$(pgrep -f "nginx.*$rundir" | head -1 || true) # the worker's command line does not name it
+  worker_pid=$(pgrep -P "${master_pid:-0}" -f 'nginx: worker' | head -1 || true)
+  server_what="nginx_tls fixture (tests/servers/nginx_tls.sh), 1 worker on CPU $server_cpu"
+fi
 server_ticks() { awk '{print $14 + $15}' "/proc/$worker_pid/stat" 2>/dev/null || echo 0; }
 hz=$(getconf CLK_TCK)
 ka=https://127.0.0.1:$port/hello
@@ -92,6 +109,11 @@ tools=(
   "(ref.) wrk resumed|handshake|wrk -t1 -c$conns -d${duration}s --timeout 10s -H 'Connection: close' $ka"
   "(ref.) fl_load -N full|handshake|$flload -N -c $conns -n $big -d $duration --cacert $ca $hs_full"
 )
+if [[ $server == canned ]]; then # keep-alive only: no port without resumption here
+  kept=()
+  for t in "${tools[@]}"; do [[ $t == *"|keepalive|"* ]] && kept+=("$t"); done
+  tools=("${kept[@]}")
+fi
 
 parse() { # OUTFILE -> "requests req_per_s errors extra"
   awk '/ requests in / {n = $1} /^Requests\/sec:/ {r = $2}
@@ -105,7 +127,7 @@ median() { sort -g | awk '{a[NR] = $1} END {if (!NR) print 0; else if (NR % 2) p
 minmax() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s-%s", lo, hi}'; }
 
 mkdir -p bench/results
-tsv=bench/results/tls-c$conns.tsv md=bench/results/tls-c$conns.md
+tsv=bench/results/$name_prefix-c$conns.tsv md=bench/results/$name_prefix-c$conns.md
 printf 'tool\tscenario\trun\trequests\treq_per_s\terrors\tcpu_us_per_req\tpeak_rss_kb\tresumed\tserver_cpu_pct\n' >"$tsv"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 nt=${#tools[@]}
@@ -115,9 +137,11 @@ for ((i = 0; i < runs; i++)); do
     out=$rundir/run.out tf=$rundir/run.time
     argv=()
     eval "argv=($cmd)"
+    lock_take
     ticks0=$(server_ticks) t0=$(date +%s.%N)
     /usr/bin/time -f '%U %S %M' -o "$tf" "${pin[@]}" "${argv[@]}" >"$out" 2>&1 || true
     ticks1=$(server_ticks) t1=$(date +%s.%N)
+    lock_drop
     srv=$(awk -v a="$ticks0" -v b="$ticks1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
       'BEGIN {if (b > 0 && t1 > t0) printf "%.0f", (b - a) / hz / (t1 - t0) * 100; else print "-"}')
     read -r n r e x <<<"$(parse "$out")"
@@ -134,16 +158,21 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 dat=$rundir/plot.dat
 : >"$dat"
 {
-  echo "# TLS: keep-alive and new connections, $conns connections"
+  if [[ $server == canned ]]; then
+    echo "# TLS keep-alive, $conns connections, against canned-server"
+  else
+    echo "# TLS: keep-alive and new connections, $conns connections"
+  fi
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Linux $(uname -r)."
   echo "$(openssl version | cut -d' ' -f1-2), $(nginx -v 2>&1 | sed 's/nginx version: //'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2 || true), flurry $("$fbench" -v | cut -d' ' -f2)."
-  echo "nginx_tls fixture (tests/servers/nginx_tls.sh), 1 worker on CPU $server_cpu; each client on CPU $client_cpu, one thread."
+  echo "$server_what; each client on CPU $client_cpu, one thread."
   echo "TLS 1.3, RSA 2048 certificate, GET /hello (13 bytes). $runs rounds of $duration s, tools in rotating order."
   echo "Load average before/after: $load_before / $load_after."
   echo
   echo "Command: \`bench/harness/tls.sh $orig_args\`"
   for scen in keepalive handshake; do
+    [[ " ${tools[*]} " == *"|$scen|"* ]] || continue
     echo
     if [[ $scen == keepalive ]]; then
       echo "## Keep-alive over TLS (req/s)"
@@ -174,33 +203,45 @@ dat=$rundir/plot.dat
     done
   done
   echo
-  echo "wrk keeps one SSL object per connection slot and SSL_clear()s it on reconnect, so"
-  echo "against a server that allows resumption it resumes as well; its full-handshake rate"
-  echo "is measured on the port where nginx has no session cache and no tickets."
-  echo
+  if [[ $server == nginx ]]; then
+    echo "wrk keeps one SSL object per connection slot and SSL_clear()s it on reconnect, so"
+    echo "against a server that allows resumption it resumes as well; its full-handshake rate"
+    echo "is measured on the port where nginx has no session cache and no tickets."
+    echo
+  fi
   echo "Commands (client side, each prefixed with \`/usr/bin/time -f '%U %S %M' taskset -c $client_cpu\`):"
   echo
   echo '```'
   for ((k = 0; k < nt; k++)); do
     IFS='|' read -r _ _ cmd <<<"${tools[k]}"
-    echo "$cmd" | sed "s|$root/||g; s|$rundir/nginx_tls/ca.pem|RUNDIR/nginx_tls/ca.pem|g; s|:$port/|:PORT/|g; s|:$full_port/|:NORESUME_PORT/|g"
+    echo "$cmd" | sed "s|$root/||g; s|$rundir/|RUNDIR/|g; s|:$port/|:PORT/|g; s|:$full_port/|:NORESUME_PORT/|g"
   done
   echo '```'
   echo
-  echo "Every run (bench/results/tls-c$conns.tsv):"
+  echo "Every run (bench/results/$name_prefix-c$conns.tsv):"
   echo
   echo '```'
   column -t -s $'\t' "$tsv"
   echo '```'
   echo
-  echo "![TLS keep-alive and new connections, $conns connections](tls-c$conns.png)"
+  echo "![TLS, $conns connections, $server](${name_prefix}-c$conns.png)"
 } >"$md"
 
 if command -v gnuplot >/dev/null; then
+  layout="1,2" hs_plot=1 hs_cmds=""
+  if [[ $server == canned ]]; then
+    layout="1,1" hs_plot=0
+  else
+    hs_cmds='set title "new connections (Connection: close)"
+set ylabel "connections/s"
+plot "'$dat.handshake'" using 0:2:xtic(1) with boxes lc rgb "#ed7d31", \
+     "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0, \
+     "" using 0:4:(sprintf("%sx", stringcolumn(5))) with labels offset 0,1'
+  fi
   gnuplot <<PLOT
-set terminal pngcairo size 1100,480 noenhanced font ",11"
-set output "bench/results/tls-c$conns.png"
-set multiplot layout 1,2 title "TLS, $conns connections, 1 client thread (median, min-max of $runs)"
+set terminal pngcairo size $([[ $hs_plot == 1 ]] && echo 1100 || echo 700),480 noenhanced font ",11"
+set output "bench/results/$name_prefix-c$conns.png"
+set multiplot layout $layout title "TLS, $conns connections, $server, 1 client thread (median, min-max of $runs)"
 set style fill solid 0.6 border -1
 set boxwidth 0.6
 set yrange [0:*]
@@ -212,11 +253,7 @@ set ylabel "requests/s"
 plot "$dat.keepalive" using 0:2:xtic(1) with boxes lc rgb "#4472c4", \
      "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0, \
      "" using 0:4:(sprintf("%sx", stringcolumn(5))) with labels offset 0,1
-set title "new connections (Connection: close)"
-set ylabel "connections/s"
-plot "$dat.handshake" using 0:2:xtic(1) with boxes lc rgb "#ed7d31", \
-     "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0, \
-     "" using 0:4:(sprintf("%sx", stringcolumn(5))) with labels offset 0,1
+$hs_cmds
 unset multiplot
 PLOT
 fi
