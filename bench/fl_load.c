@@ -101,12 +101,11 @@ int main(int argc, char **argv) {
     case 'k': insecure = 1; break;
     case 'P': depth = atol(optarg); break;
     case 'C': cacert = optarg; break;
-    default:
-      fprintf(stderr, usage, argv[0]);
-      return 2;
+    default: fprintf(stderr, usage, argv[0]); return 2;
     }
   }
-  if (optind != argc - 1 || conns < 1 || total < 1 || depth < 1 || depth > 1024 || conns > 1000000) {
+  if (optind != argc - 1 || conns < 1 || total < 1 || depth < 1 || depth > 1024 ||
+      conns > 1000000) {
     fprintf(stderr, usage, argv[0]);
     return 2;
   }
@@ -120,7 +119,8 @@ int main(int argc, char **argv) {
   o.ca_file = cacert;
   fl_client *client = loop ? fl_client_new(loop, &o) : NULL;
   if (!client) {
-    fprintf(stderr, "fl_load: cannot create the client%s\n", cacert ? " (is --cacert readable?)" : "");
+    fprintf(stderr, "fl_load: cannot create the client%s\n",
+            cacert ? " (is --cacert readable?)" : "");
     return 1;
   }
   bench b = {.client = client, .target = total, .expect_len = -1};

@@ -19,7 +19,8 @@ static inline double seed_now(void) {
 
 /* The seed programs' command line: [BASE [COUNT [TEMPLATE]]]. 0, or 2 (the
  * exit status) when COUNT is not a positive number. */
-static inline int seed_args(int argc, char **argv, const char **base, int *count, const char **tmpl) {
+static inline int seed_args(int argc, char **argv, const char **base, int *count,
+                            const char **tmpl) {
   *base = argc > 1 ? argv[1] : "http://127.0.0.1:8080";
   *count = argc > 2 ? atoi(argv[2]) : 25;
   *tmpl = argc > 3 ? argv[3] : SEED_DEFAULT_TEMPLATE;

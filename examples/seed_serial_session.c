@@ -26,8 +26,8 @@ int main(int argc, char **argv) {
     if (!err) err = fl_request_perform(client, req);
     if (err) {
       failed++;
-      printf("%s: error: %s\n", url, err == fl_request_error(req) ? fl_request_errmsg(req)
-                                                                    : fl_strerror(err));
+      printf("%s: error: %s\n", url,
+             err == fl_request_error(req) ? fl_request_errmsg(req) : fl_strerror(err));
       continue;
     }
     printf("%s\n", fl_response_body(fl_request_response(req), NULL));

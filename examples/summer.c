@@ -18,11 +18,11 @@
 enum { WORKERS = 4 };
 
 typedef struct worker {
-  fl_coro co;       /* the worker's state: all of it lives in this struct */
+  fl_coro co; /* the worker's state: all of it lives in this struct */
   struct job *job;
   int id;
   fl_request *req;
-  long k;           /* next number to fetch */
+  long k; /* next number to fetch */
   long sum;
   int fetched, failed;
 } worker;

@@ -63,47 +63,47 @@ FL_EXPORT const char *fl_version_details(void);
  * X(NAME, value, curl exit code, message). Codes whose value is the negated
  * curl code are the primary ones; refinements (a distinct cause that curl
  * folds into one code) live at -1000 and below and map to curl's code. */
-#define FL_ERRNO_MAP(X)                                                              \
-  X(UNSUPPORTED_PROTOCOL, -1, 1, "unsupported protocol")                             \
-  X(INVAL, -2, 2, "invalid argument")                                                \
-  X(URL_MALFORMAT, -3, 3, "malformed URL")                                           \
-  X(RESOLVE, -6, 6, "could not resolve host: name not found")                        \
-  X(CONNECT, -7, 7, "could not connect")                                             \
-  X(WEIRD_REPLY, -8, 8, "weird server reply")                                        \
-  X(PARTIAL_BODY, -18, 18, "transfer closed with outstanding body data")             \
-  X(HTTP_ERROR, -22, 22, "HTTP error status")                                        \
-  X(WRITE, -23, 23, "write error")                                                   \
-  X(READ, -26, 26, "read error")                                                     \
-  X(NOMEM, -27, 27, "out of memory")                                                 \
-  X(TIMEOUT, -28, 28, "operation timed out")                                         \
-  X(TLS_HANDSHAKE, -35, 35, "TLS handshake failed")                                  \
-  X(CANCELED, -42, 42, "request canceled")                                           \
-  X(BAD_ARGUMENT, -43, 43, "bad argument")                                           \
-  X(TOO_MANY_REDIRECTS, -47, 47, "too many redirects")                               \
-  X(EMPTY_REPLY, -52, 52, "empty reply from server")                                 \
-  X(SEND, -55, 55, "failed sending data to the peer")                                \
-  X(RECV, -56, 56, "failure receiving data from the peer")                           \
-  X(CERT_VERIFY, -60, 60, "peer certificate could not be verified")                  \
-  X(BAD_ENCODING, -61, 61, "unrecognized or bad content encoding")                   \
-  X(FILESIZE_EXCEEDED, -63, 63, "maximum file size exceeded")                        \
-  X(DNS_SERVER_FAIL, -1001, 6, "could not resolve host: DNS server failure")         \
-  X(DNS_TIMEOUT, -1002, 28, "could not resolve host: DNS timeout")                   \
-  X(CONN_REFUSED, -1003, 7, "connection refused")                                    \
-  X(HOST_UNREACH, -1004, 7, "host or network unreachable")                           \
-  X(CONNECT_TIMEOUT, -1005, 28, "connection timed out")                              \
-  X(POOL_TIMEOUT, -1006, 28, "timed out waiting for a pooled connection")            \
-  X(FIRST_BYTE_TIMEOUT, -1007, 28, "timed out waiting for the response")             \
-  X(READ_TIMEOUT, -1008, 28, "read timed out (connection idle)")                     \
-  X(HEADER_TOO_LARGE, -1009, 8, "response headers too large")                        \
-  X(TOO_MANY_HEADERS, -1010, 8, "too many response headers")                         \
-  X(BAD_STATUS, -1011, 8, "response status out of range")                            \
-  X(CONN_RESET, -1012, 56, "connection reset by peer")                               \
-  X(BODY_TOO_LARGE, -1013, 63, "response body exceeds the buffer limit")             \
-  X(BAD_HEADER, -1014, 43, "control character in request method, URL or header")    \
-  X(CALLBACK_ABORT, -1015, 42, "aborted by callback")                                \
-  X(BAD_STATUS_LINE, -1016, 1, "not an HTTP/1.x response (bad status line or HTTP/0.9)") \
-  X(SEND_REWIND, -65, 65, "redirect needs the request body again, which cannot be replayed") \
-  X(PINNED_PUBKEY, -90, 90, "public key does not match the pinned key") \
+#define FL_ERRNO_MAP(X)                                                                            \
+  X(UNSUPPORTED_PROTOCOL, -1, 1, "unsupported protocol")                                           \
+  X(INVAL, -2, 2, "invalid argument")                                                              \
+  X(URL_MALFORMAT, -3, 3, "malformed URL")                                                         \
+  X(RESOLVE, -6, 6, "could not resolve host: name not found")                                      \
+  X(CONNECT, -7, 7, "could not connect")                                                           \
+  X(WEIRD_REPLY, -8, 8, "weird server reply")                                                      \
+  X(PARTIAL_BODY, -18, 18, "transfer closed with outstanding body data")                           \
+  X(HTTP_ERROR, -22, 22, "HTTP error status")                                                      \
+  X(WRITE, -23, 23, "write error")                                                                 \
+  X(READ, -26, 26, "read error")                                                                   \
+  X(NOMEM, -27, 27, "out of memory")                                                               \
+  X(TIMEOUT, -28, 28, "operation timed out")                                                       \
+  X(TLS_HANDSHAKE, -35, 35, "TLS handshake failed")                                                \
+  X(CANCELED, -42, 42, "request canceled")                                                         \
+  X(BAD_ARGUMENT, -43, 43, "bad argument")                                                         \
+  X(TOO_MANY_REDIRECTS, -47, 47, "too many redirects")                                             \
+  X(EMPTY_REPLY, -52, 52, "empty reply from server")                                               \
+  X(SEND, -55, 55, "failed sending data to the peer")                                              \
+  X(RECV, -56, 56, "failure receiving data from the peer")                                         \
+  X(CERT_VERIFY, -60, 60, "peer certificate could not be verified")                                \
+  X(BAD_ENCODING, -61, 61, "unrecognized or bad content encoding")                                 \
+  X(FILESIZE_EXCEEDED, -63, 63, "maximum file size exceeded")                                      \
+  X(DNS_SERVER_FAIL, -1001, 6, "could not resolve host: DNS server failure")                       \
+  X(DNS_TIMEOUT, -1002, 28, "could not resolve host: DNS timeout")                                 \
+  X(CONN_REFUSED, -1003, 7, "connection refused")                                                  \
+  X(HOST_UNREACH, -1004, 7, "host or network unreachable")                                         \
+  X(CONNECT_TIMEOUT, -1005, 28, "connection timed out")                                            \
+  X(POOL_TIMEOUT, -1006, 28, "timed out waiting for a pooled connection")                          \
+  X(FIRST_BYTE_TIMEOUT, -1007, 28, "timed out waiting for the response")                           \
+  X(READ_TIMEOUT, -1008, 28, "read timed out (connection idle)")                                   \
+  X(HEADER_TOO_LARGE, -1009, 8, "response headers too large")                                      \
+  X(TOO_MANY_HEADERS, -1010, 8, "too many response headers")                                       \
+  X(BAD_STATUS, -1011, 8, "response status out of range")                                          \
+  X(CONN_RESET, -1012, 56, "connection reset by peer")                                             \
+  X(BODY_TOO_LARGE, -1013, 63, "response body exceeds the buffer limit")                           \
+  X(BAD_HEADER, -1014, 43, "control character in request method, URL or header")                   \
+  X(CALLBACK_ABORT, -1015, 42, "aborted by callback")                                              \
+  X(BAD_STATUS_LINE, -1016, 1, "not an HTTP/1.x response (bad status line or HTTP/0.9)")           \
+  X(SEND_REWIND, -65, 65, "redirect needs the request body again, which cannot be replayed")       \
+  X(PINNED_PUBKEY, -90, 90, "public key does not match the pinned key")                            \
   X(PROXY, -97, 97, "proxy handshake failed")
 
 typedef enum fl_err {
@@ -113,9 +113,9 @@ typedef enum fl_err {
 #undef FL__ERR_ENUM
 } fl_err;
 
-FL_EXPORT const char *fl_strerror(int err);  /* never NULL */
-FL_EXPORT const char *fl_err_name(int err);  /* "FL_ECONNECT"; never NULL */
-FL_EXPORT int fl_err_curl_code(int err);     /* 0 for FL_OK */
+FL_EXPORT const char *fl_strerror(int err); /* never NULL */
+FL_EXPORT const char *fl_err_name(int err); /* "FL_ECONNECT"; never NULL */
+FL_EXPORT int fl_err_curl_code(int err);    /* 0 for FL_OK */
 
 /* -------------------------------------------------------------------- loop */
 typedef struct fl_loop fl_loop;
@@ -195,38 +195,38 @@ typedef struct fl_client_options {
   uint64_t max_body_bytes;           /* buffered body cap; default 64 MiB */
   const char *user_agent;            /* default "flurry/VERSION" */
   /* DNS */
-  const char *dns_servers;           /* "ip[:port],[ipv6]:port"; NULL = system */
-  const char *const *resolve;        /* NULL-terminated "host:port:addr[,addr]" */
-  uint32_t dns_timeout_ms;           /* whole lookup; default 5000 */
-  uint32_t dns_ttl_min_ms;           /* cache clamp; default 1000 */
-  uint32_t dns_ttl_max_ms;           /* default 300000; 0 disables the cache */
-  uint32_t dns_negative_ttl_ms;      /* default 2000 */
-  uint32_t happy_eyeballs_delay_ms;  /* default 250 */
+  const char *dns_servers;          /* "ip[:port],[ipv6]:port"; NULL = system */
+  const char *const *resolve;       /* NULL-terminated "host:port:addr[,addr]" */
+  uint32_t dns_timeout_ms;          /* whole lookup; default 5000 */
+  uint32_t dns_ttl_min_ms;          /* cache clamp; default 1000 */
+  uint32_t dns_ttl_max_ms;          /* default 300000; 0 disables the cache */
+  uint32_t dns_negative_ttl_ms;     /* default 2000 */
+  uint32_t happy_eyeballs_delay_ms; /* default 250 */
   /* HTTP behaviour */
-  int follow_redirects;              /* default 1 (per request: fl_request_set_follow) */
-  int max_redirects;                 /* default 10; -1 = unlimited (FL_ETOO_MANY_REDIRECTS) */
-  int decompress;                    /* send Accept-Encoding: gzip, deflate, br and decode
+  int follow_redirects;  /* default 1 (per request: fl_request_set_follow) */
+  int max_redirects;     /* default 10; -1 = unlimited (FL_ETOO_MANY_REDIRECTS) */
+  int decompress;        /* send Accept-Encoding: gzip, deflate, br and decode
                                         bodies as they stream; default 1 */
-  int cookies;                       /* keep a cookie jar (RFC 6265); default 1 */
-  uint64_t max_filesize;             /* decoded body bytes, buffered or streamed;
+  int cookies;           /* keep a cookie jar (RFC 6265); default 1 */
+  uint64_t max_filesize; /* decoded body bytes, buffered or streamed;
                                         0 = none; FL_EFILESIZE_EXCEEDED */
-  fl_retry_policy retry;             /* default: off */
+  fl_retry_policy retry; /* default: off */
   /* Rate limits shared by every request of the client (token buckets; each
    * attempt takes a token before it gets a connection). 0 = none. */
-  double rate_limit;                 /* requests per second, whole client */
-  double rate_limit_per_host;        /* requests per second per scheme://host:port */
-  uint32_t rate_burst;               /* bucket size; 0 = one second's worth (min 1) */
+  double rate_limit;          /* requests per second, whole client */
+  double rate_limit_per_host; /* requests per second per scheme://host:port */
+  uint32_t rate_burst;        /* bucket size; 0 = one second's worth (min 1) */
   /* TLS (https). Verification is on and the system CA store is used unless
    * told otherwise. Files are loaded by fl_client_new, which returns NULL
    * when one cannot be read or the key does not match the certificate.
    * Without any file option, the TLS context (and the system store, ~20 ms)
    * is set up at the client's first https request instead. */
-  const char *ca_file;               /* PEM bundle to trust instead of the system store */
-  const char *ca_path;               /* directory of hashed CA certs (c_rehash) */
-  const char *client_cert;           /* PEM client certificate (chain) */
-  const char *client_key;            /* its PEM private key; NULL = in client_cert */
-  int insecure;                      /* 1 = do not verify the server (tests only); default 0 */
-  int tls_session_cache;             /* resume TLS sessions per host:port; default 1 */
+  const char *ca_file;     /* PEM bundle to trust instead of the system store */
+  const char *ca_path;     /* directory of hashed CA certs (c_rehash) */
+  const char *client_cert; /* PEM client certificate (chain) */
+  const char *client_key;  /* its PEM private key; NULL = in client_cert */
+  int insecure;            /* 1 = do not verify the server (tests only); default 0 */
+  int tls_session_cache;   /* resume TLS sessions per host:port; default 1 */
   /* Proxy: "http://[user:pass@]host[:port]" (default port 1080 as curl).
    * http URLs go through it in absolute form; https URLs through a CONNECT
    * tunnel, with TLS verified against the origin. Its credentials go only to
@@ -243,7 +243,7 @@ typedef struct fl_client_options {
    * SOCKS4. Any handshake failure is FL_EPROXY (curl's 97), its message
    * naming the proxy's reply code; the connect timeout covers it. */
   const char *proxy;
-  int trust_env;                     /* use http_proxy, https_proxy, no_proxy (and
+  int trust_env; /* use http_proxy, https_proxy, no_proxy (and
                                         HTTPS_PROXY, NO_PROXY, then all_proxy and
                                         ALL_PROXY for either scheme) when proxy is NULL */
   /* HTTP/1.1 pipelining: up to this many requests in flight on one
@@ -328,20 +328,20 @@ FL_EXPORT void fl_client_options_init(fl_client_options *opts);
 FL_EXPORT fl_client *fl_client_new(fl_loop *loop, const fl_client_options *opts);
 /* The same, saying why it failed: *err gets the code (FL_EINVAL, FL_ENOMEM,
  * FL_EBAD_ARGUMENT...) and msg the reason (a proxy URL, a CA file...). */
-FL_EXPORT fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *err, char *msg,
-                                       size_t msg_cap);
+FL_EXPORT fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *err,
+                                       char *msg, size_t msg_cap);
 FL_EXPORT void fl_client_free(fl_client *client);
 FL_EXPORT fl_loop *fl_client_loop(const fl_client *client);
 
 typedef struct fl_pool_stats {
-  uint32_t open;       /* connections open (connecting, idle or in use) */
+  uint32_t open; /* connections open (connecting, idle or in use) */
   uint32_t idle;
   uint32_t in_use;
   uint32_t connecting;
-  uint32_t waiting;    /* requests queued for a slot */
-  uint64_t created;    /* connections ever opened */
-  uint64_t reused;     /* requests served by a reused connection */
-  uint64_t writes;     /* socket writes that sent request bytes (pipelined
+  uint32_t waiting; /* requests queued for a slot */
+  uint64_t created; /* connections ever opened */
+  uint64_t reused;  /* requests served by a reused connection */
+  uint64_t writes;  /* socket writes that sent request bytes (pipelined
                           requests queued together share one) */
 } fl_pool_stats;
 FL_EXPORT void fl_client_pool_stats(const fl_client *client, fl_pool_stats *out);
@@ -490,17 +490,17 @@ typedef struct fl_info {
   uint64_t first_byte_us; /* first response byte (since send) */
   uint64_t total_us;
   int dns_cache_hit;
-  int reused;             /* served on a pooled keep-alive connection */
-  int retries;            /* transparent retries on a fresh connection */
-  int tls_resumed;         /* this request's new connection resumed a TLS session */
-  int redirects;          /* redirects followed */
-  int pipelined;          /* sent behind another request on a busy connection */
-  int attempts;           /* attempts made under the retry policy (1 = no retry) */
-  uint64_t throttled_us;  /* time spent waiting for the rate limit */
+  int reused;            /* served on a pooled keep-alive connection */
+  int retries;           /* transparent retries on a fresh connection */
+  int tls_resumed;       /* this request's new connection resumed a TLS session */
+  int redirects;         /* redirects followed */
+  int pipelined;         /* sent behind another request on a busy connection */
+  int attempts;          /* attempts made under the retry policy (1 = no retry) */
+  uint64_t throttled_us; /* time spent waiting for the rate limit */
   char remote_ip[46];
   uint16_t remote_port;
   uint64_t bytes_sent;
-  uint64_t bytes_received; /* body bytes as decoded */
+  uint64_t bytes_received;     /* body bytes as decoded */
   uint64_t bytes_received_raw; /* body bytes as received, before decoding (curl's size_download) */
   uint32_t num_connects;       /* new connections made for it (every hop and attempt) */
   char local_ip[46];           /* this end of the connection it went on */
@@ -527,7 +527,8 @@ FL_EXPORT const char *fl_response_body(const fl_response *res, size_t *len);
  * getters. */
 FL_EXPORT const char *fl_response_trailer(const fl_response *res, const char *name);
 FL_EXPORT size_t fl_response_trailer_count(const fl_response *res);
-FL_EXPORT int fl_response_trailer_at(const fl_response *res, size_t i, const char **name, const char **value);
+FL_EXPORT int fl_response_trailer_at(const fl_response *res, size_t i, const char **name,
+                                     const char **value);
 
 /* ----------------------------------------------------------- blocking use */
 /* Send req on client and run the client's loop until req completes.
@@ -596,8 +597,7 @@ typedef struct fl_gather fl_gather;
 /* All members finished (or were cancelled). */
 typedef void (*fl_gather_cb)(fl_gather *g, void *data);
 /* Member `index` finished with err (0: req holds a response, any status). */
-typedef void (*fl_gather_each_cb)(fl_gather *g, size_t index, fl_request *req, int err,
-                                  void *data);
+typedef void (*fl_gather_each_cb)(fl_gather *g, size_t index, fl_request *req, int err, void *data);
 
 /* NULL on OOM or a NULL client. */
 FL_EXPORT fl_gather *fl_gather_new(fl_client *client);
@@ -728,13 +728,13 @@ typedef void (*fl_coro_done_cb)(fl_coro *co, void *data);
 
 /* Visible so it can be embedded; only err is for the body to read. */
 struct fl_coro {
-  int err;                /* result of the last await: 0 or a negative fl_err */
-  int line;               /* resume point: 0 = top, -1 = ended (macros) */
+  int err;  /* result of the last await: 0 or a negative fl_err */
+  int line; /* resume point: 0 = top, -1 = ended (macros) */
   fl_coro_fn fn;
   fl_coro_done_cb done_cb;
   void *data;
-  fl_request *awaiting;   /* the request FL_AWAIT_SEND waits for */
-  fl_gather *awaiting_g;  /* the gather FL_AWAIT_GATHER waits for */
+  fl_request *awaiting;  /* the request FL_AWAIT_SEND waits for */
+  fl_gather *awaiting_g; /* the gather FL_AWAIT_GATHER waits for */
   unsigned char running, again, woken, canceled;
 };
 
@@ -757,64 +757,64 @@ FL_EXPORT int fl_coro_gather(fl_coro *co, fl_gather *g);
 /* The struct holding member `field` == co (container_of). */
 #define FL_CORO_SELF(co, type, field) ((type *)(void *)((char *)(co)-offsetof(type, field)))
 
-#define FL_CORO_BEGIN(co)                                                               \
-  switch ((co)->line) {                                                                 \
+#define FL_CORO_BEGIN(co)                                                                          \
+  switch ((co)->line) {                                                                            \
   case 0:
-#define FL_CORO_END(co)                                                                 \
-  }                                                                                     \
-  (co)->line = -1;                                                                      \
+#define FL_CORO_END(co)                                                                            \
+  }                                                                                                \
+  (co)->line = -1;                                                                                 \
   return
 /* End the body here (as if it reached FL_CORO_END). */
-#define FL_CORO_EXIT(co)                                                                \
-  do {                                                                                  \
-    (co)->line = -1;                                                                    \
-    return;                                                                             \
+#define FL_CORO_EXIT(co)                                                                           \
+  do {                                                                                             \
+    (co)->line = -1;                                                                               \
+    return;                                                                                        \
   } while (0)
 
 /* Internal: yield until cond holds; cond is evaluated again on each resume. */
-#define FL__CORO_WAIT(co, cond)                                                         \
-  if (!(cond)) {                                                                        \
-    (co)->line = __LINE__;                                                              \
-    return;                                                                             \
-  case __LINE__:                                                                        \
-    if (!(cond)) return;                                                                \
+#define FL__CORO_WAIT(co, cond)                                                                    \
+  if (!(cond)) {                                                                                   \
+    (co)->line = __LINE__;                                                                         \
+    return;                                                                                        \
+  case __LINE__:                                                                                   \
+    if (!(cond)) return;                                                                           \
   }
 
 /* Wait until side-effect-free cond holds, re-checked each time co is
  * resumed (fl_coro_resume): co->err = 0, or FL_ECANCELED if cancelled first. */
-#define FL_AWAIT_UNTIL(co, cond)                                                        \
-  do {                                                                                  \
-    FL__CORO_WAIT(co, (cond) || (co)->canceled)                                         \
-    (co)->err = (cond) ? 0 : FL_ECANCELED;                                              \
+#define FL_AWAIT_UNTIL(co, cond)                                                                   \
+  do {                                                                                             \
+    FL__CORO_WAIT(co, (cond) || (co)->canceled)                                                    \
+    (co)->err = (cond) ? 0 : FL_ECANCELED;                                                         \
   } while (0)
 
 /* Yield once: go on at the next fl_coro_resume (co->err = 0), or when
  * cancelled (co->err = FL_ECANCELED). */
-#define FL_CORO_YIELD(co)                                                               \
-  do {                                                                                  \
-    (co)->woken = 0;                                                                    \
-    FL__CORO_WAIT(co, (co)->woken || (co)->canceled)                                    \
-    (co)->err = (co)->woken ? 0 : FL_ECANCELED;                                         \
+#define FL_CORO_YIELD(co)                                                                          \
+  do {                                                                                             \
+    (co)->woken = 0;                                                                               \
+    FL__CORO_WAIT(co, (co)->woken || (co)->canceled)                                               \
+    (co)->err = (co)->woken ? 0 : FL_ECANCELED;                                                    \
   } while (0)
 
 /* Send req on client and wait for it; then co->err is its result (0: the
  * response is in req). */
-#define FL_AWAIT_SEND(co, client, req)                                                  \
-  do {                                                                                  \
-    (co)->err = fl_coro_send((co), (client), (req));                                    \
-    if ((co)->err == 0) {                                                               \
-      FL__CORO_WAIT(co, (co)->awaiting == NULL)                                         \
-    }                                                                                   \
+#define FL_AWAIT_SEND(co, client, req)                                                             \
+  do {                                                                                             \
+    (co)->err = fl_coro_send((co), (client), (req));                                               \
+    if ((co)->err == 0) {                                                                          \
+      FL__CORO_WAIT(co, (co)->awaiting == NULL)                                                    \
+    }                                                                                              \
   } while (0)
 
 /* Start gather g and wait until all its members finished (asyncio.gather);
  * co->err is 0 (members hold their own results) or FL_ECANCELED. */
-#define FL_AWAIT_GATHER(co, g)                                                          \
-  do {                                                                                  \
-    (co)->err = fl_coro_gather((co), (g));                                              \
-    if ((co)->err == 0) {                                                               \
-      FL__CORO_WAIT(co, (co)->awaiting_g == NULL)                                       \
-    }                                                                                   \
+#define FL_AWAIT_GATHER(co, g)                                                                     \
+  do {                                                                                             \
+    (co)->err = fl_coro_gather((co), (g));                                                         \
+    if ((co)->err == 0) {                                                                          \
+      FL__CORO_WAIT(co, (co)->awaiting_g == NULL)                                                  \
+    }                                                                                              \
   } while (0)
 
 #ifdef __cplusplus

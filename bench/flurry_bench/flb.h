@@ -26,30 +26,30 @@
 typedef struct flb_script flb_script;
 
 typedef struct flb_config {
-  const char *url;       /* the URL, or the first of --urls */
+  const char *url; /* the URL, or the first of --urls */
   uint64_t threads;
   uint64_t connections;
-  uint64_t duration_us;  /* 0: none (only with -n) */
-  uint64_t requests;     /* -n: total to finish; 0 = no limit */
-  double rate;           /* -R: total requests/s; 0 = as fast as possible */
+  uint64_t duration_us; /* 0: none (only with -n) */
+  uint64_t requests;    /* -n: total to finish; 0 = no limit */
+  double rate;          /* -R: total requests/s; 0 = as fast as possible */
   uint64_t warmup_us;
-  uint64_t timeout_us;   /* per request, whole exchange; 0 = none */
-  uint64_t pipeline;     /* --pipeline N: requests in flight per connection */
-  int latency;           /* --latency: print the percentile table */
-  int json;              /* --json: one JSON object instead of the text */
-  int insecure;          /* -k: do not verify TLS certificates */
-  const char *cacert;    /* --cacert FILE */
-  const char *method;    /* -X/--method; default GET, or POST with a body */
+  uint64_t timeout_us; /* per request, whole exchange; 0 = none */
+  uint64_t pipeline;   /* --pipeline N: requests in flight per connection */
+  int latency;         /* --latency: print the percentile table */
+  int json;            /* --json: one JSON object instead of the text */
+  int insecure;        /* -k: do not verify TLS certificates */
+  const char *cacert;  /* --cacert FILE */
+  const char *method;  /* -X/--method; default GET, or POST with a body */
   int method_given;
-  flb_hdr *headers;      /* -H "Name: value", in order (both parts malloc'd) */
+  flb_hdr *headers; /* -H "Name: value", in order (both parts malloc'd) */
   uint64_t nheaders;
-  char *body;            /* --body / --body-file (malloc'd); NULL = none */
+  char *body; /* --body / --body-file (malloc'd); NULL = none */
   size_t body_len;
-  char **urls;           /* --urls FILE: every URL (malloc'd), round-robin */
+  char **urls; /* --urls FILE: every URL (malloc'd), round-robin */
   uint64_t nurls;
   const char *urls_file;
-  const char *script;    /* -s FILE */
-  char **script_args;    /* init(args): args[0] is the URL, then what follows "--" */
+  const char *script; /* -s FILE */
+  char **script_args; /* init(args): args[0] is the URL, then what follows "--" */
   int nscript_args;
   flb_script *main_script; /* setup() and done() (main.c) */
 } flb_config;
@@ -61,24 +61,31 @@ void flb_config_free(flb_config *cfg);
 
 /* Error kinds, as wrk counts them, plus length mismatches (reported as
  * read errors) kept apart for the JSON summary. */
-enum { FLB_ERR_CONNECT, FLB_ERR_READ, FLB_ERR_WRITE, FLB_ERR_TIMEOUT, FLB_ERR_STATUS, FLB_ERR_KINDS };
+enum {
+  FLB_ERR_CONNECT,
+  FLB_ERR_READ,
+  FLB_ERR_WRITE,
+  FLB_ERR_TIMEOUT,
+  FLB_ERR_STATUS,
+  FLB_ERR_KINDS
+};
 
 typedef struct flb_result {
-  uint64_t complete;        /* responses (any status) */
-  uint64_t bytes;           /* response bytes: status line, headers, body */
+  uint64_t complete; /* responses (any status) */
+  uint64_t bytes;    /* response bytes: status line, headers, body */
   uint64_t errors[FLB_ERR_KINDS];
-  uint64_t length_mismatch; /* part of errors[FLB_ERR_READ] */
+  uint64_t length_mismatch;  /* part of errors[FLB_ERR_READ] */
   uint64_t start_us, end_us; /* the measured window, CLOCK_MONOTONIC */
-  double lag_sum_us;        /* -R: how late requests went out, in total */
+  double lag_sum_us;         /* -R: how late requests went out, in total */
   uint64_t lag_max_us;
   uint64_t lag_count;
-  flb_hist latency;         /* us; from the send call, or from the intended
+  flb_hist latency;   /* us; from the send call, or from the intended
                                send time with -R */
-  flb_hist rate;            /* requests/s of this thread per 100 ms tick */
-  uint64_t instances;       /* merge: how many runs this sums (0 or 1: one) */
-  int fatal;                /* fl_err that stopped the thread before the end */
+  flb_hist rate;      /* requests/s of this thread per 100 ms tick */
+  uint64_t instances; /* merge: how many runs this sums (0 or 1: one) */
+  int fatal;          /* fl_err that stopped the thread before the end */
   char fatal_msg[256];
-  int first_err;            /* first failed request, for the message */
+  int first_err; /* first failed request, for the message */
   char first_err_msg[256];
 } flb_result;
 
@@ -86,7 +93,8 @@ typedef struct flb_worker flb_worker;
 
 /* Thread `index` of cfg->threads; res is written by the thread only.
  * script: the thread's own Lua state (or NULL), owned by the caller. */
-flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *res, flb_script *script);
+flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *res,
+                           flb_script *script);
 void flb_worker_free(flb_worker *w);
 /* pthread entry point: arg is an flb_worker. */
 void *flb_worker_main(void *arg);
@@ -109,9 +117,9 @@ void flb_report_json_to(FILE *f, const flb_config *cfg, const flb_result *r);
 
 /* Merging --json reports (merge.c). */
 typedef struct flb_merged {
-  flb_config cfg;     /* url, method: the first report's ("(several ...)" when
+  flb_config cfg; /* url, method: the first report's ("(several ...)" when
                          they differ); threads, connections: summed */
-  flb_result *r;      /* counts summed, histograms merged; end_us: the
+  flb_result *r;  /* counts summed, histograms merged; end_us: the
                          longest runtime (start_us 0) */
   char *url, *method;
   uint64_t runtime_us;

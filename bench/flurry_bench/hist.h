@@ -19,8 +19,8 @@
 #include <stdint.h>
 
 #define FLB_HIST_SUB_BITS 11
-#define FLB_HIST_LINEAR (1u << FLB_HIST_SUB_BITS)  /* exact values 0..2047 */
-#define FLB_HIST_HALF (FLB_HIST_LINEAR / 2)         /* buckets per power of two */
+#define FLB_HIST_LINEAR (1u << FLB_HIST_SUB_BITS) /* exact values 0..2047 */
+#define FLB_HIST_HALF (FLB_HIST_LINEAR / 2)       /* buckets per power of two */
 #define FLB_HIST_TOP_BIT 30
 #define FLB_HIST_MAX ((UINT64_C(1) << FLB_HIST_TOP_BIT) - 1) /* largest distinct value */
 #define FLB_HIST_BUCKETS (FLB_HIST_LINEAR + (FLB_HIST_TOP_BIT - FLB_HIST_SUB_BITS) * FLB_HIST_HALF)
@@ -41,9 +41,9 @@ void flb_hist_reset(flb_hist *h);
 static inline size_t flb_hist_index(uint64_t v) {
   if (v < FLB_HIST_LINEAR) return (size_t)v;
   if (v > FLB_HIST_MAX) v = FLB_HIST_MAX;
-  unsigned k = 63u - (unsigned)__builtin_clzll(v);     /* 2^k <= v < 2^(k+1) */
-  unsigned shift = k - (FLB_HIST_SUB_BITS - 1);        /* bucket width 2^shift */
-  size_t sub = (size_t)(v >> shift) - FLB_HIST_HALF;   /* 0..HALF-1 */
+  unsigned k = 63u - (unsigned)__builtin_clzll(v);   /* 2^k <= v < 2^(k+1) */
+  unsigned shift = k - (FLB_HIST_SUB_BITS - 1);      /* bucket width 2^shift */
+  size_t sub = (size_t)(v >> shift) - FLB_HIST_HALF; /* 0..HALF-1 */
   return FLB_HIST_LINEAR + (size_t)(k - FLB_HIST_SUB_BITS) * FLB_HIST_HALF + sub;
 }
 

@@ -39,10 +39,14 @@ static int hex4(reader *r, unsigned *out) {
   for (int i = 0; i < 4; i++) {
     char c = *r->p++;
     v <<= 4;
-    if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-    else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-    else return fail(r, "bad \\u escape");
+    if (c >= '0' && c <= '9')
+      v |= (unsigned)(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      v |= (unsigned)(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      v |= (unsigned)(c - 'A' + 10);
+    else
+      return fail(r, "bad \\u escape");
   }
   *out = v;
   return 0;
@@ -73,7 +77,9 @@ static int string(reader *r, char **out) {
       }
       char e = *r->p++;
       switch (e) {
-      case '"': case '\\': case '/': cp = (unsigned char)e; break;
+      case '"':
+      case '\\':
+      case '/': cp = (unsigned char)e; break;
       case 'b': cp = '\b'; break;
       case 'f': cp = '\f'; break;
       case 'n': cp = '\n'; break;
@@ -84,7 +90,8 @@ static int string(reader *r, char **out) {
           free(b);
           return -1;
         }
-        if (cp >= 0xd800 && cp < 0xdc00 && r->end - r->p >= 6 && r->p[0] == '\\' && r->p[1] == 'u') {
+        if (cp >= 0xd800 && cp < 0xdc00 && r->end - r->p >= 6 && r->p[0] == '\\' &&
+            r->p[1] == 'u') {
           unsigned lo;
           r->p += 2;
           if (hex4(r, &lo)) {
@@ -94,9 +101,7 @@ static int string(reader *r, char **out) {
           cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
         }
         break;
-      default:
-        free(b);
-        return fail(r, "bad escape");
+      default: free(b); return fail(r, "bad escape");
       }
     }
     if (n + 5 > cap) {
@@ -196,8 +201,8 @@ static int number(reader *r, flb_jval *v) {
   const char *start = r->p;
   int plain = 1;
   if (r->p < r->end && *r->p == '-') r->p++, plain = 0;
-  while (r->p < r->end && ((*r->p >= '0' && *r->p <= '9') || *r->p == '.' || *r->p == 'e' || *r->p == 'E' ||
-                           *r->p == '+' || *r->p == '-')) {
+  while (r->p < r->end && ((*r->p >= '0' && *r->p <= '9') || *r->p == '.' || *r->p == 'e' ||
+                           *r->p == 'E' || *r->p == '+' || *r->p == '-')) {
     if (*r->p < '0' || *r->p > '9') plain = 0;
     r->p++;
   }
@@ -236,10 +241,11 @@ static int value(reader *r, flb_jval *v) {
   switch (*r->p) {
   case '{': return container(r, v, '}');
   case '[': return container(r, v, ']');
-  case '"':
-    v->type = FLB_J_STR;
-    return string(r, &v->str);
-  case 't': v->type = FLB_J_BOOL; v->boolean = 1; return word(r, "true");
+  case '"': v->type = FLB_J_STR; return string(r, &v->str);
+  case 't':
+    v->type = FLB_J_BOOL;
+    v->boolean = 1;
+    return word(r, "true");
   case 'f': v->type = FLB_J_BOOL; return word(r, "false");
   case 'n': v->type = FLB_J_NULL; return word(r, "null");
   default: return number(r, v);

@@ -13,13 +13,13 @@ typedef struct flb_jval {
   flb_jtype type;
   int boolean;
   double num;
-  uint64_t u;   /* the value, when is_u */
-  int is_u;     /* a non-negative integer literal that fits in 64 bits */
-  char *str;    /* FLB_J_STR */
+  uint64_t u;             /* the value, when is_u */
+  int is_u;               /* a non-negative integer literal that fits in 64 bits */
+  char *str;              /* FLB_J_STR */
   struct flb_jval *items; /* FLB_J_ARR and FLB_J_OBJ values */
-  char **keys;  /* FLB_J_OBJ */
+  char **keys;            /* FLB_J_OBJ */
   size_t n;
-  size_t cap;   /* room in items (and keys) */
+  size_t cap; /* room in items (and keys) */
 } flb_jval;
 
 /* NULL with a message ("what at byte N") in err. */

@@ -129,12 +129,15 @@ int main(int argc, char **argv) {
   } else if (started < cfg.threads) {
     rc = 1;
   } else {
-    if (cfg.json) flb_report_json(&cfg, total);
-    else flb_report_text(&cfg, total);
+    if (cfg.json)
+      flb_report_json(&cfg, total);
+    else
+      flb_report_text(&cfg, total);
     if (total->first_err) fprintf(stderr, "flurry-bench: first error: %s\n", total->first_err_msg);
     fflush(stdout);
     if (cfg.main_script && flb_script_has_done(cfg.main_script) &&
-        flb_script_done(cfg.main_script, total, total->end_us > total->start_us ? total->end_us - total->start_us : 0))
+        flb_script_done(cfg.main_script, total,
+                        total->end_us > total->start_us ? total->end_us - total->start_us : 0))
       rc = 1;
     fflush(stdout);
   }

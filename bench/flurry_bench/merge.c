@@ -44,7 +44,8 @@ static int add_hist(flb_hist *h, const flb_jval *doc, const char *key, const cha
   flb_hist_reset(&one);
   for (size_t i = 0; i < b->n; i++) {
     const flb_jval *e = &b->items[i];
-    if (e->type != FLB_J_ARR || e->n != 3 || !e->items[0].is_u || !e->items[1].is_u || !e->items[2].is_u)
+    if (e->type != FLB_J_ARR || e->n != 3 || !e->items[0].is_u || !e->items[1].is_u ||
+        !e->items[2].is_u)
       return bad_input(path, "bad bucket");
     size_t idx = flb_hist_index(e->items[0].u);
     if (flb_hist_bucket_low(idx) != e->items[0].u || flb_hist_bucket_high(idx) != e->items[1].u)
@@ -100,7 +101,9 @@ static int add_report(flb_merged *m, const flb_jval *d, const char *path, int fi
   if (!tool || tool->type != FLB_J_STR || strcmp(tool->str, "flurry-bench"))
     return bad_input(path, "not a flurry-bench --json report");
   flb_result *r = m->r;
-  if (add_hist(&r->latency, d, "latency_us", path) || add_hist(&r->rate, d, "thread_req_per_sec", path)) return -1;
+  if (add_hist(&r->latency, d, "latency_us", path) ||
+      add_hist(&r->rate, d, "thread_req_per_sec", path))
+    return -1;
   const flb_jval *url = flb_json_get(d, "url"), *method = flb_json_get(d, "method");
   const char *u = url && url->type == FLB_J_STR ? url->str : "?";
   const char *me = method && method->type == FLB_J_STR ? method->str : "?";
@@ -183,8 +186,10 @@ void flb_merged_dispose(flb_merged *m) {
 int flb_merge_main(int argc, char **argv) {
   int json = 0, i = 1;
   for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-    if (!strcmp(argv[i], "--json")) json = 1;
-    else if (!strcmp(argv[i], "--latency") || !strcmp(argv[i], "-L")) continue; /* always shown */
+    if (!strcmp(argv[i], "--json"))
+      json = 1;
+    else if (!strcmp(argv[i], "--latency") || !strcmp(argv[i], "-L"))
+      continue; /* always shown */
     else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       fputs(merge_usage, stdout);
       return 0;

@@ -94,12 +94,18 @@ static int scan_time(const char *s, uint64_t *out_us) {
   double v = strtod(s, &end);
   if (end == s || errno || !(v >= 0)) return -1;
   double scale;
-  if (!*end || !strcasecmp(end, "s")) scale = 1e6;
-  else if (!strcasecmp(end, "ms")) scale = 1e3;
-  else if (!strcasecmp(end, "us")) scale = 1;
-  else if (!strcasecmp(end, "m")) scale = 60e6;
-  else if (!strcasecmp(end, "h")) scale = 3600e6;
-  else return -1;
+  if (!*end || !strcasecmp(end, "s"))
+    scale = 1e6;
+  else if (!strcasecmp(end, "ms"))
+    scale = 1e3;
+  else if (!strcasecmp(end, "us"))
+    scale = 1;
+  else if (!strcasecmp(end, "m"))
+    scale = 60e6;
+  else if (!strcasecmp(end, "h"))
+    scale = 3600e6;
+  else
+    return -1;
   v *= scale;
   if (v > 1e15) return -1;
   *out_us = (uint64_t)llround(v);
@@ -233,8 +239,14 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
       break;
     case 'k': cfg->insecure = 1; break;
     case 's': cfg->script = optarg; break;
-    case OPT_BODY: body_text = optarg; body_file = NULL; break;
-    case OPT_BODY_FILE: body_file = optarg; body_text = NULL; break;
+    case OPT_BODY:
+      body_text = optarg;
+      body_file = NULL;
+      break;
+    case OPT_BODY_FILE:
+      body_file = optarg;
+      body_text = NULL;
+      break;
     case OPT_URLS: cfg->urls_file = optarg; break;
     case OPT_WARMUP:
       if (scan_time(optarg, &cfg->warmup_us)) return bad("bad warmup '%s'", optarg);
@@ -259,8 +271,10 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
   }
   if (cfg->urls_file) {
     if (optind < argc) return bad("%s", "a URL and --urls: give one or the other");
-    if (cfg->script) return bad("%s", "--urls and -s do not go together (a script chooses its paths)");
-    if (read_urls(cfg, cfg->urls_file)) return bad("%s: %s", cfg->urls_file, strerror(errno ? errno : ENOMEM));
+    if (cfg->script)
+      return bad("%s", "--urls and -s do not go together (a script chooses its paths)");
+    if (read_urls(cfg, cfg->urls_file))
+      return bad("%s: %s", cfg->urls_file, strerror(errno ? errno : ENOMEM));
     if (!cfg->nurls) return bad("%s: no URLs in it", cfg->urls_file);
     cfg->url = cfg->urls[0];
   } else {

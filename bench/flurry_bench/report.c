@@ -32,8 +32,10 @@ static void format_units(char *buf, unsigned cap, double n, const units *u, int 
 }
 
 void flb_format_time_us(char *buf, unsigned cap, double us, int precision) {
-  if (us >= 1e6) format_units(buf, cap, us / 1e6, &time_s_units, precision);
-  else format_units(buf, cap, us, &time_us_units, precision);
+  if (us >= 1e6)
+    format_units(buf, cap, us / 1e6, &time_s_units, precision);
+  else
+    format_units(buf, cap, us, &time_us_units, precision);
 }
 
 static void format_metric(char *buf, unsigned cap, double n, int precision) {
@@ -80,10 +82,14 @@ static double runtime_s(const flb_result *r) {
 
 void flb_print_start(const flb_config *cfg) {
   char d[32];
-  if (cfg->duration_us >= 1000000) format_units(d, sizeof d, (double)cfg->duration_us / 1e6, &time_s_units, 0);
-  else if (cfg->duration_us) flb_format_time_us(d, sizeof d, (double)cfg->duration_us, 0);
-  if (cfg->duration_us) printf("Running %s test @ %s", d, cfg->url);
-  else printf("Running %llu requests test @ %s", (unsigned long long)cfg->requests, cfg->url);
+  if (cfg->duration_us >= 1000000)
+    format_units(d, sizeof d, (double)cfg->duration_us / 1e6, &time_s_units, 0);
+  else if (cfg->duration_us)
+    flb_format_time_us(d, sizeof d, (double)cfg->duration_us, 0);
+  if (cfg->duration_us)
+    printf("Running %s test @ %s", d, cfg->url);
+  else
+    printf("Running %llu requests test @ %s", (unsigned long long)cfg->requests, cfg->url);
   if (cfg->nurls > 1) printf(" and %llu more URLs", (unsigned long long)(cfg->nurls - 1));
   printf("\n");
   printf("  %llu threads and %llu connections\n", (unsigned long long)cfg->threads,
@@ -130,9 +136,12 @@ static void json_string(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
-    else fputc(c, f);
+    if (c == '"' || c == '\\')
+      fprintf(f, "\\%c", c);
+    else if (c < 0x20)
+      fprintf(f, "\\u%04x", c);
+    else
+      fputc(c, f);
   }
   fputc('"', f);
 }
@@ -140,16 +149,18 @@ static void json_string(FILE *f, const char *s) {
 /* The histogram itself, enough to merge it exactly with others: every
  * non-empty bucket as [lowest value, highest value, count]. */
 static void json_buckets(FILE *f, const flb_hist *h) {
-  fprintf(f, ", \"histogram\": {\"sub_bits\": %d, \"top_bit\": %d, \"count\": %llu, \"min\": %llu, "
-         "\"max\": %llu, \"sum\": %llu, \"sumsq\": %.17g, \"clamped\": %llu, \"buckets\": [",
-         FLB_HIST_SUB_BITS, FLB_HIST_TOP_BIT, (unsigned long long)h->count,
-         (unsigned long long)(h->count ? h->min : 0), (unsigned long long)h->max, (unsigned long long)h->sum,
-         h->sumsq, (unsigned long long)h->clamped);
+  fprintf(f,
+          ", \"histogram\": {\"sub_bits\": %d, \"top_bit\": %d, \"count\": %llu, \"min\": %llu, "
+          "\"max\": %llu, \"sum\": %llu, \"sumsq\": %.17g, \"clamped\": %llu, \"buckets\": [",
+          FLB_HIST_SUB_BITS, FLB_HIST_TOP_BIT, (unsigned long long)h->count,
+          (unsigned long long)(h->count ? h->min : 0), (unsigned long long)h->max,
+          (unsigned long long)h->sum, h->sumsq, (unsigned long long)h->clamped);
   int first = 1;
   for (size_t i = 0; i < FLB_HIST_BUCKETS; i++) {
     if (!h->buckets[i]) continue;
-    fprintf(f, "%s[%llu, %llu, %llu]", first ? "" : ", ", (unsigned long long)flb_hist_bucket_low(i),
-           (unsigned long long)flb_hist_bucket_high(i), (unsigned long long)h->buckets[i]);
+    fprintf(f, "%s[%llu, %llu, %llu]", first ? "" : ", ",
+            (unsigned long long)flb_hist_bucket_low(i), (unsigned long long)flb_hist_bucket_high(i),
+            (unsigned long long)h->buckets[i]);
     first = 0;
   }
   fprintf(f, "]}");
@@ -157,15 +168,20 @@ static void json_buckets(FILE *f, const flb_hist *h) {
 
 static void json_hist(FILE *f, const char *name, const flb_hist *h, int with_percentiles) {
   double mean = flb_hist_mean(h), stdev = flb_hist_stdev(h);
-  fprintf(f, "  \"%s\": {\"samples\": %llu, \"min\": %llu, \"mean\": %.2f, \"stdev\": %.2f, "
-         "\"max\": %llu, \"within_stdev_pct\": %.2f",
-         name, (unsigned long long)h->count, (unsigned long long)(h->count ? h->min : 0), mean,
-         stdev, (unsigned long long)h->max, flb_hist_within(h, mean - stdev, mean + stdev));
+  fprintf(f,
+          "  \"%s\": {\"samples\": %llu, \"min\": %llu, \"mean\": %.2f, \"stdev\": %.2f, "
+          "\"max\": %llu, \"within_stdev_pct\": %.2f",
+          name, (unsigned long long)h->count, (unsigned long long)(h->count ? h->min : 0), mean,
+          stdev, (unsigned long long)h->max, flb_hist_within(h, mean - stdev, mean + stdev));
   if (with_percentiles) {
-    static const struct { const char *key; double p; } pct[] = {
-        {"p50", 50}, {"p75", 75}, {"p90", 90}, {"p99", 99}, {"p99_9", 99.9}, {"p99_99", 99.99}};
+    static const struct {
+      const char *key;
+      double p;
+    } pct[] = {{"p50", 50}, {"p75", 75},     {"p90", 90},
+               {"p99", 99}, {"p99_9", 99.9}, {"p99_99", 99.99}};
     for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++)
-      fprintf(f, ", \"%s\": %llu", pct[i].key, (unsigned long long)flb_hist_percentile(h, pct[i].p));
+      fprintf(f, ", \"%s\": %llu", pct[i].key,
+              (unsigned long long)flb_hist_percentile(h, pct[i].p));
   }
   json_buckets(f, h);
   fprintf(f, "},\n");
@@ -181,37 +197,48 @@ void flb_report_json_to(FILE *f, const flb_config *cfg, const flb_result *r) {
   fprintf(f, ",\n  \"method\": ");
   json_string(f, cfg->method);
   fprintf(f, ",\n  \"script\": ");
-  if (cfg->script) json_string(f, cfg->script);
-  else fprintf(f, "null");
+  if (cfg->script)
+    json_string(f, cfg->script);
+  else
+    fprintf(f, "null");
   fprintf(f, ",\n  \"instances\": %llu", (unsigned long long)(r->instances ? r->instances : 1));
-  fprintf(f, ",\n  \"threads\": %llu,\n  \"connections\": %llu,\n", (unsigned long long)cfg->threads,
-         (unsigned long long)cfg->connections);
-  fprintf(f, "  \"duration_s\": %.3f,\n  \"requests_limit\": %llu,\n", (double)cfg->duration_us / 1e6,
-         (unsigned long long)cfg->requests);
-  if (cfg->rate > 0) fprintf(f, "  \"rate\": %.0f,\n", cfg->rate);
-  else fprintf(f, "  \"rate\": null,\n");
+  fprintf(f, ",\n  \"threads\": %llu,\n  \"connections\": %llu,\n",
+          (unsigned long long)cfg->threads, (unsigned long long)cfg->connections);
+  fprintf(f, "  \"duration_s\": %.3f,\n  \"requests_limit\": %llu,\n",
+          (double)cfg->duration_us / 1e6, (unsigned long long)cfg->requests);
+  if (cfg->rate > 0)
+    fprintf(f, "  \"rate\": %.0f,\n", cfg->rate);
+  else
+    fprintf(f, "  \"rate\": null,\n");
   fprintf(f, "  \"warmup_s\": %.3f,\n  \"timeout_s\": %.3f,\n", (double)cfg->warmup_us / 1e6,
-         (double)cfg->timeout_us / 1e6);
+          (double)cfg->timeout_us / 1e6);
   fprintf(f, "  \"runtime_s\": %.6f,\n  \"requests\": %llu,\n  \"bytes\": %llu,\n", secs,
-         (unsigned long long)r->complete, (unsigned long long)r->bytes);
+          (unsigned long long)r->complete, (unsigned long long)r->bytes);
   fprintf(f, "  \"requests_per_sec\": %.2f,\n  \"bytes_per_sec\": %.2f,\n",
-         secs > 0 ? (double)r->complete / secs : 0.0, secs > 0 ? (double)r->bytes / secs : 0.0);
+          secs > 0 ? (double)r->complete / secs : 0.0, secs > 0 ? (double)r->bytes / secs : 0.0);
   json_hist(f, "latency_us", &r->latency, 1);
   json_hist(f, "thread_req_per_sec", &r->rate, 0);
   if (cfg->rate > 0)
-    fprintf(f, "  \"send_lag_us\": {\"mean\": %.2f, \"max\": %llu, \"count\": %llu, \"sum\": %.17g},\n",
-           r->lag_count ? r->lag_sum_us / (double)r->lag_count : 0.0, (unsigned long long)r->lag_max_us,
-           (unsigned long long)r->lag_count, r->lag_sum_us);
-  fprintf(f, "  \"errors\": {\"connect\": %llu, \"read\": %llu, \"write\": %llu, \"timeout\": %llu, "
-         "\"status\": %llu, \"length_mismatch\": %llu, \"total\": %llu},\n",
-         (unsigned long long)r->errors[FLB_ERR_CONNECT], (unsigned long long)r->errors[FLB_ERR_READ],
-         (unsigned long long)r->errors[FLB_ERR_WRITE], (unsigned long long)r->errors[FLB_ERR_TIMEOUT],
-         (unsigned long long)r->errors[FLB_ERR_STATUS], (unsigned long long)r->length_mismatch,
-         (unsigned long long)total_errors(r));
+    fprintf(
+        f, "  \"send_lag_us\": {\"mean\": %.2f, \"max\": %llu, \"count\": %llu, \"sum\": %.17g},\n",
+        r->lag_count ? r->lag_sum_us / (double)r->lag_count : 0.0,
+        (unsigned long long)r->lag_max_us, (unsigned long long)r->lag_count, r->lag_sum_us);
+  fprintf(f,
+          "  \"errors\": {\"connect\": %llu, \"read\": %llu, \"write\": %llu, \"timeout\": %llu, "
+          "\"status\": %llu, \"length_mismatch\": %llu, \"total\": %llu},\n",
+          (unsigned long long)r->errors[FLB_ERR_CONNECT],
+          (unsigned long long)r->errors[FLB_ERR_READ], (unsigned long long)r->errors[FLB_ERR_WRITE],
+          (unsigned long long)r->errors[FLB_ERR_TIMEOUT],
+          (unsigned long long)r->errors[FLB_ERR_STATUS], (unsigned long long)r->length_mismatch,
+          (unsigned long long)total_errors(r));
   fprintf(f, "  \"first_error\": ");
-  if (r->first_err) json_string(f, r->first_err_msg);
-  else fprintf(f, "null");
+  if (r->first_err)
+    json_string(f, r->first_err_msg);
+  else
+    fprintf(f, "null");
   fprintf(f, "\n}\n");
 }
 
-void flb_report_json(const flb_config *cfg, const flb_result *r) { flb_report_json_to(stdout, cfg, r); }
+void flb_report_json(const flb_config *cfg, const flb_result *r) {
+  flb_report_json_to(stdout, cfg, r);
+}

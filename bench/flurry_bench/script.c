@@ -16,15 +16,30 @@ flb_script *flb_script_new(const flb_config *cfg) {
   return NULL;
 }
 void flb_script_free(flb_script *s) { (void)s; }
-int flb_script_resolve(flb_script *m) { (void)m; return -1; }
+int flb_script_resolve(flb_script *m) {
+  (void)m;
+  return -1;
+}
 int flb_script_thread_init(flb_script *m, flb_script *ts, const flb_config *cfg) {
   (void)m, (void)ts, (void)cfg;
   return -1;
 }
-int flb_script_has_request(const flb_script *ts) { (void)ts; return 0; }
-int flb_script_has_response(const flb_script *ts) { (void)ts; return 0; }
-int flb_script_has_delay(const flb_script *ts) { (void)ts; return 0; }
-int flb_script_has_done(const flb_script *m) { (void)m; return 0; }
+int flb_script_has_request(const flb_script *ts) {
+  (void)ts;
+  return 0;
+}
+int flb_script_has_response(const flb_script *ts) {
+  (void)ts;
+  return 0;
+}
+int flb_script_has_delay(const flb_script *ts) {
+  (void)ts;
+  return 0;
+}
+int flb_script_has_done(const flb_script *m) {
+  (void)m;
+  return 0;
+}
 int flb_script_addr(const flb_script *ts, char *ip, size_t iplen, uint16_t *port) {
   (void)ts, (void)ip, (void)iplen, (void)port;
   return -1;
@@ -41,8 +56,14 @@ int flb_script_delay(flb_script *ts, uint64_t *ms) {
   (void)ts, (void)ms;
   return -1;
 }
-int flb_script_stopped(const flb_script *ts) { (void)ts; return 0; }
-const char *flb_script_error(const flb_script *ts) { (void)ts; return "built without LuaJIT"; }
+int flb_script_stopped(const flb_script *ts) {
+  (void)ts;
+  return 0;
+}
+const char *flb_script_error(const flb_script *ts) {
+  (void)ts;
+  return "built without LuaJIT";
+}
 int flb_script_done(flb_script *m, const flb_result *r, uint64_t us) {
   (void)m, (void)r, (void)us;
   return -1;
@@ -62,13 +83,13 @@ int flb_script_done(flb_script *m, const flb_result *r, uint64_t us) {
 
 struct flb_script {
   lua_State *L;
-  int header_mt;            /* registry ref: the header tables' metatable */
+  int header_mt; /* registry ref: the header tables' metatable */
   int has_request, has_response, has_delay;
-  char *fmt;                /* wrk.format's scratch buffer */
+  char *fmt; /* wrk.format's scratch buffer */
   size_t fmt_cap;
   struct sockaddr_storage addr; /* thread.addr */
-  socklen_t addrlen;        /* 0: none */
-  int stop;                 /* wrk.thread:stop(); atomic */
+  socklen_t addrlen;            /* 0: none */
+  int stop;                     /* wrk.thread:stop(); atomic */
   char err[512];
 };
 
@@ -193,7 +214,8 @@ static int wrk_connect(lua_State *L) {
       struct pollfd p = {.fd = fd, .events = POLLOUT};
       int soerr = 0;
       socklen_t sl = sizeof soerr;
-      ok = poll(&p, 1, 2000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0;
+      ok = poll(&p, 1, 2000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
+           soerr == 0;
     }
     close(fd);
   }
@@ -265,7 +287,8 @@ static int wrk_format(lua_State *L) {
         lua_insert(L, -2);
         lua_call(L, 1, 1);
       }
-      const char *v = lua_tolstring(L, -1, &vl); /* a number turns into a string on the stack only */
+      const char *v =
+          lua_tolstring(L, -1, &vl); /* a number turns into a string on the stack only */
       if (!v) return luaL_error(L, "wrk.format: header %s has no string value", k);
       put(L, &b, k, kl);
       put(L, &b, ": ", 2);
@@ -348,7 +371,9 @@ static int thread_get(lua_State *L) {
   lua_getglobal(ts->L, name);
   int bad = copy_value(ts->L, -1, L, 0);
   lua_pop(ts->L, 1);
-  if (bad) return luaL_error(L, "thread:get('%s'): only nil, booleans, numbers, strings and tables of them", name);
+  if (bad)
+    return luaL_error(
+        L, "thread:get('%s'): only nil, booleans, numbers, strings and tables of them", name);
   return 1;
 }
 
@@ -361,7 +386,8 @@ static int thread_set(lua_State *L) {
     return 0;
   }
   if (copy_value(L, 3, ts->L, 0))
-    return luaL_error(L, "thread:set('%s'): only nil, booleans, numbers, strings and tables of them", name);
+    return luaL_error(
+        L, "thread:set('%s'): only nil, booleans, numbers, strings and tables of them", name);
   lua_setglobal(ts->L, name);
   return 0;
 }
@@ -375,11 +401,16 @@ static int thread_stop(lua_State *L) {
 static int thread_index(lua_State *L) {
   flb_script *ts = check_thread(L);
   const char *key = luaL_checkstring(L, 2);
-  if (!strcmp(key, "get")) lua_pushcfunction(L, thread_get);
-  else if (!strcmp(key, "set")) lua_pushcfunction(L, thread_set);
-  else if (!strcmp(key, "stop")) lua_pushcfunction(L, thread_stop);
-  else if (!strcmp(key, "addr") && ts->addrlen) push_addr(L, (struct sockaddr *)&ts->addr, ts->addrlen);
-  else lua_pushnil(L);
+  if (!strcmp(key, "get"))
+    lua_pushcfunction(L, thread_get);
+  else if (!strcmp(key, "set"))
+    lua_pushcfunction(L, thread_set);
+  else if (!strcmp(key, "stop"))
+    lua_pushcfunction(L, thread_stop);
+  else if (!strcmp(key, "addr") && ts->addrlen)
+    push_addr(L, (struct sockaddr *)&ts->addr, ts->addrlen);
+  else
+    lua_pushnil(L);
   return 1;
 }
 
@@ -452,13 +483,20 @@ static int stats_len(lua_State *L) {
 static int stats_index(lua_State *L) {
   const flb_hist *h = check_stats(L);
   const char *key = luaL_checkstring(L, 2);
-  if (!strcmp(key, "min")) lua_pushnumber(L, h->count ? (double)h->min : 0);
-  else if (!strcmp(key, "max")) lua_pushnumber(L, (double)h->max);
-  else if (!strcmp(key, "mean")) lua_pushnumber(L, flb_hist_mean(h));
-  else if (!strcmp(key, "stdev")) lua_pushnumber(L, flb_hist_stdev(h));
-  else if (!strcmp(key, "count")) lua_pushnumber(L, (double)h->count);
-  else if (!strcmp(key, "percentile")) lua_pushcfunction(L, stats_percentile);
-  else lua_pushnil(L);
+  if (!strcmp(key, "min"))
+    lua_pushnumber(L, h->count ? (double)h->min : 0);
+  else if (!strcmp(key, "max"))
+    lua_pushnumber(L, (double)h->max);
+  else if (!strcmp(key, "mean"))
+    lua_pushnumber(L, flb_hist_mean(h));
+  else if (!strcmp(key, "stdev"))
+    lua_pushnumber(L, flb_hist_stdev(h));
+  else if (!strcmp(key, "count"))
+    lua_pushnumber(L, (double)h->count);
+  else if (!strcmp(key, "percentile"))
+    lua_pushcfunction(L, stats_percentile);
+  else
+    lua_pushnil(L);
   return 1;
 }
 
@@ -496,10 +534,14 @@ static int split_url(const char *url, url_parts *u) {
     if (host_end + 1 < end && host_end[1] == ':') port = host_end + 2;
   } else {
     host_end = memchr(a, ':', (size_t)(end - a));
-    if (host_end) port = host_end + 1;
-    else host_end = end;
+    if (host_end)
+      port = host_end + 1;
+    else
+      host_end = end;
   }
-  if ((size_t)(host_end - host) >= sizeof u->host || (port && (size_t)(end - port) >= sizeof u->port)) return -1;
+  if ((size_t)(host_end - host) >= sizeof u->host ||
+      (port && (size_t)(end - port) >= sizeof u->port))
+    return -1;
   memcpy(u->host, host, (size_t)(host_end - host));
   if (port) memcpy(u->port, port, (size_t)(end - port));
   u->path = *end == '/' ? end : "/";
@@ -538,7 +580,8 @@ flb_script *flb_script_new(const flb_config *cfg) {
   }
   luaL_openlibs(L);
   static const luaL_Reg addr_fns[] = {{"__tostring", addr_tostring}, {NULL, NULL}};
-  static const luaL_Reg thread_fns[] = {{"__index", thread_index}, {"__newindex", thread_newindex}, {NULL, NULL}};
+  static const luaL_Reg thread_fns[] = {
+      {"__index", thread_index}, {"__newindex", thread_newindex}, {NULL, NULL}};
   static const luaL_Reg stats_fns[] = {
       {"__index", stats_index}, {"__call", stats_call}, {"__len", stats_len}, {NULL, NULL}};
   set_metatable(L, ADDR_MT, addr_fns);
@@ -557,8 +600,10 @@ flb_script *flb_script_new(const flb_config *cfg) {
   lua_setfield(L, -2, "scheme");
   lua_pushstring(L, u.host);
   lua_setfield(L, -2, "host");
-  if (u.port[0]) lua_pushstring(L, u.port);
-  else lua_pushnil(L);
+  if (u.port[0])
+    lua_pushstring(L, u.port);
+  else
+    lua_pushnil(L);
   lua_setfield(L, -2, "port");
   lua_pushstring(L, u.path);
   lua_setfield(L, -2, "path");
@@ -681,8 +726,8 @@ int flb_script_has_done(const flb_script *m) { return is_function(m->L, "done");
 int flb_script_addr(const flb_script *ts, char *ip, size_t iplen, uint16_t *port) {
   char serv[NI_MAXSERV];
   if (!ts->addrlen) return -1;
-  if (getnameinfo((const struct sockaddr *)&ts->addr, ts->addrlen, ip, (socklen_t)iplen, serv, sizeof serv,
-                  NI_NUMERICHOST | NI_NUMERICSERV))
+  if (getnameinfo((const struct sockaddr *)&ts->addr, ts->addrlen, ip, (socklen_t)iplen, serv,
+                  sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV))
     return -1;
   *port = (uint16_t)atoi(serv);
   return 0;
@@ -737,7 +782,9 @@ int flb_script_delay(flb_script *ts, uint64_t *ms) {
   return 0;
 }
 
-int flb_script_stopped(const flb_script *ts) { return __atomic_load_n(&ts->stop, __ATOMIC_RELAXED); }
+int flb_script_stopped(const flb_script *ts) {
+  return __atomic_load_n(&ts->stop, __ATOMIC_RELAXED);
+}
 const char *flb_script_error(const flb_script *ts) { return ts->err; }
 
 static void set_number(lua_State *L, const char *key, double v) {

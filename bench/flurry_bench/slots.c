@@ -169,12 +169,14 @@ static int script_origin(flb_worker *w) {
   int literal = hostname[0] == '[' || strspn(plain, "0123456789.") == strlen(plain);
   int scheme_len = (int)(a - url);
   if (literal) {
-    n = snprintf(w->origin, sizeof w->origin, "%.*s%s%s%s:%u", scheme_len, url, v6 ? "[" : "", ip, v6 ? "]" : "",
-                 (unsigned)port);
+    n = snprintf(w->origin, sizeof w->origin, "%.*s%s%s%s:%u", scheme_len, url, v6 ? "[" : "", ip,
+                 v6 ? "]" : "", (unsigned)port);
   } else {
-    n = snprintf(w->origin, sizeof w->origin, "%.*s%s:%u", scheme_len, url, hostname, (unsigned)port);
+    n = snprintf(w->origin, sizeof w->origin, "%.*s%s:%u", scheme_len, url, hostname,
+                 (unsigned)port);
     char rule[400];
-    snprintf(rule, sizeof rule, "%s:%u:%s%s%s", hostname, (unsigned)port, v6 ? "[" : "", ip, v6 ? "]" : "");
+    snprintf(rule, sizeof rule, "%s:%u:%s%s%s", hostname, (unsigned)port, v6 ? "[" : "", ip,
+             v6 ? "]" : "");
     if (!(w->resolve[0] = strdup(rule))) return FL_ENOMEM;
   }
   return n < 0 || (size_t)n >= sizeof w->origin ? FL_EURL_MALFORMAT : 0;
@@ -186,7 +188,8 @@ int flb_worker_templates(flb_worker *w) {
   if (w->script) {
     int err = script_origin(w);
     if (err) {
-      snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "the script's origin from %s", cfg->url);
+      snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "the script's origin from %s",
+               cfg->url);
       return err;
     }
     size_t len;
@@ -220,8 +223,8 @@ int flb_worker_templates(flb_worker *w) {
   w->free_reqs = calloc(n, sizeof *w->free_reqs);
   if (!w->tpls || !w->free_reqs) return FL_ENOMEM;
   for (size_t i = 0; i < n; i++) {
-    w->tpls[i] = flb_tpl_single(cfg->method, cfg->nurls ? cfg->urls[i] : cfg->url, cfg->headers, cfg->nheaders,
-                                cfg->body, cfg->body_len, cfg->body != NULL);
+    w->tpls[i] = flb_tpl_single(cfg->method, cfg->nurls ? cfg->urls[i] : cfg->url, cfg->headers,
+                                cfg->nheaders, cfg->body, cfg->body_len, cfg->body != NULL);
     if (!w->tpls[i]) return FL_ENOMEM;
     w->tpls[i]->refs = 1;
     w->ntpls++;
@@ -229,4 +232,3 @@ int flb_worker_templates(flb_worker *w) {
   w->next_url = (size_t)(w->index % n); /* threads start at different URLs */
   return 0;
 }
-

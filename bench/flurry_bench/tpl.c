@@ -51,8 +51,8 @@ static int add_header(flb_msg *m, const char *name, size_t nlen, const char *val
   return h[m->nheaders - 1].name && h[m->nheaders - 1].value ? 0 : -1;
 }
 
-flb_tpl *flb_tpl_single(const char *method, const char *url, const flb_hdr *headers, size_t nheaders,
-                        const char *body, size_t body_len, int has_body) {
+flb_tpl *flb_tpl_single(const char *method, const char *url, const flb_hdr *headers,
+                        size_t nheaders, const char *body, size_t body_len, int has_body) {
   flb_tpl *t = calloc(1, sizeof *t);
   if (!t || !(t->msgs = calloc(1, sizeof *t->msgs))) {
     free(t);
@@ -62,7 +62,8 @@ flb_tpl *flb_tpl_single(const char *method, const char *url, const flb_hdr *head
   flb_msg *m = t->msgs;
   int bad = !(m->method = dup_n(method, strlen(method))) || !(m->url = dup_n(url, strlen(url)));
   for (size_t i = 0; !bad && i < nheaders; i++)
-    bad = add_header(m, headers[i].name, strlen(headers[i].name), headers[i].value, strlen(headers[i].value));
+    bad = add_header(m, headers[i].name, strlen(headers[i].name), headers[i].value,
+                     strlen(headers[i].value));
   if (!bad && has_body) {
     m->has_body = 1;
     m->body_len = body_len;
@@ -85,7 +86,7 @@ enum { SP_URL, SP_FIELD, SP_VALUE, SP_HEADER_END, SP_HEAD_END, SP_BODY, SP_MESSA
 
 typedef struct span {
   unsigned kind;
-  unsigned aux;  /* SP_HEAD_END: the method; and whether a body is framed */
+  unsigned aux; /* SP_HEAD_END: the method; and whether a body is framed */
   size_t off, len;
 } span;
 
@@ -103,7 +104,8 @@ static int mark(llhttp_t *p, unsigned kind, unsigned aux, const char *at, size_t
   parse_state *st = state_of(p);
   if (st->n == st->cap) {
     size_t cap = st->cap * 2;
-    span *sp = st->spans == st->small ? malloc(cap * sizeof *sp) : realloc(st->spans, cap * sizeof *sp);
+    span *sp =
+        st->spans == st->small ? malloc(cap * sizeof *sp) : realloc(st->spans, cap * sizeof *sp);
     if (!sp) {
       st->oom = 1;
       return -1;
@@ -172,7 +174,10 @@ static flb_tpl *build(const parse_state *st, size_t len, const char *origin) {
       bytes += gather(st, &i, SP_URL, NULL) + 1;
       if (!is_absolute(st->s + st->spans[k].off, st->spans[k].len)) bytes += olen;
       break;
-    case SP_FIELD: bytes += gather(st, &i, SP_FIELD, NULL) + 1; nhdrs++; break;
+    case SP_FIELD:
+      bytes += gather(st, &i, SP_FIELD, NULL) + 1;
+      nhdrs++;
+      break;
     case SP_VALUE: bytes += gather(st, &i, SP_VALUE, NULL) + 1; break;
     case SP_BODY: bytes += gather(st, &i, SP_BODY, NULL); break;
     case SP_MESSAGE_END: nmsgs++, bytes += 1, i++; break; /* the body's NUL */
@@ -216,7 +221,8 @@ static flb_tpl *build(const parse_state *st, size_t len, const char *origin) {
       break;
     case SP_HEADER_END:
       if (!m->headers[m->nheaders].value) /* an empty value: the name's NUL */
-        m->headers[m->nheaders].value = m->headers[m->nheaders].name + strlen(m->headers[m->nheaders].name);
+        m->headers[m->nheaders].value =
+            m->headers[m->nheaders].name + strlen(m->headers[m->nheaders].name);
       m->nheaders++;
       i++;
       break;
@@ -237,7 +243,8 @@ static flb_tpl *build(const parse_state *st, size_t len, const char *origin) {
       if (!m->url) m->url = t->src + len; /* "": llhttp demands a target, so not reached */
       t->n++;
       m++;
-      if ((size_t)(m - t->msgs) < nmsgs) m->headers = hdrs + (m[-1].headers - hdrs) + m[-1].nheaders;
+      if ((size_t)(m - t->msgs) < nmsgs)
+        m->headers = hdrs + (m[-1].headers - hdrs) + m[-1].nheaders;
       i++;
       break;
     default: i++;
@@ -271,8 +278,10 @@ flb_tpl *flb_tpl_parse(const char *s, size_t len, const char *origin, char *err,
     snprintf(err, errlen, "out of memory");
   } else if (rc != HPE_OK) {
     where(err, errlen, llhttp_get_error_reason(&parser), s, llhttp_get_error_pos(&parser));
-  } else if (llhttp_finish(&parser) != HPE_OK || !st.n || st.spans[st.n - 1].kind != SP_MESSAGE_END) {
-    where(err, errlen, "incomplete request", s, s + len); /* bytes of a request left over, or none */
+  } else if (llhttp_finish(&parser) != HPE_OK || !st.n ||
+             st.spans[st.n - 1].kind != SP_MESSAGE_END) {
+    where(err, errlen, "incomplete request", s,
+          s + len); /* bytes of a request left over, or none */
   } else if (!(t = build(&st, len, origin))) {
     snprintf(err, errlen, "out of memory");
   }
@@ -335,7 +344,8 @@ fl_request *flb_msg_request(const flb_msg *m, int *err) {
 static int same_headers(const flb_msg *a, const flb_msg *b) {
   if (a->nheaders != b->nheaders) return 0;
   for (size_t i = 0; i < a->nheaders; i++)
-    if (strcmp(a->headers[i].name, b->headers[i].name) || strcmp(a->headers[i].value, b->headers[i].value))
+    if (strcmp(a->headers[i].name, b->headers[i].name) ||
+        strcmp(a->headers[i].value, b->headers[i].value))
       return 0;
   return 1;
 }
@@ -359,7 +369,8 @@ int flb_msg_apply(fl_request *req, const flb_msg *prev, const flb_msg *m) {
     if (!err) err = put_headers(req, m);
   }
   if (!err && m->has_body &&
-      (!prev->has_body || prev->body_len != m->body_len || memcmp(prev->body, m->body, m->body_len)))
+      (!prev->has_body || prev->body_len != m->body_len ||
+       memcmp(prev->body, m->body, m->body_len)))
     err = fl_request_set_body(req, m->body, m->body_len);
   return err;
 }

@@ -31,13 +31,13 @@ typedef struct flb_tpl {
   size_t n;
   char *src; /* the string parsed (scripts), for recognising it again */
   size_t src_len;
-  int refs;  /* worker.c: slots built from it, plus one while current */
+  int refs;      /* worker.c: slots built from it, plus one while current */
   int one_block; /* flb_tpl_parse's: the template and its strings in one allocation */
 } flb_tpl;
 
 /* A template of one message. Strings are copied; body may be NULL (none). */
-flb_tpl *flb_tpl_single(const char *method, const char *url, const flb_hdr *headers, size_t nheaders,
-                        const char *body, size_t body_len, int has_body);
+flb_tpl *flb_tpl_single(const char *method, const char *url, const flb_hdr *headers,
+                        size_t nheaders, const char *body, size_t body_len, int has_body);
 
 /* Parse the HTTP/1.1 request(s) in s[0..len) (llhttp, request mode). A target
  * in origin form ("/path?q") is appended to origin ("http://host:port"); an

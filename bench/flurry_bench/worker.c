@@ -60,20 +60,16 @@ int flb_err_kind(int err) {
   case FL_ERESOLVE:
   case FL_EDNS_SERVER_FAIL:
   case FL_ETLS_HANDSHAKE:
-  case FL_ECERT_VERIFY:
-    return FLB_ERR_CONNECT;
+  case FL_ECERT_VERIFY: return FLB_ERR_CONNECT;
   case FL_ESEND:
-  case FL_EWRITE:
-    return FLB_ERR_WRITE;
+  case FL_EWRITE: return FLB_ERR_WRITE;
   case FL_ETIMEOUT:
   case FL_EDNS_TIMEOUT:
   case FL_ECONNECT_TIMEOUT:
   case FL_EPOOL_TIMEOUT:
   case FL_EFIRST_BYTE_TIMEOUT:
-  case FL_EREAD_TIMEOUT:
-    return FLB_ERR_TIMEOUT;
-  default: /* reset, truncated or malformed responses, ... */
-    return FLB_ERR_READ;
+  case FL_EREAD_TIMEOUT: return FLB_ERR_TIMEOUT;
+  default: /* reset, truncated or malformed responses, ... */ return FLB_ERR_READ;
   }
 }
 
@@ -89,8 +85,8 @@ void flb_worker_stop(flb_worker *w) {
 void flb_worker_fatal(flb_worker *w, int err, const char *msg) {
   if (!w->res->fatal) {
     w->res->fatal = err;
-    snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "%s%s%s", fl_strerror(err), msg && *msg ? ": " : "",
-             msg ? msg : "");
+    snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "%s%s%s", fl_strerror(err),
+             msg && *msg ? ": " : "", msg ? msg : "");
   }
   flb_worker_stop(w);
 }
@@ -110,7 +106,8 @@ static void phase_cb(fl_timer *t, void *data);
 static void arm_phase(flb_worker *w, uint64_t due_us) {
   uint64_t now = flb_now_us();
   w->phase_due_us = due_us;
-  int err = fl_timer_start(w->phase, due_us > now ? (due_us - now + 999) / 1000 : 0, 0, phase_cb, w);
+  int err =
+      fl_timer_start(w->phase, due_us > now ? (due_us - now + 999) / 1000 : 0, 0, phase_cb, w);
   if (err) flb_worker_fatal(w, err, "timer");
 }
 
@@ -127,9 +124,12 @@ static void begin_measuring(flb_worker *w) {
 static void phase_cb(fl_timer *t, void *data) {
   flb_worker *w = data;
   (void)t;
-  if (flb_now_us() + 200 < w->phase_due_us) arm_phase(w, w->phase_due_us); /* early */
-  else if (w->measuring) flb_worker_stop(w);
-  else begin_measuring(w);
+  if (flb_now_us() + 200 < w->phase_due_us)
+    arm_phase(w, w->phase_due_us); /* early */
+  else if (w->measuring)
+    flb_worker_stop(w);
+  else
+    begin_measuring(w);
 }
 
 static void tick_cb(fl_timer *t, void *data) {
@@ -395,7 +395,8 @@ static uint64_t share(uint64_t total, uint64_t parts, uint64_t i) {
   return total / parts + (i < total % parts ? 1 : 0);
 }
 
-flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *res, flb_script *script) {
+flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *res,
+                           flb_script *script) {
   flb_worker *w = calloc(1, sizeof *w);
   if (!w) return NULL;
   w->cfg = cfg;
@@ -437,8 +438,8 @@ static int setup(flb_worker *w) {
   o.pipeline_depth = depth; /* GET/HEAD only */
   o.max_connections_per_host = 0;
   o.timeouts.total_ms = 0; /* --timeout: swept on the tick (tick_cb) */
-  o.follow_redirects = 0; /* 3xx counts as a response, as in wrk */
-  o.decompress = 0;       /* bodies as sent; no Accept-Encoding of our own */
+  o.follow_redirects = 0;  /* 3xx counts as a response, as in wrk */
+  o.decompress = 0;        /* bodies as sent; no Accept-Encoding of our own */
   o.cookies = 0;
   o.insecure = cfg->insecure;
   o.ca_file = cfg->cacert;
@@ -466,7 +467,8 @@ static int setup(flb_worker *w) {
     }
     err = flb_slot_take(s, w->tpls[0]);
     if (err) {
-      snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "cannot make the request: %s", fl_strerror(err));
+      snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "cannot make the request: %s",
+               fl_strerror(err));
       return err;
     }
   }
@@ -504,7 +506,8 @@ static void teardown(flb_worker *w) {
   fl_timer_free(w->phase);
   fl_timer_free(w->pace);
   fl_client_free(w->client);
-  if (w->loop && fl_loop_free(w->loop)) fprintf(stderr, "flurry-bench: loop still in use at exit\n");
+  if (w->loop && fl_loop_free(w->loop))
+    fprintf(stderr, "flurry-bench: loop still in use at exit\n");
   w->loop = NULL;
   free(w->resolve[0]);
 }
@@ -516,7 +519,8 @@ void *flb_worker_main(void *arg) {
   int err = setup(w);
   if (err) {
     w->res->fatal = err;
-    if (!w->res->fatal_msg[0]) snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "%s", fl_strerror(err));
+    if (!w->res->fatal_msg[0])
+      snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "%s", fl_strerror(err));
     goto out;
   }
   err = fl_timer_start(w->tick, TICK_MS, TICK_MS, tick_cb, w);
@@ -524,8 +528,10 @@ void *flb_worker_main(void *arg) {
     flb_worker_fatal(w, err, "timer");
     goto out;
   }
-  if (cfg->warmup_us) arm_phase(w, flb_now_us() + cfg->warmup_us);
-  else begin_measuring(w);
+  if (cfg->warmup_us)
+    arm_phase(w, flb_now_us() + cfg->warmup_us);
+  else
+    begin_measuring(w);
   if (w->script && flb_script_stopped(w->script)) flb_worker_stop(w);
   if (w->rate > 0) {
     for (uint64_t i = w->nslots; i-- > 0;) {

@@ -16,12 +16,12 @@ typedef struct slot slot;
 /* A request object and the template message it is set up to send. */
 typedef struct preq {
   fl_request *req;
-  flb_tpl *tpl;         /* holds msg (a reference) */
+  flb_tpl *tpl; /* holds msg (a reference) */
   const flb_msg *msg;
-  size_t url;           /* --urls: the URL (template) it belongs to */
-  int64_t first_len;    /* body length of its first response without a
+  size_t url;        /* --urls: the URL (template) it belongs to */
+  int64_t first_len; /* body length of its first response without a
                            Content-Length; -1 */
-  int head;             /* HEAD: no body expected */
+  int head;          /* HEAD: no body expected */
   struct preq *next_free;
 } preq;
 
@@ -29,22 +29,22 @@ typedef struct preq {
 typedef struct item {
   slot *s;
   preq *p;
-  uint64_t body_len;    /* body bytes of the response under way */
-  char *body;           /* response(): the body, when the script has one */
+  uint64_t body_len; /* body bytes of the response under way */
+  char *body;        /* response(): the body, when the script has one */
   size_t body_cap;
-  uint64_t sent_ms;     /* loop time of the send, for --timeout */
-  int busy;             /* in flight */
-  int timed_out;        /* cancelled by the --timeout sweep */
+  uint64_t sent_ms; /* loop time of the send, for --timeout */
+  int busy;         /* in flight */
+  int timed_out;    /* cancelled by the --timeout sweep */
 } item;
 
 struct slot {
   flb_worker *w;
   item *items;
-  size_t nitems;        /* requests in the current cycle */
+  size_t nitems; /* requests in the current cycle */
   size_t cap;
-  size_t pending;       /* of those, not finished yet */
-  double intended_us;   /* -R: when this cycle was due */
-  fl_timer *delay;      /* script delay(): created at first use */
+  size_t pending;     /* of those, not finished yet */
+  double intended_us; /* -R: when this cycle was due */
+  fl_timer *delay;    /* script delay(): created at first use */
   slot *next_idle;
 };
 
@@ -52,13 +52,13 @@ struct flb_worker {
   const flb_config *cfg;
   uint64_t index;
   flb_result *res;
-  flb_script *script;   /* this thread's Lua state, or NULL */
+  flb_script *script; /* this thread's Lua state, or NULL */
   fl_loop *loop;
   fl_client *client;
   fl_timer *tick;  /* TICK_MS: rate samples, stop flag, timeouts */
   fl_timer *phase; /* end of the warmup, then end of the run */
   uint64_t phase_due_us;
-  fl_timer *pace;  /* -R: the next due cycle */
+  fl_timer *pace; /* -R: the next due cycle */
   slot *slots;
   uint64_t nslots;
   uint64_t nconns;
@@ -69,14 +69,14 @@ struct flb_worker {
   uint64_t tick_count, tick_start_us;
   int measuring, stopping;
   /* templates */
-  flb_tpl **tpls;    /* the command line's (one per URL) or the static script's */
+  flb_tpl **tpls; /* the command line's (one per URL) or the static script's */
   size_t ntpls;
-  preq **free_reqs;  /* --urls: per template, requests set up for it */
+  preq **free_reqs; /* --urls: per template, requests set up for it */
   size_t next_url;
-  flb_tpl *cur;      /* dynamic script: the last template parsed */
-  flb_tpl *first;    /* dynamic script: request()'s first answer, for slot 0 */
-  char origin[320];  /* scheme://authority the script's targets go to */
-  char *resolve[2];  /* client option: thread.addr for the URL's host */
+  flb_tpl *cur;     /* dynamic script: the last template parsed */
+  flb_tpl *first;   /* dynamic script: request()'s first answer, for slot 0 */
+  char origin[320]; /* scheme://authority the script's targets go to */
+  char *resolve[2]; /* client option: thread.addr for the URL's host */
   int dynamic, want_body, has_delay;
   /* -R */
   double rate, interval_us, next_us;

@@ -65,15 +65,15 @@ enum { ANS_KEEP, ANS_CLOSE, ANS_KEEP10, ANS_KINDS };
 
 typedef struct conn {
   int fd;
-  SSL *ssl;           /* NULL: plain TCP */
-  int handshaking;    /* TLS: SSL_accept not done */
+  SSL *ssl;            /* NULL: plain TCP */
+  int handshaking;     /* TLS: SSL_accept not done */
   int tls_wants_write; /* TLS: the last operation asked for writability */
-  int close_after;    /* close once the pending output is sent */
-  int reading;        /* EPOLLIN wanted */
-  uint32_t events;    /* registered interest */
-  char *stash;        /* bytes of a request not complete yet */
+  int close_after;     /* close once the pending output is sent */
+  int reading;         /* EPOLLIN wanted */
+  uint32_t events;     /* registered interest */
+  char *stash;         /* bytes of a request not complete yet */
   size_t stash_len;
-  char *out;          /* output the socket did not take yet */
+  char *out; /* output the socket did not take yet */
   size_t out_pos, out_len, out_cap;
 } conn;
 
@@ -145,10 +145,11 @@ static answer build_answer(const server *sv, int status, const char *conn_hdr) {
   char head[1024];
   int n;
   if (bodyless)
-    n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%s%s\r\n", status, reason_of(status), conn_hdr,
-                 sv->extra_headers);
+    n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n%s%s\r\n", status, reason_of(status),
+                 conn_hdr, sv->extra_headers);
   else
-    n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nContent-Type: text/plain\r\n%s%s\r\n",
+    n = snprintf(head, sizeof head,
+                 "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nContent-Type: text/plain\r\n%s%s\r\n",
                  status, reason_of(status), sv->body_len, conn_hdr, sv->extra_headers);
   if (n < 0 || (size_t)n >= sizeof head) die("response head too long");
   answer a;
@@ -187,7 +188,8 @@ static void accept_all(server *sv) {
     int fd = accept4(sv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) fprintf(stderr, "canned-server: accept: %s\n", strerror(errno));
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        fprintf(stderr, "canned-server: accept: %s\n", strerror(errno));
       return;
     }
     int one = 1;
@@ -239,7 +241,10 @@ static int flush_out(server *sv, conn *c) {
       int n = SSL_write(c->ssl, c->out + c->out_pos, left > INT_MAX ? INT_MAX : (int)left);
       if (n <= 0) {
         int e = SSL_get_error(c->ssl, n);
-        if (e == SSL_ERROR_WANT_WRITE) { c->tls_wants_write = 1; return 0; }
+        if (e == SSL_ERROR_WANT_WRITE) {
+          c->tls_wants_write = 1;
+          return 0;
+        }
         if (e == SSL_ERROR_WANT_READ) return 0;
         return -1;
       }
@@ -305,8 +310,12 @@ static int send_batch(server *sv, conn *c) {
       c->tls_wants_write = 0;
     } else {
       int e = SSL_get_error(c->ssl, n);
-      if (e == SSL_ERROR_WANT_WRITE) c->tls_wants_write = 1;
-      else if (e != SSL_ERROR_WANT_READ) { sv->tbuf_len = 0; return -1; }
+      if (e == SSL_ERROR_WANT_WRITE)
+        c->tls_wants_write = 1;
+      else if (e != SSL_ERROR_WANT_READ) {
+        sv->tbuf_len = 0;
+        return -1;
+      }
     }
     if (done < sv->tbuf_len) out_append(c, sv->tbuf + done, sv->tbuf_len - done);
     sv->tbuf_len = 0;
@@ -318,13 +327,19 @@ static int send_batch(server *sv, conn *c) {
   ssize_t n;
   do n = writev(c->fd, sv->iov, sv->niov);
   while (n < 0 && errno == EINTR);
-  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { sv->niov = 0; return -1; }
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    sv->niov = 0;
+    return -1;
+  }
   size_t done = n > 0 ? (size_t)n : 0;
   if (done < total) { /* keep the rest, in order */
     size_t skip = done;
     for (int i = 0; i < sv->niov; i++) {
       size_t len = sv->iov[i].iov_len;
-      if (skip >= len) { skip -= len; continue; }
+      if (skip >= len) {
+        skip -= len;
+        continue;
+      }
       out_append(c, (const char *)sv->iov[i].iov_base + skip, len - skip);
       skip = 0;
     }
@@ -340,9 +355,12 @@ static void json_str(FILE *f, const char *p, size_t n) {
   fputc('"', f);
   for (size_t i = 0; i < n; i++) {
     unsigned char ch = (unsigned char)p[i];
-    if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-    else if (ch < 0x20 || ch >= 0x7f) fprintf(f, "\\u%04x", ch);
-    else fputc(ch, f);
+    if (ch == '"' || ch == '\\')
+      fprintf(f, "\\%c", ch);
+    else if (ch < 0x20 || ch >= 0x7f)
+      fprintf(f, "\\u%04x", ch);
+    else
+      fputc(ch, f);
   }
   fputc('"', f);
 }
@@ -439,7 +457,8 @@ static size_t serve(server *sv, conn *c, char *buf, size_t len) {
     char *eol = memmem(p, (size_t)(head_end + 2 - p), "\r\n", 2);
     char *sp1 = memchr(p, ' ', (size_t)(eol - p));
     char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
-    if (!sp1 || !sp2 || sp1 == p || sp2 == sp1 + 1 || eol - sp2 - 1 != 8 || memcmp(sp2 + 1, "HTTP/1.", 7)) {
+    if (!sp1 || !sp2 || sp1 == p || sp2 == sp1 + 1 || eol - sp2 - 1 != 8 ||
+        memcmp(sp2 + 1, "HTTP/1.", 7)) {
       refuse(sv, c, 400);
       break;
     }
@@ -457,7 +476,10 @@ static size_t serve(server *sv, conn *c, char *buf, size_t len) {
           const char *v = value_of(h, le, nl, &vlen);
           size_t cl = 0;
           for (size_t i = 0; i < vlen; i++) {
-            if (v[i] < '0' || v[i] > '9' || cl > MAX_BODY) { bad = 400; break; }
+            if (v[i] < '0' || v[i] > '9' || cl > MAX_BODY) {
+              bad = 400;
+              break;
+            }
             cl = cl * 10 + (size_t)(v[i] - '0');
           }
           if (!vlen) bad = 400;
@@ -490,14 +512,20 @@ static size_t serve(server *sv, conn *c, char *buf, size_t len) {
     int is_head = sp1 - p == 4 && !memcmp(p, "HEAD", 4);
     if (sp2 - sp1 - 1 >= 11 && !memcmp(sp1 + 1, "/status/", 8)) {
       int st = 0;
-      for (char *d = sp1 + 9; d < sp1 + 12; d++) st = *d >= '0' && *d <= '9' ? st * 10 + (*d - '0') : -1000;
+      for (char *d = sp1 + 9; d < sp1 + 12; d++)
+        st = *d >= '0' && *d <= '9' ? st * 10 + (*d - '0') : -1000;
       if (st >= 100 && st <= 599) {
-        answer a = build_answer(sv, st, kind == ANS_CLOSE ? "Connection: close\r\n"
-                                         : kind == ANS_KEEP10 ? "Connection: keep-alive\r\n" : "");
+        answer a = build_answer(sv, st,
+                                kind == ANS_CLOSE    ? "Connection: close\r\n"
+                                : kind == ANS_KEEP10 ? "Connection: keep-alive\r\n"
+                                                     : "");
         unqueue(sv, c); /* rare path: through the copied output, in order */
         out_append(c, a.data, is_head ? a.head_len : a.len);
         free(a.data);
-        if (close) { c->close_after = 1; c->reading = 0; }
+        if (close) {
+          c->close_after = 1;
+          c->reading = 0;
+        }
         continue;
       }
     }
@@ -536,9 +564,14 @@ static void on_readable(server *sv, conn *c) {
       }
       int e = SSL_get_error(c->ssl, n);
       if (e == SSL_ERROR_WANT_READ) break;
-      if (e == SSL_ERROR_WANT_WRITE) { c->tls_wants_write = 1; break; }
-      if (e == SSL_ERROR_ZERO_RETURN) eof = 1;
-      else failed = 1;
+      if (e == SSL_ERROR_WANT_WRITE) {
+        c->tls_wants_write = 1;
+        break;
+      }
+      if (e == SSL_ERROR_ZERO_RETURN)
+        eof = 1;
+      else
+        failed = 1;
       break;
     }
     ssize_t n = read(c->fd, buf + have, room);
@@ -547,9 +580,12 @@ static void on_readable(server *sv, conn *c) {
       if ((size_t)n == room) continue; /* maybe more */
       break;
     }
-    if (n == 0) eof = 1;
-    else if (errno == EINTR) continue;
-    else if (errno != EAGAIN && errno != EWOULDBLOCK) failed = 1;
+    if (n == 0)
+      eof = 1;
+    else if (errno == EINTR)
+      continue;
+    else if (errno != EAGAIN && errno != EWOULDBLOCK)
+      failed = 1;
     break;
   }
   if (failed) {
@@ -599,8 +635,10 @@ static void handshake(server *sv, conn *c) {
     return;
   }
   int e = SSL_get_error(c->ssl, r);
-  if (e == SSL_ERROR_WANT_READ) c->tls_wants_write = 0;
-  else if (e == SSL_ERROR_WANT_WRITE) c->tls_wants_write = 1;
+  if (e == SSL_ERROR_WANT_READ)
+    c->tls_wants_write = 0;
+  else if (e == SSL_ERROR_WANT_WRITE)
+    c->tls_wants_write = 1;
   else {
     close_conn(sv, c);
     return;
@@ -649,12 +687,19 @@ int main(int argc, char **argv) {
   sv.extra_headers[0] = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "--port") && i + 1 < argc) port = atoi(argv[++i]);
-    else if (!strcmp(a, "--port-file") && i + 1 < argc) port_file = argv[++i];
-    else if (!strcmp(a, "--tls") && i + 2 < argc) { cert = argv[++i]; key = argv[++i]; }
-    else if (!strcmp(a, "--body") && i + 1 < argc) sv.body = argv[++i];
-    else if (!strcmp(a, "--record") && i + 1 < argc) record_path = argv[++i];
-    else if (!strcmp(a, "--quiet")) quiet = 1;
+    if (!strcmp(a, "--port") && i + 1 < argc)
+      port = atoi(argv[++i]);
+    else if (!strcmp(a, "--port-file") && i + 1 < argc)
+      port_file = argv[++i];
+    else if (!strcmp(a, "--tls") && i + 2 < argc) {
+      cert = argv[++i];
+      key = argv[++i];
+    } else if (!strcmp(a, "--body") && i + 1 < argc)
+      sv.body = argv[++i];
+    else if (!strcmp(a, "--record") && i + 1 < argc)
+      record_path = argv[++i];
+    else if (!strcmp(a, "--quiet"))
+      quiet = 1;
     else if (!strcmp(a, "--header") && i + 1 < argc) {
       const char *h = argv[++i];
       if (!strchr(h, ':') || strpbrk(h, "\r\n")) die("bad header '%s'", h);
@@ -663,7 +708,8 @@ int main(int argc, char **argv) {
       memcpy(sv.extra_headers + extra_len, h, n);
       memcpy(sv.extra_headers + extra_len + n, "\r\n", 3);
       extra_len += n + 2;
-    } else usage();
+    } else
+      usage();
   }
   if (port < 0 || port > 65535) usage();
   sv.body_len = strlen(sv.body);
@@ -671,12 +717,14 @@ int main(int argc, char **argv) {
   sv.ans[ANS_CLOSE] = build_answer(&sv, 200, "Connection: close\r\n");
   sv.ans[ANS_KEEP10] = build_answer(&sv, 200, "Connection: keep-alive\r\n");
   sv.rbuf = xrealloc(NULL, READ_CAP);
-  if (record_path && !(sv.record = fopen(record_path, "a"))) die("%s: %s", record_path, strerror(errno));
+  if (record_path && !(sv.record = fopen(record_path, "a")))
+    die("%s: %s", record_path, strerror(errno));
 
   if (cert) {
     sv.tls = SSL_CTX_new(TLS_server_method());
     if (!sv.tls || SSL_CTX_use_certificate_chain_file(sv.tls, cert) != 1 ||
-        SSL_CTX_use_PrivateKey_file(sv.tls, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(sv.tls) != 1) {
+        SSL_CTX_use_PrivateKey_file(sv.tls, key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(sv.tls) != 1) {
       ERR_print_errors_fp(stderr);
       die("cannot load %s / %s", cert, key);
     }
@@ -702,7 +750,8 @@ int main(int argc, char **argv) {
   setsockopt(sv.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(sv.lfd, (struct sockaddr *)&addr, sizeof addr) != 0) die("bind port %d: %s", port, strerror(errno));
+  if (bind(sv.lfd, (struct sockaddr *)&addr, sizeof addr) != 0)
+    die("bind port %d: %s", port, strerror(errno));
   if (listen(sv.lfd, 4096) != 0) die("listen: %s", strerror(errno));
   socklen_t alen = sizeof addr;
   getsockname(sv.lfd, (struct sockaddr *)&addr, &alen);
@@ -746,6 +795,7 @@ int main(int argc, char **argv) {
   free(sv.rbuf);
   free(sv.tbuf);
   free(sv.extra_headers);
-  if (!quiet) fprintf(stderr, "canned-server: %llu requests answered\n", (unsigned long long)sv.requests);
+  if (!quiet)
+    fprintf(stderr, "canned-server: %llu requests answered\n", (unsigned long long)sv.requests);
   return 0;
 }

@@ -38,6 +38,8 @@ static inline int fl__buf_append(fl__buf *b, const void *p, size_t n) {
   b->data[b->len] = '\0';
   return 0;
 }
-static inline int fl__buf_puts(fl__buf *b, const char *s) { return fl__buf_append(b, s, strlen(s)); }
+static inline int fl__buf_puts(fl__buf *b, const char *s) {
+  return fl__buf_append(b, s, strlen(s));
+}
 
 #endif

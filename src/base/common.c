@@ -12,19 +12,15 @@ uint64_t fl__now_us(void) {
   struct timespec ts;
   /* CLOCK_MONOTONIC cannot fail on Linux with a valid pointer; if it ever
    * did, time would stand still and timers would never fire: stop loudly. */
-  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-    abort();
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) abort();
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 socklen_t fl__sockaddr_len(const fl__sockaddr *a) {
   switch (a->sa.sa_family) {
-  case AF_INET:
-    return sizeof a->in4;
-  case AF_INET6:
-    return sizeof a->in6;
-  default:
-    return 0;
+  case AF_INET: return sizeof a->in4;
+  case AF_INET6: return sizeof a->in6;
+  default: return 0;
   }
 }
 
@@ -32,8 +28,7 @@ uint16_t fl__sockaddr_str(const fl__sockaddr *a, char *buf, size_t cap) {
   const void *addr;
   uint16_t port;
 
-  if (cap == 0)
-    return 0;
+  if (cap == 0) return 0;
   buf[0] = '\0';
   if (a->sa.sa_family == AF_INET) {
     addr = &a->in4.sin_addr;
@@ -56,20 +51,16 @@ static unsigned char ascii_lower(unsigned char c) {
 int fl__strcaseeq(const char *a, const char *b) {
   for (;; a++, b++) {
     unsigned char ca = ascii_lower((unsigned char)*a), cb = ascii_lower((unsigned char)*b);
-    if (ca != cb)
-      return 0;
-    if (ca == '\0')
-      return 1;
+    if (ca != cb) return 0;
+    if (ca == '\0') return 1;
   }
 }
 
 int fl__strncaseeq(const char *a, const char *b, size_t n) {
   for (; n > 0; n--, a++, b++) {
     unsigned char ca = ascii_lower((unsigned char)*a), cb = ascii_lower((unsigned char)*b);
-    if (ca != cb)
-      return 0;
-    if (ca == '\0')
-      return 1;
+    if (ca != cb) return 0;
+    if (ca == '\0') return 1;
   }
   return 1;
 }
@@ -77,12 +68,10 @@ int fl__strncaseeq(const char *a, const char *b, size_t n) {
 void fl__msg(char *buf, size_t cap, const char *fmt, ...) {
   va_list ap;
 
-  if (cap == 0)
-    return;
+  if (cap == 0) return;
   va_start(ap, fmt);
   /* vsnprintf truncates and terminates; a negative result means an encoding
    * error, after which the buffer content is unspecified. */
-  if (vsnprintf(buf, cap, fmt, ap) < 0)
-    buf[0] = '\0';
+  if (vsnprintf(buf, cap, fmt, ap) < 0) buf[0] = '\0';
   va_end(ap);
 }

@@ -10,7 +10,7 @@
 #include "flurry.h"
 #include "base/hash.h" /* fl__hash_str, for the tables keyed by origin */
 
-#define fl__container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define fl__container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define FL__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define FL__UNUSED(x) ((void)(x))
 

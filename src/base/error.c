@@ -15,9 +15,10 @@ static char details[200];
 static pthread_once_t details_once = PTHREAD_ONCE_INIT;
 
 static void format_details(void) {
-  snprintf(details, sizeof details, "flurry/%s %s c-ares/%s llhttp/%d.%d.%d zlib/%s brotli/%u.%u.%u",
-           FL_VERSION_STRING, OPENSSL_VERSION_TEXT, ares_version(NULL), LLHTTP_VERSION_MAJOR,
-           LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH, zlibVersion(), BrotliDecoderVersion() >> 24,
+  snprintf(details, sizeof details,
+           "flurry/%s %s c-ares/%s llhttp/%d.%d.%d zlib/%s brotli/%u.%u.%u", FL_VERSION_STRING,
+           OPENSSL_VERSION_TEXT, ares_version(NULL), LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR,
+           LLHTTP_VERSION_PATCH, zlibVersion(), BrotliDecoderVersion() >> 24,
            (BrotliDecoderVersion() >> 12) & 0xfff, BrotliDecoderVersion() & 0xfff);
 }
 
@@ -29,11 +30,9 @@ const char *fl_version_details(void) {
 
 const char *fl_strerror(int err) {
   switch (err) {
-  case FL_OK:
-    return "no error";
-#define FL__ERR_MSG(name, val, curl, msg)                                                       \
-  case FL_E##name:                                                                              \
-    return msg;
+  case FL_OK: return "no error";
+#define FL__ERR_MSG(name, val, curl, msg)                                                          \
+  case FL_E##name: return msg;
     FL_ERRNO_MAP(FL__ERR_MSG)
 #undef FL__ERR_MSG
   }
@@ -42,11 +41,9 @@ const char *fl_strerror(int err) {
 
 const char *fl_err_name(int err) {
   switch (err) {
-  case FL_OK:
-    return "FL_OK";
-#define FL__ERR_NAME(name, val, curl, msg)                                                      \
-  case FL_E##name:                                                                              \
-    return "FL_E" #name;
+  case FL_OK: return "FL_OK";
+#define FL__ERR_NAME(name, val, curl, msg)                                                         \
+  case FL_E##name: return "FL_E" #name;
     FL_ERRNO_MAP(FL__ERR_NAME)
 #undef FL__ERR_NAME
   }
@@ -55,11 +52,9 @@ const char *fl_err_name(int err) {
 
 int fl_err_curl_code(int err) {
   switch (err) {
-  case FL_OK:
-    return 0;
-#define FL__ERR_CURL(name, val, curl, msg)                                                      \
-  case FL_E##name:                                                                              \
-    return curl;
+  case FL_OK: return 0;
+#define FL__ERR_CURL(name, val, curl, msg)                                                         \
+  case FL_E##name: return curl;
     FL_ERRNO_MAP(FL__ERR_CURL)
 #undef FL__ERR_CURL
   }

@@ -18,15 +18,12 @@ void fl__hash_free(fl__hash *t) {
   fl__hash_init(t);
 }
 
-fl__hash_node *fl__hash_find(const fl__hash *t, uint32_t hash, fl__hash_eq_cb eq,
-                             const void *key) {
+fl__hash_node *fl__hash_find(const fl__hash *t, uint32_t hash, fl__hash_eq_cb eq, const void *key) {
   fl__hash_node *n;
 
-  if (t->nbuckets == 0)
-    return NULL;
+  if (t->nbuckets == 0) return NULL;
   for (n = t->buckets[hash & (t->nbuckets - 1)]; n; n = n->next)
-    if (n->hash == hash && eq(n, key))
-      return n;
+    if (n->hash == hash && eq(n, key)) return n;
   return NULL;
 }
 
@@ -36,8 +33,7 @@ static int resize(fl__hash *t, size_t nb) {
   fl__hash_node **b = calloc(nb, sizeof *b);
   size_t i;
 
-  if (b == NULL)
-    return FL_ENOMEM;
+  if (b == NULL) return FL_ENOMEM;
   for (i = 0; i < t->nbuckets; i++) {
     fl__hash_node *n = t->buckets[i], *next;
     for (; n; n = next) {
@@ -57,8 +53,7 @@ int fl__hash_insert(fl__hash *t, fl__hash_node *n, uint32_t hash) {
 
   if (t->count >= t->nbuckets) {
     size_t nb = t->nbuckets ? t->nbuckets * 2 : MIN_BUCKETS;
-    if (nb < t->nbuckets || resize(t, nb) != 0)
-      return FL_ENOMEM;
+    if (nb < t->nbuckets || resize(t, nb) != 0) return FL_ENOMEM;
   }
   n->hash = hash;
   slot = &t->buckets[hash & (t->nbuckets - 1)];
@@ -71,8 +66,7 @@ int fl__hash_insert(fl__hash *t, fl__hash_node *n, uint32_t hash) {
 void fl__hash_remove(fl__hash *t, fl__hash_node *n) {
   fl__hash_node **p;
 
-  if (t->nbuckets == 0)
-    return;
+  if (t->nbuckets == 0) return;
   for (p = &t->buckets[n->hash & (t->nbuckets - 1)]; *p; p = &(*p)->next) {
     if (*p == n) {
       *p = n->next;
@@ -87,13 +81,11 @@ fl__hash_node *fl__hash_next(const fl__hash *t, const fl__hash_node *prev) {
   size_t i = 0;
 
   if (prev) {
-    if (prev->next)
-      return prev->next;
+    if (prev->next) return prev->next;
     i = (prev->hash & (t->nbuckets - 1)) + 1;
   }
   for (; i < t->nbuckets; i++)
-    if (t->buckets[i])
-      return t->buckets[i];
+    if (t->buckets[i]) return t->buckets[i];
   return NULL;
 }
 

@@ -37,8 +37,7 @@ void fl__hash_init(fl__hash *t);
 void fl__hash_free(fl__hash *t);
 
 /* The node with this hash for which eq(node, key) holds, or NULL. */
-fl__hash_node *fl__hash_find(const fl__hash *t, uint32_t hash, fl__hash_eq_cb eq,
-                             const void *key);
+fl__hash_node *fl__hash_find(const fl__hash *t, uint32_t hash, fl__hash_eq_cb eq, const void *key);
 /* Add n with hash (n must not be in a table; a key already present is not
  * checked for: find first). 0, or FL_ENOMEM with the table unchanged. */
 int fl__hash_insert(fl__hash *t, fl__hash_node *n, uint32_t hash);

@@ -90,7 +90,9 @@ const char *fl__headers_get(const fl__headers *h, const char *name) {
   return NULL;
 }
 
-int fl__headers_has(const fl__headers *h, const char *name) { return fl__headers_get(h, name) != NULL; }
+int fl__headers_has(const fl__headers *h, const char *name) {
+  return fl__headers_get(h, name) != NULL;
+}
 
 /* Incremental building: the name is appended, NUL-terminated at the switch to
  * the value; value pieces follow; commit records the pair. Pieces arrive in

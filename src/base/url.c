@@ -116,7 +116,8 @@ static int is_ipv4(const char *s, size_t n) {
       if (i >= n || s[i] != '.') return 0;
       start = ++i;
     }
-    while (i < n && is_digit((unsigned char)s[i]) && i - start < 3) v = v * 10 + (unsigned)(s[i++] - '0');
+    while (i < n && is_digit((unsigned char)s[i]) && i - start < 3)
+      v = v * 10 + (unsigned)(s[i++] - '0');
     if (i == start || v > 255 || (i - start > 1 && s[start] == '0')) return 0;
   }
   return i == n;
@@ -422,9 +423,12 @@ char *fl_url_with_query(const char *url, const char *const *pairs, size_t npairs
   size_t o = base;
   const char *q = memchr(url, '?', base);
   char sep;
-  if (!q) sep = '?';
-  else if (url[base - 1] == '?' || url[base - 1] == '&') sep = 0;
-  else sep = '&';
+  if (!q)
+    sep = '?';
+  else if (url[base - 1] == '?' || url[base - 1] == '&')
+    sep = 0;
+  else
+    sep = '&';
   for (size_t i = 0; i < npairs; i++) {
     const char *key = pairs[2 * i], *val = pairs[2 * i + 1];
     if (sep) res[o++] = sep;

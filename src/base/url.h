@@ -22,8 +22,8 @@ typedef struct fl__url {
   int host_is_ipv4;     /* host is a dotted IPv4 literal */
   uint16_t port;        /* explicit port, else the scheme's default */
   int port_explicit;
-  const char *target;   /* origin-form request target: path[?query], never empty */
-  const char *authority;/* for the Host header: host or [v6], plus ":port" when
+  const char *target;    /* origin-form request target: path[?query], never empty */
+  const char *authority; /* for the Host header: host or [v6], plus ":port" when
                            the port is not the scheme's default */
 } fl__url;
 

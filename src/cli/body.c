@@ -26,7 +26,9 @@ void cli_body_add_mem(cli_body *b, const void *p, size_t n) {
   add_segment(b, (cli_segment){.mem = copy, .fd = -1, .len = n});
 }
 
-void cli_body_add_file(cli_body *b, int fd, uint64_t len) { cli_body_add_file_range(b, fd, 0, len); }
+void cli_body_add_file(cli_body *b, int fd, uint64_t len) {
+  cli_body_add_file_range(b, fd, 0, len);
+}
 
 void cli_body_add_file_range(cli_body *b, int fd, uint64_t off, uint64_t len) {
   b->fds = cli_xrealloc(b->fds, (b->nfds + 1) * sizeof *b->fds);

@@ -24,11 +24,11 @@ enum {
   CLI_EXIT_READ = 26,
   CLI_EXIT_NOMEM = 27,
   CLI_EXIT_BAD_ARG = 43,
-  CLI_EXIT_RANGE = 33,    /* curl's CURLE_RANGE_ERROR: cannot resume */
-  CLI_EXIT_CERT = 58,     /* curl's CURLE_SSL_CERTPROBLEM: client certificate */
+  CLI_EXIT_RANGE = 33, /* curl's CURLE_RANGE_ERROR: cannot resume */
+  CLI_EXIT_CERT = 58,  /* curl's CURLE_SSL_CERTPROBLEM: client certificate */
   CLI_EXIT_FILESIZE = 63,
-  CLI_EXIT_CACERT = 77,   /* curl's CURLE_SSL_CACERT_BADFILE */
-  CLI_EXIT_CIPHER = 59,   /* curl's CURLE_SSL_CIPHER */
+  CLI_EXIT_CACERT = 77, /* curl's CURLE_SSL_CACERT_BADFILE */
+  CLI_EXIT_CIPHER = 59, /* curl's CURLE_SSL_CIPHER */
 };
 
 /* ------------------------------------------------------------------ util.c */
@@ -101,9 +101,9 @@ typedef struct cli_body {
   uint64_t total;
   char **owned; /* memory the segments point into */
   size_t nowned;
-  int *fds;     /* files to close */
+  int *fds; /* files to close */
   size_t nfds;
-  char *flat;   /* the whole body, when small enough to send from memory */
+  char *flat; /* the whole body, when small enough to send from memory */
 } cli_body;
 
 /* Add bytes (copied) / a range of an open file (the body closes fd). */
@@ -170,20 +170,20 @@ typedef struct cli_outspec {
 
 /* The --retry family, as curl: which failures and how long to wait. */
 typedef struct cli_retry_opts {
-  long count;         /* --retry: 0 = off */
-  double delay;       /* --retry-delay seconds; 0 = back-off from 1 s, doubling to 10 min */
-  double max_time;    /* --retry-max-time seconds; 0 = none */
-  int all_errors;     /* --retry-all-errors */
-  int connrefused;    /* --retry-connrefused */
+  long count;      /* --retry: 0 = off */
+  double delay;    /* --retry-delay seconds; 0 = back-off from 1 s, doubling to 10 min */
+  double max_time; /* --retry-max-time seconds; 0 = none */
+  int all_errors;  /* --retry-all-errors */
+  int connrefused; /* --retry-connrefused */
 } cli_retry_opts;
 
 typedef struct cli_config {
-  char *method;           /* -X */
-  cli_header *headers;    /* -H, in order */
+  char *method;        /* -X */
+  cli_header *headers; /* -H, in order */
   size_t nheaders;
-  cli_data *data;         /* -d, --data-binary, --data-raw, --data-urlencode */
+  cli_data *data; /* -d, --data-binary, --data-raw, --data-urlencode */
   size_t ndata;
-  char **forms;           /* -F arguments */
+  char **forms; /* -F arguments */
   size_t nforms;
   cli_url *urls;
   size_t nurls;
@@ -192,30 +192,30 @@ typedef struct cli_config {
   int get, head, include, silent, show_error, verbose, fail;
   int location, max_redirs, compressed, insecure, parallel;
   char *cacert, *proxy;
-  char *proxy_user;       /* -U, --proxy-user: put into the proxy URL */
+  char *proxy_user;         /* -U, --proxy-user: put into the proxy URL */
   int digest, proxy_digest; /* --digest, --proxy-digest */
   char *user, *user_agent, *referer;
   int user_agent_set, referer_set;
-  char **cookies;         /* -b arguments (strings or files) */
+  char **cookies; /* -b arguments (strings or files) */
   size_t ncookies;
-  char *cookie_jar;       /* -c */
+  char *cookie_jar;                 /* -c */
   double connect_timeout, max_time; /* seconds, 0 = none */
   double expect100_timeout;         /* seconds, 0 = the library's (curl's) 1 s */
-  uint64_t max_filesize;  /* 0 = none */
-  char **resolve;         /* NULL-terminated */
+  uint64_t max_filesize;            /* 0 = none */
+  char **resolve;                   /* NULL-terminated */
   size_t nresolve;
   char *dns_servers;
-  char *writeout;         /* -w, already read from @file */
+  char *writeout; /* -w, already read from @file */
   long parallel_max;
   cli_retry_opts retry;
-  double rate;            /* --rate: transfers started per second, 0 = no limit */
-  char **uploads;         /* -T, in order: the nth goes to the nth URL */
+  double rate;    /* --rate: transfers started per second, 0 = no limit */
+  char **uploads; /* -T, in order: the nth goes to the nth URL */
   size_t nuploads;
-  char *dump_header;      /* -D FILE, "-" = stdout */
-  char *range;            /* -r, without "bytes=" */
-  int resume;             /* -C given */
-  int resume_auto;        /* -C -: from the size of the -o file */
-  uint64_t resume_from;   /* -C OFFSET */
+  char *dump_header;    /* -D FILE, "-" = stdout */
+  char *range;          /* -r, without "bytes=" */
+  int resume;           /* -C given */
+  int resume_auto;      /* -C -: from the size of the -o file */
+  uint64_t resume_from; /* -C OFFSET */
   int create_dirs;
   char *cert, *cert_password, *key, *cert_type, *key_type, *capath;
   /* TLS: --tlsv1.2/--tlsv1.3, --tls-max (FL_TLS_*, 0 = default) */
@@ -242,8 +242,8 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
 /* Make the client. When it cannot be made with the client certificate
  * (unreadable, not PEM, key not matching), it is made without and *cert_bad
  * set: https transfers then fail with 58, as curl's. NULL: still no client. */
-fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad, int *err,
-                          char *msg, size_t cap);
+fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad,
+                          int *err, char *msg, size_t cap);
 /* --ciphers / --tls13-ciphers that OpenSSL refuses (o from
  * cli_client_options): 0, or CLI_EXIT_CIPHER with curl's message in msg;
  * then https transfers fail with it, as curl's. */
@@ -258,13 +258,13 @@ void cli_client_finish(const cli_config *cfg, fl_client *client);
 typedef struct cli_reqspec {
   const char *method;
   const char *upload_method; /* -T: PUT unless -X */
-  cli_header *headers;   /* name/value after -A, -e, -u, -b, -H ... */
+  cli_header *headers;       /* name/value after -A, -e, -u, -b, -H ... */
   size_t nheaders;
   int no_user_agent, no_accept, no_expect; /* defaults removed */
   cli_body body;
   int has_body;
-  char *query;           /* -G: data for the URL query */
-  int digest;            /* --digest: answer Digest challenges with these (NULL: the URL's) */
+  char *query; /* -G: data for the URL query */
+  int digest;  /* --digest: answer Digest challenges with these (NULL: the URL's) */
   char *digest_user, *digest_pass;
 } cli_reqspec;
 
@@ -298,7 +298,7 @@ typedef struct cli_facts {
   uint64_t pretransfer_us; /* the last request head was written */
   uint64_t redirect_us;    /* the last redirect's response head arrived */
   uint64_t last_head_us;
-  char method[32];         /* of the last request written */
+  char method[32]; /* of the last request written */
 } cli_facts;
 
 /* What -w can tell about one finished transfer. */
@@ -306,16 +306,16 @@ typedef struct cli_result {
   const char *url;           /* as given */
   const char *url_effective; /* last hop */
   const char *method;
-  const char *errormsg;      /* "" or NULL: none */
-  const fl_response *res;    /* NULL: no response */
+  const char *errormsg;   /* "" or NULL: none */
+  const fl_response *res; /* NULL: no response */
   fl_info info;
-  const char *filename;      /* -o / -O file, or NULL */
+  const char *filename; /* -o / -O file, or NULL */
   int exitcode, num_redirects;
   uint64_t size_download, size_upload;
-  size_t urlnum;             /* 0-based position in the URL list */
+  size_t urlnum; /* 0-based position in the URL list */
   const cli_facts *facts;
-  const char *referer;       /* -e */
-  int proxied;               /* -x: through a proxy */
+  const char *referer; /* -e */
+  int proxied;         /* -x: through a proxy */
 } cli_result;
 
 /* Expand fmt; text goes to out until %{stderr} switches to err. */
@@ -332,16 +332,16 @@ char *cli_url_resolve(const char *base, const char *ref);
  * ones are held (in memory, then in a temporary file past a cap) until
  * every earlier transfer finished. */
 typedef struct cli_outq {
-  uint64_t held;      /* bytes held in memory by all parts */
-  int broken;         /* stdout failed: later writes fail at once */
-  cli_buf loose;      /* text that belongs to no part, waiting for a part's end */
+  uint64_t held; /* bytes held in memory by all parts */
+  int broken;    /* stdout failed: later writes fail at once */
+  cli_buf loose; /* text that belongs to no part, waiting for a part's end */
 } cli_outq;
 
 typedef struct cli_out {
   cli_buf mem;
   FILE *spill;
   int direct;
-  int used;           /* something was written into this part */
+  int used; /* something was written into this part */
 } cli_out;
 
 /* 0 or CLI_EXIT_WRITE. */

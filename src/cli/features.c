@@ -59,14 +59,17 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
    * only the https transfers that need it (exit 77): transfer.c does that
    * when *cacert_bad is set. */
   *cacert_bad = 0;
-  if (cfg->cacert && access(cfg->cacert, R_OK) != 0) *cacert_bad = 1;
-  else o->ca_file = cfg->cacert;
+  if (cfg->cacert && access(cfg->cacert, R_OK) != 0)
+    *cacert_bad = 1;
+  else
+    o->ca_file = cfg->cacert;
   /* curl does not check --capath (OpenSSL looks in it lazily); the library
    * refuses a client whose directory is missing, so leave it out then. */
   struct stat st;
   if (cfg->capath && (stat(cfg->capath, &st) != 0 || !S_ISDIR(st.st_mode)))
     cli_warn("--capath %s is not a directory: not used", cfg->capath);
-  else o->ca_path = cfg->capath;
+  else
+    o->ca_path = cfg->capath;
   o->client_cert = cfg->cert;
   o->client_key = cfg->cert ? cfg->key : NULL; /* as curl: --key alone does nothing */
   if (cfg->tls_min) o->tls_min_version = cfg->tls_min;
@@ -78,8 +81,8 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
 
 static int is_pem(const char *type) { return !type || cli_strcaseeq(type, "PEM"); }
 
-fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad, int *err,
-                          char *msg, size_t cap) {
+fl_client *cli_client_new(const cli_config *cfg, fl_loop *loop, fl_client_options *o, int *cert_bad,
+                          int *err, char *msg, size_t cap) {
   *cert_bad = 0;
   if (cfg->cert_password)
     cli_warn("the password given with -E is not used: the library takes unencrypted keys only");
@@ -103,8 +106,10 @@ static int cipher_list_refused(const char *list, int tls13) {
   fl_client_options t;
   fl_client_options_init(&t);
   t.insecure = 1;
-  if (tls13) t.tls13_ciphers = list;
-  else t.tls_ciphers = list;
+  if (tls13)
+    t.tls13_ciphers = list;
+  else
+    t.tls_ciphers = list;
   int err = 0;
   char why[256];
   fl_client *c = fl_client_new_err(loop, &t, &err, why, sizeof why);
@@ -134,7 +139,8 @@ int cli_tls_ciphers_check(fl_client_options *o, char *msg, size_t cap) {
 static void add_userinfo_part(cli_buf *b, const char *s, size_t n) {
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~", c))
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        strchr("-._~", c))
       cli_buf_addc(b, (char)c);
     else
       cli_buf_printf(b, "%%%02X", c);

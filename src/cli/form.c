@@ -43,10 +43,10 @@ static const char *guess_type(const char *path) {
   static const struct {
     const char *ext, *type;
   } types[] = {
-      {".gif", "image/gif"},         {".jpg", "image/jpeg"},       {".jpeg", "image/jpeg"},
-      {".png", "image/png"},         {".svg", "image/svg+xml"},    {".txt", "text/plain"},
-      {".htm", "text/html"},         {".html", "text/html"},       {".json", "application/json"},
-      {".pdf", "application/pdf"},   {".xml", "application/xml"},
+      {".gif", "image/gif"},       {".jpg", "image/jpeg"},      {".jpeg", "image/jpeg"},
+      {".png", "image/png"},       {".svg", "image/svg+xml"},   {".txt", "text/plain"},
+      {".htm", "text/html"},       {".html", "text/html"},      {".json", "application/json"},
+      {".pdf", "application/pdf"}, {".xml", "application/xml"},
   };
   size_t len = strlen(path);
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
@@ -60,10 +60,14 @@ static const char *guess_type(const char *path) {
 static void add_quoted(cli_buf *b, const char *s) {
   cli_buf_addc(b, '"');
   for (; *s; s++) {
-    if (*s == '"') cli_buf_adds(b, "%22");
-    else if (*s == '\r') cli_buf_adds(b, "%0D");
-    else if (*s == '\n') cli_buf_adds(b, "%0A");
-    else cli_buf_addc(b, *s);
+    if (*s == '"')
+      cli_buf_adds(b, "%22");
+    else if (*s == '\r')
+      cli_buf_adds(b, "%0D");
+    else if (*s == '\n')
+      cli_buf_adds(b, "%0A");
+    else
+      cli_buf_addc(b, *s);
   }
   cli_buf_addc(b, '"');
 }

@@ -14,22 +14,81 @@
 #include "cli.h"
 
 enum opt_id {
-  O_CACERT, O_CAPATH, O_CERT, O_CERT_TYPE, O_CONTINUE_AT, O_COOKIE, O_COOKIE_JAR, O_COMPRESSED,
-  O_CONNECT_TIMEOUT, O_CREATE_DIRS, O_DATA, O_DATA_BINARY, O_DATA_RAW, O_DATA_URLENCODE,
-  O_DNS_SERVERS, O_DUMP_HEADER, O_EXPECT100_TIMEOUT, O_REFERER, O_FAIL, O_FORM, O_GET, O_HEADER, O_HELP, O_HEAD,
-  O_INCLUDE, O_INSECURE, O_KEY, O_KEY_TYPE, O_LOCATION, O_MAX_FILESIZE, O_MAX_REDIRS, O_MAX_TIME,
-  O_OUTPUT, O_PARALLEL, O_PARALLEL_MAX, O_PROXY, O_RANGE, O_RATE, O_REMOTE_NAME, O_REQUEST,
-  O_RESOLVE, O_RETRY, O_RETRY_ALL_ERRORS, O_RETRY_CONNREFUSED, O_RETRY_DELAY, O_RETRY_MAX_TIME,
-  O_SHOW_ERROR, O_SILENT, O_UPLOAD_FILE, O_URL, O_URL_FILE, O_USER, O_USER_AGENT, O_VERBOSE,
-  O_VERSION, O_WRITE_OUT,
-  O_CIPHERS, O_PINNEDPUBKEY, O_TLS_MAX, O_TLS13_CIPHERS, O_TLSV1_2, O_TLSV1_3,
-  O_DIGEST, O_PROXY_DIGEST, O_PROXY_USER, O_SOCKS4, O_SOCKS4A, O_SOCKS5, O_SOCKS5_HOSTNAME,
+  O_CACERT,
+  O_CAPATH,
+  O_CERT,
+  O_CERT_TYPE,
+  O_CONTINUE_AT,
+  O_COOKIE,
+  O_COOKIE_JAR,
+  O_COMPRESSED,
+  O_CONNECT_TIMEOUT,
+  O_CREATE_DIRS,
+  O_DATA,
+  O_DATA_BINARY,
+  O_DATA_RAW,
+  O_DATA_URLENCODE,
+  O_DNS_SERVERS,
+  O_DUMP_HEADER,
+  O_EXPECT100_TIMEOUT,
+  O_REFERER,
+  O_FAIL,
+  O_FORM,
+  O_GET,
+  O_HEADER,
+  O_HELP,
+  O_HEAD,
+  O_INCLUDE,
+  O_INSECURE,
+  O_KEY,
+  O_KEY_TYPE,
+  O_LOCATION,
+  O_MAX_FILESIZE,
+  O_MAX_REDIRS,
+  O_MAX_TIME,
+  O_OUTPUT,
+  O_PARALLEL,
+  O_PARALLEL_MAX,
+  O_PROXY,
+  O_RANGE,
+  O_RATE,
+  O_REMOTE_NAME,
+  O_REQUEST,
+  O_RESOLVE,
+  O_RETRY,
+  O_RETRY_ALL_ERRORS,
+  O_RETRY_CONNREFUSED,
+  O_RETRY_DELAY,
+  O_RETRY_MAX_TIME,
+  O_SHOW_ERROR,
+  O_SILENT,
+  O_UPLOAD_FILE,
+  O_URL,
+  O_URL_FILE,
+  O_USER,
+  O_USER_AGENT,
+  O_VERBOSE,
+  O_VERSION,
+  O_WRITE_OUT,
+  O_CIPHERS,
+  O_PINNEDPUBKEY,
+  O_TLS_MAX,
+  O_TLS13_CIPHERS,
+  O_TLSV1_2,
+  O_TLSV1_3,
+  O_DIGEST,
+  O_PROXY_DIGEST,
+  O_PROXY_USER,
+  O_SOCKS4,
+  O_SOCKS4A,
+  O_SOCKS5,
+  O_SOCKS5_HOSTNAME,
 };
 
 typedef struct cli_option {
-  char short_name;       /* 0: long form only */
+  char short_name; /* 0: long form only */
   const char *long_name;
-  const char *arg;       /* NULL: a flag */
+  const char *arg; /* NULL: a flag */
   enum opt_id id;
   const char *help;
 } cli_option;
@@ -43,7 +102,8 @@ static const cli_option options[] = {
     {0, "ciphers", "LIST", O_CIPHERS, "TLS 1.2 ciphers to offer (OpenSSL syntax)"},
     {0, "compressed", NULL, O_COMPRESSED, "Ask for gzip, deflate or br, and decode the body"},
     {0, "connect-timeout", "SECONDS", O_CONNECT_TIMEOUT, "Longest time to set up a connection"},
-    {0, "expect100-timeout", "SECONDS", O_EXPECT100_TIMEOUT, "How long an upload waits for 100 Continue"},
+    {0, "expect100-timeout", "SECONDS", O_EXPECT100_TIMEOUT,
+     "How long an upload waits for 100 Continue"},
     {'C', "continue-at", "OFFSET|-", O_CONTINUE_AT, "Resume at OFFSET; '-': after what -o holds"},
     {'b', "cookie", "DATA|FILE", O_COOKIE, "Send cookies: \"k=v; k2=v2\", or read a cookie file"},
     {'c', "cookie-jar", "FILE", O_COOKIE_JAR, "Write the cookies to FILE after the transfers"},
@@ -51,7 +111,8 @@ static const cli_option options[] = {
     {'d', "data", "DATA", O_DATA, "POST data; @FILE reads a file (CR, LF dropped)"},
     {0, "data-binary", "DATA", O_DATA_BINARY, "POST data; @FILE reads a file as is"},
     {0, "data-raw", "DATA", O_DATA_RAW, "POST data; '@' has no special meaning"},
-    {0, "data-urlencode", "DATA", O_DATA_URLENCODE, "POST data, URL-encoded: [NAME]=TEXT, [NAME]@FILE"},
+    {0, "data-urlencode", "DATA", O_DATA_URLENCODE,
+     "POST data, URL-encoded: [NAME]=TEXT, [NAME]@FILE"},
     {0, "digest", NULL, O_DIGEST, "HTTP Digest authentication with the -u credentials"},
     {0, "dns-servers", "ADDRESSES", O_DNS_SERVERS, "DNS servers to ask: IP[:PORT][,...]"},
     {'D', "dump-header", "FILE", O_DUMP_HEADER, "Write the response headers to FILE ('-': stdout)"},
@@ -67,15 +128,18 @@ static const cli_option options[] = {
     {0, "key-type", "TYPE", O_KEY_TYPE, "Private key type: PEM (the only one)"},
     {'L', "location", NULL, O_LOCATION, "Follow redirects"},
     {0, "max-filesize", "BYTES", O_MAX_FILESIZE, "Fail (exit 63) on a larger body (k, M, G)"},
-    {0, "max-redirs", "NUM", O_MAX_REDIRS, "Follow at most NUM redirects (default 50, -1 no limit)"},
+    {0, "max-redirs", "NUM", O_MAX_REDIRS,
+     "Follow at most NUM redirects (default 50, -1 no limit)"},
     {'m', "max-time", "SECONDS", O_MAX_TIME, "Longest time for each transfer"},
     {'o', "output", "FILE", O_OUTPUT, "Write the body to FILE (one -o per URL, in order)"},
     {'Z', "parallel", NULL, O_PARALLEL, "Fetch URLs concurrently (the default)"},
     {0, "parallel-max", "NUM", O_PARALLEL_MAX, "At most NUM transfers at once (default 50)"},
-    {0, "pinnedpubkey", "HASHES", O_PINNEDPUBKEY, "Server key must match: sha256//BASE64[;...] or FILE"},
+    {0, "pinnedpubkey", "HASHES", O_PINNEDPUBKEY,
+     "Server key must match: sha256//BASE64[;...] or FILE"},
     {'x', "proxy", "URL", O_PROXY, "Use a proxy: [http|socks4|socks4a|socks5|socks5h]://HOST:PORT"},
     {0, "proxy-digest", NULL, O_PROXY_DIGEST, "HTTP Digest authentication with the proxy"},
-    {'U', "proxy-user", "USER:PASSWORD", O_PROXY_USER, "Credentials for the proxy (HTTP or SOCKS5)"},
+    {'U', "proxy-user", "USER:PASSWORD", O_PROXY_USER,
+     "Credentials for the proxy (HTTP or SOCKS5)"},
     {'r', "range", "RANGE", O_RANGE, "Ask for bytes RANGE only: 0-499, 500-, -500, 0-1,5-9"},
     {0, "rate", "N[/s|m|h|d]", O_RATE, "Start at most N transfers per time unit (default /h)"},
     {'e', "referer", "URL", O_REFERER, "Send a Referer header"},
@@ -84,7 +148,8 @@ static const cli_option options[] = {
     {0, "resolve", "HOST:PORT:ADDR[,ADDR]", O_RESOLVE, "Use ADDR for HOST:PORT (no DNS)"},
     {0, "retry", "NUM", O_RETRY, "Retry transient failures NUM times"},
     {0, "retry-all-errors", NULL, O_RETRY_ALL_ERRORS, "With --retry: retry every failure"},
-    {0, "retry-connrefused", NULL, O_RETRY_CONNREFUSED, "With --retry: retry refused connections too"},
+    {0, "retry-connrefused", NULL, O_RETRY_CONNREFUSED,
+     "With --retry: retry refused connections too"},
     {0, "retry-delay", "SECONDS", O_RETRY_DELAY, "Wait this long between retries (no back-off)"},
     {0, "retry-max-time", "SECONDS", O_RETRY_MAX_TIME, "Start no retry after this long"},
     {'S', "show-error", NULL, O_SHOW_ERROR, "Show errors even with -s"},
@@ -92,19 +157,23 @@ static const cli_option options[] = {
     {0, "socks4", "HOST[:PORT]", O_SOCKS4, "Use a SOCKS4 proxy (the name resolved here)"},
     {0, "socks4a", "HOST[:PORT]", O_SOCKS4A, "Use a SOCKS4a proxy (it resolves the name)"},
     {0, "socks5", "HOST[:PORT]", O_SOCKS5, "Use a SOCKS5 proxy (the name resolved here)"},
-    {0, "socks5-hostname", "HOST[:PORT]", O_SOCKS5_HOSTNAME, "Use a SOCKS5 proxy (it resolves the name)"},
+    {0, "socks5-hostname", "HOST[:PORT]", O_SOCKS5_HOSTNAME,
+     "Use a SOCKS5 proxy (it resolves the name)"},
     {0, "tls-max", "VERSION", O_TLS_MAX, "Highest TLS version: 1.0, 1.1, 1.2, 1.3 or default"},
-    {0, "tls13-ciphers", "LIST", O_TLS13_CIPHERS, "TLS 1.3 cipher suites to offer (OpenSSL syntax)"},
+    {0, "tls13-ciphers", "LIST", O_TLS13_CIPHERS,
+     "TLS 1.3 cipher suites to offer (OpenSSL syntax)"},
     {0, "tlsv1.2", NULL, O_TLSV1_2, "Use TLS 1.2 or later"},
     {0, "tlsv1.3", NULL, O_TLSV1_3, "Use TLS 1.3 or later"},
-    {'T', "upload-file", "FILE", O_UPLOAD_FILE, "PUT FILE ('-': stdin) to the URL (one -T per URL)"},
+    {'T', "upload-file", "FILE", O_UPLOAD_FILE,
+     "PUT FILE ('-': stdin) to the URL (one -T per URL)"},
     {0, "url", "URL", O_URL, "A URL to fetch (as a plain argument)"},
     {0, "url-file", "FILE", O_URL_FILE, "Read URLs from FILE, one per line ('-': stdin)"},
     {'u', "user", "USER:PASSWORD", O_USER, "Basic authentication (Digest with --digest)"},
     {'A', "user-agent", "NAME", O_USER_AGENT, "User-Agent to send (\"\" sends none)"},
     {'v', "verbose", NULL, O_VERBOSE, "Show the request and response headers on stderr"},
     {'V', "version", NULL, O_VERSION, "Show the version and the libraries, and exit"},
-    {'w', "write-out", "FORMAT", O_WRITE_OUT, "Write FORMAT after each transfer (@FILE: from a file)"},
+    {'w', "write-out", "FORMAT", O_WRITE_OUT,
+     "Write FORMAT after each transfer (@FILE: from a file)"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -183,9 +252,21 @@ static int parse_size(const char *opt, const char *s, uint64_t *out) {
   unsigned long long v = strtoull(s, &end, 10);
   unsigned shift = 0;
   switch (*end) {
-  case 'k': case 'K': shift = 10; end++; break;
-  case 'm': case 'M': shift = 20; end++; break;
-  case 'g': case 'G': shift = 30; end++; break;
+  case 'k':
+  case 'K':
+    shift = 10;
+    end++;
+    break;
+  case 'm':
+  case 'M':
+    shift = 20;
+    end++;
+    break;
+  case 'g':
+  case 'G':
+    shift = 30;
+    end++;
+    break;
   default: break;
   }
   if (end == s || *end || errno || v > (UINT64_MAX >> shift))
@@ -212,8 +293,11 @@ static int parse_tls_max(cli_config *cfg, const char *opt, const char *s) {
   static const struct {
     const char *name;
     int version;
-  } names[] = {{"default", 0},           {"1.0", FL_TLS_1_0}, {"1.1", FL_TLS_1_1},
-               {"1.2", FL_TLS_1_2},      {"1.3", FL_TLS_1_3}};
+  } names[] = {{"default", 0},
+               {"1.0", FL_TLS_1_0},
+               {"1.1", FL_TLS_1_1},
+               {"1.2", FL_TLS_1_2},
+               {"1.3", FL_TLS_1_3}};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (strcmp(s, names[i].name) == 0) {
       cfg->tls_max = names[i].version;
@@ -303,7 +387,8 @@ static int read_url_file(cli_config *cfg, const char *path) {
     if (nl) *nl = '\0';
     while (*line == ' ' || *line == '\t') line++;
     size_t n = strlen(line);
-    while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r')) line[--n] = '\0';
+    while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+      line[--n] = '\0';
     if (n && *line != '#') add_url(cfg, line);
     line = nl ? nl + 1 : NULL;
   }
@@ -355,9 +440,10 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
   case O_DATA_BINARY:
   case O_DATA_RAW:
   case O_DATA_URLENCODE: {
-    static const cli_data_kind kinds[] = {
-        [O_DATA] = CLI_DATA_ASCII, [O_DATA_BINARY] = CLI_DATA_BINARY,
-        [O_DATA_RAW] = CLI_DATA_RAW, [O_DATA_URLENCODE] = CLI_DATA_URLENCODE};
+    static const cli_data_kind kinds[] = {[O_DATA] = CLI_DATA_ASCII,
+                                          [O_DATA_BINARY] = CLI_DATA_BINARY,
+                                          [O_DATA_RAW] = CLI_DATA_RAW,
+                                          [O_DATA_URLENCODE] = CLI_DATA_URLENCODE};
     cfg->data = cli_xrealloc(cfg->data, (cfg->ndata + 1) * sizeof *cfg->data);
     cfg->data[cfg->ndata++] = (cli_data){.kind = kinds[o->id], .arg = cli_strdup(arg)};
     break;
@@ -389,9 +475,7 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
       return rc;
     }
     return add_header_line(cfg, name, arg);
-  case O_HELP:
-    cli_print_help(stdout);
-    return CLI_EXIT_OK;
+  case O_HELP: cli_print_help(stdout); return CLI_EXIT_OK;
   case O_HEAD: cfg->head = on; break;
   case O_INCLUDE: cfg->include = on; break;
   case O_INSECURE: cfg->insecure = on; break;
@@ -420,8 +504,10 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
   case O_SOCKS5:
   case O_SOCKS5_HOSTNAME: {
     /* As curl: the same as -x with that scheme (the last of them wins). */
-    static const char *const schemes[] = {[O_SOCKS4] = "socks4", [O_SOCKS4A] = "socks4a",
-                                          [O_SOCKS5] = "socks5", [O_SOCKS5_HOSTNAME] = "socks5h"};
+    static const char *const schemes[] = {[O_SOCKS4] = "socks4",
+                                          [O_SOCKS4A] = "socks4a",
+                                          [O_SOCKS5] = "socks5",
+                                          [O_SOCKS5_HOSTNAME] = "socks5h"};
     const char *sep = strstr(arg, "://");
     cli_buf b = {0};
     cli_buf_printf(&b, "%s://%s", schemes[o->id], sep ? sep + 3 : arg);
@@ -445,9 +531,7 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
     cfg->user_agent_set = 1;
     break;
   case O_VERBOSE: cfg->verbose = on; break;
-  case O_VERSION:
-    cli_print_version(stdout);
-    return CLI_EXIT_OK;
+  case O_VERSION: cli_print_version(stdout); return CLI_EXIT_OK;
   case O_CIPHERS: set_str(&cfg->ciphers, arg); break;
   case O_PINNEDPUBKEY: set_str(&cfg->pinnedpubkey, arg); break;
   case O_TLS13_CIPHERS: set_str(&cfg->tls13_ciphers, arg); break;
@@ -542,7 +626,8 @@ int cli_parse_args(int argc, char **argv, cli_config *cfg) {
     cli_msg("try 'flurry --help' for more information");
     return CLI_EXIT_USAGE;
   }
-  if (cfg->nouts > cfg->nurls) cli_msg("warning: more -o/-O options than URLs; the rest are ignored");
+  if (cfg->nouts > cfg->nurls)
+    cli_msg("warning: more -o/-O options than URLs; the rest are ignored");
   for (size_t i = 0; i < cfg->nouts && i < cfg->nurls; i++) {
     const char *file = cfg->outs[i].file;
     /* "-o -" is standard output, as curl's */
@@ -554,7 +639,8 @@ int cli_parse_args(int argc, char **argv, cli_config *cfg) {
     /* As curl: "500" means "500-"; anything but digits, '-' and ',' is sent
      * as given, with a warning. */
     if (cfg->range[0] >= '0' && cfg->range[0] <= '9' && !strchr(cfg->range, '-')) {
-      if (!cfg->silent) cli_msg("warning: a range must include a dash (-): using \"%s-\"", cfg->range);
+      if (!cfg->silent)
+        cli_msg("warning: a range must include a dash (-): using \"%s-\"", cfg->range);
       size_t n = strlen(cfg->range);
       cfg->range = cli_xrealloc(cfg->range, n + 2);
       memcpy(cfg->range + n, "-", 2);
@@ -562,7 +648,8 @@ int cli_parse_args(int argc, char **argv, cli_config *cfg) {
       cli_msg("warning: a range has only digits, '-' and ','; \"%s\" is sent as is", cfg->range);
     }
   }
-  if (cfg->nuploads > cfg->nurls) cli_msg("warning: more -T options than URLs; the rest are ignored");
+  if (cfg->nuploads > cfg->nurls)
+    cli_msg("warning: more -T options than URLs; the rest are ignored");
   for (size_t i = 0; i < cfg->nuploads && i < cfg->nurls; i++)
     cfg->urls[i].upload = cli_strdup(cfg->uploads[i]);
   if (cfg->nuploads && (cfg->ndata || cfg->nforms)) {

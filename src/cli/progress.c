@@ -22,7 +22,8 @@ static void clear_meter_line(void) {
 
 void cli_msg_quiet(int quiet) { errors_quiet = quiet; }
 
-static void vmsg(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 static void vmsg(const char *prefix, const char *fmt, va_list ap) {
   clear_meter_line();
   fputs("flurry: ", stderr);
@@ -87,8 +88,10 @@ static void human_bytes(char *out, size_t cap, double v) {
   static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   size_t u = 0;
   while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) v /= 1024, u++;
-  if (u == 0) snprintf(out, cap, "%.0f %s", v, units[u]);
-  else snprintf(out, cap, "%.1f %s", v, units[u]);
+  if (u == 0)
+    snprintf(out, cap, "%.0f %s", v, units[u]);
+  else
+    snprintf(out, cap, "%.1f %s", v, units[u]);
 }
 
 static void draw(cli_meter *m) {

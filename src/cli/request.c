@@ -158,8 +158,10 @@ static int build_body(cli_reqspec *rs, const cli_config *cfg, char **content_typ
       char msg[512];
       int rc = cli_form_add_arg(f, cfg->forms[i], msg, sizeof msg);
       if (rc) {
-        if (rc == CLI_EXIT_USAGE) cli_msg("%s", msg);
-        else cli_error(rc, "%s", msg);
+        if (rc == CLI_EXIT_USAGE)
+          cli_msg("%s", msg);
+        else
+          cli_error(rc, "%s", msg);
         cli_form_free(f);
         return rc;
       }
@@ -190,15 +192,18 @@ int cli_reqspec_init(cli_reqspec *rs, const cli_config *cfg) {
   rs->upload_method = cfg->method ? cfg->method : "PUT";
 
   if (cfg->user_agent_set) {
-    if (cfg->user_agent[0]) hl_set(rs, "User-Agent", cfg->user_agent);
-    else hl_remove(rs, "User-Agent");
+    if (cfg->user_agent[0])
+      hl_set(rs, "User-Agent", cfg->user_agent);
+    else
+      hl_remove(rs, "User-Agent");
   }
   if (cfg->referer_set && cfg->referer[0]) hl_set(rs, "Referer", cfg->referer);
   if (cfg->digest) {
     rs->digest = 1;
     if (cfg->user) {
       const char *colon = strchr(cfg->user, ':');
-      rs->digest_user = colon ? cli_strndup(cfg->user, (size_t)(colon - cfg->user)) : cli_strdup(cfg->user);
+      rs->digest_user =
+          colon ? cli_strndup(cfg->user, (size_t)(colon - cfg->user)) : cli_strdup(cfg->user);
       rs->digest_pass = cli_strdup(colon ? colon + 1 : "");
     }
   } else if (cfg->user) {
@@ -237,9 +242,12 @@ int cli_reqspec_init(cli_reqspec *rs, const cli_config *cfg) {
     int seen = 0;
     for (size_t j = 0; j < i; j++)
       if (cli_strcaseeq(cfg->headers[j].name, h->name)) seen = 1;
-    if (!h->value) hl_remove(rs, h->name);
-    else if (seen) hl_add(rs, h->name, h->value);
-    else hl_set(rs, h->name, h->value);
+    if (!h->value)
+      hl_remove(rs, h->name);
+    else if (seen)
+      hl_add(rs, h->name, h->value);
+    else
+      hl_set(rs, h->name, h->value);
   }
   return 0;
 }
@@ -265,8 +273,10 @@ char *cli_reqspec_url(const cli_reqspec *rs, const char *arg) {
   cli_buf_add(&b, arg, len);
   if (rs->query) {
     const char *q = memchr(arg, '?', len);
-    if (!q) cli_buf_addc(&b, '?');
-    else if (arg[len - 1] != '?' && arg[len - 1] != '&') cli_buf_addc(&b, '&');
+    if (!q)
+      cli_buf_addc(&b, '?');
+    else if (arg[len - 1] != '?' && arg[len - 1] != '&')
+      cli_buf_addc(&b, '&');
     cli_buf_adds(&b, rs->query);
   }
   return b.data;
@@ -282,7 +292,8 @@ int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, const cli_body *bo
   int err = 0;
   if (rs->no_user_agent) err = fl_request_remove_header(req, "User-Agent");
   if (!err && rs->no_accept) err = fl_request_remove_header(req, "Accept");
-  if (!err && rs->no_expect) err = fl_request_remove_header(req, "Expect"); /* no automatic 100-continue */
+  if (!err && rs->no_expect)
+    err = fl_request_remove_header(req, "Expect"); /* no automatic 100-continue */
   if (!err && rs->digest) err = fl_request_set_digest_auth(req, rs->digest_user, rs->digest_pass);
   for (size_t i = 0; !err && i < rs->nheaders; i++)
     err = fl_request_add_header(req, rs->headers[i].name, rs->headers[i].value);
@@ -298,9 +309,7 @@ int cli_reqspec_apply(const cli_reqspec *rs, fl_request *req, const cli_body *bo
 }
 
 /* curl_easy_escape's set: everything but A-Z a-z 0-9 - . _ ~ */
-static void escape_name(cli_buf *out, const char *name) {
-  url_encode(out, name, strlen(name));
-}
+static void escape_name(cli_buf *out, const char *name) { url_encode(out, name, strlen(name)); }
 
 char *cli_upload_url(const char *url, const char *path) {
   if (strcmp(path, "-") == 0) return cli_strdup(url);
@@ -309,8 +318,8 @@ char *cli_upload_url(const char *url, const char *path) {
   const char *auth = strstr(url, "://");
   auth = auth ? auth + 3 : url;
   size_t pathpos = strcspn(auth, "/?#");
-  const char *p = auth + pathpos;              /* the path, or its end */
-  const char *end = p + strcspn(p, "?#");      /* end of the path */
+  const char *p = auth + pathpos;         /* the path, or its end */
+  const char *end = p + strcspn(p, "?#"); /* end of the path */
   cli_buf b = {0};
   if (p == end) { /* no path at all: "/NAME" */
     cli_buf_add(&b, url, (size_t)(p - url));
@@ -324,4 +333,3 @@ char *cli_upload_url(const char *url, const char *path) {
   cli_buf_adds(&b, end);
   return b.data;
 }
-

@@ -36,8 +36,10 @@ void cli_t_report(transfer *t, const char *msg) {
     if (run->stdout_reported) return;
     run->stdout_reported = 1;
   }
-  if (run->n > 1) cli_error(t->code, "%s: %s", t->spec->url, msg);
-  else cli_error(t->code, "%s", msg);
+  if (run->n > 1)
+    cli_error(t->code, "%s: %s", t->spec->url, msg);
+  else
+    cli_error(t->code, "%s", msg);
 }
 
 int cli_t_bound_for_stdout(const transfer *t) { return !t->spec->outfile && !t->spec->remote_name; }

@@ -15,7 +15,12 @@
 
 static int transient_status(int status) {
   switch (status) {
-  case 408: case 429: case 500: case 502: case 503: case 504: return 1;
+  case 408:
+  case 429:
+  case 500:
+  case 502:
+  case 503:
+  case 504: return 1;
   default: return 0;
   }
 }

@@ -13,8 +13,8 @@
 
 #include "transfer.h"
 
-#define RETRY_SLEEP_FIRST_MS 1000u   /* curl: one second, then doubling ... */
-#define RETRY_SLEEP_MAX_MS 600000u   /* ... up to ten minutes */
+#define RETRY_SLEEP_FIRST_MS 1000u /* curl: one second, then doubling ... */
+#define RETRY_SLEEP_MAX_MS 600000u /* ... up to ten minutes */
 
 static void start_more(cli_run *run);
 static void send_attempt(transfer *t);
@@ -83,8 +83,8 @@ static void write_out(transfer *t) {
       .url = t->spec->url,
       .url_effective = req ? fl_request_effective_url(req) : t->url,
       .method = t->facts.method[0] ? t->facts.method
-                : t->upload         ? run->rs->upload_method
-                                    : run->rs->method,
+                : t->upload        ? run->rs->upload_method
+                                   : run->rs->method,
       .errormsg = t->errmsg,
       .res = req ? fl_request_response(req) : NULL,
       .exitcode = t->code,
@@ -303,7 +303,8 @@ static void send_attempt(transfer *t) {
 static int method_is_token(const char *m) {
   if (!*m) return 0;
   for (; *m; m++)
-    if (!strchr("!#$%&'*+-.^_`|~", *m) && !((*m >= '0' && *m <= '9') || ((*m | 0x20) >= 'a' && (*m | 0x20) <= 'z')))
+    if (!strchr("!#$%&'*+-.^_`|~", *m) &&
+        !((*m >= '0' && *m <= '9') || ((*m | 0x20) >= 'a' && (*m | 0x20) <= 'z')))
       return 0;
   return 1;
 }
@@ -343,8 +344,10 @@ static void start(cli_run *run, transfer *t) {
   }
   if (cfg->resume) {
     struct stat st;
-    if (!cfg->resume_auto) t->resume = cfg->resume_from;
-    else if (t->filename && !t->upload && stat(t->filename, &st) == 0) t->resume = (uint64_t)st.st_size;
+    if (!cfg->resume_auto)
+      t->resume = cfg->resume_from;
+    else if (t->filename && !t->upload && stat(t->filename, &st) == 0)
+      t->resume = (uint64_t)st.st_size;
   }
   const char *method = t->upload ? run->rs->upload_method : run->rs->method;
   t->req = fl_request_new(method, t->url);
@@ -368,7 +371,8 @@ static void start(cli_run *run, transfer *t) {
     return;
   }
   if (https && run->cert_bad) {
-    cli_t_abort(t, CLI_EXIT_CERT, "unable to use client certificate %s%s%s (PEM files, key matching)",
+    cli_t_abort(t, CLI_EXIT_CERT,
+                "unable to use client certificate %s%s%s (PEM files, key matching)",
                 cfg->cert ? cfg->cert : "", cfg->key ? " with key " : "", cfg->key ? cfg->key : "");
     fail_early(t);
     return;
@@ -392,7 +396,8 @@ static void start(cli_run *run, transfer *t) {
   }
   cli_t_hooks(t);
   t->retries_left = cfg->retry.count;
-  t->retry_sleep_ms = cfg->retry.delay > 0 ? (uint64_t)(cfg->retry.delay * 1000.0) : RETRY_SLEEP_FIRST_MS;
+  t->retry_sleep_ms =
+      cfg->retry.delay > 0 ? (uint64_t)(cfg->retry.delay * 1000.0) : RETRY_SLEEP_FIRST_MS;
   send_attempt(t);
 }
 
@@ -418,7 +423,8 @@ static int rate_allows(cli_run *run) {
 static void start_more(cli_run *run) {
   if (run->starting) return; /* finish() of a transfer that failed at once */
   run->starting = 1;
-  while (run->active < (size_t)run->cfg->parallel_max && run->next_start < run->n && rate_allows(run)) {
+  while (run->active < (size_t)run->cfg->parallel_max && run->next_start < run->n &&
+         rate_allows(run)) {
     transfer *t = &run->t[run->next_start++];
     start(run, t);
   }
@@ -448,7 +454,8 @@ int cli_run_all(const cli_config *cfg, const cli_reqspec *rs) {
   run.loop = fl_loop_new();
   int err = FL_ENOMEM;
   char why[256] = "out of memory";
-  run.client = run.loop ? cli_client_new(cfg, run.loop, &o, &run.cert_bad, &err, why, sizeof why) : NULL;
+  run.client =
+      run.loop ? cli_client_new(cfg, run.loop, &o, &run.cert_bad, &err, why, sizeof why) : NULL;
   if (!run.client) {
     /* The library's reason, with curl's code: an unusable proxy is a
      * connect failure (7), another refused value a bad argument (43). */

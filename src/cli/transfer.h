@@ -17,16 +17,16 @@ typedef struct transfer {
   cli_run *run;
   size_t index;
   const cli_url *spec;
-  char *url;          /* what is fetched (scheme added, -G query, -T name) */
-  fl_request *req;    /* kept across the attempts of --retry */
+  char *url;       /* what is fetched (scheme added, -G query, -T name) */
+  fl_request *req; /* kept across the attempts of --retry */
   t_state state;
-  int code;           /* exit code of this URL (of the attempt, until the last) */
-  int abort_code;     /* why one of our callbacks stopped the attempt */
-  int ok_stop;        /* ... and it is a success (-C: the file was complete) */
-  char *errmsg;       /* our own message for abort_code */
-  int status;         /* HTTP status of the attempt's final response, 0: none */
-  int discard;        /* the body is read but not written (-C and 416) */
-  char *filename;     /* -o / -O target */
+  int code;       /* exit code of this URL (of the attempt, until the last) */
+  int abort_code; /* why one of our callbacks stopped the attempt */
+  int ok_stop;    /* ... and it is a success (-C: the file was complete) */
+  char *errmsg;   /* our own message for abort_code */
+  int status;     /* HTTP status of the attempt's final response, 0: none */
+  int discard;    /* the body is read but not written (-C and 416) */
+  char *filename; /* -o / -O target */
   FILE *file;
   uint64_t file_init; /* its size when opened (-C appends) */
   uint64_t written;   /* bytes written to it by this attempt */
@@ -34,18 +34,18 @@ typedef struct transfer {
   uint64_t bytes;     /* body bytes received by this attempt */
   cli_out out;        /* this transfer's part of stdout */
   /* the request body of -T (else the shared one of cli_reqspec) */
-  int upload;         /* -T given for this URL */
-  cli_body upbody;    /* -T FILE: a regular file, sent with its length */
-  int upfd;           /* -T - or a pipe: streamed chunked; -1 none */
+  int upload;      /* -T given for this URL */
+  cli_body upbody; /* -T FILE: a regular file, sent with its length */
+  int upfd;        /* -T - or a pipe: streamed chunked; -1 none */
   cli_body_cursor cursor;
-  uint64_t resume;    /* -C: the offset asked for, 0 none */
+  uint64_t resume; /* -C: the offset asked for, 0 none */
   /* --retry */
   long retries_left;
   uint64_t retry_sleep_ms;
-  uint64_t first_ms;  /* loop time of the first attempt (--retry-max-time) */
+  uint64_t first_ms; /* loop time of the first attempt (--retry-max-time) */
   fl_timer *timer;
   /* -w facts gathered from the trace hook during the attempt */
-  uint64_t send_us;   /* tool clock when the attempt was sent */
+  uint64_t send_us; /* tool clock when the attempt was sent */
   cli_facts facts;
 } transfer;
 
@@ -63,11 +63,11 @@ struct cli_run {
   int stdout_reported; /* ... and that was said once */
   cli_outq outq;
   cli_meter *meter;
-  int cacert_bad;      /* --cacert unreadable: https transfers fail with 77 */
-  int cert_bad;        /* -E / --key unusable: https transfers fail with 58 */
-  int cipher_bad;      /* a cipher list OpenSSL refuses: https transfers fail with 59 */
+  int cacert_bad; /* --cacert unreadable: https transfers fail with 77 */
+  int cert_bad;   /* -E / --key unusable: https transfers fail with 58 */
+  int cipher_bad; /* a cipher list OpenSSL refuses: https transfers fail with 59 */
   char cipher_msg[256];
-  FILE *dump;          /* -D FILE, shared by every transfer */
+  FILE *dump; /* -D FILE, shared by every transfer */
   int dump_failed;
   /* --rate: transfers are started no faster than the client's limit lets
    * them go, so none waits inside the library with its -m clock running */

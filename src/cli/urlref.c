@@ -36,9 +36,12 @@ static void remove_dots(cli_buf *out, const char *in, size_t n) {
   const char *end = in + n;
   while (in < end) {
     size_t left = (size_t)(end - in);
-    if (left >= 3 && !strncmp(in, "../", 3)) in += 3;
-    else if (left >= 2 && !strncmp(in, "./", 2)) in += 2;
-    else if ((left >= 3 && !strncmp(in, "/./", 3)) || (left == 2 && !strncmp(in, "/.", 2))) in += 2;
+    if (left >= 3 && !strncmp(in, "../", 3))
+      in += 3;
+    else if (left >= 2 && !strncmp(in, "./", 2))
+      in += 2;
+    else if ((left >= 3 && !strncmp(in, "/./", 3)) || (left == 2 && !strncmp(in, "/.", 2)))
+      in += 2;
     else if ((left >= 4 && !strncmp(in, "/../", 4)) || (left == 3 && !strncmp(in, "/..", 3))) {
       in += 3;
       while (out->len > start && out->data[out->len - 1] != '/') out->len--;
@@ -48,7 +51,7 @@ static void remove_dots(cli_buf *out, const char *in, size_t n) {
       in = end;
     } else {
       const char *seg = in + (*in == '/');
-      size_t m = (size_t)(seg - in) + strcspn(seg, "/") ;
+      size_t m = (size_t)(seg - in) + strcspn(seg, "/");
       if (m > left) m = left;
       cli_buf_add(out, in, m);
       in += m;

@@ -14,13 +14,46 @@
 typedef enum var_type { V_STR, V_INT, V_TIME, V_CODE } var_type;
 
 typedef enum var_id {
-  W_CERTS, W_CONTENT_TYPE, W_ERRORMSG, W_EXITCODE, W_FILENAME_EFFECTIVE, W_FTP_ENTRY_PATH,
-  W_HTTP_CODE, W_HTTP_CONNECT, W_HTTP_VERSION, W_LOCAL_IP, W_LOCAL_PORT, W_METHOD, W_NUM_CERTS,
-  W_NUM_CONNECTS, W_NUM_HEADERS, W_NUM_REDIRECTS, W_PROXY_SSL_VERIFY_RESULT, W_REDIRECT_URL,
-  W_REFERER, W_REMOTE_IP, W_REMOTE_PORT, W_RESPONSE_CODE, W_SCHEME, W_SIZE_DOWNLOAD, W_SIZE_HEADER,
-  W_SIZE_REQUEST, W_SIZE_UPLOAD, W_SPEED_DOWNLOAD, W_SPEED_UPLOAD, W_SSL_VERIFY_RESULT,
-  W_TIME_APPCONNECT, W_TIME_CONNECT, W_TIME_NAMELOOKUP, W_TIME_PRETRANSFER, W_TIME_REDIRECT,
-  W_TIME_STARTTRANSFER, W_TIME_TOTAL, W_URL, W_URL_EFFECTIVE, W_URLNUM,
+  W_CERTS,
+  W_CONTENT_TYPE,
+  W_ERRORMSG,
+  W_EXITCODE,
+  W_FILENAME_EFFECTIVE,
+  W_FTP_ENTRY_PATH,
+  W_HTTP_CODE,
+  W_HTTP_CONNECT,
+  W_HTTP_VERSION,
+  W_LOCAL_IP,
+  W_LOCAL_PORT,
+  W_METHOD,
+  W_NUM_CERTS,
+  W_NUM_CONNECTS,
+  W_NUM_HEADERS,
+  W_NUM_REDIRECTS,
+  W_PROXY_SSL_VERIFY_RESULT,
+  W_REDIRECT_URL,
+  W_REFERER,
+  W_REMOTE_IP,
+  W_REMOTE_PORT,
+  W_RESPONSE_CODE,
+  W_SCHEME,
+  W_SIZE_DOWNLOAD,
+  W_SIZE_HEADER,
+  W_SIZE_REQUEST,
+  W_SIZE_UPLOAD,
+  W_SPEED_DOWNLOAD,
+  W_SPEED_UPLOAD,
+  W_SSL_VERIFY_RESULT,
+  W_TIME_APPCONNECT,
+  W_TIME_CONNECT,
+  W_TIME_NAMELOOKUP,
+  W_TIME_PRETRANSFER,
+  W_TIME_REDIRECT,
+  W_TIME_STARTTRANSFER,
+  W_TIME_TOTAL,
+  W_URL,
+  W_URL_EFFECTIVE,
+  W_URLNUM,
 } var_id;
 
 /* curl 7.88's variables, sorted by name: %{json} lists them in this order.
@@ -178,10 +211,14 @@ static void put_var(cli_buf *b, const cli_result *r, size_t i) {
   uint64_t num;
   char *owned;
   get_var(r, vars[i].id, &s, &num, &owned);
-  if (vars[i].type == V_TIME) put_time(b, num);
-  else if (vars[i].type == V_STR) cli_buf_adds(b, s ? s : "");
-  else if (vars[i].type == V_CODE) cli_buf_printf(b, "%03llu", (unsigned long long)num);
-  else cli_buf_printf(b, "%llu", (unsigned long long)num);
+  if (vars[i].type == V_TIME)
+    put_time(b, num);
+  else if (vars[i].type == V_STR)
+    cli_buf_adds(b, s ? s : "");
+  else if (vars[i].type == V_CODE)
+    cli_buf_printf(b, "%03llu", (unsigned long long)num);
+  else
+    cli_buf_printf(b, "%llu", (unsigned long long)num);
   free(owned);
 }
 
@@ -193,10 +230,14 @@ static void put_json(cli_buf *b, const cli_result *r) {
     char *owned;
     get_var(r, vars[i].id, &s, &num, &owned);
     cli_buf_printf(b, "%s\"%s\":", i ? "," : "", vars[i].name);
-    if (vars[i].type == V_TIME) put_time(b, num);
-    else if (vars[i].type != V_STR) cli_buf_printf(b, "%llu", (unsigned long long)num);
-    else if (s) cli_json_string(b, s);
-    else cli_buf_adds(b, "null");
+    if (vars[i].type == V_TIME)
+      put_time(b, num);
+    else if (vars[i].type != V_STR)
+      cli_buf_printf(b, "%llu", (unsigned long long)num);
+    else if (s)
+      cli_json_string(b, s);
+    else
+      cli_buf_adds(b, "null");
     free(owned);
   }
   cli_buf_adds(b, ",\"flurry_version\":");
@@ -238,7 +279,11 @@ void cli_writeout(const char *fmt, const cli_result *r, cli_buf *out, cli_buf *e
   cli_buf *b = out;
   for (const char *p = fmt; *p; p++) {
     if (*p == '\\' && p[1]) {
-      char c = p[1] == 'n' ? '\n' : p[1] == 'r' ? '\r' : p[1] == 't' ? '\t' : p[1] == '\\' ? '\\' : 0;
+      char c = p[1] == 'n'    ? '\n'
+               : p[1] == 'r'  ? '\r'
+               : p[1] == 't'  ? '\t'
+               : p[1] == '\\' ? '\\'
+                              : 0;
       if (c) {
         cli_buf_addc(b, c);
         p++;
@@ -252,12 +297,18 @@ void cli_writeout(const char *fmt, const cli_result *r, cli_buf *out, cli_buf *e
       const char *name = p + 2, *end = strchr(p, '}');
       size_t len = (size_t)(end - name);
       int i = find_var(name, len);
-      if (i >= 0) put_var(b, r, (size_t)i);
-      else if (len == 4 && !strncmp(name, "json", 4)) put_json(b, r);
-      else if (len == 11 && !strncmp(name, "header_json", 11)) put_header_json(b, r->res);
-      else if (len == 6 && !strncmp(name, "stdout", 6)) b = out;
-      else if (len == 6 && !strncmp(name, "stderr", 6)) b = err;
-      else if (len == 7 && !strncmp(name, "onerror", 7) && r->exitcode == 0) return;
+      if (i >= 0)
+        put_var(b, r, (size_t)i);
+      else if (len == 4 && !strncmp(name, "json", 4))
+        put_json(b, r);
+      else if (len == 11 && !strncmp(name, "header_json", 11))
+        put_header_json(b, r->res);
+      else if (len == 6 && !strncmp(name, "stdout", 6))
+        b = out;
+      else if (len == 6 && !strncmp(name, "stderr", 6))
+        b = err;
+      else if (len == 7 && !strncmp(name, "onerror", 7) && r->exitcode == 0)
+        return;
       p = end;
       continue;
     } else if (*p == '%' && !strncmp(p + 1, "header{", 7) && strchr(p, '}')) {
@@ -281,9 +332,9 @@ void cli_writeout_check(const char *fmt) {
     size_t len = (size_t)(end - name);
     int i = find_var(name, len);
     if (i < 0 && !(len == 4 && !strncmp(name, "json", 4)) &&
-             !(len == 11 && !strncmp(name, "header_json", 11)) &&
-             !(len == 7 && !strncmp(name, "onerror", 7)) &&
-             !(len == 6 && (!strncmp(name, "stdout", 6) || !strncmp(name, "stderr", 6))))
+        !(len == 11 && !strncmp(name, "header_json", 11)) &&
+        !(len == 7 && !strncmp(name, "onerror", 7)) &&
+        !(len == 6 && (!strncmp(name, "stdout", 6) || !strncmp(name, "stderr", 6))))
       cli_msg("warning: unknown --write-out variable: '%.*s'", (int)len, name);
   }
 }

@@ -33,14 +33,15 @@ int fl__auth_digest_wanted(const fl_request *req) {
   if (status == 401) {
     const char *user, *pass;
     server_creds(req, &user, &pass);
-    if (!req->auth_digest || req->stripped_auth || req->digest_answered || !fl__digest_creds_ok(user, pass) ||
-        fl__headers_has(&req->headers, "Authorization"))
+    if (!req->auth_digest || req->stripped_auth || req->digest_answered ||
+        !fl__digest_creds_ok(user, pass) || fl__headers_has(&req->headers, "Authorization"))
       return 0;
     return has_challenge(req, "WWW-Authenticate");
   }
   if (status == 407) {
     const fl__proxy *px = digest_proxy(req);
-    if (!px || req->proxy_digest_answered || !fl__digest_creds_ok(fl__proxy_user(px), fl__proxy_password(px)) ||
+    if (!px || req->proxy_digest_answered ||
+        !fl__digest_creds_ok(fl__proxy_user(px), fl__proxy_password(px)) ||
         fl__headers_has(&req->headers, "Proxy-Authorization"))
       return 0;
     return has_challenge(req, "Proxy-Authenticate");
@@ -80,7 +81,8 @@ int fl__auth_digest_next_hop(fl_request *req) {
   int err = proxy ? fl__digest_parse(&req->proxy_digest, &req->res.headers, "Proxy-Authenticate")
                   : fl__digest_parse(&req->www_digest, &req->res.headers, "WWW-Authenticate");
   if (err) {
-    fl__msg(req->errmsg, sizeof req->errmsg, "%s", err == FL_ENOMEM ? "out of memory" : "no usable Digest challenge");
+    fl__msg(req->errmsg, sizeof req->errmsg, "%s",
+            err == FL_ENOMEM ? "out of memory" : "no usable Digest challenge");
     return err;
   }
   if (proxy)
@@ -133,8 +135,8 @@ int fl__auth_put_digest_headers(fl_request *req, fl__buf *b) {
   if (!err && www && fl__digest_creds_ok(user, pass)) {
     err = digest_uri(req, 0, &uri);
     if (!err)
-      err = fl__digest_put_header(&req->www_digest, b, "Authorization", user, pass, req->hop_method, uri.data,
-                                  NULL);
+      err = fl__digest_put_header(&req->www_digest, b, "Authorization", user, pass, req->hop_method,
+                                  uri.data, NULL);
   }
   fl__buf_dispose(&uri);
   return err;

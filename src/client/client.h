@@ -34,13 +34,13 @@ struct fl_client {
   fl__resolver *resolver;
   fl__pool pool;
   fl__guard guard;
-  fl__queue inflight;          /* requests in flight, by inflight_node */
-  struct fl__cookie_jar *jar;  /* NULL when cookies are off */
+  fl__queue inflight;         /* requests in flight, by inflight_node */
+  struct fl__cookie_jar *jar; /* NULL when cookies are off */
   fl__proxies proxies;
   fl__ratelimit ratelimit;
-  uint64_t rng;                /* back-off jitter */
-  fl__buf scratch;             /* the jar's Cookie header, trace text */
-  char *rbuf;                  /* FL__READ_BUF_SIZE, shared by the connections */
+  uint64_t rng;    /* back-off jitter */
+  fl__buf scratch; /* the jar's Cookie header, trace text */
+  char *rbuf;      /* FL__READ_BUF_SIZE, shared by the connections */
   int free_requested;
 };
 

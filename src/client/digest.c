@@ -97,7 +97,8 @@ static int algo_of(const challenge *ch, int *sess) {
     n -= 5;
   }
   for (size_t i = 0; i < FL__ARRAY_SIZE(algos); i++)
-    if (strlen(algos[i].name) == n && fl__strncaseeq(ch->algorithm.p, algos[i].name, n)) return (int)i;
+    if (strlen(algos[i].name) == n && fl__strncaseeq(ch->algorithm.p, algos[i].name, n))
+      return (int)i;
   return -1;
 }
 
@@ -105,7 +106,8 @@ static int algo_of(const challenge *ch, int *sess) {
 static int usable(const challenge *ch) {
   int sess;
   int algo = algo_of(ch, &sess);
-  if (algo < 0 || !ch->nonce.set || ch->nonce.n > VALUE_MAX || ch->realm.n > VALUE_MAX || ch->opaque.n > VALUE_MAX)
+  if (algo < 0 || !ch->nonce.set || ch->nonce.n > VALUE_MAX || ch->realm.n > VALUE_MAX ||
+      ch->opaque.n > VALUE_MAX)
     return -1;
   if (ch->qop.set && !qop_has_auth(&ch->qop)) return -1; /* auth-int only */
   return algo;
@@ -206,7 +208,8 @@ static int hash_hex(const fl__digest *d, char *out, const char *const *parts, si
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   int ok = ctx && EVP_DigestInit_ex(ctx, algos[d->algo].md(), NULL);
   for (size_t i = 0; ok && i < n; i++)
-    ok = (i == 0 || EVP_DigestUpdate(ctx, ":", 1)) && EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]));
+    ok = (i == 0 || EVP_DigestUpdate(ctx, ":", 1)) &&
+         EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]));
   ok = ok && EVP_DigestFinal_ex(ctx, md, &len);
   EVP_MD_CTX_free(ctx);
   if (!ok) return -1;
@@ -222,7 +225,8 @@ static int hash_hex(const fl__digest *d, char *out, const char *const *parts, si
 static int put_quoted(fl__buf *b, const char *name, const char *value) {
   if (fl__buf_puts(b, name) || fl__buf_puts(b, "=\"")) return -1;
   for (const char *p = value; *p; p++)
-    if (((*p == '"' || *p == '\\') && fl__buf_append(b, "\\", 1)) || fl__buf_append(b, p, 1)) return -1;
+    if (((*p == '"' || *p == '\\') && fl__buf_append(b, "\\", 1)) || fl__buf_append(b, p, 1))
+      return -1;
   return fl__buf_puts(b, "\"");
 }
 
@@ -234,8 +238,9 @@ int fl__digest_creds_ok(const char *user, const char *pass) {
   return user != NULL;
 }
 
-int fl__digest_put_header(fl__digest *d, fl__buf *b, const char *header, const char *user, const char *pass,
-                          const char *method, const char *uri, const char *cnonce) {
+int fl__digest_put_header(fl__digest *d, fl__buf *b, const char *header, const char *user,
+                          const char *pass, const char *method, const char *uri,
+                          const char *cnonce) {
   char ha1[2 * EVP_MAX_MD_SIZE + 1], ha2[sizeof ha1], resp[sizeof ha1], uhash[sizeof ha1];
   char random[33] = "", nc[9];
   unsigned char rnd[16];
@@ -263,29 +268,33 @@ int fl__digest_put_header(fl__digest *d, fl__buf *b, const char *header, const c
     const char *u[] = {user, d->realm};
     if (hash_hex(d, uhash, u, 2)) return FL_EINVAL;
   }
-  int err = (header && (fl__buf_puts(b, header) || fl__buf_puts(b, ": "))) || fl__buf_puts(b, "Digest ") ||
-            put_quoted(b, "username", d->userhash ? uhash : user) || fl__buf_puts(b, ", ") ||
-            put_quoted(b, "realm", d->realm) || fl__buf_puts(b, ", ") || put_quoted(b, "nonce", d->nonce) ||
-            fl__buf_puts(b, ", ") || put_quoted(b, "uri", uri) || fl__buf_puts(b, ", algorithm=") ||
+  int err = (header && (fl__buf_puts(b, header) || fl__buf_puts(b, ": "))) ||
+            fl__buf_puts(b, "Digest ") || put_quoted(b, "username", d->userhash ? uhash : user) ||
+            fl__buf_puts(b, ", ") || put_quoted(b, "realm", d->realm) || fl__buf_puts(b, ", ") ||
+            put_quoted(b, "nonce", d->nonce) || fl__buf_puts(b, ", ") ||
+            put_quoted(b, "uri", uri) || fl__buf_puts(b, ", algorithm=") ||
             fl__buf_puts(b, algos[d->algo].name) || (d->sess && fl__buf_puts(b, "-sess")) ||
             fl__buf_puts(b, ", ") || put_quoted(b, "response", resp) ||
             (d->opaque && (fl__buf_puts(b, ", ") || put_quoted(b, "opaque", d->opaque))) ||
-            (d->qop_auth && (fl__buf_puts(b, ", qop=auth, nc=") || fl__buf_puts(b, nc) || fl__buf_puts(b, ", ") ||
-                             put_quoted(b, "cnonce", cnonce))) ||
-            (d->userhash && fl__buf_puts(b, ", userhash=true")) || (header && fl__buf_puts(b, "\r\n"));
+            (d->qop_auth && (fl__buf_puts(b, ", qop=auth, nc=") || fl__buf_puts(b, nc) ||
+                             fl__buf_puts(b, ", ") || put_quoted(b, "cnonce", cnonce))) ||
+            (d->userhash && fl__buf_puts(b, ", userhash=true")) ||
+            (header && fl__buf_puts(b, "\r\n"));
   return err ? FL_ENOMEM : 0;
 }
 
 /* ------------------------------------------------------ the CONNECT's */
 
-int fl__digest_tunnel_auth(const void *ctx, const fl__headers *res, const char *target, fl__buf *out) {
+int fl__digest_tunnel_auth(const void *ctx, const fl__headers *res, const char *target,
+                           fl__buf *out) {
   const fl__proxy *px = ctx;
   if (!fl__digest_creds_ok(fl__proxy_user(px), fl__proxy_password(px))) return -1;
   fl__digest d;
   memset(&d, 0, sizeof d);
   int err = fl__digest_parse(&d, res, "Proxy-Authenticate");
   if (!err)
-    err = fl__digest_put_header(&d, out, NULL, fl__proxy_user(px), fl__proxy_password(px), "CONNECT", target, NULL);
+    err = fl__digest_put_header(&d, out, NULL, fl__proxy_user(px), fl__proxy_password(px),
+                                "CONNECT", target, NULL);
   fl__digest_dispose(&d);
   return err ? -1 : 0;
 }

@@ -24,11 +24,11 @@
 
 /* One parsed challenge. */
 typedef struct fl__digest {
-  int algo;          /* index into digest.c's table */
-  int sess;          /* the -sess variant */
-  int qop_auth;      /* qop=auth: nc and cnonce; else RFC 2069 */
+  int algo;     /* index into digest.c's table */
+  int sess;     /* the -sess variant */
+  int qop_auth; /* qop=auth: nc and cnonce; else RFC 2069 */
   int userhash;
-  uint32_t nc;       /* requests answered with this nonce so far */
+  uint32_t nc;                  /* requests answered with this nonce so far */
   char *realm, *nonce, *opaque; /* opaque may be NULL */
 } fl__digest;
 
@@ -42,14 +42,16 @@ int fl__digest_parse(fl__digest *d, const fl__headers *h, const char *name);
  * "Digest ...", no line end. Counts one more use of the nonce. cnonce
  * NULL: a random one (tests pass theirs). 0, FL_ENOMEM, or FL_EINVAL when
  * hashing is not available. */
-int fl__digest_put_header(fl__digest *d, fl__buf *b, const char *header, const char *user, const char *pass,
-                          const char *method, const char *uri, const char *cnonce);
+int fl__digest_put_header(fl__digest *d, fl__buf *b, const char *header, const char *user,
+                          const char *pass, const char *method, const char *uri,
+                          const char *cnonce);
 /* The credentials are fit for a header (no control characters). */
 int fl__digest_creds_ok(const char *user, const char *pass);
 
 /* The endpoint's tunnel_auth (engine/conn.h) for an HTTP proxy with
  * proxy_digest: the CONNECT's 407 answered with ctx's (an fl__proxy)
  * credentials. */
-int fl__digest_tunnel_auth(const void *ctx, const fl__headers *res, const char *target, fl__buf *out);
+int fl__digest_tunnel_auth(const void *ctx, const fl__headers *res, const char *target,
+                           fl__buf *out);
 
 #endif

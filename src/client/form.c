@@ -14,11 +14,11 @@
 #include "client/request.h"
 
 typedef struct form_part {
-  char *head;  /* boundary line + part headers + blank line */
+  char *head; /* boundary line + part headers + blank line */
   size_t head_len;
   char *value; /* field value, or NULL for a file */
   size_t value_len;
-  char *path;  /* file to stream, or NULL */
+  char *path; /* file to stream, or NULL */
   uint64_t file_size;
 } form_part;
 
@@ -41,7 +41,8 @@ fl_form *fl_form_new(void) {
   unsigned long long a = (unsigned long long)time(NULL) ^ ((unsigned long long)(uintptr_t)f << 16);
   unsigned long long b = (unsigned long long)fl__now_us() * 0x9E3779B97F4A7C15ull;
   snprintf(f->boundary, sizeof f->boundary, "flurry-%016llx%016llx", a, b);
-  snprintf(f->content_type, sizeof f->content_type, "multipart/form-data; boundary=%s", f->boundary);
+  snprintf(f->content_type, sizeof f->content_type, "multipart/form-data; boundary=%s",
+           f->boundary);
   f->fd = -1;
   return f;
 }
@@ -92,7 +93,8 @@ static int add_part(fl_form *f, const char *name, const char *filename, const ch
   if (!err && ctype) {
     if (!fl__field_value_valid(ctype, strlen(ctype)))
       err = FL_EBAD_HEADER;
-    else if (fl__buf_puts(&h, "Content-Type: ") || fl__buf_puts(&h, ctype) || fl__buf_puts(&h, "\r\n"))
+    else if (fl__buf_puts(&h, "Content-Type: ") || fl__buf_puts(&h, ctype) ||
+             fl__buf_puts(&h, "\r\n"))
       err = FL_ENOMEM;
   }
   if (!err && fl__buf_puts(&h, "\r\n")) err = FL_ENOMEM;
@@ -124,8 +126,8 @@ int fl_form_add_file(fl_form *f, const char *name, const char *path, const char 
     const char *slash = strrchr(path, '/');
     filename = slash ? slash + 1 : path;
   }
-  return add_part(f, name, filename, content_type ? content_type : "application/octet-stream",
-                  NULL, path);
+  return add_part(f, name, filename, content_type ? content_type : "application/octet-stream", NULL,
+                  path);
 }
 
 static size_t closing_len(const fl_form *f) { return 2 + strlen(f->boundary) + 4; } /* --B--\r\n */
@@ -164,8 +166,10 @@ static long form_read(fl_request *req, char *buf, size_t cap, void *data) {
     if (f->stage == 0) {
       total += copy_span(f, p->head, p->head_len, buf + total, cap - total);
     } else if (f->stage == 1 && !p->path) {
-      if (p->value_len == 0) f->stage = 2;
-      else total += copy_span(f, p->value, p->value_len, buf + total, cap - total);
+      if (p->value_len == 0)
+        f->stage = 2;
+      else
+        total += copy_span(f, p->value, p->value_len, buf + total, cap - total);
     } else if (f->stage == 1) {
       if (f->fd < 0 && (f->fd = open(p->path, O_RDONLY | O_CLOEXEC)) < 0) return -1;
       /* A regular local file: read() does not wait on the network. */

@@ -27,9 +27,10 @@ static int skip_user_header(const fl_request *req, const char *name) {
 static int put_basic_auth(fl__buf *b, const char *user, const char *pass) {
   fl__buf plain;
   fl__buf_init(&plain);
-  int err = fl__buf_puts(&plain, user) || fl__buf_puts(&plain, ":") || fl__buf_puts(&plain, pass ? pass : "");
-  err = err || fl__buf_puts(b, "Authorization: Basic ") || fl__base64_encode(plain.data, plain.len, b) ||
-        fl__buf_puts(b, "\r\n");
+  int err = fl__buf_puts(&plain, user) || fl__buf_puts(&plain, ":") ||
+            fl__buf_puts(&plain, pass ? pass : "");
+  err = err || fl__buf_puts(b, "Authorization: Basic ") ||
+        fl__base64_encode(plain.data, plain.len, b) || fl__buf_puts(b, "\r\n");
   fl__buf_dispose(&plain);
   return err;
 }
@@ -39,8 +40,9 @@ static int put_cookies(fl__buf *b, fl_request *req) {
   const char *mine = req->stripped_auth ? NULL : fl__headers_get(&req->headers, "Cookie");
   const char *jar = fl__request_jar_header(req);
   if (!mine && !jar) return 0;
-  return fl__buf_puts(b, "Cookie: ") || (mine && fl__buf_puts(b, mine)) || (mine && jar && fl__buf_puts(b, "; ")) ||
-         (jar && fl__buf_puts(b, jar)) || fl__buf_puts(b, "\r\n");
+  return fl__buf_puts(b, "Cookie: ") || (mine && fl__buf_puts(b, mine)) ||
+         (mine && jar && fl__buf_puts(b, "; ")) || (jar && fl__buf_puts(b, jar)) ||
+         fl__buf_puts(b, "\r\n");
 }
 
 static int put_length(fl__buf *b, long long n) {
@@ -52,7 +54,8 @@ static int put_length(fl__buf *b, long long n) {
 static int put_framing(fl__buf *b, const fl_request *req) {
   if (req->auth_probe) return put_length(b, 0); /* the body waits for the credentials */
   if (req->hop_drop_body) return 0;
-  if (req->upload_cb && req->upload_len < 0) return fl__h1_put_header(b, "Transfer-Encoding", "chunked");
+  if (req->upload_cb && req->upload_len < 0)
+    return fl__h1_put_header(b, "Transfer-Encoding", "chunked");
   if (req->upload_cb) return put_length(b, req->upload_len);
   if (req->has_body || !strcmp(req->hop_method, "POST") || !strcmp(req->hop_method, "PUT") ||
       !strcmp(req->hop_method, "PATCH"))
@@ -67,8 +70,8 @@ int fl__request_build_head(fl_request *req) {
   fl__buf_reset(b);
   const char *host = fl__headers_get(h, "Host");
   const fl__proxy *px = req->route.forward ? req->route.proxy : NULL;
-  int err = fl__h1_put_request_line(b, req->hop_method, px ? req->url.scheme : NULL, req->url.authority,
-                                    req->url.target) ||
+  int err = fl__h1_put_request_line(b, req->hop_method, px ? req->url.scheme : NULL,
+                                    req->url.authority, req->url.target) ||
             fl__h1_put_header(b, "Host", host ? host : req->url.authority);
   if (!err && px && fl__proxy_auth(px) && !fl__headers_has(h, "Proxy-Authorization"))
     err = fl__h1_put_header(b, "Proxy-Authorization", fl__proxy_auth(px));

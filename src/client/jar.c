@@ -62,7 +62,8 @@ void fl__request_store_cookies(fl_request *req) {
   if (!c->jar || !fl__headers_has(&req->res.headers, "Set-Cookie")) return;
   fl__cookie_origin o;
   origin_of_req(req, &o);
-  fl__cookie_jar_set_headers(c->jar, &req->res.headers, &o); /* ENOMEM: the cookie is lost, not the response */
+  fl__cookie_jar_set_headers(c->jar, &req->res.headers,
+                             &o); /* ENOMEM: the cookie is lost, not the response */
 }
 
 int fl_client_cookies_load(fl_client *c, const char *path) {

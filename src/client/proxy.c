@@ -13,17 +13,20 @@
 
 struct fl__proxy {
   fl__url url;
-  char *auth;     /* "Basic ..." for Proxy-Authorization, or NULL */
-  char key[300];  /* identifies the proxy and its credentials in pool keys */
+  char *auth;    /* "Basic ..." for Proxy-Authorization, or NULL */
+  char key[300]; /* identifies the proxy and its credentials in pool keys */
   fl__socks_kind socks;
-  int digest;     /* an HTTP proxy whose credentials answer Digest challenges */
+  int digest; /* an HTTP proxy whose credentials answer Digest challenges */
 };
 
 static const struct {
   const char *scheme;
   fl__socks_kind kind;
-} schemes[] = {{"http", FL__SOCKS_NONE},  {"socks4", FL__SOCKS4},   {"socks4a", FL__SOCKS4A},
-               {"socks5", FL__SOCKS5},    {"socks5h", FL__SOCKS5H}};
+} schemes[] = {{"http", FL__SOCKS_NONE},
+               {"socks4", FL__SOCKS4},
+               {"socks4a", FL__SOCKS4A},
+               {"socks5", FL__SOCKS5},
+               {"socks5h", FL__SOCKS5H}};
 
 /* 0 and the kind for a scheme we speak, -1 for another. */
 static int scheme_kind(const char *scheme, fl__socks_kind *kind) {
@@ -74,7 +77,8 @@ static int proxy_new(const char *text, int digest, fl__proxy **out, char *err, s
     p->auth = enc.data;
     p->digest = digest && !p->socks;
   }
-  snprintf(p->key, sizeof p->key, "proxy=%s://%s:%u/%lx", p->url.scheme, p->url.host, p->url.port, cred_id);
+  snprintf(p->key, sizeof p->key, "proxy=%s://%s:%u/%lx", p->url.scheme, p->url.host, p->url.port,
+           cred_id);
   *out = p;
   return 0;
 }

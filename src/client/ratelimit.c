@@ -19,7 +19,8 @@ static double burst_of(const fl__ratelimit *rl, double rate) {
   return b < 1 ? 1 : b;
 }
 
-static void refill(const fl__ratelimit *rl, double rate, double *tokens, uint64_t *last, uint64_t now) {
+static void refill(const fl__ratelimit *rl, double rate, double *tokens, uint64_t *last,
+                   uint64_t now) {
   double b = burst_of(rl, rate);
   *tokens += (double)(now - *last) * rate / 1e6;
   if (*tokens > b) *tokens = b;
@@ -114,8 +115,8 @@ static void timer_cb(fl__timer *timer) {
   fl__guard_leave(rl->guard);
 }
 
-void fl__ratelimit_init(fl__ratelimit *rl, fl_loop *loop, fl__guard *guard, double rate, double per_host,
-                        uint32_t burst) {
+void fl__ratelimit_init(fl__ratelimit *rl, fl_loop *loop, fl__guard *guard, double rate,
+                        double per_host, uint32_t burst) {
   memset(rl, 0, sizeof *rl);
   rl->rate = rate;
   rl->per_host = per_host;

@@ -16,27 +16,29 @@
 typedef struct fl__throttle fl__throttle;
 struct fl__throttle {
   fl__queue node;
-  const char *origin;  /* "scheme://host:port", valid while queued */
-  uint64_t since_us;   /* when it was queued */
+  const char *origin; /* "scheme://host:port", valid while queued */
+  uint64_t since_us;  /* when it was queued */
   void (*release)(fl__throttle *t, uint64_t waited_us); /* may go now */
 };
 
 typedef struct fl__ratelimit {
-  double rate, per_host;  /* requests per second; <= 0: no limit */
-  uint32_t burst;         /* 0: one second's worth */
-  double tokens;          /* client-wide bucket */
+  double rate, per_host; /* requests per second; <= 0: no limit */
+  uint32_t burst;        /* 0: one second's worth */
+  double tokens;         /* client-wide bucket */
   uint64_t tokens_us;
-  fl__queue throttled;    /* oldest first */
-  fl__queue buckets;      /* per-origin buckets, most recently used first */
-  fl__hash by_origin;     /* the same by origin */
+  fl__queue throttled; /* oldest first */
+  fl__queue buckets;   /* per-origin buckets, most recently used first */
+  fl__hash by_origin;  /* the same by origin */
   fl__timer timer;
   fl__guard *guard;
 } fl__ratelimit;
 
-void fl__ratelimit_init(fl__ratelimit *rl, fl_loop *loop, fl__guard *guard, double rate, double per_host,
-                        uint32_t burst);
+void fl__ratelimit_init(fl__ratelimit *rl, fl_loop *loop, fl__guard *guard, double rate,
+                        double per_host, uint32_t burst);
 void fl__ratelimit_free(fl__ratelimit *rl);
-static inline int fl__ratelimit_on(const fl__ratelimit *rl) { return rl->rate > 0 || rl->per_host > 0; }
+static inline int fl__ratelimit_on(const fl__ratelimit *rl) {
+  return rl->rate > 0 || rl->per_host > 0;
+}
 /* 0: a token was taken, go now. 1: t is queued; t->release runs later. */
 int fl__ratelimit_admit(fl__ratelimit *rl, fl__throttle *t);
 void fl__ratelimit_cancel(fl__throttle *t); /* harmless when not queued */

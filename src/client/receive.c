@@ -15,7 +15,8 @@
 static fl_request *req_of(fl__exchange *ex) { return fl__container_of(ex, fl_request, ex); }
 
 /* An error the sink found: its message goes where the outcome's will. */
-static int sink_fail(fl_request *req, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int sink_fail(fl_request *req, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int sink_fail(fl_request *req, int err, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -39,9 +40,7 @@ static void on_step(fl__exchange *ex, fl__ex_step step) {
     req->info.dns_us = fl__now_us() - req->start_us;
     req->info.dns_cache_hit = conn->dns_cache_hit;
     break;
-  case FL__EX_CONNECTED:
-    req->info.connect_us = fl__now_us() - req->start_us;
-    break;
+  case FL__EX_CONNECTED: req->info.connect_us = fl__now_us() - req->start_us; break;
   case FL__EX_TLS_DONE:
     req->info.appconnect_us = fl__now_us() - req->start_us;
     req->info.tls_resumed = conn->tls_resumed;
@@ -71,7 +70,8 @@ static uint32_t expect_wait_ms(const fl_request *req) {
   const char *e = fl__headers_get(&req->headers, "Expect");
   if (e) return fl__strcaseeq(e, "100-continue") ? ms : 0;
   if (!o->expect_100_threshold || (req->removed_defaults & FL__DEF_EXPECT)) return 0;
-  if (req->upload_cb) return req->upload_len < 0 || (uint64_t)req->upload_len >= o->expect_100_threshold ? ms : 0;
+  if (req->upload_cb)
+    return req->upload_len < 0 || (uint64_t)req->upload_len >= o->expect_100_threshold ? ms : 0;
   return req->body.len >= o->expect_100_threshold ? ms : 0;
 }
 
@@ -91,8 +91,8 @@ static int on_start(fl__exchange *ex) {
    * Expect, no Digest credentials (a nonce count in each), and no setter
    * called since (they clear head_reusable). */
   int jar_empty = fl__request_jar_empty(req);
-  int plain_hop = req->info.redirects == 0 && !req->stripped_auth && !req->hop_drop_body && !ex->expect_ms &&
-                  !req->www_digest.nonce && !req->proxy_digest.nonce;
+  int plain_hop = req->info.redirects == 0 && !req->stripped_auth && !req->hop_drop_body &&
+                  !ex->expect_ms && !req->www_digest.nonce && !req->proxy_digest.nonce;
   if (!(req->head_reusable && plain_hop && jar_empty)) {
     if (fl__request_build_head(req)) {
       req->head_reusable = 0;
@@ -100,7 +100,8 @@ static int on_start(fl__exchange *ex) {
     }
     req->head_reusable = plain_hop && jar_empty;
   }
-  if (req->trace_cb) req->trace_cb(req, FL_TRACE_REQUEST_HEAD, ex->head.data, ex->head.len, req->trace_data);
+  if (req->trace_cb)
+    req->trace_cb(req, FL_TRACE_REQUEST_HEAD, ex->head.data, ex->head.len, req->trace_data);
   if (ex->carrier != conn) return FL_ECANCELED; /* the hook cancelled it */
   if (ex->streams && req->upload_rewind && req->upload_rewind(req))
     return sink_fail(req, FL_EREAD, "cannot read the request body again");
@@ -113,12 +114,14 @@ static void trace_response_head(fl_request *req) {
   char line[64];
   snprintf(line, sizeof line, "HTTP/1.%d %d ", req->res.http_minor, req->res.status);
   fl__buf_reset(b);
-  int err = fl__buf_puts(b, line) || fl__buf_puts(b, fl_response_reason(&req->res)) || fl__buf_puts(b, "\r\n");
+  int err = fl__buf_puts(b, line) || fl__buf_puts(b, fl_response_reason(&req->res)) ||
+            fl__buf_puts(b, "\r\n");
   const fl__headers *h = &req->res.headers;
   for (size_t i = 0; !err && i < h->n; i++)
     err = fl__buf_puts(b, fl__headers_name(h, i)) || fl__buf_puts(b, ": ") ||
           fl__buf_puts(b, fl__headers_value(h, i)) || fl__buf_puts(b, "\r\n");
-  if (!err && !fl__buf_puts(b, "\r\n")) req->trace_cb(req, FL_TRACE_RESPONSE_HEAD, b->data, b->len, req->trace_data);
+  if (!err && !fl__buf_puts(b, "\r\n"))
+    req->trace_cb(req, FL_TRACE_RESPONSE_HEAD, b->data, b->len, req->trace_data);
 }
 
 static uint64_t filesize_limit(const fl_request *req) {
@@ -150,8 +153,9 @@ static int on_head(fl__exchange *ex) {
       return sink_fail(req, FL_EWRITE, "cannot write %s: %s", req->save_path, strerror(errno));
   }
   if (ex->head_only || status == 204 || status == 304) return 0;
-  const char *coding =
-      req->res.seen & FL__H_CONTENT_ENCODING ? fl__headers_get(&req->res.headers, "Content-Encoding") : NULL;
+  const char *coding = req->res.seen & FL__H_CONTENT_ENCODING
+                           ? fl__headers_get(&req->res.headers, "Content-Encoding")
+                           : NULL;
   uint64_t limit = filesize_limit(req);
   if (coding && req->client->opts.decompress) {
     char why[160];
@@ -182,7 +186,8 @@ static int deliver(void *data, const char *at, size_t n) {
     for (size_t off = 0; off < n;) {
       ssize_t w = write(req->save_fd, at + off, n - off);
       if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return sink_fail(req, FL_EWRITE, "cannot write %s: %s", req->save_path, strerror(errno));
+      if (w < 0)
+        return sink_fail(req, FL_EWRITE, "cannot write %s: %s", req->save_path, strerror(errno));
       off += (size_t)w;
     }
     return 0;
@@ -205,7 +210,8 @@ static int deliver(void *data, const char *at, size_t n) {
 static int body_error(fl_request *req, int err) {
   if (err == FL_ECANCELED || req->errmsg[0]) return err; /* cancelled: req may be gone */
   if (err == FL_EBAD_ENCODING)
-    return sink_fail(req, err, "%s", req->decoder ? fl__decoder_errmsg(req->decoder) : "bad content encoding");
+    return sink_fail(req, err, "%s",
+                     req->decoder ? fl__decoder_errmsg(req->decoder) : "bad content encoding");
   if (err == FL_EFILESIZE_EXCEEDED)
     return sink_fail(req, err, "maximum file size exceeded (%llu bytes)",
                      (unsigned long long)filesize_limit(req));
@@ -227,7 +233,8 @@ static int on_body(fl__exchange *ex, const char *at, size_t n) {
     return err ? body_error(req, err) : 0;
   }
   req->errmsg[0] = '\0';
-  int err = req->decoder ? fl__decoder_feed(req->decoder, at, n, deliver, req) : deliver(req, at, n);
+  int err =
+      req->decoder ? fl__decoder_feed(req->decoder, at, n, deliver, req) : deliver(req, at, n);
   return err ? body_error(req, err) : 0;
 }
 

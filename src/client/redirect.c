@@ -52,7 +52,8 @@ int fl__redirect_next_hop(fl_request *req) {
   if (!err) err = fl__url_parse(&nu, next);
   if (err) {
     if (err == FL_ERESOLVE) /* a host DNS cannot hold (curl: 6) */
-      fl__msg(req->errmsg, sizeof req->errmsg, "could not resolve host: the redirect's host is longer than DNS allows");
+      fl__msg(req->errmsg, sizeof req->errmsg,
+              "could not resolve host: the redirect's host is longer than DNS allows");
     else
       fl__msg(req->errmsg, sizeof req->errmsg, "redirect to a malformed Location: %s", trimmed);
     free(trimmed);
@@ -76,7 +77,8 @@ int fl__redirect_next_hop(fl_request *req) {
     fl__url_free(&nu);
     free(next);
     fl__msg(req->errmsg, sizeof req->errmsg,
-            "%d redirect keeps the method and body, and a streamed body cannot be sent again", status);
+            "%d redirect keeps the method and body, and a streamed body cannot be sent again",
+            status);
     return FL_ESEND_REWIND;
   }
   /* Credentials stay with the first origin: once the chain leaves it they

@@ -26,7 +26,8 @@ static void arm_phase(fl_request *req, uint32_t ms) {
     return;
   }
   req->phase_deadline = fl__loop_now(req->client->loop) + ms;
-  if (fl__timer_start(&req->phase_timer, ms)) fl__timer_stop(&req->phase_timer); /* no memory: run without */
+  if (fl__timer_start(&req->phase_timer, ms))
+    fl__timer_stop(&req->phase_timer); /* no memory: run without */
 }
 
 /* The one state setter: arms the timer that belongs to the new state. The
@@ -35,26 +36,17 @@ void fl__request_set_state(fl_request *req, fl__req_state st) {
   fl__req_state old = req->state;
   req->state = st;
   switch (st) {
-  case FL__REQ_QUEUED:
-    arm_phase(req, REQ_TIMEOUT(req, pool_ms));
-    break;
-  case FL__REQ_CONNECTING:
-    arm_phase(req, REQ_TIMEOUT(req, connect_ms));
-    break;
-  case FL__REQ_SENDING:
-    arm_phase(req, REQ_TIMEOUT(req, read_ms));
-    break;
-  case FL__REQ_WAITING:
-    arm_phase(req, REQ_TIMEOUT(req, first_byte_ms));
-    break;
+  case FL__REQ_QUEUED: arm_phase(req, REQ_TIMEOUT(req, pool_ms)); break;
+  case FL__REQ_CONNECTING: arm_phase(req, REQ_TIMEOUT(req, connect_ms)); break;
+  case FL__REQ_SENDING: arm_phase(req, REQ_TIMEOUT(req, read_ms)); break;
+  case FL__REQ_WAITING: arm_phase(req, REQ_TIMEOUT(req, first_byte_ms)); break;
   case FL__REQ_RECEIVING:
     if (old != FL__REQ_RECEIVING) {
       req->read_ms = REQ_TIMEOUT(req, read_ms);
       arm_phase(req, req->read_ms);
     }
     break;
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -81,11 +73,13 @@ static void phase_timer_cb(fl__timer *t) {
                        REQ_TIMEOUT(req, pool_ms), c->opts.max_connections);
     break;
   case FL__REQ_CONNECTING:
-    fl__request_finish(req, FL_ECONNECT_TIMEOUT, "connect to %s port %u timed out after %u ms%s", req->url.host,
-                       req->url.port, REQ_TIMEOUT(req, connect_ms), connect_phase(req));
+    fl__request_finish(req, FL_ECONNECT_TIMEOUT, "connect to %s port %u timed out after %u ms%s",
+                       req->url.host, req->url.port, REQ_TIMEOUT(req, connect_ms),
+                       connect_phase(req));
     break;
   case FL__REQ_WAITING:
-    fl__request_finish(req, FL_EFIRST_BYTE_TIMEOUT, "no response within %u ms of sending the request",
+    fl__request_finish(req, FL_EFIRST_BYTE_TIMEOUT,
+                       "no response within %u ms of sending the request",
                        REQ_TIMEOUT(req, first_byte_ms));
     break;
   case FL__REQ_SENDING:
@@ -97,8 +91,7 @@ static void phase_timer_cb(fl__timer *t) {
     fl__request_finish(req, FL_EREAD_TIMEOUT, "no data for %u ms (%llu body bytes received)",
                        REQ_TIMEOUT(req, read_ms), (unsigned long long)req->info.bytes_received);
     break;
-  default:
-    break;
+  default: break;
   }
   fl__guard_leave(&c->guard);
 }
@@ -241,7 +234,8 @@ static void backoff(fl_request *req, int64_t delay_ms) {
   }
 }
 
-static void finish_v(fl_request *req, int err, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void finish_v(fl_request *req, int err, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 static void finish_v(fl_request *req, int err, const char *fmt, va_list ap) {
   if (req->state == FL__REQ_IDLE || req->state == FL__REQ_COMPLETING) return;
   if (err && err != FL_ECANCELED && err != FL_ETIMEOUT) {
@@ -283,7 +277,8 @@ static void response_done(fl_request *req) {
   /* A Digest challenge: the same URL again, with credentials (digest.h). */
   int err = digest ? fl__auth_digest_next_hop(req) : fl__redirect_next_hop(req);
   if (err) {
-    if (!req->errmsg[0]) fl__msg(req->errmsg, sizeof req->errmsg, "out of memory following a redirect");
+    if (!req->errmsg[0])
+      fl__msg(req->errmsg, sizeof req->errmsg, "out of memory following a redirect");
     fl__request_finish(req, err, NULL);
     return;
   }
@@ -389,7 +384,8 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     if (err) {
       req->err = err;
       if (err == FL_ERESOLVE)
-        fl__msg(req->errmsg, sizeof req->errmsg, "could not resolve host: the name is longer than DNS allows: %.120s",
+        fl__msg(req->errmsg, sizeof req->errmsg,
+                "could not resolve host: the name is longer than DNS allows: %.120s",
                 req->url_text);
       else if (err == FL_ENOMEM)
         fl__msg(req->errmsg, sizeof req->errmsg, "out of memory parsing the URL");

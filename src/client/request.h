@@ -76,24 +76,24 @@ struct fl_request {
   char *auth_user, *auth_pass;           /* Basic credentials, or NULL */
   int auth_digest;                       /* they (or the URL's) answer Digest challenges instead */
   uint64_t max_filesize;
-  fl_form *form;                         /* multipart body, or NULL */
-  char *save_path;                       /* fl_request_save_to, or NULL */
-  int save_fd;                           /* open while a body is being saved, else -1 */
+  fl_form *form;   /* multipart body, or NULL */
+  char *save_path; /* fl_request_save_to, or NULL */
+  int save_fd;     /* open while a body is being saved, else -1 */
   int has_retry;
   fl_retry_policy retry;
 
   /* in flight */
   fl__req_state state;
   fl_client *client;
-  fl__queue inflight_node; /* client->inflight */
-  fl__route route;         /* this hop's origin and endpoint */
+  fl__queue inflight_node;       /* client->inflight */
+  fl__route route;               /* this hop's origin and endpoint */
   const fl_client *route_client; /* the route was built for this client and */
   int route_valid;               /* the current URL: resends reuse it */
-  int head_reusable;       /* ex.head is this request's hop-0 head and nothing it
+  int head_reusable;             /* ex.head is this request's hop-0 head and nothing it
                               depends on changed since (setters clear it) */
-  fl__throttle throttle;   /* the rate limiter's queue */
-  fl__waiter waiter;       /* the pool's queue */
-  fl__exchange ex;         /* carried by a connection */
+  fl__throttle throttle;         /* the rate limiter's queue */
+  fl__waiter waiter;             /* the pool's queue */
+  fl__exchange ex;               /* carried by a connection */
   fl_done_cb cb;
   void *cb_data;
   fl__timer total_timer;
@@ -101,18 +101,18 @@ struct fl_request {
   uint64_t phase_deadline; /* loop ms; lazy re-arm for read idle */
   uint32_t read_ms;
   fl__defer complete_defer;
-  int want_fresh_conn;     /* retry: never take an idle connection */
+  int want_fresh_conn; /* retry: never take an idle connection */
   int paused;
   uint64_t start_us;
-  uint64_t body_limit;     /* effective buffered-body cap */
+  uint64_t body_limit; /* effective buffered-body cap */
 
   /* across the hops of one send (redirects) */
-  const char *hop_method;  /* method of the current hop (GET after 303) */
-  int hop_drop_body;       /* a redirect turned the request into a bodiless GET */
-  int stripped_auth;       /* left the first origin: credentials never sent again */
-  fl__buf origin;          /* "scheme://host:port" of the first hop */
+  const char *hop_method; /* method of the current hop (GET after 303) */
+  int hop_drop_body;      /* a redirect turned the request into a bodiless GET */
+  int stripped_auth;      /* left the first origin: credentials never sent again */
+  fl__buf origin;         /* "scheme://host:port" of the first hop */
   fl__buf effective_url;
-  int discarding;          /* body of a redirect we follow: counted, dropped */
+  int discarding; /* body of a redirect we follow: counted, dropped */
   uint64_t discarded;
   struct fl__decoder *decoder;
   fl__digest www_digest;     /* the server's Digest challenge being answered (nonce NULL: none) */
@@ -135,7 +135,8 @@ void fl__request_set_state(fl_request *req, fl__req_state st);
 void fl__request_attempt(fl_request *req);
 /* Decide the outcome now (the retry policy may turn an error into another
  * attempt) and complete from the loop. fmt NULL keeps req->errmsg. */
-void fl__request_finish(fl_request *req, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void fl__request_finish(fl_request *req, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* End the current attempt: off every queue, off its connection. */
 void fl__request_detach_attempt(fl_request *req);
 /* fl_request_free on an in-flight request: cancel without a callback. */
@@ -184,7 +185,7 @@ int fl__auth_put_digest_headers(fl_request *req, fl__buf *b);
 int64_t fl__retry_delay_ms(fl_request *req, int err);
 /* jar.c */
 void fl__request_store_cookies(fl_request *req);
-int fl__request_jar_empty(const fl_request *req); /* no cookie can apply: a cheap test */
+int fl__request_jar_empty(const fl_request *req);    /* no cookie can apply: a cheap test */
 const char *fl__request_jar_header(fl_request *req); /* valid until the next call */
 
 #endif

@@ -42,10 +42,8 @@ static int transient(int err) {
   case FL_ESEND:
   case FL_ERECV:
   case FL_EFIRST_BYTE_TIMEOUT:
-  case FL_EREAD_TIMEOUT:
-    return 1;
-  default:
-    return 0;
+  case FL_EREAD_TIMEOUT: return 1;
+  default: return 0;
   }
 }
 

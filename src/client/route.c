@@ -27,7 +27,8 @@ int fl__scheme_supported(const char *scheme) {
 static int put_port(fl__buf *b, unsigned v) {
   char port[8], *q = port + sizeof port;
   *--q = '\0';
-  do *--q = (char)('0' + v % 10); while ((v /= 10) && q > port);
+  do *--q = (char)('0' + v % 10);
+  while ((v /= 10) && q > port);
   return fl__buf_puts(b, q);
 }
 
@@ -43,7 +44,8 @@ int fl__origin_of(const fl__url *u, fl__buf *out) {
  * https, and the proxy with its credentials: a connection is never reused
  * for another name, other TLS settings or another proxy. No length cap: a
  * host name is as long as the URL parser let it be. */
-int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies, const struct fl__tls_ctx *tls) {
+int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies,
+                    const struct fl__tls_ctx *tls) {
   int https = strcmp(u->scheme, "https") == 0;
   r->proxy = fl__proxy_for(proxies, u);
   fl__socks_kind socks = r->proxy ? fl__proxy_socks(r->proxy) : FL__SOCKS_NONE;

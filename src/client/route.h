@@ -15,16 +15,17 @@ struct fl__tls_ctx;
 
 typedef struct fl__route {
   fl__endpoint ep;
-  fl__buf key;             /* ep.key */
-  fl__buf origin;          /* "scheme://host:port" */
-  const fl__proxy *proxy;  /* or NULL */
-  int forward;             /* plain http through the proxy: absolute-form target */
+  fl__buf key;            /* ep.key */
+  fl__buf origin;         /* "scheme://host:port" */
+  const fl__proxy *proxy; /* or NULL */
+  int forward;            /* plain http through the proxy: absolute-form target */
 } fl__route;
 
 void fl__route_init(fl__route *r);
 void fl__route_dispose(fl__route *r);
 /* For URL u (which must outlive the route's use). 0 or FL_ENOMEM. */
-int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies, const struct fl__tls_ctx *tls);
+int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies,
+                    const struct fl__tls_ctx *tls);
 /* "scheme://host:port" of u into out (reset first): the one origin builder. */
 int fl__origin_of(const fl__url *u, fl__buf *out);
 /* Schemes this build can fetch. */

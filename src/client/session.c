@@ -57,7 +57,8 @@ fl_client *fl_client_new(fl_loop *loop, const fl_client_options *opts) {
   return fl_client_new_err(loop, opts, NULL, NULL, 0);
 }
 
-fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *err_out, char *msg, size_t cap) {
+fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *err_out, char *msg,
+                             size_t cap) {
   if (err_out) *err_out = 0;
   if (msg && cap) msg[0] = '\0';
   if (!loop) {
@@ -76,7 +77,8 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
   c->loop = loop;
   fl__pool_init(&c->pool);
   fl__queue_init(&c->inflight);
-  c->user_agent = dup_or_null(c->opts.user_agent ? c->opts.user_agent : "flurry/" FL_VERSION_STRING);
+  c->user_agent =
+      dup_or_null(c->opts.user_agent ? c->opts.user_agent : "flurry/" FL_VERSION_STRING);
   c->dns_servers = dup_or_null(c->opts.dns_servers);
   c->opts.user_agent = c->user_agent;
   c->opts.dns_servers = c->dns_servers;
@@ -130,8 +132,8 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
   c->pool.max_total = c->opts.max_connections;
   c->pool.max_per_host = c->opts.max_connections_per_host;
   c->pool.max_connecting = c->opts.max_connecting_per_host;
-  fl__ratelimit_init(&c->ratelimit, loop, &c->guard, c->opts.rate_limit, c->opts.rate_limit_per_host,
-                     c->opts.rate_burst);
+  fl__ratelimit_init(&c->ratelimit, loop, &c->guard, c->opts.rate_limit,
+                     c->opts.rate_limit_per_host, c->opts.rate_burst);
   fl__loop_attach(loop);
   return c;
 }

@@ -17,11 +17,13 @@
 #define IOV_BATCH 64
 
 static fl__exchange *first_exchange(const fl__conn *c) {
-  return fl__queue_empty(&c->exchanges) ? NULL : fl__container_of(c->exchanges.next, fl__exchange, node);
+  return fl__queue_empty(&c->exchanges) ? NULL
+                                        : fl__container_of(c->exchanges.next, fl__exchange, node);
 }
 
 static fl__exchange *next_exchange(const fl__conn *c, const fl__exchange *ex) {
-  return ex->node.next == &c->exchanges ? NULL : fl__container_of(ex->node.next, fl__exchange, node);
+  return ex->node.next == &c->exchanges ? NULL
+                                        : fl__container_of(ex->node.next, fl__exchange, node);
 }
 
 /* The event a transport call that returned EAGAIN waits for. TCP waits the
@@ -33,7 +35,9 @@ static uint32_t wait_event(const fl__conn *c, int writing) {
 
 /* Bytes the transport holds already (TLS records read ahead): epoll will
  * not announce them, so read them before sleeping. */
-static int tp_pending(const fl__conn *c) { return c->tp.ops->pending && c->tp.ops->pending(&c->tp); }
+static int tp_pending(const fl__conn *c) {
+  return c->tp.ops->pending && c->tp.ops->pending(&c->tp);
+}
 
 /* The reason for a failed read or write: the transport's own (OpenSSL's
  * for a TLS alert or a bad record) or errno's. */
@@ -47,7 +51,9 @@ static const char *io_error_text(const fl__conn *c, int sys_errno) {
 static size_t fixed_len(const fl__exchange *ex) { return ex->head.len + ex->body_len; }
 
 /* What may go out now: the head alone while the body waits for a 100. */
-static size_t sendable_len(const fl__exchange *ex) { return ex->expect_ms ? ex->head.len : fixed_len(ex); }
+static size_t sendable_len(const fl__exchange *ex) {
+  return ex->expect_ms ? ex->head.len : fixed_len(ex);
+}
 
 static void do_read(fl__conn *c);
 
@@ -300,7 +306,7 @@ static int exchange_done(fl__conn *c, size_t extra) {
     ex->awaiting_continue = 0;
     fl__timer_stop(&c->expect_timer);
   }
-  if (c->nexchanges > 0) { /* pipelined: the next response follows */
+  if (c->nexchanges > 0) {                      /* pipelined: the next response follows */
     if (!fl__h1_keep_alive(&c->h1) || unsent) { /* the rest go out again elsewhere */
       fl__conn_close(c, 0, NULL);
       ex->ops->done(ex);
@@ -313,7 +319,7 @@ static int exchange_done(fl__conn *c, size_t extra) {
       next->response_started = 1;
       next->ops->step(next, FL__EX_FIRST_BYTE);
     }
-    ex->ops->done(ex); /* its callback runs later, from the loop */
+    ex->ops->done(ex);                                /* its callback runs later, from the loop */
     if (c->state == FL__CONN_OPEN) c->owner->room(c); /* a waiting request may take the place */
     return c->state == FL__CONN_OPEN && c->h1.ex == next;
   }
@@ -372,8 +378,8 @@ static int feed(fl__conn *c, const char *data, size_t len) {
 /* The server went away before answering, after refusing the request's
  * bytes: that refusal is the error to report. */
 static void send_failed(fl__conn *c) {
-  fl__conn_failf(c, FL_ESEND, 1, "failed sending the request to %s port %u: %s", c->remote_ip, c->remote_port,
-                 io_error_text(c, c->send_errno));
+  fl__conn_failf(c, FL_ESEND, 1, "failed sending the request to %s port %u: %s", c->remote_ip,
+                 c->remote_port, io_error_text(c, c->send_errno));
 }
 
 static void on_eof(fl__conn *c, fl__exchange *ex) {
@@ -381,7 +387,8 @@ static void on_eof(fl__conn *c, fl__exchange *ex) {
     if (c->send_errno)
       send_failed(c);
     else
-      fl__conn_failf(c, FL_EEMPTY_REPLY, 1, "empty reply from server %s port %u", c->remote_ip, c->remote_port);
+      fl__conn_failf(c, FL_EEMPTY_REPLY, 1, "empty reply from server %s port %u", c->remote_ip,
+                     c->remote_port);
     return;
   }
   int r = fl__h1_eof(&c->h1);
@@ -424,8 +431,8 @@ static void do_read(fl__conn *c) {
     if (!ex->response_started && c->send_errno)
       send_failed(c);
     else if (!ex->response_started)
-      fl__conn_failf(c, err, 1, "failed receiving from %s port %u: %s", c->remote_ip, c->remote_port,
-                     io_error_text(c, e));
+      fl__conn_failf(c, err, 1, "failed receiving from %s port %u: %s", c->remote_ip,
+                     c->remote_port, io_error_text(c, e));
     else
       fl__conn_failf(c, err, 0, "failed receiving the response after %llu body bytes: %s",
                      (unsigned long long)c->h1.body_bytes, io_error_text(c, e));
@@ -439,7 +446,8 @@ static void do_read(fl__conn *c) {
  * it (a read that must write first would otherwise never be woken, and a
  * write interest left behind would spin the loop). */
 static void tls_settle_out(fl__conn *c) {
-  int need = c->tp.ops->wants(&c->tp, 0) == FL__POLLOUT || c->tp.ops->wants(&c->tp, 1) == FL__POLLOUT;
+  int need =
+      c->tp.ops->wants(&c->tp, 0) == FL__POLLOUT || c->tp.ops->wants(&c->tp, 1) == FL__POLLOUT;
   int have = (c->io.want & FL__POLLOUT) != 0;
   if (need && !have && fl__io_start(c->env->loop, &c->io, FL__POLLOUT))
     fl__conn_fail(c, FL_ENOMEM, 0, "out of memory");

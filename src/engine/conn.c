@@ -37,7 +37,8 @@ void fl__conn_init(fl__conn *c, const fl__conn_env *env, const fl__conn_owner_op
 }
 
 static fl__exchange *first_exchange(const fl__conn *c) {
-  return fl__queue_empty(&c->exchanges) ? NULL : fl__container_of(c->exchanges.next, fl__exchange, node);
+  return fl__queue_empty(&c->exchanges) ? NULL
+                                        : fl__container_of(c->exchanges.next, fl__exchange, node);
 }
 
 /* Connect-time steps go to the exchange the connection was made for. */
@@ -102,7 +103,9 @@ static void close_with(fl__conn *c, int err, const char *msg, int early) {
 
 void fl__conn_close(fl__conn *c, int err, const char *msg) { close_with(c, err, msg, 0); }
 
-void fl__conn_fail(fl__conn *c, int err, int early, const char *msg) { close_with(c, err, msg, early); }
+void fl__conn_fail(fl__conn *c, int err, int early, const char *msg) {
+  close_with(c, err, msg, early);
+}
 
 void fl__conn_failf(fl__conn *c, int err, int early, const char *fmt, ...) {
   char msg[256];
@@ -264,6 +267,7 @@ void fl__conn_connect(fl__conn *c) {
     fl__conn_fail(c, FL_ENOMEM, 0, "out of memory creating a connection");
     return;
   }
-  int r = fl__dns_resolve(c->env->resolver, &c->cx->dns, c->ep->connect_host, c->ep->connect_port, dns_cb, c);
+  int r = fl__dns_resolve(c->env->resolver, &c->cx->dns, c->ep->connect_host, c->ep->connect_port,
+                          dns_cb, c);
   if (r == 0) dns_done(c);
 }

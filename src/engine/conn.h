@@ -46,15 +46,15 @@ typedef enum fl__socks_kind {
 /* Where a connection goes; built by the client's route, kept by the pool's
  * host entry for as long as any of its connections lives. */
 typedef struct fl__endpoint {
-  const char *key;          /* pool key: connections with equal keys are interchangeable */
-  uint32_t key_hash;        /* fl__hash_str(key), computed once with the key */
-  const char *host;         /* origin host: SNI, certificate name, CONNECT target */
+  const char *key;   /* pool key: connections with equal keys are interchangeable */
+  uint32_t key_hash; /* fl__hash_str(key), computed once with the key */
+  const char *host;  /* origin host: SNI, certificate name, CONNECT target */
   uint16_t port;
   int tls;
   const char *connect_host; /* what is resolved and connected to: the host or a proxy */
   uint16_t connect_port;
-  int tunnel;               /* CONNECT through the proxy first (https via a proxy) */
-  const char *proxy_auth;   /* Proxy-Authorization for the CONNECT, or NULL */
+  int tunnel;             /* CONNECT through the proxy first (https via a proxy) */
+  const char *proxy_auth; /* Proxy-Authorization for the CONNECT, or NULL */
   /* The CONNECT got a 407: a Proxy-Authorization value answering its
    * challenge (res: the 407's headers) for target ("host:port") into out,
    * from the endpoint's maker (the client's Digest), called at most once
@@ -62,7 +62,7 @@ typedef struct fl__endpoint {
    * as long as the pool. */
   int (*tunnel_auth)(const void *ctx, const fl__headers *res, const char *target, fl__buf *out);
   const void *tunnel_auth_ctx;
-  fl__socks_kind socks;     /* a SOCKS handshake with connect_host first */
+  fl__socks_kind socks; /* a SOCKS handshake with connect_host first */
   /* SOCKS5 user and password, or the SOCKS4 user id (user), or NULL. Not
    * copied by the pool: whoever builds the endpoint keeps them alive as long
    * as the pool (the client's proxy does). */
@@ -72,15 +72,15 @@ typedef struct fl__endpoint {
 /* What every connection of one pool shares; the pool's owner fills it. */
 typedef struct fl__conn_env {
   fl_loop *loop;
-  fl__guard *guard;           /* entered on every entry from the loop */
+  fl__guard *guard; /* entered on every entry from the loop */
   fl__resolver *resolver;
   struct fl__tls_ctx *tls;
-  char *rbuf;                 /* FL__READ_BUF_SIZE bytes, shared (see below) */
+  char *rbuf; /* FL__READ_BUF_SIZE bytes, shared (see below) */
   uint32_t happy_eyeballs_delay_ms;
   uint32_t max_header_bytes, max_header_count, max_header_line_bytes;
-  uint32_t pipeline_depth;    /* <= 1: no pipelining */
-  uint32_t idle_ms;           /* default keep-alive idle time */
-  fl_pool_stats *stats;       /* writes are counted here */
+  uint32_t pipeline_depth; /* <= 1: no pipelining */
+  uint32_t idle_ms;        /* default keep-alive idle time */
+  fl_pool_stats *stats;    /* writes are counted here */
 } fl__conn_env;
 
 /* One read buffer per client, shared by its connections: the codec takes
@@ -95,12 +95,12 @@ typedef struct fl__conn_env {
 
 /* The owner's side (the pool). */
 typedef struct fl__conn_owner_ops {
-  void (*connected)(fl__conn *c);           /* TCP connected (tunnel and TLS may follow) */
-  void (*answered)(fl__conn *c);            /* the first response byte on it arrived */
-  void (*ready)(fl__conn *c);               /* open: carries exchanges now */
-  void (*idle)(fl__conn *c, int reusable);  /* carries nothing after a response */
-  void (*room)(fl__conn *c);                /* a pipelined response ended, others remain */
-  void (*closed)(fl__conn *c);              /* closed: unlink it, free it later */
+  void (*connected)(fl__conn *c);          /* TCP connected (tunnel and TLS may follow) */
+  void (*answered)(fl__conn *c);           /* the first response byte on it arrived */
+  void (*ready)(fl__conn *c);              /* open: carries exchanges now */
+  void (*idle)(fl__conn *c, int reusable); /* carries nothing after a response */
+  void (*room)(fl__conn *c);               /* a pipelined response ended, others remain */
+  void (*closed)(fl__conn *c);             /* closed: unlink it, free it later */
 } fl__conn_owner_ops;
 
 typedef enum fl__conn_state {
@@ -122,25 +122,25 @@ struct fl__conn {
   fl__defer flush_defer; /* writes the pipelined heads added in one loop pass
                             in one write */
   /* exchanges */
-  fl__queue exchanges;   /* carried, oldest first: the first's response is read */
+  fl__queue exchanges; /* carried, oldest first: the first's response is read */
   uint32_t nexchanges;
-  fl__exchange *wnext;   /* first carried exchange not fully written, or NULL */
-  int pipelining;        /* what it carries may be followed by more */
+  fl__exchange *wnext; /* first carried exchange not fully written, or NULL */
+  int pipelining;      /* what it carries may be followed by more */
   fl__h1 h1;
-  fl__buf wbuf;          /* a streamed body's current chunk, framed */
+  fl__buf wbuf; /* a streamed body's current chunk, framed */
   size_t wbuf_off;
-  int send_errno;        /* the peer stopped taking the request (EPIPE,
+  int send_errno;         /* the peer stopped taking the request (EPIPE,
                             ECONNRESET): no more writes, its answer is read */
   fl__timer expect_timer; /* Expect: 100-continue wait of the exchange being written */
   /* connecting: DNS and Happy Eyeballs state, freed once connected */
   struct fl__connecting *cx;
-  int tunnel_sent;       /* the CONNECT request is out (engine/tunnel.c) */
-  int tunnel_answered;   /* a 407 was answered (ep->tunnel_auth): no second try */
+  int tunnel_sent;         /* the CONNECT request is out (engine/tunnel.c) */
+  int tunnel_answered;     /* a 407 was answered (ep->tunnel_auth): no second try */
   uint32_t tunnel_discard; /* bytes of the 407's body still to read and drop */
   struct fl__socks *socks; /* the SOCKS handshake's state, only during it */
   int dns_cache_hit;
   int tls_resumed;
-  int reused;            /* carried an exchange before */
+  int reused; /* carried an exchange before */
   char remote_ip[46];
   uint16_t remote_port;
   char local_ip[46];
@@ -152,9 +152,9 @@ struct fl__conn {
   /* the pool's */
   struct fl__host *host;
   int connecting_counted; /* counted in the host's connect attempts */
-  fl__queue host_node;   /* host's idle or busy list; the graveyard once closed */
-  fl__queue lru_node;    /* pool's idle list, oldest first */
-  uint64_t idle_expiry;  /* loop ms */
+  fl__queue host_node;    /* host's idle or busy list; the graveyard once closed */
+  fl__queue lru_node;     /* pool's idle list, oldest first */
+  uint64_t idle_expiry;   /* loop ms */
   fl__timer idle_timer;
 };
 
@@ -201,6 +201,7 @@ void fl__carrier_start(fl__conn *c, fl__exchange *ex);
  * failure came before any byte of the response (a stale reused connection
  * is likely; the owner may retry). */
 void fl__conn_fail(fl__conn *c, int err, int early, const char *msg);
-void fl__conn_failf(fl__conn *c, int err, int early, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void fl__conn_failf(fl__conn *c, int err, int early, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

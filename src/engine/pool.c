@@ -120,7 +120,8 @@ static fl__conn *pipeline_target(fl__pool *p, fl__host *h, const fl__waiter *w) 
 /* With pipelining on, c (if still open: a failed start closes it) is the
  * one its host's next pipelinable requests should join. */
 static void fill_next(fl__pool *p, fl__conn *c) {
-  if (p->env.pipeline_depth > 1 && c->state == FL__CONN_OPEN && c->pipelining) c->host->pipe_fill = c;
+  if (p->env.pipeline_depth > 1 && c->state == FL__CONN_OPEN && c->pipelining)
+    c->host->pipe_fill = c;
 }
 
 static void unqueue(fl__pool *p, fl__waiter *w) {
@@ -194,7 +195,8 @@ static void wake_waiters(fl__pool *p) {
     while (q != &p->waiters) {
       fl__queue *next = q->next;
       fl__waiter *w = fl__container_of(q, fl__waiter, node);
-      if (!try_assign(p, w) && p->max_total && p->total >= p->max_total && fl__queue_empty(&p->idle_lru))
+      if (!try_assign(p, w) && p->max_total && p->total >= p->max_total &&
+          fl__queue_empty(&p->idle_lru))
         break; /* nothing can move until a connection is released */
       if (p->wake_again) break;
       q = next;
@@ -238,7 +240,8 @@ static void connect_over(fl__pool *p, fl__conn *c) {
 
 static void conn_connected(fl__conn *c) {
   fl__pool *p = pool_of(c);
-  if (c->connecting_counted && fl__timer_start(&c->idle_timer, FL__CONNECT_SETTLE_MS)) connect_over(p, c);
+  if (c->connecting_counted && fl__timer_start(&c->idle_timer, FL__CONNECT_SETTLE_MS))
+    connect_over(p, c);
 }
 
 static void conn_answered(fl__conn *c) { connect_over(pool_of(c), c); }
@@ -289,8 +292,12 @@ static void conn_closed(fl__conn *c) {
   if (!p->stopping) wake_waiters(p);
 }
 
-static const fl__conn_owner_ops conn_owner_ops = {
-    .connected = conn_connected, .answered = conn_answered, .ready = conn_ready, .idle = conn_idle, .room = conn_ready, .closed = conn_closed};
+static const fl__conn_owner_ops conn_owner_ops = {.connected = conn_connected,
+                                                  .answered = conn_answered,
+                                                  .ready = conn_ready,
+                                                  .idle = conn_idle,
+                                                  .room = conn_ready,
+                                                  .closed = conn_closed};
 
 /* Lazily re-armed: a busy connection only moves idle_expiry. */
 static void idle_timer_cb(fl__timer *t) {
@@ -345,8 +352,10 @@ void fl__pool_close_all(fl__pool *p) {
   while (!fl__queue_empty(&p->hosts)) {
     fl__host *h = fl__container_of(p->hosts.next, fl__host, node);
     h->nwaiters++; /* keep it while its connections go */
-    while (!fl__queue_empty(&h->idle)) fl__conn_close(fl__container_of(h->idle.next, fl__conn, host_node), 0, NULL);
-    while (!fl__queue_empty(&h->busy)) fl__conn_close(fl__container_of(h->busy.next, fl__conn, host_node), 0, NULL);
+    while (!fl__queue_empty(&h->idle))
+      fl__conn_close(fl__container_of(h->idle.next, fl__conn, host_node), 0, NULL);
+    while (!fl__queue_empty(&h->busy))
+      fl__conn_close(fl__container_of(h->busy.next, fl__conn, host_node), 0, NULL);
     host_free(p, h);
   }
   fl__hash_free(&p->by_key);

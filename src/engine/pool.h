@@ -43,30 +43,30 @@ struct fl__waiter {
 };
 
 struct fl__host {
-  fl__queue node;       /* pool->hosts */
-  fl__hash_node hnode;  /* pool->by_key */
-  fl__endpoint ep;      /* key and host strings owned here */
-  fl__queue idle;       /* idle conns, most recently used first */
-  fl__queue busy;       /* connecting or carrying */
-  fl__conn *pipe_fill;  /* pipelining: the connection being filled, or NULL */
+  fl__queue node;      /* pool->hosts */
+  fl__hash_node hnode; /* pool->by_key */
+  fl__endpoint ep;     /* key and host strings owned here */
+  fl__queue idle;      /* idle conns, most recently used first */
+  fl__queue busy;      /* connecting or carrying */
+  fl__conn *pipe_fill; /* pipelining: the connection being filled, or NULL */
   uint32_t nconns;
-  uint32_t nconnecting; /* connects in progress (see connect_over) */
+  uint32_t nconnecting;   /* connects in progress (see connect_over) */
   uint32_t connect_limit; /* of those at once: starts at the pool's max_connecting */
   uint32_t nwaiters;
 };
 
 typedef struct fl__pool {
-  fl__conn_env env;     /* shared by every connection; filled by the owner */
+  fl__conn_env env;                 /* shared by every connection; filled by the owner */
   uint32_t max_total, max_per_host; /* 0: no limit */
   uint32_t max_connecting;          /* TCP connects in progress per host; 0: no limit */
   fl__queue hosts;
-  fl__queue idle_lru;   /* idle conns of every host, oldest first */
-  fl__queue waiters;    /* FIFO of waiters */
-  fl__queue graveyard;  /* closed conns awaiting free (via host_node) */
-  uint32_t total;       /* open conns (resolving, connecting, idle, busy) */
+  fl__queue idle_lru;  /* idle conns of every host, oldest first */
+  fl__queue waiters;   /* FIFO of waiters */
+  fl__queue graveyard; /* closed conns awaiting free (via host_node) */
+  uint32_t total;      /* open conns (resolving, connecting, idle, busy) */
   int waking, wake_again;
-  int stopping;         /* the owner is going away: no grants, no keeping */
-  fl__hash by_key;      /* hosts by endpoint key (a crawler holds thousands) */
+  int stopping;    /* the owner is going away: no grants, no keeping */
+  fl__hash by_key; /* hosts by endpoint key (a crawler holds thousands) */
   fl_pool_stats stats;
 } fl__pool;
 

@@ -25,27 +25,29 @@
 #define NAME_MAX_LEN 255
 
 typedef enum phase {
-  RESOLVING,     /* the origin's address (socks4, socks5 with a name) */
-  S4_REQUEST,    /* the SOCKS4(a) request out, its 8-byte reply in */
-  S5_GREETING,   /* our methods out, the chosen one in */
-  S5_AUTH,       /* user and password out, the status in */
-  S5_CONNECT,    /* the CONNECT request out, the reply's first 5 bytes in */
-  S5_REPLY_REST  /* the rest of the reply (its bound address and port) */
+  RESOLVING,    /* the origin's address (socks4, socks5 with a name) */
+  S4_REQUEST,   /* the SOCKS4(a) request out, its 8-byte reply in */
+  S5_GREETING,  /* our methods out, the chosen one in */
+  S5_AUTH,      /* user and password out, the status in */
+  S5_CONNECT,   /* the CONNECT request out, the reply's first 5 bytes in */
+  S5_REPLY_REST /* the rest of the reply (its bound address and port) */
 } phase;
 
 typedef struct fl__socks fl__socks;
 struct fl__socks {
   fl__dns_req dns;
   phase phase;
-  int writing;     /* sending buf[off, len); else receiving into it */
+  int writing; /* sending buf[off, len); else receiving into it */
   size_t off, len;
-  size_t expect;   /* bytes of the reply to the message being sent */
-  int have_addr;   /* send addr, not the host name */
+  size_t expect; /* bytes of the reply to the message being sent */
+  int have_addr; /* send addr, not the host name */
   fl__sockaddr addr;
   unsigned char buf[SOCKS_BUF];
 };
 
-static int is_v5(const fl__conn *c) { return c->ep->socks == FL__SOCKS5 || c->ep->socks == FL__SOCKS5H; }
+static int is_v5(const fl__conn *c) {
+  return c->ep->socks == FL__SOCKS5 || c->ep->socks == FL__SOCKS5H;
+}
 
 static void socks_fail(fl__conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void socks_fail(fl__conn *c, const char *fmt, ...) {
@@ -54,8 +56,8 @@ static void socks_fail(fl__conn *c, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(detail, sizeof detail, fmt, ap);
   va_end(ap);
-  fl__conn_failf(c, FL_EPROXY, 0, "%s proxy %s port %u: %s", is_v5(c) ? "SOCKS5" : "SOCKS4", c->ep->connect_host,
-                 c->ep->connect_port, detail); /* frees c->socks */
+  fl__conn_failf(c, FL_EPROXY, 0, "%s proxy %s port %u: %s", is_v5(c) ? "SOCKS5" : "SOCKS4",
+                 c->ep->connect_host, c->ep->connect_port, detail); /* frees c->socks */
 }
 
 void fl__socks_cancel(fl__conn *c) {
@@ -265,11 +267,8 @@ static int got_reply(fl__conn *c) {
     s->len = rest;
     return 1;
   }
-  case S5_REPLY_REST:
-    done(c);
-    return 0;
-  case RESOLVING:
-    break;
+  case S5_REPLY_REST: done(c); return 0;
+  case RESOLVING: break;
   }
   return 0;
 }
@@ -310,7 +309,8 @@ static void step(fl__conn *c) {
       return;
     }
     if (n <= 0) {
-      socks_fail(c, "%s", n == 0 ? "the proxy closed the connection during the handshake" : strerror(errno));
+      socks_fail(c, "%s",
+                 n == 0 ? "the proxy closed the connection during the handshake" : strerror(errno));
       return;
     }
     s->off += (size_t)n;
@@ -350,7 +350,8 @@ static void resolved(fl__conn *c) {
     if (s->dns.addrs[i].sa.sa_family == AF_INET) pick = &s->dns.addrs[i];
   if (!pick && is_v5(c) && s->dns.naddrs) pick = &s->dns.addrs[0];
   if (!pick) {
-    socks_fail(c, "%s has no IPv4 address (SOCKS4 carries only IPv4; socks4a lets the proxy resolve)",
+    socks_fail(c,
+               "%s has no IPv4 address (SOCKS4 carries only IPv4; socks4a lets the proxy resolve)",
                c->ep->host);
     return;
   }

@@ -35,7 +35,8 @@ static int put_connect(fl__conn *c, const char *auth) {
   fl__buf *b = &c->wbuf;
   fl__buf_reset(b);
   if (!auth) auth = c->ep->proxy_auth;
-  int err = fl__h1_put_request_line(b, "CONNECT", NULL, NULL, target) || fl__h1_put_header(b, "Host", target) ||
+  int err = fl__h1_put_request_line(b, "CONNECT", NULL, NULL, target) ||
+            fl__h1_put_header(b, "Host", target) ||
             (auth && fl__h1_put_header(b, "Proxy-Authorization", auth)) || fl__h1_end_head(b);
   c->wbuf_off = 0;
   c->tunnel_sent = 0;
@@ -46,7 +47,8 @@ static int put_connect(fl__conn *c, const char *auth) {
 static int parse_fields(const char *head, fl__headers *h) {
   const char *p = strstr(head, "\r\n");
   while (p && p[2] != '\r') {
-    const char *line = p + 2, *end = strstr(line, "\r\n"), *colon = memchr(line, ':', (size_t)(end - line));
+    const char *line = p + 2, *end = strstr(line, "\r\n"),
+               *colon = memchr(line, ':', (size_t)(end - line));
     if (colon) {
       const char *v = colon + 1, *ve = end;
       while (v < ve && (*v == ' ' || *v == '\t')) v++;
@@ -71,12 +73,14 @@ static int answer_407(fl__conn *c) {
   char target[300];
   target_of(c, target, sizeof target);
   int rc = 0, err = parse_fields(c->wbuf.data, &h);
-  const char *conn = fl__headers_get(&h, "Connection"), *len = fl__headers_get(&h, "Content-Length");
+  const char *conn = fl__headers_get(&h, "Connection"),
+             *len = fl__headers_get(&h, "Content-Length");
   char *end = NULL;
   unsigned long n = len ? strtoul(len, &end, 10) : 0;
   /* The body must have a length we may read, and the connection must stay. */
-  int keeps = strncmp(c->wbuf.data, "HTTP/1.1", 8) == 0 && !(conn && strstr(conn, "close")) && len && *len &&
-              end && !*end && n <= TUNNEL_407_BODY_MAX && !fl__headers_has(&h, "Transfer-Encoding");
+  int keeps = strncmp(c->wbuf.data, "HTTP/1.1", 8) == 0 && !(conn && strstr(conn, "close")) &&
+              len && *len && end && !*end && n <= TUNNEL_407_BODY_MAX &&
+              !fl__headers_has(&h, "Transfer-Encoding");
   if (!err && keeps && c->ep->tunnel_auth(c->ep->tunnel_auth_ctx, &h, target, &auth) == 0) {
     err = put_connect(c, auth.data);
     c->tunnel_discard = (uint32_t)n;
@@ -104,7 +108,8 @@ static int answered(fl__conn *c) {
     char detail[64];
     snprintf(detail, sizeof detail, "%d", status);
     tunnel_fail(c, status ? FL_ERECV : FL_EWEIRD_REPLY,
-                status ? "the proxy answered HTTP " : "bad answer from the proxy", status ? detail : NULL);
+                status ? "the proxy answered HTTP " : "bad answer from the proxy",
+                status ? detail : NULL);
     return 0;
   }
   fl__buf_reset(&c->wbuf);
@@ -118,7 +123,8 @@ static void step(fl__conn *c) {
 again:
   while (c->tunnel_discard) { /* a 407's body, before the next CONNECT */
     char tmp[4096];
-    ssize_t n = recv(c->tp.fd, tmp, c->tunnel_discard < sizeof tmp ? c->tunnel_discard : sizeof tmp, 0);
+    ssize_t n =
+        recv(c->tp.fd, tmp, c->tunnel_discard < sizeof tmp ? c->tunnel_discard : sizeof tmp, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n <= 0) {

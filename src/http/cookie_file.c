@@ -17,17 +17,14 @@ static const char file_header[] = "# Netscape HTTP Cookie File\n"
 #define HTTPONLY_PREFIX "#HttpOnly_"
 
 static int parse_bool(const char *s, int *out) {
-  if (fl__strcaseeq(s, "TRUE"))
-    return *out = 1, 0;
-  if (fl__strcaseeq(s, "FALSE"))
-    return *out = 0, 0;
+  if (fl__strcaseeq(s, "TRUE")) return *out = 1, 0;
+  if (fl__strcaseeq(s, "FALSE")) return *out = 0, 0;
   return -1;
 }
 
 static int has_ctl(const char *s) {
   for (; *s; s++)
-    if (fl__cookie_is_ctl((unsigned char)*s) || *s == '\t')
-      return 1;
+    if (fl__cookie_is_ctl((unsigned char)*s) || *s == '\t') return 1;
   return 0;
 }
 
@@ -43,46 +40,37 @@ static int load_line(fl__cookie_jar *jar, char *line, int64_t now) {
   char *f[7];
   size_t nf = 0;
   for (char *p = line;; p++) {
-    if (nf == 7)
-      return 0; /* more than 7 fields */
+    if (nf == 7) return 0; /* more than 7 fields */
     f[nf++] = p;
     p = strchr(p, '\t');
-    if (!p)
-      break;
+    if (!p) break;
     *p = '\0';
   }
-  if (nf != 7)
-    return 0;
+  if (nf != 7) return 0;
   int dot = f[0][0] == '.', subdomains, secure;
   const char *domain = f[0] + dot, *path = f[2], *name = f[5], *value = f[6];
   if (!*domain || parse_bool(f[1], &subdomains) || path[0] != '/' || parse_bool(f[3], &secure))
     return 0;
   int64_t expiry = 0;
   const char *e = f[4];
-  if (!*e)
-    return 0;
+  if (!*e) return 0;
   for (; *e; e++) {
-    if (!fl__cookie_is_digit(*e) || expiry > (INT64_MAX - 9) / 10)
-      return 0;
+    if (!fl__cookie_is_digit(*e) || expiry > (INT64_MAX - 9) / 10) return 0;
     expiry = expiry * 10 + (*e - '0');
   }
   size_t nlen = strlen(name), vlen = strlen(value);
   if (nlen == 0 || nlen + vlen > FL__COOKIE_MAX_SIZE || has_ctl(domain) || has_ctl(path) ||
-      has_ctl(name) || has_ctl(value) || strlen(domain) > 255 ||
-      strlen(path) > FL__COOKIE_MAX_ATTR)
+      has_ctl(name) || has_ctl(value) || strlen(domain) > 255 || strlen(path) > FL__COOKIE_MAX_ATTR)
     return 0;
   /* What no Set-Cookie can store: a ';' would add a pair to the Cookie
    * header we send ("v; admin=1"), an '=' in the name would change it. */
-  if (strpbrk(name, ";=") || strchr(value, ';'))
-    return 0;
-  if (expiry != 0 && expiry <= now)
-    return 0;
+  if (strpbrk(name, ";=") || strchr(value, ';')) return 0;
+  if (expiry != 0 && expiry <= now) return 0;
   if (subdomains && (fl__cookie_is_ip(domain) || fl__psl_is_public_suffix(jar->psl, domain)))
     return 0; /* a domain cookie for "com" or an IP would be sent everywhere */
   fl__cookie *c =
       fl__cookie_alloc(name, nlen, value, vlen, domain, strlen(domain), path, strlen(path));
-  if (!c)
-    return FL_ENOMEM;
+  if (!c) return FL_ENOMEM;
   c->host_only = !subdomains;
   c->dot = (unsigned)dot;
   c->secure = (unsigned)secure;
@@ -95,39 +83,32 @@ static int load_line(fl__cookie_jar *jar, char *line, int64_t now) {
 
 int fl__cookie_jar_load(fl__cookie_jar *jar, const char *path, int64_t now) {
   FILE *f = fopen(path, "re");
-  if (!f)
-    return FL_EREAD;
+  if (!f) return FL_EREAD;
   char *line = NULL;
   size_t cap = 0;
   ssize_t n;
   int loaded = 0, rc = 0;
   for (;;) {
     errno = 0;
-    if (rc < 0 || (n = getline(&line, &cap, f)) < 0)
-      break;
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-      line[--n] = '\0';
-    if (strlen(line) != (size_t)n)
-      continue; /* NUL inside the line */
+    if (rc < 0 || (n = getline(&line, &cap, f)) < 0) break;
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+    if (strlen(line) != (size_t)n) continue; /* NUL inside the line */
     rc = load_line(jar, line, now);
-    if (rc > 0)
-      loaded += rc;
+    if (rc > 0) loaded += rc;
   }
   if (rc >= 0 && errno == ENOMEM)
     rc = FL_ENOMEM; /* getline could not grow its line: not the end of the file */
   int read_error = ferror(f);
   free(line);
   fclose(f);
-  if (rc < 0)
-    return rc;
+  if (rc < 0) return rc;
   return read_error ? FL_EREAD : loaded;
 }
 
 int fl__cookie_jar_save(fl__cookie_jar *jar, const char *path, int64_t now) {
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 8);
-  if (!tmp)
-    return FL_ENOMEM;
+  if (!tmp) return FL_ENOMEM;
   memcpy(tmp, path, plen);
   memcpy(tmp + plen, ".XXXXXX", 8);
   int fd = mkstemp(tmp); /* mode 0600: cookies are secrets */
@@ -151,19 +132,15 @@ int fl__cookie_jar_save(fl__cookie_jar *jar, const char *path, int64_t now) {
   fl__queue *q;
   fl__queue_foreach(q, &jar->cookies) {
     const fl__cookie *c = fl__container_of(q, fl__cookie, node);
-    if (bad || fl__cookie_expired(c, now))
-      continue;
+    if (bad || fl__cookie_expired(c, now)) continue;
     bad = fprintf(f, "%s%s%s\t%s\t%s\t%s\t%lld\t%s\t%s\n", c->http_only ? HTTPONLY_PREFIX : "",
                   c->dot ? "." : "", c->domain, c->host_only ? "FALSE" : "TRUE", c->path,
                   c->secure ? "TRUE" : "FALSE", c->persistent ? (long long)c->expires : 0LL,
                   c->name, c->value) < 0;
   }
-  if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-    bad = 1;
-  if (fclose(f) != 0)
-    bad = 1;
-  if (!bad && rename(tmp, path) != 0)
-    bad = 1;
+  if (fflush(f) != 0 || fsync(fileno(f)) != 0) bad = 1;
+  if (fclose(f) != 0) bad = 1;
+  if (!bad && rename(tmp, path) != 0) bad = 1;
   if (bad) {
     int saved = errno;
     unlink(tmp);

@@ -18,11 +18,9 @@ static int date_num(const char *t, size_t n, size_t *i, size_t min, size_t max, 
   int v = 0;
   while (*i + k < n && k < max && fl__cookie_is_digit(t[*i + k]))
     v = v * 10 + (t[*i + k] - '0'), k++;
-  if (k < min)
-    return -1;
+  if (k < min) return -1;
   *i += k;
-  if (last && *i < n && fl__cookie_is_digit(t[*i]))
-    return -1;
+  if (last && *i < n && fl__cookie_is_digit(t[*i])) return -1;
   return v;
 }
 
@@ -43,15 +41,12 @@ int fl__cookie_parse_date(const char *s, size_t len, int64_t *out) {
   size_t i = 0;
 
   while (i < len) {
-    while (i < len && is_date_delim((unsigned char)s[i]))
-      i++;
+    while (i < len && is_date_delim((unsigned char)s[i])) i++;
     size_t start = i;
-    while (i < len && !is_date_delim((unsigned char)s[i]))
-      i++;
+    while (i < len && !is_date_delim((unsigned char)s[i])) i++;
     const char *t = s + start;
     size_t n = i - start, k;
-    if (n == 0)
-      break;
+    if (n == 0) break;
     if (!have_time) {
       int h, m, sec;
       k = 0;
@@ -73,8 +68,7 @@ int fl__cookie_parse_date(const char *s, size_t len, int64_t *out) {
     if (!have_month && n >= 3) {
       int found = 0;
       for (int m = 0; m < 12 && !found; m++)
-        if (fl__strncaseeq(t, months[m], 3))
-          found = 1, month = m + 1;
+        if (fl__strncaseeq(t, months[m], 3)) found = 1, month = m + 1;
       if (found) {
         have_month = 1;
         continue;
@@ -93,14 +87,11 @@ int fl__cookie_parse_date(const char *s, size_t len, int64_t *out) {
     year += 1900;
   else if (have_year && year >= 0 && year <= 69)
     year += 2000;
-  if (!have_time || !have_day || !have_month || !have_year)
-    return -1;
-  if (day < 1 || day > 31 || year < 1601 || hh > 23 || mm > 59 || ss > 59)
-    return -1;
+  if (!have_time || !have_day || !have_month || !have_year) return -1;
+  if (day < 1 || day > 31 || year < 1601 || hh > 23 || mm > 59 || ss > 59) return -1;
   static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (day > mdays[month - 1] || (month == 2 && day == 29 && !leap))
-    return -1;
+  if (day > mdays[month - 1] || (month == 2 && day == 29 && !leap)) return -1;
   *out = days_from_civil(year, month, day) * 86400 + hh * 3600 + mm * 60 + ss;
   return 0;
 }
@@ -110,10 +101,8 @@ int fl__cookie_parse_date(const char *s, size_t len, int64_t *out) {
 static int is_wsp(char c) { return c == ' ' || c == '\t'; }
 
 static void trim(const char **p, size_t *n) {
-  while (*n > 0 && is_wsp(**p))
-    (*p)++, (*n)--;
-  while (*n > 0 && is_wsp((*p)[*n - 1]))
-    (*n)--;
+  while (*n > 0 && is_wsp(**p)) (*p)++, (*n)--;
+  while (*n > 0 && is_wsp((*p)[*n - 1])) (*n)--;
 }
 
 static int ieq(const char *p, size_t n, const char *lit) {
@@ -129,16 +118,12 @@ static int ignore(fl__cookie_jar *jar, const char *why) {
 static int parse_max_age(const char *v, size_t n, int64_t now, int64_t *expiry) {
   size_t i = 0;
   int neg = 0;
-  if (n > 0 && v[0] == '-')
-    neg = 1, i = 1;
-  if (i == n)
-    return -1;
+  if (n > 0 && v[0] == '-') neg = 1, i = 1;
+  if (i == n) return -1;
   int64_t delta = 0;
   for (; i < n; i++) {
-    if (!fl__cookie_is_digit(v[i]))
-      return -1;
-    if (delta < FL__COOKIE_MAX_AGE)
-      delta = delta * 10 + (v[i] - '0');
+    if (!fl__cookie_is_digit(v[i])) return -1;
+    if (delta < FL__COOKIE_MAX_AGE) delta = delta * 10 + (v[i] - '0');
   }
   if (neg || delta == 0)
     *expiry = INT64_MIN; /* the earliest time there is: delete */
@@ -148,8 +133,8 @@ static int parse_max_age(const char *v, size_t n, int64_t now, int64_t *expiry) 
 }
 
 /* An http cookie may not replace or shadow a Secure one (RFC 6265bis). */
-static int shadows_secure(fl__cookie_jar *jar, const char *name, size_t nlen,
-                          const char *domain, const char *path, size_t plen) {
+static int shadows_secure(fl__cookie_jar *jar, const char *name, size_t nlen, const char *domain,
+                          const char *path, size_t plen) {
   fl__queue *q;
   fl__queue_foreach(q, &jar->cookies) {
     fl__cookie *c = fl__container_of(q, fl__cookie, node);
@@ -162,8 +147,7 @@ static int shadows_secure(fl__cookie_jar *jar, const char *name, size_t nlen,
   return 0;
 }
 
-int fl__cookie_jar_set(fl__cookie_jar *jar, const char *s, size_t len,
-                       const fl__cookie_origin *o) {
+int fl__cookie_jar_set(fl__cookie_jar *jar, const char *s, size_t len, const fl__cookie_origin *o) {
   jar->reason = "";
   for (size_t i = 0; i < len; i++)
     if (fl__cookie_is_ctl((unsigned char)s[i])) /* NUL included */
@@ -172,18 +156,15 @@ int fl__cookie_jar_set(fl__cookie_jar *jar, const char *s, size_t len,
   const char *semi = memchr(s, ';', len);
   size_t nvlen = semi ? (size_t)(semi - s) : len;
   const char *eq = memchr(s, '=', nvlen);
-  if (!eq)
-    return ignore(jar, "no '=' in the name=value pair");
+  if (!eq) return ignore(jar, "no '=' in the name=value pair");
   const char *name = s, *value = eq + 1;
   size_t nlen = (size_t)(eq - s), vlen = nvlen - nlen - 1;
   trim(&name, &nlen);
   trim(&value, &vlen);
-  if (nlen == 0)
-    return ignore(jar, "empty cookie name");
+  if (nlen == 0) return ignore(jar, "empty cookie name");
   if (memchr(name, '\t', nlen) || memchr(value, '\t', vlen))
     return ignore(jar, "TAB in cookie name or value");
-  if (nlen + vlen > FL__COOKIE_MAX_SIZE)
-    return ignore(jar, "cookie too big");
+  if (nlen + vlen > FL__COOKIE_MAX_SIZE) return ignore(jar, "cookie too big");
 
   /* Attributes: the last of each kind wins; Max-Age beats Expires. */
   int have_max_age = 0, have_expires = 0, secure = 0, http_only = 0;
@@ -193,8 +174,7 @@ int fl__cookie_jar_set(fl__cookie_jar *jar, const char *s, size_t len,
   const char *p = semi ? semi + 1 : s + len, *end = s + len;
   while (p < end) {
     const char *av_end = memchr(p, ';', (size_t)(end - p));
-    if (!av_end)
-      av_end = end;
+    if (!av_end) av_end = end;
     const char *key = p, *val = "";
     size_t klen = (size_t)(av_end - p), valn = 0;
     const char *aeq = memchr(p, '=', klen);
@@ -205,17 +185,13 @@ int fl__cookie_jar_set(fl__cookie_jar *jar, const char *s, size_t len,
     p = av_end < end ? av_end + 1 : end;
     trim(&key, &klen);
     trim(&val, &valn);
-    if (valn > FL__COOKIE_MAX_ATTR)
-      continue;
+    if (valn > FL__COOKIE_MAX_ATTR) continue;
     if (ieq(key, klen, "expires")) {
-      if (fl__cookie_parse_date(val, valn, &expires) == 0)
-        have_expires = 1;
+      if (fl__cookie_parse_date(val, valn, &expires) == 0) have_expires = 1;
     } else if (ieq(key, klen, "max-age")) {
-      if (parse_max_age(val, valn, o->now, &max_age_exp) == 0)
-        have_max_age = 1;
+      if (parse_max_age(val, valn, o->now, &max_age_exp) == 0) have_max_age = 1;
     } else if (ieq(key, klen, "domain")) {
-      if (valn > 0 && val[0] == '.')
-        val++, valn--;
+      if (valn > 0 && val[0] == '.') val++, valn--;
       dattr = valn ? val : NULL, dlen = valn; /* empty: as if absent */
     } else if (ieq(key, klen, "path")) {
       if (memchr(val, '\t', valn)) /* the file format could not hold it */
@@ -230,8 +206,7 @@ int fl__cookie_jar_set(fl__cookie_jar *jar, const char *s, size_t len,
 
   int persistent = have_max_age || have_expires;
   int64_t expiry = have_max_age ? max_age_exp : expires;
-  if (persistent && expiry > o->now + FL__COOKIE_MAX_AGE)
-    expiry = o->now + FL__COOKIE_MAX_AGE;
+  if (persistent && expiry > o->now + FL__COOKIE_MAX_AGE) expiry = o->now + FL__COOKIE_MAX_AGE;
 
   char host[256], dom[FL__COOKIE_MAX_ATTR + 1];
   if (fl__cookie_canon_host(o->host, host, sizeof host) != 0)
@@ -243,11 +218,9 @@ int fl__cookie_jar_set(fl__cookie_jar *jar, const char *s, size_t len,
       dom[i] = (dattr[i] >= 'A' && dattr[i] <= 'Z') ? (char)(dattr[i] + 32) : dattr[i];
     dom[dlen] = '\0';
     if (fl__cookie_is_ip(host)) {
-      if (strcmp(dom, host) != 0)
-        return ignore(jar, "Domain attribute for an IP address host");
+      if (strcmp(dom, host) != 0) return ignore(jar, "Domain attribute for an IP address host");
     } else if (fl__psl_is_public_suffix(jar->psl, dom)) {
-      if (strcmp(dom, host) != 0)
-        return ignore(jar, "Domain attribute is a public suffix");
+      if (strcmp(dom, host) != 0) return ignore(jar, "Domain attribute is a public suffix");
     } else if (!fl__cookie_domain_match(host, dom)) {
       return ignore(jar, "Domain attribute does not match the host");
     } else {
@@ -262,33 +235,26 @@ int fl__cookie_jar_set(fl__cookie_jar *jar, const char *s, size_t len,
     size_t rlen;
     path = fl__cookie_req_path(o->path, &rlen);
     plen = rlen;
-    while (plen > 0 && path[plen - 1] != '/')
-      plen--;
-    if (plen > 0)
-      plen--; /* drop the last "/" itself */
-    if (plen == 0)
-      path = "/", plen = 1;
+    while (plen > 0 && path[plen - 1] != '/') plen--;
+    if (plen > 0) plen--; /* drop the last "/" itself */
+    if (plen == 0) path = "/", plen = 1;
   }
 
-  if (secure && !o->is_https)
-    return ignore(jar, "Secure cookie from an insecure origin");
+  if (secure && !o->is_https) return ignore(jar, "Secure cookie from an insecure origin");
   if (nlen >= 9 && fl__strncaseeq(name, "__Secure-", 9) && !secure)
     return ignore(jar, "__Secure- cookie without Secure");
-  if (nlen >= 7 && fl__strncaseeq(name, "__Host-", 7) &&
-      (!secure || dattr || !pattr || plen != 1))
+  if (nlen >= 7 && fl__strncaseeq(name, "__Host-", 7) && (!secure || dattr || !pattr || plen != 1))
     return ignore(jar, "__Host- cookie without Secure, with Domain, or Path other than /");
   if (!o->is_https && shadows_secure(jar, name, nlen, domain, path, plen))
     return ignore(jar, "would overwrite a Secure cookie from an insecure origin");
 
   fl__cookie *old = fl__cookie_find(jar, name, nlen, domain, path, plen);
   if (persistent && expiry <= o->now) {
-    if (old)
-      fl__cookie_unlink(jar, old);
+    if (old) fl__cookie_unlink(jar, old);
     return ignore(jar, old ? "expired: cookie deleted" : "expired");
   }
   fl__cookie *c = fl__cookie_alloc(name, nlen, value, vlen, domain, strlen(domain), path, plen);
-  if (!c)
-    return FL_ENOMEM;
+  if (!c) return FL_ENOMEM;
   c->host_only = (unsigned)host_only;
   c->dot = !host_only;
   c->secure = (unsigned)secure;
@@ -303,12 +269,10 @@ int fl__cookie_jar_set_headers(fl__cookie_jar *jar, const fl__headers *h,
                                const fl__cookie_origin *origin) {
   int stored = 0, seen = 0;
   for (size_t i = 0; i < h->n && seen < FL__COOKIE_MAX_PER_RESPONSE; i++) {
-    if (!fl__strcaseeq(fl__headers_name(h, i), "set-cookie"))
-      continue;
+    if (!fl__strcaseeq(fl__headers_name(h, i), "set-cookie")) continue;
     seen++;
     int rc = fl__cookie_jar_set(jar, fl__headers_value(h, i), h->items[i].value_len, origin);
-    if (rc < 0)
-      return rc;
+    if (rc < 0) return rc;
     stored += rc;
   }
   return stored;

@@ -64,9 +64,9 @@
 #define FL__COOKIE_MAX_PER_RESPONSE 50 /* Set-Cookie headers used per response */
 #define FL__COOKIE_MAX_PER_DOMAIN 150
 #define FL__COOKIE_MAX_TOTAL 3000
-#define FL__COOKIE_MAX_SIZE 4096       /* name + value */
-#define FL__COOKIE_MAX_ATTR 1024       /* one attribute value */
-#define FL__COOKIE_MAX_HEADER 8192     /* outgoing Cookie value */
+#define FL__COOKIE_MAX_SIZE 4096   /* name + value */
+#define FL__COOKIE_MAX_ATTR 1024   /* one attribute value */
+#define FL__COOKIE_MAX_HEADER 8192 /* outgoing Cookie value */
 #define FL__COOKIE_MAX_AGE (400 * 86400)
 
 typedef struct fl__cookie_jar fl__cookie_jar;
@@ -76,10 +76,10 @@ typedef struct fl__cookie_origin {
   const char *host; /* host name or IP literal (IPv6 with or without []) */
   const char *path; /* request target: path, "?query" ignored; NULL = "/" */
   int is_https;
-  int64_t now;      /* unix seconds */
+  int64_t now; /* unix seconds */
 } fl__cookie_origin;
 
-fl__cookie_jar *fl__cookie_jar_new(void); /* NULL on OOM */
+fl__cookie_jar *fl__cookie_jar_new(void);      /* NULL on OOM */
 void fl__cookie_jar_free(fl__cookie_jar *jar); /* NULL is fine */
 
 /* Public suffix rules: psl is borrowed and must outlive the jar; NULL (the

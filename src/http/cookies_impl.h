@@ -16,8 +16,8 @@
 
 typedef struct fl__cookie {
   fl__queue node;
-  uint64_t seq;     /* creation order */
-  int64_t expires;  /* unix seconds; only if persistent */
+  uint64_t seq;                       /* creation order */
+  int64_t expires;                    /* unix seconds; only if persistent */
   char *name, *value, *domain, *path; /* all in this allocation */
   size_t path_len;
   unsigned host_only : 1, secure : 1, http_only : 1, persistent : 1;
@@ -53,8 +53,8 @@ void fl__cookie_unlink(fl__cookie_jar *jar, fl__cookie *c);
  * (making room within the caps first). */
 void fl__cookie_store(fl__cookie_jar *jar, fl__cookie *c, fl__cookie *old, int64_t now);
 /* The cookie with this name, domain (case-insensitive) and path, or NULL. */
-fl__cookie *fl__cookie_find(fl__cookie_jar *jar, const char *name, size_t nlen,
-                            const char *domain, const char *path, size_t plen);
+fl__cookie *fl__cookie_find(fl__cookie_jar *jar, const char *name, size_t nlen, const char *domain,
+                            const char *path, size_t plen);
 /* An IP address literal (IPv6 without [], or dotted IPv4)? */
 int fl__cookie_is_ip(const char *host);
 /* RFC 6265 5.1.3 domain-match and 5.1.4 path-match. */

@@ -29,15 +29,15 @@ enum state { S_HEADER, S_RUN, S_BETWEEN, S_DONE };
 typedef struct stage {
   enum coding coding;
   enum state state;
-  int codec_ready;       /* z or br initialised (to be released) */
-  unsigned char stash[4];/* first bytes held back while deciding */
+  int codec_ready;        /* z or br initialised (to be released) */
+  unsigned char stash[4]; /* first bytes held back while deciding */
   size_t nstash;
-  uint64_t in_total;     /* bytes fed to this stage */
+  uint64_t in_total; /* bytes fed to this stage */
   z_stream z;
   BrotliDecoderState *br;
   ZSTD_DStream *zs;
-  size_t zs_mem;         /* its size when last measured (ZSTD_sizeof_DStream) */
-  unsigned char *out;    /* FL__DECODE_PIECE bytes */
+  size_t zs_mem;      /* its size when last measured (ZSTD_sizeof_DStream) */
+  unsigned char *out; /* FL__DECODE_PIECE bytes */
 } stage;
 
 struct fl__decoder {
@@ -45,10 +45,10 @@ struct fl__decoder {
   size_t n;
   uint64_t max, total_out;
   size_t mem_cur, mem_peak;
-  int err;      /* sticky: first error */
+  int err; /* sticky: first error */
   int finished;
-  int busy;     /* inside feed: a free is deferred to its end */
-  int doomed;   /* freed from inside a sink */
+  int busy;             /* inside feed: a free is deferred to its end */
+  int doomed;           /* freed from inside a sink */
   fl__decode_sink sink; /* valid during feed/finish */
   void *sink_data;
   char errmsg[160];
@@ -61,21 +61,17 @@ struct fl__decoder {
 _Static_assert(HDR >= sizeof(size_t) && HDR % _Alignof(max_align_t) == 0, "allocation header");
 
 static void *acct_alloc(fl__decoder *d, size_t n) {
-  if (n > SIZE_MAX - HDR)
-    return NULL;
+  if (n > SIZE_MAX - HDR) return NULL;
   unsigned char *p = malloc(n + HDR);
-  if (!p)
-    return NULL;
+  if (!p) return NULL;
   memcpy(p, &n, sizeof n);
   d->mem_cur += n + HDR;
-  if (d->mem_cur > d->mem_peak)
-    d->mem_peak = d->mem_cur;
+  if (d->mem_cur > d->mem_peak) d->mem_peak = d->mem_cur;
   return p + HDR;
 }
 
 static void acct_free(fl__decoder *d, void *ptr) {
-  if (!ptr)
-    return;
+  if (!ptr) return;
   unsigned char *p = (unsigned char *)ptr - HDR;
   size_t n;
   memcpy(&n, p, sizeof n);
@@ -84,8 +80,7 @@ static void acct_free(fl__decoder *d, void *ptr) {
 }
 
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size) {
-  if (size && items > SIZE_MAX / size)
-    return Z_NULL;
+  if (size && items > SIZE_MAX / size) return Z_NULL;
   return acct_alloc(opaque, (size_t)items * size);
 }
 static void z_free(voidpf opaque, voidpf p) { acct_free(opaque, p); }
@@ -94,15 +89,14 @@ static void br_free(void *opaque, void *p) { acct_free(opaque, p); }
 
 /* ------------------------------------------------------------- errors */
 
-static int fail(fl__decoder *d, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(fl__decoder *d, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(fl__decoder *d, int err, const char *fmt, ...) {
   va_list ap;
-  if (d->err)
-    return d->err;
+  if (d->err) return d->err;
   d->err = err;
   va_start(ap, fmt);
-  if (vsnprintf(d->errmsg, sizeof d->errmsg, fmt, ap) < 0)
-    d->errmsg[0] = '\0';
+  if (vsnprintf(d->errmsg, sizeof d->errmsg, fmt, ap) < 0) d->errmsg[0] = '\0';
   va_end(ap);
   return err;
 }
@@ -120,14 +114,12 @@ static int deliver(fl__decoder *d, const unsigned char *p, size_t len) {
   while (len > 0) {
     size_t n = len < FL__DECODE_PIECE ? len : FL__DECODE_PIECE;
     if (d->max && (d->total_out + n > d->max || d->total_out + n < d->total_out))
-      return fail(d, FL_EFILESIZE_EXCEEDED,
-                  "decoded body exceeds the limit of %llu bytes", (unsigned long long)d->max);
+      return fail(d, FL_EFILESIZE_EXCEEDED, "decoded body exceeds the limit of %llu bytes",
+                  (unsigned long long)d->max);
     d->total_out += n;
     int rc = d->sink(d->sink_data, (const char *)p, n);
-    if (rc == 0 && d->doomed)
-      rc = FL_ECANCELED; /* the consumer freed us: stop here */
-    if (rc != 0)
-      return fail(d, rc, "decoding stopped by the body consumer");
+    if (rc == 0 && d->doomed) rc = FL_ECANCELED; /* the consumer freed us: stop here */
+    if (rc != 0) return fail(d, rc, "decoding stopped by the body consumer");
     p += n, len -= n;
   }
   return 0;
@@ -135,8 +127,7 @@ static int deliver(fl__decoder *d, const unsigned char *p, size_t len) {
 
 /* Output of stage i goes to stage i + 1, or to the sink after the last. */
 static int emit(fl__decoder *d, size_t i, const unsigned char *p, size_t len) {
-  if (len == 0)
-    return 0;
+  if (len == 0) return 0;
   return i + 1 < d->n ? stage_feed(d, i + 1, p, len) : deliver(d, p, len);
 }
 
@@ -161,8 +152,7 @@ static int inflate_some(fl__decoder *d, size_t i, const unsigned char **in, size
     size_t used = *len - s->z.avail_in;
     *in += used, *len -= used;
     int rc = emit(d, i, s->out, produced);
-    if (rc)
-      return rc;
+    if (rc) return rc;
     if (ret == Z_STREAM_END) {
       s->state = s->coding == C_GZIP ? S_BETWEEN : S_DONE;
       return 0;
@@ -172,8 +162,7 @@ static int inflate_some(fl__decoder *d, size_t i, const unsigned char **in, size
     if (ret == Z_BUF_ERROR && produced == 0 && used == 0) {
       /* No progress: fine when zlib merely had nothing more to give; with
        * input left it would loop forever, so treat it as corrupt. */
-      if (*len == 0)
-        return 0;
+      if (*len == 0) return 0;
       return fail(d, FL_EBAD_ENCODING, "%s decoder made no progress", coding_name(s->coding));
     }
     s->z.next_in = (Bytef *)(uintptr_t)*in;
@@ -194,18 +183,17 @@ static int brotli_some(fl__decoder *d, size_t i, const unsigned char *in, size_t
        * memory, not bad data. */
       if (code <= BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES &&
           code >= BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES)
-        return fail(d, FL_ENOMEM, "out of memory in br decoder (%s)", BrotliDecoderErrorString(code));
+        return fail(d, FL_ENOMEM, "out of memory in br decoder (%s)",
+                    BrotliDecoderErrorString(code));
       return fail(d, FL_EBAD_ENCODING, "corrupt br data: %s", BrotliDecoderErrorString(code));
     }
     int rc = emit(d, i, s->out, FL__DECODE_PIECE - avail_out);
-    if (rc)
-      return rc;
+    if (rc) return rc;
     if (r == BROTLI_DECODER_RESULT_SUCCESS) {
       s->state = S_DONE; /* anything after the stream is ignored */
       return 0;
     }
-    if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT)
-      return 0; /* len is 0 here */
+    if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT) return 0; /* len is 0 here */
     /* NEEDS_MORE_OUTPUT: go round with an empty buffer */
   }
 }
@@ -217,8 +205,7 @@ static void zstd_account(fl__decoder *d, stage *s) {
   size_t now = ZSTD_sizeof_DStream(s->zs);
   d->mem_cur = d->mem_cur - s->zs_mem + now;
   s->zs_mem = now;
-  if (d->mem_cur > d->mem_peak)
-    d->mem_peak = d->mem_cur;
+  if (d->mem_cur > d->mem_peak) d->mem_peak = d->mem_cur;
 }
 
 /* Decode from *in until it is consumed or a frame ends; advance *in. */
@@ -242,8 +229,7 @@ static int zstd_some(fl__decoder *d, size_t i, const unsigned char **in, size_t 
     /* Keep the caller's view of the input current before emit can fail. */
     *in += zin.pos - before, *len -= zin.pos - before;
     int rc = emit(d, i, s->out, zout.pos);
-    if (rc)
-      return rc;
+    if (rc) return rc;
     if (ret == 0) { /* a frame ended and everything was flushed */
       s->state = S_BETWEEN;
       return 0;
@@ -266,13 +252,10 @@ static int zstd_magic(const unsigned char b[4]) {
 static int zstd_feed(fl__decoder *d, size_t i, const unsigned char *in, size_t len) {
   stage *s = &d->st[i];
   while (len > 0) {
-    if (s->state == S_DONE)
-      return 0;
+    if (s->state == S_DONE) return 0;
     if (s->state == S_BETWEEN) {
-      while (s->nstash < 4 && len > 0)
-        s->stash[s->nstash++] = *in++, len--;
-      if (s->nstash < 4)
-        return 0;
+      while (s->nstash < 4 && len > 0) s->stash[s->nstash++] = *in++, len--;
+      if (s->nstash < 4) return 0;
       if (!zstd_magic(s->stash)) {
         s->state = S_DONE;
         return 0;
@@ -282,13 +265,11 @@ static int zstd_feed(fl__decoder *d, size_t i, const unsigned char *in, size_t l
       size_t sn = s->nstash;
       s->nstash = 0;
       int rc = zstd_some(d, i, &sp, &sn);
-      if (rc)
-        return rc;
+      if (rc) return rc;
       continue; /* (a 4-byte frame cannot end inside its magic) */
     }
     int rc = zstd_some(d, i, &in, &len);
-    if (rc)
-      return rc;
+    if (rc) return rc;
   }
   return 0;
 }
@@ -302,17 +283,14 @@ static int stage_feed(fl__decoder *d, size_t i, const unsigned char *in, size_t 
   int rc;
 
   s->in_total += len;
-  if (s->coding == C_BR)
-    return s->state == S_DONE ? 0 : brotli_some(d, i, in, len);
-  if (s->coding == C_ZSTD)
-    return zstd_feed(d, i, in, len);
+  if (s->coding == C_BR) return s->state == S_DONE ? 0 : brotli_some(d, i, in, len);
+  if (s->coding == C_ZSTD) return zstd_feed(d, i, in, len);
 
   while (len > 0) {
     switch (s->state) {
-    case S_DONE:
-      return 0; /* trailing garbage */
+    case S_DONE: return 0; /* trailing garbage */
 
-    case S_HEADER:   /* deflate: zlib-wrapped or raw? */
+    case S_HEADER:    /* deflate: zlib-wrapped or raw? */
     case S_BETWEEN: { /* gzip: another member or garbage? */
       if (s->nstash + len < 2) {
         s->stash[s->nstash++] = in[0];
@@ -336,15 +314,13 @@ static int stage_feed(fl__decoder *d, size_t i, const unsigned char *in, size_t 
         const unsigned char *sp = s->stash;
         size_t sn = s->nstash;
         s->nstash = 0;
-        if ((rc = inflate_some(d, i, &sp, &sn)) != 0)
-          return rc;
+        if ((rc = inflate_some(d, i, &sp, &sn)) != 0) return rc;
       }
       break;
     }
 
     case S_RUN:
-      if ((rc = inflate_some(d, i, &in, &len)) != 0)
-        return rc;
+      if ((rc = inflate_some(d, i, &in, &len)) != 0) return rc;
       break;
     }
   }
@@ -361,19 +337,14 @@ int fl__decoder_init(fl__decoder **out, const char *ce, uint64_t max_decoded, ch
   size_t ncodings = 0, nlisted = 0;
 
   *out = NULL;
-  if (errmsg && errmsg_cap)
-    errmsg[0] = '\0';
+  if (errmsg && errmsg_cap) errmsg[0] = '\0';
   for (const char *p = ce ? ce : ""; *p;) {
-    while (is_ows(*p) || *p == ',')
-      p++;
+    while (is_ows(*p) || *p == ',') p++;
     const char *tok = p;
-    while (*p && *p != ',')
-      p++;
+    while (*p && *p != ',') p++;
     size_t n = (size_t)(p - tok);
-    while (n > 0 && is_ows(tok[n - 1]))
-      n--;
-    if (n == 0)
-      continue;
+    while (n > 0 && is_ows(tok[n - 1])) n--;
+    if (n == 0) continue;
     if (++nlisted > FL__DECODE_MAX_CODINGS) {
       if (errmsg)
         fl__msg(errmsg, errmsg_cap, "more than %d content codings", FL__DECODE_MAX_CODINGS);
@@ -389,36 +360,33 @@ int fl__decoder_init(fl__decoder **out, const char *ce, uint64_t max_decoded, ch
       list[ncodings++] = C_ZSTD;
     else if (!(n == 8 && fl__strncaseeq(tok, "identity", 8))) {
       if (errmsg)
-        fl__msg(errmsg, errmsg_cap, "unsupported content coding \"%.*s\"",
-                (int)(n > 40 ? 40 : n), tok);
+        fl__msg(errmsg, errmsg_cap, "unsupported content coding \"%.*s\"", (int)(n > 40 ? 40 : n),
+                tok);
       return FL_EBAD_ENCODING;
     }
   }
 
   fl__decoder *d = calloc(1, sizeof *d);
-  if (!d)
-    return FL_ENOMEM;
+  if (!d) return FL_ENOMEM;
   d->max = max_decoded;
   d->mem_cur = d->mem_peak = sizeof *d;
   for (size_t k = 0; k < ncodings; k++) {
     stage *s = &d->st[d->n++];
     s->coding = list[ncodings - 1 - k]; /* undo the last applied first */
     s->out = acct_alloc(d, FL__DECODE_PIECE);
-    if (!s->out)
-      goto nomem;
+    if (!s->out) goto nomem;
     if (s->coding == C_BR) {
       s->br = BrotliDecoderCreateInstance(br_alloc, br_free, d);
-      if (!s->br)
-        goto nomem;
+      if (!s->br) goto nomem;
       s->state = S_RUN;
     } else if (s->coding == C_ZSTD) {
       s->zs = ZSTD_createDStream();
-      if (!s->zs)
-        goto nomem;
+      if (!s->zs) goto nomem;
       s->codec_ready = 1;
       /* RFC 9659: a zstd content coding uses at most an 8 MiB window, so
        * a server cannot make us allocate more (libzstd's default: 128 MiB). */
-      if (ZSTD_isError(ZSTD_DCtx_setParameter(s->zs, ZSTD_d_windowLogMax, FL__DECODE_ZSTD_WINDOW_LOG)))
+      if (ZSTD_isError(
+              ZSTD_DCtx_setParameter(s->zs, ZSTD_d_windowLogMax, FL__DECODE_ZSTD_WINDOW_LOG)))
         goto nomem;
       zstd_account(d, s);
       s->state = S_RUN;
@@ -429,8 +397,7 @@ int fl__decoder_init(fl__decoder **out, const char *ce, uint64_t max_decoded, ch
       /* gzip: 16 + wbits = gzip wrapper only; deflate starts as zlib and may
        * switch to raw once the header was seen. */
       int wbits = s->coding == C_GZIP ? 16 + MAX_WBITS : MAX_WBITS;
-      if (inflateInit2(&s->z, wbits) != Z_OK)
-        goto nomem;
+      if (inflateInit2(&s->z, wbits) != Z_OK) goto nomem;
       s->state = s->coding == C_GZIP ? S_RUN : S_HEADER;
     }
     s->codec_ready = 1;
@@ -449,16 +416,13 @@ static void release(fl__decoder *d);
 
 int fl__decoder_feed(fl__decoder *d, const char *in, size_t len, fl__decode_sink sink,
                      void *sink_data) {
-  if (d->err)
-    return d->err;
-  if (d->finished || len == 0)
-    return 0;
+  if (d->err) return d->err;
+  if (d->finished || len == 0) return 0;
   d->sink = sink, d->sink_data = sink_data;
   d->busy = 1;
   const unsigned char *p = (const unsigned char *)in;
   int rc = 0;
-  if (d->n == 0)
-    rc = deliver(d, p, len);
+  if (d->n == 0) rc = deliver(d, p, len);
   /* zlib counts in uInt: feed huge buffers in slices. */
   while (d->n > 0 && rc == 0 && len > 0) {
     size_t n = len > (1u << 30) ? (1u << 30) : len;
@@ -466,18 +430,15 @@ int fl__decoder_feed(fl__decoder *d, const char *in, size_t len, fl__decode_sink
     p += n, len -= n;
   }
   d->busy = 0;
-  if (d->doomed)
-    release(d);
+  if (d->doomed) release(d);
   return rc;
 }
 
 int fl__decoder_finish(fl__decoder *d, fl__decode_sink sink, void *sink_data) {
   FL__UNUSED(sink);
   FL__UNUSED(sink_data);
-  if (d->err)
-    return d->err;
-  if (d->finished)
-    return 0;
+  if (d->err) return d->err;
+  if (d->finished) return 0;
   /* Every stage drains its output as it goes, so nothing is pending here;
    * only check that each stream came to its end. The outermost incomplete
    * stage is the one to blame. */
@@ -493,8 +454,7 @@ int fl__decoder_finish(fl__decoder *d, fl__decode_sink sink, void *sink_data) {
 }
 
 void fl__decoder_free(fl__decoder *d) {
-  if (!d)
-    return;
+  if (!d) return;
   if (d->busy) {
     d->doomed = 1; /* from inside a sink: released when feed returns */
     return;

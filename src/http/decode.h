@@ -52,8 +52,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FL__DECODE_PIECE 16384     /* largest piece handed to a sink */
-#define FL__DECODE_MAX_CODINGS 5   /* longest Content-Encoding chain */
+#define FL__DECODE_PIECE 16384        /* largest piece handed to a sink */
+#define FL__DECODE_MAX_CODINGS 5      /* longest Content-Encoding chain */
 #define FL__DECODE_ZSTD_WINDOW_LOG 23 /* largest zstd window: 8 MiB (RFC 9659) */
 
 typedef struct fl__decoder fl__decoder;

@@ -79,26 +79,26 @@ struct fl__exchange {
   const fl__exchange_ops *ops;
   /* Request side, set by the owner before carrying (the head and body by
    * ops->start at the latest) and left alone while carried. */
-  fl__buf head;        /* the serialized request head */
-  const char *body;    /* fixed body (borrowed), body_len bytes */
+  fl__buf head;     /* the serialized request head */
+  const char *body; /* fixed body (borrowed), body_len bytes */
   size_t body_len;
-  int streams;         /* the body comes from ops->upload */
-  int64_t upload_len;  /* streamed: -1 chunked, else the Content-Length */
-  int head_only;       /* HEAD: no body whatever the headers say */
-  int pipelinable;     /* bodiless GET/HEAD: may share a connection */
-  int paused;          /* the owner stopped reading (fl__conn_update_pause) */
-  uint32_t expect_ms;  /* Expect: 100-continue sent: wait this long for a 100
+  int streams;          /* the body comes from ops->upload */
+  int64_t upload_len;   /* streamed: -1 chunked, else the Content-Length */
+  int head_only;        /* HEAD: no body whatever the headers say */
+  int pipelinable;      /* bodiless GET/HEAD: may share a connection */
+  int paused;           /* the owner stopped reading (fl__conn_update_pause) */
+  uint32_t expect_ms;   /* Expect: 100-continue sent: wait this long for a 100
                           before the body; 0 = send the body at once */
-  fl_response *res;    /* where the response head goes */
+  fl_response *res;     /* where the response head goes */
   uint64_t *bytes_sent; /* the owner's counter, added to as bytes leave */
   /* Carrier side. */
-  void *carrier;       /* the connection carrying it, or NULL */
-  fl__queue node;      /* the carrier's list */
-  size_t woff;         /* bytes of head and fixed body written */
+  void *carrier;        /* the connection carrying it, or NULL */
+  fl__queue node;       /* the carrier's list */
+  size_t woff;          /* bytes of head and fixed body written */
   uint64_t upload_sent; /* streamed bytes of a known-length upload */
   int upload_done;
   int response_started;
-  int awaiting_continue; /* head out, body held for a 100 (or the timeout) */
+  int awaiting_continue;  /* head out, body held for a 100 (or the timeout) */
   int64_t content_length; /* of the response, -1 if not given */
   uint64_t body_bytes;    /* of the response, as received */
 };

@@ -37,9 +37,9 @@ static int stop_owner(fl__h1 *h, int err) {
   return HPE_USER;
 }
 
-#define EX_OR_STOP(h)                                          \
-  do {                                                         \
-    if (!(h)->ex) return stop_owner((h), FL_ECANCELED);        \
+#define EX_OR_STOP(h)                                                                              \
+  do {                                                                                             \
+    if (!(h)->ex) return stop_owner((h), FL_ECANCELED);                                            \
   } while (0)
 
 /* Per callback only additions and two compares against caps made once in
@@ -52,7 +52,8 @@ static int count_head_bytes(fl__h1 *h, size_t n) {
   if (h->header_bytes > h->head_cap || h->header_bytes < add)
     return stop(h, FL_EHEADER_TOO_LARGE, "response headers exceed %u bytes", h->max_header_bytes);
   if (h->line_bytes > h->line_cap)
-    return stop(h, FL_EHEADER_TOO_LARGE, "a response header line exceeds %u bytes", h->max_line_bytes);
+    return stop(h, FL_EHEADER_TOO_LARGE, "a response header line exceeds %u bytes",
+                h->max_line_bytes);
   return 0;
 }
 
@@ -106,10 +107,8 @@ static unsigned classify(const char *name, size_t len) {
     if (fl__strcaseeq(name, "Keep-Alive")) return FL__H_KEEP_ALIVE;
     if (fl__strcaseeq(name, "Set-Cookie")) return FL__H_SET_COOKIE;
     return 0;
-  case 16:
-    return fl__strcaseeq(name, "Content-Encoding") ? FL__H_CONTENT_ENCODING : 0;
-  default:
-    return 0;
+  case 16: return fl__strcaseeq(name, "Content-Encoding") ? FL__H_CONTENT_ENCODING : 0;
+  default: return 0;
   }
 }
 
@@ -135,15 +134,18 @@ static int on_headers_complete(llhttp_t *p) {
   int status = p->status_code;
   res->status = status;
   res->http_minor = p->http_minor;
-  if (status == 101) return stop(h, FL_EWEIRD_REPLY, "unexpected 101 Switching Protocols"); /* never asked */
+  if (status == 101)
+    return stop(h, FL_EWEIRD_REPLY, "unexpected 101 Switching Protocols"); /* never asked */
   h->all_head_bytes += h->header_bytes;
-  uint32_t all = h->max_header_bytes > FL__H1_ALL_HEADS_MAX ? h->max_header_bytes : FL__H1_ALL_HEADS_MAX;
+  uint32_t all =
+      h->max_header_bytes > FL__H1_ALL_HEADS_MAX ? h->max_header_bytes : FL__H1_ALL_HEADS_MAX;
   if (h->all_head_bytes > all)
-    return stop(h, FL_EHEADER_TOO_LARGE, "response heads (%u interim) exceed %u bytes in all", h->interim_heads,
-                all);
+    return stop(h, FL_EHEADER_TOO_LARGE, "response heads (%u interim) exceed %u bytes in all",
+                h->interim_heads, all);
   if (status < 200) { /* interim: shown to the owner, skipped, counted against the caps */
     if (++h->interim_heads > FL__H1_INTERIM_MAX)
-      return stop(h, FL_EHEADER_TOO_LARGE, "more than %u interim (1xx) responses", FL__H1_INTERIM_MAX);
+      return stop(h, FL_EHEADER_TOO_LARGE, "more than %u interim (1xx) responses",
+                  FL__H1_INTERIM_MAX);
     if (status == 100) h->continue_seen = 1;
     ex->ops->step(ex, FL__EX_INTERIM);
     if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
@@ -211,7 +213,8 @@ static const llhttp_settings_t settings = {
     .on_message_complete = on_message_complete,
 };
 
-void fl__h1_init(fl__h1 *h, uint32_t max_header_bytes, uint32_t max_header_count, uint32_t max_line_bytes) {
+void fl__h1_init(fl__h1 *h, uint32_t max_header_bytes, uint32_t max_header_count,
+                 uint32_t max_line_bytes) {
   memset(h, 0, sizeof *h);
   h->max_header_bytes = max_header_bytes;
   h->max_header_count = max_header_count;
@@ -243,7 +246,8 @@ static int parse_error(fl__h1 *h, llhttp_errno_t e) {
   int final_head = h->ex && h->ex->res->status >= 200;
   /* Not even a status line (HTTP/0.9, another protocol): curl's 1. */
   int err = !h->status_seen ? FL_EBAD_STATUS_LINE : final_head ? FL_ERECV : FL_EWEIRD_REPLY;
-  return stop(h, err, "%s: %s (%s)", err == FL_ERECV ? "malformed body encoding" : "invalid response",
+  return stop(h, err, "%s: %s (%s)",
+              err == FL_ERECV ? "malformed body encoding" : "invalid response",
               llhttp_get_error_reason(&h->parser), llhttp_errno_name(e)),
          err;
 }
@@ -271,7 +275,8 @@ int fl__h1_eof(fl__h1 *h) {
            FL_EWEIRD_REPLY;
   if (h->ex->head_only)
     return stop(h, FL_EWEIRD_REPLY, "connection closed during a HEAD response"), FL_EWEIRD_REPLY;
-  return stop(h, FL_EPARTIAL_BODY, "transfer closed with outstanding body data (%llu bytes received)",
+  return stop(h, FL_EPARTIAL_BODY,
+              "transfer closed with outstanding body data (%llu bytes received)",
               (unsigned long long)h->body_bytes),
          FL_EPARTIAL_BODY;
 }
@@ -280,18 +285,20 @@ int fl__h1_keep_alive(const fl__h1 *h) { return llhttp_should_keep_alive(&h->par
 
 /* ------------------------------------------------------------- serialize */
 
-int fl__h1_put_request_line(fl__buf *b, const char *method, const char *scheme, const char *authority,
-                            const char *target) {
+int fl__h1_put_request_line(fl__buf *b, const char *method, const char *scheme,
+                            const char *authority, const char *target) {
   /* Through a forward proxy the target is in absolute form (RFC 9112 3.2.2). */
   return fl__buf_puts(b, method) || fl__buf_puts(b, " ") ||
-                 (scheme && (fl__buf_puts(b, scheme) || fl__buf_puts(b, "://") || fl__buf_puts(b, authority))) ||
+                 (scheme && (fl__buf_puts(b, scheme) || fl__buf_puts(b, "://") ||
+                             fl__buf_puts(b, authority))) ||
                  fl__buf_puts(b, target) || fl__buf_puts(b, " HTTP/1.1\r\n")
              ? FL_ENOMEM
              : 0;
 }
 
 int fl__h1_put_header(fl__buf *b, const char *name, const char *value) {
-  return fl__buf_puts(b, name) || fl__buf_puts(b, ": ") || fl__buf_puts(b, value) || fl__buf_puts(b, "\r\n")
+  return fl__buf_puts(b, name) || fl__buf_puts(b, ": ") || fl__buf_puts(b, value) ||
+                 fl__buf_puts(b, "\r\n")
              ? FL_ENOMEM
              : 0;
 }

@@ -42,7 +42,8 @@ typedef struct fl__h1 {
 
 enum { FL__H1_MORE = 0, FL__H1_DONE = 1 };
 
-void fl__h1_init(fl__h1 *h, uint32_t max_header_bytes, uint32_t max_header_count, uint32_t max_line_bytes);
+void fl__h1_init(fl__h1 *h, uint32_t max_header_bytes, uint32_t max_header_count,
+                 uint32_t max_line_bytes);
 /* Parse the response of ex from the next byte on. */
 void fl__h1_begin(fl__h1 *h, fl__exchange *ex);
 /* Feed response bytes. FL__H1_MORE: all used, the message goes on;
@@ -58,8 +59,8 @@ int fl__h1_keep_alive(const fl__h1 *h);
 
 /* Serializing a request head. 0 or FL_ENOMEM. With a scheme, the target
  * is in absolute form: scheme://authority/target (to a forward proxy). */
-int fl__h1_put_request_line(fl__buf *b, const char *method, const char *scheme, const char *authority,
-                            const char *target);
+int fl__h1_put_request_line(fl__buf *b, const char *method, const char *scheme,
+                            const char *authority, const char *target);
 int fl__h1_put_header(fl__buf *b, const char *name, const char *value);
 int fl__h1_end_head(fl__buf *b);
 

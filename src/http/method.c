@@ -9,4 +9,6 @@ int fl__method_idempotent(const char *m) {
   return 0;
 }
 
-int fl__method_pipelinable(const char *m) { return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0; }
+int fl__method_pipelinable(const char *m) {
+  return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+}

@@ -44,18 +44,15 @@ struct fl__psl {
 
 static uint64_t hash(const char *s, size_t n) {
   uint64_t h = 1469598103934665603u; /* FNV-1a */
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211u;
   return h;
 }
 
 static int set_has(const fl__psl *psl, const char *s, size_t n) {
   for (size_t i = (size_t)hash(s, n) & psl->mask;; i = (i + 1) & psl->mask) {
     const char *e = psl->slots[i];
-    if (!e)
-      return 0;
-    if (strncmp(e, s, n) == 0 && e[n] == '\0')
-      return 1;
+    if (!e) return 0;
+    if (strncmp(e, s, n) == 0 && e[n] == '\0') return 1;
   }
 }
 
@@ -64,33 +61,27 @@ static int set_add(fl__psl *psl, char *s, size_t n) {
   if ((psl->count + 1) * 2 > psl->mask + 1) { /* keep load <= 1/2 */
     size_t ncap = (psl->mask + 1) * 2;
     char **ns = calloc(ncap, sizeof *ns);
-    if (!ns)
-      return FL_ENOMEM;
+    if (!ns) return FL_ENOMEM;
     for (size_t i = 0; i <= psl->mask; i++) {
       char *e = psl->slots[i];
-      if (!e)
-        continue;
+      if (!e) continue;
       size_t j = (size_t)hash(e, strlen(e)) & (ncap - 1);
-      while (ns[j])
-        j = (j + 1) & (ncap - 1);
+      while (ns[j]) j = (j + 1) & (ncap - 1);
       ns[j] = e;
     }
     free(psl->slots);
     psl->slots = ns, psl->mask = ncap - 1;
   }
-  if (set_has(psl, s, n))
-    return 0;
+  if (set_has(psl, s, n)) return 0;
   size_t i = (size_t)hash(s, n) & psl->mask;
-  while (psl->slots[i])
-    i = (i + 1) & psl->mask;
+  while (psl->slots[i]) i = (i + 1) & psl->mask;
   psl->slots[i] = s;
   psl->count++;
   return 0;
 }
 
 void fl__psl_free(fl__psl *psl) {
-  if (!psl)
-    return;
+  if (!psl) return;
   free(psl->slots);
   free(psl->text);
   free(psl);
@@ -102,8 +93,7 @@ size_t fl__psl_rule_count(const fl__psl *psl) { return psl->count; }
 static int read_file(const char *path, char **out, size_t *len) {
   *out = NULL;
   FILE *f = fopen(path, "re");
-  if (!f)
-    return FL_EREAD;
+  if (!f) return FL_EREAD;
   size_t cap = 0, n = 0;
   char *buf = NULL;
   int rc = 0;
@@ -124,8 +114,7 @@ static int read_file(const char *path, char **out, size_t *len) {
     size_t got = fread(buf + n, 1, cap - n - 1, f);
     n += got;
     if (got == 0) {
-      if (ferror(f))
-        rc = FL_EREAD;
+      if (ferror(f)) rc = FL_EREAD;
       break;
     }
   }
@@ -149,8 +138,7 @@ int fl__psl_load(fl__psl **out, const char *path) {
   char *text;
   size_t len;
   int rc = read_file(path, &text, &len);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   fl__psl *psl = calloc(1, sizeof *psl);
   if (!psl || !(psl->slots = calloc(1024, sizeof *psl->slots))) {
     free(psl);
@@ -164,8 +152,7 @@ int fl__psl_load(fl__psl **out, const char *path) {
     char *eol = memchr(line, '\n', (size_t)(end - line));
     char *next = eol ? eol + 1 : end;
     char *p = line;
-    while (p < next && (*p == ' ' || *p == '\t'))
-      p++;
+    while (p < next && (*p == ' ' || *p == '\t')) p++;
     if (!(next - p >= 2 && p[0] == '/' && p[1] == '/')) {
       size_t n = 0, ascii = 1;
       for (; p + n < next && p[n] && p[n] != ' ' && p[n] != '\t' && p[n] != '\r' && p[n] != '\n';
@@ -185,8 +172,7 @@ int fl__psl_load(fl__psl **out, const char *path) {
     }
     line = next;
   }
-  if (rc == 0 && psl->count == 0)
-    rc = FL_EREAD;
+  if (rc == 0 && psl->count == 0) rc = FL_EREAD;
   if (rc) {
     fl__psl_free(psl);
     return rc;
@@ -196,21 +182,17 @@ int fl__psl_load(fl__psl **out, const char *path) {
 }
 
 static int has_rule(const fl__psl *psl, const char *s, size_t n) {
-  if (psl)
-    return set_has(psl, s, n);
+  if (psl) return set_has(psl, s, n);
   for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
-    if (strncmp(builtin[i], s, n) == 0 && builtin[i][n] == '\0')
-      return 1;
+    if (strncmp(builtin[i], s, n) == 0 && builtin[i][n] == '\0') return 1;
   return 0;
 }
 
 int fl__psl_is_public_suffix(const fl__psl *psl, const char *domain) {
   char buf[260]; /* "!" or "*." + domain */
   size_t n = strlen(domain);
-  if (n == 0)
-    return 1;
-  if (n > 253)
-    return 0; /* not a valid DNS name, so no rule can match */
+  if (n == 0) return 1;
+  if (n > 253) return 0; /* not a valid DNS name, so no rule can match */
   buf[0] = '!';
   for (size_t i = 0; i < n; i++) {
     char c = domain[i];
@@ -220,13 +202,10 @@ int fl__psl_is_public_suffix(const fl__psl *psl, const char *domain) {
   const char *d = buf + 1;
 
   /* An exception rule "!D" means D's suffix is its parent: D is not one. */
-  if (has_rule(psl, buf, n + 1))
-    return 0;
-  if (has_rule(psl, d, n))
-    return 1;
+  if (has_rule(psl, buf, n + 1)) return 0;
+  if (has_rule(psl, d, n)) return 1;
   const char *dot = memchr(d, '.', n);
-  if (!dot)
-    return 1; /* default rule "*": every TLD */
+  if (!dot) return 1; /* default rule "*": every TLD */
   /* Wildcard "*.P" matches one label directly under P. */
   size_t plen = n - (size_t)(dot + 1 - d);
   char wild[260];

@@ -61,7 +61,8 @@ const char *fl_response_trailer(const fl_response *res, const char *name) {
 
 size_t fl_response_trailer_count(const fl_response *res) { return res ? res->trailers.n : 0; }
 
-int fl_response_trailer_at(const fl_response *res, size_t i, const char **name, const char **value) {
+int fl_response_trailer_at(const fl_response *res, size_t i, const char **name,
+                           const char **value) {
   if (!res || i >= res->trailers.n) return FL_EINVAL;
   if (name) *name = fl__headers_name(&res->trailers, i);
   if (value) *value = fl__headers_value(&res->trailers, i);

@@ -28,13 +28,10 @@ static int watchers_reserve(fl_loop *loop, int fd) {
   size_t n = loop->nwatchers ? loop->nwatchers : 64;
   fl__io **w;
 
-  if ((size_t)fd < loop->nwatchers)
-    return 0;
-  while (n <= (size_t)fd)
-    n *= 2;
+  if ((size_t)fd < loop->nwatchers) return 0;
+  while (n <= (size_t)fd) n *= 2;
   w = realloc(loop->watchers, n * sizeof *w);
-  if (w == NULL)
-    return FL_ENOMEM;
+  if (w == NULL) return FL_ENOMEM;
   memset(w + loop->nwatchers, 0, (n - loop->nwatchers) * sizeof *w);
   loop->watchers = w;
   loop->nwatchers = n;
@@ -44,27 +41,23 @@ static int watchers_reserve(fl_loop *loop, int fd) {
 static void queue_change(fl_loop *loop, fl__io *io) {
   /* Already linked means already queued (in changes, or in failed, which is
    * drained before any callback can run). */
-  if (!fl__queue_linked(&io->change_node))
-    fl__queue_insert_tail(&loop->changes, &io->change_node);
+  if (!fl__queue_linked(&io->change_node)) fl__queue_insert_tail(&loop->changes, &io->change_node);
 }
 
 int fl__io_start(fl_loop *loop, fl__io *io, uint32_t events) {
   assert(io->fd >= 0);
-  if (watchers_reserve(loop, io->fd) != 0)
-    return FL_ENOMEM;
+  if (watchers_reserve(loop, io->fd) != 0) return FL_ENOMEM;
   if (loop->watchers[io->fd] != NULL && loop->watchers[io->fd] != io)
     return FL_EINVAL; /* another watcher owns this fd: a caller bug */
   loop->watchers[io->fd] = io;
   io->want |= events;
-  if (io->want != io->registered)
-    queue_change(loop, io);
+  if (io->want != io->registered) queue_change(loop, io);
   return 0;
 }
 
 void fl__io_stop(fl_loop *loop, fl__io *io, uint32_t events) {
   io->want &= ~events;
-  if (io->want != io->registered)
-    queue_change(loop, io);
+  if (io->want != io->registered) queue_change(loop, io);
 }
 
 void fl__io_close(fl_loop *loop, fl__io *io) {
@@ -83,8 +76,7 @@ void fl__io_close(fl_loop *loop, fl__io *io) {
    * watcher being closed; mark them so that neither it nor a new watcher on
    * a reused fd number receives them. */
   for (i = loop->cur_event + 1; i < loop->nevents; i++)
-    if (loop->events[i].data.fd == io->fd)
-      loop->events[i].data.fd = -1;
+    if (loop->events[i].data.fd == io->fd) loop->events[i].data.fd = -1;
 }
 
 /* Bring the kernel's interest in line with what watchers want. */
@@ -96,8 +88,7 @@ static void flush_changes(fl_loop *loop) {
     int op, rc;
 
     fl__queue_remove(q);
-    if (io->want == io->registered)
-      continue;
+    if (io->want == io->registered) continue;
     op = io->registered == 0 ? EPOLL_CTL_ADD : io->want == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
     rc = epoll_ctl(loop->epfd, op, io->fd, &ev);
     /* A stale kernel entry (fd closed without fl__io_close while a dup kept
@@ -122,8 +113,7 @@ static void report_failed(fl_loop *loop) {
     fl__io *io = fl__container_of(q, fl__io, change_node);
 
     fl__queue_remove(q);
-    if (io->want != 0)
-      io->cb(loop, io, EPOLLERR);
+    if (io->want != 0) io->cb(loop, io, EPOLLERR);
   }
 }
 
@@ -135,8 +125,7 @@ static void dispatch(fl_loop *loop) {
     fl__io *io;
     uint32_t mask, fired;
 
-    if (fd < 0)
-      continue; /* invalidated by fl__io_close */
+    if (fd < 0) continue; /* invalidated by fl__io_close */
     io = (size_t)fd < loop->nwatchers ? loop->watchers[fd] : NULL;
     if (io == NULL) {
       /* Only if an owner closed an fd without fl__io_close while a dup kept
@@ -150,8 +139,7 @@ static void dispatch(fl_loop *loop) {
     }
     mask = io->want ? io->want | ALWAYS_EVENTS : 0;
     fired = e->events & mask;
-    if (fired != 0)
-      io->cb(loop, io, fired);
+    if (fired != 0) io->cb(loop, io, fired);
   }
   loop->nevents = 0;
   loop->cur_event = 0;
@@ -162,12 +150,10 @@ void fl__io_poll(fl_loop *loop, int timeout) {
   int n;
 
   flush_changes(loop);
-  if (!fl__queue_empty(&loop->failed))
-    timeout = 0;
+  if (!fl__queue_empty(&loop->failed)) timeout = 0;
   n = epoll_wait(loop->epfd, loop->events, FL__LOOP_MAX_EVENTS, timeout);
   if (n < 0) {
-    if (errno != EINTR)
-      fl__loop_fatal("epoll_wait");
+    if (errno != EINTR) fl__loop_fatal("epoll_wait");
     n = 0;
   }
   fl__loop_update_time(loop);

@@ -42,8 +42,7 @@ void fl__loop_fatal(const char *what) {
 /* Move every node of from to the empty list to (from ends up empty). */
 static void queue_move(fl__queue *from, fl__queue *to) {
   fl__queue_init(to);
-  if (fl__queue_empty(from))
-    return;
+  if (fl__queue_empty(from)) return;
   to->next = from->next;
   to->prev = from->prev;
   to->next->prev = to;
@@ -52,13 +51,11 @@ static void queue_move(fl__queue *from, fl__queue *to) {
 }
 
 static void post_lock(fl_loop *loop) {
-  if (pthread_mutex_lock(&loop->post_mu) != 0)
-    abort();
+  if (pthread_mutex_lock(&loop->post_mu) != 0) abort();
 }
 
 static void post_unlock(fl_loop *loop) {
-  if (pthread_mutex_unlock(&loop->post_mu) != 0)
-    abort();
+  if (pthread_mutex_unlock(&loop->post_mu) != 0) abort();
 }
 
 /* ---------------------------------------------------------------- deferred */
@@ -69,8 +66,7 @@ void fl__defer_init(fl__defer *d, fl__defer_cb cb) {
 }
 
 void fl__defer_schedule(fl_loop *loop, fl__defer *d) {
-  if (!fl__queue_linked(&d->node))
-    fl__queue_insert_tail(&loop->deferred, &d->node);
+  if (!fl__queue_linked(&d->node)) fl__queue_insert_tail(&loop->deferred, &d->node);
 }
 
 void fl__defer_cancel(fl__defer *d) { fl__queue_remove(&d->node); }
@@ -97,22 +93,18 @@ static void wake_cb(fl_loop *loop, fl__io *io, uint32_t events) {
   FL__UNUSED(events);
   /* Drain before run_posts takes the queue, so a post queued after the take
    * always leaves the eventfd readable. */
-  do
-    n = read(io->fd, &count, sizeof count);
+  do n = read(io->fd, &count, sizeof count);
   while (n < 0 && errno == EINTR);
-  if (n < 0 && errno != EAGAIN)
-    fl__loop_fatal("read(eventfd)");
+  if (n < 0 && errno != EAGAIN) fl__loop_fatal("read(eventfd)");
 }
 
 int fl_loop_post(fl_loop *loop, void (*cb)(void *data), void *data) {
   post *p;
   int was_empty;
 
-  if (loop == NULL || cb == NULL)
-    return FL_EINVAL;
+  if (loop == NULL || cb == NULL) return FL_EINVAL;
   p = malloc(sizeof *p);
-  if (p == NULL)
-    return FL_ENOMEM;
+  if (p == NULL) return FL_ENOMEM;
   p->cb = cb;
   p->data = data;
   post_lock(loop);
@@ -122,12 +114,10 @@ int fl_loop_post(fl_loop *loop, void (*cb)(void *data), void *data) {
   if (was_empty) {
     uint64_t one = 1;
     ssize_t n;
-    do
-      n = write(loop->wakefd, &one, sizeof one);
+    do n = write(loop->wakefd, &one, sizeof one);
     while (n < 0 && errno == EINTR);
     /* EAGAIN: the counter is saturated, so the eventfd is readable anyway. */
-    if (n < 0 && errno != EAGAIN)
-      fl__loop_fatal("write(eventfd)");
+    if (n < 0 && errno != EAGAIN) fl__loop_fatal("write(eventfd)");
   }
   return 0;
 }
@@ -196,11 +186,9 @@ static int poll_timeout(fl_loop *loop, fl_run_mode mode) {
   if (mode == FL_RUN_NOWAIT || loop->stop_flag || loop->refs == 0 ||
       !fl__queue_empty(&loop->deferred))
     return 0;
-  if (loop->heap_len == 0)
-    return -1;
+  if (loop->heap_len == 0) return -1;
   due = loop->heap[0]->due;
-  if (due <= loop->now)
-    return 0;
+  if (due <= loop->now) return 0;
   return due - loop->now > INT_MAX ? INT_MAX : (int)(due - loop->now);
 }
 
@@ -218,15 +206,13 @@ int fl_loop_run(fl_loop *loop, fl_run_mode mode) {
 
   assert(!loop->running && "fl_loop_run called from inside a callback of the same loop");
   loop->running = 1;
-  if (!alive)
-    fl__loop_update_time(loop);
+  if (!alive) fl__loop_update_time(loop);
   /* DEFAULT iterates while alive; ONCE and NOWAIT always do one iteration
    * (ONCE blocks only while something holds a ref). */
   while ((alive || mode != FL_RUN_DEFAULT) && !loop->stop_flag) {
     iterate(loop, mode);
     alive = loop_alive(loop);
-    if (mode != FL_RUN_DEFAULT)
-      break;
+    if (mode != FL_RUN_DEFAULT) break;
   }
   loop->stop_flag = 0;
   loop->running = 0;
@@ -236,8 +222,7 @@ int fl_loop_run(fl_loop *loop, fl_run_mode mode) {
 fl_loop *fl_loop_new(void) {
   fl_loop *loop = calloc(1, sizeof *loop);
 
-  if (loop == NULL)
-    return NULL;
+  if (loop == NULL) return NULL;
   loop->epfd = -1;
   loop->wakefd = -1;
   fl__queue_init(&loop->changes);
@@ -249,22 +234,18 @@ fl_loop *fl_loop_new(void) {
     return NULL;
   }
   loop->epfd = epoll_create1(EPOLL_CLOEXEC);
-  if (loop->epfd < 0)
-    goto fail;
+  if (loop->epfd < 0) goto fail;
   loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (loop->wakefd < 0)
-    goto fail;
+  if (loop->wakefd < 0) goto fail;
   fl__io_init(&loop->wake_io, wake_cb, loop->wakefd);
-  if (fl__io_start(loop, &loop->wake_io, FL__POLLIN) != 0)
-    goto fail;
+  if (fl__io_start(loop, &loop->wake_io, FL__POLLIN) != 0) goto fail;
   fl__loop_update_time(loop);
   return loop;
 
 fail:
   if (loop->wakefd >= 0)
     close(loop->wakefd); /* fresh fds: close cannot fail in a way we could act on */
-  if (loop->epfd >= 0)
-    close(loop->epfd);
+  if (loop->epfd >= 0) close(loop->epfd);
   free(loop->watchers);
   pthread_mutex_destroy(&loop->post_mu);
   free(loop);
@@ -272,26 +253,20 @@ fail:
 }
 
 int fl_loop_free(fl_loop *loop) {
-  if (loop == NULL)
-    return 0;
+  if (loop == NULL) return 0;
   assert(!loop->running && "fl_loop_free called from inside a callback of the same loop");
-  if (loop->attached > 0 || loop->user_timers > 0)
-    return FL_EINVAL;
-  while (posts_queued(loop))
-    run_posts(loop);
+  if (loop->attached > 0 || loop->user_timers > 0) return FL_EINVAL;
+  while (posts_queued(loop)) run_posts(loop);
   if (loop->attached > 0 || loop->user_timers > 0)
     return FL_EINVAL; /* a post created a client or timer */
   fl__io_close(loop, &loop->wake_io);
   /* close() of our own valid fds can only fail with EINTR/EIO, after which
    * Linux has released the fd anyway: nothing to retry. */
-  if (close(loop->wakefd) != 0 && errno == EBADF)
-    fl__loop_fatal("close(eventfd)");
-  if (close(loop->epfd) != 0 && errno == EBADF)
-    fl__loop_fatal("close(epoll)");
+  if (close(loop->wakefd) != 0 && errno == EBADF) fl__loop_fatal("close(eventfd)");
+  if (close(loop->epfd) != 0 && errno == EBADF) fl__loop_fatal("close(epoll)");
   free(loop->watchers);
   free(loop->heap);
-  if (pthread_mutex_destroy(&loop->post_mu) != 0)
-    abort();
+  if (pthread_mutex_destroy(&loop->post_mu) != 0) abort();
   free(loop);
   return 0;
 }

@@ -57,9 +57,9 @@ typedef void (*fl__timer_cb)(fl__timer *timer);
 struct fl__timer {
   fl_loop *loop;
   fl__timer_cb cb;
-  uint64_t due;      /* loop time, ms */
-  uint64_t seq;      /* tie-break: start order */
-  size_t heap_index; /* SIZE_MAX when not active */
+  uint64_t due;         /* loop time, ms */
+  uint64_t seq;         /* tie-break: start order */
+  size_t heap_index;    /* SIZE_MAX when not active */
   fl__queue ready_node; /* loop-private: due, about to fire (timer inactive) */
 };
 

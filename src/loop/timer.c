@@ -28,8 +28,7 @@ static void heap_sift_up(fl_loop *loop, size_t i) {
 
   while (i > 0) {
     size_t parent = (i - 1) / 2;
-    if (!timer_less(t, loop->heap[parent]))
-      break;
+    if (!timer_less(t, loop->heap[parent])) break;
     heap_set(loop, i, loop->heap[parent]);
     i = parent;
   }
@@ -42,12 +41,9 @@ static void heap_sift_down(fl_loop *loop, size_t i) {
 
   for (;;) {
     size_t child = 2 * i + 1;
-    if (child >= n)
-      break;
-    if (child + 1 < n && timer_less(loop->heap[child + 1], loop->heap[child]))
-      child++;
-    if (!timer_less(loop->heap[child], t))
-      break;
+    if (child >= n) break;
+    if (child + 1 < n && timer_less(loop->heap[child + 1], loop->heap[child])) child++;
+    if (!timer_less(loop->heap[child], t)) break;
     heap_set(loop, i, loop->heap[child]);
     i = child;
   }
@@ -60,8 +56,7 @@ static void heap_remove(fl_loop *loop, fl__timer *t) {
   fl__timer *last = loop->heap[--loop->heap_len];
 
   t->heap_index = SIZE_MAX;
-  if (last == t)
-    return;
+  if (last == t) return;
   heap_set(loop, i, last);
   if (i > 0 && timer_less(last, loop->heap[(i - 1) / 2]))
     heap_sift_up(loop, i);
@@ -75,12 +70,10 @@ static int heap_reserve(fl_loop *loop, size_t more) {
   size_t cap = loop->heap_cap ? loop->heap_cap : 16;
   fl__timer **h;
 
-  if (need <= loop->heap_cap)
-    return 0;
+  if (need <= loop->heap_cap) return 0;
   while (cap < need) cap *= 2;
   h = realloc(loop->heap, cap * sizeof *h);
-  if (h == NULL)
-    return FL_ENOMEM;
+  if (h == NULL) return FL_ENOMEM;
   loop->heap = h;
   loop->heap_cap = cap;
   return 0;
@@ -100,8 +93,7 @@ int fl__timer_start(fl__timer *timer, uint64_t timeout_ms) {
 
   /* An active timer frees its own slot, and an idle user timer has one
    * reserved: only an idle internal timer can fail. */
-  if (!fl__timer_active(timer) && !is_user(timer) && heap_reserve(loop, 1) != 0)
-    return FL_ENOMEM;
+  if (!fl__timer_active(timer) && !is_user(timer) && heap_reserve(loop, 1) != 0) return FL_ENOMEM;
   fl__timer_stop(timer);
   if (is_user(timer)) loop->user_timers_idle--; /* takes its reserved slot */
   timer->due = timeout_ms > UINT64_MAX - loop->now ? UINT64_MAX : loop->now + timeout_ms;
@@ -163,11 +155,9 @@ static void user_timer_fire(fl__timer *t) {
 fl_timer *fl_timer_new(fl_loop *loop) {
   fl_timer *ut;
 
-  if (loop == NULL)
-    return NULL;
+  if (loop == NULL) return NULL;
   ut = calloc(1, sizeof *ut);
-  if (ut == NULL)
-    return NULL;
+  if (ut == NULL) return NULL;
   fl__timer_init(loop, &ut->timer, user_timer_fire);
   loop->user_timers_idle++;
   if (heap_reserve(loop, 0) != 0) { /* its slot, now or never */
@@ -183,11 +173,9 @@ int fl_timer_start(fl_timer *timer, uint64_t timeout_ms, uint64_t repeat_ms, fl_
                    void *data) {
   int rc;
 
-  if (timer == NULL || cb == NULL)
-    return FL_EINVAL;
+  if (timer == NULL || cb == NULL) return FL_EINVAL;
   rc = fl__timer_start(&timer->timer, timeout_ms);
-  if (rc != 0)
-    return rc;
+  if (rc != 0) return rc;
   timer->cb = cb;
   timer->data = data;
   timer->repeat_ms = repeat_ms;
@@ -199,8 +187,7 @@ int fl_timer_start(fl_timer *timer, uint64_t timeout_ms, uint64_t repeat_ms, fl_
 }
 
 void fl_timer_stop(fl_timer *timer) {
-  if (timer == NULL)
-    return;
+  if (timer == NULL) return;
   fl__timer_stop(&timer->timer);
   if (timer->holds_ref) {
     timer->holds_ref = 0;
@@ -209,8 +196,7 @@ void fl_timer_stop(fl_timer *timer) {
 }
 
 void fl_timer_free(fl_timer *timer) {
-  if (timer == NULL)
-    return;
+  if (timer == NULL) return;
   fl_timer_stop(timer);
   timer->timer.loop->user_timers--;
   timer->timer.loop->user_timers_idle--;

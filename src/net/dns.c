@@ -55,8 +55,7 @@ int fl__dns_cache_put(fl__resolver *r, const char *name, const fl__sockaddr *add
   char key[FL__DNS_NAME_MAX + 1];
   fl__sockaddr ordered[FL__DNS_MAX_ADDRS];
   size_t len = strlen(name);
-  if (len == 0 || len > FL__DNS_NAME_MAX || n == 0)
-    return FL_EINVAL;
+  if (len == 0 || len > FL__DNS_NAME_MAX || n == 0) return FL_EINVAL;
   fl__dns_lower_copy(key, name, len);
   n = fl__dns_order_addrs(ordered, FL__DNS_MAX_ADDRS, addrs, n);
   fl__dns_cache_store_addrs(&r->cache, key, ordered, n, ttl_s, fl__loop_now(r->loop));
@@ -65,8 +64,7 @@ int fl__dns_cache_put(fl__resolver *r, const char *name, const fl__sockaddr *add
 
 /* ------------------------------------------------------------- lookups */
 void fl__dns_lookup_maybe_free(fl__dns_lookup *lk) {
-  if (lk->in_ares || !lk->delivered)
-    return;
+  if (lk->in_ares || !lk->delivered) return;
   fl__queue_remove(&lk->node);
   free(lk);
 }
@@ -94,8 +92,7 @@ static void on_deliver(fl__defer *d) {
   }
   r->delivering--;
   if (r->dead) {
-    if (!r->delivering)
-      destroy(r);
+    if (!r->delivering) destroy(r);
     return;
   }
   lk->delivered = 1;
@@ -116,15 +113,13 @@ static void destroy(fl__resolver *r) {
   }
   fl__dns_cache_free(&r->cache);
   fl__hash_free(&r->inflight);
-  for (i = 0; i < r->noverrides; i++)
-    free(r->overrides[i].host);
+  for (i = 0; i < r->noverrides; i++) free(r->overrides[i].host);
   free(r->overrides);
   free(r);
 }
 
 void fl__resolver_free(fl__resolver *r) {
-  if (!r)
-    return;
+  if (!r) return;
   if (r->delivering) {
     r->dead = 1; /* on_deliver finishes the job once the callback returns */
     return;
@@ -139,14 +134,11 @@ int fl__resolver_new(fl_loop *loop, const fl__resolver_options *opts, fl__resolv
   int err;
 
   *out = NULL;
-  if (errbuf && errcap)
-    errbuf[0] = '\0';
+  if (errbuf && errcap) errbuf[0] = '\0';
   err = fl__dns_ares_library_init(errbuf, errcap);
-  if (err)
-    return err;
+  if (err) return err;
   r = calloc(1, sizeof(*r));
-  if (!r)
-    return FL_ENOMEM;
+  if (!r) return FL_ENOMEM;
   r->loop = loop;
   r->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
   fl__dns_cache_init(&r->cache, opts->ttl_min_ms, opts->ttl_max_ms, opts->negative_ttl_ms);
@@ -156,8 +148,7 @@ int fl__resolver_new(fl_loop *loop, const fl__resolver_options *opts, fl__resolv
   fl__timer_init(loop, &r->timer, fl__dns_ares_on_timer);
 
   if (opts->resolve)
-    while (opts->resolve[n])
-      n++;
+    while (opts->resolve[n]) n++;
   if (n) {
     r->overrides = calloc(n, sizeof(*r->overrides));
     if (!r->overrides) {
@@ -166,14 +157,12 @@ int fl__resolver_new(fl_loop *loop, const fl__resolver_options *opts, fl__resolv
     }
     for (i = 0; i < n; i++) {
       err = fl__dns_parse_override(opts->resolve[i], &r->overrides[i], errbuf, errcap);
-      if (err)
-        goto fail;
+      if (err) goto fail;
       r->noverrides++;
     }
   }
   err = fl__dns_ares_init(r, opts->servers, errbuf, errcap);
-  if (err)
-    goto fail;
+  if (err) goto fail;
   *out = r;
   return 0;
 
@@ -189,7 +178,8 @@ void fl__resolver_stats(const fl__resolver *r, fl__dns_stats *out) {
 }
 
 /* --------------------------------------------------------------- resolve */
-static const fl__dns_override *find_override(const fl__resolver *r, const char *name, uint16_t port) {
+static const fl__dns_override *find_override(const fl__resolver *r, const char *name,
+                                             uint16_t port) {
   size_t i;
   for (i = 0; i < r->noverrides; i++)
     if (r->overrides[i].port == port && strcmp(r->overrides[i].host, name) == 0)
@@ -205,8 +195,7 @@ static int is_localhost_subname(const char *name, size_t len) {
   size_t sl = sizeof suffix - 1;
   if (len && name[len - 1] == '.') {
     len--;
-    if (len == sl - 1 && memcmp(name, suffix + 1, len) == 0)
-      return 1; /* "localhost." */
+    if (len == sl - 1 && memcmp(name, suffix + 1, len) == 0) return 1; /* "localhost." */
   }
   return len > sl && memcmp(name + len - sl, suffix, sl) == 0;
 }
@@ -216,8 +205,7 @@ static int is_localhost_subname(const char *name, size_t len) {
 static int plausible_name(const char *name) {
   const unsigned char *p;
   for (p = (const unsigned char *)name; *p; p++)
-    if (*p <= ' ' || *p == 0x7f || strchr(":%[]/\\@", *p))
-      return 0;
+    if (*p <= ' ' || *p == 0x7f || strchr(":%[]/\\@", *p)) return 0;
   return 1;
 }
 
@@ -225,12 +213,10 @@ static int literal(fl__dns_req *req, const char *host, size_t len) {
   char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   fl__sockaddr a;
   if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
-    if (len - 2 >= sizeof buf)
-      return 0;
+    if (len - 2 >= sizeof buf) return 0;
     memcpy(buf, host + 1, len - 2);
     buf[len - 2] = '\0';
-    if (!fl__dns_parse_ip(buf, &a) || a.sa.sa_family != AF_INET6)
-      return 0;
+    if (!fl__dns_parse_ip(buf, &a) || a.sa.sa_family != AF_INET6) return 0;
   } else if (!fl__dns_parse_ip(host, &a)) {
     return 0;
   }
@@ -262,8 +248,7 @@ int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_
     fl__dns_ares_set_error(r, req, FL_ERESOLVE, ARES_SUCCESS, "(empty host name)");
     return 0;
   }
-  if (literal(req, host, len))
-    return 0;
+  if (literal(req, host, len)) return 0;
   if (len > FL__DNS_NAME_MAX) {
     fl__dns_ares_set_error(r, req, FL_ERESOLVE, ARES_EBADNAME, "(name too long)");
     return 0;
@@ -341,10 +326,8 @@ int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_
 
 void fl__dns_cancel(fl__resolver *r, fl__dns_req *req) {
   FL__UNUSED(r);
-  if (!req->entry)
-    return;
+  if (!req->entry) return;
   /* The lookup goes on without waiters: its answer still fills the cache. */
   fl__queue_remove(&req->node);
   req->entry = NULL;
 }
-

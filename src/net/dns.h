@@ -29,7 +29,7 @@ typedef struct fl__resolver_options {
   const char *const *resolve; /* NULL-terminated overrides, or NULL */
   uint32_t timeout_ms;        /* whole lookup (0 = 5000) */
   uint32_t ttl_min_ms;
-  uint32_t ttl_max_ms;        /* 0 = no cache */
+  uint32_t ttl_max_ms; /* 0 = no cache */
   uint32_t negative_ttl_ms;
 } fl__resolver_options;
 
@@ -38,15 +38,15 @@ typedef struct fl__resolver_options {
  * do not pass a pending req to fl__dns_resolve again. */
 struct fl__dns_req {
   /* result, valid when the lookup is done */
-  int err;                    /* 0, FL_ERESOLVE, FL_EDNS_SERVER_FAIL, FL_EDNS_TIMEOUT, FL_ENOMEM */
+  int err; /* 0, FL_ERESOLVE, FL_EDNS_SERVER_FAIL, FL_EDNS_TIMEOUT, FL_ENOMEM */
   size_t naddrs;
   fl__sockaddr addrs[FL__DNS_MAX_ADDRS];
-  int cache_hit;              /* answered from cache, override or literal */
+  int cache_hit; /* answered from cache, override or literal */
   char errmsg[160];
   /* private */
   fl__dns_cb cb;
   void *data;
-  fl__queue node;             /* waiting on an in-flight lookup */
+  fl__queue node; /* waiting on an in-flight lookup */
   void *entry;
   uint16_t port;
 };
@@ -79,7 +79,7 @@ typedef struct fl__dns_stats {
   uint64_t watch_errors;  /* fl__io/fl__timer start failures (ENOMEM) */
   uint32_t in_flight;     /* lookups c-ares still holds (waiters or not) */
   uint32_t cache_entries;
-  uint32_t sockets;       /* c-ares sockets being watched */
+  uint32_t sockets; /* c-ares sockets being watched */
 } fl__dns_stats;
 void fl__resolver_stats(const fl__resolver *r, fl__dns_stats *out);
 

@@ -28,8 +28,7 @@ static void lib_init(void) { lib_status = ares_library_init(ARES_LIB_INIT_ALL); 
 static void __attribute__((format(printf, 3, 4)))
 set_msg(char *buf, size_t cap, const char *fmt, ...) {
   va_list ap;
-  if (!buf || !cap)
-    return;
+  if (!buf || !cap) return;
   va_start(ap, fmt);
   vsnprintf(buf, cap, fmt, ap);
   va_end(ap);
@@ -47,23 +46,17 @@ int fl__dns_ares_library_init(char *errbuf, size_t errcap) {
 /* ----------------------------------------------------------- error codes */
 static int map_status(int status) {
   switch (status) {
-  case ARES_SUCCESS:
-    return 0;
+  case ARES_SUCCESS: return 0;
   case ARES_ENOTFOUND:
   case ARES_ENODATA:
-  case ARES_ENONAME:
-    return FL_ERESOLVE;
+  case ARES_ENONAME: return FL_ERESOLVE;
   case ARES_ESERVFAIL:
   case ARES_EREFUSED:
   case ARES_ECONNREFUSED:
-  case ARES_EBADRESP:
-    return FL_EDNS_SERVER_FAIL;
-  case ARES_ETIMEOUT:
-    return FL_EDNS_TIMEOUT;
-  case ARES_ENOMEM:
-    return FL_ENOMEM;
-  default:
-    return FL_ERESOLVE;
+  case ARES_EBADRESP: return FL_EDNS_SERVER_FAIL;
+  case ARES_ETIMEOUT: return FL_EDNS_TIMEOUT;
+  case ARES_ENOMEM: return FL_ENOMEM;
+  default: return FL_ERESOLVE;
   }
 }
 
@@ -77,9 +70,8 @@ void fl__dns_ares_set_error(fl__resolver *r, fl__dns_req *req, int err, int stat
             name, ares_strerror(status));
     break;
   case FL_EDNS_TIMEOUT:
-    fl__msg(req->errmsg, sizeof req->errmsg,
-            "could not resolve host: %s (DNS timeout after %u ms)", name,
-            (unsigned)r->timeout_ms);
+    fl__msg(req->errmsg, sizeof req->errmsg, "could not resolve host: %s (DNS timeout after %u ms)",
+            name, (unsigned)r->timeout_ms);
     break;
   case FL_ENOMEM:
     fl__msg(req->errmsg, sizeof req->errmsg, "could not resolve host: %s (out of memory)", name);
@@ -122,10 +114,8 @@ static void on_sock_io(fl_loop *loop, fl__io *io, uint32_t events) {
   uint32_t bad = EPOLLERR | EPOLLHUP;
   FL__UNUSED(loop);
 
-  if ((events & (FL__POLLIN | EPOLLRDHUP | bad)) && (s->want & FL__POLLIN))
-    rfd = io->fd;
-  if ((events & FL__POLLOUT) || ((events & bad) && (s->want & FL__POLLOUT)))
-    wfd = io->fd;
+  if ((events & (FL__POLLIN | EPOLLRDHUP | bad)) && (s->want & FL__POLLIN)) rfd = io->fd;
+  if ((events & FL__POLLOUT) || ((events & bad) && (s->want & FL__POLLOUT))) wfd = io->fd;
   if (rfd == ARES_SOCKET_BAD && wfd == ARES_SOCKET_BAD)
     rfd = io->fd; /* an error on a socket c-ares watches: let it read and fail */
   ares_process_fd(r->channel, rfd, wfd);
@@ -135,8 +125,7 @@ static void on_sock_io(fl_loop *loop, fl__io *io, uint32_t events) {
 static long find_sock(const fl__resolver *r, int fd) {
   size_t i;
   for (i = 0; i < r->nsocks; i++)
-    if (r->socks[i]->io.fd == fd)
-      return (long)i;
+    if (r->socks[i]->io.fd == fd) return (long)i;
   return -1;
 }
 
@@ -156,8 +145,7 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
   fl__dns_sock *s;
 
   if (!want) {
-    if (i >= 0)
-      sock_forget(r, (size_t)i);
+    if (i >= 0) sock_forget(r, (size_t)i);
     return;
   }
   if (i < 0) {
@@ -186,8 +174,7 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
   }
   off = s->want & ~want;
   on = want & ~s->want;
-  if (off)
-    fl__io_stop(r->loop, &s->io, off);
+  if (off) fl__io_stop(r->loop, &s->io, off);
   if (on && fl__io_start(r->loop, &s->io, on) != 0) {
     r->stats.watch_errors++;
     r->watch_failed = 1;
@@ -225,13 +212,11 @@ static size_t collect(const struct ares_addrinfo *ai, fl__sockaddr *out, uint32_
     else
       continue;
     fl__sockaddr_set_port(a, 0);
-    if (node->ai_ttl < ttl)
-      ttl = node->ai_ttl;
+    if (node->ai_ttl < ttl) ttl = node->ai_ttl;
     n++;
   }
   for (cn = ai->cnames; cn; cn = cn->next)
-    if (cn->ttl < ttl)
-      ttl = cn->ttl;
+    if (cn->ttl < ttl) ttl = cn->ttl;
   *ttl_out = ttl < 0 ? 0 : (uint32_t)ttl;
   return fl__dns_order_addrs(out, FL__DNS_MAX_ADDRS, raw, n);
 }
@@ -246,28 +231,23 @@ static void on_ares_done(void *arg, int status, int timeouts, struct ares_addrin
 
   lk->in_ares = 0;
   r->stats.in_flight--;
-  if (status == ARES_ECANCELLED && r->cancel_oom)
-    status = ARES_ENOMEM;
+  if (status == ARES_ECANCELLED && r->cancel_oom) status = ARES_ENOMEM;
   if (status == ARES_EDESTRUCTION) {
     /* From ares_destroy: the resolver is going away and frees lk itself. */
-    if (ai)
-      ares_freeaddrinfo(ai);
+    if (ai) ares_freeaddrinfo(ai);
     return;
   }
   if (status == ARES_SUCCESS) {
     n = ai ? collect(ai, addrs, &ttl) : 0;
-    if (n == 0)
-      status = ARES_ENODATA;
+    if (n == 0) status = ARES_ENODATA;
   }
-  if (ai)
-    ares_freeaddrinfo(ai);
+  if (ai) ares_freeaddrinfo(ai);
 
   if (status == ARES_SUCCESS)
     fl__dns_cache_store_addrs(&r->cache, lk->name, addrs, n, ttl, fl__loop_now(r->loop));
   if (!lk->done) {
     lk->naddrs = n;
-    if (n)
-      memcpy(lk->addrs, addrs, n * sizeof(addrs[0]));
+    if (n) memcpy(lk->addrs, addrs, n * sizeof(addrs[0]));
     finish_lookup(r, lk, map_status(status), status);
     fl__dns_cache_store_error(&r->cache, lk->name, lk->err, lk->status, fl__loop_now(r->loop));
   }
@@ -279,14 +259,12 @@ static void update_timer(fl__resolver *r) {
   uint64_t next = UINT64_MAX;
   struct timeval tv, *tvp = ares_timeout(r->channel, NULL, &tv);
 
-  if (tvp)
-    next = (uint64_t)tvp->tv_sec * 1000u + ((uint64_t)tvp->tv_usec + 999u) / 1000u;
+  if (tvp) next = (uint64_t)tvp->tv_sec * 1000u + ((uint64_t)tvp->tv_usec + 999u) / 1000u;
   if (!fl__queue_empty(&r->pending)) {
     fl__dns_lookup *first = fl__container_of(r->pending.next, fl__dns_lookup, pending);
     uint64_t now = fl__loop_now(r->loop);
     uint64_t left = first->deadline > now ? first->deadline - now : 0;
-    if (left < next)
-      next = left;
+    if (left < next) next = left;
   }
   if (next == UINT64_MAX)
     fl__timer_stop(&r->timer);
@@ -301,8 +279,7 @@ void fl__dns_ares_on_timer(fl__timer *t) {
   ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
   while (!fl__queue_empty(&r->pending)) {
     fl__dns_lookup *lk = fl__container_of(r->pending.next, fl__dns_lookup, pending);
-    if (lk->deadline > now)
-      break;
+    if (lk->deadline > now) break;
     finish_lookup(r, lk, FL_EDNS_TIMEOUT, ARES_ETIMEOUT);
   }
   after_ares(r);
@@ -318,15 +295,13 @@ int fl__dns_ares_init(fl__resolver *r, const char *servers, char *errbuf, size_t
 
   if (servers) {
     int err = fl__dns_parse_servers(servers, &csv, errbuf, errcap);
-    if (err)
-      return err;
+    if (err) return err;
   }
   memset(&o, 0, sizeof o);
   o.sock_state_cb = on_sock_state;
   o.sock_state_cb_data = r;
   o.timeout = (int)(r->timeout_ms / (1 + 2 * (ARES_TRIES - 1)));
-  if (o.timeout < 1)
-    o.timeout = 1;
+  if (o.timeout < 1) o.timeout = 1;
   o.tries = ARES_TRIES;
   o.lookups = lookups;
   st = ares_init_options(&r->channel, &o, mask);

@@ -22,12 +22,9 @@ void fl__dns_cache_init(fl__dns_cache *c, uint32_t ttl_min_ms, uint32_t ttl_max_
 
 uint64_t fl__dns_cache_clamp_ttl(uint32_t ttl_min_ms, uint32_t ttl_max_ms, uint32_t ttl_s) {
   uint64_t ms = (uint64_t)ttl_s * 1000u;
-  if (ttl_max_ms == 0)
-    return 0;
-  if (ms < ttl_min_ms)
-    ms = ttl_min_ms;
-  if (ms > ttl_max_ms)
-    ms = ttl_max_ms;
+  if (ttl_max_ms == 0) return 0;
+  if (ms < ttl_min_ms) ms = ttl_min_ms;
+  if (ms > ttl_max_ms) ms = ttl_max_ms;
   return ms;
 }
 
@@ -50,8 +47,7 @@ static fl__dns_entry *lookup(const fl__dns_cache *c, const char *name) {
 
 const fl__dns_entry *fl__dns_cache_find(fl__dns_cache *c, const char *name, uint64_t now) {
   fl__dns_entry *e = lookup(c, name);
-  if (!e)
-    return NULL;
+  if (!e) return NULL;
   if (now >= e->expires) {
     cache_drop(c, e);
     return NULL;
@@ -62,13 +58,11 @@ const fl__dns_entry *fl__dns_cache_find(fl__dns_cache *c, const char *name, uint
 /* Make room for one more entry: drop the expired ones, else the oldest. */
 static void cache_make_room(fl__dns_cache *c, uint64_t now) {
   fl__queue *q, *next;
-  if (c->table.count < CACHE_MAX_ENTRIES)
-    return;
+  if (c->table.count < CACHE_MAX_ENTRIES) return;
   for (q = c->age.next; q != &c->age; q = next) {
     fl__dns_entry *e = fl__container_of(q, fl__dns_entry, age);
     next = q->next;
-    if (now >= e->expires)
-      cache_drop(c, e);
+    if (now >= e->expires) cache_drop(c, e);
   }
   if (c->table.count >= CACHE_MAX_ENTRIES)
     cache_drop(c, fl__container_of(c->age.next, fl__dns_entry, age));
@@ -82,21 +76,17 @@ static void cache_store(fl__dns_cache *c, const char *name, int err, int status,
   size_t len = strlen(name);
   fl__dns_entry *e;
 
-  if (old)
-    cache_drop(c, old);
-  if (lifetime_ms == 0)
-    return;
+  if (old) cache_drop(c, old);
+  if (lifetime_ms == 0) return;
   cache_make_room(c, now);
   e = malloc(sizeof(*e) + len + 1);
-  if (!e)
-    return; /* the cache is an optimisation */
+  if (!e) return; /* the cache is an optimisation */
   memcpy(e->name, name, len + 1);
   e->expires = now + lifetime_ms;
   e->err = err;
   e->status = status;
   e->naddrs = naddrs;
-  if (naddrs)
-    memcpy(e->addrs, addrs, naddrs * sizeof(*addrs));
+  if (naddrs) memcpy(e->addrs, addrs, naddrs * sizeof(*addrs));
   if (fl__hash_insert(&c->table, &e->node, fl__hash_str(e->name)) != 0) {
     free(e);
     return;
@@ -112,9 +102,7 @@ void fl__dns_cache_store_addrs(fl__dns_cache *c, const char *name, const fl__soc
 
 void fl__dns_cache_store_error(fl__dns_cache *c, const char *name, int err, int status,
                                uint64_t now) {
-  if (err == 0)
-    return; /* positive results are stored with their TTL */
-  if (err == FL_EDNS_TIMEOUT || err == FL_ENOMEM || c->ttl_max_ms == 0)
-    return;
+  if (err == 0) return; /* positive results are stored with their TTL */
+  if (err == FL_EDNS_TIMEOUT || err == FL_ENOMEM || c->ttl_max_ms == 0) return;
   cache_store(c, name, err, status, NULL, 0, now, c->negative_ttl_ms);
 }

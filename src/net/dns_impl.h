@@ -56,8 +56,8 @@ struct fl__resolver {
   fl__hash inflight; /* fl__dns_lookup.h, by name, until the result is known */
   fl__queue lookups;
   fl__queue pending;
-  int delivering; /* inside a user callback */
-  int dead;       /* fl__resolver_free was called during delivery */
+  int delivering;   /* inside a user callback */
+  int dead;         /* fl__resolver_free was called during delivery */
   int watch_failed; /* a c-ares socket could not be watched (no memory) */
   int cancel_oom;   /* inside ares_cancel for that: ECANCELLED means ENOMEM */
   fl__dns_stats stats;

@@ -38,36 +38,28 @@ static void close_fd(int fd) {
 /* How much an errno tells the user; the most telling failure is reported. */
 static int errno_rank(int e) {
   switch (e) {
-  case 0:
-    return 0;
-  case ECONNREFUSED:
-    return 3;
+  case 0: return 0;
+  case ECONNREFUSED: return 3;
   case ENETUNREACH:
   case EHOSTUNREACH:
   case EADDRNOTAVAIL:
-  case EAFNOSUPPORT:
-    return 2;
-  default:
-    return 1;
+  case EAFNOSUPPORT: return 2;
+  default: return 1;
   }
 }
 
 static int errno_to_err(int e) {
   switch (errno_rank(e)) {
-  case 3:
-    return FL_ECONN_REFUSED;
-  case 2:
-    return FL_EHOST_UNREACH;
-  default:
-    return e == ENOMEM ? FL_ENOMEM : FL_ECONNECT;
+  case 3: return FL_ECONN_REFUSED;
+  case 2: return FL_EHOST_UNREACH;
+  default: return e == ENOMEM ? FL_ENOMEM : FL_ECONNECT;
   }
 }
 
 /* Remember a failed attempt if it says at least as much as the one kept. */
 static void note_failure(fl__connector *c, const fl__sockaddr *addr, int e) {
   char ip[64];
-  if (errno_rank(e) < errno_rank(c->last_errno))
-    return;
+  if (errno_rank(e) < errno_rank(c->last_errno)) return;
   c->last_errno = e;
   uint16_t port = fl__sockaddr_str(addr, ip, sizeof ip);
   fl__msg(c->errmsg, sizeof c->errmsg, "connect to %s port %u failed: %s", ip, (unsigned)port,
@@ -77,8 +69,7 @@ static void note_failure(fl__connector *c, const fl__sockaddr *addr, int e) {
 /* 0 or an errno. */
 static int set_nodelay(int fd) {
   int one = 1;
-  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
-    return errno;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) return errno;
   return 0;
 }
 
@@ -92,8 +83,7 @@ static void attempt_close(fl__connector *c, attempt *a) {
 
 static void close_all(fl__connector *c) {
   for (size_t i = 0; i < FL__CONNECT_MAX_ATTEMPTS && c->nattempts > 0; i++)
-    if (c->attempts[i].active)
-      attempt_close(c, &c->attempts[i]);
+    if (c->attempts[i].active) attempt_close(c, &c->attempts[i]);
   fl__timer_stop(&c->delay_timer);
 }
 
@@ -113,8 +103,7 @@ static void report(fl__connector *c) {
   c->running = 0;
   if (c->fd < 0) {
     c->err = c->last_errno ? errno_to_err(c->last_errno) : FL_ECONNECT;
-    if (!c->errmsg[0])
-      fl__msg(c->errmsg, sizeof c->errmsg, "connect failed");
+    if (!c->errmsg[0]) fl__msg(c->errmsg, sizeof c->errmsg, "connect failed");
   }
   c->cb(c);
 }
@@ -145,15 +134,12 @@ static int attempt_start(fl__connector *c) {
   }
   attempt *a = NULL;
   for (size_t i = 0; i < FL__CONNECT_MAX_ATTEMPTS && !a; i++)
-    if (!c->attempts[i].active)
-      a = &c->attempts[i];
-  if (e == 0 && !a)
-    e = EMFILE; /* unreachable: callers keep nattempts below the cap */
+    if (!c->attempts[i].active) a = &c->attempts[i];
+  if (e == 0 && !a) e = EMFILE; /* unreachable: callers keep nattempts below the cap */
   if (e == 0) {
     fl__io_init(&a->io, on_writable, fd);
     int rc = fl__io_start(c->loop, &a->io, FL__POLLOUT);
-    if (rc != 0)
-      e = rc == FL_ENOMEM ? ENOMEM : EBADF; /* EBADF: the fd is someone else's */
+    if (rc != 0) e = rc == FL_ENOMEM ? ENOMEM : EBADF; /* EBADF: the fd is someone else's */
   }
   if (e != 0) {
     close_fd(fd);
@@ -172,22 +158,19 @@ static int attempt_start(fl__connector *c) {
 static int start_next(fl__connector *c) {
   while (c->next < c->naddrs && c->nattempts < FL__CONNECT_MAX_ATTEMPTS) {
     int r = attempt_start(c);
-    if (r == 0)
-      return 1;
+    if (r == 0) return 1;
     if (r > 0) {
       if (c->next < c->naddrs) {
         /* Without a timer (ENOMEM) the next address waits for a failure; the
          * caller's connect timeout still bounds the whole thing. */
-        if (fl__timer_start(&c->delay_timer, c->delay_ms) != 0)
-          fl__timer_stop(&c->delay_timer);
+        if (fl__timer_start(&c->delay_timer, c->delay_ms) != 0) fl__timer_stop(&c->delay_timer);
       } else {
         fl__timer_stop(&c->delay_timer);
       }
       return 0;
     }
   }
-  if (c->next >= c->naddrs)
-    fl__timer_stop(&c->delay_timer);
+  if (c->next >= c->naddrs) fl__timer_stop(&c->delay_timer);
   return c->nattempts == 0 && c->next >= c->naddrs;
 }
 
@@ -202,8 +185,7 @@ static void on_writable(fl_loop *loop, fl__io *io, uint32_t events) {
     e = errno;
   else if (e == 0 && !(events & FL__POLLOUT))
     e = ECONNRESET; /* hang-up without a recorded error */
-  if (e == 0)
-    e = set_nodelay(fd);
+  if (e == 0) e = set_nodelay(fd);
   if (e == 0) {
     size_t index = a->addr_index;
     fl__io_close(c->loop, io); /* the caller registers its own watcher on fd */
@@ -218,36 +200,28 @@ static void on_writable(fl_loop *loop, fl__io *io, uint32_t events) {
   note_failure(c, &c->addrs[a->addr_index], e);
   attempt_close(c, a);
   if (c->next < c->naddrs && (c->nattempts == 0 || !fl__timer_active(&c->delay_timer))) {
-    if (start_next(c))
-      report(c);
+    if (start_next(c)) report(c);
     return;
   }
-  if (c->nattempts == 0)
-    report(c); /* every address tried, every attempt failed */
+  if (c->nattempts == 0) report(c); /* every address tried, every attempt failed */
 }
 
 static void on_delay(fl__timer *t) {
   fl__connector *c = fl__container_of(t, fl__connector, delay_timer);
-  if (c->nattempts >= FL__CONNECT_MAX_ATTEMPTS)
-    return; /* due: the next failure starts it */
-  if (start_next(c))
-    report(c);
+  if (c->nattempts >= FL__CONNECT_MAX_ATTEMPTS) return; /* due: the next failure starts it */
+  if (start_next(c)) report(c);
 }
 
-static void on_deferred(fl__defer *d) {
-  report(fl__container_of(d, fl__connector, fail_defer));
-}
+static void on_deferred(fl__defer *d) { report(fl__container_of(d, fl__connector, fail_defer)); }
 
 int fl__connect_start(fl_loop *loop, fl__connector *c, const fl__sockaddr *addrs, size_t naddrs,
                       uint32_t attempt_delay_ms, fl__connect_cb cb, void *data) {
-  if (!c)
-    return FL_EINVAL;
+  if (!c) return FL_EINVAL;
   c->running = 0;
   c->fd = -1;
   c->err = FL_EINVAL;
   c->errmsg[0] = '\0';
-  if (!loop || !addrs || naddrs == 0 || !cb)
-    return FL_EINVAL;
+  if (!loop || !addrs || naddrs == 0 || !cb) return FL_EINVAL;
 
   c->err = 0;
   memset(&c->remote, 0, sizeof c->remote);
@@ -268,14 +242,12 @@ int fl__connect_start(fl_loop *loop, fl__connector *c, const fl__sockaddr *addrs
   }
   c->last_errno = 0;
   c->running = 1;
-  if (start_next(c))
-    fl__defer_schedule(loop, &c->fail_defer);
+  if (start_next(c)) fl__defer_schedule(loop, &c->fail_defer);
   return 0;
 }
 
 void fl__connect_cancel(fl__connector *c) {
-  if (!c || !c->running)
-    return;
+  if (!c || !c->running) return;
   c->running = 0;
   close_all(c);
   fl__defer_cancel(&c->fail_defer);
@@ -288,7 +260,9 @@ void fl__connect_cancel(fl__connector *c) {
 
 /* ------------------------------------------------------------- transport */
 
-static ssize_t tcp_read(fl__transport *t, char *buf, size_t len) { return recv(t->fd, buf, len, 0); }
+static ssize_t tcp_read(fl__transport *t, char *buf, size_t len) {
+  return recv(t->fd, buf, len, 0);
+}
 
 static ssize_t tcp_writev(fl__transport *t, const struct iovec *iov, int iovcnt) {
   struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};

@@ -19,9 +19,9 @@ typedef void (*fl__connect_cb)(fl__connector *c);
 
 struct fl__connector {
   /* result, valid in the callback */
-  int err;              /* 0, FL_ECONN_REFUSED, FL_EHOST_UNREACH, FL_ECONNECT, FL_ENOMEM */
-  int fd;               /* connected socket (caller owns it), -1 on error */
-  fl__sockaddr remote;  /* address that won */
+  int err;             /* 0, FL_ECONN_REFUSED, FL_EHOST_UNREACH, FL_ECONNECT, FL_ENOMEM */
+  int fd;              /* connected socket (caller owns it), -1 on error */
+  fl__sockaddr remote; /* address that won */
   char errmsg[160];
   /* private */
   fl_loop *loop;

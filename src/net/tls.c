@@ -168,11 +168,11 @@ static int handshake_error(fl__transport *tp, int ssl_err, int sys_errno, char *
     fl__msg(msg, cap, "TLS handshake with %s port %u failed: %s", host, c->port,
             strerror(sys_errno));
   } else if (ssl_err == SSL_ERROR_SYSCALL || ssl_err == SSL_ERROR_ZERO_RETURN) {
-    fl__msg(msg, cap, "TLS handshake with %s port %u failed: connection closed by the server",
-            host, c->port);
+    fl__msg(msg, cap, "TLS handshake with %s port %u failed: connection closed by the server", host,
+            c->port);
   } else {
-    fl__msg(msg, cap, "TLS handshake with %s port %u failed (SSL error %d)", host,
-            c->port, ssl_err);
+    fl__msg(msg, cap, "TLS handshake with %s port %u failed (SSL error %d)", host, c->port,
+            ssl_err);
   }
   return FL_ETLS_HANDSHAKE;
 }
@@ -198,9 +198,7 @@ int fl__tls_handshake(fl__transport *tp, uint32_t *wait, char *msg, size_t cap) 
   return handshake_error(tp, e, sys_errno, msg, cap);
 }
 
-int fl__tls_resumed(const fl__transport *tp) {
-  return tp->tls && SSL_session_reused(tp->tls->ssl);
-}
+int fl__tls_resumed(const fl__transport *tp) { return tp->tls && SSL_session_reused(tp->tls->ssl); }
 
 /* ------------------------------------------------------------ transport */
 
@@ -325,5 +323,5 @@ static const char *tls_failure(const fl__transport *tp) {
   return tp->tls && tp->tls->failure[0] ? tp->tls->failure : NULL;
 }
 
-const fl__transport_ops fl__tls_ops = {tls_read, tls_writev, tls_close, tls_wants, tls_pending,
-                                       tls_failure};
+const fl__transport_ops fl__tls_ops = {tls_read,  tls_writev,  tls_close,
+                                       tls_wants, tls_pending, tls_failure};

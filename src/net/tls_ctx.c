@@ -24,7 +24,6 @@
 #include "net/transport.h"
 
 
-
 _Static_assert(FL_TLS_1_0 == TLS1_VERSION && FL_TLS_1_1 == TLS1_1_VERSION &&
                    FL_TLS_1_2 == TLS1_2_VERSION && FL_TLS_1_3 == TLS1_3_VERSION,
                "FL_TLS_* are OpenSSL's version numbers");
@@ -47,8 +46,14 @@ static char *dup_opt(const char *s, int *oom) {
 static void make_id(fl__tls_ctx *t) {
   char versions[32];
   snprintf(versions, sizeof versions, "%x-%x", (unsigned)t->min_version, (unsigned)t->max_version);
-  const char *parts[] = {t->verify ? "v1" : "v0", t->ca_file, t->ca_path,  t->cert,
-                         t->key,                  versions,  t->ciphers,   t->ciphers13,
+  const char *parts[] = {t->verify ? "v1" : "v0",
+                         t->ca_file,
+                         t->ca_path,
+                         t->cert,
+                         t->key,
+                         versions,
+                         t->ciphers,
+                         t->ciphers13,
                          t->pin_spec};
   uint64_t h = 1469598103934665603ull;
   for (size_t i = 0; i < FL__ARRAY_SIZE(parts); i++) {
@@ -364,4 +369,3 @@ void fl__tls_session_offer(fl__tls_ctx *t, fl__tls *c) {
   }
   if (e->n == 0) entry_free(t, e);
 }
-

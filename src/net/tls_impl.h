@@ -22,7 +22,7 @@ typedef struct sess_entry {
   fl__queue node; /* ctx->sessions, most recently used first */
   int n;
   SSL_SESSION *s[SESS_PER_KEY_MAX]; /* oldest first; each holds one reference */
-  char key[];                   /* "host:port" */
+  char key[];                       /* "host:port" */
 } sess_entry;
 
 struct fl__tls_ctx {
@@ -50,7 +50,7 @@ struct fl__tls {
   char failure[160];     /* OpenSSL's reason for a protocol failure after the handshake */
   const char *host;      /* peer name, borrowed from the caller of fl__tls_start */
   uint16_t port;
-  char key[];            /* session cache key: "host:port" */
+  char key[]; /* session cache key: "host:port" */
 };
 
 /* tls_ctx.c */

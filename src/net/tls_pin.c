@@ -18,9 +18,9 @@
 #include "net/tls_pin.h"
 
 enum {
-  DIGEST_LEN = 32,              /* SHA-256 */
-  B64_LEN = 44,                 /* its base64, padded */
-  FILE_MAX = 1024 * 1024,       /* curl's cap on a pinned key file */
+  DIGEST_LEN = 32,        /* SHA-256 */
+  B64_LEN = 44,           /* its base64, padded */
+  FILE_MAX = 1024 * 1024, /* curl's cap on a pinned key file */
 };
 
 struct fl__pins {
@@ -81,7 +81,8 @@ static int parse_list(fl__pins *p, const char *spec) {
     while (s < e && (*s == ' ' || *s == '\t')) s++;
     while (e > s && (e[-1] == ' ' || e[-1] == '\t')) e--;
     size_t len = (size_t)(e - s);
-    if (len > 8 && strncmp(s, "sha256//", 8) == 0 && decode_digest(s + 8, len - 8, p->digests[p->n]))
+    if (len > 8 && strncmp(s, "sha256//", 8) == 0 &&
+        decode_digest(s + 8, len - 8, p->digests[p->n]))
       p->n++;
     else if (!p->problem[0])
       fl__msg(p->problem, sizeof p->problem,

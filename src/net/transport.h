@@ -34,9 +34,9 @@ typedef struct fl__transport_ops {
 } fl__transport_ops;
 
 struct fl__transport {
-  int fd;                        /* -1 when there is none */
-  const fl__transport_ops *ops;  /* NULL until the socket is connected */
-  struct fl__tls *tls;           /* TLS state (net/tls.c), or NULL */
+  int fd;                       /* -1 when there is none */
+  const fl__transport_ops *ops; /* NULL until the socket is connected */
+  struct fl__tls *tls;          /* TLS state (net/tls.c), or NULL */
 };
 
 /* Plain TCP over a connected socket (net/tcp.c). */

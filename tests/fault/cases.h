@@ -24,6 +24,8 @@
  * server, trusting the test CA).
  * Then a second request (GET /ok) on the same client must still succeed, and
  * nothing may be left open (fds; memory under ASan). */
+/* A table, one case per macro with its name on the first line: */
+/* clang-format off */
 
 /* ---- truncation at every phase (FIN) */
 CASE(trunc_status_line, RAW("HTTP/1.1 20"), .err = FL_EWEIRD_REPLY, .cli = 8, CURL(52))
@@ -169,3 +171,4 @@ CASE(host_too_long_message,
       .host = "@502", .err = FL_ERESOLVE, .cli = 6, CURL(-1), .msg_lacks = "malformed")
 CASE(redirect_host_too_long,
       RAW("HTTP/1.1 302 Found\r\nLocation: http://bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.test/x\r\nContent-Length: 0\r\n\r\n"), .end = "keep", .follow = 5, .err = FL_ERESOLVE, .cli = 6)
+/* clang-format on */

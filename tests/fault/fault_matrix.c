@@ -32,7 +32,7 @@ typedef struct fcase {
   const char *xfail; /* why the case is expected to fail today */
   const char *raw;   /* bytes for /raw */
   size_t rawlen;
-  const char *end;   /* /raw: close (default), reset, keep, stall */
+  const char *end; /* /raw: close (default), reset, keep, stall */
   const char *path;
   const char *host;
   const char *prelude;
@@ -96,7 +96,8 @@ static void case_url(const fcase *c, const char *path, char *url, size_t cap) {
     char host[600] = "";
     if (strcmp(c->host, "@502") == 0) {
       /* 8 labels of 61 bytes and "ok.test": 502 bytes, every label valid */
-      for (int i = 0; i < 8; i++) append(host, sizeof host, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.");
+      for (int i = 0; i < 8; i++)
+        append(host, sizeof host, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.");
       append(host, sizeof host, "ok.test");
     } else {
       snprintf(host, sizeof host, "%s", c->host);
@@ -341,8 +342,9 @@ static void run_cli(const fcase *c) {
     append(errfile, sizeof errfile, ".curl");
     int crc = run_tool(argv, errfile);
     int want = c->curl_set ? c->curl : c->cli;
-    printf("curl: exit %d (%s: %d)%s\n", crc, c->curl_set ? "table says curl gives" : "same as the CLI",
-           want, crc == want ? "" : "  <-- differs");
+    printf("curl: exit %d (%s: %d)%s\n", crc,
+           c->curl_set ? "table says curl gives" : "same as the CLI", want,
+           crc == want ? "" : "  <-- differs");
     show_file(errfile);
     unlink(errfile);
   }
@@ -406,8 +408,7 @@ int main(int argc, char **argv) {
     dns_port = read_port(dns_file);
     unlink(dns_file);
   }
-  snprintf(base, sizeof base, "%s://%s:%d", c->tls ? "https" : "http",
-           "127.0.0.1", port);
+  snprintf(base, sizeof base, "%s://%s:%d", c->tls ? "https" : "http", "127.0.0.1", port);
 
   run_library(c);
   run_cli(c);

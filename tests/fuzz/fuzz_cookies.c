@@ -114,7 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if ((mode & 0x80) && sec[2]) {
     int fd = mem_file(sec[2], seclen[2], path, sizeof path);
     int rc = fl__psl_load(&psl, path);
-    if (rc != 0 && rc != FL_EREAD && rc != FL_ENOMEM) die("psl load: unexpected error", fl_err_name(rc));
+    if (rc != 0 && rc != FL_EREAD && rc != FL_ENOMEM)
+      die("psl load: unexpected error", fl_err_name(rc));
     if (rc == 0 && fl__psl_rule_count(psl) == 0) die("psl load: success without a rule", NULL);
     close(fd);
   }
@@ -156,7 +157,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* save writes a temporary file next to its path and renames it: a real
    * directory (in memory when /dev/shm exists) */
   char dir[64], saved[96], saved2[96];
-  snprintf(dir, sizeof dir, "%s/fuzz_cookies.XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+  snprintf(dir, sizeof dir, "%s/fuzz_cookies.XXXXXX",
+           access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
   if (!mkdtemp(dir)) die("mkdtemp", NULL);
   snprintf(saved, sizeof saved, "%s/a", dir);
   snprintf(saved2, sizeof saved2, "%s/b", dir);

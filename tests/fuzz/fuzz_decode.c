@@ -51,8 +51,8 @@ static int sink(void *data, const char *p, size_t n) {
 }
 
 static int expected(int err) {
-  return err == 0 || err == FL_EBAD_ENCODING || err == FL_EFILESIZE_EXCEEDED ||
-         err == FL_ENOMEM || err == FL_EWRITE;
+  return err == 0 || err == FL_EBAD_ENCODING || err == FL_EFILESIZE_EXCEEDED || err == FL_ENOMEM ||
+         err == FL_EWRITE;
 }
 
 /* Compress in with the chosen codec into *out (malloc'd). 0 if it could. */
@@ -178,7 +178,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (!err) err = fl__decoder_finish(d, sink, &s);
   if (!expected(err)) die("feed/finish: unexpected error", fl_err_name(err));
-  if (err && err != FL_EWRITE && !fl__decoder_errmsg(d)[0]) die("an error without a message", header);
+  if (err && err != FL_EWRITE && !fl__decoder_errmsg(d)[0])
+    die("an error without a message", header);
   if (err) {
     /* dead stays dead */
     int again = fl__decoder_feed(d, "x", 1, sink, &s);

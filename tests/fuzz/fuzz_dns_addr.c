@@ -61,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (rc == 0) {
       if (!csv) die("servers: success without a list", text, NULL);
       char *again = NULL;
-      if (fl__dns_parse_servers(csv, &again, err, sizeof err) != 0) die("servers: own output refused", text, csv);
+      if (fl__dns_parse_servers(csv, &again, err, sizeof err) != 0)
+        die("servers: own output refused", text, csv);
       if (strcmp(again, csv) != 0) die("servers: not a fixed point", csv, again);
       free(again);
       free(csv);
@@ -79,7 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     err[0] = '\0';
     int rc = fl__dns_parse_override(text, &o, err, sizeof err);
     if (rc == 0) {
-      if (!o.host || o.naddrs == 0 || o.naddrs > FL__DNS_MAX_ADDRS) die("override: bad result", text, o.host);
+      if (!o.host || o.naddrs == 0 || o.naddrs > FL__DNS_MAX_ADDRS)
+        die("override: bad result", text, o.host);
       for (const char *h = o.host; *h; h++)
         if (*h >= 'A' && *h <= 'Z') die("override: host not lower-cased", text, o.host);
       for (size_t i = 0; i < o.naddrs; i++) check_addr(&o.addrs[i], text);

@@ -132,17 +132,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!n0 || !v0) die("strndup", NULL);
     nl = strlen(n0), vl = strlen(v0); /* operands end at a NUL */
 
-    if (fl__token_valid(n0, nl) != ref_token(n0, nl)) die("token validation differs from RFC 9110", n0);
-    if (fl__field_value_valid(v0, vl) != ref_value(v0, vl)) die("value validation differs from RFC 9110", v0);
+    if (fl__token_valid(n0, nl) != ref_token(n0, nl))
+      die("token validation differs from RFC 9110", n0);
+    if (fl__field_value_valid(v0, vl) != ref_value(v0, vl))
+      die("value validation differs from RFC 9110", v0);
 
     switch (op) {
     case 0: /* add */
-      if (m.n < MAX_ITEMS && fl__headers_add(&h, n0, nl, v0, vl) == 0) model_add(&m, n0, nl, v0, vl);
+      if (m.n < MAX_ITEMS && fl__headers_add(&h, n0, nl, v0, vl) == 0)
+        model_add(&m, n0, nl, v0, vl);
       break;
     case 1: /* set */
       fl__headers_remove(&h, n0);
       model_remove(&m, n0);
-      if (m.n < MAX_ITEMS && fl__headers_add(&h, n0, nl, v0, vl) == 0) model_add(&m, n0, nl, v0, vl);
+      if (m.n < MAX_ITEMS && fl__headers_add(&h, n0, nl, v0, vl) == 0)
+        model_add(&m, n0, nl, v0, vl);
       break;
     case 2: { /* remove */
       int a = fl__headers_remove(&h, n0), b = model_remove(&m, n0);
@@ -154,7 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const char *want = NULL;
       for (size_t i = 0; i < m.n && !want; i++)
         if (name_eq(n0, m.name[i], m.nlen[i])) want = m.value[i];
-      if ((got == NULL) != (want == NULL) || (got && strcmp(got, want) != 0)) die("get differs from the model", n0);
+      if ((got == NULL) != (want == NULL) || (got && strcmp(got, want) != 0))
+        die("get differs from the model", n0);
       if (fl__headers_has(&h, n0) != (want != NULL)) die("has differs from get", n0);
       break;
     }
@@ -175,9 +180,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 6: { /* the public setters */
       int valid = ref_token(n0, nl) && ref_value(v0, vl);
       int rc = (vl & 1) ? fl_request_add_header(req, n0, v0) : fl_request_set_header(req, n0, v0);
-      if (valid ? (rc != 0 && rc != FL_ENOMEM) : rc != FL_EBAD_HEADER) die("setter accepts the wrong headers", n0);
+      if (valid ? (rc != 0 && rc != FL_ENOMEM) : rc != FL_EBAD_HEADER)
+        die("setter accepts the wrong headers", n0);
       rc = fl_request_remove_header(req, n0);
-      if (ref_token(n0, nl) ? rc != 0 : rc != FL_EBAD_HEADER) die("remove_header accepts the wrong names", n0);
+      if (ref_token(n0, nl) ? rc != 0 : rc != FL_EBAD_HEADER)
+        die("remove_header accepts the wrong names", n0);
       break;
     }
     default: { /* method */

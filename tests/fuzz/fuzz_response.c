@@ -83,9 +83,9 @@ typedef struct ctx {
   fl_loop *loop;
   fl_client *client;
   rq r[2];
-  int want;       /* requests to complete */
+  int want; /* requests to complete */
   int opts_a, opts_b;
-  int finished;   /* completions so far */
+  int finished; /* completions so far */
   int free_client_in_cb;
 } ctx;
 
@@ -381,8 +381,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   o.max_redirects = 3;
   o.cookies = (x.opts_a & 2) != 0;
   o.decompress = (x.opts_a & 4) != 0;
-  o.insecure = 1;                 /* https redirects: no CA store to load */
-  o.dns_servers = "127.0.0.1:1";  /* other names: refused at once, never the real resolver */
+  o.insecure = 1;                /* https redirects: no CA store to load */
+  o.dns_servers = "127.0.0.1:1"; /* other names: refused at once, never the real resolver */
   o.dns_timeout_ms = 100;
   o.max_connections = 4;
   if (x.opts_a & 16) {
@@ -416,8 +416,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       fl_request_on_body(x.r[i].req, on_body, &x);
     }
   }
-  if (x.opts_b & 4) fl_request_set_body(x.r[0].req, "a=1&b=2", 7);
-  else if (x.opts_b & 32) fl_request_set_upload(x.r[0].req, upload, &upload_left);
+  if (x.opts_b & 4)
+    fl_request_set_body(x.r[0].req, "a=1&b=2", 7);
+  else if (x.opts_b & 32)
+    fl_request_set_upload(x.r[0].req, upload, &upload_left);
 
   send_one(&x, 0);
   if (x.want == 2 && (x.opts_a & 16)) send_one(&x, 1);

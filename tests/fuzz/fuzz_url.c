@@ -44,7 +44,8 @@ static void check_parsed(const fl__url *u, const char *text) {
     if (*s >= 'A' && *s <= 'Z') die("scheme not lower-cased", text, u->scheme);
   if (u->target[0] != '/') die("target does not start with '/'", text, u->target);
   for (const char *s = u->target; *s; s++)
-    if (forbidden((unsigned char)*s)) die("target holds a byte a request line cannot carry", text, u->target);
+    if (forbidden((unsigned char)*s))
+      die("target holds a byte a request line cannot carry", text, u->target);
   int web = strcmp(u->scheme, "http") == 0 || strcmp(u->scheme, "https") == 0;
   if (web && u->port == 0) die("http(s) URL with port 0", text, NULL);
   if (web && u->host[0] == '\0') die("http(s) URL with an empty host", text, NULL);
@@ -75,7 +76,8 @@ static void check_encode(const char *s) {
   size_t n = fl__url_encode(NULL, 0, s, len);
   char *buf = malloc(n + 1);
   if (!buf) return;
-  if (fl__url_encode(buf, n, s, len) != n) die("encode: a short buffer changes the length", s, NULL);
+  if (fl__url_encode(buf, n, s, len) != n)
+    die("encode: a short buffer changes the length", s, NULL);
   size_t m = fl__url_encode(buf, n + 1, s, len);
   if (m != n || strlen(buf) != n) die("encode: length promise broken", s, buf);
   for (size_t i = 0; i < n; i++) {
@@ -121,7 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (!strchr(res, '#') && fl__url_resolve(res, "", &same) == 0) {
         fl__url a, b;
         if (fl__url_parse(&a, res) == 0) {
-          if (fl__url_parse(&b, same) != 0) die("resolving \"\" gives a URL that does not parse", res, same);
+          if (fl__url_parse(&b, same) != 0)
+            die("resolving \"\" gives a URL that does not parse", res, same);
           if (strcmp(a.target, b.target) != 0 || strcmp(a.host, b.host) != 0)
             die("resolving \"\" changes the URL", res, same);
           fl__url_free(&b);

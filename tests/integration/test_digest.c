@@ -137,7 +137,8 @@ static void server_tests(fl_client *c) {
 
   /* The URL's credentials, answered with Digest; without Digest chosen
    * they go as Basic (one request, 401). */
-  snprintf(url, sizeof url, "http://user:passwd@127.0.0.1:%d/digest-auth/auth/user/passwd/SHA-256", hb);
+  snprintf(url, sizeof url, "http://user:passwd@127.0.0.1:%d/digest-auth/auth/user/passwd/SHA-256",
+           hb);
   r = new_req(url, &s);
   fl_request_set_digest_auth(r, NULL, NULL);
   fl_test_perform(c, r, 0);
@@ -275,8 +276,10 @@ static void proxy_tests(void) {
   c = client_via(proxy, 0);
   r = fl_test_get(c, "http://proxy.invalid/_log", 0);
   char line[256];
-  snprintf(line, sizeof line, "CONNECT localhost:%d HTTP/1.1\r\nHost: localhost:%d\r\n"
-           "Proxy-Authorization: Digest username=\"pu\", realm=\"flurry-proxy\"", tls, tls);
+  snprintf(line, sizeof line,
+           "CONNECT localhost:%d HTTP/1.1\r\nHost: localhost:%d\r\n"
+           "Proxy-Authorization: Digest username=\"pu\", realm=\"flurry-proxy\"",
+           tls, tls);
   CHECK(strstr(body(r), line));
   fl_request_free(r);
   fl_client_free(c);

@@ -23,7 +23,7 @@ static int ncalls;     /* callbacks so far */
 typedef struct waiter {
   fl__dns_req req;
   int done;
-  int seq; /* ncalls when it fired */
+  int seq;               /* ncalls when it fired */
   fl__resolver *free_me; /* freed from inside the callback */
 } waiter;
 
@@ -35,8 +35,7 @@ static void on_done(fl__dns_req *req) {
   w->done++;
   w->seq = ncalls++;
   fl_loop_stop(loop); /* let run_until look at its condition */
-  if (w->free_me)
-    fl__resolver_free(w->free_me);
+  if (w->free_me) fl__resolver_free(w->free_me);
 }
 
 static int start(fl__resolver *r, waiter *w, const char *host, uint16_t port) {
@@ -65,8 +64,7 @@ static uint64_t run_until(pred_fn pred, void *arg, uint64_t ms) {
   uint64_t t0 = fl__now_us();
   CHECK(t != NULL);
   CHECK_EQ_INT(fl_timer_start(t, ms, 0, expire, &expired), 0);
-  while (!(pred && pred(arg)) && !expired)
-    fl_loop_run(loop, FL_RUN_ONCE);
+  while (!(pred && pred(arg)) && !expired) fl_loop_run(loop, FL_RUN_ONCE);
   fl_timer_free(t);
   return (fl__now_us() - t0) / 1000;
 }
@@ -94,8 +92,7 @@ static const char *addr_str(const fl__dns_req *req, size_t i, uint16_t *port) {
   uint16_t p;
   CHECK(i < req->naddrs);
   p = fl__sockaddr_str(&req->addrs[i], b, 64);
-  if (port)
-    *port = p;
+  if (port) *port = p;
   return b;
 }
 
@@ -114,8 +111,7 @@ static fl__resolver *resolver(const fl__resolver_options *o) {
   fl__resolver *r = NULL;
   char err[256] = "";
   int rc = fl__resolver_new(loop, o, &r, err, sizeof err);
-  if (rc)
-    fprintf(stderr, "fl__resolver_new: %d: %s\n", rc, err);
+  if (rc) fprintf(stderr, "fl__resolver_new: %d: %s\n", rc, err);
   CHECK_EQ_INT(rc, 0);
   return r;
 }
@@ -132,8 +128,7 @@ static void resolve_ok(fl__resolver *r, waiter *w, const char *host, uint16_t po
   CHECK_EQ_INT(w->done, 0);
   wait_calls(1);
   CHECK_EQ_INT(w->done, 1);
-  if (w->req.err)
-    fprintf(stderr, "%s: %d %s\n", host, w->req.err, w->req.errmsg);
+  if (w->req.err) fprintf(stderr, "%s: %d %s\n", host, w->req.err, w->req.errmsg);
   CHECK_EQ_INT(w->req.err, 0);
   CHECK_EQ_INT(w->req.cache_hit, 0);
   CHECK(w->req.naddrs > 0);
@@ -155,14 +150,11 @@ static int logged_queries(const char *name) {
   int n = 0;
   const char *dir = getenv("FL_TEST_RUNDIR");
   FILE *f;
-  if (!dir)
-    return -1;
+  if (!dir) return -1;
   f = fopen(fl_test_rundir_path("dnsmasq.queries.log"), "r");
-  if (!f)
-    return -1;
+  if (!f) return -1;
   snprintf(want, sizeof want, "query[A] %s from ", name);
-  while (fgets(line, sizeof line, f))
-    n += strstr(line, want) != NULL;
+  while (fgets(line, sizeof line, f)) n += strstr(line, want) != NULL;
   fclose(f);
   return n;
 }
@@ -287,8 +279,7 @@ static void test_timeout(void) {
   CHECK_EQ_INT(w.req.err, FL_EDNS_TIMEOUT);
   CHECK(strstr(w.req.errmsg, "a.test") != NULL);
   CHECK(strstr(w.req.errmsg, "timeout") != NULL);
-  if (ms < 250 || ms > 1000)
-    fprintf(stderr, "timeout after %llu ms\n", (unsigned long long)ms);
+  if (ms < 250 || ms > 1000) fprintf(stderr, "timeout after %llu ms\n", (unsigned long long)ms);
   CHECK(ms >= 250 && ms <= 1000);
   CHECK(sink_drain() > 0); /* the queries did go to the sink */
 
@@ -356,8 +347,7 @@ static void test_coalesce(void) {
   int i, first = ncalls, logged = logged_queries("a.test");
   uint16_t port;
 
-  for (i = 0; i < N; i++)
-    CHECK_EQ_INT(start(r, &ws[i], "a.test", (uint16_t)(1000 + i)), 1);
+  for (i = 0; i < N; i++) CHECK_EQ_INT(start(r, &ws[i], "a.test", (uint16_t)(1000 + i)), 1);
   CHECK_EQ_INT(stats(r).queries, 1);
   CHECK_EQ_INT(stats(r).joined, N - 1);
   CHECK_EQ_INT(stats(r).in_flight, 1);
@@ -370,8 +360,7 @@ static void test_coalesce(void) {
     CHECK_EQ_INT(port, 1000 + i);
   }
   if (logged >= 0) { /* on the wire too: one A query (dnsmasq logs it soon after) */
-    for (i = 0; i < 50 && logged_queries("a.test") < logged + 1; i++)
-      run_until(NULL, NULL, 20);
+    for (i = 0; i < 50 && logged_queries("a.test") < logged + 1; i++) run_until(NULL, NULL, 20);
     run_until(NULL, NULL, 50);
     CHECK_EQ_INT(logged_queries("a.test"), logged + 1);
   }
@@ -380,8 +369,7 @@ static void test_coalesce(void) {
   /* with the cache off there is still one query per name in flight */
   o.ttl_max_ms = 0;
   r = resolver(&o);
-  for (i = 0; i < 10; i++)
-    CHECK_EQ_INT(start(r, &ws[i], "a.test", 80), 1);
+  for (i = 0; i < 10; i++) CHECK_EQ_INT(start(r, &ws[i], "a.test", 80), 1);
   wait_calls(10);
   CHECK_EQ_INT(stats(r).queries, 1);
   CHECK_EQ_INT(start(r, &ws[0], "a.test", 80), 1); /* nothing kept */
@@ -469,9 +457,8 @@ static void chain_cb(fl__dns_req *req) {
   fl_loop_stop(loop);
   if (++chain_n < 3) {
     in_resolve = 1;
-    CHECK_EQ_INT(fl__dns_resolve(chain_r, &chain_w[chain_n].req, names[chain_n], 80, chain_cb,
-                                 NULL),
-                 1);
+    CHECK_EQ_INT(
+        fl__dns_resolve(chain_r, &chain_w[chain_n].req, names[chain_n], 80, chain_cb, NULL), 1);
     in_resolve = 0;
   }
 }

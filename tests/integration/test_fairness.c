@@ -146,7 +146,8 @@ static void test_fast_sender_does_not_starve(fl_loop *loop, fl_client *c) {
   fl_request_on_body(flood_req, chew, NULL);
   CHECK_EQ_INT(fl_request_send(c, flood_req, on_done, "F"), 0);
   /* Let the flood get going before the second request starts. */
-  while (ndone == 0 && fl_request_info(flood_req)->bytes_received < (4u << 20)) fl_loop_run(loop, FL_RUN_ONCE);
+  while (ndone == 0 && fl_request_info(flood_req)->bytes_received < (4u << 20))
+    fl_loop_run(loop, FL_RUN_ONCE);
   CHECK_EQ_INT(ndone, 0);
   fl_request *ok = fl_request_new("GET", U("/ok"));
   CHECK_EQ_INT(fl_request_send(c, ok, on_done, "O"), 0);

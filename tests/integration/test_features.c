@@ -20,7 +20,9 @@ static const char *H(const char *path) {
   return url;
 }
 
-static fl_request *perform(fl_request *req, int expect) { return fl_test_perform(client, req, expect); }
+static fl_request *perform(fl_request *req, int expect) {
+  return fl_test_perform(client, req, expect);
+}
 
 static fl_request *run(const char *method, const char *u, int expect) {
   fl_request *req = fl_request_new(method, u);
@@ -29,7 +31,9 @@ static fl_request *run(const char *method, const char *u, int expect) {
 }
 
 static int status(fl_request *req) { return fl_response_status(fl_request_response(req)); }
-static const char *body(fl_request *req) { return fl_response_body(fl_request_response(req), NULL); }
+static const char *body(fl_request *req) {
+  return fl_response_body(fl_request_response(req), NULL);
+}
 
 static void test_redirects(void) {
   fl_request *r = run("GET", H("/redirect/3"), 0);

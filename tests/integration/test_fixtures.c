@@ -47,8 +47,7 @@ static size_t http_get(int family, int port, const char *path, char *buf, size_t
     CHECK(len < cap - 1);
     ssize_t r = recv(fd, buf + len, cap - 1 - len, 0);
     CHECK(r >= 0);
-    if (r == 0)
-      break;
+    if (r == 0) break;
     len += (size_t)r;
   }
   buf[len] = '\0';

@@ -74,7 +74,7 @@ static void start(track *t, fl_gather *g) {
   t->inside_start = 1;
   CHECK_EQ_INT(fl_gather_start(g, on_done, t), 0);
   t->inside_start = 0;
-  CHECK_EQ_INT(fl_gather_start(g, on_done, t), FL_EINVAL); /* once */
+  CHECK_EQ_INT(fl_gather_start(g, on_done, t), FL_EINVAL);    /* once */
   CHECK_EQ_INT(fl_gather_add_get(g, "http://x/"), FL_EINVAL); /* no adds after start */
 }
 
@@ -142,12 +142,13 @@ static void test_all_ok(void) {
 static void test_errors(void) {
   /* good, refused, malformed, unsupported, 404, good, bad port text */
   char *urls[7] = {
-      url_of(httpbin, "/get?id=0"), strdup("http://127.0.0.1:1/"),   strdup("http://[::1/x"),
-      strdup("ftp://127.0.0.1/"),   url_of(httpbin, "/status/404"), url_of(httpbin, "/get?id=5"),
+      url_of(httpbin, "/get?id=0"),      strdup("http://127.0.0.1:1/"),
+      strdup("http://[::1/x"),           strdup("ftp://127.0.0.1/"),
+      url_of(httpbin, "/status/404"),    url_of(httpbin, "/get?id=5"),
       strdup("http://127.0.0.1:99999/"),
   };
-  int want[7] = {0, FL_ECONN_REFUSED, FL_EURL_MALFORMAT, FL_EUNSUPPORTED_PROTOCOL, 0, 0,
-                 FL_EURL_MALFORMAT};
+  int want[7] = {0, FL_ECONN_REFUSED, FL_EURL_MALFORMAT, FL_EUNSUPPORTED_PROTOCOL, 0,
+                 0, FL_EURL_MALFORMAT};
   track t;
   memset(&t, 0, sizeof t);
   fl_gather *g = fl_gather_new(client);
@@ -208,7 +209,7 @@ static void test_cancel_halfway(void) {
   }
   CHECK_EQ_INT(fl_gather_failed(g), 7);
   CHECK(fl_request_info(fl_gather_request(g, 9))->total_us == 0); /* never sent */
-  CHECK_EQ_INT(fl_gather_cancel(g), FL_EINVAL); /* finished */
+  CHECK_EQ_INT(fl_gather_cancel(g), FL_EINVAL);                   /* finished */
   fl_gather_free(g);
 
   /* Cancel from outside a callback, twice; then an empty gather; and cancel

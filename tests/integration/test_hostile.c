@@ -103,8 +103,8 @@ static void test_cookie_flood(void) {
   CHECK(cookies);
   CHECK(strstr(cookies, "c0=v0"));
   CHECK(strstr(cookies, "c49=v49"));
-  CHECK(!strstr(cookies, "c50=")); /* at most 50 cookies per response */
-  CHECK(!strstr(cookies, "big="));  /* oversized */
+  CHECK(!strstr(cookies, "c50="));    /* at most 50 cookies per response */
+  CHECK(!strstr(cookies, "big="));    /* oversized */
   CHECK(!strstr(cookies, "sneaky=")); /* public suffix domain */
   CHECK(strlen(cookies) <= 8192);
   free(cookies);

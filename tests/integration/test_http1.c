@@ -19,7 +19,9 @@ static const char *U(const char *path) {
 }
 
 /* Perform one request and check its error; returns it for more checks. */
-static fl_request *run_req(fl_request *req, int expect) { return fl_test_perform(client, req, expect); }
+static fl_request *run_req(fl_request *req, int expect) {
+  return fl_test_perform(client, req, expect);
+}
 
 static fl_request *run(const char *method, const char *path, int expect) {
   fl_request *req = fl_request_new(method, U(path));
@@ -97,7 +99,9 @@ static void test_chunked_upload(void) {
   run_req(req, 0);
   size_t len;
   const char *wire = body_of(req, &len);
-  CHECK(strstr(wire, "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\nabcde\r\n5\r\nabcde\r\n0\r\n\r\n"));
+  CHECK(strstr(
+      wire,
+      "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n5\r\nabcde\r\n5\r\nabcde\r\n0\r\n\r\n"));
   CHECK(!strstr(wire, "Content-Length"));
   fl_request_free(req);
 }

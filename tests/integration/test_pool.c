@@ -461,7 +461,8 @@ static void test_pipelining(void) {
   c = pipelining_client(4);
   memset(res, 0, sizeof res);
   for (int i = 0; i < 6; i++) {
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/%s?n=%d", port, i == 1 ? "close-after" : "echo", i);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/%s?n=%d", port, i == 1 ? "close-after" : "echo",
+             i);
     reqs[i] = fl_request_new("GET", url);
     CHECK_EQ_INT(fl_request_send(c, reqs[i], on_done, &res[i]), 0);
   }

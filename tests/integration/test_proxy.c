@@ -20,7 +20,9 @@ static fl_client *client_via(const char *proxy, int trust_env) {
   return fl_client_new(loop, &o);
 }
 
-static fl_request *get(fl_client *c, const char *url, int expect) { return fl_test_get(c, url, expect); }
+static fl_request *get(fl_client *c, const char *url, int expect) {
+  return fl_test_get(c, url, expect);
+}
 
 static const char *header(fl_request *r, const char *name) {
   return fl_response_header(fl_request_response(r), name);
@@ -47,7 +49,8 @@ int main(void) {
   fl_request_free(r);
   r = get(c, log_url, 0);
   char line[300];
-  snprintf(line, sizeof line, "GET http://127.0.0.1:%d/get?via=proxy HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", hb, hb);
+  snprintf(line, sizeof line,
+           "GET http://127.0.0.1:%d/get?via=proxy HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", hb, hb);
   CHECK(strstr(fl_response_body(fl_request_response(r), NULL), line));
   fl_request_free(r);
   fl_client_free(c);
@@ -132,9 +135,10 @@ int main(void) {
   /* The credentials travelled in the CONNECT request (the proxy's log). */
   r = get(c, log_url, 0);
   char connect_line[200];
-  snprintf(connect_line, sizeof connect_line,
-           "CONNECT localhost:%d HTTP/1.1\r\nHost: localhost:%d\r\nProxy-Authorization: Basic cHU6cHA=",
-           tls_port, tls_port);
+  snprintf(
+      connect_line, sizeof connect_line,
+      "CONNECT localhost:%d HTTP/1.1\r\nHost: localhost:%d\r\nProxy-Authorization: Basic cHU6cHA=",
+      tls_port, tls_port);
   CHECK(strstr(fl_response_body(fl_request_response(r), NULL), connect_line));
   fl_request_free(r);
   r = get(c, url, FL_ERECV);

@@ -224,7 +224,8 @@ static void test_many_host_buckets(void) {
   CHECK_EQ_INT(fl_request_info(first)->throttled_us, 0);
   /* The last is remembered, its token spent: it waits, here until its
    * total timeout. */
-  snprintf(url, sizeof url, "http://127.0.%d.%d:%d/", 1 + (HOSTS - 1) / 250, 1 + (HOSTS - 1) % 250, fault);
+  snprintf(url, sizeof url, "http://127.0.%d.%d:%d/", 1 + (HOSTS - 1) / 250, 1 + (HOSTS - 1) % 250,
+           fault);
   fl_request *last = fl_request_new("GET", url);
   fl_timeouts t = {.total_ms = 200};
   fl_request_set_timeouts(last, &t);

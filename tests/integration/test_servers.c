@@ -26,7 +26,9 @@ static fl_client *client_with(const char *dns_servers, const char *const *resolv
   return c;
 }
 
-static fl_request *get(fl_client *c, const char *url, int expect) { return fl_test_get(c, url, expect); }
+static fl_request *get(fl_client *c, const char *url, int expect) {
+  return fl_test_get(c, url, expect);
+}
 
 static void test_httpbin(void) {
   int port = fl_test_server_port("httpbin");

@@ -210,7 +210,8 @@ static void scripted_tests(int ng, int fault) {
   fl_request_free(r);
   fl_client_free(c);
   /* Replies that come a byte at a time are put together. */
-  const char *split[] = {"socks5h://split:x@", "socks5://split:x@", "socks4a://split@", "socks4://split@"};
+  const char *split[] = {"socks5h://split:x@", "socks5://split:x@", "socks4a://split@",
+                         "socks4://split@"};
   for (int i = 0; i < 4; i++) {
     c = client_via(split[i], s);
     r = fl_test_get(c, url, 0);

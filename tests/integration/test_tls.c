@@ -25,8 +25,8 @@
 #include "test.h"
 
 static fl_loop *loop;
-static int port;          /* the good server */
-static char ca[4200];     /* the test CA */
+static int port;      /* the good server */
+static char ca[4200]; /* the test CA */
 static char tls_dir[4096];
 static char urlbuf[512];
 
@@ -57,7 +57,9 @@ static fl_client *client_with(const char *ca_file, int insecure) {
   return c;
 }
 
-static fl_request *run(fl_client *c, const char *url, int expect) { return fl_test_get(c, url, expect); }
+static fl_request *run(fl_client *c, const char *url, int expect) {
+  return fl_test_get(c, url, expect);
+}
 
 static int status_of(const fl_request *req) { return fl_response_status(fl_request_response(req)); }
 
@@ -218,7 +220,7 @@ static void test_pipelining(void) {
   fl_pool_stats st;
   fl_client_pool_stats(c, &st);
   CHECK_EQ_INT(st.created, 1);
-  CHECK_EQ_INT(pipelined, N - 1); /* all but the first: the queued ones too */
+  CHECK_EQ_INT(pipelined, N - 1);    /* all but the first: the queued ones too */
   CHECK(st.writes <= N - DEPTH + 1); /* the first DEPTH left in one write */
   fl_client_free(c);
 }
@@ -398,14 +400,14 @@ static void test_bad_options(void) {
 /* --------------------------------------- against a scripted TLS server */
 
 enum mode {
-  M_PARTIAL = 1, /* Content-Length: 100, 10 bytes, close without close_notify */
-  M_CLOSE_AT_END, /* whole message, Connection: close, close without close_notify */
+  M_PARTIAL = 1,     /* Content-Length: 100, 10 bytes, close without close_notify */
+  M_CLOSE_AT_END,    /* whole message, Connection: close, close without close_notify */
   M_CLOSE_DELIMITED, /* no length: the body ends with close_notify */
-  M_TINY_RECORDS, /* the response in 1-byte records, all in one segment; keep-alive */
-  M_SILENT,       /* TCP only: never answers the ClientHello */
-  M_PLAIN,        /* answers in plain HTTP */
-  M_SLOW_READER,  /* reads the request body only after 300 ms; answers its length and sum */
-  M_BAD_RECORD,   /* the head and 10 body bytes, then a record that fails to decrypt */
+  M_TINY_RECORDS,    /* the response in 1-byte records, all in one segment; keep-alive */
+  M_SILENT,          /* TCP only: never answers the ClientHello */
+  M_PLAIN,           /* answers in plain HTTP */
+  M_SLOW_READER,     /* reads the request body only after 300 ms; answers its length and sum */
+  M_BAD_RECORD,      /* the head and 10 body bytes, then a record that fails to decrypt */
 };
 
 static struct {
@@ -549,8 +551,7 @@ static void serve(int fd) {
     wait_peer_close(fd, NULL);
     break;
   }
-  default:
-    break;
+  default: break;
   }
 out:
   SSL_free(s);
@@ -715,7 +716,8 @@ static void test_resume_with_buffered_records(void) {
   CHECK(tm);
   CHECK_EQ_INT(fl_timer_start(tm, 50, 0, resume_cb, req), 0);
   while (!result) fl_loop_run(loop, FL_RUN_ONCE);
-  if (result != 1) fprintf(stderr, "resume: %s (%s)\n", fl_err_name(result), fl_request_errmsg(req));
+  if (result != 1)
+    fprintf(stderr, "resume: %s (%s)\n", fl_err_name(result), fl_request_errmsg(req));
   CHECK_EQ_INT(result, 1);
   expect_hello(req);
   CHECK(fl_request_info(req)->total_us < 4000000); /* not a read timeout */

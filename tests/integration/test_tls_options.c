@@ -321,7 +321,8 @@ static void test_pinning(void) {
   /* A keep-alive client: the failed connection is not pooled, the next
    * request fails the same way. */
   fl_client *c = client(&o);
-  for (int i = 0; i < 2; i++) fl_request_free(fl_test_get(c, U(port12, "/hello"), FL_EPINNED_PUBKEY));
+  for (int i = 0; i < 2; i++)
+    fl_request_free(fl_test_get(c, U(port12, "/hello"), FL_EPINNED_PUBKEY));
   fl_pool_stats st;
   fl_client_pool_stats(c, &st);
   CHECK_EQ_INT(st.open, 0);

@@ -73,7 +73,9 @@ static void *serve_conn(void *arg) {
     long long cl = content_length(head);
     char resp[512];
     if (strstr(head, " /early ")) { /* answers at once, reads nothing, closes */
-      send_str(fd, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo much");
+      send_str(
+          fd,
+          "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo much");
       shutdown(fd, SHUT_WR);
       usleep(100 * 1000);
       break;
@@ -121,7 +123,8 @@ static void *serve_conn(void *arg) {
       deflate(&z, Z_FINISH);
       size_t n = sizeof gz - z.avail_out;
       deflateEnd(&z);
-      snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", n);
+      snprintf(resp, sizeof resp,
+               "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", n);
       send_str(fd, resp);
       if (send(fd, gz, n, MSG_NOSIGNAL) < 0) break;
     } else {
@@ -190,7 +193,8 @@ static void test_early_answer(fl_client *c) {
 static int interim_seen;
 static void on_trace(fl_request *req, fl_trace_kind kind, const char *data, size_t len, void *ud) {
   (void)req, (void)ud;
-  if (kind == FL_TRACE_RESPONSE_HEAD && len > 12 && memcmp(data, "HTTP/1.1 100", 12) == 0) interim_seen++;
+  if (kind == FL_TRACE_RESPONSE_HEAD && len > 12 && memcmp(data, "HTTP/1.1 100", 12) == 0)
+    interim_seen++;
 }
 
 static void test_expect(fl_loop *loop) {
@@ -304,7 +308,8 @@ static void test_response_edges(fl_loop *loop) {
   fl_request_free(r);
   r = fl_test_get(c, U("/gzip"), 0);
   CHECK_EQ_INT(fl_request_info(r)->bytes_received, 20000);
-  CHECK(fl_request_info(r)->bytes_received_raw > 0 && fl_request_info(r)->bytes_received_raw < 1000);
+  CHECK(fl_request_info(r)->bytes_received_raw > 0 &&
+        fl_request_info(r)->bytes_received_raw < 1000);
   fl_request_free(r);
   r = fl_test_get(c, U("/ok"), 0);
   CHECK_EQ_INT(fl_request_info(r)->num_connects, 0); /* the kept connection */

@@ -56,22 +56,18 @@ static long long now_ms(void) {
 
 static const char *env_dir(const char *name) {
   const char *v = getenv(name);
-  if (!v || !*v)
-    die("%s is not set: run the tests through ctest", name);
+  if (!v || !*v) die("%s is not set: run the tests through ctest", name);
   return v;
 }
 
 int fl_test_count_fds(void) {
   DIR *d = opendir("/proc/self/fd");
-  if (!d)
-    die("opendir /proc/self/fd: %s", strerror(errno));
+  if (!d) die("opendir /proc/self/fd: %s", strerror(errno));
   int self = dirfd(d), n = 0;
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.')
-      continue;
-    if (atoi(e->d_name) == self)
-      continue;
+    if (e->d_name[0] == '.') continue;
+    if (atoi(e->d_name) == self) continue;
     n++;
   }
   closedir(d);
@@ -93,26 +89,22 @@ static int read_port_file(const char *path, int *complete) {
   char text[32];
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   *complete = 0;
-  if (fd < 0)
-    return 0;
+  if (fd < 0) return 0;
   ssize_t n;
   do {
     n = read(fd, text, sizeof text - 1);
   } while (n < 0 && errno == EINTR);
   close(fd);
-  if (n <= 0)
-    return 0;
+  if (n <= 0) return 0;
   text[n] = '\0';
   char *end;
   long port = strtol(text, &end, 10);
-  if (end == text)
-    return -1;
+  if (end == text) return -1;
   if (*end == '\n')
     *complete = 1;
   else if (*end != '\0' && *end != '\r' && *end != ' ')
     return -1;
-  if (port < 1 || port > 65535)
-    return -1;
+  if (port < 1 || port > 65535) return -1;
   return (int)port;
 }
 
@@ -131,8 +123,7 @@ int fl_test_server_port(const char *name) {
 
 int fl_test_ipv6_available(void) {
   int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return 0;
+  if (fd < 0) return 0;
   struct sockaddr_in6 a;
   memset(&a, 0, sizeof a);
   a.sin6_family = AF_INET6;
@@ -152,20 +143,16 @@ void fl_test_skip(const char *why) {
 /* ------------------------------------------------------------ fault server */
 
 static void close_fds_from(int lowfd) {
-  if (close_range((unsigned)lowfd, ~0U, 0) == 0)
-    return;
+  if (close_range((unsigned)lowfd, ~0U, 0) == 0) return;
   long max = sysconf(_SC_OPEN_MAX);
-  if (max < 0 || max > 65536)
-    max = 65536;
-  for (int fd = lowfd; fd < max; fd++)
-    close(fd);
+  if (max < 0 || max > 65536) max = 65536;
+  for (int fd = lowfd; fd < max; fd++) close(fd);
 }
 
 /* In the child between fork and exec: async-signal-safe calls only. */
 static void exec_fault_server(pid_t parent, const char *python, char *const argv[]) {
   /* Die with the test, also when it crashes or is killed by ctest. */
-  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
-    _exit(126);
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(126);
   setpgid(0, 0);
   sigset_t none;
   sigemptyset(&none);
@@ -190,21 +177,16 @@ static void exec_fault_server(pid_t parent, const char *python, char *const argv
 }
 
 static void reap(struct fault_server *f) {
-  if (f->pid <= 0)
-    return;
-  if (kill(-f->pid, SIGTERM) != 0)
-    kill(f->pid, SIGTERM);
+  if (f->pid <= 0) return;
+  if (kill(-f->pid, SIGTERM) != 0) kill(f->pid, SIGTERM);
   long long deadline = now_ms() + FAULT_STOP_TIMEOUT_MS;
   for (;;) {
     pid_t r = waitpid(f->pid, NULL, WNOHANG);
-    if (r == f->pid || (r < 0 && errno == ECHILD))
-      break;
-    if (r < 0 && errno != EINTR)
-      break;
+    if (r == f->pid || (r < 0 && errno == ECHILD)) break;
+    if (r < 0 && errno != EINTR) break;
     if (now_ms() >= deadline) {
       fprintf(stderr, "test support: fault server %d ignored SIGTERM; killing it\n", (int)f->pid);
-      if (kill(-f->pid, SIGKILL) != 0)
-        kill(f->pid, SIGKILL);
+      if (kill(-f->pid, SIGKILL) != 0) kill(f->pid, SIGKILL);
       while (waitpid(f->pid, NULL, 0) < 0 && errno == EINTR) {
       }
       break;
@@ -221,19 +203,15 @@ int fl_test_fault_start(void) { return fl_test_script_start("fault_server.py", N
 
 int fl_test_script_start(const char *name, const char *extra_arg) {
   static unsigned seq;
-  if (nfaults == FAULT_MAX)
-    die("more than %d fault servers at once", FAULT_MAX);
+  if (nfaults == FAULT_MAX) die("more than %d fault servers at once", FAULT_MAX);
 
   char script[4096];
   snprintf(script, sizeof script, "%s/support/%s", env_dir("FL_TEST_SRCDIR"), name);
-  if (access(script, R_OK) != 0)
-    die("%s: %s", script, strerror(errno));
+  if (access(script, R_OK) != 0) die("%s: %s", script, strerror(errno));
 
   const char *dir = getenv("FL_TEST_RUNDIR");
-  if (!dir || !*dir)
-    dir = getenv("TMPDIR");
-  if (!dir || !*dir)
-    dir = "/tmp";
+  if (!dir || !*dir) dir = getenv("TMPDIR");
+  if (!dir || !*dir) dir = "/tmp";
   struct fault_server *f = &faults[nfaults];
   snprintf(f->port_file, sizeof f->port_file, "%s/fault.%d.%u.port", dir, (int)getpid(), seq++);
   unlink(f->port_file);
@@ -250,10 +228,8 @@ int fl_test_script_start(const char *name, const char *extra_arg) {
   fflush(NULL);
   pid_t parent = getpid();
   pid_t pid = fork();
-  if (pid < 0)
-    die("fork: %s", strerror(errno));
-  if (pid == 0)
-    exec_fault_server(parent, python, argv);
+  if (pid < 0) die("fork: %s", strerror(errno));
+  if (pid == 0) exec_fault_server(parent, python, argv);
   f->pid = pid;
   nfaults++;
 
@@ -272,21 +248,17 @@ int fl_test_script_start(const char *name, const char *extra_arg) {
     }
     int complete;
     int port = read_port_file(f->port_file, &complete);
-    if (port < 0)
-      die("fault server wrote garbage to %s", f->port_file);
-    if (port > 0 && (complete || port == last))
-      return port;
+    if (port < 0) die("fault server wrote garbage to %s", f->port_file);
+    if (port > 0 && (complete || port == last)) return port;
     last = port;
     if (now_ms() >= deadline)
-      die("fault server did not write %s within %d s", f->port_file,
-          FAULT_START_TIMEOUT_MS / 1000);
+      die("fault server did not write %s within %d s", f->port_file, FAULT_START_TIMEOUT_MS / 1000);
     sleep_ms(port > 0 ? 50 : 10);
   }
 }
 
 void fl_test_fault_stop(void) {
-  while (nfaults > 0)
-    reap(&faults[--nfaults]);
+  while (nfaults > 0) reap(&faults[--nfaults]);
 }
 
 /* ------------------------------------------------------------- DNS sink */

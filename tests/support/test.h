@@ -11,32 +11,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond)                                                                      \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);           \
-      exit(1);                                                                           \
-    }                                                                                    \
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                     \
+      exit(1);                                                                                     \
+    }                                                                                              \
   } while (0)
 
-#define CHECK_EQ_INT(a, b)                                                               \
-  do {                                                                                   \
-    long long va_ = (long long)(a), vb_ = (long long)(b);                                \
-    if (va_ != vb_) {                                                                    \
-      fprintf(stderr, "%s:%d: CHECK_EQ_INT failed: %s == %lld, %s == %lld\n", __FILE__,  \
-              __LINE__, #a, va_, #b, vb_);                                               \
-      exit(1);                                                                           \
-    }                                                                                    \
+#define CHECK_EQ_INT(a, b)                                                                         \
+  do {                                                                                             \
+    long long va_ = (long long)(a), vb_ = (long long)(b);                                          \
+    if (va_ != vb_) {                                                                              \
+      fprintf(stderr, "%s:%d: CHECK_EQ_INT failed: %s == %lld, %s == %lld\n", __FILE__, __LINE__,  \
+              #a, va_, #b, vb_);                                                                   \
+      exit(1);                                                                                     \
+    }                                                                                              \
   } while (0)
 
-#define CHECK_EQ_STR(a, b)                                                               \
-  do {                                                                                   \
-    const char *sa_ = (a), *sb_ = (b);                                                   \
-    if (!sa_ || !sb_ || strcmp(sa_, sb_) != 0) {                                         \
-      fprintf(stderr, "%s:%d: CHECK_EQ_STR failed: %s == \"%s\", %s == \"%s\"\n",        \
-              __FILE__, __LINE__, #a, sa_ ? sa_ : "(null)", #b, sb_ ? sb_ : "(null)");   \
-      exit(1);                                                                           \
-    }                                                                                    \
+#define CHECK_EQ_STR(a, b)                                                                         \
+  do {                                                                                             \
+    const char *sa_ = (a), *sb_ = (b);                                                             \
+    if (!sa_ || !sb_ || strcmp(sa_, sb_) != 0) {                                                   \
+      fprintf(stderr, "%s:%d: CHECK_EQ_STR failed: %s == \"%s\", %s == \"%s\"\n", __FILE__,        \
+              __LINE__, #a, sa_ ? sa_ : "(null)", #b, sb_ ? sb_ : "(null)");                       \
+      exit(1);                                                                                     \
+    }                                                                                              \
   } while (0)
 
 /* Number of open fds of this process (from /proc/self/fd). */
@@ -81,17 +81,16 @@ void fl_test_fault_stop(void);
 
 extern int fl_test_fds_at_start_;
 #define FL_TEST_BEGIN() (fl_test_fds_at_start_ = fl_test_count_fds())
-#define FL_TEST_END()                                                                    \
-  do {                                                                                   \
-    fl_test_fault_stop();                                                                \
-    int fds_now_ = fl_test_count_fds();                                                  \
-    if (fds_now_ != fl_test_fds_at_start_) {                                             \
-      fprintf(stderr, "fd leak: %d open at start, %d at end\n", fl_test_fds_at_start_,   \
-              fds_now_);                                                                 \
-      return 1;                                                                          \
-    }                                                                                    \
-    printf("ok\n");                                                                      \
-    return 0;                                                                            \
+#define FL_TEST_END()                                                                              \
+  do {                                                                                             \
+    fl_test_fault_stop();                                                                          \
+    int fds_now_ = fl_test_count_fds();                                                            \
+    if (fds_now_ != fl_test_fds_at_start_) {                                                       \
+      fprintf(stderr, "fd leak: %d open at start, %d at end\n", fl_test_fds_at_start_, fds_now_);  \
+      return 1;                                                                                    \
+    }                                                                                              \
+    printf("ok\n");                                                                                \
+    return 0;                                                                                      \
   } while (0)
 
 #endif

@@ -39,10 +39,10 @@ char *__wrap_strndup(const char *s, size_t n);
  * first injected failure happens. */
 extern void __sanitizer_print_stack_trace(void) __attribute__((weak));
 
-static atomic_long fail_at;  /* 0: never */
-static atomic_int fail_on;   /* 1: every allocation from fail_at on fails */
-static atomic_long counted;  /* allocations seen since arming */
-static atomic_int injected;  /* the failure happened */
+static atomic_long fail_at; /* 0: never */
+static atomic_int fail_on;  /* 1: every allocation from fail_at on fails */
+static atomic_long counted; /* allocations seen since arming */
+static atomic_int injected; /* the failure happened */
 
 void alloc_fail_arm(long n) { alloc_fail_arm_mode(n, 0); }
 

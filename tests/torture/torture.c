@@ -183,7 +183,8 @@ static int sc_redirect_cookies(void) {
 
 /* 4,000 bytes of "hello brotli, some text to decode " in 41 bytes of br
  * (BrotliEncoderCompress, quality 5). */
-#define BR_BODY "%1B%9F%0F%00%04%B2%6D%A9%1E%FD%6B%7A%7E%41%50%06%BA%60%0E%22%D1%63%65%79%4E%67%FA%3A%7B%15%CF%47%44%3F%C4%8C%D8%38%07%00%28"
+#define BR_BODY                                                                                    \
+  "%1B%9F%0F%00%04%B2%6D%A9%1E%FD%6B%7A%7E%41%50%06%BA%60%0E%22%D1%63%65%79%4E%67%FA%3A%7B%15%CF%47%44%3F%C4%8C%D8%38%07%00%28"
 
 /* gzip twice over, then br (zlib's and brotli's allocations go through
  * the library's malloc, so they count too). */
@@ -195,14 +196,16 @@ static int sc_gzip(void) {
   url_of(url, sizeof url, "/encodings?n=2");
   get_on(e.client, url, "layered", &err);
   if (!err) {
-    url_of(url, sizeof url, "/raw?end=keep&b=HTTP/1.1%20200%20OK%0D%0AContent-Encoding:%20br%0D%0A"
-                            "Content-Length:%2041%0D%0A%0D%0A" BR_BODY);
+    url_of(url, sizeof url,
+           "/raw?end=keep&b=HTTP/1.1%20200%20OK%0D%0AContent-Encoding:%20br%0D%0A"
+           "Content-Length:%2041%0D%0A%0D%0A" BR_BODY);
     fl_request *r = fl_request_new("GET", url);
     err = r ? fl_request_perform(e.client, r) : FL_ENOMEM;
     size_t len = 0;
     if (!err) fl_response_body(fl_request_response(r), &len);
     if (!err && len != 4000) err = FL_EWEIRD_REPLY;
-    if (err && !acceptable(err)) fprintf(stderr, "  br: %s (%s)\n", fl_err_name(err), fl_request_errmsg(r));
+    if (err && !acceptable(err))
+      fprintf(stderr, "  br: %s (%s)\n", fl_err_name(err), fl_request_errmsg(r));
     fl_request_free(r);
   }
   env_close(&e);
@@ -252,7 +255,8 @@ static void slot_done(fl_request *req, int err, void *data) {
   sl->done++;
   sl->err = err;
   if (err && !acceptable(err))
-    fprintf(stderr, "  %s: %s (%s)\n", fl_request_url(req), fl_err_name(err), fl_request_errmsg(req));
+    fprintf(stderr, "  %s: %s (%s)\n", fl_request_url(req), fl_err_name(err),
+            fl_request_errmsg(req));
 }
 
 /* Six GETs at once on one connection, four deep. */
@@ -332,9 +336,11 @@ static int sc_upload(void) {
     if (!r) err = FL_ENOMEM;
     if (!err) err = fl_request_set_upload(r, upload_chunks, &left);
     if (!err) err = fl_request_perform(e.client, r);
-    if (!err && !strstr(fl_response_body(fl_request_response(r), NULL), "Transfer-Encoding: chunked"))
+    if (!err &&
+        !strstr(fl_response_body(fl_request_response(r), NULL), "Transfer-Encoding: chunked"))
       err = FL_EWEIRD_REPLY;
-    if (err && !acceptable(err)) fprintf(stderr, "  chunked upload: %s (%s)\n", fl_err_name(err), fl_request_errmsg(r));
+    if (err && !acceptable(err))
+      fprintf(stderr, "  chunked upload: %s (%s)\n", fl_err_name(err), fl_request_errmsg(r));
     fl_request_free(r);
   }
   env_close(&e);
@@ -349,7 +355,9 @@ static int sc_cookie_file(void) {
   int err = env_open(&e, NULL);
   if (err) return err;
   err = fl_client_cookies_load(e.client, cookie_file);
-  if (!err) err = fl_client_cookies_set(e.client, "http://www.example.test/a/b", "k=v; Path=/a; Max-Age=100");
+  if (!err)
+    err =
+        fl_client_cookies_set(e.client, "http://www.example.test/a/b", "k=v; Path=/a; Max-Age=100");
   if (!err) {
     char *h = fl_client_cookies_for(e.client, "http://www.example.test/a/x");
     if (h && (!strstr(h, "k=v") || !strstr(h, "sess=1"))) {
@@ -380,7 +388,8 @@ static int sc_retry(void) {
   fl_request *r = fl_request_new("GET", url);
   err = r ? fl_request_perform(e.client, r) : FL_ENOMEM;
   if (!err && fl_response_status(fl_request_response(r)) != 503) err = FL_EWEIRD_REPLY;
-  if (err && !acceptable(err)) fprintf(stderr, "  retry: %s (%s)\n", fl_err_name(err), fl_request_errmsg(r));
+  if (err && !acceptable(err))
+    fprintf(stderr, "  retry: %s (%s)\n", fl_err_name(err), fl_request_errmsg(r));
   fl_request_free(r);
   env_close(&e);
   return err;
@@ -477,7 +486,8 @@ static int sc_stream(void) {
     if (!r) err = FL_ENOMEM;
     if (!err) err = fl_request_save_to(r, fl_test_rundir_path("torture.saved"));
     if (!err) err = fl_request_perform(e.client, r);
-    if (err && !acceptable(err)) fprintf(stderr, "  save_to: %s (%s)\n", fl_err_name(err), fl_request_errmsg(r));
+    if (err && !acceptable(err))
+      fprintf(stderr, "  save_to: %s (%s)\n", fl_err_name(err), fl_request_errmsg(r));
     fl_request_free(r);
   }
   env_close(&e);
@@ -537,8 +547,11 @@ static int run_cli(long n, long *count, int *injected) {
     struct timespec ts = {0, 2000000};
     nanosleep(&ts, NULL);
   }
-  if (WIFEXITED(status)) rc = WEXITSTATUS(status);
-  else fprintf(stderr, "  CLI with allocation %ld failing: killed by signal %d\n", n, WTERMSIG(status));
+  if (WIFEXITED(status))
+    rc = WEXITSTATUS(status);
+  else
+    fprintf(stderr, "  CLI with allocation %ld failing: killed by signal %d\n", n,
+            WTERMSIG(status));
   *count = 0;
   *injected = 0;
   FILE *f = fopen(report, "r");
@@ -566,20 +579,13 @@ typedef struct scenario {
 } scenario;
 
 static const scenario scenarios[] = {
-    {"get", sc_get},
-    {"keepalive", sc_keepalive},
-    {"tls", sc_tls},
-    {"redirect_cookies", sc_redirect_cookies},
-    {"gzip", sc_gzip},
-    {"gather", sc_gather},
-    {"cli", NULL},
-    {"pipeline", sc_pipeline},
-    {"upload", sc_upload},
-    {"cookie_file", sc_cookie_file},
-    {"retry", sc_retry},
-    {"map", sc_map},
-    {"dns", sc_dns},
-    {"proxy", sc_proxy},
+    {"get", sc_get},       {"keepalive", sc_keepalive},
+    {"tls", sc_tls},       {"redirect_cookies", sc_redirect_cookies},
+    {"gzip", sc_gzip},     {"gather", sc_gather},
+    {"cli", NULL},         {"pipeline", sc_pipeline},
+    {"upload", sc_upload}, {"cookie_file", sc_cookie_file},
+    {"retry", sc_retry},   {"map", sc_map},
+    {"dns", sc_dns},       {"proxy", sc_proxy},
     {"stream", sc_stream},
 };
 
@@ -595,16 +601,18 @@ enum { CHILD_CLEAN = 0, CHILD_BAD = 1, CHILD_HANG = 2, CHILD_FDS = 3, CHILD_INJE
  * the test. Remove the line once it is fixed. */
 static const struct known {
   const char *scenario;
-  int mode;    /* 0: only allocation N fails, 1: N and after, -1: either */
+  int mode; /* 0: only allocation N fails, 1: N and after, -1: either */
   int verdict;
   const char *why;
 } known[] = {
-    {"dns", -1, 106, "c-ares 1.18.1: when creating one of the two queries (A, AAAA) fails for "
-                     "want of memory and the other answers 'no data', ares_getaddrinfo reports "
-                     "ENOTFOUND: FL_ERESOLVE (and a negative cache entry) instead of FL_ENOMEM"},
-    {"dns", 1, 128, "c-ares 1.18.1 with every allocation failing: it cannot create the second "
-                    "query nor read the first one's answer (that needs memory), so the lookup "
-                    "ends at its deadline: FL_EDNS_TIMEOUT instead of FL_ENOMEM"},
+    {"dns", -1, 106,
+     "c-ares 1.18.1: when creating one of the two queries (A, AAAA) fails for "
+     "want of memory and the other answers 'no data', ares_getaddrinfo reports "
+     "ENOTFOUND: FL_ERESOLVE (and a negative cache entry) instead of FL_ENOMEM"},
+    {"dns", 1, 128,
+     "c-ares 1.18.1 with every allocation failing: it cannot create the second "
+     "query nor read the first one's answer (that needs memory), so the lookup "
+     "ends at its deadline: FL_EDNS_TIMEOUT instead of FL_ENOMEM"},
 };
 
 static const struct known *known_finding(const scenario *s, int verdict) {
@@ -706,8 +714,8 @@ static int torture(const scenario *s) {
   long long t0 = now_ms();
   int v = run_once(s, 0, &count);
   if (v != CHILD_CLEAN) {
-    fprintf(stderr, "%s: the scenario fails without any allocation failing (verdict %d)\n",
-            s->name, v);
+    fprintf(stderr, "%s: the scenario fails without any allocation failing (verdict %d)\n", s->name,
+            v);
     return 1;
   }
   printf("%s: %ld allocations in a clean run\n", s->name, count);
@@ -720,14 +728,18 @@ static int torture(const scenario *s) {
     if (v == CHILD_CLEAN) break; /* the run made fewer than n allocations */
     const struct known *k = v != CHILD_INJECTED ? known_finding(s, v) : NULL;
     if (k) {
-      if (nknown++ == 0) fprintf(stderr, "%s: KNOWN finding (not failing the test): %s\n", s->name, k->why);
+      if (nknown++ == 0)
+        fprintf(stderr, "%s: KNOWN finding (not failing the test): %s\n", s->name, k->why);
       fprintf(stderr, "%s: KNOWN with allocation %ld failing (verdict %d)\n", s->name, n, v);
     } else if (v != CHILD_INJECTED) {
       findings++;
       fprintf(stderr, "%s: FINDING with allocation %ld%s failing (verdict %d, %s)\n", s->name, n,
               from_mode ? " and all after it" : "", v,
-              v == 66 ? "LSan: leak" : v == 200 ? "crash" : v == CHILD_HANG ? "hang"
-              : v == CHILD_FDS ? "descriptors left open" : "bad result");
+              v == 66           ? "LSan: leak"
+              : v == 200        ? "crash"
+              : v == CHILD_HANG ? "hang"
+              : v == CHILD_FDS  ? "descriptors left open"
+                                : "bad result");
       if (findings >= 20) {
         fprintf(stderr, "%s: 20 findings, stopping\n", s->name);
         break;
@@ -735,9 +747,10 @@ static int torture(const scenario *s) {
     }
     if (count > last) last = count;
   }
-  printf("%s, %s: N = 1..%ld (%ld runs, up to %ld allocations a run), %d finding(s), %d known, %.1f s\n",
-         s->name, from_mode ? "allocations N and after fail" : "allocation N fails", n - 1, runs,
-         last, findings, nknown, (now_ms() - t0) / 1000.0);
+  printf(
+      "%s, %s: N = 1..%ld (%ld runs, up to %ld allocations a run), %d finding(s), %d known, %.1f s\n",
+      s->name, from_mode ? "allocations N and after fail" : "allocation N fails", n - 1, runs, last,
+      findings, nknown, (now_ms() - t0) / 1000.0);
   return findings ? 1 : 0;
 }
 
@@ -794,7 +807,8 @@ int main(int argc, char **argv) {
       }
       fclose(f);
     }
-    if (s->fn == sc_proxy && !proxy_port) proxy_port = fl_test_script_start("proxy_server.py", NULL);
+    if (s->fn == sc_proxy && !proxy_port)
+      proxy_port = fl_test_script_start("proxy_server.py", NULL);
     if (s->fn == sc_cookie_file) {
       snprintf(cookie_file, sizeof cookie_file, "%s", fl_test_rundir_path("torture.cookies.in"));
       snprintf(cookie_out, sizeof cookie_out, "%s", fl_test_rundir_path("torture.cookies.out"));

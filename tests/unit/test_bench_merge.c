@@ -88,7 +88,8 @@ static void check_split_merge(size_t n, int parts) {
   CHECK_EQ_INT(h->sum, all.sum);
   CHECK_EQ_INT(h->clamped, all.clamped);
   for (size_t i = 0; i < FLB_HIST_BUCKETS; i++) CHECK_EQ_INT(h->buckets[i], all.buckets[i]);
-  for (double p = 0.5; p <= 100.0; p += 0.5) CHECK_EQ_INT(flb_hist_percentile(h, p), flb_hist_percentile(&all, p));
+  for (double p = 0.5; p <= 100.0; p += 0.5)
+    CHECK_EQ_INT(flb_hist_percentile(h, p), flb_hist_percentile(&all, p));
   static const double ps[] = {0.1, 1, 10, 33.3, 90, 99, 99.9, 99.99, 99.999, 100};
   for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
     CHECK_EQ_INT(flb_hist_percentile(h, ps[i]), flb_hist_percentile(&all, ps[i]));
@@ -109,7 +110,8 @@ static void check_split_merge(size_t n, int parts) {
   CHECK(flb_merged_add(&again, text, len, "merged") == 0);
   free(text);
   CHECK_EQ_INT(again.r->instances, parts);
-  for (size_t i = 0; i < FLB_HIST_BUCKETS; i++) CHECK_EQ_INT(again.r->latency.buckets[i], all.buckets[i]);
+  for (size_t i = 0; i < FLB_HIST_BUCKETS; i++)
+    CHECK_EQ_INT(again.r->latency.buckets[i], all.buckets[i]);
   flb_merged_dispose(&again);
   flb_merged_dispose(&m);
 }
@@ -129,14 +131,16 @@ static void check_bad_input(void) {
       "{\"tool\": \"flurry-bench\", \"latency_us\": {\"histogram\": {\"sub_bits\": 11, \"top_bit\": 30, "
       "\"count\": 2, \"buckets\": [[5, 5, 1]]}}}",
   };
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) CHECK(flb_merged_add(&m, bad[i], strlen(bad[i]), "bad") != 0);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    CHECK(flb_merged_add(&m, bad[i], strlen(bad[i]), "bad") != 0);
   CHECK_EQ_INT(m.reports, 0);
   flb_merged_dispose(&m);
 }
 
 static void check_json_reader(void) {
   char err[128];
-  const char *doc = "{\"a\": [1, 18446744073709551615, -2.5e3, true, false, null], \"s\": \"x\\u00e9\\ud83d\\ude00\\n\"}";
+  const char *doc =
+      "{\"a\": [1, 18446744073709551615, -2.5e3, true, false, null], \"s\": \"x\\u00e9\\ud83d\\ude00\\n\"}";
   flb_jval *v = flb_json_parse(doc, strlen(doc), err, sizeof err);
   CHECK(v);
   const flb_jval *a = flb_json_get(v, "a");
@@ -149,7 +153,8 @@ static void check_json_reader(void) {
   CHECK(!flb_json_get(v, "missing"));
   flb_json_free(v);
   static const char *bad[] = {"{\"a\" 1}", "[1,]", "\"open", "01x", "{} {}", "[\"\\q\"]"};
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) CHECK(!flb_json_parse(bad[i], strlen(bad[i]), err, sizeof err));
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    CHECK(!flb_json_parse(bad[i], strlen(bad[i]), err, sizeof err));
 }
 
 int main(void) {

@@ -36,19 +36,15 @@ int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len) {
   const struct sockaddr *sa;
   memcpy(&sa, &addr, sizeof sa); /* a pointer, or a transparent union of them */
   long r = syscall(SYS_connect, fd, sa, len);
-  if (r == 0 || errno != EINPROGRESS || sync_port == 0)
-    return (int)r;
+  if (r == 0 || errno != EINPROGRESS || sync_port == 0) return (int)r;
   uint16_t port = sa->sa_family == AF_INET ? ((const struct sockaddr_in *)sa)->sin_port
                                            : ((const struct sockaddr_in6 *)sa)->sin6_port;
-  if (ntohs(port) != sync_port)
-    return (int)r;
+  if (ntohs(port) != sync_port) return (int)r;
   struct pollfd p = {.fd = fd, .events = POLLOUT};
-  if (poll(&p, 1, 2000) != 1)
-    return -1; /* errno still EINPROGRESS */
+  if (poll(&p, 1, 2000) != 1) return -1; /* errno still EINPROGRESS */
   int soerr = 0;
   socklen_t slen = sizeof soerr;
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen) != 0)
-    return -1;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen) != 0) return -1;
   if (soerr != 0) {
     errno = soerr;
     return -1;
@@ -62,9 +58,9 @@ typedef struct result {
   int fd;
   fl__sockaddr remote;
   char errmsg[160];
-  uint64_t at_us;  /* when the callback ran */
-  int fds_in_cb;   /* open fds during the callback */
-  int free_in_cb;  /* the callback frees the (malloc'd) connector */
+  uint64_t at_us; /* when the callback ran */
+  int fds_in_cb;  /* open fds during the callback */
+  int free_in_cb; /* the callback frees the (malloc'd) connector */
 } result;
 
 static void on_connect(fl__connector *c) {
@@ -95,8 +91,7 @@ static void spin(fl_loop *loop, const int *until, uint32_t max_ms) {
   fl_timer *t = fl_timer_new(loop);
   CHECK(t);
   CHECK_EQ_INT(fl_timer_start(t, max_ms, 0, on_spin_timeout, &timed_out), 0);
-  while (!timed_out && !(until && *until))
-    fl_loop_run(loop, FL_RUN_ONCE);
+  while (!timed_out && !(until && *until)) fl_loop_run(loop, FL_RUN_ONCE);
   fl_timer_free(t);
 }
 
@@ -118,10 +113,8 @@ static uint16_t port_of(const fl__sockaddr *a) {
 }
 
 static int same_addr(const fl__sockaddr *a, const fl__sockaddr *b) {
-  if (a->sa.sa_family != b->sa.sa_family || port_of(a) != port_of(b))
-    return 0;
-  if (a->sa.sa_family == AF_INET)
-    return a->in4.sin_addr.s_addr == b->in4.sin_addr.s_addr;
+  if (a->sa.sa_family != b->sa.sa_family || port_of(a) != port_of(b)) return 0;
+  if (a->sa.sa_family == AF_INET) return a->in4.sin_addr.s_addr == b->in4.sin_addr.s_addr;
   return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, sizeof a->in6.sin6_addr) == 0;
 }
 
@@ -129,8 +122,7 @@ static int same_addr(const fl__sockaddr *a, const fl__sockaddr *b) {
  * Returns the fd and its address, or -1 if the family is unavailable. */
 static int bound_socket(int family, int backlog, fl__sockaddr *out) {
   int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return -1;
+  if (fd < 0) return -1;
   set_addr(out, family, family == AF_INET ? "127.0.0.1" : "::1", 0);
   if (bind(fd, &out->sa, fl__sockaddr_len(out)) != 0) {
     CHECK_EQ_INT(close(fd), 0);
@@ -138,16 +130,14 @@ static int bound_socket(int family, int backlog, fl__sockaddr *out) {
   }
   socklen_t len = sizeof *out;
   CHECK_EQ_INT(getsockname(fd, &out->sa, &len), 0);
-  if (backlog >= 0)
-    CHECK_EQ_INT(listen(fd, backlog), 0);
+  if (backlog >= 0) CHECK_EQ_INT(listen(fd, backlog), 0);
   return fd;
 }
 
 static int have_v6(void) {
   fl__sockaddr a;
   int fd = bound_socket(AF_INET6, -1, &a);
-  if (fd < 0)
-    return 0;
+  if (fd < 0) return 0;
   CHECK_EQ_INT(close(fd), 0);
   return 1;
 }
@@ -157,8 +147,7 @@ static int connect_wait(int fd, int ms, int *soerr) {
   struct pollfd p = {.fd = fd, .events = POLLOUT};
   int n = poll(&p, 1, ms);
   CHECK(n >= 0);
-  if (n == 0)
-    return 0;
+  if (n == 0) return 0;
   socklen_t len = sizeof *soerr;
   CHECK_EQ_INT(getsockopt(fd, SOL_SOCKET, SO_ERROR, soerr, &len), 0);
   return 1;
@@ -185,21 +174,18 @@ static void blackhole_open(blackhole *b, int family) {
     int r = connect(fd, &b->addr.sa, fl__sockaddr_len(&b->addr));
     CHECK(r == 0 || errno == EINPROGRESS);
     int soerr = -1;
-    if (r != 0 && !connect_wait(fd, 50, &soerr))
-      break; /* pending: the accept queue is full */
+    if (r != 0 && !connect_wait(fd, 50, &soerr)) break; /* pending: the accept queue is full */
     CHECK_EQ_INT(soerr == -1 ? 0 : soerr, 0);
   }
   int soerr = 0;
   if (connect_wait(b->fillers[b->nfillers - 1], 100, &soerr)) {
-    fprintf(stderr, "full accept queue does not hold connects pending here (so_error %d)\n",
-            soerr);
+    fprintf(stderr, "full accept queue does not hold connects pending here (so_error %d)\n", soerr);
     exit(1);
   }
 }
 
 static void blackhole_close(blackhole *b) {
-  for (int i = 0; i < b->nfillers; i++)
-    CHECK_EQ_INT(close(b->fillers[i]), 0);
+  for (int i = 0; i < b->nfillers; i++) CHECK_EQ_INT(close(b->fillers[i]), 0);
   CHECK_EQ_INT(close(b->listen_fd), 0);
 }
 
@@ -231,8 +217,7 @@ static int io_fired;
 static void on_io(fl_loop *loop, fl__io *io, uint32_t events) {
   FL__UNUSED(loop);
   FL__UNUSED(io);
-  if (events & FL__POLLOUT)
-    io_fired++;
+  if (events & FL__POLLOUT) io_fired++;
   fl_loop_stop(loop);
 }
 
@@ -344,13 +329,12 @@ static void test_blackhole_then_success(fl_loop *loop, int bad_family, int good_
   /* Loop time has millisecond resolution: allow for the truncation. */
   uint64_t elapsed = r.at_us - t0;
   CHECK(elapsed + 1000 >= delay_ms * 1000);
-  CHECK(elapsed < 900 * 1000); /* well before the black hole's SYN retransmit */
+  CHECK(elapsed < 900 * 1000);         /* well before the black hole's SYN retransmit */
   CHECK_EQ_INT(r.fds_in_cb, base + 1); /* the loser is already closed */
   check_connected_fd(r.fd);
   accept_one(lfd);
   CHECK_EQ_INT(close(r.fd), 0);
-  if (!free_in_cb)
-    free(c);
+  if (!free_in_cb) free(c);
   CHECK_EQ_INT(close(lfd), 0);
   blackhole_close(&bh);
 }
@@ -451,8 +435,7 @@ static void test_all_fail(fl_loop *loop, int v6) {
   CHECK_EQ_INT(r.fds_in_cb, base);
   spin(loop, NULL, 100);
   CHECK_EQ_INT(r.calls, 1);
-  for (int i = 0; i < nfds; i++)
-    CHECK_EQ_INT(close(fds[i]), 0);
+  for (int i = 0; i < nfds; i++) CHECK_EQ_INT(close(fds[i]), 0);
 }
 
 /* Multicast destinations fail inside connect() with ENETUNREACH. */
@@ -484,8 +467,7 @@ static void test_cap(fl_loop *loop) {
   blackhole_open(&b, AF_INET);
   fl__sockaddr addrs[N + 1];
   addrs[0] = b.addr; /* b's listener is closed later: this attempt then fails */
-  for (int i = 1; i < N; i++)
-    addrs[i] = a.addr;
+  for (int i = 1; i < N; i++) addrs[i] = a.addr;
   int lfd = bound_socket(AF_INET, 16, &addrs[N]);
   CHECK(lfd >= 0);
   int base = fl_test_count_fds();
@@ -501,8 +483,7 @@ static void test_cap(fl_loop *loop) {
   CHECK_EQ_INT(fl_test_count_fds(), base + N);
   /* With b's listener gone, the retransmitted SYN of attempt 0 (~1 s after
    * it started) meets a reset: it fails, and the waiting address starts. */
-  for (int i = 0; i < b.nfillers; i++)
-    CHECK_EQ_INT(close(b.fillers[i]), 0);
+  for (int i = 0; i < b.nfillers; i++) CHECK_EQ_INT(close(b.fillers[i]), 0);
   CHECK_EQ_INT(close(b.listen_fd), 0);
   spin(loop, &r.calls, 10000);
   CHECK_EQ_INT(r.calls, 1);
@@ -597,8 +578,7 @@ int main(void) {
   fl_loop *loop = fl_loop_new();
   CHECK(loop);
   int v6 = have_v6();
-  if (!v6)
-    printf("skip: IPv6 loopback unavailable, IPv6 cases skipped\n");
+  if (!v6) printf("skip: IPv6 loopback unavailable, IPv6 cases skipped\n");
 
   test_invalid(loop);
   test_success(loop, AF_INET);

@@ -22,8 +22,7 @@ static fl__cookie_jar *jar;
 static char dir[4096]; /* private scratch directory */
 
 /* Set-Cookie from http(s)://host path at time now; returns set's result. */
-static int set_at(const char *url_host, const char *path, int https, int64_t now,
-                  const char *sc) {
+static int set_at(const char *url_host, const char *path, int https, int64_t now, const char *sc) {
   fl__cookie_origin o = {url_host, path, https, now};
   return fl__cookie_jar_set(jar, sc, strlen(sc), &o);
 }
@@ -109,8 +108,8 @@ static void test_dates(void) {
       {"Tue, 19 Jan 2038 03:14:08 GMT", 1, 2147483648LL},
       {"Fri, 31 Dec 9999 23:59:59 GMT", 1, 253402300799LL},
       {"Thu, 29 Feb 2024 12:00:00 GMT", 1, 1709208000},
-      {"Sat, 01-Jan-00 00:00:00 GMT", 1, 946684800},  /* 00 -> 2000 */
-      {"Thu, 01-Jan-70 00:00:00 GMT", 1, 0},          /* 70 -> 1970 */
+      {"Sat, 01-Jan-00 00:00:00 GMT", 1, 946684800}, /* 00 -> 2000 */
+      {"Thu, 01-Jan-70 00:00:00 GMT", 1, 0},         /* 70 -> 1970 */
       {"Sat, 01-Jan-2000 00:00:00 GMT", 1, 946684800},
       {"Mon, 01 Jan 1601 00:00:00 GMT", 1, -11644473600LL},
       {"Wed, 29 Feb 2023 12:00:00 GMT", 0, 0}, /* not a leap year */
@@ -119,10 +118,10 @@ static void test_dates(void) {
       {"Sun, 01 Jan 1600 00:00:00 GMT", 0, 0}, /* before 1601 */
       {"Sun, 06 Nov 1994 24:00:00 GMT", 0, 0},
       {"Sun, 06 Nov 1994 08:60:00 GMT", 0, 0},
-      {"Sun, 06 Nov 1994 GMT", 0, 0},        /* no time */
-      {"Sun, Nov 1994 08:49:37 GMT", 0, 0},  /* no day: 1994 is the year */
-      {"Sun, 06 1994 08:49:37 GMT", 0, 0},   /* no month */
-      {"Sun, 06 Nov 08:49:37 GMT", 0, 0},    /* no year */
+      {"Sun, 06 Nov 1994 GMT", 0, 0},       /* no time */
+      {"Sun, Nov 1994 08:49:37 GMT", 0, 0}, /* no day: 1994 is the year */
+      {"Sun, 06 1994 08:49:37 GMT", 0, 0},  /* no month */
+      {"Sun, 06 Nov 08:49:37 GMT", 0, 0},   /* no year */
       {"Sun, 006 Nov 1994 08:49:37 GMT", 0, 0},
       {"Sun, 06 Nov 19945 08:49:37 GMT", 0, 0},
       {"Sun, 32 Nov 1994 08:49:37 GMT", 0, 0},
@@ -149,7 +148,7 @@ static void test_host_only_and_domain(void) {
   CHECK_EQ_STR(fl__cookie_jar_reason(jar), "");
   CHECK_EQ_STR(hdr("example.com", "/"), "a=1");
   CHECK_EQ_STR(hdr("EXAMPLE.COM.", "/"), "a=1"); /* case and trailing dot */
-  CHECK_EQ_STR(hdr("www.example.com", "/"), "");  /* host-only */
+  CHECK_EQ_STR(hdr("www.example.com", "/"), ""); /* host-only */
   CHECK_EQ_STR(hdr("other.com", "/"), "");
   CHECK_EQ_STR(hdr("xexample.com", "/"), "");
 
@@ -238,7 +237,7 @@ static void test_psl_file(void) {
   CHECK(fl__psl_is_public_suffix(psl, "x.ck"));
   CHECK(!fl__psl_is_public_suffix(psl, "www.ck"));
   CHECK(!fl__psl_is_public_suffix(psl, "a.x.ck"));
-  CHECK(fl__psl_is_public_suffix(psl, "org"));  /* default rule */
+  CHECK(fl__psl_is_public_suffix(psl, "org"));        /* default rule */
   CHECK(!fl__psl_is_public_suffix(psl, "github.io")); /* not in this list */
   CHECK(!fl__psl_is_public_suffix(psl, "bar.foo.example"));
 
@@ -323,8 +322,8 @@ static void test_paths(void) {
   CHECK(set("h.test", NULL, "t=1") == 1);          /* none: / */
   CHECK(set("h.test", "/a/b?x=/c/d", "u=1") == 1); /* query ignored: /a */
   CHECK(set("h.test", "/", "v=1; Path=/x/") == 1);
-  CHECK(set("h.test", "/z/y", "w=1; Path=relative") == 1); /* not "/...": default /z */
-  CHECK(set("h.test", "/z/y", "x=1; Path=") == 1);         /* empty: default /z */
+  CHECK(set("h.test", "/z/y", "w=1; Path=relative") == 1);  /* not "/...": default /z */
+  CHECK(set("h.test", "/z/y", "x=1; Path=") == 1);          /* empty: default /z */
   CHECK(set("h.test", "/", "y=1; Path=/m; Path=bad") == 1); /* last wins: default / */
   CHECK_EQ_STR(hdr("h.test", "/a/b/c"), "q=1; u=1; r=1; s=1; t=1; y=1");
   CHECK_EQ_STR(hdr("h.test", "/a/bc"), "u=1; r=1; s=1; t=1; y=1");
@@ -376,8 +375,8 @@ static void test_expiry(void) {
   CHECK_EQ_STR(hdr("h.test", "/"), "y=1");
   /* An invalid Max-Age is ignored: Expires applies. */
   CHECK(set("h.test", "/", "z=1; Max-Age=abc; Expires=Thu, 01 Jan 1970 00:00:00 GMT") == 0);
-  CHECK(set("h.test", "/", "z=1; Max-Age=1e3") == 1); /* ignored: session cookie */
-  CHECK(set("h.test", "/", "w=1; Max-Age=+5") == 1);  /* ignored: session cookie */
+  CHECK(set("h.test", "/", "z=1; Max-Age=1e3") == 1);     /* ignored: session cookie */
+  CHECK(set("h.test", "/", "w=1; Max-Age=+5") == 1);      /* ignored: session cookie */
   CHECK(set("h.test", "/", "u=1; Expires=someday") == 1); /* bad date: session */
   CHECK_EQ_STR(hdr_at("h.test", "/", 0, NOW + 10 * 365 * 86400), "z=1; w=1; u=1");
 
@@ -395,8 +394,7 @@ static void test_expiry(void) {
            "h.test\tFALSE\t/\tFALSE\t%lld\tbig\t1\n"
            "h.test\tFALSE\t/\tFALSE\t%lld\tfar\t1\n"
            "h.test\tFALSE\t/\tFALSE\t%lld\tnear\t1\n",
-           (long long)(NOW + 400 * 86400), (long long)(NOW + 400 * 86400),
-           (long long)(NOW + 60));
+           (long long)(NOW + 400 * 86400), (long long)(NOW + 400 * 86400), (long long)(NOW + 60));
   CHECK(strstr(text, want) != NULL);
   CHECK_EQ_STR(hdr_at("h.test", "/", 0, NOW + 400 * 86400 - 1), "big=1; far=1");
 
@@ -428,8 +426,8 @@ static void test_secure(void) {
   expect_ignored(set("www.example.com", "/", "s=2"), "overwrite a Secure");
   expect_ignored(set("example.com", "/", "s=; Max-Age=0"), "overwrite a Secure");
   CHECK_EQ_STR(hdr_s("example.com", "/"), "s=1; t=1");
-  CHECK(set("other.com", "/", "s=2") == 1); /* unrelated domain */
-  CHECK(set("example.com", "/", "t=2") == 1);  /* t is not Secure */
+  CHECK(set("other.com", "/", "s=2") == 1);     /* unrelated domain */
+  CHECK(set("example.com", "/", "t=2") == 1);   /* t is not Secure */
   CHECK(set_s("example.com", "/", "s=3") == 1); /* https may replace it */
   CHECK_EQ_STR(hdr("example.com", "/"), "s=3; t=2");
 
@@ -460,8 +458,8 @@ static void test_secure(void) {
 static void test_parsing(void) {
   fresh();
   CHECK(set("h.test", "/", "  a  =  1  ") == 1);
-  CHECK(set("h.test", "/", "b==x=") == 1);               /* value "=x=" */
-  CHECK(set("h.test", "/", "c=") == 1);                  /* empty value */
+  CHECK(set("h.test", "/", "b==x=") == 1); /* value "=x=" */
+  CHECK(set("h.test", "/", "c=") == 1);    /* empty value */
   CHECK(set("h.test", "/", "d=\"quoted v\"; Foo; Bar=baz; HttpOnly") == 1);
   CHECK(set("h.test", "/", "e=1;;; ;Path=/") == 1);
   CHECK(set("h.test", "/", "f=1; SameSite=Strict; Priority=High") == 1);
@@ -474,10 +472,9 @@ static void test_parsing(void) {
 
   /* Control bytes anywhere (but HTAB) ignore the whole line; a TAB inside
    * the name or value too (the cookie file could not hold it). */
-  static const char *bad[] = {"x=a\x01z", "x\x7f=1", "x=1; Path=/\n", "x=1\r", "x=\x1b[31m",
-                              "x=a\tb", "x\ty=1"};
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    CHECK(set("h.test", "/", bad[i]) == 0);
+  static const char *bad[] = {"x=a\x01z",   "x\x7f=1", "x=1; Path=/\n", "x=1\r",
+                              "x=\x1b[31m", "x=a\tb",  "x\ty=1"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) CHECK(set("h.test", "/", bad[i]) == 0);
   fl__cookie_origin o = {"h.test", "/", 0, NOW};
   CHECK(fl__cookie_jar_set(jar, "x=a\0b", 5, &o) == 0);
   expect_ignored(0, "control character");
@@ -642,8 +639,10 @@ static void test_file_round_trip(void) {
 
   /* What was loaded behaves as its flags say. */
   CHECK_EQ_STR(hdr("www.example.com", "/"), "session=value with spaces");
-  CHECK_EQ_STR(hdr_s("example.com", "/path/x"), "secure=a=b=c; session=value with spaces; unicode=\xc3\xa9t\xc3\xa9");
-  CHECK_EQ_STR(hdr("example.com", "/path/x"), "session=value with spaces; unicode=\xc3\xa9t\xc3\xa9");
+  CHECK_EQ_STR(hdr_s("example.com", "/path/x"),
+               "secure=a=b=c; session=value with spaces; unicode=\xc3\xa9t\xc3\xa9");
+  CHECK_EQ_STR(hdr("example.com", "/path/x"),
+               "session=value with spaces; unicode=\xc3\xa9t\xc3\xa9");
   CHECK_EQ_STR(hdr("x.example.org", "/"), "httponly=");
   CHECK_EQ_STR(hdr_s("host.example.org", "/a/b"), "both=\"quoted\"; httponly=");
   CHECK_EQ_STR(hdr("a.nodot.example.net", "/"), "sub=1"); /* TRUE without a dot */
@@ -687,34 +686,33 @@ static void test_file_round_trip(void) {
 
 static void test_file_malformed(void) {
   static char text[200000];
-  size_t n = (size_t)snprintf(
-      text, sizeof text, "%s",
-      "# comment\n"
-      "\n"
-      "   \t \n"
-      "good.test\tFALSE\t/\tFALSE\t0\tok1\tv\r\n"          /* CRLF is fine */
-      "good.test\tFALSE\t/\tFALSE\t0\ttoo\tmany\tfields\n"
-      "good.test\tFALSE\t/\tFALSE\t0\tfew\n"
-      "good.test\tMAYBE\t/\tFALSE\t0\tbadbool\tv\n"
-      "good.test\tFALSE\t/\tYES\t0\tbadbool2\tv\n"
-      "good.test\tFALSE\tnoslash\tFALSE\t0\tbadpath\tv\n"
-      "good.test\tFALSE\t/\tFALSE\tsoon\tbadexp\tv\n"
-      "good.test\tFALSE\t/\tFALSE\t-5\tnegexp\tv\n"
-      "good.test\tFALSE\t/\tFALSE\t99999999999999999999999\thugeexp\tv\n"
-      "good.test\tFALSE\t/\tFALSE\t\temptyexp\tv\n"
-      "good.test\tFALSE\t/\tFALSE\t0\t\temptyname\n"
-      "\tFALSE\t/\tFALSE\t0\tnodomain\tv\n"
-      ".\tTRUE\t/\tFALSE\t0\tdotonly\tv\n"
-      "good.test\tFALSE\t/\tFALSE\t0\tctl\tv\x01x\n"
-      "good.test\tFALSE\t/\tFALSE\t1000\texpired\tv\n"    /* expired at NOW */
-      "#HttpOnly_\n"
-      "#HttpOnly_good.test\tFALSE\t/\n"
-      ".com\tTRUE\t/\tFALSE\t0\tsuffix\tv\n"               /* public suffix */
-      "co.uk\tTRUE\t/\tFALSE\t0\tsuffix2\tv\n"
-      "10.0.0.1\tTRUE\t/\tFALSE\t0\tipdomain\tv\n"
-      "co.uk\tFALSE\t/\tFALSE\t0\thostonly\tv\n"          /* host-only is fine */
-      "good.test\ttrue\t/\tfalse\t0\tok2\tv\n"             /* case ignored */
-      "good.test\tFALSE\t/\tFALSE\t0\tok3\tv");             /* no final newline */
+  size_t n = (size_t)snprintf(text, sizeof text, "%s",
+                              "# comment\n"
+                              "\n"
+                              "   \t \n"
+                              "good.test\tFALSE\t/\tFALSE\t0\tok1\tv\r\n" /* CRLF is fine */
+                              "good.test\tFALSE\t/\tFALSE\t0\ttoo\tmany\tfields\n"
+                              "good.test\tFALSE\t/\tFALSE\t0\tfew\n"
+                              "good.test\tMAYBE\t/\tFALSE\t0\tbadbool\tv\n"
+                              "good.test\tFALSE\t/\tYES\t0\tbadbool2\tv\n"
+                              "good.test\tFALSE\tnoslash\tFALSE\t0\tbadpath\tv\n"
+                              "good.test\tFALSE\t/\tFALSE\tsoon\tbadexp\tv\n"
+                              "good.test\tFALSE\t/\tFALSE\t-5\tnegexp\tv\n"
+                              "good.test\tFALSE\t/\tFALSE\t99999999999999999999999\thugeexp\tv\n"
+                              "good.test\tFALSE\t/\tFALSE\t\temptyexp\tv\n"
+                              "good.test\tFALSE\t/\tFALSE\t0\t\temptyname\n"
+                              "\tFALSE\t/\tFALSE\t0\tnodomain\tv\n"
+                              ".\tTRUE\t/\tFALSE\t0\tdotonly\tv\n"
+                              "good.test\tFALSE\t/\tFALSE\t0\tctl\tv\x01x\n"
+                              "good.test\tFALSE\t/\tFALSE\t1000\texpired\tv\n" /* expired at NOW */
+                              "#HttpOnly_\n"
+                              "#HttpOnly_good.test\tFALSE\t/\n"
+                              ".com\tTRUE\t/\tFALSE\t0\tsuffix\tv\n" /* public suffix */
+                              "co.uk\tTRUE\t/\tFALSE\t0\tsuffix2\tv\n"
+                              "10.0.0.1\tTRUE\t/\tFALSE\t0\tipdomain\tv\n"
+                              "co.uk\tFALSE\t/\tFALSE\t0\thostonly\tv\n" /* host-only is fine */
+                              "good.test\ttrue\t/\tfalse\t0\tok2\tv\n"   /* case ignored */
+                              "good.test\tFALSE\t/\tFALSE\t0\tok3\tv");  /* no final newline */
   /* A huge line and a line with a NUL in it, then one more good line. */
   memset(text + n, 'x', 100000);
   n += 100000;
@@ -775,20 +773,17 @@ static void test_file_save_errors(void) {
   DIR *d = opendir(dir);
   CHECK(d);
   struct dirent *e;
-  while ((e = readdir(d)) != NULL)
-    CHECK(strstr(e->d_name, ".txt.") == NULL);
+  while ((e = readdir(d)) != NULL) CHECK(strstr(e->d_name, ".txt.") == NULL);
   closedir(d);
 }
 
 static void remove_dir(void) {
   DIR *d = opendir(dir);
-  if (!d)
-    return;
+  if (!d) return;
   struct dirent *e;
   char p[8400];
   while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.')
-      continue;
+    if (e->d_name[0] == '.') continue;
     snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
     unlink(p);
   }

@@ -36,15 +36,13 @@ static void *tracked(size_t n) {
   return allocs[nallocs++] = p;
 }
 static void free_all(void) {
-  while (nallocs > 0)
-    free(allocs[--nallocs]);
+  while (nallocs > 0) free(allocs[--nallocs]);
 }
 
 static blob blob_dup(blob a) {
   blob r = {tracked(a.n + 1), a.n};
   CHECK(r.p);
-  if (a.n)
-    memcpy(r.p, a.p, a.n);
+  if (a.n) memcpy(r.p, a.p, a.n);
   return r;
 }
 
@@ -93,8 +91,7 @@ static blob br(blob b) {
 static blob zstd_w(blob b, int wlog, int unsized) {
   ZSTD_CCtx *cc = ZSTD_createCCtx();
   CHECK(cc);
-  if (wlog)
-    CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, wlog)));
+  if (wlog) CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, wlog)));
   size_t cap = ZSTD_compressBound(b.n) + 64;
   blob r = {tracked(cap), 0};
   ZSTD_outBuffer out = {r.p, cap, 0};
@@ -126,16 +123,14 @@ static blob sample(size_t n) {
   blob r = {tracked(n), n};
   CHECK(r.p);
   uint32_t x = 12345;
-  static const char *words[] = {"flurry ", "gzip ", "deflate ", "brotli ", "cookie ",
-                                "\n", "HTTP/1.1 ", "200 ", "OK ", "\x01\xff"};
+  static const char *words[] = {"flurry ", "gzip ",     "deflate ", "brotli ", "cookie ",
+                                "\n",      "HTTP/1.1 ", "200 ",     "OK ",     "\x01\xff"};
   size_t i = 0;
   while (i < n) {
     x = x * 1103515245u + 12345u;
     const char *w = words[(x >> 16) % 10];
-    for (size_t k = 0; w[k] && i < n; k++)
-      r.p[i++] = (unsigned char)w[k];
-    if ((x >> 8) % 7 == 0 && i < n)
-      r.p[i++] = (unsigned char)(x >> 3); /* some entropy */
+    for (size_t k = 0; w[k] && i < n; k++) r.p[i++] = (unsigned char)w[k];
+    if ((x >> 8) % 7 == 0 && i < n) r.p[i++] = (unsigned char)(x >> 3); /* some entropy */
   }
   return r;
 }
@@ -155,17 +150,14 @@ static int sink(void *data, const char *p, size_t n) {
   CHECK(p != NULL && n > 0 && n <= FL__DECODE_PIECE);
   c->pieces++;
   c->total += n;
-  if (n > c->max_piece)
-    c->max_piece = n;
-  if (c->keep)
-    CHECK(fl__buf_append(&c->out, p, n) == 0);
+  if (n > c->max_piece) c->max_piece = n;
+  if (c->keep) CHECK(fl__buf_append(&c->out, p, n) == 0);
   if (c->free_me) {
     fl__decoder_free(c->free_me);
     c->free_me = NULL;
     return c->free_rc;
   }
-  if (c->stop_after && c->pieces >= (size_t)c->stop_after)
-    return FL_ECALLBACK_ABORT;
+  if (c->stop_after && c->pieces >= (size_t)c->stop_after) return FL_ECALLBACK_ABORT;
   return 0;
 }
 
@@ -173,15 +165,14 @@ enum split { WHOLE, BYTES, RANDOM };
 static const char *split_name[] = {"whole", "bytes", "random"};
 
 /* Decode in with the given coding and split; returns the error, output in c. */
-static int decode(const char *ce, blob in, enum split how, uint64_t max, collect *c,
-                  char *msg, size_t msgcap) {
+static int decode(const char *ce, blob in, enum split how, uint64_t max, collect *c, char *msg,
+                  size_t msgcap) {
   fl__decoder *d;
   memset(c, 0, sizeof *c);
   c->keep = 1;
   fl__buf_init(&c->out);
   int rc = fl__decoder_init(&d, ce, max, msg, msgcap);
-  if (rc)
-    return rc;
+  if (rc) return rc;
   size_t off = 0;
   uint32_t x = (uint32_t)in.n;
   while (rc == 0 && off < in.n) {
@@ -196,18 +187,15 @@ static int decode(const char *ce, blob in, enum split how, uint64_t max, collect
     rc = fl__decoder_feed(d, (const char *)in.p + off, n, sink, c);
     off += n;
   }
-  if (rc == 0)
-    rc = fl__decoder_finish(d, sink, c);
-  if (msg)
-    snprintf(msg, msgcap, "%s", fl__decoder_errmsg(d));
+  if (rc == 0) rc = fl__decoder_finish(d, sink, c);
+  if (msg) snprintf(msg, msgcap, "%s", fl__decoder_errmsg(d));
   fl__decoder_free(d);
   return rc;
 }
 
 static void expect_round_trip(const char *ce, blob enc, blob plain) {
   for (int how = WHOLE; how <= RANDOM; how++) {
-    if (how == BYTES && enc.n > 200000)
-      continue;
+    if (how == BYTES && enc.n > 200000) continue;
     collect c;
     char msg[200];
     int rc = decode(ce, enc, (enum split)how, 0, &c, msg, sizeof msg);
@@ -370,7 +358,8 @@ static void test_members(blob plain) {
   expect_round_trip("gzip", a1, a);
   /* ... but a second member that starts and then breaks is corrupt. */
   blob bad2 = blob_cat(ga, (blob){(unsigned char *)"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"
-                                                   "\xff\xff\xff\xff", 14});
+                                                   "\xff\xff\xff\xff",
+                                  14});
   expect_error("gzip", bad2, FL_EBAD_ENCODING, "corrupt gzip");
   /* ... and a second member cut short is truncated. */
   blob trunc2 = blob_cat(ga, (blob){gb.p, gb.n / 2});
@@ -406,8 +395,7 @@ static void test_corrupt(blob plain) {
   expect_error("gzip", m, FL_EBAD_ENCODING, "corrupt gzip");
   /* Flipped bytes in the compressed data (caught by deflate or the CRC). */
   blob f = blob_dup(g);
-  for (size_t i = 100; i < 120; i++)
-    f.p[i] ^= 0x5a;
+  for (size_t i = 100; i < 120; i++) f.p[i] ^= 0x5a;
   expect_error("gzip", f, FL_EBAD_ENCODING, "corrupt gzip");
   /* Wrong CRC in the trailer. */
   blob crc = blob_dup(g);
@@ -426,15 +414,13 @@ static void test_corrupt(blob plain) {
   expect_error("deflate", dict, FL_EBAD_ENCODING, "dictionary");
 #ifdef FL_TEST_HAVE_BROTLIENC
   blob b = br(plain);
-  for (size_t i = 50; i < 70; i++)
-    b.p[i] ^= 0xa5;
+  for (size_t i = 50; i < 70; i++) b.p[i] ^= 0xa5;
   expect_error("br", b, FL_EBAD_ENCODING, "corrupt br");
 #endif
   expect_error("br", text, FL_EBAD_ENCODING, NULL);
   expect_error("zstd", text, FL_EBAD_ENCODING, "corrupt zstd");
   blob zz = blob_dup(zs(plain));
-  for (size_t i = zz.n / 2; i < zz.n / 2 + 20; i++)
-    zz.p[i] ^= 0xa5;
+  for (size_t i = zz.n / 2; i < zz.n / 2 + 20; i++) zz.p[i] ^= 0xa5;
   expect_error("zstd", zz, FL_EBAD_ENCODING, "corrupt zstd");
   /* A frame whose window is over 8 MiB (RFC 9659) is refused before its
    * window is allocated; 8 MiB itself is fine. */
@@ -475,7 +461,8 @@ static void test_truncated(blob plain) {
 }
 
 static void test_empty(void) {
-  static const char *ces[] = {"", "identity", "gzip", "deflate", "br", "zstd", "gzip, br, deflate, zstd"};
+  static const char *ces[] = {
+      "", "identity", "gzip", "deflate", "br", "zstd", "gzip, br, deflate, zstd"};
   for (size_t i = 0; i < sizeof ces / sizeof ces[0]; i++) {
     fl__decoder *d;
     collect c = {0};
@@ -508,7 +495,8 @@ static void test_limit_and_sink(blob plain) {
   CHECK(decode("zstd", zs(plain), RANDOM, plain.n, &c, NULL, 0) == 0);
   CHECK(c.out.len == plain.n);
   fl__buf_dispose(&c.out);
-  CHECK(decode("zstd", zs(plain), RANDOM, plain.n - 1, &c, msg, sizeof msg) == FL_EFILESIZE_EXCEEDED);
+  CHECK(decode("zstd", zs(plain), RANDOM, plain.n - 1, &c, msg, sizeof msg) ==
+        FL_EFILESIZE_EXCEEDED);
   CHECK(c.out.len <= plain.n - 1);
   fl__buf_dispose(&c.out);
   CHECK(decode("", plain, WHOLE, 1000, &c, NULL, 0) == FL_EFILESIZE_EXCEEDED);
@@ -594,8 +582,7 @@ static void bomb_case(const char *ce, blob enc, uint64_t max, size_t chunk) {
     off += n;
     fed_when_failed = off;
   }
-  if (rc == 0)
-    rc = fl__decoder_finish(d, sink, &c);
+  if (rc == 0) rc = fl__decoder_finish(d, sink, &c);
   double dt = now_s() - t0;
   size_t peak = fl__decoder_mem_peak(d);
   printf("bomb \"%s\" %zu bytes, max %llu: %s after %zu input bytes, %llu delivered, "
@@ -614,9 +601,8 @@ static void bomb_case(const char *ce, blob enc, uint64_t max, size_t chunk) {
   CHECK(c.max_piece <= FL__DECODE_PIECE);
   fl__decoder_free(d);
   if (strstr(ce, "br") == NULL && strstr(ce, "zstd") == NULL)
-    CHECK(peak < 256 * 1024); /* zlib stages: buffers + state */
-  if (strstr(ce, "zstd"))
-    CHECK(peak < 10 * 1024 * 1024); /* at most an 8 MiB window + state */
+    CHECK(peak < 256 * 1024);                             /* zlib stages: buffers + state */
+  if (strstr(ce, "zstd")) CHECK(peak < 10 * 1024 * 1024); /* at most an 8 MiB window + state */
 }
 
 /* 128 MiB of zeros as one zstd frame (window 2^wlog, size in the header). */
@@ -644,10 +630,10 @@ static blob make_zstd_bomb(int wlog) {
 
 static void test_bomb(void) {
   blob g = make_bomb(16 + MAX_WBITS);
-  CHECK(g.n < 200 * 1024); /* about 1:1000 */
-  bomb_case("gzip", g, 1 << 20, 4096);  /* arriving in 4 KiB reads */
-  bomb_case("gzip", g, 1 << 20, g.n);   /* all in one feed: stops inside it */
-  bomb_case("gzip", g, 0, 16384);       /* all of it, streamed: memory stays flat */
+  CHECK(g.n < 200 * 1024);             /* about 1:1000 */
+  bomb_case("gzip", g, 1 << 20, 4096); /* arriving in 4 KiB reads */
+  bomb_case("gzip", g, 1 << 20, g.n);  /* all in one feed: stops inside it */
+  bomb_case("gzip", g, 0, 16384);      /* all of it, streamed: memory stays flat */
   blob z = make_bomb(MAX_WBITS);
   bomb_case("deflate", z, 1 << 20, 4096);
   /* A bomb inside a bomb. */

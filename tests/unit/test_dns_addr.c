@@ -24,8 +24,9 @@ static void test_parse_ip(void) {
     CHECK(fl__dns_parse_ip("fe80::1%lo", &a));
     CHECK_EQ_INT(a.in6.sin6_scope_id, lo);
   }
-  const char *bad[] = {"", "localhost", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4%1",
-                       "::1%", "::1%4294967296", "::1%no-such-if0", "[::1]", "::g"};
+  const char *bad[] = {"",          "localhost", "1.2.3",          "1.2.3.4.5",       "256.1.1.1",
+                       "1.2.3.4%1", "::1%",      "::1%4294967296", "::1%no-such-if0", "[::1]",
+                       "::g"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     if (fl__dns_parse_ip(bad[i], &a)) {
       fprintf(stderr, "accepted \"%s\"\n", bad[i]);
@@ -43,7 +44,8 @@ static void expect_servers(const char *in, const char *want) {
   int rc = fl__dns_parse_servers(in, &csv, err, sizeof err);
   if (want) {
     if (rc != 0 || strcmp(csv, want) != 0) {
-      fprintf(stderr, "servers \"%s\": rc %d, \"%s\", want \"%s\" (%s)\n", in, rc, csv ? csv : "", want, err);
+      fprintf(stderr, "servers \"%s\": rc %d, \"%s\", want \"%s\" (%s)\n", in, rc, csv ? csv : "",
+              want, err);
       exit(1);
     }
     free(csv);
@@ -60,8 +62,9 @@ static void test_servers(void) {
   expect_servers("127.0.0.1:5353,[::1]:5354,::1", "127.0.0.1:5353,[::1]:5354,[::1]:53");
   expect_servers("[fe80::1%7]", "[fe80::1%7]:53");
   expect_servers("1.2.3.4:65535", "1.2.3.4:65535");
-  const char *bad[] = {"", ",", "1.2.3.4,", "dns.example:53", "1.2.3.4:0", "1.2.3.4:65536",
-                       "1.2.3.4:", "1.2.3.4:5x", "[1.2.3.4]:53", "[::1]x", "[::1", "::1:53x"};
+  const char *bad[] = {
+      "",         ",",          "1.2.3.4,",     "dns.example:53", "1.2.3.4:0", "1.2.3.4:65536",
+      "1.2.3.4:", "1.2.3.4:5x", "[1.2.3.4]:53", "[::1]x",         "[::1",      "::1:53x"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) expect_servers(bad[i], NULL);
   /* No error buffer at all is allowed. */
   char *csv = NULL;
@@ -73,8 +76,8 @@ static void test_overrides(void) {
   char err[160] = "";
   /* Lower-cased host; addresses in Happy Eyeballs order (IPv6 first), the
    * duplicate dropped. */
-  CHECK_EQ_INT(fl__dns_parse_override("API.Example.com:443:10.0.0.1,[::1],10.0.0.1,10.0.0.2", &o, err,
-                                      sizeof err),
+  CHECK_EQ_INT(fl__dns_parse_override("API.Example.com:443:10.0.0.1,[::1],10.0.0.1,10.0.0.2", &o,
+                                      err, sizeof err),
                0);
   CHECK_EQ_STR(o.host, "api.example.com");
   CHECK_EQ_INT(o.port, 443);
@@ -90,14 +93,20 @@ static void test_overrides(void) {
   free(o.host);
   struct {
     const char *in, *why;
-  } bad[] = {{"h", "expected"}, {":80:1.2.3.4", "expected"}, {"h::1.2.3.4", "expected"},
-             {"h:123456:1.2.3.4", "expected"}, {"h:8x:1.2.3.4", "bad port"},
-             {"h:65536:1.2.3.4", "bad port"}, {"h:80:", "bad address"},
-             {"h:80:1.2.3.4,", "bad address"}, {"h:80:[1.2.3.4]", "bad address"},
+  } bad[] = {{"h", "expected"},
+             {":80:1.2.3.4", "expected"},
+             {"h::1.2.3.4", "expected"},
+             {"h:123456:1.2.3.4", "expected"},
+             {"h:8x:1.2.3.4", "bad port"},
+             {"h:65536:1.2.3.4", "bad port"},
+             {"h:80:", "bad address"},
+             {"h:80:1.2.3.4,", "bad address"},
+             {"h:80:[1.2.3.4]", "bad address"},
              {"h:80:example.com", "bad address"}};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     err[0] = '\0';
-    if (fl__dns_parse_override(bad[i].in, &o, err, sizeof err) != FL_EINVAL || !strstr(err, bad[i].why)) {
+    if (fl__dns_parse_override(bad[i].in, &o, err, sizeof err) != FL_EINVAL ||
+        !strstr(err, bad[i].why)) {
       fprintf(stderr, "override \"%s\": message \"%s\", want \"%s\"\n", bad[i].in, err, bad[i].why);
       exit(1);
     }

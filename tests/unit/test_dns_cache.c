@@ -30,8 +30,7 @@ static const char *str(const fl__sockaddr *a, uint16_t *port) {
   static int i;
   char *b = buf[i++ % 8];
   uint16_t p = fl__sockaddr_str(a, b, 64);
-  if (port)
-    *port = p;
+  if (port) *port = p;
   return b;
 }
 
@@ -59,8 +58,7 @@ static fl__resolver *new_resolver(fl_loop *loop, const fl__resolver_options *o) 
   fl__resolver *r = NULL;
   char err[256];
   int rc = fl__resolver_new(loop, o, &r, err, sizeof err);
-  if (rc != 0)
-    fprintf(stderr, "fl__resolver_new: %d %s\n", rc, err);
+  if (rc != 0) fprintf(stderr, "fl__resolver_new: %d %s\n", rc, err);
   CHECK_EQ_INT(rc, 0);
   CHECK(r != NULL);
   return r;
@@ -147,26 +145,24 @@ static void expect_bad_options(fl_loop *loop, const char *servers, const char *o
   memset(err, 0, sizeof err);
   CHECK_EQ_INT(fl__resolver_new(loop, &o, &r, err, sizeof err), FL_EINVAL);
   CHECK(r == NULL);
-  if (!strstr(err, want_in_msg))
-    fprintf(stderr, "message \"%s\" lacks \"%s\"\n", err, want_in_msg);
+  if (!strstr(err, want_in_msg)) fprintf(stderr, "message \"%s\" lacks \"%s\"\n", err, want_in_msg);
   CHECK(strstr(err, want_in_msg) != NULL);
 }
 
 static void test_bad_options(fl_loop *loop) {
   static const char *bad_overrides[] = {
-      "nohost",           ":80:1.2.3.4",       "h::1.2.3.4",       "h:99999:1.2.3.4",
-      "h:80:",            "h:80:bad",          "h:80:1.2.3.4,",    "h:80:[1.2.3.4]",
-      "h:x:1.2.3.4",      "h:80:1.2.3.4,,::1", "h:80:[::1",        "h:8080",
-      "h:123456:1.2.3.4", "h:80:1.2.3.4.5",    "h:80:1.2.3.4 ",    NULL};
+      "nohost",    ":80:1.2.3.4",   "h::1.2.3.4",       "h:99999:1.2.3.4", "h:80:",
+      "h:80:bad",  "h:80:1.2.3.4,", "h:80:[1.2.3.4]",   "h:x:1.2.3.4",     "h:80:1.2.3.4,,::1",
+      "h:80:[::1", "h:8080",        "h:123456:1.2.3.4", "h:80:1.2.3.4.5",  "h:80:1.2.3.4 ",
+      NULL};
   static const char *bad_servers[] = {
-      "",          "1.2.3.4:",  "1.2.3.4:0",    "1.2.3.4:65536",  "abc",   "[::1",
-      "[::1]x",    "[::1]:",    "1.2.3.4,,5.6.7.8", "[1.2.3.4]:53", " 1.2.3.4", "1.2.3.4:5x",
-      "1.2.3.4:53,", "localhost", NULL};
+      "",         "1.2.3.4:",   "1.2.3.4:0",   "1.2.3.4:65536",    "abc",
+      "[::1",     "[::1]x",     "[::1]:",      "1.2.3.4,,5.6.7.8", "[1.2.3.4]:53",
+      " 1.2.3.4", "1.2.3.4:5x", "1.2.3.4:53,", "localhost",        NULL};
   size_t i;
   for (i = 0; bad_overrides[i]; i++)
     expect_bad_options(loop, NULL, bad_overrides[i], bad_overrides[i]);
-  for (i = 0; bad_servers[i]; i++)
-    expect_bad_options(loop, bad_servers[i], NULL, "DNS server");
+  for (i = 0; bad_servers[i]; i++) expect_bad_options(loop, bad_servers[i], NULL, "DNS server");
   /* a good override next to a bad server still fails, and vice versa */
   expect_bad_options(loop, "1.2.3.4:x", "h:80:1.2.3.4", "DNS server");
   expect_bad_options(loop, sink_servers, "h:80", "override");
@@ -370,8 +366,7 @@ static void test_localhost(fl_loop *loop) {
   CHECK_EQ_INT(lh_done, 0); /* not from inside fl__dns_resolve */
   lh_loop = loop;
   fl__loop_ref(loop);
-  while (!lh_done)
-    fl_loop_run(loop, FL_RUN_ONCE);
+  while (!lh_done) fl_loop_run(loop, FL_RUN_ONCE);
   CHECK_EQ_INT(lh_done, 1);
   CHECK_EQ_INT(req.err, 0);
   CHECK_EQ_INT(req.cache_hit, 0);

@@ -27,12 +27,12 @@ static int cmp_u64(const void *a, const void *b) {
 static uint64_t sample(void) {
   uint64_t r = rnd64();
   switch (r % 8) {
-  case 0: return rnd64() % 100;                         /* exact range */
-  case 1: return rnd64() % 5000;                        /* around the first octave */
-  case 2: return (rnd64() % 1000000) + 1000;            /* up to a second */
-  case 3: return (uint64_t)1 << (rnd64() % 30);         /* powers of two: bucket edges */
-  case 4: return ((uint64_t)1 << (rnd64() % 30)) - 1;   /* just below them */
-  case 5: return rnd64() % (FLB_HIST_MAX + 1);          /* anywhere in range */
+  case 0: return rnd64() % 100;                       /* exact range */
+  case 1: return rnd64() % 5000;                      /* around the first octave */
+  case 2: return (rnd64() % 1000000) + 1000;          /* up to a second */
+  case 3: return (uint64_t)1 << (rnd64() % 30);       /* powers of two: bucket edges */
+  case 4: return ((uint64_t)1 << (rnd64() % 30)) - 1; /* just below them */
+  case 5: return rnd64() % (FLB_HIST_MAX + 1);        /* anywhere in range */
   case 6: return r % 64 == 6 ? FLB_HIST_MAX + 1 + rnd64() % 1000000 : 40 + rnd64() % 40;
   default: return 50 + rnd64() % 200;
   }
@@ -140,8 +140,10 @@ static void check_random(size_t n) {
     }
     CHECK_EQ_INT(flb_hist_index(got), flb_hist_index(exact));
     CHECK(got >= exact || got == h.max);
-    if (exact < FLB_HIST_LINEAR) CHECK_EQ_INT(got, exact);
-    else CHECK((double)(got - exact) <= (double)exact / 1024.0);
+    if (exact < FLB_HIST_LINEAR)
+      CHECK_EQ_INT(got, exact);
+    else
+      CHECK((double)(got - exact) <= (double)exact / 1024.0);
   }
 
   /* within: against brute force, allowing the values that share a bucket
@@ -151,7 +153,8 @@ static void check_random(size_t n) {
   for (size_t i = 0; i < n; i++) {
     if ((double)v[i] >= lo && (double)v[i] <= hi) in++;
     size_t bi = flb_hist_index(v[i]);
-    if ((lo >= 0 && bi == flb_hist_index((uint64_t)lo)) || bi == flb_hist_index((uint64_t)hi)) edge++;
+    if ((lo >= 0 && bi == flb_hist_index((uint64_t)lo)) || bi == flb_hist_index((uint64_t)hi))
+      edge++;
   }
   double got_pct = flb_hist_within(&h, lo, hi), want_pct = 100.0 * (double)in / (double)n;
   CHECK(absd(got_pct - want_pct) <= 100.0 * (double)edge / (double)n + 1e-9);

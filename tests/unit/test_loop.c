@@ -19,8 +19,7 @@
  * below cover the same rules. */
 static int ctl_calls[4]; /* indexed by EPOLL_CTL_ADD/DEL/MOD (1, 2, 3) */
 int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev) {
-  if (op >= 1 && op <= 3)
-    ctl_calls[op]++;
+  if (op >= 1 && op <= 3) ctl_calls[op]++;
   return (int)syscall(SYS_epoll_ctl, epfd, op, fd, ev);
 }
 static int ctl_total(void) { return ctl_calls[1] + ctl_calls[2] + ctl_calls[3]; }
@@ -151,8 +150,7 @@ static void test_io_batched_changes(void) {
   CHECK(loop != NULL);
   fl_loop_run(loop, FL_RUN_NOWAIT); /* flush the loop's own eventfd */
   counting = ctl_total() > 0;
-  if (!counting)
-    fprintf(stderr, "note: epoll_ctl not interposed; counting checks skipped\n");
+  if (!counting) fprintf(stderr, "note: epoll_ctl not interposed; counting checks skipped\n");
 
   /* Behaviour: epoll refuses /dev/null (EPERM). A refused registration is
    * reported as EPOLLERR; a start undone before the next iteration never
@@ -185,26 +183,22 @@ static void test_io_batched_changes(void) {
   CHECK_EQ_INT(fl__io_start(loop, &r.io, FL__POLLIN), 0);
   CHECK_EQ_INT(ctl_total(), 0); /* recorded, not yet flushed */
   fl_loop_run(loop, FL_RUN_NOWAIT);
-  if (counting)
-    CHECK_EQ_INT(ctl_calls[EPOLL_CTL_ADD], 1);
+  if (counting) CHECK_EQ_INT(ctl_calls[EPOLL_CTL_ADD], 1);
 
   CHECK_EQ_INT(fl__io_start(loop, &r.io, FL__POLLIN), 0); /* no change */
   fl__io_stop(loop, &r.io, FL__POLLIN);
   CHECK_EQ_INT(fl__io_start(loop, &r.io, FL__POLLIN), 0); /* back where it was */
   fl_loop_run(loop, FL_RUN_NOWAIT);
-  if (counting)
-    CHECK_EQ_INT(ctl_total(), 1);
+  if (counting) CHECK_EQ_INT(ctl_total(), 1);
 
   CHECK_EQ_INT(fl__io_start(loop, &r.io, FL__POLLOUT), 0);
   fl_loop_run(loop, FL_RUN_NOWAIT);
   CHECK(r.last == FL__POLLOUT);
-  if (counting)
-    CHECK_EQ_INT(ctl_calls[EPOLL_CTL_MOD], 1);
+  if (counting) CHECK_EQ_INT(ctl_calls[EPOLL_CTL_MOD], 1);
 
   fl__io_stop(loop, &r.io, FL__POLLIN | FL__POLLOUT);
   fl_loop_run(loop, FL_RUN_NOWAIT);
-  if (counting)
-    CHECK_EQ_INT(ctl_calls[EPOLL_CTL_DEL], 1);
+  if (counting) CHECK_EQ_INT(ctl_calls[EPOLL_CTL_DEL], 1);
 
   /* close of a registered watcher deletes at once, without waiting */
   CHECK_EQ_INT(fl__io_start(loop, &r.io, FL__POLLOUT), 0);
@@ -216,8 +210,7 @@ static void test_io_batched_changes(void) {
   }
   /* a closed watcher queued no change */
   fl_loop_run(loop, FL_RUN_NOWAIT);
-  if (counting)
-    CHECK_EQ_INT(ctl_total(), 5);
+  if (counting) CHECK_EQ_INT(ctl_total(), 5);
 
   CHECK_EQ_INT(close(sv[0]), 0);
   CHECK_EQ_INT(close(sv[1]), 0);
@@ -241,8 +234,7 @@ static void victim_cb(fl_loop *loop, fl__io *io, uint32_t events) {
 
   rec_cb(loop, io, events);
   drain(io->fd);
-  if (vt.first >= 0)
-    return;
+  if (vt.first >= 0) return;
   vt.first = me;
   /* Close the other watcher, whose event is still pending in this batch. */
   int fd = vt.w[other].io.fd;
@@ -250,7 +242,7 @@ static void victim_cb(fl_loop *loop, fl__io *io, uint32_t events) {
   CHECK_EQ_INT(close(fd), 0);
   if (vt.reuse) {
     vt.fresh_fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC); /* readable at once */
-    CHECK_EQ_INT(vt.fresh_fd, fd);                      /* lowest free number */
+    CHECK_EQ_INT(vt.fresh_fd, fd);                        /* lowest free number */
     rec_init(&vt.fresh, vt.fresh_fd);
     CHECK_EQ_INT(fl__io_start(loop, &vt.fresh.io, FL__POLLIN), 0);
   }
@@ -277,9 +269,8 @@ static void run_victim_test(int reuse) {
   first = vt.first;
   other = 1 - first;
   CHECK_EQ_INT(vt.w[first].calls, 1);
-  CHECK_EQ_INT(vt.w[other].calls, 0); /* its pending event was dropped */
-  if (reuse)
-    CHECK_EQ_INT(vt.fresh.calls, 0); /* the old fd's event is not its event */
+  CHECK_EQ_INT(vt.w[other].calls, 0);         /* its pending event was dropped */
+  if (reuse) CHECK_EQ_INT(vt.fresh.calls, 0); /* the old fd's event is not its event */
 
   /* Next iteration: the new watcher gets its own readiness. */
   fl_loop_run(loop, FL_RUN_NOWAIT);
@@ -307,8 +298,7 @@ static fl_loop *defer_loop;
 static void da_cb(fl__defer *d) {
   defer_log[defer_len++] = 'A';
   defer_log[defer_len] = '\0';
-  if (++da_runs == 1)
-    fl__defer_schedule(defer_loop, d); /* reschedule itself: next iteration */
+  if (++da_runs == 1) fl__defer_schedule(defer_loop, d); /* reschedule itself: next iteration */
 }
 static void db_cb(fl__defer *d) {
   FL__UNUSED(d);
@@ -326,8 +316,7 @@ static void dc_cb(fl__defer *d) {
 static int spin_left;
 static fl__defer spin;
 static void spin_cb(fl__defer *d) {
-  if (--spin_left > 0)
-    fl__defer_schedule(defer_loop, d);
+  if (--spin_left > 0) fl__defer_schedule(defer_loop, d);
 }
 
 static void guard_cb(fl_timer *t, void *data) {
@@ -372,8 +361,7 @@ static void test_defer(void) {
   fl__defer_schedule(loop, &spin);
   t0 = fl__now_us();
   CHECK_EQ_INT(fl_timer_start(guard, 3000, 0, guard_cb, NULL), 0);
-  for (int i = 0; i < 50; i++)
-    CHECK_EQ_INT(fl_loop_run(loop, FL_RUN_ONCE), 1);
+  for (int i = 0; i < 50; i++) CHECK_EQ_INT(fl_loop_run(loop, FL_RUN_ONCE), 1);
   CHECK_EQ_INT(spin_left, 50);
   CHECK(ms_since(t0) < 1000);
   fl__defer_cancel(&spin);
@@ -414,8 +402,7 @@ static void unref_cb(void *data) {
 
 static void thread_done_cb(void *data) {
   FL__UNUSED(data);
-  if (++threads_done == NTHREADS)
-    CHECK_EQ_INT(fl_loop_post(post_loop, unref_cb, post_loop), 0);
+  if (++threads_done == NTHREADS) CHECK_EQ_INT(fl_loop_post(post_loop, unref_cb, post_loop), 0);
 }
 
 static void *poster(void *arg) {
@@ -439,14 +426,11 @@ static void test_posts_threads(void) {
   CHECK(post_loop != NULL);
   loop_thread = pthread_self();
   fl_loop_ref(post_loop); /* alive while the threads may post */
-  for (t = 0; t < NTHREADS; t++)
-    CHECK_EQ_INT(pthread_create(&th[t], NULL, poster, (void *)t), 0);
+  for (t = 0; t < NTHREADS; t++) CHECK_EQ_INT(pthread_create(&th[t], NULL, poster, (void *)t), 0);
   CHECK_EQ_INT(fl_loop_run(post_loop, FL_RUN_DEFAULT), 0);
-  for (t = 0; t < NTHREADS; t++)
-    CHECK_EQ_INT(pthread_join(th[t], NULL), 0);
+  for (t = 0; t < NTHREADS; t++) CHECK_EQ_INT(pthread_join(th[t], NULL), 0);
   CHECK_EQ_INT(total_posts, NTHREADS * NPOSTS);
-  for (t = 0; t < NTHREADS; t++)
-    CHECK_EQ_INT(next_index[t], NPOSTS);
+  for (t = 0; t < NTHREADS; t++) CHECK_EQ_INT(next_index[t], NPOSTS);
   CHECK_EQ_INT(threads_done, NTHREADS);
   CHECK_EQ_INT(unref_ran, 1);
   CHECK_EQ_INT(fl_loop_free(post_loop), 0);
@@ -493,10 +477,8 @@ static void tick_cb(fl_timer *t, void *data) {
   fl_loop *loop = data;
   FL__UNUSED(t);
   tick_count++;
-  if (tick_count == 3)
-    fl_loop_stop(loop);
-  if (tick_count == 6)
-    fl_timer_stop(t);
+  if (tick_count == 3) fl_loop_stop(loop);
+  if (tick_count == 6) fl_timer_stop(t);
 }
 
 static int once_count;
@@ -509,8 +491,7 @@ static void once_cb(fl_timer *t, void *data) {
 static int selffree_count;
 static void selffree_cb(fl_timer *t, void *data) {
   FL__UNUSED(data);
-  if (++selffree_count == 2)
-    fl_timer_free(t); /* repeating timer frees itself */
+  if (++selffree_count == 2) fl_timer_free(t); /* repeating timer frees itself */
 }
 
 static void internal_noop(fl__timer *t) { FL__UNUSED(t); }

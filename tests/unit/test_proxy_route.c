@@ -37,7 +37,8 @@ int main(void) {
 
   /* SOCKS: no absolute form, no CONNECT, the handshake's kind and
    * credentials; the TCP connection goes to the proxy (default port 1080). */
-  const fl__endpoint *ep = route("socks5h://su:s%3Ap@proxy.test", "http://origin.test/x", k1, sizeof k1);
+  const fl__endpoint *ep =
+      route("socks5h://su:s%3Ap@proxy.test", "http://origin.test/x", k1, sizeof k1);
   CHECK_EQ_INT(ep->socks, FL__SOCKS5H);
   CHECK_EQ_INT(r.forward, 0);
   CHECK_EQ_INT(ep->tunnel, 0);

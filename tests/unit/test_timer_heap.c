@@ -58,8 +58,7 @@ static void rt_cb(fl__timer *t) {
       expected_left -= 1;
     }
   }
-  if (expected_left == 0)
-    fl__loop_unref(loop);
+  if (expected_left == 0) fl__loop_unref(loop);
 }
 
 static void test_random_order(void) {
@@ -216,8 +215,7 @@ static void test_restart(void) {
   CHECK_EQ_INT(fl__timer_start(&late_t, 20), 0);
   t0 = fl__now_us();
   fl_loop_ref(loop); /* lets ONCE block until the timer is due */
-  while (late_fired == 0)
-    CHECK_EQ_INT(fl_loop_run(loop, FL_RUN_ONCE), 1);
+  while (late_fired == 0) CHECK_EQ_INT(fl_loop_run(loop, FL_RUN_ONCE), 1);
   fl_loop_unref(loop);
   CHECK(fl__now_us() - t0 >= 19000); /* ms clock granularity */
   CHECK_EQ_INT(late_fired, 1);

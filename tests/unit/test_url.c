@@ -33,7 +33,8 @@ typedef struct pcase {
 } pcase;
 
 /* Error rows only need the input and the error. */
-#define BAD(in) {in, MAL, N, N, N, N, 0, 0, 0, 0, N, N}
+#define BAD(in)                                                                                    \
+  { in, MAL, N, N, N, N, 0, 0, 0, 0, N, N }
 
 static const pcase parse_cases[] = {
     /* schemes and their case */
@@ -67,8 +68,7 @@ static const pcase parse_cases[] = {
     {"http://@h/", 0, "http", N, N, "h", 0, 0, 80, 0, "/", "h"},
     {"http://u:p:q@h/", 0, "http", "u", "p:q", "h", 0, 0, 80, 0, "/", "h"},
     {"http://u%zz:%4@h/", 0, "http", "u%zz", "%4", "h", 0, 0, 80, 0, "/", "h"},
-    {"http://u%C3%A4:\xc3\xb6@h/", 0, "http", "u\xc3\xa4", "\xc3\xb6", "h", 0, 0, 80, 0, "/",
-     "h"},
+    {"http://u%C3%A4:\xc3\xb6@h/", 0, "http", "u\xc3\xa4", "\xc3\xb6", "h", 0, 0, 80, 0, "/", "h"},
     {"http://u%0D%0A:x@h/", 0, "http", "u\r\n", "x", "h", 0, 0, 80, 0, "/", "h"},
     BAD("http://u%00@h/"),
     BAD("http://u:p%00@h/"),
@@ -96,8 +96,7 @@ static const pcase parse_cases[] = {
     {"http://Ex-Ample_~.COM/", 0, "http", N, N, "ex-ample_~.com", 0, 0, 80, 0, "/",
      "ex-ample_~.com"},
     {"http://%65xample.COM/", 0, "http", N, N, "example.com", 0, 0, 80, 0, "/", "example.com"},
-    {"http://a!$&'()*+,;=b/", 0, "http", N, N, "a!$&'()*+,;=b", 0, 0, 80, 0, "/",
-     "a!$&'()*+,;=b"},
+    {"http://a!$&'()*+,;=b/", 0, "http", N, N, "a!$&'()*+,;=b", 0, 0, 80, 0, "/", "a!$&'()*+,;=b"},
     BAD("http://ex%2Fample/"),
     BAD("http://ex%zzample/"),
     BAD("http://ex%4/"),
@@ -114,8 +113,7 @@ static const pcase parse_cases[] = {
     /* IPv6 literals */
     {"http://[::1]/", 0, "http", N, N, "::1", 0, 1, 80, 0, "/", "[::1]"},
     {"http://[::1]:8080/x", 0, "http", N, N, "::1", 0, 1, 8080, 1, "/x", "[::1]:8080"},
-    {"http://[2001:DB8::A]:80/", 0, "http", N, N, "2001:db8::a", 0, 1, 80, 1, "/",
-     "[2001:db8::a]"},
+    {"http://[2001:DB8::A]:80/", 0, "http", N, N, "2001:db8::a", 0, 1, 80, 1, "/", "[2001:db8::a]"},
     {"http://[::ffff:1.2.3.4]/", 0, "http", N, N, "::ffff:1.2.3.4", 0, 1, 80, 0, "/",
      "[::ffff:1.2.3.4]"},
     {"http://u:p@[::1]:/", 0, "http", "u", "p", "::1", 0, 1, 80, 0, "/", "[::1]"},
@@ -217,17 +215,15 @@ static void check_parse_case(const pcase *c) {
     fl__url_free(&u);
     return;
   }
-#define FIELD_STR(f)                                                                     \
-  if (!same(u.f, c->f)) {                                                                \
-    fprintf(stderr, "parse \"%s\": " #f " \"%s\", want \"%s\"\n", c->in, show(u.f),      \
-            show(c->f));                                                                 \
-    failures++;                                                                          \
+#define FIELD_STR(f)                                                                               \
+  if (!same(u.f, c->f)) {                                                                          \
+    fprintf(stderr, "parse \"%s\": " #f " \"%s\", want \"%s\"\n", c->in, show(u.f), show(c->f));   \
+    failures++;                                                                                    \
   }
-#define FIELD_INT(f, want)                                                               \
-  if ((long)u.f != (long)(want)) {                                                       \
-    fprintf(stderr, "parse \"%s\": " #f " %ld, want %ld\n", c->in, (long)u.f,            \
-            (long)(want));                                                               \
-    failures++;                                                                          \
+#define FIELD_INT(f, want)                                                                         \
+  if ((long)u.f != (long)(want)) {                                                                 \
+    fprintf(stderr, "parse \"%s\": " #f " %ld, want %ld\n", c->in, (long)u.f, (long)(want));       \
+    failures++;                                                                                    \
   }
   FIELD_STR(scheme)
   FIELD_STR(user)
@@ -317,12 +313,12 @@ static const rcase rfc_cases[] = {
     {"//g", "http://g"},
     {"?y", "http://a/b/c/d;p?y"},
     {"g?y", "http://a/b/c/g?y"},
-    {"#s", "http://a/b/c/d;p?q"},         /* RFC: http://a/b/c/d;p?q#s */
-    {"g#s", "http://a/b/c/g"},            /* RFC: http://a/b/c/g#s */
-    {"g?y#s", "http://a/b/c/g?y"},        /* RFC: http://a/b/c/g?y#s */
+    {"#s", "http://a/b/c/d;p?q"},  /* RFC: http://a/b/c/d;p?q#s */
+    {"g#s", "http://a/b/c/g"},     /* RFC: http://a/b/c/g#s */
+    {"g?y#s", "http://a/b/c/g?y"}, /* RFC: http://a/b/c/g?y#s */
     {";x", "http://a/b/c/;x"},
     {"g;x", "http://a/b/c/g;x"},
-    {"g;x?y#s", "http://a/b/c/g;x?y"},    /* RFC: http://a/b/c/g;x?y#s */
+    {"g;x?y#s", "http://a/b/c/g;x?y"}, /* RFC: http://a/b/c/g;x?y#s */
     {"", "http://a/b/c/d;p?q"},
     {".", "http://a/b/c/"},
     {"./", "http://a/b/c/"},
@@ -349,9 +345,9 @@ static const rcase rfc_cases[] = {
     {"g;x=1/../y", "http://a/b/c/y"},
     {"g?y/./x", "http://a/b/c/g?y/./x"},
     {"g?y/../x", "http://a/b/c/g?y/../x"},
-    {"g#s/./x", "http://a/b/c/g"},        /* RFC: http://a/b/c/g#s/./x */
-    {"g#s/../x", "http://a/b/c/g"},       /* RFC: http://a/b/c/g#s/../x */
-    {"http:g", "http:g"},                 /* strict parser */
+    {"g#s/./x", "http://a/b/c/g"},  /* RFC: http://a/b/c/g#s/./x */
+    {"g#s/../x", "http://a/b/c/g"}, /* RFC: http://a/b/c/g#s/../x */
+    {"http:g", "http:g"},           /* strict parser */
 };
 
 typedef struct r3case {
@@ -410,8 +406,8 @@ static void test_resolve(void) {
     char *out = (char *)1;
     int err = fl__url_resolve(c->base, c->ref, &out);
     if (err != c->err || !same(out, c->want)) {
-      fprintf(stderr, "resolve(\"%s\", \"%s\"): err %d, \"%s\", want %d \"%s\"\n", c->base,
-              c->ref, err, show(out), c->err, show(c->want));
+      fprintf(stderr, "resolve(\"%s\", \"%s\"): err %d, \"%s\", want %d \"%s\"\n", c->base, c->ref,
+              err, show(out), c->err, show(c->want));
       failures++;
     }
     free(out);
