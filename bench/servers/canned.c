@@ -1,7 +1,8 @@
 /* canned-server: an HTTP/1.1 server that answers every request with one
  * canned response, so that a load test measures the client and not the
- * server. One thread, one epoll, level-triggered; per readable event one
- * read of up to 256 KiB into a shared buffer, every complete request in it
+ * server. One thread, one epoll, edge-triggered connections registered once
+ * (no epoll_ctl after accept); reads of up to 256 KiB into a shared buffer
+ * until the socket is drained, every complete request in them
  * parsed (request line, the headers that frame the message, the body
  * skipped), and the answers to the whole batch written with one writev of
  * iovecs that point at the prebuilt response (one SSL_write of their copy
@@ -65,13 +66,12 @@ enum { ANS_KEEP, ANS_CLOSE, ANS_KEEP10, ANS_KINDS };
 
 typedef struct conn {
   int fd;
-  SSL *ssl;            /* NULL: plain TCP */
-  int handshaking;     /* TLS: SSL_accept not done */
-  int tls_wants_write; /* TLS: the last operation asked for writability */
-  int close_after;     /* close once the pending output is sent */
-  int reading;         /* EPOLLIN wanted */
-  uint32_t events;     /* registered interest */
-  char *stash;         /* bytes of a request not complete yet */
+  SSL *ssl;             /* NULL: plain TCP */
+  int handshaking;      /* TLS: SSL_accept not done */
+  int read_wants_write; /* TLS: SSL_read asked for writability */
+  int read_blocked;     /* unsent output piled up: reading waits for on_writable */
+  int close_after;      /* close once the pending output is sent */
+  char *stash;          /* bytes of a request not complete yet */
   size_t stash_len;
   char *out; /* output the socket did not take yet */
   size_t out_pos, out_len, out_cap;
@@ -163,15 +163,6 @@ static answer build_answer(const server *sv, int status, const char *conn_hdr) {
 
 /* ------------------------------------------------------------- epoll */
 
-static void set_interest(server *sv, conn *c) {
-  uint32_t want = 0;
-  if (c->reading) want |= EPOLLIN;
-  if (c->out_len > c->out_pos || c->tls_wants_write) want |= EPOLLOUT;
-  if (want == c->events) return;
-  struct epoll_event ev = {.events = want, .data.fd = c->fd};
-  if (epoll_ctl(sv->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0) die("epoll_ctl: %s", strerror(errno));
-  c->events = want;
-}
 
 static void close_conn(server *sv, conn *c) {
   epoll_ctl(sv->ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -204,15 +195,13 @@ static void accept_all(server *sv) {
     conn *c = calloc(1, sizeof *c);
     if (!c) die("out of memory");
     c->fd = fd;
-    c->reading = 1;
-    c->events = EPOLLIN;
     if (sv->tls) {
       c->ssl = SSL_new(sv->tls);
       if (!c->ssl || !SSL_set_fd(c->ssl, fd)) die("SSL_new failed");
       c->handshaking = 1;
     }
     sv->conns[fd] = c;
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.fd = fd};
     if (epoll_ctl(sv->ep, EPOLL_CTL_ADD, fd, &ev) != 0) die("epoll_ctl add: %s", strerror(errno));
   }
 }
@@ -241,14 +230,9 @@ static int flush_out(server *sv, conn *c) {
       int n = SSL_write(c->ssl, c->out + c->out_pos, left > INT_MAX ? INT_MAX : (int)left);
       if (n <= 0) {
         int e = SSL_get_error(c->ssl, n);
-        if (e == SSL_ERROR_WANT_WRITE) {
-          c->tls_wants_write = 1;
-          return 0;
-        }
-        if (e == SSL_ERROR_WANT_READ) return 0;
+        if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) return 0; /* the next edge */
         return -1;
       }
-      c->tls_wants_write = 0;
       c->out_pos += (size_t)n;
     } else {
       ssize_t n = write(c->fd, c->out + c->out_pos, left);
@@ -307,12 +291,9 @@ static int send_batch(server *sv, conn *c) {
     size_t done = 0;
     if (n > 0) {
       done = (size_t)n;
-      c->tls_wants_write = 0;
     } else {
       int e = SSL_get_error(c->ssl, n);
-      if (e == SSL_ERROR_WANT_WRITE)
-        c->tls_wants_write = 1;
-      else if (e != SSL_ERROR_WANT_READ) {
+      if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
         sv->tbuf_len = 0;
         return -1;
       }
@@ -439,7 +420,6 @@ static void refuse(server *sv, conn *c, int status) {
   out_append(c, a.data, a.len);
   free(a.data);
   c->close_after = 1;
-  c->reading = 0;
 }
 
 /* Parse and answer every complete request in [buf, buf + len). Returns the
@@ -522,106 +502,108 @@ static size_t serve(server *sv, conn *c, char *buf, size_t len) {
         unqueue(sv, c); /* rare path: through the copied output, in order */
         out_append(c, a.data, is_head ? a.head_len : a.len);
         free(a.data);
-        if (close) {
-          c->close_after = 1;
-          c->reading = 0;
-        }
+        if (close) c->close_after = 1;
         continue;
       }
     }
     const answer *a = &sv->ans[kind];
     queue(sv, c, a->data, is_head ? a->head_len : a->len);
-    if (close) {
-      c->close_after = 1;
-      c->reading = 0;
-    }
+    if (close) c->close_after = 1;
   }
   return pos;
 }
 
-/* ------------------------------------------------------------- events */
+/* ------------------------------------------------------------- events
+ * Connections are edge-triggered, registered once for input and output
+ * (never changed with epoll_ctl): each readable edge is read until the
+ * socket is drained, each writable edge flushes what is pending. */
 
-/* Read once (TLS: until the records run out), serve, send. */
+/* Read what the socket holds (TLS: until the records run out), serve it,
+ * send the answers; again while a full buffer says there may be more. */
 static void on_readable(server *sv, conn *c) {
   char *buf = sv->rbuf;
-  size_t have = 0;
-  if (c->stash_len) {
-    memcpy(buf, c->stash, c->stash_len);
-    have = c->stash_len;
-    c->stash_len = 0;
-  }
-  int eof = 0, failed = 0;
   for (;;) {
-    size_t room = READ_CAP - have;
-    if (!room) break;
-    if (c->ssl) {
-      ERR_clear_error();
-      int n = SSL_read(c->ssl, buf + have, room > INT_MAX ? INT_MAX : (int)room);
-      if (n > 0) {
-        have += (size_t)n;
-        if (SSL_has_pending(c->ssl)) continue;
-        break; /* level-triggered: records still in the socket are announced again */
-      }
-      int e = SSL_get_error(c->ssl, n);
-      if (e == SSL_ERROR_WANT_READ) break;
-      if (e == SSL_ERROR_WANT_WRITE) {
-        c->tls_wants_write = 1;
+    size_t have = 0;
+    if (c->stash_len) {
+      memcpy(buf, c->stash, c->stash_len);
+      have = c->stash_len;
+      c->stash_len = 0;
+    }
+    int eof = 0, failed = 0, drained = 0;
+    while (have < READ_CAP) {
+      size_t room = READ_CAP - have;
+      if (c->ssl) {
+        ERR_clear_error();
+        int n = SSL_read(c->ssl, buf + have, room > INT_MAX ? INT_MAX : (int)room);
+        if (n > 0) {
+          have += (size_t)n;
+          continue;
+        }
+        int e = SSL_get_error(c->ssl, n);
+        if (e == SSL_ERROR_WANT_READ)
+          drained = 1;
+        else if (e == SSL_ERROR_WANT_WRITE)
+          drained = c->read_wants_write = 1;
+        else if (e == SSL_ERROR_ZERO_RETURN)
+          eof = 1;
+        else
+          failed = 1;
         break;
       }
-      if (e == SSL_ERROR_ZERO_RETURN)
+      ssize_t n = read(c->fd, buf + have, room);
+      if (n > 0) {
+        have += (size_t)n;
+        if ((size_t)n < room) drained = 1; /* a short read: nothing more for now */
+        if (drained) break;
+        continue;
+      }
+      if (n == 0)
         eof = 1;
+      else if (errno == EINTR)
+        continue;
+      else if (errno == EAGAIN || errno == EWOULDBLOCK)
+        drained = 1;
       else
         failed = 1;
       break;
     }
-    ssize_t n = read(c->fd, buf + have, room);
-    if (n > 0) {
-      have += (size_t)n;
-      if ((size_t)n == room) continue; /* maybe more */
-      break;
+    if (failed) {
+      close_conn(sv, c);
+      return;
     }
-    if (n == 0)
-      eof = 1;
-    else if (errno == EINTR)
-      continue;
-    else if (errno != EAGAIN && errno != EWOULDBLOCK)
-      failed = 1;
-    break;
+    size_t used = serve(sv, c, buf, have);
+    if (send_batch(sv, c) != 0) {
+      close_conn(sv, c);
+      return;
+    }
+    if (used < have && !c->close_after) {
+      c->stash = xrealloc(c->stash, have - used);
+      memcpy(c->stash, buf + used, have - used);
+      c->stash_len = have - used;
+    }
+    if (eof) c->close_after = 1; /* the peer is done sending: answer what it sent, then close */
+    if (c->close_after) {
+      if (c->out_pos == c->out_len) close_conn(sv, c);
+      return; /* else closed once the output is out (on_writable) */
+    }
+    if (c->out_len - c->out_pos >= MAX_PENDING) {
+      c->read_blocked = 1; /* the peer does not read: on_writable resumes */
+      return;
+    }
+    if (drained) return;
   }
-  if (failed) {
-    close_conn(sv, c);
-    return;
-  }
-  size_t used = serve(sv, c, buf, have);
-  if (send_batch(sv, c) != 0) {
-    close_conn(sv, c);
-    return;
-  }
-  if (used < have && !c->close_after) {
-    c->stash = xrealloc(c->stash, have - used);
-    memcpy(c->stash, buf + used, have - used);
-    c->stash_len = have - used;
-  }
-  if (eof) { /* the peer is done sending: answer what it sent, then close */
-    c->close_after = 1;
-    c->reading = 0;
-  }
-  if (c->close_after && c->out_pos == c->out_len) {
-    close_conn(sv, c);
-    return;
-  }
-  c->reading = !c->close_after && c->out_len - c->out_pos < MAX_PENDING;
-  set_interest(sv, c);
 }
 
 static void on_writable(server *sv, conn *c) {
-  c->tls_wants_write = 0;
   if (flush_out(sv, c) != 0 || (c->close_after && c->out_pos == c->out_len)) {
     close_conn(sv, c);
     return;
   }
-  c->reading = !c->close_after && c->out_len - c->out_pos < MAX_PENDING;
-  set_interest(sv, c);
+  int resume = (c->read_blocked && c->out_len - c->out_pos < MAX_PENDING) || c->read_wants_write;
+  if (resume) {
+    c->read_blocked = c->read_wants_write = 0;
+    on_readable(sv, c);
+  }
 }
 
 static void handshake(server *sv, conn *c) {
@@ -629,21 +611,12 @@ static void handshake(server *sv, conn *c) {
   int r = SSL_accept(c->ssl);
   if (r == 1) {
     c->handshaking = 0;
-    c->tls_wants_write = 0;
-    set_interest(sv, c);
     on_readable(sv, c); /* data may have come with the last flight */
     return;
   }
   int e = SSL_get_error(c->ssl, r);
-  if (e == SSL_ERROR_WANT_READ)
-    c->tls_wants_write = 0;
-  else if (e == SSL_ERROR_WANT_WRITE)
-    c->tls_wants_write = 1;
-  else {
-    close_conn(sv, c);
-    return;
-  }
-  set_interest(sv, c);
+  if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) close_conn(sv, c);
+  /* else the next edge, either way, comes back here */
 }
 
 static void on_event(server *sv, int fd, uint32_t ev) {
@@ -661,10 +634,13 @@ static void on_event(server *sv, int fd, uint32_t ev) {
     on_writable(sv, c);
     if ((size_t)fd >= sv->nconns_cap || sv->conns[fd] != c) return;
   }
-  if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-    if (c->tls_wants_write && !(ev & EPOLLOUT)) return; /* TLS waits to write first */
-    if (c->reading || (ev & (EPOLLERR | EPOLLHUP))) on_readable(sv, c);
+  if (c->close_after && (ev & (EPOLLERR | EPOLLHUP))) { /* gone before its answers */
+    close_conn(sv, c);
+    return;
   }
+  if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) && !c->read_blocked &&
+      !c->read_wants_write && !c->close_after)
+    on_readable(sv, c);
 }
 
 /* --------------------------------------------------------------- main */
