@@ -437,6 +437,7 @@ static int setup(flb_worker *w) {
   o.max_connections = (uint32_t)w->nconns;
   o.pipeline_depth = depth; /* GET/HEAD only */
   o.max_connections_per_host = 0;
+  o.max_connecting_per_host = 0; /* all -c connections at once, as wrk opens them */
   o.timeouts.total_ms = 0; /* --timeout: swept on the tick (tick_cb) */
   o.follow_redirects = 0;  /* 3xx counts as a response, as in wrk */
   o.decompress = 0;        /* bodies as sent; no Accept-Encoding of our own */
