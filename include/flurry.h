@@ -505,6 +505,11 @@ typedef struct fl_info {
   uint32_t num_connects;       /* new connections made for it (every hop and attempt) */
   char local_ip[46];           /* this end of the connection it went on */
   uint16_t local_port;
+  /* The final response as it came off the connection (after TLS): status
+   * line, headers, interim heads, chunk framing and trailers, body before
+   * decoding; what wrk counts as transferred. 0 until it completed. */
+  uint64_t wire_bytes_received;
+  int64_t content_length; /* its Content-Length; -1 if none (curl's CONTENT_LENGTH_DOWNLOAD_T) */
 } fl_info;
 FL_EXPORT const fl_info *fl_request_info(const fl_request *req);
 

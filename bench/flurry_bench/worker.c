@@ -219,27 +219,6 @@ static void issue(flb_worker *w, slot *s, double intended_us) {
   }
 }
 
-/* Bytes of the status line and header block as they came on the wire
- * (HTTP/1.x framing), and the Content-Length value (-1 if none). */
-static uint64_t head_bytes(const fl_response *r, int64_t *content_length) {
-  uint64_t n = 15 + strlen(fl_response_reason(r)) + 2; /* "HTTP/1.1 200 " CRLF, last CRLF */
-  size_t count = fl_response_header_count(r);
-  *content_length = -1;
-  for (size_t i = 0; i < count; i++) {
-    const char *name, *value;
-    if (fl_response_header_at(r, i, &name, &value)) break;
-    size_t nl = strlen(name);
-    n += nl + strlen(value) + 4;
-    if (nl == 14 && !strcasecmp(name, "content-length")) {
-      int64_t v = 0;
-      const char *p = value;
-      while (*p >= '0' && *p <= '9' && v < INT64_MAX / 10) v = v * 10 + (*p++ - '0');
-      *content_length = p == value ? -1 : v;
-    }
-  }
-  return n;
-}
-
 static void note_error(flb_worker *w, int kind, int err, const char *msg) {
   flb_result *res = w->res;
   res->errors[kind]++;
@@ -261,8 +240,9 @@ static void account(flb_worker *w, item *it, fl_request *req, int err, uint64_t 
   }
   const fl_response *r = fl_request_response(req);
   int status = fl_response_status(r);
-  int64_t content_length;
-  res->bytes += head_bytes(r, &content_length) + it->body_len;
+  const fl_info *info = fl_request_info(req);
+  int64_t content_length = info->content_length;
+  res->bytes += info->wire_bytes_received; /* what wrk counts: every byte read */
   res->complete++;
   w->tick_count++;
   flb_hist_record(&res->latency, latency_us);
@@ -438,9 +418,9 @@ static int setup(flb_worker *w) {
   o.pipeline_depth = depth; /* GET/HEAD only */
   o.max_connections_per_host = 0;
   o.max_connecting_per_host = 0; /* all -c connections at once, as wrk opens them */
-  o.timeouts.total_ms = 0; /* --timeout: swept on the tick (tick_cb) */
-  o.follow_redirects = 0;  /* 3xx counts as a response, as in wrk */
-  o.decompress = 0;        /* bodies as sent; no Accept-Encoding of our own */
+  o.timeouts.total_ms = 0;       /* --timeout: swept on the tick (tick_cb) */
+  o.follow_redirects = 0;        /* 3xx counts as a response, as in wrk */
+  o.decompress = 0;              /* bodies as sent; no Accept-Encoding of our own */
   o.cookies = 0;
   o.insecure = cfg->insecure;
   o.ca_file = cfg->cacert;

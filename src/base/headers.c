@@ -33,18 +33,18 @@ static int push_item(fl__headers *h, fl__header_ref ref) {
   return 0;
 }
 
-/* Appends bytes plus a NUL separator; the offset of the copy in *off. */
-static int arena_put(fl__headers *h, const char *p, size_t n, uint32_t *off) {
-  if (h->arena.len + n + 1 > UINT32_MAX) return FL_ENOMEM;
-  *off = (uint32_t)h->arena.len;
-  if (fl__buf_append(&h->arena, p, n) || fl__buf_append(&h->arena, "", 1)) return FL_ENOMEM;
-  return 0;
-}
-
+/* One reservation and two copies: the name, then the value, each followed
+ * by a NUL. */
 int fl__headers_add(fl__headers *h, const char *name, size_t nlen, const char *value, size_t vlen) {
-  fl__header_ref ref = {0, (uint32_t)nlen, 0, (uint32_t)vlen};
-  if (arena_put(h, name, nlen, &ref.name_off) || arena_put(h, value, vlen, &ref.value_off))
-    return FL_ENOMEM;
+  size_t at = h->arena.len, need = nlen + vlen + 2;
+  if (at + need > UINT32_MAX || fl__buf_reserve(&h->arena, need)) return FL_ENOMEM;
+  char *d = h->arena.data + at;
+  memcpy(d, name, nlen);
+  d[nlen] = '\0';
+  memcpy(d + nlen + 1, value, vlen);
+  d[nlen + 1 + vlen] = '\0';
+  h->arena.len = at + need;
+  fl__header_ref ref = {(uint32_t)at, (uint32_t)nlen, (uint32_t)(at + nlen + 1), (uint32_t)vlen};
   return push_item(h, ref);
 }
 

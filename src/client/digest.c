@@ -20,9 +20,11 @@ static const struct {
 #define VALUE_MAX 2048
 
 void fl__digest_dispose(fl__digest *d) {
-  free(d->realm);
-  free(d->nonce);
-  free(d->opaque);
+  if (d->realm || d->nonce || d->opaque) { /* most requests never had a challenge */
+    free(d->realm);
+    free(d->nonce);
+    free(d->opaque);
+  }
   memset(d, 0, sizeof *d);
 }
 

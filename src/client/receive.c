@@ -246,6 +246,8 @@ static long on_upload(fl__exchange *ex, char *buf, size_t cap) {
 static void on_done(fl__exchange *ex) {
   fl_request *req = req_of(ex);
   req->info.bytes_received_raw = ex->body_bytes;
+  req->info.wire_bytes_received = ex->wire_bytes;
+  req->info.content_length = ex->content_length;
   fl__request_exchange_done(req);
 }
 

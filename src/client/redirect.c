@@ -19,6 +19,8 @@ static int follow_enabled(const fl_request *req, int *max) {
 }
 
 int fl__redirect_wanted(const fl_request *req) {
+  int status = req->res.status;
+  if (status < 300 || status > 407) return 0; /* the common case, decided by one compare */
   if (fl__auth_digest_wanted(req)) return 1;
   int max;
   if (!follow_enabled(req, &max) || !is_redirect_status(req->res.status)) return 0;

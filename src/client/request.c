@@ -20,18 +20,24 @@ static uint32_t tmo(const fl_request *req, size_t field_off) {
 }
 #define REQ_TIMEOUT(req, field) tmo((req), offsetof(fl_timeouts, field))
 
+/* Arms the phase timer lazily: a phase's deadline is only written down, and
+ * the timer moves only when the new deadline is earlier than its wake-up.
+ * An early wake-up re-arms for the deadline (phase_timer_cb), so a request
+ * going through its phases costs one timer insert, not one per phase. */
 static void arm_phase(fl_request *req, uint32_t ms) {
-  if (ms == 0) {
-    fl__timer_stop(&req->phase_timer);
+  if (ms == 0) { /* no timeout in this phase: a pending wake-up finds none */
+    req->phase_deadline = 0;
     return;
   }
-  req->phase_deadline = fl__loop_now(req->client->loop) + ms;
+  uint64_t due = fl__loop_now(req->client->loop) + ms;
+  req->phase_deadline = due;
+  if (fl__timer_active(&req->phase_timer) && req->phase_timer.due <= due) return;
   if (fl__timer_start(&req->phase_timer, ms))
     fl__timer_stop(&req->phase_timer); /* no memory: run without */
 }
 
-/* The one state setter: arms the timer that belongs to the new state. The
- * read-idle timer is re-armed lazily: activity only moves phase_deadline. */
+/* The one state setter: sets the deadline that belongs to the new state.
+ * Read idle is lazy too: activity only moves phase_deadline. */
 void fl__request_set_state(fl_request *req, fl__req_state st) {
   fl__req_state old = req->state;
   req->state = st;
@@ -62,6 +68,11 @@ static void phase_timer_cb(fl__timer *t) {
   fl_request *req = fl__container_of(t, fl_request, phase_timer);
   fl_client *c = req->client;
   uint64_t now = fl__loop_now(c->loop);
+  if (req->phase_deadline == 0) return; /* an earlier phase's wake-up; this one has no limit */
+  if (req->phase_deadline > now) {      /* woke early (arm_phase): sleep until the deadline */
+    if (fl__timer_start(t, req->phase_deadline - now)) fl__timer_stop(t);
+    return;
+  }
   fl__guard_enter(&c->guard);
   switch (req->state) {
   case FL__REQ_BACKOFF:
@@ -84,10 +95,6 @@ static void phase_timer_cb(fl__timer *t) {
     break;
   case FL__REQ_SENDING:
   case FL__REQ_RECEIVING:
-    if (req->phase_deadline > now) {
-      if (fl__timer_start(t, req->phase_deadline - now)) fl__timer_stop(t);
-      break;
-    }
     fl__request_finish(req, FL_EREAD_TIMEOUT, "no data for %u ms (%llu body bytes received)",
                        REQ_TIMEOUT(req, read_ms), (unsigned long long)req->info.bytes_received);
     break;
@@ -228,6 +235,7 @@ static void backoff(fl_request *req, int64_t delay_ms) {
   req->want_fresh_conn = 0;
   fl__response_reset(&req->res);
   req->state = FL__REQ_BACKOFF;
+  req->phase_deadline = fl__loop_now(req->client->loop) + (uint64_t)delay_ms;
   if (fl__timer_start(&req->phase_timer, (uint64_t)delay_ms)) {
     req->info.attempts++;
     fl__request_attempt(req); /* no memory for a timer: try at once */
@@ -269,7 +277,7 @@ static void response_done(fl_request *req) {
     backoff(req, delay);
     return;
   }
-  int digest = fl__auth_digest_wanted(req);
+  int digest = req->res.status == 401 || req->res.status == 407 ? fl__auth_digest_wanted(req) : 0;
   if (!digest && !fl__redirect_wanted(req)) {
     fl__request_finish(req, 0, NULL);
     return;
@@ -406,6 +414,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   req->err = 0;
   req->errmsg[0] = '\0';
   memset(&req->info, 0, sizeof req->info);
+  req->info.content_length = -1;
   fl__response_reset(&req->res);
   req->want_fresh_conn = 0;
   req->paused = 0;

@@ -295,6 +295,7 @@ static int exchange_done(fl__conn *c, size_t extra) {
   fl__exchange *ex = first_exchange(c);
   fl__queue_remove(&ex->node);
   ex->carrier = NULL;
+  ex->wire_bytes = c->h1.wire_bytes;
   c->nexchanges--;
   c->h1.ex = NULL;
   c->requests_done++;

@@ -28,6 +28,7 @@ void fl__conn_init(fl__conn *c, const fl__conn_env *env, const fl__conn_owner_op
   fl__queue_init(&c->exchanges);
   fl__queue_init(&c->host_node);
   fl__queue_init(&c->lru_node);
+  fl__queue_init(&c->room_node);
   fl__buf_init(&c->wbuf);
   fl__defer_init(&c->drain_defer, NULL); /* callbacks: fl__carrier_open */
   fl__defer_init(&c->flush_defer, NULL);

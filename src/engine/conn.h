@@ -154,6 +154,7 @@ struct fl__conn {
   int connecting_counted; /* counted in the host's connect attempts */
   fl__queue host_node;    /* host's idle or busy list; the graveyard once closed */
   fl__queue lru_node;     /* pool's idle list, oldest first */
+  fl__queue room_node;    /* host's roomy list: busy, took pipelined requests, may have room */
   uint64_t idle_expiry;   /* loop ms */
   fl__timer idle_timer;
 };

@@ -48,6 +48,7 @@ static fl__host *host_get(fl__pool *p, const fl__endpoint *ep) {
   h->ep.proxy_auth = keep(&at, ep->proxy_auth);
   fl__queue_init(&h->idle);
   fl__queue_init(&h->busy);
+  fl__queue_init(&h->roomy);
   h->connect_limit = p->max_connecting;
   if (fl__hash_insert(&p->by_key, &h->hnode, hash)) {
     free(h);
@@ -104,24 +105,28 @@ static int can_open(const fl__pool *p, const fl__host *h) {
 /* A busy connection of h with room for w, or NULL. Only bodiless GET/HEAD,
  * behind the same. The one being filled comes first: a burst of requests
  * (completions resending) then shares one write and one server read, as a
- * pipelining client's batch would; else the least loaded. */
+ * pipelining client's batch would; else the oldest that reported room. The
+ * roomy list is pruned lazily (a connection that filled up or stopped
+ * pipelining leaves when it is met), so each pick is O(1) amortized
+ * however many connections the host has. */
 static fl__conn *pipeline_target(fl__pool *p, fl__host *h, const fl__waiter *w) {
   if (p->env.pipeline_depth <= 1 || w->fresh || !w->pipelinable) return NULL;
   if (h->pipe_fill && fl__conn_room(h->pipe_fill, 1)) return h->pipe_fill;
-  fl__conn *best = NULL;
-  fl__queue *q;
-  fl__queue_foreach(q, &h->busy) {
-    fl__conn *c = fl__container_of(q, fl__conn, host_node);
-    if (fl__conn_room(c, 1) && (!best || c->nexchanges < best->nexchanges)) best = c;
+  while (!fl__queue_empty(&h->roomy)) {
+    fl__conn *c = fl__container_of(h->roomy.next, fl__conn, room_node);
+    if (fl__conn_room(c, 1)) return c;
+    fl__queue_remove(&c->room_node);
   }
-  return best;
+  return NULL;
 }
 
 /* With pipelining on, c (if still open: a failed start closes it) is the
  * one its host's next pipelinable requests should join. */
 static void fill_next(fl__pool *p, fl__conn *c) {
-  if (p->env.pipeline_depth > 1 && c->state == FL__CONN_OPEN && c->pipelining)
+  if (p->env.pipeline_depth > 1 && c->state == FL__CONN_OPEN && c->pipelining) {
     c->host->pipe_fill = c;
+    if (!fl__queue_linked(&c->room_node)) fl__queue_insert_tail(&c->host->roomy, &c->room_node);
+  }
 }
 
 static void unqueue(fl__pool *p, fl__waiter *w) {
@@ -260,6 +265,7 @@ static void conn_idle(fl__conn *c, int reusable) {
   }
   fl__host *h = c->host;
   fl__queue_remove(&c->host_node);
+  fl__queue_remove(&c->room_node);
   fl__queue_insert_head(&h->idle, &c->host_node);
   fl__queue_insert_tail(&p->idle_lru, &c->lru_node);
   uint64_t now = fl__loop_now(p->env.loop);
@@ -284,6 +290,7 @@ static void conn_closed(fl__conn *c) {
   fl__timer_stop(&c->idle_timer);
   fl__queue_remove(&c->host_node);
   fl__queue_remove(&c->lru_node);
+  fl__queue_remove(&c->room_node);
   fl__queue_insert_tail(&p->graveyard, &c->host_node);
   h->nconns--;
   p->total--;

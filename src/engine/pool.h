@@ -49,6 +49,7 @@ struct fl__host {
   fl__queue idle;      /* idle conns, most recently used first */
   fl__queue busy;      /* connecting or carrying */
   fl__conn *pipe_fill; /* pipelining: the connection being filled, or NULL */
+  fl__queue roomy;     /* pipelining: busy conns that had room when last seen (room_node) */
   uint32_t nconns;
   uint32_t nconnecting;   /* connects in progress (see connect_over) */
   uint32_t connect_limit; /* of those at once: starts at the pool's max_connecting */

@@ -101,6 +101,7 @@ struct fl__exchange {
   int awaiting_continue;  /* head out, body held for a 100 (or the timeout) */
   int64_t content_length; /* of the response, -1 if not given */
   uint64_t body_bytes;    /* of the response, as received */
+  uint64_t wire_bytes;    /* of the response as read: heads, framing, body */
 };
 
 void fl__exchange_init(fl__exchange *ex, const fl__exchange_ops *ops);

@@ -85,20 +85,45 @@ static int on_status_complete(llhttp_t *p) {
   return 0;
 }
 
+static fl__headers *fields_of(fl__h1 *h) {
+  return h->in_trailers ? &h->ex->res->trailers : &h->ex->res->headers;
+}
+
+/* Copy the spans held back into the header list (h->ex is set). */
+static int spill(fl__h1 *h) {
+  fl__headers *hd = fields_of(h);
+  int err = 0;
+  if (h->name_at) err = fl__headers_append_name(hd, h->name_at, h->name_n);
+  if (h->value_at && !err) err = fl__headers_append_value(hd, h->value_at, h->value_n);
+  h->name_at = h->value_at = NULL;
+  return err;
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t n) {
   fl__h1 *h = p->data;
   EX_OR_STOP(h);
   if (count_head_bytes(h, n)) return HPE_USER;
-  fl__headers *hd = h->in_trailers ? &h->ex->res->trailers : &h->ex->res->headers;
-  return fl__headers_append_name(hd, at, n) ? stop(h, FL_ENOMEM, "out of memory") : 0;
+  fl__headers *hd = fields_of(h);
+  if (!h->name_at && !h->value_at && hd->pending == 0) { /* the usual: a whole name */
+    h->name_at = at;
+    h->name_n = n;
+    return 0;
+  }
+  return spill(h) || fl__headers_append_name(hd, at, n) ? stop(h, FL_ENOMEM, "out of memory") : 0;
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n) {
   fl__h1 *h = p->data;
   EX_OR_STOP(h);
   if (count_head_bytes(h, n)) return HPE_USER;
-  fl__headers *hd = h->in_trailers ? &h->ex->res->trailers : &h->ex->res->headers;
-  return fl__headers_append_value(hd, at, n) ? stop(h, FL_ENOMEM, "out of memory") : 0;
+  if (h->name_at && !h->value_at) { /* the usual: a whole value after a whole name */
+    h->value_at = at;
+    h->value_n = n;
+    return 0;
+  }
+  return spill(h) || fl__headers_append_value(fields_of(h), at, n)
+             ? stop(h, FL_ENOMEM, "out of memory")
+             : 0;
 }
 
 static unsigned classify(const char *name, size_t len) {
@@ -118,8 +143,16 @@ static int on_header_value_complete(llhttp_t *p) {
   if (h->max_header_count && ++h->header_count > h->max_header_count)
     return stop(h, FL_ETOO_MANY_HEADERS, "response has more than %u headers", h->max_header_count);
   h->line_bytes = 0;
-  fl__headers *hd = h->in_trailers ? &h->ex->res->trailers : &h->ex->res->headers;
-  if (fl__headers_commit(hd)) return stop(h, FL_ENOMEM, "out of memory");
+  fl__headers *hd = fields_of(h);
+  int err;
+  if (h->name_at) { /* whole name and value (or none): one copy */
+    err = fl__headers_add(hd, h->name_at, h->name_n, h->value_at ? h->value_at : "",
+                          h->value_at ? h->value_n : 0);
+    h->name_at = h->value_at = NULL;
+  } else {
+    err = fl__headers_commit(hd);
+  }
+  if (err) return stop(h, FL_ENOMEM, "out of memory");
   if (!h->in_trailers)
     h->ex->res->seen |= classify(fl__headers_name(hd, hd->n - 1), hd->items[hd->n - 1].name_len);
   return 0;
@@ -224,9 +257,18 @@ void fl__h1_init(fl__h1 *h, uint32_t max_header_bytes, uint32_t max_header_count
 }
 
 void fl__h1_begin(fl__h1 *h, fl__exchange *ex) {
-  llhttp_init(&h->parser, HTTP_RESPONSE, &settings);
-  h->parser.data = h;
+  /* Paused at the end of a complete message, llhttp stands at the start of
+   * the next one (it clears its per-message flags there): resuming is
+   * enough. Anything else starts from a clean parser. */
+  if (h->message_done && llhttp_get_errno(&h->parser) == HPE_PAUSED) {
+    llhttp_resume(&h->parser);
+  } else {
+    llhttp_init(&h->parser, HTTP_RESPONSE, &settings);
+    h->parser.data = h;
+  }
   h->ex = ex;
+  h->wire_bytes = 0;
+  h->name_at = h->value_at = NULL;
   h->header_bytes = h->header_count = 0;
   h->all_head_bytes = h->interim_heads = 0;
   h->body_bytes = 0;
@@ -255,9 +297,17 @@ static int parse_error(fl__h1 *h, llhttp_errno_t e) {
 int fl__h1_feed(fl__h1 *h, const char *data, size_t len, size_t *used) {
   h->err = 0;
   llhttp_errno_t e = llhttp_execute(&h->parser, data, len);
-  if (e == HPE_OK) return FL__H1_MORE;
+  if (e == HPE_OK) {
+    h->wire_bytes += len;
+    /* The bytes are the caller's only until we return. */
+    if ((h->name_at || h->value_at) && h->ex && spill(h))
+      return stop(h, FL_ENOMEM, "out of memory"), FL_ENOMEM;
+    return FL__H1_MORE;
+  }
+  h->name_at = h->value_at = NULL;
   if (e == HPE_PAUSED && h->message_done) {
     *used = (size_t)(llhttp_get_error_pos(&h->parser) - data);
+    h->wire_bytes += *used;
     return FL__H1_DONE;
   }
   if (h->err) return h->err;

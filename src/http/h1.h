@@ -34,6 +34,12 @@ typedef struct fl__h1 {
   int continue_seen;                           /* a 100 arrived (the carrier clears it) */
   uint32_t all_head_bytes, interim_heads;      /* of this response */
   uint64_t body_bytes;                         /* as received, before decoding */
+  uint64_t wire_bytes;                         /* of this response as read: heads, framing, body */
+  /* A header's name and value as single spans of the bytes being fed, not
+   * copied yet: a field that arrives whole is stored with one copy at its
+   * end; anything else (split spans, the end of a feed) spills them. */
+  const char *name_at, *value_at;
+  size_t name_n, value_n;
   int message_done;
   int err;          /* set by a callback that stopped llhttp */
   int owner_err;    /* err came from the exchange's ops (they know why) */
