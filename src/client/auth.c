@@ -99,8 +99,8 @@ void fl__auth_new_url(fl_request *req) {
 
 void fl__auth_reset(fl_request *req) {
   req->auth_probe = 0;
-  fl__digest_dispose(&req->www_digest);
-  fl__digest_dispose(&req->proxy_digest);
+  if (req->www_digest.nonce || req->www_digest.realm) fl__digest_dispose(&req->www_digest);
+  if (req->proxy_digest.nonce || req->proxy_digest.realm) fl__digest_dispose(&req->proxy_digest);
   fl__auth_new_url(req);
 }
 

@@ -51,8 +51,10 @@ static void on_step(fl__exchange *ex, fl__ex_step step) {
   case FL__EX_INTERIM: /* shown as curl -v/-i show a 100 Continue */
     if (req->trace_cb) trace_response_head(req);
     break;
-  case FL__EX_FIRST_BYTE:
-    req->info.first_byte_us = fl__now_us() - req->start_us;
+  case FL__EX_FIRST_BYTE: { /* when the loop woke to the readable socket; never before the send */
+    uint64_t woke = fl__loop_now_us(req->client->loop);
+    req->info.first_byte_us = woke > req->start_us ? woke - req->start_us : 0;
+  }
     fl__request_set_state(req, FL__REQ_RECEIVING);
     break;
   case FL__EX_ACTIVITY: /* push the read-idle deadline, no timer work */

@@ -137,8 +137,13 @@ static void shape_exchange(fl_request *req) {
   ex->upload_len = req->upload_len;
   ex->body = drop || req->upload_cb ? NULL : req->body.data;
   ex->body_len = drop || req->upload_cb ? 0 : req->body.len;
-  ex->head_only = strcmp(req->hop_method, "HEAD") == 0;
-  ex->pipelinable = !req->has_body && !req->upload_cb && fl__method_pipelinable(req->hop_method);
+  if (req->shaped_method != req->hop_method) { /* what the method says, once per method */
+    req->shaped_method = req->hop_method;
+    req->shaped_head = strcmp(req->hop_method, "HEAD") == 0;
+    req->shaped_pipelinable = fl__method_pipelinable(req->hop_method);
+  }
+  ex->head_only = req->shaped_head;
+  ex->pipelinable = !req->has_body && !req->upload_cb && req->shaped_pipelinable;
 }
 
 void fl__request_attempt(fl_request *req) {
@@ -168,7 +173,8 @@ void fl__request_attempt(fl_request *req) {
 /* The pool gave the attempt a connection: carry the exchange on it. */
 static void granted(fl__waiter *w, fl__conn *conn) {
   fl_request *req = fl__container_of(w, fl_request, waiter);
-  req->info.queue_us = fl__now_us() - req->start_us;
+  /* Granted inside fl_request_send: at once, no clock read needed. */
+  req->info.queue_us = req->in_send ? 0 : fl__now_us() - req->start_us;
   req->info.pipelined = conn->nexchanges > 0;
   if (conn->state != FL__CONN_OPEN) { /* a new one, made for it */
     req->info.num_connects++;
@@ -401,12 +407,12 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
         fl__msg(req->errmsg, sizeof req->errmsg, "malformed URL: %s", req->url_text);
       return err;
     }
+    if (!fl__scheme_supported(req->url.scheme)) { /* checked once per URL */
+      req->err = FL_EUNSUPPORTED_PROTOCOL;
+      fl__msg(req->errmsg, sizeof req->errmsg, "protocol \"%s\" not supported", req->url.scheme);
+      return FL_EUNSUPPORTED_PROTOCOL;
+    }
     req->url_parsed = 1;
-  }
-  if (!fl__scheme_supported(req->url.scheme)) {
-    req->err = FL_EUNSUPPORTED_PROTOCOL;
-    fl__msg(req->errmsg, sizeof req->errmsg, "protocol \"%s\" not supported", req->url.scheme);
-    return FL_EUNSUPPORTED_PROTOCOL;
   }
   req->client = c;
   req->cb = cb;
@@ -442,7 +448,9 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   uint32_t total = REQ_TIMEOUT(req, total_ms);
   if (total && fl__timer_start(&req->total_timer, total)) fl__timer_stop(&req->total_timer);
   fl__guard_enter(&c->guard);
+  req->in_send = 1;
   fl__request_attempt(req);
+  req->in_send = 0;
   fl__guard_leave(&c->guard);
   return 0;
 }

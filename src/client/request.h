@@ -91,9 +91,12 @@ struct fl_request {
   int route_valid;               /* the current URL: resends reuse it */
   int head_reusable;             /* ex.head is this request's hop-0 head and nothing it
                               depends on changed since (setters clear it) */
-  fl__throttle throttle;         /* the rate limiter's queue */
-  fl__waiter waiter;             /* the pool's queue */
-  fl__exchange ex;               /* carried by a connection */
+  const char *shaped_method;     /* hop_method that shaped_* describe; setters clear it */
+  int shaped_head, shaped_pipelinable;
+  int in_send;           /* inside fl_request_send (a grant there is immediate) */
+  fl__throttle throttle; /* the rate limiter's queue */
+  fl__waiter waiter;     /* the pool's queue */
+  fl__exchange ex;       /* carried by a connection */
   fl_done_cb cb;
   void *cb_data;
   fl__timer total_timer;

@@ -79,6 +79,7 @@ int fl_request_set_method(fl_request *req, const char *method) {
   if (!copy) return FL_ENOMEM;
   free(req->method);
   req->method = copy;
+  req->shaped_method = NULL;
   req->head_reusable = 0;
   return 0;
 }

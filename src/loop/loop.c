@@ -159,7 +159,12 @@ void fl__loop_unref(fl_loop *loop) {
 
 uint64_t fl__loop_now(const fl_loop *loop) { return loop->now; }
 
-void fl__loop_update_time(fl_loop *loop) { loop->now = fl__now_us() / 1000; }
+uint64_t fl__loop_now_us(const fl_loop *loop) { return loop->now_us; }
+
+void fl__loop_update_time(fl_loop *loop) {
+  loop->now_us = fl__now_us();
+  loop->now = loop->now_us / 1000;
+}
 
 void fl__loop_attach(fl_loop *loop) { loop->attached++; }
 

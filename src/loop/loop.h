@@ -86,6 +86,9 @@ void fl__loop_unref(fl_loop *loop);
 /* Cached loop time (ms) and refresh (called by the loop each iteration). */
 uint64_t fl__loop_now(const fl_loop *loop);
 void fl__loop_update_time(fl_loop *loop);
+/* When the loop last woke (after its wait), us: the time of the events it
+ * is dispatching, without asking the clock again. */
+uint64_t fl__loop_now_us(const fl_loop *loop);
 /* Count of live objects that must be gone before fl_loop_free (clients). */
 void fl__loop_attach(fl_loop *loop);
 void fl__loop_detach(fl_loop *loop);

@@ -14,7 +14,8 @@
 
 struct fl_loop {
   int epfd;
-  uint64_t now; /* cached loop time, ms */
+  uint64_t now;    /* cached loop time, ms */
+  uint64_t now_us; /* the same, us: when the loop last woke */
   int stop_flag;
   int running;          /* inside fl_loop_run: catches re-entry */
   unsigned refs;        /* keep-alive count (fl__loop_ref) */
