@@ -483,11 +483,11 @@ FL_EXPORT const char *fl_request_method(const fl_request *req);
  * (as curl's -w times are); 0 where the phase did not happen (a reused
  * connection has no DNS or connect phase). */
 typedef struct fl_info {
-  uint64_t queue_us;      /* got a pool slot: an idle connection or a new one */
+  uint64_t queue_us;      /* got a pool slot: an idle connection or a new one (0: at once) */
   uint64_t dns_us;        /* name resolved (cache hits: right after queue) */
   uint64_t connect_us;    /* TCP connected (since send) */
   uint64_t appconnect_us; /* TLS done (since send) */
-  uint64_t first_byte_us; /* first response byte (since send) */
+  uint64_t first_byte_us; /* first response byte: the loop's wake-up that read it */
   uint64_t total_us;
   int dns_cache_hit;
   int reused;            /* served on a pooled keep-alive connection */
