@@ -20,8 +20,15 @@
  *                      1000 headers); flurry's stricter answer stands.
  * Options apply to both: .follow (max redirects, -L --max-redirs), .decompress
  * (--compressed), .total_ms / .first_byte_ms / .read_ms (the CLI gets -m with
- * the shortest), .max_filesize (--max-filesize), .tls (https to the TLS fault
- * server, trusting the test CA).
+ * the shortest), .connect_ms (--connect-timeout), .retries (--retry; the
+ * library's policy also gets .backoff_ms as its base, without jitter),
+ * .max_filesize (--max-filesize), .tls (https to the TLS fault server,
+ * trusting the test CA). Library only: .pool_ms, .busy (a path requested
+ * first on a client of one connection, left running: the case waits for the
+ * pool), .attempts (fl_info.attempts), .min_ms (the request takes at least
+ * that long). .blackhole: the case's URL is a local listener whose accept
+ * queue is full (a connect never completes). .lib_only: no CLI run (it has
+ * no equivalent of the option).
  * Then a second request (GET /ok) on the same client must still succeed, and
  * nothing may be left open (fds; memory under ASan). */
 /* A table, one case per macro with its name on the first line: */
@@ -120,6 +127,31 @@ CASE(timeout_total_slow_body, .path = "/slow-body?n=200&ms=20", .total_ms = 500,
 CASE(timeout_total_slow_head, .path = "/huge-headers?kb=30&split=64", .total_ms = 400, .err = FL_ETIMEOUT, .cli = 28)
 CASE(timeout_read_stalled_head, RAW("HTTP/1.1 200 OK\r\nX-A: b\r\n"), .end = "stall", .read_ms = 300, .err = FL_EREAD_TIMEOUT, .cli = 28)
 CASE(timeout_total_stalled_chunks, RAW("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"), .end = "stall", .total_ms = 400, .err = FL_ETIMEOUT, .cli = 28)
+
+/* ---- phase timeouts, re-armed lazily (client/request.c arm_phase): the
+ * timer keeps an earlier phase's wake-up and moves only to an earlier one */
+CASE(timeout_connect, .blackhole = 1, .connect_ms = 300, .err = FL_ECONNECT_TIMEOUT, .cli = 28)
+CASE(timeout_connect_then_first_byte_ok, .path = "/delay?ms=300", .connect_ms = 5000, .first_byte_ms = 3000, .err = 0, .cli = 0)
+CASE(timeout_pool, .busy = "/delay?ms=1500", .path = "/ok", .pool_ms = 200, .err = FL_EPOOL_TIMEOUT, .cli = 0, .lib_only = 1)
+CASE(timeout_pool_then_first_byte, .busy = "/delay?ms=300", .path = "/delay?ms=5000", .pool_ms = 3000, .first_byte_ms = 300, .err = FL_EFIRST_BYTE_TIMEOUT, .cli = 28, .lib_only = 1)
+/* a long earlier deadline must not delay a shorter later one */
+CASE(timeout_first_byte_after_long_connect, .path = "/delay?ms=5000", .connect_ms = 10000, .first_byte_ms = 300, .err = FL_EFIRST_BYTE_TIMEOUT, .cli = 28)
+CASE(timeout_read_after_long_first_byte, .path = "/stall-body?n=100&send=10", .connect_ms = 10000, .first_byte_ms = 10000, .read_ms = 300, .err = FL_EREAD_TIMEOUT, .cli = 28)
+/* a short earlier deadline is re-armed for the later, longer one */
+CASE(timeout_read_after_short_connect, .path = "/stall-body?n=100&send=10", .connect_ms = 100, .read_ms = 400, .min_ms = 350, .err = FL_EREAD_TIMEOUT, .cli = 28)
+CASE(timeout_read_slow_body_after_short_connect, .path = "/slow-body?n=10&ms=60", .connect_ms = 100, .first_byte_ms = 100, .read_ms = 1000, .err = 0, .cli = 28, .lib_only = 1)
+/* a phase without a limit after one with a limit: the earlier wake-up finds none */
+CASE(timeout_none_after_connect, .path = "/delay?ms=600", .connect_ms = 200, .err = 0, .cli = 0)
+CASE(timeout_none_after_pool, .path = "/delay?ms=600", .pool_ms = 200, .err = 0, .cli = 0, .lib_only = 1)
+CASE(timeout_none_after_first_byte, .path = "/slow-body?n=10&ms=60", .first_byte_ms = 200, .err = 0, .cli = 28, .lib_only = 1)
+CASE(timeout_none_after_busy_pool, .busy = "/delay?ms=100", .path = "/delay?ms=600", .pool_ms = 400, .err = 0, .cli = 0, .lib_only = 1)
+
+/* ---- retries: the backoff delay is waited, on the phase timer, and the
+ * next attempt's phases have their own limits */
+CASE(retry_backoff_status, .path = "/flaky?k=fm-status&fail=2&code=503", .retries = 3, .backoff_ms = 150, .attempts = 3, .min_ms = 440, .err = 0, .cli = 0)
+CASE(retry_backoff_reset, .path = "/flaky?k=fm-reset&fail=1&code=0", .retries = 2, .backoff_ms = 400, .first_byte_ms = 100, .read_ms = 100, .attempts = 2, .min_ms = 390, .err = 0, .cli = 0, .lib_only = 1)
+CASE(retry_backoff_then_first_byte_timeout, .path = "/delay?ms=5000", .retries = 1, .backoff_ms = 300, .first_byte_ms = 200, .attempts = 2, .min_ms = 690, .err = FL_EFIRST_BYTE_TIMEOUT, .cli = 28, .lib_only = 1)
+CASE(retry_backoff_then_connect_timeout, .blackhole = 1, .retries = 1, .backoff_ms = 300, .connect_ms = 200, .attempts = 2, .min_ms = 690, .err = FL_ECONNECT_TIMEOUT, .cli = 28)
 
 /* ---- kept-alive connections that fail */
 CASE(keepalive_closed_between, .prelude = "/stale-next", .path = "/ok", .err = 0, .cli = 0)

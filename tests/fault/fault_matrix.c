@@ -24,6 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "flurry.h"
 #include "test.h"
 
@@ -40,8 +44,16 @@ typedef struct fcase {
   int follow, decompress, tls;
   uint32_t total_ms, first_byte_ms, read_ms;
   uint64_t max_filesize;
-  const char *body_lacks; /* the final body must not contain this */
-  const char *msg_lacks;  /* the library's error message must not contain this */
+  uint32_t connect_ms, pool_ms; /* more timeouts (the CLI: --connect-timeout) */
+  int blackhole;                /* the URL is a listener whose accept queue is full */
+  const char *busy;             /* sent first, on a client of one connection */
+  uint32_t retries;             /* retry policy: max_retries (the CLI: --retry) */
+  uint32_t backoff_ms;          /* its backoff_base_ms, without jitter */
+  int attempts;                 /* fl_info.attempts must be this (0: not checked) */
+  uint32_t min_ms;              /* the library's request takes at least this long */
+  int lib_only;                 /* the CLI has no equivalent option: not run */
+  const char *body_lacks;       /* the final body must not contain this */
+  const char *msg_lacks;        /* the library's error message must not contain this */
 } fcase;
 
 #define RAW(s) .raw = (s), .rawlen = sizeof(s) - 1
@@ -54,7 +66,7 @@ static const fcase cases[] = {
 #undef CASE
 #undef XFAIL
 
-static int port, dns_port;
+static int port, dns_port, blackhole_port;
 static char base[64];
 
 static void watchdog(int sig) {
@@ -105,6 +117,10 @@ static void case_url(const fcase *c, const char *path, char *url, size_t cap) {
     snprintf(url, cap, "http://%s:%d%s", host, port, path ? path : "/ok");
     return;
   }
+  if (c->blackhole && !path) {
+    snprintf(url, cap, "http://127.0.0.1:%d/ok", blackhole_port);
+    return;
+  }
   snprintf(url, cap, "%s", base);
   if (path) {
     append(url, cap, path);
@@ -127,6 +143,12 @@ static fl_client *client_for(fl_loop *loop, const fcase *c) {
   o.max_redirects = c->follow;
   o.decompress = c->decompress;
   o.max_filesize = c->max_filesize;
+  if (c->busy) o.max_connections = 1;
+  if (c->retries) {
+    o.retry.max_retries = c->retries;
+    o.retry.backoff_base_ms = c->backoff_ms;
+    o.retry.jitter = 0;
+  }
   if (c->tls) o.ca_file = fl_test_rundir_path("nginx_tls/ca.pem");
   char dns[64];
   if (c->host) {
@@ -140,6 +162,13 @@ static fl_client *client_for(fl_loop *loop, const fcase *c) {
   return cl;
 }
 
+static long long now_ms(void);
+
+static void busy_done(fl_request *req, int err, void *data) {
+  (void)req;
+  *(int *)data = err + 1; /* 1: succeeded */
+}
+
 static void run_library(const fcase *c) {
   char url[8192];
   fl_loop *loop = fl_loop_new();
@@ -150,6 +179,16 @@ static void run_library(const fcase *c) {
     case_url(c, c->prelude, url, sizeof url);
     fl_request_free(fl_test_get(cl, url, 0));
   }
+  fl_request *busy = NULL;
+  int busy_result = 0;
+  if (c->busy) { /* takes the one connection for a while */
+    case_url(c, c->busy, url, sizeof url);
+    busy = fl_request_new("GET", url);
+    CHECK(busy);
+    CHECK_EQ_INT(fl_request_send(cl, busy, busy_done, &busy_result), 0);
+    while (fl_request_info(busy)->connect_us == 0 && busy_result == 0)
+      fl_loop_run(loop, FL_RUN_ONCE);
+  }
   case_url(c, NULL, url, sizeof url);
   fl_request *req = fl_request_new("GET", url);
   CHECK(req);
@@ -157,8 +196,31 @@ static void run_library(const fcase *c) {
   t.total_ms = c->total_ms;
   t.first_byte_ms = c->first_byte_ms;
   t.read_ms = c->read_ms;
+  t.connect_ms = c->connect_ms;
+  t.pool_ms = c->pool_ms;
   fl_request_set_timeouts(req, &t);
+  long long t0 = now_ms();
   int err = fl_request_perform(cl, req);
+  long long took = now_ms() - t0;
+  if (busy) {
+    while (busy_result == 0) fl_loop_run(loop, FL_RUN_ONCE);
+    if (busy_result != 1) {
+      fprintf(stderr, "FAIL %s: the busy request failed: %s (%s)\n", c->name,
+              fl_err_name(busy_result - 1), fl_request_errmsg(busy));
+      exit(1);
+    }
+    fl_request_free(busy);
+  }
+  if (took < c->min_ms) {
+    fprintf(stderr, "FAIL %s: the request took %lld ms, want at least %u\n", c->name, took,
+            c->min_ms);
+    exit(1);
+  }
+  if (c->attempts && fl_request_info(req)->attempts != c->attempts) {
+    fprintf(stderr, "FAIL %s: %d attempts, want %d\n", c->name, fl_request_info(req)->attempts,
+            c->attempts);
+    exit(1);
+  }
   if (err)
     printf("library: %s (%s)\n", fl_err_name(err), fl_request_errmsg(req));
   else
@@ -270,6 +332,16 @@ static int tool_argv(const fcase *c, const char *tool, char **argv, char bufs[][
     argv[n++] = bufs[b++];
   }
   if (c->decompress) argv[n++] = "--compressed";
+  if (c->connect_ms) {
+    argv[n++] = "--connect-timeout";
+    snprintf(bufs[b], sizeof bufs[b], "%.3f", c->connect_ms / 1000.0);
+    argv[n++] = bufs[b++];
+  }
+  if (c->retries) {
+    argv[n++] = "--retry";
+    snprintf(bufs[b], sizeof bufs[b], "%u", c->retries);
+    argv[n++] = bufs[b++];
+  }
   if (c->max_filesize) {
     argv[n++] = "--max-filesize";
     snprintf(bufs[b], sizeof bufs[b], "%llu", (unsigned long long)c->max_filesize);
@@ -302,13 +374,17 @@ static int tool_argv(const fcase *c, const char *tool, char **argv, char bufs[][
 }
 
 static void run_cli(const fcase *c) {
+  if (c->lib_only) {
+    printf("cli: not run (no equivalent option)\n");
+    return;
+  }
   const char *cli = getenv("FL_CLI");
   if (!cli || !*cli) {
     fprintf(stderr, "FL_CLI is not set: run through ctest\n");
     exit(1);
   }
   char *argv[40];
-  static char bufs[8][8192];
+  static char bufs[12][8192];
   tool_argv(c, cli, argv, bufs);
   char errfile[4096];
   snprintf(errfile, sizeof errfile, "%s", fl_test_rundir_path("fault"));
@@ -410,7 +486,28 @@ int main(int argc, char **argv) {
   }
   snprintf(base, sizeof base, "%s://%s:%d", c->tls ? "https" : "http", "127.0.0.1", port);
 
+  /* A listener that never accepts, with its queue full: SYNs are dropped
+   * and a connect stays pending. */
+  int bh_listener = -1, bh_filler = -1;
+  if (c->blackhole) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    bh_listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(bh_listener >= 0);
+    CHECK(bind(bh_listener, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(listen(bh_listener, 0) == 0);
+    CHECK(getsockname(bh_listener, (struct sockaddr *)&a, &alen) == 0);
+    blackhole_port = ntohs(a.sin_port);
+    bh_filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(bh_filler >= 0);
+    CHECK(connect(bh_filler, (struct sockaddr *)&a, sizeof a) == 0);
+  }
+
   run_library(c);
   run_cli(c);
+  if (c->blackhole) {
+    close(bh_filler);
+    close(bh_listener);
+  }
   FL_TEST_END();
 }

@@ -168,6 +168,176 @@ static void test_framings(void) {
   fl_request_free(req);
 }
 
+/* fl_info's wire_bytes_received (the final response as read: status line,
+ * headers, interim heads, chunk framing, trailers, body) and content_length,
+ * against the fault server's exact bytes (tests/support/fault_server.py). */
+static void check_info(fl_request *req, uint64_t wire, int64_t content_length, const char *what) {
+  const fl_info *info = fl_request_info(req);
+  if (info->wire_bytes_received != wire || info->content_length != content_length) {
+    fprintf(stderr, "%s: wire_bytes_received %llu, content_length %lld; want %llu, %lld\n", what,
+            (unsigned long long)info->wire_bytes_received, (long long)info->content_length,
+            (unsigned long long)wire, (long long)content_length);
+    exit(1);
+  }
+}
+
+/* The fault server's /chunked?n=N&size=S, byte for byte. */
+static uint64_t chunked_wire(size_t n, size_t size) {
+  uint64_t w = strlen("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+  for (size_t off = 0; off < n; off += size) {
+    size_t piece = n - off < size ? n - off : size;
+    char line[64];
+    w += (uint64_t)snprintf(line, sizeof line, "%zx%s\r\n", piece, off == 0 ? ";ext=1" : "");
+    w += piece + 2;
+  }
+  return w + strlen("0\r\nX-Trailer: yes\r\n\r\n");
+}
+
+typedef struct info_result {
+  int done, err;
+} info_result;
+
+static void info_done(fl_request *req, int err, void *data) {
+  (void)req;
+  info_result *r = data;
+  r->done = 1;
+  r->err = err;
+}
+
+static void test_info_wire_bytes(void) {
+  static const char ok_wire[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                                "Content-Type: text/plain\r\n\r\nok";
+  fl_request *req = run("GET", "/ok", 0);
+  check_info(req, sizeof ok_wire - 1, 2, "/ok");
+  fl_request_free(req);
+
+  /* Content-Length N: the head and N bytes. */
+  static const char len_head[] = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n";
+  req = run("GET", "/len?n=100000", 0);
+  check_info(req, sizeof len_head - 1 + 100000, 100000, "/len?n=100000");
+  CHECK_EQ_INT(fl_request_info(req)->bytes_received_raw, 100000);
+  fl_request_free(req);
+
+  /* Chunked: no length, and more bytes on the wire than in the body. */
+  req = run("GET", "/chunked?n=10000&size=777", 0);
+  check_info(req, chunked_wire(10000, 777), -1, "/chunked?n=10000&size=777");
+  CHECK_EQ_INT(fl_request_info(req)->bytes_received_raw, 10000);
+  CHECK(fl_request_info(req)->wire_bytes_received > 10000);
+  CHECK_EQ_STR(fl_response_trailer(fl_request_response(req), "X-Trailer"), "yes");
+  fl_request_free(req);
+  req = run("GET", "/chunked?n=0", 0);
+  check_info(req, chunked_wire(0, 26), -1, "/chunked?n=0");
+  fl_request_free(req);
+
+  /* Interim heads count (the final response as it came off the wire). */
+  static const char interim[] = "HTTP/1.1 100 Continue\r\n\r\n"
+                                "HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n";
+  req = run("GET", "/1xx", 0);
+  check_info(req, sizeof interim - 1 + sizeof ok_wire - 1, 2, "/1xx");
+  fl_request_free(req);
+
+  /* Written a few bytes at a time: header spans cut across reads. */
+  static const char split_raw[] = "HTTP/1.1 200 OK\r\nX-Empty:\r\nContent-Length: 5\r\n"
+                                  "X-Long-Name-Of-A-Header: some value\r\n\r\nhello";
+  req = run("GET",
+            "/raw?b=HTTP/1.1%20200%20OK%0D%0AX-Empty:%0D%0AContent-Length:%205%0D%0A"
+            "X-Long-Name-Of-A-Header:%20some%20value%0D%0A%0D%0Ahello&split=7&ms=2&end=keep",
+            0);
+  check_info(req, sizeof split_raw - 1, 5, "/raw split=7");
+  CHECK_EQ_STR(fl_response_header(fl_request_response(req), "X-Long-Name-Of-A-Header"),
+               "some value");
+  CHECK_EQ_STR(fl_response_header(fl_request_response(req), "X-Empty"), "");
+  CHECK_EQ_STR(fl_response_body(fl_request_response(req), NULL), "hello");
+  fl_request_free(req);
+
+  /* HEAD: the length the server gives, no body on the wire. */
+  static const char head_wire[] = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+  req = run("HEAD", "/head", 0);
+  check_info(req, sizeof head_wire - 1, 1000, "HEAD /head");
+  fl_request_free(req);
+
+  /* A body that ends at the close. */
+  static const char close_head[] = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
+  req = run("GET", "/close-delimited?n=5000", 0);
+  check_info(req, sizeof close_head - 1 + 5000, -1, "/close-delimited?n=5000");
+  fl_request_free(req);
+
+  /* Failed requests: no length, nothing counted as a completed response,
+   * also for a head that did arrive. */
+  static const struct {
+    const char *path;
+    int err;
+  } failing[] = {{"/truncated?n=100&send=10", FL_EPARTIAL_BODY},
+                 {"/drop-after-head", FL_EPARTIAL_BODY},
+                 {"/empty", FL_EEMPTY_REPLY},
+                 {"/truncated-chunked", FL_EPARTIAL_BODY},
+                 {"/bad-chunk", FL_ERECV}};
+  for (size_t i = 0; i < sizeof failing / sizeof failing[0]; i++) {
+    req = run("GET", failing[i].path, failing[i].err);
+    check_info(req, 0, -1, failing[i].path);
+    fl_request_free(req);
+  }
+
+  /* The same request object sent again: the second outcome's values, not
+   * the first's. */
+  req = fl_request_new("GET", U("/len?n=10"));
+  CHECK(req);
+  run_req(req, 0);
+  check_info(req, strlen("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n") + 10, 10, "first send");
+  fl_request *bad = fl_request_new("GET", U("/truncated?n=100&send=10"));
+  CHECK(bad);
+  run_req(bad, FL_EPARTIAL_BODY);
+  run_req(bad, FL_EPARTIAL_BODY);
+  check_info(bad, 0, -1, "a failed request sent twice");
+  fl_request_free(bad);
+  run_req(req, 0);
+  check_info(req, strlen("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n") + 10, 10, "second send");
+  fl_request_free(req);
+
+  /* Pipelined on one connection, several responses in one read: each
+   * request counts its own response only. */
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.max_connections = 1;
+  o.pipeline_depth = 8;
+  fl_client *pc = fl_client_new(loop, &o);
+  CHECK(pc);
+  enum { NP = 8 };
+  fl_request *reqs[NP];
+  info_result res[NP];
+  static const char *const paths[NP] = {
+      "/len?n=10",    "/chunked?n=300&size=7", "/ok",   "/len?n=0",
+      "/chunked?n=0", "/len?n=1234",           "/head", "/ok"};
+  for (int i = 0; i < NP; i++) {
+    reqs[i] = fl_request_new("GET", U(paths[i]));
+    CHECK(reqs[i]);
+    res[i] = (info_result){0, 0};
+    CHECK_EQ_INT(fl_request_send(pc, reqs[i], info_done, &res[i]), 0);
+  }
+  for (int i = 0; i < NP; i++)
+    while (!res[i].done) fl_loop_run(loop, FL_RUN_ONCE);
+  uint64_t want[NP] = {
+      strlen("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n") + 10,
+      chunked_wire(300, 7),
+      sizeof ok_wire - 1,
+      strlen("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+      chunked_wire(0, 26),
+      strlen("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n") + 1234,
+      sizeof head_wire - 1 + 1000,
+      sizeof ok_wire - 1,
+  };
+  int64_t want_cl[NP] = {10, -1, 2, 0, -1, 1234, 1000, 2};
+  int pipelined = 0;
+  for (int i = 0; i < NP; i++) {
+    CHECK_EQ_INT(res[i].err, 0);
+    check_info(reqs[i], want[i], want_cl[i], paths[i]);
+    pipelined += fl_request_info(reqs[i])->pipelined;
+    fl_request_free(reqs[i]);
+  }
+  CHECK(pipelined > 0);
+  fl_client_free(pc);
+}
+
 /* Responses without a body leave the connection usable. */
 static void test_no_body_responses(void) {
   fl_pool_stats before, after;
@@ -361,6 +531,7 @@ int main(void) {
   test_chunked_upload();
   test_sized_upload();
   test_framings();
+  test_info_wire_bytes();
   test_no_body_responses();
   test_faults();
   test_caps();
