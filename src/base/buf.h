@@ -15,7 +15,10 @@ typedef struct fl__buf {
 } fl__buf;
 
 static inline void fl__buf_init(fl__buf *b) { b->data = NULL, b->len = b->cap = 0; }
-static inline void fl__buf_reset(fl__buf *b) { b->len = 0; }
+static inline void fl__buf_reset(fl__buf *b) { /* empty, memory kept, still a C string */
+  b->len = 0;
+  if (b->data) b->data[0] = '\0';
+}
 static inline void fl__buf_dispose(fl__buf *b) {
   free(b->data);
   fl__buf_init(b);
