@@ -407,6 +407,12 @@ FL_EXPORT void fl_request_on_trace(fl_request *req, fl_trace_cb cb, void *data);
 /* Stream the body instead of buffering it. */
 FL_EXPORT void fl_request_on_body(fl_request *req, fl_body_cb cb, void *data);
 FL_EXPORT void fl_request_on_headers(fl_request *req, fl_headers_cb cb, void *data);
+/* keep = 0: the response's headers are parsed and checked as always (caps,
+ * framing), but only those the library acts on are stored (Location,
+ * Set-Cookie, Content-Encoding, Keep-Alive, WWW-/Proxy-Authenticate,
+ * Retry-After): fl_response_header() finds no other. For load generators
+ * that never read headers; trailers are kept. Default 1. */
+FL_EXPORT void fl_request_keep_headers(fl_request *req, int keep);
 /* Cap on the buffered body (overrides the client's); 0 = client default. */
 FL_EXPORT void fl_request_set_max_body(fl_request *req, uint64_t max);
 /* Retry policy for this request (copied; NULL = the client's). */

@@ -208,6 +208,7 @@ static void issue(flb_worker *w, slot *s, double intended_us) {
     it->sent_ms = now_ms;
     it->timed_out = 0;
     fl_request_on_body(it->p->req, on_body, it);
+    fl_request_keep_headers(it->p->req, w->want_body); /* only a response() reads them */
     int err = fl_request_send(w->client, it->p->req, on_done, it);
     if (err) {
       flb_worker_fatal(w, err, fl_request_errmsg(it->p->req));

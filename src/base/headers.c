@@ -48,6 +48,19 @@ int fl__headers_add(fl__headers *h, const char *name, size_t nlen, const char *v
   return push_item(h, ref);
 }
 
+int fl__headers_add_span(fl__headers *h, const char *p, size_t n, size_t nlen, size_t voff,
+                         size_t vlen) {
+  size_t at = h->arena.len;
+  if (at + n + 1 > UINT32_MAX || fl__buf_reserve(&h->arena, n + 1)) return FL_ENOMEM;
+  char *d = h->arena.data + at;
+  memcpy(d, p, n);
+  d[nlen] = '\0'; /* over the ':' */
+  d[voff + vlen] = '\0';
+  h->arena.len = at + voff + vlen + 1;
+  fl__header_ref ref = {(uint32_t)at, (uint32_t)nlen, (uint32_t)(at + voff), (uint32_t)vlen};
+  return push_item(h, ref);
+}
+
 /* Move the live names and values to the front of the arena. Items are in
  * arena order (every add and commit appends) and each name is followed by
  * its value, so copying forward in item order never overwrites a live byte. */

@@ -37,6 +37,12 @@ static inline const char *fl__headers_value(const fl__headers *h, size_t i) {
   return h->arena.data + h->items[i].value_off;
 }
 
+/* A name and value lying in one span of bytes, as on the wire ("Name: value"):
+ * the span is copied once; the name is p[0, nlen), the value p[voff, voff +
+ * vlen), with nlen < voff and voff + vlen <= n. */
+int fl__headers_add_span(fl__headers *h, const char *p, size_t n, size_t nlen, size_t voff,
+                         size_t vlen);
+
 /* Incremental: pieces of a name, then pieces of its value, then commit. */
 int fl__headers_append_name(fl__headers *h, const char *p, size_t n);
 int fl__headers_append_value(fl__headers *h, const char *p, size_t n);

@@ -27,6 +27,8 @@ struct fl__tls_ctx;
 
 struct fl_client {
   fl_loop *loop;
+  uint64_t id; /* unique in the process: a request's route names its client by it, not by
+                  an address a later client may reuse */
   fl_client_options opts;
   char *user_agent;
   char *dns_servers;

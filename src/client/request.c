@@ -15,8 +15,7 @@
 /* ------------------------------------------------------------- timeouts */
 
 static uint32_t tmo(const fl_request *req, size_t field_off) {
-  const fl_timeouts *t = req->has_timeouts ? &req->timeouts : &req->client->opts.timeouts;
-  return *(const uint32_t *)((const char *)t + field_off);
+  return *(const uint32_t *)((const char *)req->timeouts_now + field_off);
 }
 #define REQ_TIMEOUT(req, field) tmo((req), offsetof(fl_timeouts, field))
 
@@ -119,7 +118,7 @@ static void to_pool(fl_request *req) {
   req->waiter.fresh = req->want_fresh_conn;
   req->waiter.pipelinable = req->ex.pipelinable;
   fl__request_set_state(req, FL__REQ_QUEUED);
-  if (fl__pool_acquire(&c->pool, &req->waiter, &req->route.ep))
+  if (fl__pool_acquire(&c->pool, &req->waiter, &req->route.ep, &req->route.host))
     fl__request_finish(req, FL_ENOMEM, "out of memory in the pool");
 }
 
@@ -148,7 +147,7 @@ static void shape_exchange(fl_request *req) {
 
 void fl__request_attempt(fl_request *req) {
   fl_client *c = req->client;
-  if (!req->route_valid || req->route_client != c) { /* built once per URL and client */
+  if (!req->route_valid || req->route_client != c->id) { /* built once per URL and client */
     req->head_reusable = 0;
     if (fl__route_build(&req->route, &req->url, &c->proxies, c->tls)) {
       req->route_valid = 0;
@@ -156,7 +155,7 @@ void fl__request_attempt(fl_request *req) {
       return;
     }
     req->route_valid = 1;
-    req->route_client = c;
+    req->route_client = c->id;
   }
   fl__auth_probe_begin(req);
   shape_exchange(req);
@@ -266,6 +265,16 @@ static void finish_v(fl_request *req, int err, const char *fmt, va_list ap) {
   fl__defer_schedule(req->client->loop, &req->complete_defer);
 }
 
+/* fl__request_finish(req, 0, NULL) without the variadic call: the path of
+ * every successful response. */
+static void finish_ok(fl_request *req) {
+  if (req->state == FL__REQ_IDLE || req->state == FL__REQ_COMPLETING) return;
+  request_detach(req);
+  req->err = 0;
+  req->state = FL__REQ_COMPLETING;
+  fl__defer_schedule(req->client->loop, &req->complete_defer);
+}
+
 void fl__request_finish(fl_request *req, int err, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -278,14 +287,14 @@ void fl__request_finish(fl_request *req, int err, const char *fmt, ...) {
 static void response_done(fl_request *req) {
   fl__request_end_body(req);
   fl__auth_probe_end(req);
-  int64_t delay = fl__retry_delay_ms(req, 0);
+  int64_t delay = req->retry_on ? fl__retry_delay_ms(req, 0) : -1;
   if (delay >= 0) {
     backoff(req, delay);
     return;
   }
   int digest = req->res.status == 401 || req->res.status == 407 ? fl__auth_digest_wanted(req) : 0;
   if (!digest && !fl__redirect_wanted(req)) {
-    fl__request_finish(req, 0, NULL);
+    finish_ok(req);
     return;
   }
   /* A Digest challenge: the same URL again, with credentials (digest.h). */
@@ -388,6 +397,20 @@ void fl__request_cancel_for_free(fl_request *req) {
   complete_now(req);
 }
 
+/* What a send starts from. The address strings are cleared by their first
+ * byte only: they are written whole when a connection is known. */
+static void fl__info_clear(fl_info *i) {
+  memset(i, 0, offsetof(fl_info, remote_ip));
+  i->remote_ip[0] = '\0';
+  i->remote_port = 0;
+  i->bytes_sent = i->bytes_received = i->bytes_received_raw = 0;
+  i->num_connects = 0;
+  i->local_ip[0] = '\0';
+  i->local_port = 0;
+  i->wire_bytes_received = 0;
+  i->content_length = -1;
+}
+
 int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   if (!c || !req) return FL_EINVAL;
   if (req->state != FL__REQ_IDLE || c->free_requested) return FL_EINVAL;
@@ -419,8 +442,10 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   req->cb_data = data;
   req->err = 0;
   req->errmsg[0] = '\0';
-  memset(&req->info, 0, sizeof req->info);
-  req->info.content_length = -1;
+  /* The setters are refused in flight: the policies are settled for it. */
+  req->timeouts_now = req->has_timeouts ? &req->timeouts : &c->opts.timeouts;
+  req->retry_on = (req->has_retry ? req->retry.max_retries : c->opts.retry.max_retries) != 0;
+  fl__info_clear(&req->info);
   fl__response_reset(&req->res);
   req->want_fresh_conn = 0;
   req->paused = 0;
@@ -439,9 +464,12 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   req->throttle.release = throttle_released;
   req->ex.res = &req->res;
   req->ex.bytes_sent = &req->info.bytes_sent;
-  fl__timer_init(c->loop, &req->phase_timer, phase_timer_cb);
-  fl__timer_init(c->loop, &req->total_timer, total_timer_cb);
-  fl__defer_init(&req->complete_defer, complete_defer_cb);
+  if (req->timers_loop != c->loop) { /* idle since the last send: stopped, not queued */
+    req->timers_loop = c->loop;
+    fl__timer_init(c->loop, &req->phase_timer, phase_timer_cb);
+    fl__timer_init(c->loop, &req->total_timer, total_timer_cb);
+    fl__defer_init(&req->complete_defer, complete_defer_cb);
+  }
   fl__queue_insert_tail(&c->inflight, &req->inflight_node);
   fl__loop_ref(c->loop);
   req->state = FL__REQ_QUEUED;

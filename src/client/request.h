@@ -85,18 +85,21 @@ struct fl_request {
   /* in flight */
   fl__req_state state;
   fl_client *client;
-  fl__queue inflight_node;       /* client->inflight */
-  fl__route route;               /* this hop's origin and endpoint */
-  const fl_client *route_client; /* the route was built for this client and */
-  int route_valid;               /* the current URL: resends reuse it */
-  int head_reusable;             /* ex.head is this request's hop-0 head and nothing it
+  fl__queue inflight_node;   /* client->inflight */
+  fl__route route;           /* this hop's origin and endpoint */
+  uint64_t route_client;     /* the route was built for this client (its id) and */
+  int route_valid;           /* the current URL: resends reuse it */
+  int head_reusable;         /* ex.head is this request's hop-0 head and nothing it
                               depends on changed since (setters clear it) */
-  const char *shaped_method;     /* hop_method that shaped_* describe; setters clear it */
+  const char *shaped_method; /* hop_method that shaped_* describe; setters clear it */
   int shaped_head, shaped_pipelinable;
-  int in_send;           /* inside fl_request_send (a grant there is immediate) */
-  fl__throttle throttle; /* the rate limiter's queue */
-  fl__waiter waiter;     /* the pool's queue */
-  fl__exchange ex;       /* carried by a connection */
+  int in_send;                     /* inside fl_request_send (a grant there is immediate) */
+  const fl_timeouts *timeouts_now; /* in flight: the request's timeouts or its client's */
+  int retry_on;                    /* in flight: the retry policy may retry at all */
+  fl_loop *timers_loop;            /* the timers and the defer below are set up for it */
+  fl__throttle throttle;           /* the rate limiter's queue */
+  fl__waiter waiter;               /* the pool's queue */
+  fl__exchange ex;                 /* carried by a connection */
   fl_done_cb cb;
   void *cb_data;
   fl__timer total_timer;

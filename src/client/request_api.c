@@ -159,6 +159,10 @@ void fl_request_on_body(fl_request *req, fl_body_cb cb, void *data) {
   req->body_data = data;
 }
 
+void fl_request_keep_headers(fl_request *req, int keep) {
+  if (req) req->ex.known_headers_only = !keep;
+}
+
 void fl_request_on_headers(fl_request *req, fl_headers_cb cb, void *data) {
   if (!req) return;
   req->headers_cb = cb;

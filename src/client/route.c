@@ -52,6 +52,7 @@ int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies,
   r->forward = r->proxy && !https && !socks;
   fl__buf *k = &r->key;
   fl__buf_reset(k);
+  memset(&r->host, 0, sizeof r->host); /* a new key: the old host may not be its */
   if (fl__origin_of(u, &r->origin) || fl__buf_append(k, r->origin.data, r->origin.len) ||
       (https && (fl__buf_puts(k, "#") || fl__buf_puts(k, fl__tls_ctx_id(tls)))) ||
       (r->proxy && (fl__buf_puts(k, "|") || fl__buf_puts(k, fl__proxy_key(r->proxy)))))

@@ -10,6 +10,7 @@
 #include "base/url.h"
 #include "client/proxy.h"
 #include "engine/conn.h"
+#include "engine/pool.h"
 
 struct fl__tls_ctx;
 
@@ -19,6 +20,7 @@ typedef struct fl__route {
   fl__buf origin;         /* "scheme://host:port" */
   const fl__proxy *proxy; /* or NULL */
   int forward;            /* plain http through the proxy: absolute-form target */
+  fl__host_hint host;     /* the pool's host for ep.key (pool.h) */
 } fl__route;
 
 void fl__route_init(fl__route *r);

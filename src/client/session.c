@@ -3,6 +3,7 @@
  * request.h, which client.h does not know). */
 #include "client/client.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,8 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
     setup_fail(FL_ENOMEM, "out of memory", err_out, msg, cap);
     return NULL;
   }
+  static _Atomic uint64_t last_id; /* clients are made on many threads */
+  c->id = atomic_fetch_add(&last_id, 1) + 1;
   if (opts)
     c->opts = *opts;
   else

@@ -31,7 +31,7 @@ static const char *keep(char **at, const char *s) {
   return d;
 }
 
-static fl__host *host_get(fl__pool *p, const fl__endpoint *ep) {
+static fl__host *host_find_or_add(fl__pool *p, const fl__endpoint *ep) {
   uint32_t hash = ep->key_hash;
   fl__hash_node *found = fl__hash_find(&p->by_key, hash, host_key_eq, ep->key);
   if (found) return fl__container_of(found, fl__host, hnode);
@@ -58,7 +58,15 @@ static fl__host *host_get(fl__pool *p, const fl__endpoint *ep) {
   return h;
 }
 
+static fl__host *host_get(fl__pool *p, const fl__endpoint *ep, fl__host_hint *hint) {
+  if (hint && hint->pool == p && hint->host && hint->gen == p->host_gen) return hint->host;
+  fl__host *h = host_find_or_add(p, ep);
+  if (h && hint) *hint = (fl__host_hint){.pool = p, .host = h, .gen = p->host_gen};
+  return h;
+}
+
 static void host_free(fl__pool *p, fl__host *h) {
+  p->host_gen++;
   fl__hash_remove(&p->by_key, &h->hnode);
   fl__queue_remove(&h->node);
   free(h);
@@ -210,8 +218,8 @@ static void wake_waiters(fl__pool *p) {
   p->waking = 0;
 }
 
-int fl__pool_acquire(fl__pool *p, fl__waiter *w, const fl__endpoint *ep) {
-  fl__host *h = host_get(p, ep);
+int fl__pool_acquire(fl__pool *p, fl__waiter *w, const fl__endpoint *ep, fl__host_hint *hint) {
+  fl__host *h = host_get(p, ep, hint);
   if (!h) return FL_ENOMEM;
   w->host = h;
   h->nwaiters++;

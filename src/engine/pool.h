@@ -66,15 +66,26 @@ typedef struct fl__pool {
   fl__queue graveyard; /* closed conns awaiting free (via host_node) */
   uint32_t total;      /* open conns (resolving, connecting, idle, busy) */
   int waking, wake_again;
-  int stopping;    /* the owner is going away: no grants, no keeping */
-  fl__hash by_key; /* hosts by endpoint key (a crawler holds thousands) */
+  int stopping;      /* the owner is going away: no grants, no keeping */
+  fl__hash by_key;   /* hosts by endpoint key (a crawler holds thousands) */
+  uint64_t host_gen; /* bumped whenever a host is freed: older hints are stale */
   fl_pool_stats stats;
 } fl__pool;
+
+/* The asker's memory of which host an endpoint key maps to, so a request
+ * resent to the same place skips the hash lookup and key compare. Owned by
+ * the asker (a route), zeroed when its key changes; the pool fills it and
+ * trusts it only while no host was freed since (host_gen). */
+typedef struct fl__host_hint {
+  const fl__pool *pool;
+  struct fl__host *host;
+  uint64_t gen;
+} fl__host_hint;
 
 void fl__pool_init(fl__pool *p);
 /* Give w a connection to ep now (granted runs before this returns), start
  * one, or queue w. 0, or FL_ENOMEM (nothing happened). */
-int fl__pool_acquire(fl__pool *p, fl__waiter *w, const fl__endpoint *ep);
+int fl__pool_acquire(fl__pool *p, fl__waiter *w, const fl__endpoint *ep, fl__host_hint *hint);
 /* Take w off the queue (harmless when not queued). */
 void fl__pool_leave(fl__pool *p, fl__waiter *w);
 /* Counts for fl_client_pool_stats. */

@@ -82,15 +82,16 @@ struct fl__exchange {
   fl__buf head;     /* the serialized request head */
   const char *body; /* fixed body (borrowed), body_len bytes */
   size_t body_len;
-  int streams;          /* the body comes from ops->upload */
-  int64_t upload_len;   /* streamed: -1 chunked, else the Content-Length */
-  int head_only;        /* HEAD: no body whatever the headers say */
-  int pipelinable;      /* bodiless GET/HEAD: may share a connection */
-  int paused;           /* the owner stopped reading (fl__conn_update_pause) */
-  uint32_t expect_ms;   /* Expect: 100-continue sent: wait this long for a 100
+  int streams;            /* the body comes from ops->upload */
+  int64_t upload_len;     /* streamed: -1 chunked, else the Content-Length */
+  int head_only;          /* HEAD: no body whatever the headers say */
+  int pipelinable;        /* bodiless GET/HEAD: may share a connection */
+  int known_headers_only; /* store only the response headers the library acts on */
+  int paused;             /* the owner stopped reading (fl__conn_update_pause) */
+  uint32_t expect_ms;     /* Expect: 100-continue sent: wait this long for a 100
                           before the body; 0 = send the body at once */
-  fl_response *res;     /* where the response head goes */
-  uint64_t *bytes_sent; /* the owner's counter, added to as bytes leave */
+  fl_response *res;       /* where the response head goes */
+  uint64_t *bytes_sent;   /* the owner's counter, added to as bytes leave */
   /* Carrier side. */
   void *carrier;        /* the connection carrying it, or NULL */
   fl__queue node;       /* the carrier's list */

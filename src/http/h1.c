@@ -137,6 +137,21 @@ static unsigned classify(const char *name, size_t len) {
   }
 }
 
+/* Does some layer above read this header (exchange.h's known_headers_only)?
+ * name is not NUL-terminated. */
+static int acted_on(const char *name, size_t len) {
+  switch (len) {
+  case 8: return fl__strncaseeq(name, "Location", 8);
+  case 10: return fl__strncaseeq(name, "Keep-Alive", 10) || fl__strncaseeq(name, "Set-Cookie", 10);
+  case 11: return fl__strncaseeq(name, "Retry-After", 11);
+  case 16:
+    return fl__strncaseeq(name, "Content-Encoding", 16) ||
+           fl__strncaseeq(name, "WWW-Authenticate", 16);
+  case 18: return fl__strncaseeq(name, "Proxy-Authenticate", 18);
+  default: return 0;
+  }
+}
+
 static int on_header_value_complete(llhttp_t *p) {
   fl__h1 *h = p->data;
   EX_OR_STOP(h);
@@ -145,7 +160,17 @@ static int on_header_value_complete(llhttp_t *p) {
   h->line_bytes = 0;
   fl__headers *hd = fields_of(h);
   int err;
-  if (h->name_at) { /* whole name and value (or none): one copy */
+  if (h->name_at && h->ex->known_headers_only && !h->in_trailers &&
+      !acted_on(h->name_at, h->name_n)) { /* parsed, checked, not wanted */
+    h->name_at = h->value_at = NULL;
+    return 0;
+  }
+  if (h->name_at && h->value_at && h->value_at > h->name_at + h->name_n &&
+      (size_t)(h->value_at - h->name_at) <= h->name_n + 64) { /* "Name: value": one copy */
+    err = fl__headers_add_span(hd, h->name_at, (size_t)(h->value_at - h->name_at) + h->value_n,
+                               h->name_n, (size_t)(h->value_at - h->name_at), h->value_n);
+    h->name_at = h->value_at = NULL;
+  } else if (h->name_at) { /* whole name and value (or none), apart */
     err = fl__headers_add(hd, h->name_at, h->name_n, h->value_at ? h->value_at : "",
                           h->value_at ? h->value_n : 0);
     h->name_at = h->value_at = NULL;
