@@ -204,6 +204,55 @@ static void info_done(fl_request *req, int err, void *data) {
   r->err = err;
 }
 
+/* fl_request_keep_headers(req, 0): every header is still parsed and
+ * checked, only those the library acts on are stored, and what it acts on
+ * (cookies, redirects, decoding) works as with all of them kept. */
+static void test_known_headers_only(void) {
+  static const char *const raw =
+      "/raw?b=HTTP/1.1%20200%20OK%0D%0AX-A:%201%0D%0AContent-Length:%202%0D%0A"
+      "Keep-Alive:%20timeout=5%0D%0ASet-Cookie:%20s=1%0D%0AX-B:%202%0D%0A%0D%0Aok&end=keep";
+  for (int keep = 1; keep >= 0; keep--) {
+    fl_request *req = fl_request_new("GET", U(raw));
+    CHECK(req);
+    fl_request_keep_headers(req, keep);
+    req = run_req(req, 0);
+    const fl_response *res = fl_request_response(req);
+    CHECK_EQ_INT(fl_response_status(res), 200);
+    CHECK_EQ_INT(fl_response_header_count(res), keep ? 5 : 2);
+    CHECK_EQ_STR(fl_response_header(res, "Keep-Alive"), "timeout=5");
+    CHECK_EQ_STR(fl_response_header(res, "set-cookie"), "s=1");
+    CHECK(keep ? fl_response_header(res, "X-A") != NULL : fl_response_header(res, "X-A") == NULL);
+    CHECK(keep ? fl_response_header(res, "Content-Length") != NULL
+               : fl_response_header(res, "Content-Length") == NULL);
+    CHECK_EQ_INT(fl_request_info(req)->content_length, 2); /* framing is the parser's */
+    CHECK_EQ_STR(body_of(req, NULL), "ok");
+    fl_request_free(req);
+  }
+
+  /* A redirect is followed (Location kept), its other headers are not. */
+  fl_request *req = fl_request_new(
+      "GET", U("/raw?b=HTTP/1.1%20302%20Found%0D%0AX-C:%203%0D%0ALocation:%20/ok%0D%0A"
+               "Content-Length:%200%0D%0A%0D%0A&end=keep"));
+  CHECK(req);
+  fl_request_keep_headers(req, 0);
+  fl_request_set_follow(req, 1, 5);
+  req = run_req(req, 0);
+  CHECK_EQ_INT(fl_response_status(fl_request_response(req)), 200);
+  CHECK_EQ_INT(fl_request_info(req)->redirects, 1);
+  CHECK_EQ_STR(body_of(req, NULL), "ok");
+  CHECK(fl_response_header(fl_request_response(req), "Content-Type") == NULL);
+  fl_request_free(req);
+
+  /* Content-Encoding kept: the body is decoded (1 MiB of zeros). */
+  req = fl_request_new("GET", U("/gzip-bomb?mib=1&length=1"));
+  CHECK(req);
+  fl_request_keep_headers(req, 0);
+  req = run_req(req, 0);
+  CHECK_EQ_INT(fl_request_info(req)->bytes_received, 1 << 20);
+  CHECK_EQ_STR(fl_response_header(fl_request_response(req), "Content-Encoding"), "gzip");
+  fl_request_free(req);
+}
+
 static void test_info_wire_bytes(void) {
   static const char ok_wire[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
                                 "Content-Type: text/plain\r\n\r\nok";
@@ -532,6 +581,7 @@ int main(void) {
   test_sized_upload();
   test_framings();
   test_info_wire_bytes();
+  test_known_headers_only();
   test_no_body_responses();
   test_faults();
   test_caps();
