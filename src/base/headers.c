@@ -10,12 +10,6 @@ void fl__headers_init(fl__headers *h) {
   fl__buf_init(&h->arena);
 }
 
-void fl__headers_reset(fl__headers *h) {
-  fl__buf_reset(&h->arena);
-  h->n = 0;
-  h->pending = 0;
-}
-
 void fl__headers_dispose(fl__headers *h) {
   fl__buf_dispose(&h->arena);
   free(h->items);

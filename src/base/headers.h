@@ -23,7 +23,11 @@ typedef struct fl__headers {
 } fl__headers;
 
 void fl__headers_init(fl__headers *h);
-void fl__headers_reset(fl__headers *h); /* empty, keeps memory */
+static inline void fl__headers_reset(fl__headers *h) { /* empty, keeps memory */
+  fl__buf_reset(&h->arena);
+  h->n = 0;
+  h->pending = 0;
+}
 void fl__headers_dispose(fl__headers *h);
 
 int fl__headers_add(fl__headers *h, const char *name, size_t nlen, const char *value, size_t vlen);

@@ -157,7 +157,7 @@ void fl__request_attempt(fl_request *req) {
     req->route_valid = 1;
     req->route_client = c->id;
   }
-  fl__auth_probe_begin(req);
+  if (req->has_body || req->upload_cb || req->auth_probe) fl__auth_probe_begin(req); /* else none */
   shape_exchange(req);
   if (fl__ratelimit_on(&c->ratelimit)) {
     req->throttle.origin = req->route.origin.data;
@@ -191,8 +191,10 @@ static const fl__waiter_ops waiter_ops = {.granted = granted, .failed = pool_fai
 /* ----------------------------------------------------------- completion */
 
 void fl__request_end_body(fl_request *req) {
-  fl__decoder_free(req->decoder);
-  req->decoder = NULL;
+  if (req->decoder) {
+    fl__decoder_free(req->decoder);
+    req->decoder = NULL;
+  }
   if (req->save_fd >= 0) {
     close(req->save_fd);
     req->save_fd = -1;
@@ -286,7 +288,7 @@ void fl__request_finish(fl_request *req, int err, const char *fmt, ...) {
  * follow, or the outcome. */
 static void response_done(fl_request *req) {
   fl__request_end_body(req);
-  fl__auth_probe_end(req);
+  if (req->auth_probe) fl__auth_probe_end(req);
   int64_t delay = req->retry_on ? fl__retry_delay_ms(req, 0) : -1;
   if (delay >= 0) {
     backoff(req, delay);

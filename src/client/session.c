@@ -166,7 +166,7 @@ static void outermost_leave(fl__guard *g) {
   fl_client *c = fl__container_of(g, fl_client, guard);
   if (c->free_requested)
     client_destroy(c);
-  else
+  else if (!fl__queue_empty(&c->pool.graveyard))
     fl__pool_free_graveyard(&c->pool);
 }
 

@@ -102,7 +102,7 @@ static int next_chunk(fl__conn *c, fl__exchange *ex) {
 
 static void sent(fl__conn *c, fl__exchange *ex) {
   c->wnext = next_exchange(c, ex);
-  ex->ops->step(ex, FL__EX_SENT);
+  if (ex->wants_sent) ex->ops->step(ex, FL__EX_SENT);
 }
 
 static int wait_writable(fl__conn *c) {
@@ -541,14 +541,6 @@ void fl__carrier_start(fl__conn *c, fl__exchange *ex) {
 
 /* ------------------------------------------------------------- carrying */
 
-uint32_t fl__conn_room(const fl__conn *c, int pipelinable) {
-  if (c->state != FL__CONN_OPEN) return 0;
-  if (c->nexchanges == 0) return 1;
-  uint32_t depth = c->env->pipeline_depth;
-  if (!c->pipelining || !pipelinable || c->nexchanges >= depth) return 0;
-  if (c->max_requests && c->requests_done + c->nexchanges >= c->max_requests) return 0;
-  return depth - c->nexchanges;
-}
 
 void fl__conn_carry(fl__conn *c, fl__exchange *ex) {
   ex->carrier = c;

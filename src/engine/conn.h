@@ -166,7 +166,14 @@ void fl__conn_init(fl__conn *c, const fl__conn_env *env, const fl__conn_owner_op
  * failure of what it carries and owner->closed. */
 void fl__conn_connect(fl__conn *c);
 /* How many more exchanges like ex it can take now (0 if it is not open). */
-uint32_t fl__conn_room(const fl__conn *c, int pipelinable);
+static inline uint32_t fl__conn_room(const fl__conn *c, int pipelinable) {
+  if (c->state != FL__CONN_OPEN) return 0;
+  if (c->nexchanges == 0) return 1;
+  uint32_t depth = c->env->pipeline_depth;
+  if (!c->pipelining || !pipelinable || c->nexchanges >= depth) return 0;
+  if (c->max_requests && c->requests_done + c->nexchanges >= c->max_requests) return 0;
+  return depth - c->nexchanges;
+}
 /* Carry ex: written at once when the connection is open and free, else when
  * its turn comes. */
 void fl__conn_carry(fl__conn *c, fl__exchange *ex);

@@ -223,9 +223,15 @@ int fl__pool_acquire(fl__pool *p, fl__waiter *w, const fl__endpoint *ep, fl__hos
   if (!h) return FL_ENOMEM;
   w->host = h;
   h->nwaiters++;
+  /* With nobody waiting it may take what is free before joining the queue
+   * (and nothing that runs meanwhile can grant it twice). Otherwise the
+   * waiters ahead of it could not use what is free now (per-host limits),
+   * so it joins them first and tries at once, keeping their order. */
+  if (fl__queue_empty(&p->waiters)) {
+    if (!try_assign(p, w)) fl__queue_insert_tail(&p->waiters, &w->node);
+    return 0;
+  }
   fl__queue_insert_tail(&p->waiters, &w->node);
-  /* Waiters ahead of it could not use what is free now (per-host limits),
-   * so trying at once keeps their order among themselves. */
   try_assign(p, w);
   return 0;
 }

@@ -32,7 +32,7 @@ typedef enum fl__ex_step {
   FL__EX_RESOLVED,   /* DNS answered for the new connection carrying it */
   FL__EX_CONNECTED,  /* TCP connected */
   FL__EX_TLS_DONE,   /* TLS handshake done */
-  FL__EX_SENT,       /* all of its request is written */
+  FL__EX_SENT,       /* all of its request is written (only if wants_sent) */
   FL__EX_INTERIM,    /* a 1xx head is in ex->res (until the step returns) */
   FL__EX_FIRST_BYTE, /* the first byte of its response arrived */
   FL__EX_ACTIVITY    /* more response bytes arrived */
@@ -87,6 +87,7 @@ struct fl__exchange {
   int head_only;          /* HEAD: no body whatever the headers say */
   int pipelinable;        /* bodiless GET/HEAD: may share a connection */
   int known_headers_only; /* store only the response headers the library acts on */
+  int wants_sent;         /* the sink asks for FL__EX_SENT (set by start) */
   int paused;             /* the owner stopped reading (fl__conn_update_pause) */
   uint32_t expect_ms;     /* Expect: 100-continue sent: wait this long for a 100
                           before the body; 0 = send the body at once */

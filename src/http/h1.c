@@ -19,7 +19,9 @@ void fl__exchange_dispose(fl__exchange *ex) { fl__buf_dispose(&ex->head); }
 
 /* ----------------------------------------------------------------- parse */
 
-static int stop(fl__h1 *h, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Cold and out of line: the callbacks' fast paths stay small leaves. */
+static int stop(fl__h1 *h, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), cold, noinline));
 static int stop(fl__h1 *h, int err, const char *fmt, ...) {
   h->err = err;
   h->owner_err = 0;
@@ -31,7 +33,7 @@ static int stop(fl__h1 *h, int err, const char *fmt, ...) {
 }
 
 /* An op of the owner failed (it has the message), or dropped the exchange. */
-static int stop_owner(fl__h1 *h, int err) {
+static int __attribute__((cold, noinline)) stop_owner(fl__h1 *h, int err) {
   h->err = err;
   h->owner_err = 1;
   return HPE_USER;
@@ -45,15 +47,20 @@ static int stop_owner(fl__h1 *h, int err) {
 /* Per callback only additions and two compares against caps made once in
  * fl__h1_init (0 = none became UINT32_MAX); the total over all heads of a
  * response is checked once per head, in on_headers_complete. */
-static int count_head_bytes(fl__h1 *h, size_t n) {
+static int __attribute__((cold, noinline)) head_too_large(fl__h1 *h, uint32_t add) {
+  if (h->header_bytes > h->head_cap || h->header_bytes < add)
+    return stop(h, FL_EHEADER_TOO_LARGE, "response headers exceed %u bytes", h->max_header_bytes);
+  return stop(h, FL_EHEADER_TOO_LARGE, "a response header line exceeds %u bytes",
+              h->max_line_bytes);
+}
+
+static inline int count_head_bytes(fl__h1 *h, size_t n) {
   uint32_t add = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
   h->header_bytes += add;
   h->line_bytes += add;
-  if (h->header_bytes > h->head_cap || h->header_bytes < add)
-    return stop(h, FL_EHEADER_TOO_LARGE, "response headers exceed %u bytes", h->max_header_bytes);
-  if (h->line_bytes > h->line_cap)
-    return stop(h, FL_EHEADER_TOO_LARGE, "a response header line exceeds %u bytes",
-                h->max_line_bytes);
+  if (__builtin_expect(
+          h->header_bytes > h->head_cap || h->header_bytes < add || h->line_bytes > h->line_cap, 0))
+    return head_too_large(h, add);
   return 0;
 }
 
@@ -99,17 +106,28 @@ static int spill(fl__h1 *h) {
   return err;
 }
 
+static int __attribute__((noinline)) field_piece(fl__h1 *h, const char *at, size_t n) {
+  return spill(h) || fl__headers_append_name(fields_of(h), at, n)
+             ? stop(h, FL_ENOMEM, "out of memory")
+             : 0;
+}
+
+static int __attribute__((noinline)) value_piece(fl__h1 *h, const char *at, size_t n) {
+  return spill(h) || fl__headers_append_value(fields_of(h), at, n)
+             ? stop(h, FL_ENOMEM, "out of memory")
+             : 0;
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t n) {
   fl__h1 *h = p->data;
   EX_OR_STOP(h);
   if (count_head_bytes(h, n)) return HPE_USER;
-  fl__headers *hd = fields_of(h);
-  if (!h->name_at && !h->value_at && hd->pending == 0) { /* the usual: a whole name */
+  if (!h->name_at && !h->value_at && fields_of(h)->pending == 0) { /* the usual: a whole name */
     h->name_at = at;
     h->name_n = n;
     return 0;
   }
-  return spill(h) || fl__headers_append_name(hd, at, n) ? stop(h, FL_ENOMEM, "out of memory") : 0;
+  return field_piece(h, at, n);
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n) {
@@ -121,9 +139,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
     h->value_n = n;
     return 0;
   }
-  return spill(h) || fl__headers_append_value(fields_of(h), at, n)
-             ? stop(h, FL_ENOMEM, "out of memory")
-             : 0;
+  return value_piece(h, at, n);
 }
 
 static unsigned classify(const char *name, size_t len) {
@@ -285,7 +301,7 @@ void fl__h1_begin(fl__h1 *h, fl__exchange *ex) {
   /* Paused at the end of a complete message, llhttp stands at the start of
    * the next one (it clears its per-message flags there): resuming is
    * enough. Anything else starts from a clean parser. */
-  if (h->message_done && llhttp_get_errno(&h->parser) == HPE_PAUSED) {
+  if (h->message_done && h->parser.error == HPE_PAUSED) {
     llhttp_resume(&h->parser);
   } else {
     llhttp_init(&h->parser, HTTP_RESPONSE, &settings);

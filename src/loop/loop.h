@@ -66,7 +66,11 @@ struct fl__timer {
 void fl__timer_init(fl_loop *loop, fl__timer *timer, fl__timer_cb cb);
 /* (Re)start: fires once, timeout_ms after the cached loop time. 0 or FL_ENOMEM. */
 int fl__timer_start(fl__timer *timer, uint64_t timeout_ms);
-void fl__timer_stop(fl__timer *timer); /* harmless when not active */
+void fl__timer_stop_slow(fl__timer *timer);
+static inline void fl__timer_stop(fl__timer *timer) { /* harmless when not active */
+  if (timer->heap_index != SIZE_MAX || timer->ready_node.next != &timer->ready_node)
+    fl__timer_stop_slow(timer);
+}
 static inline int fl__timer_active(const fl__timer *t) { return t->heap_index != SIZE_MAX; }
 
 typedef struct fl__defer fl__defer;

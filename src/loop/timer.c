@@ -104,7 +104,7 @@ int fl__timer_start(fl__timer *timer, uint64_t timeout_ms) {
   return 0;
 }
 
-void fl__timer_stop(fl__timer *timer) {
+void fl__timer_stop_slow(fl__timer *timer) {
   if (fl__timer_active(timer))
     heap_remove(timer->loop, timer);
   else
