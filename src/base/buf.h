@@ -26,7 +26,7 @@ static inline void fl__buf_dispose(fl__buf *b) {
 /* Make room for `more` bytes plus a NUL. 0 or FL_ENOMEM. */
 static inline int fl__buf_reserve(fl__buf *b, size_t more) {
   if (b->cap - b->len > more) return 0;
-  size_t want = b->len + more + 1, cap = b->cap ? b->cap : 256;
+  size_t want = b->len + more + 1, cap = b->cap ? b->cap : 32; /* most strings are short */
   while (cap < want) cap *= 2;
   char *p = realloc(b->data, cap);
   if (!p) return FL_ENOMEM;
