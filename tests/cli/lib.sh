@@ -29,8 +29,20 @@ CHECKS=0
 FAULT_PID=""
 cd "$T" || exit 1
 
+CANNED_PIDS=()
+# Stop every canned-server start_canned started (cleanup does it too).
+stop_servers() {
+  local pid
+  for pid in "${CANNED_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  CANNED_PIDS=()
+}
+
 cleanup() {
   local pid
+  stop_servers
   for pid in "$FAULT_PID" "${PROXY_PID:-}"; do
     [[ -n $pid ]] || continue
     kill "$pid" 2>/dev/null
@@ -127,6 +139,25 @@ start_fault_server() {
   done
   [[ -s $pf ]] || { echo "fault server did not start" >&2; exit 1; }
   FAULT="http://127.0.0.1:$(cat "$pf")"
+}
+
+# start_canned NAME [canned-server options]: bench/servers' canned-server
+# ($FL_CANNED) on a free loopback port, recording requests into $T/NAME.rec
+# (emptied once it is up); sets PORT.
+start_canned() {
+  local name=$1 i
+  shift
+  rm -f "$T/$name.port" "$T/$name.rec"
+  "${FL_CANNED:?FL_CANNED is not set}" --port-file "$T/$name.port" --record "$T/$name.rec" \
+    --quiet "$@" 2>"$T/$name.log" &
+  CANNED_PIDS+=($!)
+  for ((i = 0; i < 400; i++)); do # up to 20 s on a busy machine
+    [[ -s $T/$name.port ]] && break
+    sleep 0.05
+  done
+  [[ -s $T/$name.port ]] || { echo "canned-server $name did not start" >&2; cat "$T/$name.log" >&2; exit 1; }
+  PORT=$(cat "$T/$name.port")
+  : >"$T/$name.rec"
 }
 
 done_testing() {

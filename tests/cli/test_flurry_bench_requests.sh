@@ -9,33 +9,7 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
 bench=${FL_BENCH:?FL_BENCH is not set (bench/flurry_bench/CMakeLists.txt sets it)}
-canned=${FL_CANNED:?FL_CANNED is not set (bench/servers/CMakeLists.txt sets it)}
-
-CANNED_PIDS=()
-stop_servers() {
-  local pid
-  for pid in "${CANNED_PIDS[@]}"; do
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  CANNED_PIDS=()
-}
-trap 'stop_servers; cleanup' EXIT
-
-start_canned() {
-  local name=$1 i
-  shift
-  rm -f "$T/$name.port" "$T/$name.rec"
-  "$canned" --port-file "$T/$name.port" --record "$T/$name.rec" --quiet "$@" 2>"$T/$name.log" &
-  CANNED_PIDS+=($!)
-  for ((i = 0; i < 100; i++)); do
-    [[ -s $T/$name.port ]] && break
-    sleep 0.05
-  done
-  [[ -s $T/$name.port ]] || { echo "canned-server $name did not start" >&2; exit 1; }
-  PORT=$(cat "$T/$name.port")
-  : >"$T/$name.rec"
-}
+: "${FL_CANNED:?FL_CANNED is not set (bench/servers/CMakeLists.txt sets it)}"
 
 fb() {
   RC=0

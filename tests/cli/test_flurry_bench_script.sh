@@ -9,36 +9,8 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
 bench=${FL_BENCH:?FL_BENCH is not set (bench/flurry_bench/CMakeLists.txt sets it)}
-canned=${FL_CANNED:?FL_CANNED is not set (bench/servers/CMakeLists.txt sets it)}
+: "${FL_CANNED:?FL_CANNED is not set (bench/servers/CMakeLists.txt sets it)}"
 scripts=$FL_TEST_SRCDIR/../bench/scripts
-
-CANNED_PIDS=()
-stop_servers() {
-  local pid
-  for pid in "${CANNED_PIDS[@]}"; do
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  CANNED_PIDS=()
-}
-trap 'stop_servers; cleanup' EXIT
-
-# start_canned NAME [canned-server options]: a server recording into
-# $T/NAME.rec; sets PORT.
-start_canned() {
-  local name=$1 i
-  shift
-  rm -f "$T/$name.port" "$T/$name.rec"
-  "$canned" --port-file "$T/$name.port" --record "$T/$name.rec" --quiet "$@" 2>"$T/$name.log" &
-  CANNED_PIDS+=($!)
-  for ((i = 0; i < 100; i++)); do
-    [[ -s $T/$name.port ]] && break
-    sleep 0.05
-  done
-  [[ -s $T/$name.port ]] || { echo "canned-server $name did not start" >&2; cat "$T/$name.log" >&2; exit 1; }
-  PORT=$(cat "$T/$name.port")
-  : >"$T/$name.rec"
-}
 
 # fb ARGS...: flurry-bench, stdout -> $OUT, stderr -> $ERR, exit code -> $RC.
 fb() {
