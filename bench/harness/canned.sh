@@ -13,6 +13,7 @@
 # Environment: FLB_SERVER_CPU (default 0). The binary is DIR/bench/servers/
 # canned-server (default build-bench), built by run.sh / tls.sh.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -36,20 +37,7 @@ while (($#)); do
   shift
 done
 
-stop() {
-  local pid
-  pid=$(cat "$rundir/canned.pid" 2>/dev/null || true)
-  rm -f "$rundir/canned.pid" "$rundir/canned.port"
-  [[ $pid =~ ^[0-9]+$ ]] || return 0
-  # Only ours: the command line names RUNDIR (its --port-file).
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$rundir" || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_server "$rundir/canned.pid" "$rundir" "$rundir/canned.port"; }
 
 start() {
   local bin=$build/bench/servers/canned-server args=()

@@ -14,6 +14,7 @@
 # limit). Own config rather than tests/servers/nginx.sh because that one has
 # worker_connections 4096 and no knob for it.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -27,20 +28,7 @@ cmd=$1
 mkdir -p "$2"
 rundir=$(cd "$2" && pwd)
 
-stop() {
-  local pid
-  pid=$(cat "$rundir/nginx.pid" 2>/dev/null || true)
-  rm -f "$rundir/nginx.pid" "$rundir/nginx.port"
-  [[ $pid =~ ^[0-9]+$ ]] || return 0
-  # Only ours: the command line names RUNDIR.
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$rundir" || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { stop_server "$rundir/nginx.pid" "$rundir" "$rundir/nginx.port"; }
 
 conf() {
   local port=$1 conns=$2
