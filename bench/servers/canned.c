@@ -208,16 +208,22 @@ static void accept_all(server *sv) {
 
 /* ------------------------------------------------------------ output */
 
+/* Append n bytes at p to a growing buffer (first size: first_cap). */
+static void append_to(char **buf, size_t *len, size_t *cap, size_t first_cap, const char *p,
+                      size_t n) {
+  if (*len + n > *cap) {
+    size_t c = *cap ? *cap : first_cap;
+    while (c < *len + n) c *= 2;
+    *buf = xrealloc(*buf, c);
+    *cap = c;
+  }
+  memcpy(*buf + *len, p, n);
+  *len += n;
+}
+
 static void out_append(conn *c, const char *p, size_t n) {
   if (c->out_pos == c->out_len) c->out_pos = c->out_len = 0;
-  if (c->out_len + n > c->out_cap) {
-    size_t cap = c->out_cap ? c->out_cap : 4096;
-    while (cap < c->out_len + n) cap *= 2;
-    c->out = xrealloc(c->out, cap);
-    c->out_cap = cap;
-  }
-  memcpy(c->out + c->out_len, p, n);
-  c->out_len += n;
+  append_to(&c->out, &c->out_len, &c->out_cap, 4096, p, n);
 }
 
 /* Write what is pending in c->out. 0, or -1 when the connection is gone. */
@@ -251,14 +257,7 @@ static int flush_out(server *sv, conn *c) {
 /* Queue n bytes at p (which stays valid until send_batch) for c. */
 static void queue(server *sv, conn *c, const char *p, size_t n) {
   if (c->ssl) {
-    if (sv->tbuf_len + n > sv->tbuf_cap) {
-      size_t cap = sv->tbuf_cap ? sv->tbuf_cap : 65536;
-      while (cap < sv->tbuf_len + n) cap *= 2;
-      sv->tbuf = xrealloc(sv->tbuf, cap);
-      sv->tbuf_cap = cap;
-    }
-    memcpy(sv->tbuf + sv->tbuf_len, p, n);
-    sv->tbuf_len += n;
+    append_to(&sv->tbuf, &sv->tbuf_len, &sv->tbuf_cap, 65536, p, n);
     return;
   }
   if (c->out_len > c->out_pos) { /* behind earlier output: keep the order */
