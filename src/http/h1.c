@@ -142,30 +142,43 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
   return value_piece(h, at, n);
 }
 
-static unsigned classify(const char *name, size_t len) {
+/* The FL__H_* kind of a header some layer above reads, or 0. name is not
+ * NUL-terminated. */
+static unsigned known_header(const char *name, size_t len) {
   switch (len) {
+  case 8: return fl__strncaseeq(name, "Location", 8) ? FL__H_OTHER_KNOWN : 0;
   case 10:
-    if (fl__strcaseeq(name, "Keep-Alive")) return FL__H_KEEP_ALIVE;
-    if (fl__strcaseeq(name, "Set-Cookie")) return FL__H_SET_COOKIE;
-    return 0;
-  case 16: return fl__strcaseeq(name, "Content-Encoding") ? FL__H_CONTENT_ENCODING : 0;
+    if (fl__strncaseeq(name, "Keep-Alive", 10)) return FL__H_KEEP_ALIVE;
+    return fl__strncaseeq(name, "Set-Cookie", 10) ? FL__H_SET_COOKIE : 0;
+  case 11: return fl__strncaseeq(name, "Retry-After", 11) ? FL__H_OTHER_KNOWN : 0;
+  case 16:
+    if (fl__strncaseeq(name, "Content-Encoding", 16)) return FL__H_CONTENT_ENCODING;
+    return fl__strncaseeq(name, "WWW-Authenticate", 16) ? FL__H_OTHER_KNOWN : 0;
+  case 18: return fl__strncaseeq(name, "Proxy-Authenticate", 18) ? FL__H_OTHER_KNOWN : 0;
   default: return 0;
   }
 }
 
-/* Does some layer above read this header (exchange.h's known_headers_only)?
- * name is not NUL-terminated. */
-static int acted_on(const char *name, size_t len) {
-  switch (len) {
-  case 8: return fl__strncaseeq(name, "Location", 8);
-  case 10: return fl__strncaseeq(name, "Keep-Alive", 10) || fl__strncaseeq(name, "Set-Cookie", 10);
-  case 11: return fl__strncaseeq(name, "Retry-After", 11);
-  case 16:
-    return fl__strncaseeq(name, "Content-Encoding", 16) ||
-           fl__strncaseeq(name, "WWW-Authenticate", 16);
-  case 18: return fl__strncaseeq(name, "Proxy-Authenticate", 18);
-  default: return 0;
+/* Store the field whose value just ended (h->ex is set), and note its kind. */
+static int __attribute__((noinline)) store_field(fl__h1 *h) {
+  fl__headers *hd = fields_of(h);
+  int err;
+  if (h->name_at && h->value_at && h->value_at > h->name_at + h->name_n &&
+      (size_t)(h->value_at - h->name_at) <= h->name_n + 64) { /* "Name: value": one copy */
+    err = fl__headers_add_span(hd, h->name_at, (size_t)(h->value_at - h->name_at) + h->value_n,
+                               h->name_n, (size_t)(h->value_at - h->name_at), h->value_n);
+  } else if (h->name_at) { /* whole name and value (or none), apart */
+    err = fl__headers_add(hd, h->name_at, h->name_n, h->value_at ? h->value_at : "",
+                          h->value_at ? h->value_n : 0);
+  } else { /* pieces already in the list */
+    err = fl__headers_commit(hd);
   }
+  h->name_at = h->value_at = NULL;
+  if (err) return stop(h, FL_ENOMEM, "out of memory");
+  if (!h->in_trailers)
+    h->ex->res->seen |=
+        known_header(fl__headers_name(hd, hd->n - 1), hd->items[hd->n - 1].name_len);
+  return 0;
 }
 
 static int on_header_value_complete(llhttp_t *p) {
@@ -174,29 +187,12 @@ static int on_header_value_complete(llhttp_t *p) {
   if (h->max_header_count && ++h->header_count > h->max_header_count)
     return stop(h, FL_ETOO_MANY_HEADERS, "response has more than %u headers", h->max_header_count);
   h->line_bytes = 0;
-  fl__headers *hd = fields_of(h);
-  int err;
   if (h->name_at && h->ex->known_headers_only && !h->in_trailers &&
-      !acted_on(h->name_at, h->name_n)) { /* parsed, checked, not wanted */
+      !known_header(h->name_at, h->name_n)) { /* parsed, checked, not wanted */
     h->name_at = h->value_at = NULL;
     return 0;
   }
-  if (h->name_at && h->value_at && h->value_at > h->name_at + h->name_n &&
-      (size_t)(h->value_at - h->name_at) <= h->name_n + 64) { /* "Name: value": one copy */
-    err = fl__headers_add_span(hd, h->name_at, (size_t)(h->value_at - h->name_at) + h->value_n,
-                               h->name_n, (size_t)(h->value_at - h->name_at), h->value_n);
-    h->name_at = h->value_at = NULL;
-  } else if (h->name_at) { /* whole name and value (or none), apart */
-    err = fl__headers_add(hd, h->name_at, h->name_n, h->value_at ? h->value_at : "",
-                          h->value_at ? h->value_n : 0);
-    h->name_at = h->value_at = NULL;
-  } else {
-    err = fl__headers_commit(hd);
-  }
-  if (err) return stop(h, FL_ENOMEM, "out of memory");
-  if (!h->in_trailers)
-    h->ex->res->seen |= classify(fl__headers_name(hd, hd->n - 1), hd->items[hd->n - 1].name_len);
-  return 0;
+  return store_field(h);
 }
 
 static int on_headers_complete(llhttp_t *p) {

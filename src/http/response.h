@@ -9,7 +9,14 @@
 
 /* Response headers the client acts on, noted once while parsing so the hot
  * path skips lookups for headers that are absent. */
-enum { FL__H_KEEP_ALIVE = 1, FL__H_CONTENT_ENCODING = 2, FL__H_SET_COOKIE = 4 };
+/* Headers a layer above reads; OTHER_KNOWN: Location, Retry-After,
+ * WWW-/Proxy-Authenticate (kept when only known headers are). */
+enum {
+  FL__H_KEEP_ALIVE = 1,
+  FL__H_CONTENT_ENCODING = 2,
+  FL__H_SET_COOKIE = 4,
+  FL__H_OTHER_KNOWN = 8
+};
 
 struct fl_response {
   int status; /* 0 until a final head arrived */
