@@ -401,7 +401,7 @@ void fl__request_cancel_for_free(fl_request *req) {
 
 /* What a send starts from. The address strings are cleared by their first
  * byte only: they are written whole when a connection is known. */
-static void fl__info_clear(fl_info *i) {
+static void info_clear(fl_info *i) {
   memset(i, 0, offsetof(fl_info, remote_ip));
   i->remote_ip[0] = '\0';
   i->remote_port = 0;
@@ -447,7 +447,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   /* The setters are refused in flight: the policies are settled for it. */
   req->timeouts_now = req->has_timeouts ? &req->timeouts : &c->opts.timeouts;
   req->retry_on = (req->has_retry ? req->retry.max_retries : c->opts.retry.max_retries) != 0;
-  fl__info_clear(&req->info);
+  info_clear(&req->info);
   fl__response_reset(&req->res);
   req->want_fresh_conn = 0;
   req->paused = 0;
