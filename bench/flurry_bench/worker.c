@@ -425,6 +425,7 @@ static int setup(flb_worker *w) {
   o.cookies = 0;
   o.insecure = cfg->insecure;
   o.ca_file = cfg->cacert;
+  o.share = cfg->share; /* one lookup per name, sessions resumed across threads */
   if (w->resolve[0]) o.resolve = (const char *const *)w->resolve;
   w->client = fl_client_new(w->loop, &o);
   if (!w->client) {
