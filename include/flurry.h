@@ -407,6 +407,26 @@ typedef struct fl_pool_stats {
                           requests queued together share one) */
 } fl_pool_stats;
 FL_EXPORT void fl_client_pool_stats(const fl_client *client, fl_pool_stats *out);
+/* Per-host pool figures: one entry per origin the pool keeps connections
+ * or waiters for (with a proxy, per origin and proxy). Fills at most cap
+ * entries of out (which may be NULL with cap 0) and returns how many hosts
+ * there are, so a second call with a larger array gets them all. Loop
+ * thread only; a snapshot. */
+typedef struct fl_host_stats {
+  char host[256]; /* the origin's host name (truncated if longer) */
+  uint16_t port;
+  int tls;             /* https */
+  uint32_t open;       /* connections: connecting + idle + busy */
+  uint32_t idle;       /* kept alive, carrying nothing */
+  uint32_t busy;       /* carrying a request */
+  uint32_t connecting; /* resolving, connecting, handshaking */
+  uint32_t waiting;    /* requests queued for a connection to it */
+} fl_host_stats;
+FL_EXPORT size_t fl_client_host_stats(const fl_client *client, fl_host_stats *out, size_t cap);
+/* DNS cache figures of this client (fl_dns_stats is declared with fl_share):
+ * its hits, misses, lookups started and joined, names in flight for it;
+ * entries of the cache it uses (the share's, with one). Loop thread only. */
+FL_EXPORT void fl_client_dns_stats(const fl_client *client, fl_dns_stats *out);
 
 /* Cookie jar (when options.cookies is on). Files use the Netscape format
  * that curl's -b FILE / -c FILE read and write. Returns 0 or an fl_err

@@ -207,6 +207,7 @@ void fl__resolver_stats(const fl__resolver *r, fl__dns_stats *out) {
     out->cache_entries = st.entries;
   }
   out->sockets = (uint32_t)r->nsocks;
+  out->names = (uint32_t)r->inflight.count;
 }
 
 /* --------------------------------------------------------------- resolve */

@@ -85,6 +85,7 @@ typedef struct fl__dns_stats {
   uint32_t in_flight;     /* lookups c-ares still holds (waiters or not) */
   uint32_t cache_entries;
   uint32_t sockets; /* c-ares sockets being watched */
+  uint32_t names;   /* names being looked up for us (ours, or parked on a share's) */
 } fl__dns_stats;
 void fl__resolver_stats(const fl__resolver *r, fl__dns_stats *out);
 
