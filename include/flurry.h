@@ -79,6 +79,7 @@ FL_EXPORT const char *fl_version_details(void);
   X(TLS_HANDSHAKE, -35, 35, "TLS handshake failed")                                                \
   X(CANCELED, -42, 42, "request canceled")                                                         \
   X(BAD_ARGUMENT, -43, 43, "bad argument")                                                         \
+  X(INTERFACE, -45, 45, "failed binding local connection end")                                    \
   X(TOO_MANY_REDIRECTS, -47, 47, "too many redirects")                                             \
   X(EMPTY_REPLY, -52, 52, "empty reply from server")                                               \
   X(SEND, -55, 55, "failed sending data to the peer")                                              \
