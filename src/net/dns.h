@@ -32,6 +32,7 @@ typedef struct fl__resolver_options {
   uint32_t ttl_min_ms;
   uint32_t ttl_max_ms; /* 0 = no cache */
   uint32_t negative_ttl_ms;
+  int family; /* 4: IPv4 addresses only, 6: IPv6 only, 0: both */
   /* A cache shared with resolvers on other threads (net/dns_share.h), used
    * instead of this resolver's own (the ttl options above are then the
    * share's business); it must outlive the resolver. NULL: our own. */
