@@ -135,6 +135,7 @@ static int on_head(fl__exchange *ex) {
   fl_request *req = req_of(ex);
   const fl__conn *conn = ex->carrier;
   int status = req->res.status;
+  req->info.http_version = req->res.version;
   if (req->trace_cb) {
     trace_response_head(req);
     if (!still_carried(conn, ex)) return FL_ECANCELED;

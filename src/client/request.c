@@ -411,6 +411,8 @@ static void info_clear(fl_info *i) {
   i->local_port = 0;
   i->wire_bytes_received = 0;
   i->content_length = -1;
+  i->http_version = 0;
+  i->stream_id = 0;
 }
 
 int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
