@@ -264,7 +264,7 @@ typedef struct fl_client_options {
   /* One response header line (name and value) may take at most this many
    * bytes; 0 (default) = only max_header_bytes applies. curl: 100 KiB. */
   uint32_t max_header_line_bytes;
-  /* Expect: 100-continue. A request whose body is at least this many bytes
+  /* Expect: 100-continue. A request whose body is more than this many bytes
    * (or is streamed without a length) says it, and one that has the header
    * already waits the same way: its body goes after a 100 response, or
    * after expect_100_timeout_ms without one; a final status instead ends

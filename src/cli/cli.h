@@ -221,6 +221,7 @@ typedef struct cli_config {
   /* TLS: --tlsv1.2/--tlsv1.3, --tls-max (FL_TLS_*, 0 = default) */
   int tls_min, tls_max;
   char *ciphers, *tls13_ciphers, *pinnedpubkey;
+  int http_version; /* --http1.0 ... --http2-prior-knowledge: enum fl_http_version */
 } cli_config;
 
 /* Parse argv into cfg. Returns -1 to go on, or an exit code (0 after -h/-V,

@@ -19,17 +19,29 @@ check_contains "$OUT" "llhttp/" "-V lists llhttp"
 # ---- --help and doc/flurry.1 list the same options
 man=$FL_TEST_SRCDIR/../doc/flurry.1
 flurry --help
-help_opts=$(grep -oE '^ +(-[A-Za-z], )?--[a-z][a-z0-9.-]*' "$OUT" | grep -oE -- '--[a-z0-9.-]+' | sort -u)
+help_opts=$(grep -oE '^ +(-[A-Za-z0-9], )?--[a-z][a-z0-9.-]*' "$OUT" | grep -oE -- '--[a-z0-9.-]+' | sort -u)
 man_opts=$(awk 'prev == ".TP" { print } { prev = $1 }' "$man" | grep -oE '\\-\\-[a-z][a-z0-9.\\-]*' |
   sed 's/\\//g' | sort -u)
 check_eq "$man_opts" "$help_opts" "options in --help == options in doc/flurry.1"
 # and the short forms agree too
-help_short=$(grep -oE '^ +-[A-Za-z],' "$OUT" | tr -d ' ,' | sort -u)
-man_short=$(awk 'prev == ".TP" { print } { prev = $1 }' "$man" | grep -oE '^\.B \\-[A-Za-z],' |
-  sed -E 's/^\.B \\(-[A-Za-z]),/\1/' | sort -u)
+help_short=$(grep -oE '^ +-[A-Za-z0-9],' "$OUT" | tr -d ' ,' | sort -u)
+man_short=$(awk 'prev == ".TP" { print } { prev = $1 }' "$man" | grep -oE '^\.B \\-[A-Za-z0-9],' |
+  sed -E 's/^\.B \\(-[A-Za-z0-9]),/\1/' | sort -u)
 check_eq "$man_short" "$help_short" "short options in --help == in doc/flurry.1"
 count=$(echo "$help_opts" | wc -l)
 ((count >= 38)) && pass "--help lists $count options" || fail "--help lists only $count options"
+
+# ---- HTTP versions (issue 20): known options, the last one wins; no server
+# on port 1, so each gets as far as connecting (7)
+check_contains "$help_short" "-0" "-0 (--http1.0) in --help and the man page"
+for v in --http1.0 -0 --http1.1 --http2 --http2-prior-knowledge --no-http2; do
+  flurry -s $v http://127.0.0.1:1/
+  check_rc 7 "$v is known"
+done
+flurry -s --http2-prior-knowledge --http1.1 http://127.0.0.1:1/
+check_rc 7 "two version options"
+flurry -V
+check_contains "$OUT" "HTTP2" "-V lists the HTTP2 feature"
 
 # ---- bad usage: exit 2 (as curl)
 flurry --no-such-option http://127.0.0.1:1/
