@@ -245,6 +245,7 @@ static void account(flb_worker *w, item *it, fl_request *req, int err, uint64_t 
   int64_t content_length = info->content_length;
   res->bytes += info->wire_bytes_received; /* what wrk counts: every byte read */
   res->complete++;
+  res->by_version[info->http_version == 20 ? 2 : info->http_version == 11 ? 1 : 0]++;
   w->tick_count++;
   flb_hist_record(&res->latency, latency_us);
   if (status >= 400) {
@@ -385,7 +386,8 @@ flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *re
   w->res = res;
   w->script = script;
   w->nconns = share(cfg->connections, cfg->threads, index);
-  w->nslots = w->nconns * (cfg->pipeline > 1 ? cfg->pipeline : 1);
+  uint64_t per_conn = cfg->pipeline > 1 ? cfg->pipeline : cfg->streams > 1 ? cfg->streams : 1;
+  w->nslots = w->nconns * per_conn;
   w->quota = cfg->requests ? share(cfg->requests, cfg->threads, index) : 0;
   if (cfg->rate > 0) {
     w->rate = cfg->rate * (double)w->nconns / (double)cfg->connections;
@@ -425,6 +427,8 @@ static int setup(flb_worker *w) {
   o.cookies = 0;
   o.insecure = cfg->insecure;
   o.ca_file = cfg->cacert;
+  o.http_version = cfg->http_version;
+  if (cfg->streams) o.h2_max_concurrent_streams = (uint32_t)cfg->streams; /* -m */
   if (w->resolve[0]) o.resolve = (const char *const *)w->resolve;
   w->client = fl_client_new(w->loop, &o);
   if (!w->client) {
@@ -468,6 +472,12 @@ static void teardown(flb_worker *w) {
     }
     free(s->items);
     fl_timer_free(s->delay);
+  }
+  if (w->client) { /* the protocol spoken: what the pool opened */
+    fl_pool_stats ps;
+    fl_client_pool_stats(w->client, &ps);
+    w->res->conns_opened = ps.created;
+    w->res->h2_conns = ps.h2_connections;
   }
   free(w->slots);
   w->slots = NULL;

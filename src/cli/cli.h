@@ -226,6 +226,7 @@ typedef struct cli_config {
   char *ciphers, *tls13_ciphers, *pinnedpubkey;
   cli_more more;           /* round two's options (cli_more.h) */
   struct cli_config *next; /* -: the next set of options and URLs, or NULL */
+  int http_version; /* --http1.0 ... --http2-prior-knowledge: enum fl_http_version */
 } cli_config;
 
 /* Parse argv into cfg. Returns -1 to go on, or an exit code (0 after -h/-V,
