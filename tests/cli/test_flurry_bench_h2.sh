@@ -91,7 +91,9 @@ check_eq "$(jget responses_by_version.2):$(jget responses_by_version.1.1)" "0:0"
 # ---- merge keeps the protocol
 fb merge --json "$T/a.json" "$T/b.json"
 check_rc 0 "merge of an h2 and an h2c run"
-check_eq "$(jget responses_by_version.2):$(jget connections_opened):$(jget protocol)" "700:3:h2" \
-  "merge: versions and connections summed"
+check_eq "$(jget responses_by_version.2):$(jget connections_opened):$(jget protocol)" "700:3:mixed" \
+  "merge: versions and connections summed, h2 and h2c make mixed"
+fb merge --json "$T/a.json" "$T/a.json"
+check_eq "$(jget protocol)" "h2" "merge of two h2 runs: h2"
 
 done_testing
