@@ -9,6 +9,9 @@
 # TIMEOUT: 120
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
+# the system python (a pyenv shim takes seconds to start on a busy machine)
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
 
 bench=${FL_BENCH:?FL_BENCH is not set (bench/flurry_bench/CMakeLists.txt sets it)}
 fb() {
@@ -18,7 +21,7 @@ fb() {
 # jget KEY[.KEY...]: a member of the JSON report in $OUT ("1.1" and "1.0"
 # are keys of responses_by_version, not paths)
 jget() {
-  python3 -c '
+  "$PY" -c '
 import json, sys
 v = json.load(open(sys.argv[1]))
 k = sys.argv[2]

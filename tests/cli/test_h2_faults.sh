@@ -11,6 +11,9 @@
 # FIXTURES: nginx_h2
 # TIMEOUT: 180
 source "$(dirname "$0")/lib.sh"
+# the system python (a pyenv shim takes seconds to start on a busy machine)
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
 if ! "$FL_CLI" -V | grep -q nghttp2; then
   echo "this libflurry is built without nghttp2 (flurry -V names no nghttp2): no HTTP/2 to test"
   exit 77
@@ -49,7 +52,7 @@ one_of() {
 }
 stats() { # KEY FIELD
   flurry "${PK[@]}" "$H2/_stats?k=$1"
-  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$OUT" "$2"
+  "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$OUT" "$2"
 }
 
 start_h2 plain
