@@ -131,10 +131,12 @@ static void verbose_head(fl_request *req, fl_trace_kind kind, const char *data, 
  * status line "HTTP/2 200 " (no reason phrase, the space kept) and the
  * fields as they came, names lower-case, each line ending in CRLF. The
  * trace text of an h2 head may spell its status line otherwise ("HTTP/2
- * 200", "HTTP/2.0 200 OK"): this makes it curl's, byte for byte. Returns 0
- * (out untouched) when the head is not HTTP/2. */
-static int h2_head(const char *data, size_t len, cli_buf *out) {
-  if (len < 10 || memcmp(data, "HTTP/2", 6) != 0) return 0;
+ * 200", "HTTP/2.0 200 OK", or an HTTP/1.x line): this makes it curl's, byte
+ * for byte. h2: the response is HTTP/2 (fl_response_version), else only a
+ * head whose text starts "HTTP/2" is. Returns 0 (out untouched) when the
+ * head is not HTTP/2. */
+static int h2_head(const char *data, size_t len, int h2, cli_buf *out) {
+  if (len < 10 || memcmp(data, h2 ? "HTTP/" : "HTTP/2", h2 ? 5 : 6) != 0) return 0;
   const char *end = data + len;
   const char *nl = memchr(data, '\n', len);
   const char *sp = memchr(data, ' ', nl ? (size_t)(nl - data) : len);
@@ -187,7 +189,8 @@ static void on_trace(fl_request *req, fl_trace_kind kind, const char *data, size
     return;
   }
   cli_buf h2 = {0};
-  if (h2_head(data, len, &h2)) {
+  const fl_response *res = fl_request_response(req);
+  if (h2_head(data, len, res && fl_response_version(res) == 20, &h2)) {
     data = h2.data;
     len = h2.len;
   }
