@@ -234,7 +234,7 @@ static char *with_query(const char *url, const char *query) {
 static int expand(cli_url *spec, cli_url **out, size_t *nout, int globoff) {
   cli_glob g = {0};
   char err[512];
-  if (globoff || !strpbrk(spec->url, "[{")) {
+  if (globoff || !strpbrk(spec->url, "[]{}")) {
     *out = cli_xrealloc(*out, (*nout + 1) * sizeof **out);
     (*out)[(*nout)++] = *spec;
     return -1;
@@ -271,6 +271,7 @@ int cli_more_finish(cli_config *cfg) {
       free(cfg->urls[i].upload);
       continue;
     }
+    cfg->urls[i].urlnum = i; /* a glob's URLs share it, as curl's %{urlnum} */
     rc = expand(&cfg->urls[i], &urls, &n, m->globoff);
   }
   free(cfg->urls);
