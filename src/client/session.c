@@ -144,6 +144,8 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
   env->max_header_line_bytes = c->opts.max_header_line_bytes;
   env->pipeline_depth = c->opts.pipeline_depth;
   env->idle_ms = c->opts.idle_timeout_ms;
+  env->h2_max_streams = c->opts.h2_max_concurrent_streams;
+  env->h2_ping_ms = c->opts.h2_ping_interval_ms;
   c->pool.max_total = c->opts.max_connections;
   c->pool.max_per_host = c->opts.max_connections_per_host;
   c->pool.max_connecting = c->opts.max_connecting_per_host;
