@@ -80,7 +80,7 @@ static const cli_option more[] = {
      "Read the body to the end of the connection"},
     {':', "next", NULL, M_NEXT, "Options after this apply to the URLs after it"},
     {0, "parallel-immediate", NULL, M_PARALLEL_IMMEDIATE, "Open new connections at once"},
-    {0, "path-as-is", NULL, M_PATH_AS_IS, "Send /../ and /./ in the path as given"},
+    {0, "path-as-is", NULL, M_PATH_AS_IS, "Send /../ and /./ in the URL's path as given"},
     {0, "raw", NULL, M_RAW, "No decoding of content or transfer encodings"},
     {0, "url-query", "DATA", M_URL_QUERY, "Add DATA to the URL query (as --data-urlencode)"},
 };

@@ -64,6 +64,14 @@ for tool in flurry curl; do
     "$FAULT/ok?k=q1$tool"
   $run -s -o /dev/null --url-query 'n=1' "$FAULT/ok?k=q2$tool#frag"
 done
+for tool in flurry curl; do
+  if [[ $tool == flurry ]]; then run=flurry; else run=curl_too; fi
+  $run -s -o /dev/null --path-as-is "$FAULT/a/../b/./x?k=p1$tool"
+  $run -s -o /dev/null "$FAULT/a/../b/./x?k=p2$tool"
+done
+check_eq "$(wire p1flurry)" "$(wire p1curl)" "--path-as-is: the path curl sends"
+check_eq "$(wire p1flurry)" "GET /a/../b/./x?k=K HTTP/1.1" "... with its dot segments"
+check_eq "$(wire p2flurry)" "$(wire p2curl)" "without it: dot segments removed, as curl"
 check_eq "$(wire q1flurry)" "$(wire q1curl)" "--url-query: the query curl sends"
 check_eq "$(wire q2flurry)" "$(wire q2curl)" "--url-query before a fragment"
 same_as_curl "-: with its own options" -s "$FAULT/len?n=2" -: -i "$FAULT/ok" --next -w '[%{http_code}]' \
