@@ -453,6 +453,10 @@ FL_EXPORT void fl_request_on_headers(fl_request *req, fl_headers_cb cb, void *da
  * Retry-After): fl_response_header() finds no other. For load generators
  * that never read headers; trailers are kept. Default 1. */
 FL_EXPORT void fl_request_keep_headers(fl_request *req, int keep);
+/* on = 1: send the URL's path as given, "/../" and "/./" included (curl's
+ * --path-as-is; the default removes dot segments, RFC 3986 5.2.4). For the
+ * request's own URL; redirects are resolved as usual. Default 0. */
+FL_EXPORT void fl_request_set_path_as_is(fl_request *req, int on);
 /* Cap on the buffered body (overrides the client's); 0 = client default. */
 FL_EXPORT void fl_request_set_max_body(fl_request *req, uint64_t max);
 /* Retry policy for this request (copied; NULL = the client's). */

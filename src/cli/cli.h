@@ -150,6 +150,7 @@ typedef struct cli_url {
   char *outfile;   /* -o FILE, or NULL: stdout */
   int remote_name; /* -O */
   char *upload;    /* -T FILE ("-": stdin), or NULL */
+  size_t urlnum;   /* position of its argument (the URLs of a glob share it) */
 } cli_url;
 
 /* A -d/--data-binary/--data-raw/--data-urlencode piece, in command-line

@@ -54,6 +54,7 @@ struct fl_request {
   char *url_text;
   fl__url url;
   int url_parsed; /* url matches url_text */
+  int path_as_is; /* fl_request_set_path_as_is: dot segments kept */
   fl__headers headers;
   unsigned removed_defaults;
   fl__buf body;

@@ -160,6 +160,12 @@ void fl_request_on_body(fl_request *req, fl_body_cb cb, void *data) {
   req->body_data = data;
 }
 
+void fl_request_set_path_as_is(fl_request *req, int on) {
+  if (!req || req->path_as_is == !!on) return;
+  req->path_as_is = !!on;
+  req->url_parsed = 0; /* parsed again at the next send */
+}
+
 void fl_request_keep_headers(fl_request *req, int keep) {
   if (req) req->ex.known_headers_only = !keep;
 }
