@@ -177,6 +177,23 @@ typedef struct cli_retry_opts {
   int connrefused; /* --retry-connrefused */
 } cli_retry_opts;
 
+/* Issue 23's groups 5-9 (opts_more.c parses them; xfer_more.c, proxyenv
+ * and timecond.c apply them). */
+typedef struct cli_more {
+  uint64_t limit_rate;          /* --limit-rate: bytes/s, 0 = none */
+  long speed_limit, speed_time; /* -Y bytes/s, -y seconds; 0 = unset */
+  char *noproxy;                /* --noproxy, NULL = NO_PROXY's */
+  int basic;                    /* --basic; with --digest (cfg->digest), or --anyauth (both),
+                 answer whichever the 401 asks for (curl's auth bits) */
+  char *bearer;                 /* --oauth2-bearer */
+  char *time_cond;              /* -z: DATE, -DATE, +DATE or FILE */
+  char *etag_save, *etag_compare;
+  unsigned post_redirs; /* --post301/302/303: FL_REDIR_POST_* */
+  int location_trusted;
+  unsigned proto, proto_redir; /* CLI_PROTO_* bits allowed */
+  int proto_set, proto_redir_set;
+} cli_more;
+
 typedef struct cli_config {
   char *method;        /* -X */
   cli_header *headers; /* -H, in order */
@@ -221,7 +238,31 @@ typedef struct cli_config {
   /* TLS: --tlsv1.2/--tlsv1.3, --tls-max (FL_TLS_*, 0 = default) */
   int tls_min, tls_max;
   char *ciphers, *tls13_ciphers, *pinnedpubkey;
+  cli_more more; /* issue 23, groups 5-9 */
 } cli_config;
+
+/* ------------------------------------------------------------ opts_more.c
+ * Their own option table, which options.c merges into the parser and
+ * --help. */
+typedef struct cli_optdef {
+  char short_name; /* 0: long form only */
+  const char *long_name;
+  const char *arg; /* NULL: a flag */
+  int id;
+  const char *help;
+} cli_optdef;
+extern const cli_optdef cli_more_options[];
+extern const size_t cli_more_noptions;
+/* Apply one of them: -1 to go on, or an exit code. */
+int cli_more_apply(cli_config *cfg, int id, const char *name, const char *arg, int on);
+void cli_more_free(cli_more *m);
+/* timecond.c: a date as curl_getdate(3) reads it (unix seconds): 0 or -1. */
+int cli_parse_date(const char *s, int64_t *out);
+/* -z's argument: *cond an fl_timecond, *when its time. -1 (and
+ * FL_TIMECOND_NONE) when it is neither a date nor a file. */
+int cli_time_cond(const char *arg, int *cond, int64_t *when);
+/* Protocols of --proto / --proto-redir (curl's names; flurry speaks two). */
+enum { CLI_PROTO_HTTP = 1, CLI_PROTO_HTTPS = 2, CLI_PROTO_OTHER = 4 };
 
 /* Parse argv into cfg. Returns -1 to go on, or an exit code (0 after -h/-V,
  * 2 for bad usage, 26 for an unreadable file...). */

@@ -85,13 +85,7 @@ enum opt_id {
   O_SOCKS5_HOSTNAME,
 };
 
-typedef struct cli_option {
-  char short_name; /* 0: long form only */
-  const char *long_name;
-  const char *arg; /* NULL: a flag */
-  enum opt_id id;
-  const char *help;
-} cli_option;
+typedef cli_optdef cli_option; /* id: an opt_id, or opts_more.c's for its table */
 
 /* Sorted by long name, as --help prints them. */
 static const cli_option options[] = {
@@ -177,12 +171,28 @@ static const cli_option options[] = {
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
+static int is_more(const cli_option *o) {
+  return o >= cli_more_options && o < cli_more_options + cli_more_noptions;
+}
+
+static int by_long_name(const void *a, const void *b) {
+  return strcmp((*(const cli_option *const *)a)->long_name,
+                (*(const cli_option *const *)b)->long_name);
+}
+
 void cli_print_help(FILE *out) {
   fputs("Usage: flurry [options...] URL [URL...]\n"
         "Fetch every URL over HTTP/1.1, concurrently; options and exit codes are curl's.\n\n",
         out);
-  for (size_t i = 0; i < NOPTIONS; i++) {
-    const cli_option *o = &options[i];
+  /* both tables, sorted by long name */
+  const cli_option *all[NOPTIONS + 64];
+  size_t n = 0;
+  for (size_t i = 0; i < NOPTIONS; i++) all[n++] = &options[i];
+  for (size_t i = 0; i < cli_more_noptions && n < sizeof all / sizeof all[0]; i++)
+    all[n++] = &cli_more_options[i];
+  qsort(all, n, sizeof all[0], by_long_name);
+  for (size_t i = 0; i < n; i++) {
+    const cli_option *o = all[i];
     char left[64];
     if (o->short_name)
       snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->long_name, o->arg ? " " : "",
@@ -409,6 +419,7 @@ static void set_str(char **dst, const char *s) {
 
 /* Applies one option. Returns -1 to go on, or an exit code. */
 static int apply(cli_config *cfg, const cli_option *o, const char *name, const char *arg, int on) {
+  if (is_more(o)) return cli_more_apply(cfg, o->id, name, arg, on);
   switch (o->id) {
   case O_CACERT: set_str(&cfg->cacert, arg); break;
   case O_CAPATH: set_str(&cfg->capath, arg); break;
@@ -562,12 +573,16 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
 static const cli_option *find_long(const char *name) {
   for (size_t i = 0; i < NOPTIONS; i++)
     if (strcmp(options[i].long_name, name) == 0) return &options[i];
+  for (size_t i = 0; i < cli_more_noptions; i++)
+    if (strcmp(cli_more_options[i].long_name, name) == 0) return &cli_more_options[i];
   return NULL;
 }
 
 static const cli_option *find_short(char c) {
   for (size_t i = 0; i < NOPTIONS; i++)
     if (options[i].short_name == c) return &options[i];
+  for (size_t i = 0; i < cli_more_noptions; i++)
+    if (cli_more_options[i].short_name == c) return &cli_more_options[i];
   return NULL;
 }
 
@@ -718,5 +733,6 @@ void cli_config_free(cli_config *cfg) {
   free(cfg->ciphers);
   free(cfg->tls13_ciphers);
   free(cfg->pinnedpubkey);
+  cli_more_free(&cfg->more);
   memset(cfg, 0, sizeof *cfg);
 }

@@ -47,6 +47,7 @@ typedef struct transfer {
   /* -w facts gathered from the trace hook during the attempt */
   uint64_t send_us; /* tool clock when the attempt was sent */
   cli_facts facts;
+  struct cli_xmore *xmore; /* xfer_more.c's state, or NULL */
 } transfer;
 
 struct cli_run {
@@ -90,5 +91,11 @@ int cli_t_open_file(transfer *t);
  * to its size before the transfer), as curl does. */
 void cli_t_rewind_file(transfer *t);
 int cli_t_bound_for_stdout(const transfer *t);
+
+/* xfer_more.c: issue 23's groups 5-9 on a transfer. After its request is
+ * built: 0, or an exit code (t aborted with it). At its end: the ETag
+ * file, the speed check's timer. */
+int cli_more_start(transfer *t);
+void cli_more_end(transfer *t);
 
 #endif
