@@ -12,6 +12,8 @@
 
 #include <flurry.h>
 
+#include "cli_more.h"
+
 /* curl exit codes the tool produces itself (the rest come from
  * fl_err_curl_code). */
 enum {
@@ -156,7 +158,8 @@ typedef enum cli_data_kind {
   CLI_DATA_ASCII,
   CLI_DATA_BINARY,
   CLI_DATA_RAW,
-  CLI_DATA_URLENCODE
+  CLI_DATA_URLENCODE,
+  CLI_DATA_JSON /* --json: as --data-binary, joined without '&' */
 } cli_data_kind;
 typedef struct cli_data {
   cli_data_kind kind;
@@ -177,9 +180,9 @@ typedef struct cli_retry_opts {
   int connrefused; /* --retry-connrefused */
 } cli_retry_opts;
 
-/* Issue 23's groups 5-9 (opts_more.c parses them; xfer_more.c, proxyenv
- * and timecond.c apply them). */
-typedef struct cli_more {
+/* Issue 23's groups 5-9 (opts_more.c parses them; xfer_more.c and
+ * timecond.c apply them). */
+typedef struct cli_pol {
   uint64_t limit_rate;          /* --limit-rate: bytes/s, 0 = none */
   long speed_limit, speed_time; /* -Y bytes/s, -y seconds; 0 = unset */
   char *noproxy;                /* --noproxy, NULL = NO_PROXY's */
@@ -192,7 +195,7 @@ typedef struct cli_more {
   int location_trusted;
   unsigned proto, proto_redir; /* CLI_PROTO_* bits allowed */
   int proto_set, proto_redir_set;
-} cli_more;
+} cli_pol;
 
 typedef struct cli_config {
   char *method;        /* -X */
@@ -238,24 +241,21 @@ typedef struct cli_config {
   /* TLS: --tlsv1.2/--tlsv1.3, --tls-max (FL_TLS_*, 0 = default) */
   int tls_min, tls_max;
   char *ciphers, *tls13_ciphers, *pinnedpubkey;
-  cli_more more; /* issue 23, groups 5-9 */
+  cli_more more;           /* round two's options (cli_more.h) */
+  cli_pol pol;             /* issue 23's groups 5-9 (opts_more.c) */
+  struct cli_config *next; /* -: the next set of options and URLs, or NULL */
 } cli_config;
 
 /* ------------------------------------------------------------ opts_more.c
- * Their own option table, which options.c merges into the parser and
- * --help. */
-typedef struct cli_optdef {
-  char short_name; /* 0: long form only */
-  const char *long_name;
-  const char *arg; /* NULL: a flag */
-  int id;
-  const char *help;
-} cli_optdef;
-extern const cli_optdef cli_more_options[];
-extern const size_t cli_more_noptions;
+ * Their own option table (ids from CLI_POL_ID_BASE), which options.c merges
+ * into the parser and --help next to options_more.c's. */
+#define CLI_POL_ID_BASE 2000
+const cli_option *cli_pol_options(size_t *n);
+/* By long name (name != NULL) or short letter; NULL if not one of them. */
+const cli_option *cli_pol_find(const char *name, char short_name);
 /* Apply one of them: -1 to go on, or an exit code. */
-int cli_more_apply(cli_config *cfg, int id, const char *name, const char *arg, int on);
-void cli_more_free(cli_more *m);
+int cli_pol_apply(cli_config *cfg, const cli_option *o, const char *name, const char *arg, int on);
+void cli_pol_free(cli_pol *p);
 /* timecond.c: a date as curl_getdate(3) reads it (unix seconds): 0 or -1. */
 int cli_parse_date(const char *s, int64_t *out);
 /* -z's argument: *cond an fl_timecond, *when its time. -1 (and

@@ -46,7 +46,7 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   /* As curl: without -x, http_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY
    * (upper case HTTP_PROXY ignored); --noproxy replaces NO_PROXY. */
   o->trust_env = 1;
-  o->no_proxy = cfg->more.noproxy;
+  o->no_proxy = cfg->pol.noproxy;
   /* curl's limits: 300 KiB of response headers in all, 100 KiB for one
    * header line, no count limit. */
   o->max_header_bytes = 300 * 1024;
@@ -80,6 +80,7 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   o->tls_ciphers = cfg->ciphers;
   o->tls13_ciphers = cfg->tls13_ciphers;
   o->pinned_pubkey = cfg->pinnedpubkey;
+  cli_more_client_options(cfg, o);
 }
 
 static int is_pem(const char *type) { return !type || cli_strcaseeq(type, "PEM"); }

@@ -11,7 +11,7 @@
 #include "cli.h"
 
 enum {
-  M_ANYAUTH,
+  M_ANYAUTH = CLI_POL_ID_BASE,
   M_BASIC,
   M_ETAG_COMPARE,
   M_ETAG_SAVE,
@@ -29,7 +29,7 @@ enum {
   M_TIME_COND,
 };
 
-const cli_optdef cli_more_options[] = {
+static const cli_option table[] = {
     {0, "anyauth", NULL, M_ANYAUTH, "Authenticate as the 401 asks: Basic or Digest"},
     {0, "basic", NULL, M_BASIC, "Basic authentication with -u (default); with --digest: either"},
     {0, "etag-compare", "FILE", M_ETAG_COMPARE, "Send If-None-Match with the ETag in FILE"},
@@ -49,7 +49,19 @@ const cli_optdef cli_more_options[] = {
     {'z', "time-cond", "TIME|-TIME|FILE", M_TIME_COND,
      "Only if modified since TIME (-TIME: unmodified)"},
 };
-const size_t cli_more_noptions = sizeof cli_more_options / sizeof cli_more_options[0];
+#define NTABLE (sizeof table / sizeof table[0])
+
+const cli_option *cli_pol_options(size_t *n) {
+  *n = NTABLE;
+  return table;
+}
+
+const cli_option *cli_pol_find(const char *name, char short_name) {
+  for (size_t i = 0; i < NTABLE; i++)
+    if (name ? strcmp(table[i].long_name, name) == 0 : table[i].short_name == short_name)
+      return &table[i];
+  return NULL;
+}
 
 static int badly_used(const char *opt) {
   cli_msg("option %s: is badly used here", opt);
@@ -142,8 +154,9 @@ static void set_str(char **dst, const char *s) {
   *dst = cli_strdup(s);
 }
 
-int cli_more_apply(cli_config *cfg, int id, const char *name, const char *arg, int on) {
-  cli_more *m = &cfg->more;
+int cli_pol_apply(cli_config *cfg, const cli_option *o, const char *name, const char *arg, int on) {
+  cli_pol *m = &cfg->pol;
+  int id = o->id;
   switch (id) {
   case M_ANYAUTH: /* as curl: every scheme; --no-anyauth changes nothing */
     if (on) cfg->digest = m->basic = 1;
@@ -177,7 +190,7 @@ int cli_more_apply(cli_config *cfg, int id, const char *name, const char *arg, i
   return -1;
 }
 
-void cli_more_free(cli_more *m) {
+void cli_pol_free(cli_pol *m) {
   free(m->noproxy);
   free(m->bearer);
   free(m->time_cond);

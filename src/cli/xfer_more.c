@@ -8,7 +8,7 @@
 
 #include "transfer.h"
 
-struct cli_xmore {
+struct cli_xpol {
   fl_timer *timer;        /* -Y/-y */
   uint64_t last_bytes;    /* at the previous tick */
   uint64_t last_ms;       /* loop time of the previous tick */
@@ -25,7 +25,7 @@ static unsigned scheme_bit(const char *url) {
 
 /* -z: parsed once; a date that is neither a date nor a file is dropped
  * with curl's warning. */
-static int time_cond(const cli_more *m, int *cond, int64_t *when) {
+static int time_cond(const cli_pol *m, int *cond, int64_t *when) {
   static int parsed, pcond;
   static int64_t pwhen;
   if (!parsed) {
@@ -43,7 +43,7 @@ static int time_cond(const cli_more *m, int *cond, int64_t *when) {
 /* --etag-compare FILE: If-None-Match with its content (lines joined), or
  * "" when it is empty or missing (missing is an error without
  * --etag-save, as curl). */
-static int etag_compare(transfer *t, const cli_more *m) {
+static int etag_compare(transfer *t, const cli_pol *m) {
   cli_buf b = {0};
   if (cli_read_file(m->etag_compare, &b) != 0) {
     cli_buf_free(&b);
@@ -76,8 +76,8 @@ static uint64_t moved_bytes(const transfer *t) {
 static void speed_tick(fl_timer *timer, void *data) {
   (void)timer;
   transfer *t = data;
-  struct cli_xmore *x = t->xmore;
-  const cli_more *m = &t->run->cfg->more;
+  struct cli_xpol *x = t->xpol;
+  const cli_pol *m = &t->run->cfg->pol;
   if (t->state != T_RUNNING || !t->req) return;
   uint64_t now = fl_loop_now(t->run->loop), bytes = moved_bytes(t);
   if (bytes < x->last_bytes) x->nwindow = 0; /* a retry started over */
@@ -106,9 +106,9 @@ static void speed_tick(fl_timer *timer, void *data) {
   x->last_bytes = bytes;
 }
 
-int cli_more_start(transfer *t) {
+int cli_pol_start(transfer *t) {
   const cli_config *cfg = t->run->cfg;
-  const cli_more *m = &cfg->more;
+  const cli_pol *m = &cfg->pol;
   unsigned proto = m->proto_set ? m->proto : CLI_PROTO_HTTP | CLI_PROTO_HTTPS | CLI_PROTO_OTHER;
   unsigned bit = scheme_bit(t->url);
   if (!(proto & bit) && bit != CLI_PROTO_OTHER) {
@@ -152,21 +152,21 @@ int cli_more_start(transfer *t) {
     fclose(f);
   }
   if (m->speed_limit > 0 || m->speed_time > 0) {
-    t->xmore = cli_xrealloc(NULL, sizeof *t->xmore);
-    memset(t->xmore, 0, sizeof *t->xmore);
-    t->xmore->last_ms = fl_loop_now(t->run->loop);
-    t->xmore->timer = fl_timer_new(t->run->loop);
-    if (t->xmore->timer) fl_timer_start(t->xmore->timer, 1000, 1000, speed_tick, t);
+    t->xpol = cli_xrealloc(NULL, sizeof *t->xpol);
+    memset(t->xpol, 0, sizeof *t->xpol);
+    t->xpol->last_ms = fl_loop_now(t->run->loop);
+    t->xpol->timer = fl_timer_new(t->run->loop);
+    if (t->xpol->timer) fl_timer_start(t->xpol->timer, 1000, 1000, speed_tick, t);
   }
   return 0;
 }
 
-void cli_more_end(transfer *t) {
-  const cli_more *m = &t->run->cfg->more;
-  if (t->xmore) {
-    fl_timer_free(t->xmore->timer);
-    free(t->xmore);
-    t->xmore = NULL;
+void cli_pol_end(transfer *t) {
+  const cli_pol *m = &t->run->cfg->pol;
+  if (t->xpol) {
+    fl_timer_free(t->xpol->timer);
+    free(t->xpol);
+    t->xpol = NULL;
   }
   const fl_response *res = t->req ? fl_request_response(t->req) : NULL;
   const char *etag = res && t->status ? fl_response_header(res, "ETag") : NULL;

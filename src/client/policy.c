@@ -22,7 +22,7 @@ void fl_request_set_max_recv_speed(fl_request *req, uint64_t bytes_per_second) {
 
 static void apply_pause(fl_request *req) {
   req->ex.paused = req->paused || req->rate_paused;
-  if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier);
+  if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier, &req->ex);
 }
 
 void fl__speedcap_timer_cb(fl__timer *t) {

@@ -149,7 +149,8 @@ void fl__request_attempt(fl_request *req) {
   fl_client *c = req->client;
   if (!req->route_valid || req->route_client != c->id) { /* built once per URL and client */
     req->head_reusable = 0;
-    if (fl__route_build(&req->route, &req->url, &c->proxies, c->tls)) {
+    if (fl__route_build(&req->route, &req->url, &c->proxies, c->tls,
+                        fl__request_http_version(req))) {
       req->route_valid = 0;
       fl__request_finish(req, FL_ENOMEM, "out of memory building the route");
       return;
@@ -174,8 +175,8 @@ static void granted(fl__waiter *w, fl__conn *conn) {
   fl_request *req = fl__container_of(w, fl_request, waiter);
   /* Granted inside fl_request_send: at once, no clock read needed. */
   req->info.queue_us = req->in_send ? 0 : fl__now_us() - req->start_us;
-  req->info.pipelined = conn->nexchanges > 0;
-  if (conn->state != FL__CONN_OPEN) { /* a new one, made for it */
+  req->info.pipelined = fl__conn_queues_behind(conn);
+  if (!fl__conn_is_open(conn)) { /* a new one, made for it */
     req->info.num_connects++;
     fl__request_set_state(req, FL__REQ_CONNECTING);
   }
@@ -412,6 +413,8 @@ static void info_clear(fl_info *i) {
   i->local_port = 0;
   i->wire_bytes_received = 0;
   i->content_length = -1;
+  i->http_version = 0;
+  i->stream_id = 0;
 }
 
 int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
@@ -423,11 +426,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     int err = fl__url_parse(&req->url, req->url_text);
     if (err) {
       req->err = err;
-      if (err == FL_ERESOLVE)
-        fl__msg(req->errmsg, sizeof req->errmsg,
-                "could not resolve host: the name is longer than DNS allows: %.120s",
-                req->url_text);
-      else if (err == FL_ENOMEM)
+      if (err == FL_ENOMEM)
         fl__msg(req->errmsg, sizeof req->errmsg, "out of memory parsing the URL");
       else
         fl__msg(req->errmsg, sizeof req->errmsg, "malformed URL: %s", req->url_text);
@@ -463,6 +462,9 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   fl__buf_reset(&req->effective_url); /* origin and effective URL are made at the first redirect */
   req->body_limit = req->max_body ? req->max_body : c->opts.max_body_bytes;
   req->start_us = fl__now_us();
+  /* The deadlines below count from now, not from the loop's last wake-up
+   * (a request sent between runs found it stale: timeouts fired early). */
+  fl__loop_advance_time(c->loop, req->start_us);
   req->waiter.ops = &waiter_ops;
   req->throttle.release = throttle_released;
   req->ex.res = &req->res;

@@ -31,6 +31,7 @@ fl_request *fl_request_new(const char *method, const char *url) {
   fl__exchange_init(&req->ex, &fl__request_exchange_ops);
   req->upload_len = -1;
   req->save_fd = -1;
+  req->http_version = -1;
   if (fl_request_set_method(req, method) || fl_request_set_url(req, url)) {
     fl_request_free(req);
     return NULL;
@@ -177,6 +178,15 @@ void fl_request_set_retryable(fl_request *req, int retryable) {
   if (req) req->retryable = retryable != 0;
 }
 
+int fl_request_set_http_version(fl_request *req, int version) {
+  if (!req || in_flight(req) || version < FL_HTTP_VERSION_DEFAULT ||
+      version > FL_HTTP_VERSION_2_ONLY)
+    return FL_EINVAL;
+  if (req->http_version != version) req->route_valid = 0; /* the route depends on it */
+  req->http_version = version;
+  return 0;
+}
+
 int fl_request_error(const fl_request *req) { return req ? req->err : FL_EINVAL; }
 const char *fl_request_errmsg(const fl_request *req) { return req ? req->errmsg : ""; }
 const char *fl_request_url(const fl_request *req) { return req ? req->url_text : NULL; }
@@ -289,12 +299,12 @@ void fl_request_pause(fl_request *req) {
   if (!req || req->paused) return;
   req->paused = 1;
   req->ex.paused = 1;
-  if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier); /* else it pauses when it starts */
+  if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier, &req->ex); /* else at its start */
 }
 
 void fl_request_resume(fl_request *req) {
   if (!req || !req->paused) return;
   req->paused = 0;
   req->ex.paused = req->rate_paused; /* the speed cap's pause holds (policy.c) */
-  if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier);
+  if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier, &req->ex);
 }

@@ -4,6 +4,7 @@
 #include "client/client.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,8 @@ void fl_client_options_init(fl_client_options *o) {
   o->expect_100_timeout_ms = 1000;
   o->tls_min_version = FL_TLS_1_2;
   o->tls_max_version = 0; /* the highest */
+  o->http_version = FL_HTTP_VERSION_DEFAULT;
+  o->h2_max_concurrent_streams = 100;
 }
 
 static char *dup_or_null(const char *s) {
@@ -66,6 +69,10 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
     setup_fail(FL_EINVAL, "no loop given", err_out, msg, cap);
     return NULL;
   }
+  if (opts && opts->ip_family != 0 && opts->ip_family != 4 && opts->ip_family != 6) {
+    setup_fail(FL_EINVAL, "ip_family must be 0, 4 or 6", err_out, msg, cap);
+    return NULL;
+  }
   fl_client *c = calloc(1, sizeof *c);
   if (!c) {
     setup_fail(FL_ENOMEM, "out of memory", err_out, msg, cap);
@@ -93,16 +100,21 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
       .ttl_min_ms = c->opts.dns_ttl_min_ms,
       .ttl_max_ms = c->opts.dns_ttl_max_ms,
       .negative_ttl_ms = c->opts.dns_negative_ttl_ms,
+      .family = c->opts.ip_family,
   };
   char errbuf[256] = "out of memory";
   fl__buf_init(&c->scratch);
   c->rbuf = malloc(FL__READ_BUF_SIZE);
   int err = 0;
-  if (!c->rbuf || !c->user_agent || (opts && opts->dns_servers && !c->dns_servers))
+  if (!c->rbuf || !c->user_agent || (opts && opts->dns_servers && !c->dns_servers)) {
     err = FL_ENOMEM;
-  else if ((err = fl__client_jar_init(c)) == 0 &&
-           (err = fl__proxies_init(&c->proxies, &c->opts, errbuf, sizeof errbuf)) == 0 &&
-           (err = fl__tls_ctx_new(&c->opts, &c->tls, errbuf, sizeof errbuf)) == 0)
+  } else if (c->opts.http_version < FL_HTTP_VERSION_DEFAULT ||
+             c->opts.http_version > FL_HTTP_VERSION_2_ONLY) {
+    err = FL_EINVAL;
+    snprintf(errbuf, sizeof errbuf, "unknown http_version %d", c->opts.http_version);
+  } else if ((err = fl__client_jar_init(c)) == 0 &&
+             (err = fl__proxies_init(&c->proxies, &c->opts, errbuf, sizeof errbuf)) == 0 &&
+             (err = fl__tls_ctx_new(&c->opts, &c->tls, errbuf, sizeof errbuf)) == 0)
     err = fl__resolver_new(loop, &ro, &c->resolver, errbuf, sizeof errbuf);
   if (err) {
     setup_fail(err, errbuf, err_out, msg, cap);
@@ -132,6 +144,8 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
   env->max_header_line_bytes = c->opts.max_header_line_bytes;
   env->pipeline_depth = c->opts.pipeline_depth;
   env->idle_ms = c->opts.idle_timeout_ms;
+  env->h2_max_streams = c->opts.h2_max_concurrent_streams;
+  env->h2_ping_ms = c->opts.h2_ping_interval_ms;
   c->pool.max_total = c->opts.max_connections;
   c->pool.max_per_host = c->opts.max_connections_per_host;
   c->pool.max_connecting = c->opts.max_connecting_per_host;

@@ -84,8 +84,8 @@ static int is_ip_literal(const char *host) {
   return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
-int fl__tls_start(fl__transport *tp, fl__tls_ctx *t, const char *host, uint16_t port, char *msg,
-                  size_t cap) {
+int fl__tls_start(fl__transport *tp, fl__tls_ctx *t, const char *host, uint16_t port, int offer_h2,
+                  char *msg, size_t cap) {
   char why[256];
   if (t->max_version && t->max_version < t->min_version) {
     fl__msg(msg, cap,
@@ -119,18 +119,26 @@ int fl__tls_start(fl__transport *tp, fl__tls_ctx *t, const char *host, uint16_t 
   SSL_set_bio(c->ssl, b, b); /* the SSL owns it; the fd stays ours */
   SSL_set_app_data(c->ssl, c);
   SSL_set_connect_state(c->ssl);
+  /* ALPN per connection: the context's is "http/1.1"; h2 is offered first
+   * when the endpoint may speak it (0 is success here). */
+  static const unsigned char h2_alpn[] = "\x02h2\x08http/1.1";
+  if (offer_h2 && SSL_set_alpn_protos(c->ssl, h2_alpn, sizeof h2_alpn - 1) != 0) goto fail;
   if (is_ip_literal(host)) {
     /* No SNI for addresses (RFC 6066 section 3); check the IP SAN. */
     if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host) != 1) goto fail;
   } else {
-    char name[256];
     size_t n = strlen(host);
     if (n && host[n - 1] == '.') n--; /* "example.com." is example.com on the wire */
-    if (n >= sizeof name) n = sizeof name - 1;
-    memcpy(name, host, n);
-    name[n] = '\0';
+    char *name = strndup(host, n);
+    if (!name) goto fail;
     SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    if (SSL_set_tlsext_host_name(c->ssl, name) != 1 || SSL_set1_host(c->ssl, name) != 1) goto fail;
+    /* SNI carries at most 255 bytes (OpenSSL's limit); a longer name (one
+     * reached through --resolve or a proxy) goes without SNI, as curl's,
+     * and the certificate is still checked against the whole name. */
+    int ok = (n > 255 || SSL_set_tlsext_host_name(c->ssl, name) == 1) &&
+             SSL_set1_host(c->ssl, name) == 1;
+    free(name);
+    if (!ok) goto fail;
   }
   if (t->cache_on) fl__tls_session_offer(t, c);
   c->host = host;
@@ -199,6 +207,16 @@ int fl__tls_handshake(fl__transport *tp, uint32_t *wait, char *msg, size_t cap) 
 }
 
 int fl__tls_resumed(const fl__transport *tp) { return tp->tls && SSL_session_reused(tp->tls->ssl); }
+
+int fl__tls_alpn(const fl__transport *tp) {
+  const unsigned char *p = NULL;
+  unsigned len = 0;
+  if (!tp->tls) return 0;
+  SSL_get0_alpn_selected(tp->tls->ssl, &p, &len);
+  if (len == 2 && memcmp(p, "h2", 2) == 0) return 20;
+  if (len == 8 && memcmp(p, "http/1.1", 8) == 0) return 11;
+  return 0;
+}
 
 /* ------------------------------------------------------------ transport */
 
