@@ -330,6 +330,14 @@ typedef struct fl_client_options {
    * SETTINGS_MAX_CONCURRENT_STREAMS (the lower wins). Default 100; 0 = the
    * server's alone. */
   uint32_t h2_max_concurrent_streams;
+  /* Hosts that go direct, not through proxy or the environment's proxies
+   * (curl's --noproxy, NO_PROXY's syntax): names separated by commas; a
+   * name matches itself and its subdomains (a leading dot is ignored); an
+   * IP address matches itself, or its network with /BITS; "*" alone
+   * matches every host. Set (also "") it replaces no_proxy / NO_PROXY of
+   * trust_env. Copied. NULL = the environment's (with trust_env), none
+   * otherwise. */
+  const char *no_proxy;
 } fl_client_options;
 
 /* HTTP versions, for fl_client_options.http_version and
@@ -491,6 +499,58 @@ FL_EXPORT int fl_request_set_form(fl_request *req, const char *const *pairs, siz
 FL_EXPORT int fl_request_save_to(fl_request *req, const char *path);
 /* Limit on decoded body bytes for this request (0 = the client's). */
 FL_EXPORT void fl_request_set_max_filesize(fl_request *req, uint64_t max);
+
+/* ---- transfer policies as curl's options have them (each also in
+ * libflurry(3)); all are settings of the request, refused (FL_EINVAL) or
+ * ignored while it is in flight, kept across sends. */
+/* Read the response body no faster than bytes_per_second on average
+ * (curl's --limit-rate, CURLOPT_MAX_RECV_SPEED_LARGE): when the body is
+ * ahead of that pace, the request stops reading its socket (as
+ * fl_request_pause does, so TCP flow control slows the server) and a timer
+ * resumes it when the pace catches up; no busy loop. A body that arrives
+ * sooner (a small one in one read) completes when its last byte was due.
+ * Counted from the first body byte of the final response, bytes as
+ * received (before decoding). Downloads only. A
+ * read_ms timeout counts a pause as silence. 0 (default) = no cap. */
+FL_EXPORT void fl_request_set_max_recv_speed(fl_request *req, uint64_t bytes_per_second);
+/* A conditional request on the document's time (curl's -z, CURLOPT_TIMECONDITION):
+ * IFMODSINCE sends If-Modified-Since, IFUNMODSINCE If-Unmodified-Since,
+ * with unix_time as an HTTP-date (replacing a header of that name set
+ * before). A 304 answers it; and as curl, when a server ignores the header
+ * and answers 200 with a Last-Modified that does not meet the condition,
+ * the response is made a 304: status 304, headers as received, its body
+ * not read (the connection is closed instead). Either way
+ * fl_info.timecond_unmet is 1. FL_TIMECOND_NONE removes the condition. */
+typedef enum fl_timecond {
+  FL_TIMECOND_NONE = 0,
+  FL_TIMECOND_IFMODSINCE = 1,
+  FL_TIMECOND_IFUNMODSINCE = 2
+} fl_timecond;
+FL_EXPORT int fl_request_set_time_condition(fl_request *req, fl_timecond cond, int64_t unix_time);
+/* Redirects of a POST (curl's --post301/--post302/--post303): by default a
+ * 301 or 302 turns a POST into a GET without its body, and a 303 turns any
+ * method but HEAD into a GET; each bit set keeps the method and body for
+ * that status instead (RFC 9110 allows both for 301 and 302). */
+enum { FL_REDIR_POST_301 = 1, FL_REDIR_POST_302 = 2, FL_REDIR_POST_303 = 4 };
+FL_EXPORT void fl_request_set_post_redirects(fl_request *req, unsigned mask);
+/* trusted = 1 (curl's --location-trusted): credentials (Basic, Digest, the
+ * user's Authorization and Cookie headers) go to every hop of a redirect
+ * chain, other hosts too. Default 0: only to the first origin. */
+FL_EXPORT void fl_request_set_trusted_redirects(fl_request *req, int trusted);
+/* Schemes a redirect may lead to (curl's --proto-redir); a Location with
+ * another fails the request with FL_EUNSUPPORTED_PROTOCOL (curl's 1).
+ * 0 (default) = every scheme flurry speaks; FL_PROTO_NONE = no redirect
+ * at all (each fails so). */
+enum { FL_PROTO_HTTP = 1, FL_PROTO_HTTPS = 2, FL_PROTO_NONE = 0x100 };
+FL_EXPORT void fl_request_set_redirect_protocols(fl_request *req, unsigned mask);
+/* Authentication with whatever scheme the server asks for (curl's
+ * --anyauth): the first request goes without credentials (and without
+ * its body, as for Digest); a 401 whose WWW-Authenticate offers Digest is
+ * answered with Digest, one that offers only Basic with Basic, on one more
+ * request to the same URL; a second 401 is the result. user NULL: the
+ * URL's userinfo. Replaces Basic or Digest credentials set before. */
+FL_EXPORT int fl_request_set_any_auth(fl_request *req, const char *user, const char *password);
+
 /* URL of the last hop (after redirects); the request URL before sending. */
 FL_EXPORT const char *fl_request_effective_url(const fl_request *req);
 
@@ -569,6 +629,8 @@ typedef struct fl_info {
   uint32_t stream_id;     /* HTTP/2 stream id of the final attempt; 0 on HTTP/1.x.
                              (reused is 1 also for a stream on an existing h2
                              connection) */
+  int timecond_unmet;     /* fl_request_set_time_condition: the document did not meet it
+                             (curl's CURLINFO_CONDITION_UNMET): a 304, or a 200 made one */
 } fl_info;
 FL_EXPORT const fl_info *fl_request_info(const fl_request *req);
 

@@ -190,12 +190,13 @@ void cli_print_help(FILE *out) {
         "Fetch every URL over HTTP/1.1 or HTTP/2, concurrently; options and exit codes are "
         "curl's.\n\n",
         out);
-  /* this table and options_more.c's, merged by long name */
-  size_t nmore, nall = NOPTIONS;
-  const cli_option *more = cli_more_options(&nmore);
-  const cli_option **all = cli_xrealloc(NULL, (NOPTIONS + nmore) * sizeof *all);
+  /* this table, options_more.c's and opts_more.c's, merged by long name */
+  size_t nmore, npol, nall = NOPTIONS;
+  const cli_option *more = cli_more_options(&nmore), *pol = cli_pol_options(&npol);
+  const cli_option **all = cli_xrealloc(NULL, (NOPTIONS + nmore + npol) * sizeof *all);
   for (size_t i = 0; i < NOPTIONS; i++) all[i] = &options[i];
   for (size_t i = 0; i < nmore; i++) all[nall++] = &more[i];
+  for (size_t i = 0; i < npol; i++) all[nall++] = &pol[i];
   qsort(all, nall, sizeof *all, by_long_name);
   for (size_t i = 0; i < nall; i++) {
     const cli_option *o = all[i];
@@ -426,6 +427,7 @@ static void set_str(char **dst, const char *s) {
 
 /* Applies one option. Returns -1 to go on, or an exit code. */
 static int apply(cli_config *cfg, const cli_option *o, const char *name, const char *arg, int on) {
+  if (o->id >= CLI_POL_ID_BASE) return cli_pol_apply(cfg, o, name, arg, on);
   if (o->id >= CLI_MORE_ID_BASE) return cli_more_apply(cfg, o, name, arg, on);
   switch ((enum opt_id)o->id) {
   case O_CACERT: set_str(&cfg->cacert, arg); break;
@@ -593,13 +595,15 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
 static const cli_option *find_long(const char *name) {
   for (size_t i = 0; i < NOPTIONS; i++)
     if (strcmp(options[i].long_name, name) == 0) return &options[i];
-  return cli_more_find(name, 0);
+  const cli_option *o = cli_more_find(name, 0);
+  return o ? o : cli_pol_find(name, 0);
 }
 
 static const cli_option *find_short(char c) {
   for (size_t i = 0; i < NOPTIONS; i++)
     if (options[i].short_name == c) return &options[i];
-  return cli_more_find(NULL, c);
+  const cli_option *o = cli_more_find(NULL, c);
+  return o ? o : cli_pol_find(NULL, c);
 }
 
 static int unknown(const char *word) {
@@ -799,5 +803,6 @@ void cli_config_free(cli_config *cfg) {
   free(cfg->ciphers);
   free(cfg->tls13_ciphers);
   free(cfg->pinnedpubkey);
+  cli_pol_free(&cfg->pol);
   memset(cfg, 0, sizeof *cfg);
 }

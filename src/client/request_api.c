@@ -225,6 +225,7 @@ static int set_auth(fl_request *req, const char *user, const char *password, int
   req->auth_user = u;
   req->auth_pass = p;
   req->auth_digest = digest;
+  req->auth_any = 0;
   return 0;
 }
 
@@ -310,6 +311,6 @@ void fl_request_pause(fl_request *req) {
 void fl_request_resume(fl_request *req) {
   if (!req || !req->paused) return;
   req->paused = 0;
-  req->ex.paused = 0;
+  req->ex.paused = req->rate_paused; /* the speed cap's pause holds (policy.c) */
   if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier, &req->ex);
 }

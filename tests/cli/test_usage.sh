@@ -81,6 +81,16 @@ flurry -I -d x http://127.0.0.1:1/
 check_rc 2 "-I with -d"
 flurry --no-max-time http://127.0.0.1:1/
 check_rc 2 "--no- on an option with an argument"
+# issue 23, groups 5-9: bad values are usage errors; --proto refuses the URL
+for opt in "--limit-rate 1x" "-Y abc" "--speed-time -1" "--proto ="; do
+  # shellcheck disable=SC2086
+  flurry $opt http://127.0.0.1:1/
+  check_rc 2 "$opt"
+done
+flurry --proto =https http://127.0.0.1:1/
+check_rc 1 "--proto =https on an http URL"
+flurry --etag-compare "$T/missing" http://127.0.0.1:1/
+check_rc 26 "--etag-compare missing"
 # -s does not hide usage errors
 flurry -s --bogus http://127.0.0.1:1/
 check_rc 2 "-s --bogus"
