@@ -464,6 +464,9 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   fl__buf_reset(&req->effective_url); /* origin and effective URL are made at the first redirect */
   req->body_limit = req->max_body ? req->max_body : c->opts.max_body_bytes;
   req->start_us = fl__now_us();
+  /* The deadlines below count from now, not from the loop's last wake-up
+   * (a request sent between runs found it stale: timeouts fired early). */
+  fl__loop_advance_time(c->loop, req->start_us);
   req->waiter.ops = &waiter_ops;
   req->throttle.release = throttle_released;
   req->ex.res = &req->res;

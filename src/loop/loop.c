@@ -166,6 +166,12 @@ void fl__loop_update_time(fl_loop *loop) {
   loop->now = loop->now_us / 1000;
 }
 
+void fl__loop_advance_time(fl_loop *loop, uint64_t now_us) {
+  if (now_us <= loop->now_us) return;
+  loop->now_us = now_us;
+  loop->now = now_us / 1000;
+}
+
 void fl__loop_attach(fl_loop *loop) { loop->attached++; }
 
 void fl__loop_detach(fl_loop *loop) {
