@@ -111,6 +111,10 @@ static void quiesce(fl_ws *ws) {
   fl__timer_stop(&ws->pong_timer);
   fl__timer_stop(&ws->read_timer);
   fl__timer_stop(&ws->close_timer);
+  if (ws->loop_ref) { /* an open WebSocket keeps fl_loop_run going */
+    ws->loop_ref = 0;
+    fl__loop_unref(ws->loop);
+  }
   if (ws->tp.fd >= 0) {
     fl__io_close(ws->loop, &ws->io);
     fl__transport_close(&ws->tp);
@@ -506,6 +510,8 @@ int fl__ws_adopt(fl_ws *ws, fl_loop *loop, fl__transport *tp, const char *early,
   describe_pmd(ws, pmd);
   ws->state = FL__WS_OPEN;
   ws->last_read_ms = fl__loop_now(loop);
+  ws->loop_ref = 1;
+  fl__loop_ref(loop);
   return 0;
 }
 

@@ -63,6 +63,7 @@ struct fl_ws {
   int rpaused;   /* a message waits in the pull queue */
   fl__timer hb_timer, pong_timer, read_timer, close_timer;
   int timers_ready; /* set up (at the adoption) */
+  int loop_ref;     /* holds a loop ref (from the adoption to the end) */
   uint64_t last_read_ms;
   fl__defer io_defer;  /* read what is buffered (early bytes, TLS, resume) */
   fl__defer end_defer; /* close_cb / the end in pull mode, from the loop */

@@ -354,6 +354,10 @@ static int deflate_into(fl__ws_tx *tx, fl__buf *out, const char *p, size_t n, in
   } while (tx->zs.avail_out == 0);
   size_t got = out->len - start;
   if (fin && got >= 4 && memcmp(out->data + out->len - 4, "\0\0\xff\xff", 4) == 0) out->len -= 4;
+  /* Nothing to say (an empty message, or an empty last fragment): at a byte
+   * boundary the receiver's 00 00 FF FF needs a stored-block header byte in
+   * front to be a block (RFC 7692 7.2.3.6), or the inflater loses its place. */
+  if (fin && out->len == start && fl__buf_append(out, "", 1)) return FL_ENOMEM;
   if (fin && tx->pmd_reset) deflateReset(&tx->zs);
   return 0;
 }

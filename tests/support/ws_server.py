@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""WebSocket test server on python3-websockets (Debian 12: 10.4).
+"""WebSocket test server on python3-websockets (Debian 12: 10.4). FL_WS_DEBUG=1 logs every frame.
 
   ws_server.py --port-file PATH [--tls-dir DIR | --node]
 
@@ -51,6 +51,9 @@ def main():
         os.execvp("node", ["node", js, args.port_file] + ([args.tls_dir] if args.tls_dir else []))
 
     import websockets
+    if os.environ.get("FL_WS_DEBUG"):
+        import logging
+        logging.basicConfig(level=logging.DEBUG)
     from websockets.legacy.server import WebSocketServerProtocol
 
     class Protocol(WebSocketServerProtocol):

@@ -529,11 +529,17 @@ static void test_send(void) {
     CHECK(fl__ws_tx_frame(&tx, &out, FL__WS_CONT, 1, 1, p + 500, 500) == 0);
     CHECK(fl__ws_tx_frame(&tx, &out, FL__WS_TEXT, 1, 1, "", 0) == 0);
     CHECK(fl__ws_tx_frame(&tx, &out, FL__WS_TEXT, 1, 0, "raw", 3) == 0);
+    /* an empty compressed message, and one whose last fragment is empty,
+     * leave the receiver's inflater in step for the next one */
+    CHECK(fl__ws_tx_frame(&tx, &out, FL__WS_TEXT, 1, 1, "", 0) == 0);
+    CHECK(fl__ws_tx_frame(&tx, &out, FL__WS_BINARY, 0, 1, p, 300) == 0);
+    CHECK(fl__ws_tx_frame(&tx, &out, FL__WS_CONT, 1, 1, p, 0) == 0);
+    CHECK(fl__ws_tx_frame(&tx, &out, FL__WS_TEXT, 1, 1, p, 1000) == 0);
     unmask_all(&out, &plain);
     /* the receiver's view of the same agreement */
     log = run(&plain, 0, 0, &pmd, &res, &code);
     CHECK_EQ_INT(res, 0);
-    CHECK_EQ_STR(log, "T<>:#1000|T<>:#1000|T<>:#1000|B<>:#1000|T<>:|T<>:raw|");
+    CHECK_EQ_STR(log, "T<>:#1000|T<>:#1000|T<>:#1000|B<>:#1000|T<>:|T<>:raw|T<>:|B<>:#300|T<>:#1000|");
     free(log);
     fl__ws_tx_dispose(&tx);
   }
