@@ -234,6 +234,7 @@ static void run_peer(const char *name, int port, int node) {
   /* heartbeat: answered by both; websockets' /noping never answers */
   fl_ws_options_init(&o);
   o.heartbeat_ms = 100;
+  o.pong_timeout_ms = 2000; /* a loaded machine answers late, not never */
   ws = connect_ws(port, "/echo", &o, &g);
   uint64_t t0 = fl_loop_now(loop);
   while (fl_loop_now(loop) - t0 < 500) fl_loop_run(loop, FL_RUN_ONCE); /* ~5 pings, answered */
