@@ -104,7 +104,9 @@ FL_EXPORT const char *fl_version_details(void);
   X(BAD_STATUS_LINE, -1016, 1, "not an HTTP/1.x response (bad status line or HTTP/0.9)")           \
   X(SEND_REWIND, -65, 65, "redirect needs the request body again, which cannot be replayed")       \
   X(PINNED_PUBKEY, -90, 90, "public key does not match the pinned key")                            \
-  X(PROXY, -97, 97, "proxy handshake failed")                                                     \
+  X(PROXY, -97, 97, "proxy handshake failed")                                                      \
+  X(HTTP2, -16, 16, "HTTP/2 framing layer error")                                                  \
+  X(HTTP2_STREAM, -92, 92, "HTTP/2 stream error")                                                  \
   X(WS_REFUSED, -1017, 22, "WebSocket upgrade refused (the answer was not 101)")                   \
   X(WS_HANDSHAKE, -1018, 8, "bad WebSocket handshake (101 with a wrong accept, upgrade or offer)") \
   X(WS_PROTOCOL, -1019, 56, "WebSocket protocol error by the server (closed with 1002 or 1007)")   \
@@ -268,7 +270,7 @@ typedef struct fl_client_options {
   /* One response header line (name and value) may take at most this many
    * bytes; 0 (default) = only max_header_bytes applies. curl: 100 KiB. */
   uint32_t max_header_line_bytes;
-  /* Expect: 100-continue. A request whose body is at least this many bytes
+  /* Expect: 100-continue. A request whose body is more than this many bytes
    * (or is streamed without a length) says it, and one that has the header
    * already waits the same way: its body goes after a 100 response, or
    * after expect_100_timeout_ms without one; a final status instead ends
@@ -317,7 +319,38 @@ typedef struct fl_client_options {
    * the same way, on the same connection (a proxy that closes it after its
    * 407 is not answered: FL_ERECV, as any refused tunnel). Default 0. */
   int proxy_digest;
+  /* HTTP version (enum fl_http_version; curl's --http1.0, --http1.1,
+   * --http2, --http2-prior-knowledge). Default FL_HTTP_VERSION_DEFAULT:
+   * https offers h2 and http/1.1 by ALPN and speaks what the server picks;
+   * http:// speaks HTTP/1.1. Per request: fl_request_set_http_version. */
+  int http_version;
+  /* HTTP/2: PING an idle h2 connection every this many ms, and close it when
+   * no ACK came within the same time. 0 (default) = no PING. */
+  uint32_t h2_ping_interval_ms;
+  /* HTTP/2: streams at once on one connection, on top of the server's
+   * SETTINGS_MAX_CONCURRENT_STREAMS (the lower wins). Default 100; 0 = the
+   * server's alone. */
+  uint32_t h2_max_concurrent_streams;
 } fl_client_options;
+
+/* HTTP versions, for fl_client_options.http_version and
+ * fl_request_set_http_version. */
+enum fl_http_version {
+  FL_HTTP_VERSION_DEFAULT = 0, /* = FL_HTTP_VERSION_2TLS */
+  /* HTTP/1.0 request line; the connection is kept only when the server says
+   * Keep-Alive (curl -0). */
+  FL_HTTP_VERSION_1_0,
+  FL_HTTP_VERSION_1_1, /* HTTP/1.1 only; TLS offers ALPN http/1.1 (curl --http1.1) */
+  /* h2 over TLS when ALPN agrees on it, else HTTP/1.1; http:// stays
+   * HTTP/1.1 (curl --http2, curl's default). */
+  FL_HTTP_VERSION_2TLS,
+  /* h2 on http:// from the first byte, without an Upgrade (h2c); TLS offers
+   * h2 by ALPN (curl --http2-prior-knowledge). */
+  FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE,
+  /* h2 required: a TLS server that does not agree on h2 fails the request
+   * with FL_EHTTP2; http:// is spoken as with prior knowledge. */
+  FL_HTTP_VERSION_2_ONLY
+};
 
 /* TLS protocol versions (the values on the wire), for tls_min_version and
  * tls_max_version. flurry speaks 1.2 and 1.3; 1.0 and 1.1 exist only as
@@ -344,11 +377,13 @@ typedef struct fl_pool_stats {
   uint32_t idle;
   uint32_t in_use;
   uint32_t connecting;
-  uint32_t waiting; /* requests queued for a slot */
-  uint64_t created; /* connections ever opened */
-  uint64_t reused;  /* requests served by a reused connection */
-  uint64_t writes;  /* socket writes that sent request bytes (pipelined
+  uint32_t waiting;        /* requests queued for a slot */
+  uint64_t created;        /* connections ever opened */
+  uint64_t reused;         /* requests served by a reused connection */
+  uint64_t writes;         /* socket writes that sent request bytes (pipelined
                           requests queued together share one) */
+  uint64_t h2_connections; /* connections ever opened that agreed on HTTP/2 */
+  uint64_t h2_streams;     /* HTTP/2 streams ever opened */
 } fl_pool_stats;
 FL_EXPORT void fl_client_pool_stats(const fl_client *client, fl_pool_stats *out);
 
@@ -474,6 +509,11 @@ FL_EXPORT int fl_request_set_multipart(fl_request *req, fl_form *form);
  * reused connection fails before any response byte. */
 FL_EXPORT void fl_request_set_retryable(fl_request *req, int retryable);
 
+/* The HTTP version for this request (enum fl_http_version), overriding the
+ * client's http_version. 0, or FL_EINVAL for an unknown version or while
+ * the request is in flight. */
+FL_EXPORT int fl_request_set_http_version(fl_request *req, int version);
+
 /* Start the request. Returns 0 (cb will fire exactly once, later, from the
  * loop) or a negative fl_err found at once (bad URL, control bytes...; cb
  * will not fire). Valid URL schemes: http and https. */
@@ -522,6 +562,10 @@ typedef struct fl_info {
    * decoding; what wrk counts as transferred. 0 until it completed. */
   uint64_t wire_bytes_received;
   int64_t content_length; /* its Content-Length; -1 if none (curl's CONTENT_LENGTH_DOWNLOAD_T) */
+  int http_version;       /* of the final response: 10, 11 or 20 (0 before any) */
+  uint32_t stream_id;     /* HTTP/2 stream id of the final attempt; 0 on HTTP/1.x.
+                             (reused is 1 also for a stream on an existing h2
+                             connection) */
 } fl_info;
 FL_EXPORT const fl_info *fl_request_info(const fl_request *req);
 
@@ -530,7 +574,10 @@ FL_EXPORT const fl_info *fl_request_info(const fl_request *req);
 FL_EXPORT const fl_response *fl_request_response(const fl_request *req);
 FL_EXPORT int fl_response_status(const fl_response *res);
 FL_EXPORT const char *fl_response_reason(const fl_response *res);
-FL_EXPORT int fl_response_http_minor(const fl_response *res); /* 0 or 1 */
+FL_EXPORT int fl_response_http_minor(const fl_response *res); /* 0 or 1 (0 for HTTP/2) */
+/* 10, 11 or 20 (HTTP/1.0, HTTP/1.1, HTTP/2); 0 without a response. An
+ * HTTP/2 response has no reason phrase (fl_response_reason is ""). */
+FL_EXPORT int fl_response_version(const fl_response *res);
 /* First header of that name (case-insensitive), or NULL. */
 FL_EXPORT const char *fl_response_header(const fl_response *res, const char *name);
 FL_EXPORT size_t fl_response_header_count(const fl_response *res);

@@ -28,9 +28,11 @@
  *   is never reinterpreted here as an address.
  * - "[...]" hosts must satisfy inet_pton(AF_INET6). Zone ids
  *   ("[fe80::1%25eth0]") and IPvFuture ("[v1.x]") are rejected as malformed.
- * - A reg-name longer than DNS allows (253 bytes, labels of 63) fails with
- *   FL_ERESOLVE, as curl's exit 6: it can never resolve. An empty host is
- *   malformed for http and https only ("file:///x" parses, with host "").
+ * - A reg-name has no length limit here (RFC 3986 sets none): DNS's limits
+ *   (253 bytes, labels of 63) apply only when the name is sent to a DNS
+ *   server (net/dns.c), not through a proxy or to a resolve override. An
+ *   empty host is malformed for http and https only ("file:///x" parses,
+ *   with host "").
  */
 #include "base/url_impl.h"
 
@@ -151,20 +153,6 @@ static int is_web_scheme(const char *text, size_t n) {
   for (size_t i = 0; i < sizeof web / sizeof web[0]; i++)
     if (strlen(web[i]) == n && strncasecmp(text, web[i], n) == 0) return 1;
   return 0;
-}
-
-/* A decoded reg-name that DNS can carry: at most 253 bytes (one trailing dot
- * aside) in labels of at most 63. Longer names can never resolve; curl
- * exits 6 (could not resolve) for them, and so do we, at parse time. */
-static int dns_name_fits(const char *host, size_t n) {
-  if (n > 0 && host[n - 1] == '.') n--;
-  if (n > 253) return 0;
-  size_t label = 0;
-  for (size_t i = 0; i < n; i++) {
-    label = host[i] == '.' ? 0 : label + 1;
-    if (label > 63) return 0;
-  }
-  return 1;
 }
 
 /* Copy path or query bytes, percent-encoding bytes >= 0x80 (as curl does). */
@@ -315,10 +303,6 @@ int fl__url_parse(fl__url *u, const char *text) {
   } else {
     size_t k = decode_regname(w, h, hlen);
     if (k == (size_t)-1 || (k == 0 && hlen > 0)) goto malformed;
-    if (!dns_name_fits(w, k)) {
-      free(st);
-      return FL_ERESOLVE;
-    }
     r.host_is_ipv4 = is_ipv4(w, k);
     w += k;
   }

@@ -27,8 +27,8 @@ typedef struct fl__url {
                            the port is not the scheme's default */
 } fl__url;
 
-/* 0, FL_EURL_MALFORMAT, FL_ERESOLVE (a host name longer than DNS allows:
- * 253 bytes, labels of 63) or FL_ENOMEM. On error *u is left empty (safe to
+/* 0, FL_EURL_MALFORMAT or FL_ENOMEM (a host name longer than DNS allows is
+ * fine here: net/dns.c refuses it when it would have to ask DNS). On error *u is left empty (safe to
  * free). Only http and https require a host; other schemes may have an
  * empty one (host ""). */
 int fl__url_parse(fl__url *u, const char *text);

@@ -210,6 +210,24 @@ static int on_body(fl_request *req, const char *chunk, size_t len, void *data) {
   return sink(t, chunk, len) ? -1 : 0;
 }
 
+/* A chunked response's trailer fields, as curl writes them: after the body
+ * with -i, after the header block in the -D file. */
+void cli_t_trailers(transfer *t) {
+  const cli_config *cfg = t->run->cfg;
+  const fl_response *res = t->req ? fl_request_response(t->req) : NULL;
+  size_t n = res ? fl_response_trailer_count(res) : 0;
+  if (!n || t->abort_code || (!cfg->include && !cfg->dump_header) || cfg->head) return;
+  cli_buf b = {0};
+  for (size_t i = 0; i < n; i++) {
+    const char *name, *value;
+    if (fl_response_trailer_at(res, i, &name, &value) == 0)
+      cli_buf_printf(&b, "%s: %s\r\n", name, value);
+  }
+  if (cfg->include) sink(t, b.data, b.len);
+  if (cfg->dump_header) dump_head(t, b.data, b.len);
+  cli_buf_free(&b);
+}
+
 void cli_t_hooks(transfer *t) {
   const cli_config *cfg = t->run->cfg;
   fl_request_on_headers(t->req, on_headers, t);

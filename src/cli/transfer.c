@@ -213,6 +213,7 @@ static void finish(transfer *t, int err) {
   cli_run *run = t->run;
   t->code = result_code(t, err);
   if (retry_later(t, err)) return;
+  if (!err && !t->code) cli_t_trailers(t);
   close_file(t);
   if (t->code) cli_t_report(t, t->errmsg ? t->errmsg : "");
   if (run->cfg->writeout && !run->stdout_gone) write_out(t);

@@ -90,5 +90,7 @@ int cli_t_open_file(transfer *t);
  * to its size before the transfer), as curl does. */
 void cli_t_rewind_file(transfer *t);
 int cli_t_bound_for_stdout(const transfer *t);
+/* The response's trailer fields to -i output and the -D file. */
+void cli_t_trailers(transfer *t);
 
 #endif

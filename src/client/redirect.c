@@ -53,14 +53,10 @@ int fl__redirect_next_hop(fl_request *req) {
   memset(&nu, 0, sizeof nu);
   if (!err) err = fl__url_parse(&nu, next);
   if (err) {
-    if (err == FL_ERESOLVE) /* a host DNS cannot hold (curl: 6) */
-      fl__msg(req->errmsg, sizeof req->errmsg,
-              "could not resolve host: the redirect's host is longer than DNS allows");
-    else
-      fl__msg(req->errmsg, sizeof req->errmsg, "redirect to a malformed Location: %s", trimmed);
+    fl__msg(req->errmsg, sizeof req->errmsg, "redirect to a malformed Location: %s", trimmed);
     free(trimmed);
     free(next);
-    return err == FL_ENOMEM || err == FL_ERESOLVE ? err : FL_EURL_MALFORMAT;
+    return err == FL_ENOMEM ? err : FL_EURL_MALFORMAT;
   }
   free(trimmed);
   if (!fl__scheme_supported(nu.scheme)) {

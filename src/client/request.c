@@ -411,6 +411,8 @@ static void info_clear(fl_info *i) {
   i->local_port = 0;
   i->wire_bytes_received = 0;
   i->content_length = -1;
+  i->http_version = 0;
+  i->stream_id = 0;
 }
 
 int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
@@ -422,11 +424,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     int err = fl__url_parse(&req->url, req->url_text);
     if (err) {
       req->err = err;
-      if (err == FL_ERESOLVE)
-        fl__msg(req->errmsg, sizeof req->errmsg,
-                "could not resolve host: the name is longer than DNS allows: %.120s",
-                req->url_text);
-      else if (err == FL_ENOMEM)
+      if (err == FL_ENOMEM)
         fl__msg(req->errmsg, sizeof req->errmsg, "out of memory parsing the URL");
       else
         fl__msg(req->errmsg, sizeof req->errmsg, "malformed URL: %s", req->url_text);

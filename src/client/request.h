@@ -82,6 +82,7 @@ struct fl_request {
   int save_fd;     /* open while a body is being saved, else -1 */
   int has_retry;
   fl_retry_policy retry;
+  int http_version; /* FL_HTTP_VERSION_*, or -1: the client's */
 
   /* in flight */
   fl__req_state state;

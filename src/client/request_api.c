@@ -33,6 +33,7 @@ fl_request *fl_request_new(const char *method, const char *url) {
   fl__buf_init(&req->ws_rest);
   req->upload_len = -1;
   req->save_fd = -1;
+  req->http_version = -1;
   if (fl_request_set_method(req, method) || fl_request_set_url(req, url)) {
     fl_request_free(req);
     return NULL;
@@ -179,6 +180,15 @@ void fl_request_set_max_body(fl_request *req, uint64_t max) {
 
 void fl_request_set_retryable(fl_request *req, int retryable) {
   if (req) req->retryable = retryable != 0;
+}
+
+int fl_request_set_http_version(fl_request *req, int version) {
+  if (!req || in_flight(req) || version < FL_HTTP_VERSION_DEFAULT ||
+      version > FL_HTTP_VERSION_2_ONLY)
+    return FL_EINVAL;
+  if (req->http_version != version) req->route_valid = 0; /* the route depends on it */
+  req->http_version = version;
+  return 0;
 }
 
 int fl_request_error(const fl_request *req) { return req ? req->err : FL_EINVAL; }

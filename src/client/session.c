@@ -4,6 +4,7 @@
 #include "client/client.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,8 @@ void fl_client_options_init(fl_client_options *o) {
   o->expect_100_timeout_ms = 1000;
   o->tls_min_version = FL_TLS_1_2;
   o->tls_max_version = 0; /* the highest */
+  o->http_version = FL_HTTP_VERSION_DEFAULT;
+  o->h2_max_concurrent_streams = 100;
 }
 
 static char *dup_or_null(const char *s) {
@@ -98,11 +101,15 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
   fl__buf_init(&c->scratch);
   c->rbuf = malloc(FL__READ_BUF_SIZE);
   int err = 0;
-  if (!c->rbuf || !c->user_agent || (opts && opts->dns_servers && !c->dns_servers))
+  if (!c->rbuf || !c->user_agent || (opts && opts->dns_servers && !c->dns_servers)) {
     err = FL_ENOMEM;
-  else if ((err = fl__client_jar_init(c)) == 0 &&
-           (err = fl__proxies_init(&c->proxies, &c->opts, errbuf, sizeof errbuf)) == 0 &&
-           (err = fl__tls_ctx_new(&c->opts, &c->tls, errbuf, sizeof errbuf)) == 0)
+  } else if (c->opts.http_version < FL_HTTP_VERSION_DEFAULT ||
+             c->opts.http_version > FL_HTTP_VERSION_2_ONLY) {
+    err = FL_EINVAL;
+    snprintf(errbuf, sizeof errbuf, "unknown http_version %d", c->opts.http_version);
+  } else if ((err = fl__client_jar_init(c)) == 0 &&
+             (err = fl__proxies_init(&c->proxies, &c->opts, errbuf, sizeof errbuf)) == 0 &&
+             (err = fl__tls_ctx_new(&c->opts, &c->tls, errbuf, sizeof errbuf)) == 0)
     err = fl__resolver_new(loop, &ro, &c->resolver, errbuf, sizeof errbuf);
   if (err) {
     setup_fail(err, errbuf, err_out, msg, cap);

@@ -204,6 +204,7 @@ static int on_headers_complete(llhttp_t *p) {
   int status = p->status_code;
   res->status = status;
   res->http_minor = p->http_minor;
+  res->version = p->http_minor ? 11 : 10;
   if (status == 101)
     return stop(h, FL_EWEIRD_REPLY, "unexpected 101 Switching Protocols"); /* never asked */
   h->all_head_bytes += h->header_bytes;

@@ -4,6 +4,7 @@
 void fl__response_init(fl_response *r) {
   r->status = 0;
   r->http_minor = 0;
+  r->version = 0;
   r->seen = 0;
   fl__headers_init(&r->headers);
   fl__headers_init(&r->trailers);
@@ -14,6 +15,7 @@ void fl__response_init(fl_response *r) {
 void fl__response_reset(fl_response *r) {
   r->status = 0;
   r->http_minor = 0;
+  r->version = 0;
   r->seen = 0;
   fl__headers_reset(&r->headers);
   fl__headers_reset(&r->trailers);
@@ -33,6 +35,7 @@ const char *fl_response_reason(const fl_response *res) {
   return res && res->reason.data ? res->reason.data : "";
 }
 int fl_response_http_minor(const fl_response *res) { return res ? res->http_minor : 0; }
+int fl_response_version(const fl_response *res) { return res ? res->version : 0; }
 
 const char *fl_response_header(const fl_response *res, const char *name) {
   if (!res || !name) return NULL;

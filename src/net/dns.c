@@ -178,13 +178,29 @@ void fl__resolver_stats(const fl__resolver *r, fl__dns_stats *out) {
 }
 
 /* --------------------------------------------------------------- resolve */
-static const fl__dns_override *find_override(const fl__resolver *r, const char *name,
+/* Overrides hold lower-cased names; host may be in any case and of any
+ * length (a name DNS could not carry may still be overridden). */
+static const fl__dns_override *find_override(const fl__resolver *r, const char *host,
                                              uint16_t port) {
   size_t i;
   for (i = 0; i < r->noverrides; i++)
-    if (r->overrides[i].port == port && strcmp(r->overrides[i].host, name) == 0)
+    if (r->overrides[i].port == port && fl__strcaseeq(r->overrides[i].host, host))
       return &r->overrides[i];
   return NULL;
+}
+
+/* What a DNS query can carry (RFC 1035 2.3.4): 253 bytes, one trailing dot
+ * aside, in labels of at most 63. Checked only before asking DNS: through
+ * a proxy or with an override such a name is fine (as curl). */
+static int dns_name_fits(const char *name, size_t n) {
+  size_t i, label = 0;
+  if (n > 0 && name[n - 1] == '.') n--;
+  if (n > FL__DNS_NAME_MAX - 1) return 0;
+  for (i = 0; i < n; i++) {
+    label = name[i] == '.' ? 0 : label + 1;
+    if (label > 63) return 0;
+  }
+  return 1;
 }
 
 /* RFC 6761 6.3: "localhost." and names under .localhost are loopback and
@@ -249,19 +265,20 @@ int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_
     return 0;
   }
   if (literal(req, host, len)) return 0;
-  if (len > FL__DNS_NAME_MAX) {
-    fl__dns_ares_set_error(r, req, FL_ERESOLVE, ARES_EBADNAME, "(name too long)");
+  o = find_override(r, host, port);
+  if (o) {
+    set_addrs(req, o->addrs, o->naddrs, 1);
+    return 0;
+  }
+  if (!dns_name_fits(host, len)) {
+    req->err = FL_ERESOLVE;
+    fl__msg(req->errmsg, sizeof req->errmsg,
+            "could not resolve host: the name is longer than DNS allows: %.100s...", host);
     return 0;
   }
   fl__dns_lower_copy(name, host, len);
   if (!plausible_name(name)) {
     fl__dns_ares_set_error(r, req, FL_ERESOLVE, ARES_EBADNAME, name);
-    return 0;
-  }
-
-  o = find_override(r, name, port);
-  if (o) {
-    set_addrs(req, o->addrs, o->naddrs, 1);
     return 0;
   }
   if (is_localhost_subname(name, len)) {

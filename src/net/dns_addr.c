@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_MAX_LEN 254 /* 253 octets plus an optional trailing dot */
+/* An override answers for a name without asking DNS, so DNS's 253 bytes do
+ * not apply (curl's --resolve takes longer names too); this only bounds
+ * what a caller can make us keep. */
+#define NAME_MAX_LEN 4096
 
 void fl__dns_lower_copy(char *dst, const char *src, size_t len) {
   size_t i;

@@ -129,14 +129,18 @@ int fl__tls_start(fl__transport *tp, fl__tls_ctx *t, const char *host, uint16_t 
     /* No SNI for addresses (RFC 6066 section 3); check the IP SAN. */
     if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host) != 1) goto fail;
   } else {
-    char name[256];
     size_t n = strlen(host);
     if (n && host[n - 1] == '.') n--; /* "example.com." is example.com on the wire */
-    if (n >= sizeof name) n = sizeof name - 1;
-    memcpy(name, host, n);
-    name[n] = '\0';
+    char *name = strndup(host, n);
+    if (!name) goto fail;
     SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    if (SSL_set_tlsext_host_name(c->ssl, name) != 1 || SSL_set1_host(c->ssl, name) != 1) goto fail;
+    /* SNI carries at most 255 bytes (OpenSSL's limit); a longer name (one
+     * reached through --resolve or a proxy) goes without SNI, as curl's,
+     * and the certificate is still checked against the whole name. */
+    int ok = (n > 255 || SSL_set_tlsext_host_name(c->ssl, name) == 1) &&
+             SSL_set1_host(c->ssl, name) == 1;
+    free(name);
+    if (!ok) goto fail;
   }
   if (t->cache_on) fl__tls_session_offer(t, c);
   c->host = host;

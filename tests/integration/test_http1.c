@@ -39,6 +39,9 @@ static void test_ok_and_wire(void) {
   CHECK_EQ_INT(fl_response_status(res), 200);
   CHECK_EQ_STR(fl_response_reason(res), "OK");
   CHECK_EQ_INT(fl_response_http_minor(res), 1);
+  CHECK_EQ_INT(fl_response_version(res), 11);
+  CHECK_EQ_INT(fl_request_info(req)->http_version, 11);
+  CHECK_EQ_INT(fl_request_info(req)->stream_id, 0);
   size_t len;
   CHECK_EQ_STR(body_of(req, &len), "ok");
   CHECK_EQ_STR(fl_response_header(res, "content-TYPE"), "text/plain");
@@ -139,6 +142,8 @@ static void test_framings(void) {
 
   req = run("GET", "/http10", 0);
   CHECK_EQ_INT(fl_response_http_minor(fl_request_response(req)), 0);
+  CHECK_EQ_INT(fl_response_version(fl_request_response(req)), 10);
+  CHECK_EQ_INT(fl_request_info(req)->http_version, 10);
   CHECK_EQ_STR(body_of(req, &len), "ok");
   fl_request_free(req);
 
