@@ -118,6 +118,9 @@ int fl_ws_connect(fl_ws *ws, fl_client *client, fl_request *req, fl_ws_open_cb c
   err = fl_request_set_url(req, url);
   free(url);
   if (!err) err = fl_request_set_method(req, "GET");
+  /* RFC 6455 upgrades an HTTP/1.1 connection; over HTTP/2 it would be RFC
+   * 8441's extended CONNECT, a later addition behind the same API. */
+  if (!err) err = fl_request_set_http_version(req, FL_HTTP_VERSION_1_1);
   ws->offer.subprotocols = ws->opts.subprotocols;
   ws->offer.pmd = ws->opts.compress != 0;
   ws->offer.server_no_context_takeover = ws->offer.client_no_context_takeover =

@@ -135,11 +135,13 @@ static int inflate_bytes(fl__ws_rx *rx, const char *p, size_t n) {
     rx->zs.avail_out = sizeof out;
     int r = inflate(&rx->zs, Z_SYNC_FLUSH);
     size_t got = sizeof out - rx->zs.avail_out;
+    /* What came out before an error counts first, so the outcome does not
+     * depend on where the input was cut. */
+    int e = take_bytes(rx, out, got);
+    if (e) return e;
     if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
       return fail(rx, FL__WS_PROTOCOL_ERROR, "bad compressed data: %s",
                   rx->zs.msg ? rx->zs.msg : "inflate failed");
-    int e = take_bytes(rx, out, got);
-    if (e) return e;
     if (r == Z_STREAM_END) inflateReset(&rx->zs); /* a final block: a new stream may follow */
     if (rx->zs.avail_in == 0 && rx->zs.avail_out != 0) return 0;
     if (r == Z_BUF_ERROR && got == 0) return 0;

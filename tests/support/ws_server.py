@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """WebSocket test server on python3-websockets (Debian 12: 10.4). FL_WS_DEBUG=1 logs every frame.
 
-  ws_server.py --port-file PATH [--tls-dir DIR | --node]
+  ws_server.py --port-file PATH [--tls-dir=DIR] [--node | --node-tls=DIR]
 
 Binds 127.0.0.1:0, writes the port to PATH (PATH.tmp + rename) once it
 listens, serves until SIGTERM. --tls-dir DIR: wss:// with DIR/good.pem and
@@ -45,7 +45,10 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--tls-dir")
     ap.add_argument("--node", action="store_true")
+    ap.add_argument("--node-tls", metavar="DIR", help="--node --tls-dir DIR in one argument")
     args = ap.parse_args()
+    if args.node_tls:
+        args.node, args.tls_dir = True, args.node_tls
     if args.node:
         js = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ws_node_server.js")
         os.execvp("node", ["node", js, args.port_file] + ([args.tls_dir] if args.tls_dir else []))
