@@ -210,6 +210,11 @@ typedef struct fl_client_options {
   uint32_t dns_ttl_max_ms;          /* default 300000; 0 disables the cache */
   uint32_t dns_negative_ttl_ms;     /* default 2000 */
   uint32_t happy_eyeballs_delay_ms; /* default 250 */
+  /* Address family (curl's -4 / -6): 4 = connect to IPv4 addresses only,
+   * 6 = IPv6 only, 0 = both (default). Names, overrides and literals with
+   * no address of that family fail with FL_ERESOLVE. Other values:
+   * fl_client_new fails (FL_EINVAL). */
+  int ip_family;
   /* HTTP behaviour */
   int follow_redirects;  /* default 1 (per request: fl_request_set_follow) */
   int max_redirects;     /* default 10; -1 = unlimited (FL_ETOO_MANY_REDIRECTS) */

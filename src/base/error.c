@@ -3,6 +3,7 @@
 #include <brotli/decode.h>
 #include <pthread.h>
 #include <llhttp.h>
+#include <nghttp2/nghttp2.h>
 #include <openssl/opensslv.h>
 #include <stdio.h>
 #include <zlib.h>
@@ -11,15 +12,16 @@
 
 const char *fl_version(void) { return FL_VERSION_STRING; }
 
-static char details[200];
+static char details[256];
 static pthread_once_t details_once = PTHREAD_ONCE_INIT;
 
 static void format_details(void) {
   snprintf(details, sizeof details,
-           "flurry/%s %s c-ares/%s llhttp/%d.%d.%d zlib/%s brotli/%u.%u.%u", FL_VERSION_STRING,
-           OPENSSL_VERSION_TEXT, ares_version(NULL), LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR,
-           LLHTTP_VERSION_PATCH, zlibVersion(), BrotliDecoderVersion() >> 24,
-           (BrotliDecoderVersion() >> 12) & 0xfff, BrotliDecoderVersion() & 0xfff);
+           "flurry/%s %s c-ares/%s llhttp/%d.%d.%d nghttp2/%s zlib/%s brotli/%u.%u.%u",
+           FL_VERSION_STRING, OPENSSL_VERSION_TEXT, ares_version(NULL), LLHTTP_VERSION_MAJOR,
+           LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH, nghttp2_version(0)->version_str,
+           zlibVersion(), BrotliDecoderVersion() >> 24, (BrotliDecoderVersion() >> 12) & 0xfff,
+           BrotliDecoderVersion() & 0xfff);
 }
 
 /* Thread-safe: filled once. */

@@ -12,6 +12,8 @@
 
 #include <flurry.h>
 
+#include "cli_more.h"
+
 /* curl exit codes the tool produces itself (the rest come from
  * fl_err_curl_code). */
 enum {
@@ -156,7 +158,8 @@ typedef enum cli_data_kind {
   CLI_DATA_ASCII,
   CLI_DATA_BINARY,
   CLI_DATA_RAW,
-  CLI_DATA_URLENCODE
+  CLI_DATA_URLENCODE,
+  CLI_DATA_JSON /* --json: as --data-binary, joined without '&' */
 } cli_data_kind;
 typedef struct cli_data {
   cli_data_kind kind;
@@ -221,6 +224,8 @@ typedef struct cli_config {
   /* TLS: --tlsv1.2/--tlsv1.3, --tls-max (FL_TLS_*, 0 = default) */
   int tls_min, tls_max;
   char *ciphers, *tls13_ciphers, *pinnedpubkey;
+  cli_more more;           /* round two's options (cli_more.h) */
+  struct cli_config *next; /* -: the next set of options and URLs, or NULL */
 } cli_config;
 
 /* Parse argv into cfg. Returns -1 to go on, or an exit code (0 after -h/-V,

@@ -77,6 +77,7 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   o->tls_ciphers = cfg->ciphers;
   o->tls13_ciphers = cfg->tls13_ciphers;
   o->pinned_pubkey = cfg->pinnedpubkey;
+  cli_more_client_options(cfg, o);
 }
 
 static int is_pem(const char *type) { return !type || cli_strcaseeq(type, "PEM"); }

@@ -137,6 +137,7 @@ static void on_trace(fl_request *req, fl_trace_kind kind, const char *data, size
   cli_facts *f = &t->facts;
   uint64_t now = cli_now_us() - t->send_us;
   if (cfg->verbose) verbose_head(req, kind, data, len);
+  cli_trace(t, kind == FL_TRACE_REQUEST_HEAD ? "=> Send header" : "<= Recv header", data, len);
   if (kind == FL_TRACE_REQUEST_HEAD) {
     if (f->nresponses) f->redirect_us = f->last_head_us; /* a hop after a response */
     f->pretransfer_us = now;
@@ -197,7 +198,7 @@ static int on_headers(fl_request *req, void *data) {
     return -1;
   }
   if (t->resume && !t->upload && !t->run->rs->has_body) return check_resume(t, res, t->status);
-  return 0;
+  return cli_t_header_name(t, res) ? -1 : 0;
 }
 
 static int on_body(fl_request *req, const char *chunk, size_t len, void *data) {
@@ -206,6 +207,7 @@ static int on_body(fl_request *req, const char *chunk, size_t len, void *data) {
   t->bytes += len; /* decoded bytes; the library enforces --max-filesize */
   t->run->bytes += len;
   if (t->abort_code) return -1;
+  cli_trace(t, "<= Recv data", chunk, len);
   if (t->discard) return 0;
   return sink(t, chunk, len) ? -1 : 0;
 }
@@ -232,6 +234,7 @@ void cli_t_hooks(transfer *t) {
   const cli_config *cfg = t->run->cfg;
   fl_request_on_headers(t->req, on_headers, t);
   fl_request_on_body(t->req, on_body, t);
-  if (cfg->verbose || cfg->include || cfg->head || cfg->dump_header || cfg->writeout)
+  if (cfg->verbose || cfg->include || cfg->head || cfg->dump_header || cfg->writeout ||
+      cfg->more.trace)
     fl_request_on_trace(t->req, on_trace, t);
 }

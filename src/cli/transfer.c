@@ -214,6 +214,7 @@ static void finish(transfer *t, int err) {
   t->code = result_code(t, err);
   if (retry_later(t, err)) return;
   if (!err && !t->code) cli_t_trailers(t);
+  cli_t_fail_with_body(t);
   close_file(t);
   if (t->code) cli_t_report(t, t->errmsg ? t->errmsg : "");
   if (run->cfg->writeout && !run->stdout_gone) write_out(t);
@@ -332,7 +333,7 @@ static void start(cli_run *run, transfer *t) {
   t->url = t->upload ? cli_upload_url(url, t->spec->upload) : cli_strdup(url);
   free(url);
   if (t->spec->outfile) t->filename = cli_strdup(t->spec->outfile);
-  if (t->spec->remote_name && !(t->filename = remote_name(t->url))) {
+  if (t->spec->remote_name && !(t->filename = cli_t_output_name(t, remote_name(t->url)))) {
     cli_t_abort(t, CLI_EXIT_WRITE, "Remote file name has no length");
     fail_early(t);
     return;
@@ -392,6 +393,10 @@ static void start(cli_run *run, transfer *t) {
   }
   if (err) {
     cli_t_abort(t, fl_err_curl_code(err), "cannot set up the request: %s", fl_strerror(err));
+    fail_early(t);
+    return;
+  }
+  if (cli_t_netrc(t)) {
     fail_early(t);
     return;
   }
@@ -475,17 +480,20 @@ int cli_run_all(const cli_config *cfg, const cli_reqspec *rs) {
   }
   if (cfg->writeout) cli_writeout_check(cfg->writeout);
   open_dump(&run);
+  cli_trace_open(&run);
 
   run.t = cli_xrealloc(NULL, run.n * sizeof *run.t);
   memset(run.t, 0, run.n * sizeof *run.t);
   for (size_t i = 0; i < run.n; i++)
     run.t[i] = (transfer){.run = &run, .index = i, .spec = &cfg->urls[i], .upfd = -1};
-  if (run.n > 1 && !cfg->silent) run.meter = cli_meter_new(run.loop, run.n);
+  if (run.n > 1 && !cfg->silent && !cfg->more.no_progress_meter)
+    run.meter = cli_meter_new(run.loop, run.n);
 
   start_more(&run);
   while (run.done < run.n) fl_loop_run(run.loop, FL_RUN_ONCE);
   cli_meter_free(run.meter);
   fl_timer_free(run.rate_timer);
+  cli_trace_close(&run);
 
   cli_client_finish(cfg, run.client);
   fl_client_free(run.client);

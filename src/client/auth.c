@@ -115,7 +115,18 @@ static int digest_uri(const fl_request *req, int for_proxy, fl__buf *out) {
   return fl__buf_puts(out, req->url.target) ? FL_ENOMEM : 0;
 }
 
-int fl__auth_put_digest_headers(fl_request *req, fl__buf *b) {
+/* One Digest field: the value computed into a scratch buffer, then added. */
+static int add_digest(fl__digest *d, fl__headers *h, const char *name, const char *user,
+                      const char *pass, const char *method, const char *uri) {
+  fl__buf v;
+  fl__buf_init(&v);
+  int err = fl__digest_put_header(d, &v, NULL, user, pass, method, uri, NULL);
+  if (!err && fl__headers_add(h, name, strlen(name), v.data, v.len)) err = FL_ENOMEM;
+  fl__buf_dispose(&v);
+  return err;
+}
+
+int fl__auth_put_digest_headers(fl_request *req, fl__headers *h) {
   const fl__proxy *px = digest_proxy(req);
   int www = req->www_digest.nonce && req->auth_digest && !req->stripped_auth &&
             !fl__headers_has(&req->headers, "Authorization");
@@ -127,16 +138,15 @@ int fl__auth_put_digest_headers(fl_request *req, fl__buf *b) {
   if (prx) {
     err = digest_uri(req, 1, &uri);
     if (!err)
-      err = fl__digest_put_header(&req->proxy_digest, b, "Proxy-Authorization", fl__proxy_user(px),
-                                  fl__proxy_password(px), req->hop_method, uri.data, NULL);
+      err = add_digest(&req->proxy_digest, h, "Proxy-Authorization", fl__proxy_user(px),
+                       fl__proxy_password(px), req->hop_method, uri.data);
   }
   const char *user, *pass;
   server_creds(req, &user, &pass);
   if (!err && www && fl__digest_creds_ok(user, pass)) {
     err = digest_uri(req, 0, &uri);
     if (!err)
-      err = fl__digest_put_header(&req->www_digest, b, "Authorization", user, pass, req->hop_method,
-                                  uri.data, NULL);
+      err = add_digest(&req->www_digest, h, "Authorization", user, pass, req->hop_method, uri.data);
   }
   fl__buf_dispose(&uri);
   return err;

@@ -28,7 +28,9 @@ static int sink_fail(fl_request *req, int err, const char *fmt, ...) {
 /* After a user callback: is the exchange still carried where it was? (The
  * callback may have cancelled or freed the request; the connection's memory
  * outlives the call, the request's may not.) */
-static int still_carried(const fl__conn *conn, const fl__exchange *ex) { return conn->h1.ex == ex; }
+static int still_carried(const fl__conn *conn, const fl__exchange *ex) {
+  return fl__conn_carries(conn, ex);
+}
 
 static void trace_response_head(fl_request *req);
 
@@ -44,6 +46,10 @@ static void on_step(fl__exchange *ex, fl__ex_step step) {
   case FL__EX_TLS_DONE:
     req->info.appconnect_us = fl__now_us() - req->start_us;
     req->info.tls_resumed = conn->tls_resumed;
+    break;
+  case FL__EX_HEAD_OUT:
+    if (req->trace_cb)
+      req->trace_cb(req, FL_TRACE_REQUEST_HEAD, ex->head.data, ex->head.len, req->trace_data);
     break;
   case FL__EX_SENT:
     if (req->state == FL__REQ_SENDING) fl__request_set_state(req, FL__REQ_WAITING);
@@ -83,7 +89,9 @@ static int on_start(fl__exchange *ex) {
   fl_request *req = req_of(ex);
   const fl__conn *conn = ex->carrier;
   ex->expect_ms = expect_wait_ms(req);
-  req->info.reused = conn->reused || req->info.pipelined;
+  /* Reused: a pooled connection, or one carrying others (pipelined
+   * behind them, or streams beside them). */
+  req->info.reused = conn->reused || req->info.pipelined || conn->nexchanges > 1;
   memcpy(req->info.remote_ip, conn->remote_ip, sizeof req->info.remote_ip);
   req->info.remote_port = conn->remote_port;
   memcpy(req->info.local_ip, conn->local_ip, sizeof req->info.local_ip);
@@ -100,13 +108,10 @@ static int on_start(fl__exchange *ex) {
   if (!(req->head_reusable && plain_hop && jar_empty)) {
     if (fl__request_build_head(req)) {
       req->head_reusable = 0;
-      return sink_fail(req, FL_ENOMEM, "out of memory writing the request");
+      return sink_fail(req, FL_ENOMEM, "out of memory building the request");
     }
     req->head_reusable = plain_hop && jar_empty;
   }
-  if (req->trace_cb)
-    req->trace_cb(req, FL_TRACE_REQUEST_HEAD, ex->head.data, ex->head.len, req->trace_data);
-  if (ex->carrier != conn) return FL_ECANCELED; /* the hook cancelled it */
   if (ex->streams && req->upload_rewind && req->upload_rewind(req))
     return sink_fail(req, FL_EREAD, "cannot read the request body again");
   return 0;
@@ -137,6 +142,7 @@ static int on_head(fl__exchange *ex) {
   const fl__conn *conn = ex->carrier;
   int status = req->res.status;
   req->info.http_version = req->res.version;
+  req->info.stream_id = ex->stream_id;
   if (req->trace_cb) {
     trace_response_head(req);
     if (!still_carried(conn, ex)) return FL_ECANCELED;

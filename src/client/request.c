@@ -149,7 +149,8 @@ void fl__request_attempt(fl_request *req) {
   fl_client *c = req->client;
   if (!req->route_valid || req->route_client != c->id) { /* built once per URL and client */
     req->head_reusable = 0;
-    if (fl__route_build(&req->route, &req->url, &c->proxies, c->tls)) {
+    if (fl__route_build(&req->route, &req->url, &c->proxies, c->tls,
+                        fl__request_http_version(req))) {
       req->route_valid = 0;
       fl__request_finish(req, FL_ENOMEM, "out of memory building the route");
       return;
@@ -174,8 +175,8 @@ static void granted(fl__waiter *w, fl__conn *conn) {
   fl_request *req = fl__container_of(w, fl_request, waiter);
   /* Granted inside fl_request_send: at once, no clock read needed. */
   req->info.queue_us = req->in_send ? 0 : fl__now_us() - req->start_us;
-  req->info.pipelined = conn->nexchanges > 0;
-  if (conn->state != FL__CONN_OPEN) { /* a new one, made for it */
+  req->info.pipelined = fl__conn_queues_behind(conn);
+  if (!fl__conn_is_open(conn)) { /* a new one, made for it */
     req->info.num_connects++;
     fl__request_set_state(req, FL__REQ_CONNECTING);
   }

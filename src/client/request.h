@@ -167,7 +167,7 @@ void fl__request_end_body(fl_request *req);
 /* receive.c: the exchange's ops (the sink). */
 extern const fl__exchange_ops fl__request_exchange_ops;
 
-/* head.c: serialize this hop's request head into req->ex.head. 0 or FL_ENOMEM. */
+/* head.c: this hop's request head into req->ex.rh (a new rh.gen). 0 or FL_ENOMEM. */
 int fl__request_build_head(fl_request *req);
 
 /* redirect.c */
@@ -194,7 +194,12 @@ void fl__auth_probe_begin(fl_request *req);
 void fl__auth_probe_end(fl_request *req);
 /* head.c: Authorization and Proxy-Authorization: Digest for this hop, if
  * any. 0 or FL_ENOMEM. */
-int fl__auth_put_digest_headers(fl_request *req, fl__buf *b);
+int fl__auth_put_digest_headers(fl_request *req, fl__headers *h);
+/* The HTTP version this send asks for (FL_HTTP_VERSION_*): the request's
+ * or its client's. */
+static inline int fl__request_http_version(const fl_request *req) {
+  return req->http_version >= 0 ? req->http_version : req->client->opts.http_version;
+}
 /* retry.c: ms to wait before another attempt, or -1 for none. err is the
  * attempt's error, or 0 with a response whose status decides. */
 int64_t fl__retry_delay_ms(fl_request *req, int err);

@@ -302,12 +302,12 @@ void fl_request_pause(fl_request *req) {
   if (!req || req->paused) return;
   req->paused = 1;
   req->ex.paused = 1;
-  if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier); /* else it pauses when it starts */
+  if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier, &req->ex); /* else at its start */
 }
 
 void fl_request_resume(fl_request *req) {
   if (!req || !req->paused) return;
   req->paused = 0;
   req->ex.paused = 0;
-  if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier);
+  if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier, &req->ex);
 }

@@ -26,8 +26,9 @@ typedef struct fl__route {
 void fl__route_init(fl__route *r);
 void fl__route_dispose(fl__route *r);
 /* For URL u (which must outlive the route's use). 0 or FL_ENOMEM. */
+/* http_version: FL_HTTP_VERSION_* (what the endpoint may speak). */
 int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies,
-                    const struct fl__tls_ctx *tls);
+                    const struct fl__tls_ctx *tls, int http_version);
 /* "scheme://host:port" of u into out (reset first): the one origin builder. */
 int fl__origin_of(const fl__url *u, fl__buf *out);
 /* Schemes this build can fetch. */

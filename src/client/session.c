@@ -69,6 +69,10 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
     setup_fail(FL_EINVAL, "no loop given", err_out, msg, cap);
     return NULL;
   }
+  if (opts && opts->ip_family != 0 && opts->ip_family != 4 && opts->ip_family != 6) {
+    setup_fail(FL_EINVAL, "ip_family must be 0, 4 or 6", err_out, msg, cap);
+    return NULL;
+  }
   fl_client *c = calloc(1, sizeof *c);
   if (!c) {
     setup_fail(FL_ENOMEM, "out of memory", err_out, msg, cap);
@@ -96,6 +100,7 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
       .ttl_min_ms = c->opts.dns_ttl_min_ms,
       .ttl_max_ms = c->opts.dns_ttl_max_ms,
       .negative_ttl_ms = c->opts.dns_negative_ttl_ms,
+      .family = c->opts.ip_family,
   };
   char errbuf[256] = "out of memory";
   fl__buf_init(&c->scratch);
@@ -139,6 +144,8 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
   env->max_header_line_bytes = c->opts.max_header_line_bytes;
   env->pipeline_depth = c->opts.pipeline_depth;
   env->idle_ms = c->opts.idle_timeout_ms;
+  env->h2_max_streams = c->opts.h2_max_concurrent_streams;
+  env->h2_ping_ms = c->opts.h2_ping_interval_ms;
   c->pool.max_total = c->opts.max_connections;
   c->pool.max_per_host = c->opts.max_connections_per_host;
   c->pool.max_connecting = c->opts.max_connecting_per_host;

@@ -328,6 +328,9 @@ static int exchange_done(fl__conn *c, size_t extra) {
   if (ex->res->seen & FL__H_KEEP_ALIVE)
     apply_keep_alive_header(c, fl__headers_get(&ex->res->headers, "Keep-Alive"));
   if (c->max_requests && c->requests_done >= c->max_requests) keep = 0;
+  /* An HTTP/1.0 request did not ask for keep-alive: kept only if the
+   * server said it keeps it anyway. */
+  if (ex->rh.minor == 0 && !(ex->res->seen & FL__H_KEEP_ALIVE)) keep = 0;
   if (c->idle_ms == 0) keep = 0;
   c->wnext = NULL;
   c->pipelining = 0;
@@ -499,7 +502,7 @@ static void flush_defer_cb(fl__defer *d) {
   fl__guard_leave(g);
 }
 
-int fl__carrier_open(fl__conn *c) {
+static int h1_open(fl__conn *c) {
   fl__defer_init(&c->drain_defer, drain_defer_cb);
   fl__defer_init(&c->flush_defer, flush_defer_cb);
   c->expect_timer.cb = expect_timer_cb;
@@ -507,8 +510,9 @@ int fl__carrier_open(fl__conn *c) {
   return fl__io_start(c->env->loop, &c->io, FL__POLLIN);
 }
 
-void fl__carrier_start(fl__conn *c, fl__exchange *ex) {
+static void h1_start(fl__conn *c, fl__exchange *ex) {
   int first = ex == first_exchange(c);
+  if (c->nexchanges == 1) c->pipelining = ex->pipelinable && c->env->pipeline_depth > 1;
   ex->woff = 0;
   ex->upload_sent = 0;
   ex->upload_done = 0;
@@ -518,6 +522,18 @@ void fl__carrier_start(fl__conn *c, fl__exchange *ex) {
   if (first) fl__h1_begin(&c->h1, ex);
   int err = ex->ops->start(ex);
   if (c->state != FL__CONN_OPEN || ex->carrier != c) return; /* a hook cancelled it */
+  if (!err && ex->rh.gen != ex->head_gen) { /* the head is new: its HTTP/1.1 text */
+    if (fl__h1_put_head(&ex->head, &ex->rh)) {
+      err = FL_ENOMEM;
+      ex->head_gen = 0;
+    } else {
+      ex->head_gen = ex->rh.gen;
+    }
+  }
+  if (!err) {
+    ex->ops->step(ex, FL__EX_HEAD_OUT);
+    if (c->state != FL__CONN_OPEN || ex->carrier != c) return; /* the trace hook cancelled it */
+  }
   if (err) { /* nothing of it was written: the connection is still good */
     fl__queue_remove(&ex->node);
     ex->carrier = NULL;
@@ -539,19 +555,20 @@ void fl__carrier_start(fl__conn *c, fl__exchange *ex) {
   }
 }
 
-/* ------------------------------------------------------------- carrying */
-
-
-void fl__conn_carry(fl__conn *c, fl__exchange *ex) {
-  ex->carrier = c;
-  fl__queue_insert_tail(&c->exchanges, &ex->node);
-  if (c->nexchanges++ == 0) c->pipelining = ex->pipelinable && c->env->pipeline_depth > 1;
-  if (c->state == FL__CONN_OPEN) fl__carrier_start(c, ex);
+/* Cut off mid-exchange: the connection cannot be reused; the rest are
+ * orphaned. */
+static void h1_drop(fl__conn *c, fl__exchange *ex) {
+  fl__queue_remove(&ex->node);
+  ex->carrier = NULL;
+  c->nexchanges--;
+  if (c->h1.ex == ex) c->h1.ex = NULL;
+  if (c->wnext == ex) c->wnext = NULL;
+  fl__conn_close(c, 0, NULL);
 }
 
-void fl__conn_update_pause(fl__conn *c) {
-  fl__exchange *ex = c->h1.ex;
-  if (c->state != FL__CONN_OPEN || !ex) return;
+/* Only the first exchange's response is read: its pause is the socket's. */
+static void h1_pause(fl__conn *c, fl__exchange *ex) {
+  if (c->state != FL__CONN_OPEN || ex != c->h1.ex) return;
   if (ex->paused)
     fl__io_stop(c->env->loop, &c->io, FL__POLLIN);
   else if (fl__io_start(c->env->loop, &c->io, FL__POLLIN))
@@ -560,9 +577,39 @@ void fl__conn_update_pause(fl__conn *c) {
     fl__defer_schedule(c->env->loop, &c->drain_defer);
 }
 
-int fl__conn_watch_idle(fl__conn *c) {
+static uint32_t h1_room(const fl__conn *c, int pipelinable) { return fl__h1_room(c, pipelinable); }
+
+static int h1_carries(const fl__conn *c, const fl__exchange *ex) { return c->h1.ex == ex; }
+
+/* Every exchange behind the first never got its response read. */
+static void h1_close(fl__conn *c) {
+  fl__timer_stop(&c->expect_timer);
+  fl__defer_cancel(&c->flush_defer);
+  fl__defer_cancel(&c->drain_defer);
+  c->h1.ex = NULL;
+  c->wnext = NULL;
+  fl__queue *q;
+  fl__queue_foreach(q, &c->exchanges) {
+    if (q != c->exchanges.next) fl__container_of(q, fl__exchange, node)->unprocessed = 1;
+  }
+}
+
+static int h1_watch_idle(fl__conn *c) {
   fl_loop *loop = c->env->loop;
   if (c->io.want & FL__POLLOUT) fl__io_stop(loop, &c->io, FL__POLLOUT);
   if (!(c->io.want & FL__POLLIN)) return fl__io_start(loop, &c->io, FL__POLLIN);
   return 0;
 }
+
+static void h1_dispose(fl__conn *c) { FL__UNUSED(c); }
+
+const fl__carrier_ops fl__h1_carrier = {.version = 11,
+                                        .open = h1_open,
+                                        .start = h1_start,
+                                        .drop = h1_drop,
+                                        .pause = h1_pause,
+                                        .room = h1_room,
+                                        .carries = h1_carries,
+                                        .close = h1_close,
+                                        .watch_idle = h1_watch_idle,
+                                        .dispose = h1_dispose};

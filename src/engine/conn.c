@@ -24,16 +24,17 @@ void fl__conn_init(fl__conn *c, const fl__conn_env *env, const fl__conn_owner_op
   c->owner = owner;
   c->ep = ep;
   c->state = FL__CONN_RESOLVING;
+  c->carrier = &fl__h1_carrier;
   fl__transport_init(&c->tp);
   fl__queue_init(&c->exchanges);
   fl__queue_init(&c->host_node);
   fl__queue_init(&c->lru_node);
   fl__queue_init(&c->room_node);
   fl__buf_init(&c->wbuf);
-  fl__defer_init(&c->drain_defer, NULL); /* callbacks: fl__carrier_open */
+  fl__defer_init(&c->drain_defer, NULL); /* callbacks: the carrier's open */
   fl__defer_init(&c->flush_defer, NULL);
   fl__h1_init(&c->h1, env->max_header_bytes, env->max_header_count, env->max_header_line_bytes);
-  fl__timer_init(env->loop, &c->expect_timer, NULL); /* callback: fl__carrier_open */
+  fl__timer_init(env->loop, &c->expect_timer, NULL); /* callback: the carrier's open */
   c->idle_ms = env->idle_ms;
 }
 
@@ -65,14 +66,11 @@ static void close_with(fl__conn *c, int err, const char *msg, int early) {
   if (c->state == FL__CONN_DEAD) return;
   cancel_connect(c);
   c->state = FL__CONN_DEAD;
-  fl__timer_stop(&c->expect_timer);
-  fl__defer_cancel(&c->flush_defer);
-  fl__defer_cancel(&c->drain_defer);
   if (c->tp.fd >= 0) {
     fl__io_close(c->env->loop, &c->io);
     fl__transport_close(&c->tp);
   }
-  c->h1.ex = NULL;
+  c->carrier->close(c);
   fl__queue gone;
   fl__queue_init(&gone);
   while (!fl__queue_empty(&c->exchanges)) {
@@ -82,16 +80,15 @@ static void close_with(fl__conn *c, int err, const char *msg, int early) {
     ex->carrier = NULL;
   }
   c->nexchanges = 0;
-  c->wnext = NULL;
   int reused = c->reused;
   c->owner->closed(c); /* c->ep may be gone from here on */
-  /* The first exchange gets the error; the ones pipelined behind it never
-   * got their responses and go out again. */
-  for (int first = 1; !fl__queue_empty(&gone); first = 0) {
+  /* What the server processed gets the error; what it never did (pipelined
+   * behind, refused, past a GOAWAY) goes out again. */
+  while (!fl__queue_empty(&gone)) {
     fl__exchange *ex = fl__container_of(gone.next, fl__exchange, node);
     fl__queue_remove(&ex->node);
     fl__ex_failure f = {.err = err, .msg = msg};
-    if (first && err) {
+    if (err && !ex->unprocessed) {
       f.early = early && reused && !ex->response_started;
     } else {
       f.err = FL_ERECV;
@@ -117,24 +114,46 @@ void fl__conn_failf(fl__conn *c, int err, int early, const char *fmt, ...) {
   close_with(c, err, msg, early);
 }
 
-void fl__conn_dispose(fl__conn *c) { fl__buf_dispose(&c->wbuf); }
+void fl__conn_dispose(fl__conn *c) {
+  c->carrier->dispose(c);
+  fl__buf_dispose(&c->wbuf);
+}
 
 void fl__conn_drop(fl__conn *c, fl__exchange *ex) {
   if (ex->carrier != c) return;
-  fl__queue_remove(&ex->node);
-  ex->carrier = NULL;
-  c->nexchanges--;
-  if (c->h1.ex == ex) c->h1.ex = NULL;
-  if (c->wnext == ex) c->wnext = NULL;
-  close_with(c, 0, NULL, 0); /* cut off mid-exchange: the rest are orphaned */
+  if (c->state != FL__CONN_OPEN) { /* not started: nothing of it went out */
+    fl__queue_remove(&ex->node);
+    ex->carrier = NULL;
+    c->nexchanges--;
+    close_with(c, 0, NULL, 0); /* made for it: the rest are orphaned */
+    return;
+  }
+  c->carrier->drop(c, ex);
 }
+
+void fl__conn_carry(fl__conn *c, fl__exchange *ex) {
+  ex->carrier = c;
+  ex->unprocessed = 0;
+  ex->stream_id = 0;
+  fl__queue_insert_tail(&c->exchanges, &ex->node);
+  c->nexchanges++;
+  if (c->state == FL__CONN_OPEN) c->carrier->start(c, ex);
+}
+
+void fl__conn_update_pause(fl__conn *c, fl__exchange *ex) {
+  if (ex->carrier == c && c->state == FL__CONN_OPEN) c->carrier->pause(c, ex);
+}
+
+int fl__conn_watch_idle(fl__conn *c) { return c->carrier->watch_idle(c); }
 
 /* -------------------------------------------------------------- connect */
 
 /* The transport is up: the carrier takes the connection over. */
 static void transport_ready(fl__conn *c) {
   c->state = FL__CONN_OPEN;
-  if (fl__carrier_open(c)) {
+  /* ALPN's answer, or h2c by prior knowledge on a cleartext connection. */
+  if (c->alpn == 20 || (!c->ep->tls && c->ep->h2 == FL__H2_PRIOR)) c->carrier = &fl__h2_carrier;
+  if (c->carrier->open(c)) {
     fl__conn_fail(c, FL_ENOMEM, 0, "out of memory setting up the connection");
     return;
   }
@@ -143,7 +162,7 @@ static void transport_ready(fl__conn *c) {
     c->owner->idle(c, 1);
     return;
   }
-  fl__carrier_start(c, ex);
+  c->carrier->start(c, ex);
   if (c->state == FL__CONN_OPEN) c->owner->ready(c);
 }
 
@@ -163,6 +182,12 @@ static void tls_step(fl__conn *c) {
     return;
   }
   c->tls_resumed = fl__tls_resumed(&c->tp);
+  c->alpn = fl__tls_alpn(&c->tp);
+  if (c->ep->h2 == FL__H2_ONLY && c->alpn != 20) {
+    fl__conn_failf(c, FL_EHTTP2, 0, "%s port %u did not agree on HTTP/2 (ALPN %s)", c->ep->host,
+                   c->ep->port, c->alpn == 11 ? "http/1.1" : "none");
+    return;
+  }
   step_first(c, FL__EX_TLS_DONE);
   fl__io_stop(loop, &c->io, FL__POLLOUT);
   transport_ready(c); /* the carrier takes the watcher over */
@@ -180,7 +205,8 @@ static void tls_io_cb(fl_loop *loop, fl__io *io, uint32_t events) {
 static void start_tls(fl__conn *c) {
   char msg[256];
   fl__io_init(&c->io, tls_io_cb, c->tp.fd);
-  int err = fl__tls_start(&c->tp, c->env->tls, c->ep->host, c->ep->port, msg, sizeof msg);
+  int offer_h2 = c->ep->h2 != FL__H2_NO;
+  int err = fl__tls_start(&c->tp, c->env->tls, c->ep->host, c->ep->port, offer_h2, msg, sizeof msg);
   if (err) {
     fl__conn_fail(c, err, 0, msg);
     return;

@@ -1,10 +1,13 @@
 /* A connection: a transport to one endpoint, made here (DNS, Happy Eyeballs
  * TCP, a CONNECT tunnel through a proxy, TLS), that carries exchanges.
  *
- * Capacity is the protocol's number: HTTP/1.1 carries one exchange, or up
- * to env->pipeline_depth bodiless GET/HEAD ones when pipelining is on (the
- * responses come back in order); an HTTP/2 session would say its stream
- * limit. fl__conn_room says how many more it takes now.
+ * What it speaks once open is its carrier (fl__carrier_ops): HTTP/1.1
+ * (engine/carrier.c) or HTTP/2 (engine/h2.c), chosen when the transport is
+ * up (ALPN, or prior knowledge). conn.c and the pool reach the protocol only
+ * through that table. Capacity is the carrier's number: HTTP/1.1 carries one
+ * exchange, or up to env->pipeline_depth bodiless GET/HEAD ones when
+ * pipelining is on (the responses come back in order); HTTP/2 the peer's
+ * stream limit. fl__conn_room says how many more it takes now.
  *
  * Lifetimes
  * - The pool makes, owns and frees connections. A connection reports to
@@ -43,6 +46,14 @@ typedef enum fl__socks_kind {
   FL__SOCKS5H  /* the origin's name, resolved by the proxy */
 } fl__socks_kind;
 
+/* HTTP/2 on an endpoint. */
+typedef enum fl__h2_mode {
+  FL__H2_NO = 0, /* HTTP/1.1 only (ALPN http/1.1) */
+  FL__H2_ALPN,   /* TLS: offer h2 and http/1.1, speak what the server picks */
+  FL__H2_PRIOR,  /* cleartext h2 from the first byte (h2c prior knowledge) */
+  FL__H2_ONLY    /* TLS: a server that does not pick h2 fails (FL_EHTTP2) */
+} fl__h2_mode;
+
 /* Where a connection goes; built by the client's route, kept by the pool's
  * host entry for as long as any of its connections lives. */
 typedef struct fl__endpoint {
@@ -67,6 +78,7 @@ typedef struct fl__endpoint {
    * copied by the pool: whoever builds the endpoint keeps them alive as long
    * as the pool (the client's proxy does). */
   const char *socks_user, *socks_pass;
+  fl__h2_mode h2; /* what it may speak (part of the key) */
 } fl__endpoint;
 
 /* What every connection of one pool shares; the pool's owner fills it. */
@@ -80,6 +92,8 @@ typedef struct fl__conn_env {
   uint32_t max_header_bytes, max_header_count, max_header_line_bytes;
   uint32_t pipeline_depth; /* <= 1: no pipelining */
   uint32_t idle_ms;        /* default keep-alive idle time */
+  uint32_t h2_max_streams; /* our cap on streams per HTTP/2 connection; 0 = the peer's */
+  uint32_t h2_ping_ms;     /* PING an HTTP/2 connection this often; 0 = never */
   fl_pool_stats *stats;    /* writes are counted here */
 } fl__conn_env;
 
@@ -103,6 +117,40 @@ typedef struct fl__conn_owner_ops {
   void (*closed)(fl__conn *c);             /* closed: unlink it, free it later */
 } fl__conn_owner_ops;
 
+/* What an open connection speaks. Each op gets the connection; exchanges
+ * are linked in c->exchanges (oldest first) and counted in c->nexchanges
+ * by conn.c before start, and unlinked by the carrier when it gives one up. */
+typedef struct fl__carrier_ops {
+  int version; /* 11 or 20 (fl_info.http_version) */
+  /* The transport is up: take the watcher over. 0 or FL_ENOMEM. */
+  int (*open)(fl__conn *c);
+  /* ex (linked, counted) goes out now. */
+  void (*start)(fl__conn *c, fl__exchange *ex);
+  /* Give ex up without a call to its ops (its owner cancelled). */
+  void (*drop)(fl__conn *c, fl__exchange *ex);
+  /* ex->paused changed. */
+  void (*pause)(fl__conn *c, fl__exchange *ex);
+  /* How many more exchanges it takes now (the connection is open). */
+  uint32_t (*room)(const fl__conn *c, int pipelinable);
+  /* After a user callback: does it still hold ex? Compares pointers only
+   * (ex may be freed). */
+  int (*carries)(const fl__conn *c, const fl__exchange *ex);
+  /* The connection is closing (transport closed already): stop timers,
+   * forget exchanges, set ex->unprocessed on each carried one the server
+   * never processed (those are sent again elsewhere). */
+  void (*close)(fl__conn *c);
+  /* Carrying nothing (idle in the pool): watch the socket as the protocol
+   * wants. 0, or an error (then it is not kept). */
+  int (*watch_idle)(fl__conn *c);
+  /* Free what it holds (after close). */
+  void (*dispose)(fl__conn *c);
+} fl__carrier_ops;
+
+/* engine/carrier.c */
+extern const fl__carrier_ops fl__h1_carrier;
+/* engine/h2.c */
+extern const fl__carrier_ops fl__h2_carrier;
+
 typedef enum fl__conn_state {
   FL__CONN_RESOLVING = 1,
   FL__CONN_CONNECTING, /* TCP, then the tunnel and TLS */
@@ -115,6 +163,7 @@ struct fl__conn {
   const fl__conn_owner_ops *owner;
   const fl__endpoint *ep;
   fl__conn_state state;
+  const fl__carrier_ops *carrier; /* HTTP/1.1 until open says otherwise */
   fl__transport tp;
   fl__io io;
   fl__defer drain_defer; /* reads what the transport buffered (after a resume
@@ -140,7 +189,9 @@ struct fl__conn {
   struct fl__socks *socks; /* the SOCKS handshake's state, only during it */
   int dns_cache_hit;
   int tls_resumed;
-  int reused; /* carried an exchange before */
+  int alpn;          /* what TLS agreed on: 0 nothing, 11 http/1.1, 20 h2 */
+  struct fl__h2 *h2; /* the HTTP/2 session (engine/h2.c), or NULL */
+  int reused;        /* carried an exchange before */
   char remote_ip[46];
   uint16_t remote_port;
   char local_ip[46];
@@ -152,6 +203,7 @@ struct fl__conn {
   /* the pool's */
   struct fl__host *host;
   int connecting_counted; /* counted in the host's connect attempts */
+  int opening_counted;    /* counted in the host's connections not open yet */
   fl__queue host_node;    /* host's idle or busy list; the graveyard once closed */
   fl__queue lru_node;     /* pool's idle list, oldest first */
   fl__queue room_node;    /* host's roomy list: busy, took pipelined requests, may have room */
@@ -165,14 +217,30 @@ void fl__conn_init(fl__conn *c, const fl__conn_env *env, const fl__conn_owner_op
 /* Start making the transport; its outcome comes as owner->ready, or as a
  * failure of what it carries and owner->closed. */
 void fl__conn_connect(fl__conn *c);
-/* How many more exchanges like ex it can take now (0 if it is not open). */
-static inline uint32_t fl__conn_room(const fl__conn *c, int pipelinable) {
-  if (c->state != FL__CONN_OPEN) return 0;
+/* HTTP/1.1's room, inline for the pool's hot path. */
+static inline uint32_t fl__h1_room(const fl__conn *c, int pipelinable) {
   if (c->nexchanges == 0) return 1;
   uint32_t depth = c->env->pipeline_depth;
   if (!c->pipelining || !pipelinable || c->nexchanges >= depth) return 0;
   if (c->max_requests && c->requests_done + c->nexchanges >= c->max_requests) return 0;
   return depth - c->nexchanges;
+}
+/* How many more exchanges like ex it can take now (0 if it is not open). */
+static inline uint32_t fl__conn_room(const fl__conn *c, int pipelinable) {
+  if (c->state != FL__CONN_OPEN) return 0;
+  if (c->carrier == &fl__h1_carrier) return fl__h1_room(c, pipelinable);
+  return c->carrier->room(c, pipelinable);
+}
+/* The one way for the layer above to ask whether c still carries ex after
+ * a call into user code (pointers compared only: ex may be gone). */
+static inline int fl__conn_carries(const fl__conn *c, const fl__exchange *ex) {
+  return c->carrier->carries(c, ex);
+}
+/* Open (carrying or able to), and whether an exchange given now would wait
+ * behind another's response (HTTP/1.1 pipelining). */
+static inline int fl__conn_is_open(const fl__conn *c) { return c->state == FL__CONN_OPEN; }
+static inline int fl__conn_queues_behind(const fl__conn *c) {
+  return c->carrier == &fl__h1_carrier && c->nexchanges > 0;
 }
 /* Carry ex: written at once when the connection is open and free, else when
  * its turn comes. */
@@ -181,8 +249,8 @@ void fl__conn_carry(fl__conn *c, fl__exchange *ex);
  * cut off mid-message leaves the connection unusable: it is closed, and the
  * others it carried are orphaned. */
 void fl__conn_drop(fl__conn *c, fl__exchange *ex);
-/* The first exchange's paused flag changed. */
-void fl__conn_update_pause(fl__conn *c);
+/* ex->paused changed (ex is carried by c). */
+void fl__conn_update_pause(fl__conn *c, fl__exchange *ex);
 /* Carrying nothing: keep reading so a close by the server shows at once. */
 int fl__conn_watch_idle(fl__conn *c);
 /* Close now; err != 0 fails the first exchange with it (msg says why). */
@@ -201,9 +269,6 @@ void fl__conn_tunnel_done(fl__conn *c);
  * (FL_EPROXY). fl__socks_cancel frees its state (harmless without). */
 void fl__socks_start(fl__conn *c);
 void fl__socks_cancel(fl__conn *c);
-/* engine/carrier.c: the HTTP/1.1 exchange I/O once open. */
-int fl__carrier_open(fl__conn *c);
-void fl__carrier_start(fl__conn *c, fl__exchange *ex);
 /* conn.c, for carrier.c and tunnel.c: fail the first exchange with err and
  * close. msg NULL: the error came from the exchange's own ops. early: the
  * failure came before any byte of the response (a stale reused connection

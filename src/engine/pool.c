@@ -151,9 +151,38 @@ static void grant(fl__pool *p, fl__waiter *w, fl__conn *c) {
   w->ops->granted(w, c);
 }
 
+/* An HTTP/2 connection of h with room for one more stream, busy ones first
+ * (RFC 9113 9.1: one connection per origin), or NULL. */
+static fl__conn *mux_target(fl__host *h) {
+  fl__queue *q;
+  fl__queue_foreach(q, &h->busy) {
+    fl__conn *c = fl__container_of(q, fl__conn, host_node);
+    if (c->carrier != &fl__h1_carrier && fl__conn_room(c, 1)) return c;
+  }
+  return NULL;
+}
+
+/* Multiplexing: a stream on a connection with room, or wait while the
+ * first connection has not said (ALPN) whether it multiplexes. 1 if
+ * settled (granted), 0 to go on, -1 to wait. */
+static int try_mux(fl__pool *p, fl__waiter *w, fl__host *h) {
+  if (h->proto == 20) {
+    fl__conn *c = mux_target(h);
+    if (!c) return 0;
+    p->stats.reused++;
+    grant(p, w, c);
+    return 1;
+  }
+  return h->proto == 0 && h->nopening > 0 ? -1 : 0;
+}
+
 /* Give w a connection now if the limits allow. 1 if it is settled. */
 static int try_assign(fl__pool *p, fl__waiter *w) {
   fl__host *h = w->host;
+  if (h->ep.h2 != FL__H2_NO) {
+    int r = try_mux(p, w, h);
+    if (r) return r > 0;
+  }
   if (!w->fresh && !fl__queue_empty(&h->idle)) {
     fl__conn *c = fl__container_of(h->idle.next, fl__conn, host_node);
     fl__queue_remove(&c->host_node);
@@ -188,6 +217,8 @@ static int try_assign(fl__pool *p, fl__waiter *w) {
   }
   fl__queue_insert_tail(&h->busy, &c->host_node);
   h->nconnecting++;
+  h->nopening++;
+  c->opening_counted = 1;
   c->connecting_counted = 1;
   grant(p, w, c);
   if (c->state != FL__CONN_DEAD) fl__conn_connect(c);
@@ -265,10 +296,25 @@ static void conn_connected(fl__conn *c) {
 
 static void conn_answered(fl__conn *c) { connect_over(pool_of(c), c); }
 
+/* The connection is open: its host learns what it speaks; waiters held for
+ * that answer, or for a multiplexed connection's room, go on. */
 static void conn_ready(fl__conn *c) {
   fl__pool *p = pool_of(c);
+  fl__host *h = c->host;
+  int learned = 0;
+  if (c->opening_counted) {
+    c->opening_counted = 0;
+    h->nopening--;
+    learned = h->ep.h2 != FL__H2_NO;
+    if (learned) h->proto = c->carrier->version;
+  }
+  if (c->carrier != &fl__h1_carrier) {
+    if (!fl__queue_empty(&p->waiters)) wake_waiters(p);
+    return;
+  }
   fill_next(p, c);
-  if (c->host && c->host->pipe_fill == c && !fl__queue_empty(&p->waiters)) wake_waiters(p);
+  if ((learned || (c->host && c->host->pipe_fill == c)) && !fl__queue_empty(&p->waiters))
+    wake_waiters(p);
 }
 
 static void conn_idle(fl__conn *c, int reusable) {
@@ -299,6 +345,10 @@ static void conn_closed(fl__conn *c) {
   if (c->connecting_counted) {
     c->connecting_counted = 0;
     h->nconnecting--;
+  }
+  if (c->opening_counted) {
+    c->opening_counted = 0;
+    h->nopening--;
   }
   if (h->pipe_fill == c) h->pipe_fill = NULL;
   fl__timer_stop(&c->idle_timer);

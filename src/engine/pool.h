@@ -54,6 +54,10 @@ struct fl__host {
   uint32_t nconnecting;   /* connects in progress (see connect_over) */
   uint32_t connect_limit; /* of those at once: starts at the pool's max_connecting */
   uint32_t nwaiters;
+  int proto;         /* what its server speaks, once a connection learned it: 0 unknown,
+                         11 HTTP/1.1, 20 HTTP/2 (only for endpoints that may speak h2) */
+  uint32_t nopening; /* connections not open yet (an h2-capable host's requests wait for
+                         the first one's ALPN answer instead of opening more) */
 };
 
 typedef struct fl__pool {

@@ -2,9 +2,10 @@
  *
  * The owner (a request, in the client layer) fills the request side and
  * the ops (its sink), then hands the exchange to a carrier (an HTTP/1.1
- * connection today; an HTTP/2 stream later). The carrier writes the request,
- * feeds the response through the HTTP/1.1 codec (http/h1.h), and reports
- * back only through the ops: this is the one way up from the engine.
+ * connection, or an HTTP/2 stream). The carrier writes the request head
+ * (ex->rh) in its wire format, feeds the response through its codec, and
+ * reports back only through the ops: this is the one way up from the
+ * engine.
  *
  * Rules
  * - ops are called by the carrier while it holds the exchange; done or
@@ -21,9 +22,24 @@
 
 #include "base/buf.h"
 #include "base/common.h"
+#include "base/headers.h"
 #include "http/response.h"
 
 typedef struct fl__exchange fl__exchange;
+
+/* The request head as data, built once by the owner; each carrier writes
+ * its own wire form from it (HTTP/1.1 text, HPACK) and may cache that form
+ * while gen stays the same (a resent request reuses its head). */
+typedef struct fl__req_head {
+  const char *method;    /* the strings are borrowed from the owner */
+  const char *scheme;    /* "http" or "https" */
+  const char *authority; /* Host on HTTP/1.1, :authority on HTTP/2 */
+  const char *path;      /* origin-form target ("/p?q") */
+  int absolute;          /* HTTP/1.1 to a forward proxy: absolute-form target */
+  int minor;             /* HTTP/1.x request line: 1, or 0 for HTTP/1.0 */
+  fl__headers fields;    /* the other fields in order (no Host); framing included */
+  uint32_t gen;          /* bumped by every rebuild (never 0 once built) */
+} fl__req_head;
 
 /* The steps of one exchange, in order; a reused connection skips the
  * first three, and ops->start comes between TLS_DONE and SENT. One call
@@ -32,6 +48,8 @@ typedef enum fl__ex_step {
   FL__EX_RESOLVED,   /* DNS answered for the new connection carrying it */
   FL__EX_CONNECTED,  /* TCP connected */
   FL__EX_TLS_DONE,   /* TLS handshake done */
+  FL__EX_HEAD_OUT,   /* the head goes out now, in ex->head as HTTP/1.1-style
+                        text (the wire form on HTTP/1.1), for the trace hook */
   FL__EX_SENT,       /* all of its request is written (only if wants_sent) */
   FL__EX_INTERIM,    /* a 1xx head is in ex->res (until the step returns) */
   FL__EX_FIRST_BYTE, /* the first byte of its response arrived */
@@ -79,7 +97,9 @@ struct fl__exchange {
   const fl__exchange_ops *ops;
   /* Request side, set by the owner before carrying (the head and body by
    * ops->start at the latest) and left alone while carried. */
-  fl__buf head;     /* the serialized request head */
+  fl__req_head rh; /* the request head (filled by ops->start) */
+  fl__buf head;    /* its text form, written by the carrier for rh.gen == head_gen */
+  uint32_t head_gen;
   const char *body; /* fixed body (borrowed), body_len bytes */
   size_t body_len;
   int streams;            /* the body comes from ops->upload */
@@ -101,6 +121,10 @@ struct fl__exchange {
   int upload_done;
   int response_started;
   int awaiting_continue;  /* head out, body held for a 100 (or the timeout) */
+  uint32_t stream_id;     /* HTTP/2 stream of this carrying; 0 on HTTP/1.x */
+  int unprocessed;        /* the server never processed it (behind another on
+                             HTTP/1.1, refused or past GOAWAY on HTTP/2): a
+                             close resends it elsewhere (orphaned) */
   int64_t content_length; /* of the response, -1 if not given */
   uint64_t body_bytes;    /* of the response, as received */
   uint64_t wire_bytes;    /* of the response as read: heads, framing, body */

@@ -10,12 +10,17 @@ void fl__exchange_init(fl__exchange *ex, const fl__exchange_ops *ops) {
   memset(ex, 0, sizeof *ex);
   ex->ops = ops;
   fl__buf_init(&ex->head);
+  fl__headers_init(&ex->rh.fields);
+  ex->rh.minor = 1;
   fl__queue_init(&ex->node);
   ex->upload_len = -1;
   ex->content_length = -1;
 }
 
-void fl__exchange_dispose(fl__exchange *ex) { fl__buf_dispose(&ex->head); }
+void fl__exchange_dispose(fl__exchange *ex) {
+  fl__buf_dispose(&ex->head);
+  fl__headers_dispose(&ex->rh.fields);
+}
 
 /* ----------------------------------------------------------------- parse */
 
@@ -158,6 +163,8 @@ static unsigned known_header(const char *name, size_t len) {
   default: return 0;
   }
 }
+
+unsigned fl__h1_known_header(const char *name, size_t len) { return known_header(name, len); }
 
 /* Store the field whose value just ended (h->ex is set), and note its kind. */
 static int __attribute__((noinline)) store_field(fl__h1 *h) {
@@ -392,3 +399,17 @@ int fl__h1_put_header(fl__buf *b, const char *name, const char *value) {
 }
 
 int fl__h1_end_head(fl__buf *b) { return fl__buf_puts(b, "\r\n") ? FL_ENOMEM : 0; }
+
+int fl__h1_put_head(fl__buf *b, const fl__req_head *rh) {
+  fl__buf_reset(b);
+  int err = fl__buf_puts(b, rh->method) || fl__buf_puts(b, " ") ||
+            (rh->absolute && (fl__buf_puts(b, rh->scheme) || fl__buf_puts(b, "://") ||
+                              fl__buf_puts(b, rh->authority))) ||
+            fl__buf_puts(b, rh->path) ||
+            fl__buf_puts(b, rh->minor ? " HTTP/1.1\r\nHost: " : " HTTP/1.0\r\nHost: ") ||
+            fl__buf_puts(b, rh->authority) || fl__buf_puts(b, "\r\n");
+  const fl__headers *h = &rh->fields;
+  for (size_t i = 0; !err && i < h->n; i++)
+    err = fl__h1_put_header(b, fl__headers_name(h, i), fl__headers_value(h, i));
+  return err || fl__h1_end_head(b) ? FL_ENOMEM : 0;
+}

@@ -65,6 +65,11 @@ int fl__h1_keep_alive(const fl__h1 *h);
 
 /* Serializing a request head. 0 or FL_ENOMEM. With a scheme, the target
  * is in absolute form: scheme://authority/target (to a forward proxy). */
+/* The FL__H_* kind of a response field some layer above reads, or 0
+ * (name need not be NUL-terminated; any case). */
+unsigned fl__h1_known_header(const char *name, size_t len);
+/* A request head (ex->rh) as HTTP/1.x text into b (reset first). */
+int fl__h1_put_head(fl__buf *b, const fl__req_head *rh);
 int fl__h1_put_request_line(fl__buf *b, const char *method, const char *scheme,
                             const char *authority, const char *target);
 int fl__h1_put_header(fl__buf *b, const char *name, const char *value);

@@ -21,7 +21,7 @@ enum {
 struct fl_response {
   int status; /* 0 until a final head arrived */
   int http_minor;
-  int version; /* 10, 11 or 20; 0 until a head arrived */
+  int version;   /* 10, 11 or 20; 0 until a head arrived */
   unsigned seen; /* FL__H_* present */
   fl__headers headers;
   fl__headers trailers; /* of a chunked body, kept apart (RFC 9110 6.5) */

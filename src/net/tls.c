@@ -90,8 +90,8 @@ void fl__tls_detach(fl__transport *tp) {
   tp->tls->host = NULL;
 }
 
-int fl__tls_start(fl__transport *tp, fl__tls_ctx *t, const char *host, uint16_t port, char *msg,
-                  size_t cap) {
+int fl__tls_start(fl__transport *tp, fl__tls_ctx *t, const char *host, uint16_t port, int offer_h2,
+                  char *msg, size_t cap) {
   char why[256];
   if (t->max_version && t->max_version < t->min_version) {
     fl__msg(msg, cap,
@@ -125,6 +125,10 @@ int fl__tls_start(fl__transport *tp, fl__tls_ctx *t, const char *host, uint16_t 
   SSL_set_bio(c->ssl, b, b); /* the SSL owns it; the fd stays ours */
   SSL_set_app_data(c->ssl, c);
   SSL_set_connect_state(c->ssl);
+  /* ALPN per connection: the context's is "http/1.1"; h2 is offered first
+   * when the endpoint may speak it (0 is success here). */
+  static const unsigned char h2_alpn[] = "\x02h2\x08http/1.1";
+  if (offer_h2 && SSL_set_alpn_protos(c->ssl, h2_alpn, sizeof h2_alpn - 1) != 0) goto fail;
   if (is_ip_literal(host)) {
     /* No SNI for addresses (RFC 6066 section 3); check the IP SAN. */
     if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host) != 1) goto fail;
@@ -209,6 +213,16 @@ int fl__tls_handshake(fl__transport *tp, uint32_t *wait, char *msg, size_t cap) 
 }
 
 int fl__tls_resumed(const fl__transport *tp) { return tp->tls && SSL_session_reused(tp->tls->ssl); }
+
+int fl__tls_alpn(const fl__transport *tp) {
+  const unsigned char *p = NULL;
+  unsigned len = 0;
+  if (!tp->tls) return 0;
+  SSL_get0_alpn_selected(tp->tls->ssl, &p, &len);
+  if (len == 2 && memcmp(p, "h2", 2) == 0) return 20;
+  if (len == 8 && memcmp(p, "http/1.1", 8) == 0) return 11;
+  return 0;
+}
 
 /* ------------------------------------------------------------ transport */
 

@@ -3,7 +3,8 @@
  * Context (fl__tls_ctx, owned by the client): an SSL_CTX with the trust
  * store (the system's, or the CA file/directory given), an optional client
  * certificate, the version bounds (TLS 1.2 minimum by default) and cipher
- * lists, ALPN "http/1.1", verification on unless the client is insecure; the
+ * lists, ALPN "http/1.1" (a connection that may speak HTTP/2 offers "h2"
+ * first, fl__tls_start), verification on unless the client is insecure; the
  * pinned public keys (net/tls_pin.h), checked at the end of every handshake;
  * and the client's session cache, keyed by host name and port. Every TLS setting belongs to the client, so a session can never be
  * resumed, nor a pooled connection reused, under other settings; the pool
@@ -44,8 +45,8 @@ const char *fl__tls_ctx_id(const fl__tls_ctx *t);
  * so closing the transport frees the TLS state. 0, or FL_ENOMEM with a
  * reason in msg; FL_ETLS_HANDSHAKE when the version bounds leave no
  * version (maximum below minimum). */
-int fl__tls_start(fl__transport *tp, fl__tls_ctx *ctx, const char *host, uint16_t port, char *msg,
-                  size_t cap);
+int fl__tls_start(fl__transport *tp, fl__tls_ctx *ctx, const char *host, uint16_t port,
+                  int offer_h2, char *msg, size_t cap);
 /* One nonblocking handshake step: 0 done, FL__TLS_AGAIN (wait for the event
  * put in *wait: FL__POLLIN or FL__POLLOUT), or FL_ETLS_HANDSHAKE /
  * FL_ECERT_VERIFY / FL_EPINNED_PUBKEY (a pinned public key, checked once the
@@ -59,6 +60,9 @@ int fl__tls_handshake(fl__transport *tp, uint32_t *wait, char *msg, size_t cap);
 void fl__tls_detach(fl__transport *tp);
 /* 1 if the finished handshake resumed a session. */
 int fl__tls_resumed(const fl__transport *tp);
+/* What ALPN agreed on in the finished handshake: 20 (h2), 11 (http/1.1) or
+ * 0 (nothing). */
+int fl__tls_alpn(const fl__transport *tp);
 
 extern const struct fl__transport_ops fl__tls_ops;
 

@@ -19,14 +19,14 @@ check_contains "$OUT" "llhttp/" "-V lists llhttp"
 # ---- --help and doc/flurry.1 list the same options
 man=$FL_TEST_SRCDIR/../doc/flurry.1
 flurry --help
-help_opts=$(grep -oE '^ +(-[A-Za-z], )?--[a-z][a-z0-9.-]*' "$OUT" | grep -oE -- '--[a-z0-9.-]+' | sort -u)
+help_opts=$(grep -oE '^ +(-[A-Za-z0-9#:], )?--[a-z][a-z0-9.-]*' "$OUT" | grep -oE -- '--[a-z0-9.-]+' | sort -u)
 man_opts=$(awk 'prev == ".TP" { print } { prev = $1 }' "$man" | grep -oE '\\-\\-[a-z][a-z0-9.\\-]*' |
   sed 's/\\//g' | sort -u)
 check_eq "$man_opts" "$help_opts" "options in --help == options in doc/flurry.1"
 # and the short forms agree too
-help_short=$(grep -oE '^ +-[A-Za-z],' "$OUT" | tr -d ' ,' | sort -u)
-man_short=$(awk 'prev == ".TP" { print } { prev = $1 }' "$man" | grep -oE '^\.B \\-[A-Za-z],' |
-  sed -E 's/^\.B \\(-[A-Za-z]),/\1/' | sort -u)
+help_short=$(grep -oE '^ +-[A-Za-z0-9#:],' "$OUT" | tr -d ' ,' | sort -u)
+man_short=$(awk 'prev == ".TP" { print } { prev = $1 }' "$man" | grep -oE '^\.B \\-[A-Za-z0-9#:],' |
+  sed -E 's/^\.B \\(-[A-Za-z0-9#:]),/\1/' | sort -u)
 check_eq "$man_short" "$help_short" "short options in --help == in doc/flurry.1"
 count=$(echo "$help_opts" | wc -l)
 ((count >= 38)) && pass "--help lists $count options" || fail "--help lists only $count options"

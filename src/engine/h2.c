@@ -1,0 +1,577 @@
+/* The HTTP/2 carrier: nghttp2 driven from our loop. Contract in h2.h; the
+ * request side (heads, bodies) is in h2_send.c. */
+#include "engine/h2_impl.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Header-block bytes (HEADERS and its CONTINUATIONs) past which a block is
+ * a flood, not a head: the connection is dropped instead of decoding on. */
+#define FLOOD_BLOCK_BYTES (2u * 300 * 1024)
+
+static fl__h2 *h2_of(const fl__conn *c) { return c->h2; }
+
+fl__h2_stream *fl__h2_stream_of(fl__h2 *h, int32_t id) {
+  return nghttp2_session_get_stream_user_data(h->s, id);
+}
+
+/* ------------------------------------------------------------- finishing */
+
+/* Take ex off the connection and tell the pool: idle when it was the last
+ * (reusable unless a GOAWAY came), else room for another. */
+static void unlink_ex(fl__conn *c, fl__h2_stream *st) {
+  fl__exchange *ex = st->ex;
+  st->ex = NULL;
+  fl__queue_remove(&ex->node);
+  ex->carrier = NULL;
+  if (c->h2->cur == ex) c->h2->cur = NULL;
+  c->nexchanges--;
+  c->requests_done++;
+  if (c->nexchanges == 0)
+    c->owner->idle(c, !c->h2->goaway);
+  else
+    c->owner->room(c);
+}
+
+void fl__h2_stream_done(fl__conn *c, fl__h2_stream *st) {
+  fl__exchange *ex = st->ex;
+  if (!ex) return;
+  ex->wire_bytes = st->wire_bytes;
+  unlink_ex(c, st);
+  ex->ops->done(ex);
+}
+
+void fl__h2_stream_fail(fl__conn *c, fl__h2_stream *st, int err, const char *msg, int orphaned) {
+  fl__exchange *ex = st->ex;
+  if (!ex) return;
+  unlink_ex(c, st);
+  fl__ex_failure f = {.err = err, .msg = msg, .orphaned = orphaned};
+  ex->ops->failed(ex, &f);
+}
+
+/* Our side ends the stream (an owner's error, a cap): RST_STREAM, and the
+ * owner hears err now; nghttp2's close of it finds no exchange. */
+void fl__h2_stream_abort(fl__conn *c, fl__h2_stream *st, int err, const char *msg) {
+  nghttp2_submit_rst_stream(c->h2->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+  fl__h2_stream_fail(c, st, err, msg, 0);
+  fl__h2_flush_soon(c);
+}
+
+/* ------------------------------------------------------------- response */
+
+/* The body's bytes to the owner; the stream window is given back as it
+ * takes them. 0, or 1 if the stream went away. */
+static int deliver(fl__conn *c, fl__h2_stream *st, const uint8_t *data, size_t len) {
+  fl__exchange *ex = st->ex;
+  fl__h2 *h = c->h2;
+  ex->body_bytes += len;
+  ex->ops->step(ex, FL__EX_ACTIVITY);
+  h->cur = ex;
+  int r = ex->ops->body(ex, (const char *)data, len);
+  if (h->cur != ex || c->state != FL__CONN_OPEN) return 1; /* dropped (cancelled or freed) */
+  h->cur = NULL;
+  nghttp2_session_consume_stream(h->s, st->id, len);
+  if (r == FL__EX_ABANDON_BODY) { /* a redirect's long body: reset it and go on */
+    nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+    fl__h2_stream_done(c, st);
+    fl__h2_flush_soon(c);
+    return 1;
+  }
+  if (r < 0) {
+    fl__h2_stream_abort(c, st, r, NULL);
+    return 1;
+  }
+  return 0;
+}
+
+/* The end of a response whose stream closed cleanly. */
+static void response_end(fl__conn *c, fl__h2_stream *st) {
+  fl__exchange *ex = st->ex;
+  if (ex->res->status < 200) {
+    fl__h2_stream_fail(c, st, FL_EHTTP2_STREAM, "HTTP/2 stream ended without a final response", 0);
+    return;
+  }
+  c->h2->cur = ex;
+  int r = ex->ops->body(ex, NULL, 0);
+  if (c->h2->cur != ex || c->state != FL__CONN_OPEN) return;
+  c->h2->cur = NULL;
+  if (r < 0 && r != FL__EX_ABANDON_BODY) {
+    fl__h2_stream_fail(c, st, r, NULL, 0);
+    return;
+  }
+  fl__h2_stream_done(c, st);
+}
+
+/* Held bytes of a resumed stream, then its end if it came. */
+void fl__h2_drain_held(fl__conn *c, fl__h2_stream *st) {
+  while (st->ex && !st->ex->paused && st->held_off < st->held.len) {
+    size_t n = st->held.len - st->held_off;
+    if (n > 16384) n = 16384;
+    const uint8_t *p = (const uint8_t *)st->held.data + st->held_off;
+    st->held_off += n;
+    if (deliver(c, st, p, n)) return;
+  }
+  if (!st->ex || st->ex->paused) return;
+  fl__buf_reset(&st->held);
+  st->held_off = 0;
+  if (st->closed) {
+    if (st->close_code == NGHTTP2_NO_ERROR)
+      response_end(c, st);
+    else
+      fl__h2_stream_fail(c, st, FL_EHTTP2_STREAM, st->close_msg, 0);
+    if (c->state == FL__CONN_OPEN) fl__h2_stream_release(c, st);
+  }
+}
+
+/* The stream ends with err (nghttp2 resets it; its close reports err). */
+static int cap_fail(fl__h2_stream *st, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int cap_fail(fl__h2_stream *st, int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  st->err = err;
+  vsnprintf(st->close_msg, sizeof st->close_msg, fmt, ap);
+  va_end(ap);
+  return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+}
+
+static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *data) {
+  FL__UNUSED(s);
+  fl__conn *c = data;
+  fl__h2 *h = c->h2;
+  if (c->state != FL__CONN_OPEN) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  if (hd->type == NGHTTP2_HEADERS) h->block_bytes = hd->length;
+  if (hd->type == NGHTTP2_CONTINUATION) {
+    h->block_bytes += hd->length;
+    if (h->block_bytes > FLOOD_BLOCK_BYTES) {
+      snprintf(h->why, sizeof h->why, "a header block over %u bytes (CONTINUATION flood)",
+               FLOOD_BLOCK_BYTES);
+      return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+  }
+  return 0;
+}
+
+static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *data) {
+  fl__conn *c = data;
+  if (c->state != FL__CONN_OPEN) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  fl__h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+  if (!st || !st->ex) return 0;
+  fl__exchange *ex = st->ex;
+  st->head_bytes = 0;
+  st->head_count = 0;
+  st->status = 0;
+  if (!ex->response_started) {
+    ex->response_started = 1;
+    ex->ops->step(ex, FL__EX_FIRST_BYTE);
+  }
+  return 0;
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
+                     const uint8_t *value, size_t vlen, uint8_t flags, void *data) {
+  FL__UNUSED(flags);
+  fl__conn *c = data;
+  if (c->state != FL__CONN_OPEN) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  fl__h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+  if (!st || !st->ex || st->err) return 0;
+  fl__exchange *ex = st->ex;
+  const fl__conn_env *env = c->env;
+  uint32_t field = (uint32_t)(nlen + vlen + 32); /* as SETTINGS_MAX_HEADER_LIST_SIZE counts */
+  st->head_bytes += field;
+  st->all_head_bytes += field;
+  st->wire_bytes += nlen + vlen;
+  if (env->max_header_line_bytes && nlen + vlen > env->max_header_line_bytes)
+    return cap_fail(st, FL_EHEADER_TOO_LARGE, "a response header field exceeds %u bytes",
+                    env->max_header_line_bytes);
+  if (env->max_header_bytes && st->head_bytes > env->max_header_bytes)
+    return cap_fail(st, FL_EHEADER_TOO_LARGE, "response headers exceed %u bytes",
+                    env->max_header_bytes);
+  if (st->all_head_bytes > FL__H1_ALL_HEADS_MAX)
+    return cap_fail(st, FL_EHEADER_TOO_LARGE, "response heads exceed %u bytes in all",
+                    FL__H1_ALL_HEADS_MAX);
+  if (nlen && name[0] == ':') {
+    if (nlen == 7 && memcmp(name, ":status", 7) == 0) {
+      if (vlen != 3 || value[0] < '1' || value[0] > '9' || value[1] < '0' || value[1] > '9' ||
+          value[2] < '0' || value[2] > '9') {
+        st->err = FL_EHTTP2_STREAM;
+        snprintf(st->close_msg, sizeof st->close_msg, "malformed :status in HTTP/2 stream %d",
+                 (int)st->id);
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      }
+      st->status = (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0');
+    }
+    return 0;
+  }
+  if (env->max_header_count && ++st->head_count > env->max_header_count)
+    return cap_fail(st, FL_ETOO_MANY_HEADERS, "response has more than %u headers",
+                    env->max_header_count);
+  fl_response *res = ex->res;
+  unsigned kind = fl__h1_known_header((const char *)name, nlen);
+  if (st->final_seen) { /* trailers */
+    if (fl__headers_add(&res->trailers, (const char *)name, nlen, (const char *)value, vlen))
+      goto nomem;
+    return 0;
+  }
+  if (nlen == 14 && fl__strncaseeq((const char *)name, "content-length", 14)) {
+    int64_t v = 0;
+    for (size_t i = 0; i < vlen && v < ((int64_t)1 << 56); i++)
+      v = value[i] >= '0' && value[i] <= '9' ? v * 10 + (value[i] - '0') : -1;
+    ex->content_length = v >= 0 ? v : -1;
+  }
+  res->seen |= kind;
+  if (ex->known_headers_only && !kind) return 0;
+  if (fl__headers_add(&res->headers, (const char *)name, nlen, (const char *)value, vlen))
+    goto nomem;
+  return 0;
+nomem:
+  return cap_fail(st, FL_ENOMEM, "out of memory");
+}
+
+/* A whole head arrived: an interim one to the trace, the final one to the
+ * owner, trailers kept. */
+static void head_done(fl__conn *c, fl__h2_stream *st) {
+  fl__exchange *ex = st->ex;
+  fl_response *res = ex->res;
+  if (st->final_seen) return; /* trailers: nothing more to do */
+  res->version = 20;
+  res->http_minor = 0;
+  res->status = st->status;
+  if (st->status < 200) { /* interim: shown, then forgotten */
+    ex->ops->step(ex, FL__EX_INTERIM);
+    if (st->ex != ex || c->state != FL__CONN_OPEN) return;
+    fl__headers_reset(&res->headers);
+    res->seen = 0;
+    res->status = 0;
+    ex->content_length = -1;
+    return;
+  }
+  st->final_seen = 1;
+  if (ex->head_only || st->status == 204 || st->status == 304) ex->content_length = -1;
+  c->h2->cur = ex;
+  int r = ex->ops->head(ex);
+  if (c->h2->cur != ex || c->state != FL__CONN_OPEN) return;
+  c->h2->cur = NULL;
+  if (r == FL__EX_ABANDON_BODY) {
+    nghttp2_submit_rst_stream(c->h2->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+    fl__h2_stream_done(c, st);
+    fl__h2_flush_soon(c);
+  } else if (r < 0) {
+    fl__h2_stream_abort(c, st, r, NULL);
+  }
+}
+
+static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *data) {
+  fl__conn *c = data;
+  fl__h2 *h = c->h2;
+  if (c->state != FL__CONN_OPEN) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  switch (f->hd.type) {
+  case NGHTTP2_HEADERS: {
+    fl__h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+    if (st && st->ex && !st->err) {
+      if (st->status == 0 && !st->final_seen) {
+        st->err = FL_EHTTP2_STREAM;
+        snprintf(st->close_msg, sizeof st->close_msg, "no :status in HTTP/2 stream %d",
+                 (int)st->id);
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR);
+        break;
+      }
+      head_done(c, st);
+    }
+    break;
+  }
+  case NGHTTP2_GOAWAY:
+    h->goaway = 1;
+    h->goaway_code = f->goaway.error_code;
+    h->last_stream_id = f->goaway.last_stream_id;
+    c->pipelining = 0;
+    break;
+  case NGHTTP2_PING:
+    if (f->hd.flags & NGHTTP2_FLAG_ACK) h->ping_out = 0;
+    break;
+  case NGHTTP2_SETTINGS:
+    if (!(f->hd.flags & NGHTTP2_FLAG_ACK) && c->nexchanges) c->owner->room(c);
+    break;
+  default: break;
+  }
+  return 0;
+}
+
+static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
+                         size_t len, void *ud) {
+  FL__UNUSED(flags);
+  fl__conn *c = ud;
+  if (c->state != FL__CONN_OPEN) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  nghttp2_session_consume_connection(s, len); /* the connection window: at once */
+  fl__h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+  if (!st || !st->ex || st->err) {
+    nghttp2_session_consume_stream(s, id, len);
+    return 0;
+  }
+  st->wire_bytes += len;
+  if (st->ex->paused || st->held_off < st->held.len) { /* held: the stream window stays shut */
+    if (fl__buf_append(&st->held, (const char *)data, len))
+      return cap_fail(st, FL_ENOMEM, "out of memory");
+    return 0;
+  }
+  deliver(c, st, data, len);
+  return 0;
+}
+
+void fl__h2_stream_release(fl__conn *c, fl__h2_stream *st) {
+  if (!st->closed || st->ex) return;
+  if (c->h2->s) nghttp2_session_set_stream_user_data(c->h2->s, st->id, NULL);
+  fl__queue_remove(&st->node);
+  fl__buf_dispose(&st->held);
+  free(st);
+}
+
+static void stream_closed(fl__conn *c, fl__h2_stream *st, int32_t id, uint32_t code);
+
+static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *ud) {
+  fl__conn *c = ud;
+  fl__h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+  if (!st) return 0;
+  st->closed = 1;
+  st->close_code = code;
+  if (st->ex && c->state == FL__CONN_OPEN) stream_closed(c, st, id, code);
+  if (c->state == FL__CONN_OPEN) fl__h2_stream_release(c, st);
+  return 0;
+}
+
+static void stream_closed(fl__conn *c, fl__h2_stream *st, int32_t id, uint32_t code) {
+  if (st->err) { /* ours: a cap, a malformed head, an upload that failed */
+    fl__h2_stream_fail(c, st, st->err, st->close_msg, 0);
+    return;
+  }
+  if (code == NGHTTP2_REFUSED_STREAM || (c->h2->goaway && id > c->h2->last_stream_id)) {
+    st->ex->unprocessed = 1;
+    fl__h2_stream_fail(c, st, FL_EHTTP2_STREAM, "the server refused the HTTP/2 stream", 1);
+    return;
+  }
+  if (code != NGHTTP2_NO_ERROR) {
+    snprintf(st->close_msg, sizeof st->close_msg, "HTTP/2 stream %d was reset: %s (%u)", (int)id,
+             nghttp2_http2_strerror(code), code);
+    if (st->held_off < st->held.len) return; /* after the held bytes */
+    fl__h2_stream_fail(c, st, FL_EHTTP2_STREAM, st->close_msg, 0);
+    return;
+  }
+  if (st->ex->paused || st->held_off < st->held.len) return; /* ends when drained */
+  response_end(c, st);
+  return;
+}
+
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
+  fl__conn *c = ud;
+  if (f->hd.type == NGHTTP2_GOAWAY) {
+    c->h2->goaway = 1;
+    c->pipelining = 0;
+    if (f->goaway.error_code != NGHTTP2_NO_ERROR && !c->h2->why[0])
+      snprintf(c->h2->why, sizeof c->h2->why, "HTTP/2 connection error: %s",
+               nghttp2_http2_strerror(f->goaway.error_code));
+  }
+  if (c->state != FL__CONN_OPEN || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+  if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) return 0;
+  fl__h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+  if (st && st->ex && st->ex->wants_sent) st->ex->ops->step(st->ex, FL__EX_SENT);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ I/O */
+
+static const char *io_error_text(const fl__conn *c, int e) {
+  const char *why = e == EPROTO && c->tp.ops->failure ? c->tp.ops->failure(&c->tp) : NULL;
+  return why ? why : strerror(e);
+}
+
+/* nghttp2 cannot go on (a connection error it answered with GOAWAY, or
+ * ours): every stream fails. */
+static void session_failed(fl__conn *c, int rv) {
+  fl__h2 *h = c->h2;
+  if (!h->why[0])
+    snprintf(h->why, sizeof h->why, "HTTP/2 framing layer error: %s", nghttp2_strerror(rv));
+  char msg[sizeof h->why];
+  memcpy(msg, h->why, sizeof msg);
+  fl__conn_fail(c, FL_EHTTP2, 0, msg);
+}
+
+/* Update EPOLLOUT: armed exactly while bytes wait for the socket (or TLS
+ * waits for it to read). */
+static void settle_out(fl__conn *c) {
+  fl__h2 *h = c->h2;
+  int need = h->out_off < h->out.len;
+  if (c->tp.ops->wants && c->tp.ops->wants(&c->tp, 0) == FL__POLLOUT) need = 1;
+  int have = (c->io.want & FL__POLLOUT) != 0;
+  if (need && !have && fl__io_start(c->env->loop, &c->io, FL__POLLOUT))
+    fl__conn_fail(c, FL_ENOMEM, 0, "out of memory");
+  else if (!need && have)
+    fl__io_stop(c->env->loop, &c->io, FL__POLLOUT);
+}
+
+/* Write what nghttp2 has to send, gathered into one buffer per write. */
+void fl__h2_flush(fl__conn *c) {
+  fl__h2 *h = c->h2;
+  if (h->in_session) { /* inside nghttp2: after it returns */
+    h->flush_again = 1;
+    return;
+  }
+  while (c->state == FL__CONN_OPEN) {
+    if (h->out_off == h->out.len) {
+      fl__buf_reset(&h->out);
+      h->out_off = 0;
+      while (h->out.len < 65536) {
+        const uint8_t *p;
+        h->in_session = 1;
+        ssize_t n = nghttp2_session_mem_send(h->s, &p);
+        h->in_session = 0;
+        if (c->state != FL__CONN_OPEN) return;
+        if (n < 0) {
+          session_failed(c, (int)n);
+          return;
+        }
+        if (n == 0) break;
+        if (fl__buf_append(&h->out, (const char *)p, (size_t)n)) {
+          fl__conn_fail(c, FL_ENOMEM, 0, "out of memory");
+          return;
+        }
+      }
+      if (h->out.len == 0) break;
+    }
+    struct iovec iov = {.iov_base = h->out.data + h->out_off, .iov_len = h->out.len - h->out_off};
+    ssize_t w = c->tp.ops->writev(&c->tp, &iov, 1);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      int e = errno;
+      fl__conn_failf(c, e == ECONNRESET ? FL_ECONN_RESET : FL_ESEND, 0,
+                     "failed sending on the HTTP/2 connection: %s", io_error_text(c, e));
+      return;
+    }
+    c->env->stats->writes++;
+    h->out_off += (size_t)w;
+  }
+  if (c->state != FL__CONN_OPEN) return;
+  if (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s) &&
+      h->out_off == h->out.len) {
+    if (c->nexchanges)
+      session_failed(c, NGHTTP2_ERR_EOF);
+    else
+      fl__conn_close(c, 0, NULL);
+    return;
+  }
+  settle_out(c);
+}
+
+static void eof(fl__conn *c) {
+  fl__h2 *h = c->h2;
+  if (c->nexchanges == 0) {
+    fl__conn_close(c, 0, NULL);
+    return;
+  }
+  fl__exchange *ex = fl__container_of(c->exchanges.next, fl__exchange, node);
+  if (h->why[0]) {
+    session_failed(c, 0);
+    return;
+  }
+  fl__conn_failf(c, FL_EHTTP2_STREAM, !ex->response_started,
+                 "HTTP/2 stream %u was not closed cleanly before the end of the connection",
+                 ex->stream_id);
+}
+
+void fl__h2_read(fl__conn *c) {
+  fl__h2 *h = c->h2;
+  char *rbuf = c->env->rbuf;
+  for (size_t budget = FL__READ_BUDGET; c->state == FL__CONN_OPEN;) {
+    if (budget < FL__READ_BUF_SIZE) {
+      if (c->tp.ops->pending && c->tp.ops->pending(&c->tp))
+        fl__defer_schedule(c->env->loop, &c->drain_defer);
+      break;
+    }
+    ssize_t n = c->tp.ops->read(&c->tp, rbuf, FL__READ_BUF_SIZE);
+    if (n == 0) {
+      eof(c);
+      return;
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      int e = errno;
+      fl__conn_failf(c, e == ECONNRESET ? FL_ECONN_RESET : FL_ERECV, 0,
+                     "failed receiving on the HTTP/2 connection: %s", io_error_text(c, e));
+      return;
+    }
+    if (!h->answered) {
+      h->answered = 1;
+      c->owner->answered(c);
+      if (c->state != FL__CONN_OPEN) return;
+    }
+    budget -= (size_t)n;
+    h->in_session = 1;
+    ssize_t rv = nghttp2_session_mem_recv(h->s, (const uint8_t *)rbuf, (size_t)n);
+    h->in_session = 0;
+    if (c->state != FL__CONN_OPEN) return;
+    if (rv < 0) {
+      session_failed(c, (int)rv);
+      return;
+    }
+    if ((size_t)n < FL__READ_BUF_SIZE && !(c->tp.ops->pending && c->tp.ops->pending(&c->tp))) break;
+  }
+  if (c->state == FL__CONN_OPEN) fl__h2_flush(c);
+}
+
+/* ------------------------------------------------------------ the session */
+
+int fl__h2_session_new(fl__conn *c) {
+  fl__h2 *h = calloc(1, sizeof *h);
+  if (!h) return FL_ENOMEM;
+  fl__buf_init(&h->out);
+  fl__queue_init(&h->streams);
+  c->h2 = h;
+  nghttp2_session_callbacks *cb;
+  nghttp2_option *opt;
+  if (nghttp2_session_callbacks_new(&cb)) return FL_ENOMEM;
+  if (nghttp2_option_new(&opt)) {
+    nghttp2_session_callbacks_del(cb);
+    return FL_ENOMEM;
+  }
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_max_reserved_remote_streams(opt, 0);
+  nghttp2_option_set_peer_max_concurrent_streams(opt, 100); /* until its SETTINGS say */
+  int rv = nghttp2_session_client_new2(&h->s, cb, c, opt);
+  nghttp2_session_callbacks_del(cb);
+  nghttp2_option_del(opt);
+  if (rv) return FL_ENOMEM;
+  nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+                                 {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100},
+                                 {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, FL__H2_STREAM_WINDOW}};
+  if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]) ||
+      nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, FL__H2_CONN_WINDOW))
+    return FL_ENOMEM;
+  c->env->stats->h2_connections++;
+  return 0;
+}
+
+void fl__h2_session_free(fl__conn *c) {
+  fl__h2 *h = h2_of(c);
+  if (!h) return;
+  if (h->s) nghttp2_session_del(h->s);
+  while (!fl__queue_empty(&h->streams)) {
+    fl__h2_stream *st = fl__container_of(h->streams.next, fl__h2_stream, node);
+    fl__queue_remove(&st->node);
+    fl__buf_dispose(&st->held);
+    free(st);
+  }
+  fl__buf_dispose(&h->out);
+  free(h);
+  c->h2 = NULL;
+}

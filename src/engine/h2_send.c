@@ -1,0 +1,345 @@
+/* The HTTP/2 carrier's ops: streams started (the request head as HPACK
+ * fields, the body through a data provider under flow control), dropped,
+ * paused; the connection's watcher, PING timer and close. Contract in h2.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/h2_impl.h"
+
+void fl__h2_flush_soon(fl__conn *c) {
+  if (c->h2->in_session)
+    c->h2->flush_again = 1;
+  else
+    fl__defer_schedule(c->env->loop, &c->flush_defer);
+}
+
+/* ----------------------------------------------------------- request head */
+
+/* Fields HTTP/2 forbids (RFC 9113 8.2.2), those it says otherwise (Host is
+ * :authority) and Expect (no 100-continue wait on a stream). */
+static int dropped_field(const char *name, const char *value) {
+  static const char *const drop[] = {"connection", "keep-alive",        "proxy-connection",
+                                     "upgrade",    "transfer-encoding", "host",
+                                     "expect"};
+  for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
+    if (fl__strcaseeq(name, drop[i])) return 1;
+  return fl__strcaseeq(name, "te") && !fl__strcaseeq(value, "trailers");
+}
+
+/* The head as HPACK fields (names lower-cased into names), and as
+ * HTTP/1.1-style text in ex->head for the trace hook. */
+static int build_fields(fl__exchange *ex, fl__buf *names, nghttp2_nv **out, size_t *n) {
+  const fl__req_head *rh = &ex->rh;
+  const fl__headers *h = &rh->fields;
+  nghttp2_nv *nv = malloc((h->n + 4) * sizeof *nv);
+  if (!nv) return FL_ENOMEM;
+  fl__buf_reset(names);
+  size_t *offs = malloc((h->n + 1) * sizeof *offs);
+  if (!offs) {
+    free(nv);
+    return FL_ENOMEM;
+  }
+  for (size_t i = 0; i < h->n; i++) {
+    const char *name = fl__headers_name(h, i);
+    offs[i] = names->len;
+    if (fl__buf_puts(names, name) || fl__buf_append(names, "", 1)) goto nomem;
+    for (char *p = names->data + offs[i]; *p; p++)
+      if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
+  }
+  size_t k = 0;
+#define NV(nm, nl, v, vl)                                                                          \
+  nv[k++] = (nghttp2_nv){(uint8_t *)(nm), (uint8_t *)(v), (nl), (vl), NGHTTP2_NV_FLAG_NONE}
+  NV(":method", 7, rh->method, strlen(rh->method));
+  NV(":scheme", 7, rh->scheme, strlen(rh->scheme));
+  NV(":authority", 10, rh->authority, strlen(rh->authority));
+  NV(":path", 5, rh->path, strlen(rh->path));
+  fl__buf *t = &ex->head; /* for the trace: as curl -v shows an HTTP/2 request */
+  fl__buf_reset(t);
+  ex->head_gen = 0; /* not the HTTP/1.1 form any more */
+  int err = fl__buf_puts(t, rh->method) || fl__buf_puts(t, " ") || fl__buf_puts(t, rh->path) ||
+            fl__buf_puts(t, " HTTP/2\r\nHost: ") || fl__buf_puts(t, rh->authority) ||
+            fl__buf_puts(t, "\r\n");
+  for (size_t i = 0; !err && i < h->n; i++) {
+    const char *name = names->data + offs[i], *value = fl__headers_value(h, i);
+    if (dropped_field(name, value)) continue;
+    NV(name, strlen(name), value, strlen(value));
+    err = fl__h1_put_header(t, fl__headers_name(h, i), value);
+  }
+#undef NV
+  if (err || fl__h1_end_head(t)) goto nomem;
+  free(offs);
+  *out = nv;
+  *n = k;
+  return 0;
+nomem:
+  free(offs);
+  free(nv);
+  return FL_ENOMEM;
+}
+
+/* ----------------------------------------------------------- request body */
+
+static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *ud) {
+  FL__UNUSED(s), FL__UNUSED(id);
+  fl__conn *c = ud;
+  fl__h2_stream *st = src->ptr;
+  fl__exchange *ex = st->ex;
+  if (!ex || c->state != FL__CONN_OPEN) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  if (!ex->streams) {
+    size_t n = ex->body_len - st->body_off;
+    if (n > len) n = len;
+    memcpy(buf, ex->body + st->body_off, n);
+    st->body_off += n;
+    if (st->body_off == ex->body_len) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (ex->bytes_sent) *ex->bytes_sent += n;
+    return (ssize_t)n;
+  }
+  size_t want = len;
+  if (ex->upload_len >= 0) {
+    uint64_t left = (uint64_t)ex->upload_len - ex->upload_sent;
+    if (left < want) want = (size_t)left;
+    if (want == 0) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return 0;
+    }
+  }
+  long n = ex->ops->upload(ex, (char *)buf, want);
+  if (st->ex != ex || c->state != FL__CONN_OPEN) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  if (n < 0 || (n == 0 && ex->upload_len >= 0)) {
+    st->err = FL_EREAD;
+    if (n < 0)
+      snprintf(st->close_msg, sizeof st->close_msg, "upload callback failed");
+    else
+      snprintf(st->close_msg, sizeof st->close_msg, "the upload ended after %llu of its %lld bytes",
+               (unsigned long long)ex->upload_sent, (long long)ex->upload_len);
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  if ((size_t)n > want) n = (long)want;
+  ex->upload_sent += (uint64_t)n;
+  if (ex->bytes_sent) *ex->bytes_sent += (uint64_t)n;
+  if (n == 0 || (ex->upload_len >= 0 && ex->upload_sent == (uint64_t)ex->upload_len))
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+  return n;
+}
+
+/* ------------------------------------------------------------------ ops */
+
+static void give_up_unsent(fl__conn *c, fl__exchange *ex, int err, const char *msg, int orphan) {
+  fl__queue_remove(&ex->node);
+  ex->carrier = NULL;
+  if (--c->nexchanges == 0) c->owner->idle(c, !c->h2->goaway);
+  ex->unprocessed = orphan;
+  fl__ex_failure f = {.err = err, .msg = msg, .orphaned = orphan};
+  ex->ops->failed(ex, &f);
+}
+
+static void h2_start(fl__conn *c, fl__exchange *ex) {
+  fl__h2 *h = c->h2;
+  ex->woff = 0;
+  ex->upload_sent = 0;
+  ex->upload_done = 0;
+  ex->response_started = 0;
+  ex->awaiting_continue = 0;
+  ex->content_length = -1;
+  ex->body_bytes = 0;
+  ex->expect_ms = 0;
+  int err = ex->ops->start(ex);
+  if (c->state != FL__CONN_OPEN || ex->carrier != c) return; /* a hook cancelled it */
+  ex->expect_ms = 0;                                         /* no 100-continue wait on a stream */
+  nghttp2_nv *nv = NULL;
+  size_t nnv = 0;
+  fl__buf names;
+  fl__buf_init(&names);
+  if (!err) err = build_fields(ex, &names, &nv, &nnv);
+  if (!err) {
+    ex->ops->step(ex, FL__EX_HEAD_OUT);
+    if (c->state != FL__CONN_OPEN || ex->carrier != c) { /* the trace hook cancelled it */
+      free(nv);
+      fl__buf_dispose(&names);
+      return;
+    }
+  }
+  fl__h2_stream *st = err ? NULL : calloc(1, sizeof *st);
+  if (!err && !st) err = FL_ENOMEM;
+  if (err) {
+    free(nv);
+    fl__buf_dispose(&names);
+    give_up_unsent(c, ex, err, err == FL_ENOMEM ? "out of memory" : NULL, 0);
+    return;
+  }
+  st->ex = ex;
+  fl__buf_init(&st->held);
+  nghttp2_data_provider prd = {.source.ptr = st, .read_callback = read_body};
+  int has_body = ex->streams || ex->body_len > 0;
+  int32_t id = nghttp2_submit_request(h->s, NULL, nv, nnv, has_body ? &prd : NULL, st);
+  free(nv);
+  fl__buf_dispose(&names);
+  if (id < 0) {
+    free(st);
+    give_up_unsent(c, ex, FL_EHTTP2, "the HTTP/2 connection takes no more streams",
+                   id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE);
+    return;
+  }
+  st->id = id;
+  ex->stream_id = (uint32_t)id;
+  fl__queue_insert_tail(&h->streams, &st->node);
+  c->env->stats->h2_streams++;
+  ex->wire_bytes = 0;
+  fl__h2_flush_soon(c); /* streams started in one loop pass leave in one write */
+}
+
+static void h2_drop(fl__conn *c, fl__exchange *ex) {
+  fl__h2 *h = c->h2;
+  fl__h2_stream *st = ex->stream_id ? fl__h2_stream_of(h, (int32_t)ex->stream_id) : NULL;
+  if (st && st->ex == ex) {
+    st->ex = NULL;
+    if (!st->closed) nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+    fl__h2_stream_release(c, st);
+  }
+  fl__queue_remove(&ex->node);
+  ex->carrier = NULL;
+  if (h->cur == ex) h->cur = NULL;
+  if (--c->nexchanges == 0)
+    c->owner->idle(c, !h->goaway);
+  else
+    c->owner->room(c);
+  if (c->state == FL__CONN_OPEN) fl__h2_flush_soon(c);
+}
+
+static void h2_pause(fl__conn *c, fl__exchange *ex) {
+  if (!ex->paused) fl__defer_schedule(c->env->loop, &c->drain_defer); /* its held bytes */
+}
+
+static uint32_t h2_room(const fl__conn *c, int pipelinable) {
+  FL__UNUSED(pipelinable);
+  const fl__h2 *h = c->h2;
+  if (h->goaway) return 0;
+  uint32_t limit =
+      nghttp2_session_get_remote_settings(h->s, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+  if (c->env->h2_max_streams && c->env->h2_max_streams < limit) limit = c->env->h2_max_streams;
+  return c->nexchanges < limit ? limit - c->nexchanges : 0;
+}
+
+static int h2_carries(const fl__conn *c, const fl__exchange *ex) {
+  return c->h2 && c->h2->cur == ex;
+}
+
+/* Streams the server will never process go out again. */
+static void h2_close(fl__conn *c) {
+  fl__timer_stop(&c->expect_timer);
+  fl__defer_cancel(&c->flush_defer);
+  fl__defer_cancel(&c->drain_defer);
+  fl__h2 *h = c->h2;
+  if (!h) return;
+  h->cur = NULL;
+  fl__queue *q;
+  fl__queue_foreach(q, &h->streams) {
+    fl__h2_stream *st = fl__container_of(q, fl__h2_stream, node);
+    if (st->ex && h->goaway && st->id > h->last_stream_id) st->ex->unprocessed = 1;
+    st->ex = NULL;
+  }
+}
+
+static int h2_watch_idle(fl__conn *c) {
+  if (!(c->io.want & FL__POLLIN)) return fl__io_start(c->env->loop, &c->io, FL__POLLIN);
+  return 0;
+}
+
+static void h2_dispose(fl__conn *c) { fl__h2_session_free(c); }
+
+/* ------------------------------------------------------ loop callbacks */
+
+static void io_cb(fl_loop *loop, fl__io *io, uint32_t events) {
+  FL__UNUSED(loop);
+  fl__conn *c = fl__container_of(io, fl__conn, io);
+  fl__guard *g = c->env->guard;
+  fl__guard_enter(g);
+  if (events & (FL__POLLIN | EPOLLHUP | EPOLLERR)) fl__h2_read(c);
+  if (c->state == FL__CONN_OPEN && (events & FL__POLLOUT)) fl__h2_flush(c);
+  if (c->state == FL__CONN_OPEN && c->h2->flush_again) {
+    c->h2->flush_again = 0;
+    fl__h2_flush(c);
+  }
+  fl__guard_leave(g);
+}
+
+static void flush_defer_cb(fl__defer *d) {
+  fl__conn *c = fl__container_of(d, fl__conn, flush_defer);
+  fl__guard *g = c->env->guard;
+  fl__guard_enter(g);
+  if (c->state == FL__CONN_OPEN) fl__h2_flush(c);
+  fl__guard_leave(g);
+}
+
+/* Resumed streams get their held bytes; the transport's buffered ones are
+ * read (a read budget ran out). */
+static void drain_defer_cb(fl__defer *d) {
+  fl__conn *c = fl__container_of(d, fl__conn, drain_defer);
+  fl__guard *g = c->env->guard;
+  fl__guard_enter(g);
+  fl__queue *q = c->h2 ? c->h2->streams.next : NULL;
+  while (c->state == FL__CONN_OPEN && q != &c->h2->streams) {
+    fl__h2_stream *st = fl__container_of(q, fl__h2_stream, node);
+    q = q->next; /* draining may free st; the next one stays */
+    if (st->ex && !st->ex->paused && st->held_off < st->held.len) {
+      fl__h2_drain_held(c, st);
+      break; /* one per pass: the list may have changed; go on next pass */
+    }
+  }
+  if (c->state == FL__CONN_OPEN) {
+    for (q = c->h2->streams.next; q != &c->h2->streams; q = q->next) {
+      fl__h2_stream *st = fl__container_of(q, fl__h2_stream, node);
+      if (st->ex && !st->ex->paused && st->held_off < st->held.len) {
+        fl__defer_schedule(c->env->loop, &c->drain_defer);
+        break;
+      }
+    }
+    fl__h2_read(c);
+  }
+  fl__guard_leave(g);
+}
+
+/* PING keep-alive: an unanswered PING from the last round closes it. */
+static void ping_cb(fl__timer *t) {
+  fl__conn *c = fl__container_of(t, fl__conn, expect_timer);
+  fl__guard *g = c->env->guard;
+  fl__guard_enter(g);
+  if (c->state == FL__CONN_OPEN) {
+    if (c->h2->ping_out) {
+      fl__conn_failf(c, FL_EHTTP2, 0, "no PING acknowledgement within %u ms", c->env->h2_ping_ms);
+    } else {
+      c->h2->ping_out = 1;
+      nghttp2_submit_ping(c->h2->s, NGHTTP2_FLAG_NONE, NULL);
+      fl__h2_flush(c);
+      if (c->state == FL__CONN_OPEN) fl__timer_start(t, c->env->h2_ping_ms);
+    }
+  }
+  fl__guard_leave(g);
+}
+
+static int h2_open(fl__conn *c) {
+  if (fl__h2_session_new(c)) return FL_ENOMEM;
+  fl__defer_init(&c->drain_defer, drain_defer_cb);
+  fl__defer_init(&c->flush_defer, flush_defer_cb);
+  c->expect_timer.cb = ping_cb;
+  c->io.cb = io_cb;
+  c->pipelining = 1; /* takes more while busy */
+  if (c->env->h2_ping_ms) fl__timer_start(&c->expect_timer, c->env->h2_ping_ms);
+  if (fl__io_start(c->env->loop, &c->io, FL__POLLIN)) return FL_ENOMEM;
+  fl__defer_schedule(c->env->loop, &c->flush_defer); /* the preface and SETTINGS */
+  return 0;
+}
+
+const fl__carrier_ops fl__h2_carrier = {.version = 20,
+                                        .open = h2_open,
+                                        .start = h2_start,
+                                        .drop = h2_drop,
+                                        .pause = h2_pause,
+                                        .room = h2_room,
+                                        .carries = h2_carries,
+                                        .close = h2_close,
+                                        .watch_idle = h2_watch_idle,
+                                        .dispose = h2_dispose};
