@@ -440,6 +440,8 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     }
     req->url_parsed = 1;
   }
+  fl__transport_close(&req->ws_tp); /* an upgrade nobody took */
+  fl__buf_reset(&req->ws_rest);
   req->client = c;
   req->cb = cb;
   req->cb_data = data;
