@@ -79,6 +79,7 @@ FL_EXPORT const char *fl_version_details(void);
   X(TLS_HANDSHAKE, -35, 35, "TLS handshake failed")                                                \
   X(CANCELED, -42, 42, "request canceled")                                                         \
   X(BAD_ARGUMENT, -43, 43, "bad argument")                                                         \
+  X(INTERFACE, -45, 45, "failed binding local connection end")                                    \
   X(TOO_MANY_REDIRECTS, -47, 47, "too many redirects")                                             \
   X(EMPTY_REPLY, -52, 52, "empty reply from server")                                               \
   X(SEND, -55, 55, "failed sending data to the peer")                                              \
@@ -175,6 +176,64 @@ typedef struct fl_timeouts {
 
 /* ------------------------------------------------------------------ client */
 typedef struct fl_client fl_client;
+
+/* ------------------------------------------------------------------- share
+ * Caches that clients on several threads share (libcurl's share interface):
+ * DNS answers (TTL-honouring; one lookup per name in flight across all
+ * threads: a client whose name another thread is already looking up waits
+ * for that answer without blocking its loop, the answer being posted to it)
+ * and TLS sessions (a connection one thread opens resumes the session
+ * another thread's connection to that host got). Each client still keeps
+ * its own pool: connections stay on their loop's thread.
+ *
+ *   fl_share *share = fl_share_new(NULL);
+ *   ...each thread: opts.share = share; client = fl_client_new(loop, &opts);
+ *   ...every client freed: fl_share_free(share);
+ *
+ * Threads: every fl_share_ function and any client using the share may run
+ * on any thread at once; the share locks around its cache operations only,
+ * never across I/O. Ownership: the creator frees it, and only after every
+ * client using it was freed (fl_client_free); freeing it earlier is not
+ * allowed: fl_share_free returns FL_EINVAL and frees nothing, and debug
+ * builds of the library (without NDEBUG) abort with a message instead.
+ * With a share, a client's own dns_ttl_* options are not used (the share's
+ * are); its resolve overrides, DNS servers and timeouts still are. TLS
+ * sessions are kept per host:port and per TLS settings, so clients with
+ * other settings (CA, verification, versions...) never resume each other's
+ * sessions; a client with tls_session_cache 0 keeps none. */
+typedef struct fl_share fl_share;
+
+typedef struct fl_share_options {
+  uint32_t dns_ttl_min_ms;        /* clamp of positive answers' TTLs; default 1000 */
+  uint32_t dns_ttl_max_ms;        /* default 300000; 0 = cache nothing (lookups
+                                     in flight are still shared) */
+  uint32_t dns_negative_ttl_ms;   /* failed lookups; default 2000 */
+  int tls_session_cache;          /* default 1; 0: each client keeps its own */
+  uint32_t tls_sessions_per_host; /* sessions (TLS 1.3 tickets) kept per host:port
+                                     and settings; default 64 (the most; at least 2) */
+} fl_share_options;
+
+FL_EXPORT void fl_share_options_init(fl_share_options *o);
+/* opts NULL = defaults; copied. NULL on OOM. */
+FL_EXPORT fl_share *fl_share_new(const fl_share_options *opts);
+/* 0; FL_EINVAL (nothing freed; debug builds abort) while a client uses it. */
+FL_EXPORT int fl_share_free(fl_share *share);
+
+/* DNS cache figures (for a share: all its clients; for a client: its own
+ * lookups, and the entries of the cache it uses, the share's if any). */
+typedef struct fl_dns_stats {
+  uint32_t entries;   /* answers cached (positive and negative) */
+  uint32_t in_flight; /* lookups in progress */
+  uint64_t hits;      /* answered from the cache */
+  uint64_t misses;    /* not in the cache: looked up, or joined a lookup in flight */
+  uint64_t lookups;   /* of the misses: lookups started (queries to c-ares) */
+  uint64_t joined;    /* of the misses: waited on a lookup already in flight */
+} fl_dns_stats;
+FL_EXPORT void fl_share_dns_stats(const fl_share *share, fl_dns_stats *out);
+/* TLS sessions held (TLS 1.2 sessions and unused TLS 1.3 tickets). */
+FL_EXPORT uint32_t fl_share_tls_sessions(const fl_share *share);
+/* Drop every cached DNS answer now (lookups in flight go on). 0 or FL_EINVAL. */
+FL_EXPORT int fl_share_flush_dns(fl_share *share);
 
 /* Retries with back-off: for failures that may pass (connect errors, DNS
  * server failures and timeouts, resets, empty replies, first-byte and read
@@ -344,6 +403,10 @@ typedef struct fl_client_options {
    * trust_env. Copied. NULL = the environment's (with trust_env), none
    * otherwise. */
   const char *no_proxy;
+  /* Caches shared with clients on other threads (see fl_share above);
+   * borrowed: the share must outlive the client. NULL (default) = the
+   * client's own DNS cache and TLS sessions. */
+  fl_share *share;
 } fl_client_options;
 
 /* HTTP versions, for fl_client_options.http_version and
@@ -399,6 +462,26 @@ typedef struct fl_pool_stats {
   uint64_t h2_streams;     /* HTTP/2 streams ever opened */
 } fl_pool_stats;
 FL_EXPORT void fl_client_pool_stats(const fl_client *client, fl_pool_stats *out);
+/* Per-host pool figures: one entry per origin the pool keeps connections
+ * or waiters for (with a proxy, per origin and proxy). Fills at most cap
+ * entries of out (which may be NULL with cap 0) and returns how many hosts
+ * there are, so a second call with a larger array gets them all. Loop
+ * thread only; a snapshot. */
+typedef struct fl_host_stats {
+  char host[256]; /* the origin's host name (truncated if longer) */
+  uint16_t port;
+  int tls;             /* https */
+  uint32_t open;       /* connections: connecting + idle + busy */
+  uint32_t idle;       /* kept alive, carrying nothing */
+  uint32_t busy;       /* carrying a request */
+  uint32_t connecting; /* resolving, connecting, handshaking */
+  uint32_t waiting;    /* requests queued for a connection to it */
+} fl_host_stats;
+FL_EXPORT size_t fl_client_host_stats(const fl_client *client, fl_host_stats *out, size_t cap);
+/* DNS cache figures of this client (fl_dns_stats is declared with fl_share):
+ * its hits, misses, lookups started and joined, names in flight for it;
+ * entries of the cache it uses (the share's, with one). Loop thread only. */
+FL_EXPORT void fl_client_dns_stats(const fl_client *client, fl_dns_stats *out);
 
 /* Cookie jar (when options.cookies is on). Files use the Netscape format
  * that curl's -b FILE / -c FILE read and write. Returns 0 or an fl_err

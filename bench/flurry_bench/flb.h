@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "flurry.h"
 #include "hist.h"
 #include "tpl.h"
 
@@ -54,6 +55,7 @@ typedef struct flb_config {
   char **script_args; /* init(args): args[0] is the URL, then what follows "--" */
   int nscript_args;
   flb_script *main_script; /* setup() and done() (main.c) */
+  fl_share *share;         /* the threads' DNS and TLS session caches (main.c) */
 } flb_config;
 
 /* 0 and the config filled in, 1 for --help / --version (printed; exit 0),

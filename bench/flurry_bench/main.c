@@ -73,6 +73,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (!cfg.json) flb_print_start(&cfg);
+  cfg.share = fl_share_new(NULL); /* NULL: each thread keeps its own caches */
 
   uint64_t started = 0;
   for (; started < cfg.threads; started++) {
@@ -151,6 +152,7 @@ int main(int argc, char **argv) {
   free(workers);
   free(tids);
   free(total);
+  fl_share_free(cfg.share); /* every worker's client was freed on its thread */
   flb_config_free(&cfg);
   return rc;
 }

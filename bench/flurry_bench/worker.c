@@ -431,6 +431,7 @@ static int setup(flb_worker *w) {
   o.ca_file = cfg->cacert;
   o.http_version = cfg->http_version;
   if (cfg->streams) o.h2_max_concurrent_streams = (uint32_t)cfg->streams; /* -m */
+  o.share = cfg->share; /* one lookup per name, sessions resumed across threads */
   if (w->resolve[0]) o.resolve = (const char *const *)w->resolve;
   w->nclients = cfg->http_version != FL_HTTP_VERSION_1_1 ? (size_t)w->nconns : 1;
   if (w->nclients > 1) o.max_connections = 1;

@@ -355,11 +355,28 @@ int fl_map_threads(const char *const *urls, size_t n, unsigned nthreads,
   int err = check_urls(urls, n, results);
   if (err || n == 0) return err;
   if (nthreads > n) nthreads = (unsigned)n;
-  tmap map = {.urls = urls, .n = n, .opts = opts, .results = results};
+  /* The threads share one DNS cache and TLS session cache (the caller's
+   * share if its options name one): a name is looked up once, and a
+   * connection opened after another thread's handshake resumes its session. */
+  fl_client_options topts;
+  if (opts)
+    topts = *opts;
+  else
+    fl_client_options_init(&topts);
+  fl_share *own_share = NULL;
+  if (!topts.share) {
+    own_share = fl_share_new(NULL);
+    if (!own_share) return FL_ENOMEM;
+    topts.share = own_share;
+  }
+  tmap map = {.urls = urls, .n = n, .opts = &topts, .results = results};
   map.per_thread = concurrency_per_thread ? concurrency_per_thread : (n + nthreads - 1) / nthreads;
   atomic_init(&map.next, 0);
   tworker *w = calloc(nthreads, sizeof *w);
-  if (!w) return FL_ENOMEM;
+  if (!w) {
+    fl_share_free(own_share);
+    return FL_ENOMEM;
+  }
   unsigned started = 0;
   for (unsigned t = 0; t < nthreads; t++) {
     w[t].map = &map;
@@ -371,6 +388,7 @@ int fl_map_threads(const char *const *urls, size_t n, unsigned nthreads,
   for (unsigned t = 0; t < started; t++) pthread_join(w[t].tid, NULL);
   for (unsigned t = 0; t < nthreads; t++) failed += w[t].failed;
   free(w);
+  fl_share_free(own_share); /* every client was freed with its thread */
   /* A thread that could not make its loop or client took no index; one that
    * ran out of memory left a hole. Either way: all or nothing. */
   int complete = atomic_load(&map.next) >= n;

@@ -108,13 +108,13 @@ int fl__tls_start(fl__transport *tp, fl__tls_ctx *t, const char *host, uint16_t 
     fl__msg(msg, cap, "could not set up TLS: out of memory");
     return FL_ENOMEM;
   }
-  size_t klen = strlen(host) + sizeof ":65535";
+  size_t klen = strlen(t->id) + 1 + strlen(host) + sizeof ":65535";
   fl__tls *c = calloc(1, sizeof *c + klen);
   if (!c) {
     fl__msg(msg, cap, "could not set up TLS: out of memory");
     return FL_ENOMEM;
   }
-  snprintf(c->key, klen, "%s:%u", host, port);
+  snprintf(c->key, klen, "%s/%s:%u", t->id, host, port);
   c->ctx = t;
   ERR_clear_error();
   c->ssl = SSL_new(t->ssl_ctx);
