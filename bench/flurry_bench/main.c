@@ -109,6 +109,9 @@ int main(int argc, char **argv) {
     total->bytes += r->bytes;
     for (int k = 0; k < FLB_ERR_KINDS; k++) total->errors[k] += r->errors[k];
     total->length_mismatch += r->length_mismatch;
+    for (int v = 0; v < 3; v++) total->by_version[v] += r->by_version[v];
+    total->conns_opened += r->conns_opened;
+    total->h2_conns += r->h2_conns;
     total->lag_sum_us += r->lag_sum_us;
     total->lag_count += r->lag_count;
     if (r->lag_max_us > total->lag_max_us) total->lag_max_us = r->lag_max_us;

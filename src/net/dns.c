@@ -293,6 +293,11 @@ static int literal(const fl__resolver *r, fl__dns_req *req, const char *host, si
     return 0;
   }
   set_addrs(r, req, &a, 1, 1);
+  if (req->err) { /* an address of the other family: it cannot be reached (curl: 7) */
+    req->err = FL_ECONNECT;
+    fl__msg(req->errmsg, sizeof req->errmsg, "cannot connect to %s over IPv%d only", host,
+            r->family);
+  }
   return 1;
 }
 

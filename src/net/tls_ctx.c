@@ -295,7 +295,7 @@ int fl__tls_ctx_use_store(fl__tls_ctx *t, fl__tls_store *shared) {
  * reference OpenSSL hands us. */
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess) {
   fl__tls *c = SSL_get_app_data(ssl);
-  if (!c || c->dead || !SSL_SESSION_is_resumable(sess)) return 0;
+  if (!c || c->dead || !c->ctx || !SSL_SESSION_is_resumable(sess)) return 0; /* detached */
   return fl__tls_store_put(c->ctx->store, c->key, sess);
 }
 
