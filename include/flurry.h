@@ -102,7 +102,7 @@ FL_EXPORT const char *fl_version_details(void);
   X(BODY_TOO_LARGE, -1013, 63, "response body exceeds the buffer limit")                           \
   X(BAD_HEADER, -1014, 43, "control character in request method, URL or header")                   \
   X(CALLBACK_ABORT, -1015, 42, "aborted by callback")                                              \
-  X(DRAINING, -1017, 42, "client is draining: new requests are refused")                           \
+  X(DRAINING, -1030, 42, "client is draining: new requests are refused")                           \
   X(BAD_STATUS_LINE, -1016, 1, "not an HTTP/1.x response (bad status line or HTTP/0.9)")           \
   X(SEND_REWIND, -65, 65, "redirect needs the request body again, which cannot be replayed")       \
   X(PINNED_PUBKEY, -90, 90, "public key does not match the pinned key")                            \
