@@ -93,6 +93,8 @@ typedef struct flb_result {
    * connections the pool opened (of them, those that agreed on h2). */
   uint64_t by_version[3];
   uint64_t conns_opened, h2_conns;
+  char protocol[16]; /* merge: the reports' "protocol" ("mixed" when they
+                        differ); empty: from by_version and the URL */
 } flb_result;
 
 typedef struct flb_worker flb_worker;

@@ -145,6 +145,13 @@ static int add_report(flb_merged *m, const flb_jval *d, const char *path, int fi
     r->by_version[2] += u64_of(pv, "2");
   }
   r->conns_opened += u64_of(d, "connections_opened");
+  const flb_jval *proto = flb_json_get(d, "protocol");
+  if (proto && proto->type == FLB_J_STR) {
+    if (!r->protocol[0])
+      snprintf(r->protocol, sizeof r->protocol, "%s", proto->str);
+    else if (strcmp(r->protocol, proto->str))
+      snprintf(r->protocol, sizeof r->protocol, "mixed");
+  }
   if (u64_of(d, "streams_per_connection") > m->cfg.streams)
     m->cfg.streams = u64_of(d, "streams_per_connection");
   r->h2_conns += u64_of(d, "h2_connections");

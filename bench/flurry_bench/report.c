@@ -101,6 +101,7 @@ void flb_print_start(const flb_config *cfg) {
 /* The protocol spoken, from the responses' versions: "h2" (HTTP/2 over
  * TLS), "h2c", "http/1.1", "http/1.0", "mixed", or "none" (no response). */
 static const char *protocol(const flb_config *cfg, const flb_result *r) {
+  if (r->protocol[0]) return r->protocol;
   const uint64_t *v = r->by_version;
   int kinds = (v[0] > 0) + (v[1] > 0) + (v[2] > 0);
   if (kinds > 1) return "mixed";

@@ -33,7 +33,11 @@ int main(int argc, char **argv) {
   cli_config cfg;
   memset(&cfg, 0, sizeof cfg);
   int rc = cli_parse_args(argc, argv, &cfg); /* -1: go on; else the exit code */
-  if (rc < 0) rc = run(&cfg);
+  /* -: sets run one after the other; the exit code is the last one's, as curl */
+  for (const cli_config *c = &cfg; rc < 0 && c; c = c->next) {
+    int r = run(c);
+    if (!c->next) rc = r;
+  }
   cli_config_free(&cfg);
   if (fflush(stdout) != 0 && rc == 0) rc = CLI_EXIT_WRITE;
   return rc;

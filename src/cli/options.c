@@ -90,13 +90,6 @@ enum opt_id {
   O_HTTP2_PRIOR_KNOWLEDGE,
 };
 
-typedef struct cli_option {
-  char short_name; /* 0: long form only */
-  const char *long_name;
-  const char *arg; /* NULL: a flag */
-  enum opt_id id;
-  const char *help;
-} cli_option;
 
 /* Sorted by long name, as --help prints them. */
 static const cli_option options[] = {
@@ -187,13 +180,26 @@ static const cli_option options[] = {
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
+static int by_long_name(const void *a, const void *b) {
+  return strcmp((*(const cli_option *const *)a)->long_name,
+                (*(const cli_option *const *)b)->long_name);
+}
+
 void cli_print_help(FILE *out) {
   fputs("Usage: flurry [options...] URL [URL...]\n"
         "Fetch every URL over HTTP/1.1 or HTTP/2, concurrently; options and exit codes are "
         "curl's.\n\n",
         out);
-  for (size_t i = 0; i < NOPTIONS; i++) {
-    const cli_option *o = &options[i];
+  /* this table, options_more.c's and opts_more.c's, merged by long name */
+  size_t nmore, npol, nall = NOPTIONS;
+  const cli_option *more = cli_more_options(&nmore), *pol = cli_pol_options(&npol);
+  const cli_option **all = cli_xrealloc(NULL, (NOPTIONS + nmore + npol) * sizeof *all);
+  for (size_t i = 0; i < NOPTIONS; i++) all[i] = &options[i];
+  for (size_t i = 0; i < nmore; i++) all[nall++] = &more[i];
+  for (size_t i = 0; i < npol; i++) all[nall++] = &pol[i];
+  qsort(all, nall, sizeof *all, by_long_name);
+  for (size_t i = 0; i < nall; i++) {
+    const cli_option *o = all[i];
     char left[64];
     if (o->short_name)
       snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->long_name, o->arg ? " " : "",
@@ -217,6 +223,7 @@ void cli_print_help(FILE *out) {
         "  %{stdout} %{stderr}; \\n \\r \\t \\\\ %%\n"
         "See flurry(1).\n",
         out);
+  free(all);
 }
 
 void cli_print_version(FILE *out) {
@@ -420,7 +427,9 @@ static void set_str(char **dst, const char *s) {
 
 /* Applies one option. Returns -1 to go on, or an exit code. */
 static int apply(cli_config *cfg, const cli_option *o, const char *name, const char *arg, int on) {
-  switch (o->id) {
+  if (o->id >= CLI_POL_ID_BASE) return cli_pol_apply(cfg, o, name, arg, on);
+  if (o->id >= CLI_MORE_ID_BASE) return cli_more_apply(cfg, o, name, arg, on);
+  switch ((enum opt_id)o->id) {
   case O_CACERT: set_str(&cfg->cacert, arg); break;
   case O_CAPATH: set_str(&cfg->capath, arg); break;
   case O_CERT: set_cert(cfg, arg); break;
@@ -586,13 +595,15 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
 static const cli_option *find_long(const char *name) {
   for (size_t i = 0; i < NOPTIONS; i++)
     if (strcmp(options[i].long_name, name) == 0) return &options[i];
-  return NULL;
+  const cli_option *o = cli_more_find(name, 0);
+  return o ? o : cli_pol_find(name, 0);
 }
 
 static const cli_option *find_short(char c) {
   for (size_t i = 0; i < NOPTIONS; i++)
     if (options[i].short_name == c) return &options[i];
-  return NULL;
+  const cli_option *o = cli_more_find(NULL, c);
+  return o ? o : cli_pol_find(NULL, c);
 }
 
 static int unknown(const char *word) {
@@ -601,13 +612,43 @@ static int unknown(const char *word) {
   return CLI_EXIT_USAGE;
 }
 
-int cli_parse_args(int argc, char **argv, cli_config *cfg) {
+int cli_apply_option(cli_config *cfg, const char *name, const char *arg) {
+  const cli_option *o;
+  int on = 1;
+  if (name[0] == '-' && name[1] && name[1] != '-' && !name[2]) {
+    o = find_short(name[1]);
+  } else {
+    const char *n = name[0] == '-' && name[1] == '-' ? name + 2 : name;
+    o = find_long(n);
+    if (!o && strncmp(n, "no-", 3) == 0 && (o = find_long(n + 3)) != NULL && !o->arg) on = 0;
+  }
+  if (!o || (!on && o->arg)) return CLI_OPT_UNKNOWN;
+  if (o->arg && !arg) return CLI_OPT_NEEDS_ARG;
+  char word[64];
+  snprintf(word, sizeof word, "%s%s", name[0] == '-' ? "" : "--", name);
+  return apply(cfg, o, word, o->arg ? arg : NULL, on);
+}
+
+static void config_defaults(cli_config *cfg) {
   cfg->max_redirs = 50;
   cfg->parallel_max = 50;
+}
+
+static int check_config(cli_config *cfg);
+
+int cli_parse_args(int argc, char **argv, cli_config *cfg) {
+  config_defaults(cfg);
+  cli_config *first = cfg;
   int only_urls = 0;
+  /* ~/.curlrc first, unless -q (--disable) is the first argument, as curl */
+  if (!(argc > 1 && (strcmp(argv[1], "-q") == 0 || strcmp(argv[1], "--disable") == 0))) {
+    int rc = cli_config_default(cfg);
+    if (rc >= 0) return rc;
+  }
   for (int i = 1; i < argc; i++) {
     const char *w = argv[i];
     int rc = -1;
+    if (i == 1 && (strcmp(w, "-q") == 0 || strcmp(w, "--disable") == 0)) continue;
     if (only_urls || w[0] != '-' || !w[1]) {
       add_url(cfg, w);
     } else if (strcmp(w, "--") == 0) {
@@ -643,8 +684,23 @@ int cli_parse_args(int argc, char **argv, cli_config *cfg) {
         break;
       }
     }
+    if (rc == CLI_OPT_NEXT) { /* -: the options after it are a new set */
+      rc = check_config(cfg);
+      if (rc >= 0) return rc;
+      cfg->next = cli_xrealloc(NULL, sizeof *cfg->next);
+      memset(cfg->next, 0, sizeof *cfg->next);
+      config_defaults(cfg->next);
+      cli_more_inherit(cfg->next, cfg);
+      cfg = cfg->next;
+      continue;
+    }
     if (rc >= 0) return rc;
   }
+  (void)first;
+  return check_config(cfg);
+}
+
+static int check_config(cli_config *cfg) {
   if (cfg->nurls == 0) {
     cli_msg("no URL specified");
     cli_msg("try 'flurry --help' for more information");
@@ -693,7 +749,7 @@ int cli_parse_args(int argc, char **argv, cli_config *cfg) {
     cli_msg("-I sends HEAD, which has no body: drop -d/-F (or use -G)");
     return CLI_EXIT_USAGE;
   }
-  return -1;
+  return cli_more_finish(cfg);
 }
 
 static void free_list(char **list, size_t n) {
@@ -702,6 +758,11 @@ static void free_list(char **list, size_t n) {
 }
 
 void cli_config_free(cli_config *cfg) {
+  if (cfg->next) {
+    cli_config_free(cfg->next);
+    free(cfg->next);
+  }
+  cli_more_free(&cfg->more);
   free(cfg->method);
   for (size_t i = 0; i < cfg->nheaders; i++) {
     free(cfg->headers[i].name);
@@ -742,5 +803,6 @@ void cli_config_free(cli_config *cfg) {
   free(cfg->ciphers);
   free(cfg->tls13_ciphers);
   free(cfg->pinnedpubkey);
+  cli_pol_free(&cfg->pol);
   memset(cfg, 0, sizeof *cfg);
 }

@@ -75,6 +75,14 @@ static void url_encode(cli_buf *out, const char *p, size_t n) {
 
 /* --data-urlencode: "TEXT", "=TEXT", "NAME=TEXT", "@FILE", "NAME@FILE". */
 static int add_urlencoded(cli_body *body, const char *arg) {
+  cli_buf out = {0};
+  int rc = cli_urlencode_arg(&out, arg);
+  if (!rc) cli_body_add_mem(body, out.data ? out.data : "", out.len);
+  cli_buf_free(&out);
+  return rc;
+}
+
+int cli_urlencode_arg(cli_buf *out_, const char *arg) {
   const char *eq = strchr(arg, '='), *at = strchr(arg, '@');
   cli_buf out = {0}, file = {0};
   const char *text = arg;
@@ -96,7 +104,7 @@ static int add_urlencoded(cli_body *body, const char *arg) {
     len = strlen(text);
   }
   url_encode(&out, text, len);
-  cli_body_add_mem(body, out.data ? out.data : "", out.len);
+  cli_buf_add(out_, out.data ? out.data : "", out.len);
   cli_buf_free(&out);
   cli_buf_free(&file);
   return 0;
@@ -105,6 +113,7 @@ static int add_urlencoded(cli_body *body, const char *arg) {
 /* One -d/--data-binary/--data-raw/--data-urlencode piece into body. */
 static int add_data(cli_body *body, const cli_data *d, int may_stream) {
   if (d->kind == CLI_DATA_URLENCODE) return add_urlencoded(body, d->arg);
+  if (d->kind == CLI_DATA_JSON) return cli_json_add(body, d->arg);
   if (d->kind == CLI_DATA_RAW || d->arg[0] != '@') {
     cli_body_add_mem(body, d->arg, strlen(d->arg));
     return 0;
@@ -139,7 +148,7 @@ static int add_data(cli_body *body, const cli_data *d, int may_stream) {
 static int build_body(cli_reqspec *rs, const cli_config *cfg, char **content_type) {
   if (cfg->ndata) {
     for (size_t i = 0; i < cfg->ndata; i++) {
-      if (i) cli_body_add_mem(&rs->body, "&", 1);
+      if (i && cfg->data[i].kind != CLI_DATA_JSON) cli_body_add_mem(&rs->body, "&", 1);
       int rc = add_data(&rs->body, &cfg->data[i], !cfg->get);
       if (rc) return rc;
     }
@@ -150,7 +159,8 @@ static int build_body(cli_reqspec *rs, const cli_config *cfg, char **content_typ
       cli_body_free(&rs->body);
       return 0;
     }
-    *content_type = cli_strdup("application/x-www-form-urlencoded");
+    *content_type =
+        cli_strdup(cfg->more.json ? "application/json" : "application/x-www-form-urlencoded");
     rs->has_body = 1;
   } else if (cfg->nforms) {
     cli_form *f = cli_form_new(&rs->body);
@@ -198,7 +208,7 @@ int cli_reqspec_init(cli_reqspec *rs, const cli_config *cfg) {
       hl_remove(rs, "User-Agent");
   }
   if (cfg->referer_set && cfg->referer[0]) hl_set(rs, "Referer", cfg->referer);
-  if (cfg->digest) {
+  if (cfg->digest) { /* with --basic too, xfer_more.c makes it --anyauth */
     rs->digest = 1;
     if (cfg->user) {
       const char *colon = strchr(cfg->user, ':');
@@ -215,6 +225,12 @@ int cli_reqspec_init(cli_reqspec *rs, const cli_config *cfg) {
     free(v);
     free(b64);
   }
+  if (cfg->pol.bearer) {
+    cli_buf b = {0};
+    cli_buf_printf(&b, "Bearer %s", cfg->pol.bearer);
+    hl_set(rs, "Authorization", b.data);
+    cli_buf_free(&b);
+  }
   cli_buf cookie = {0};
   for (size_t i = 0; i < cfg->ncookies; i++) {
     if (cli_is_cookie_file(cfg->cookies[i])) continue; /* loaded into the jar */
@@ -224,6 +240,7 @@ int cli_reqspec_init(cli_reqspec *rs, const cli_config *cfg) {
   if (cookie.len) hl_set(rs, "Cookie", cookie.data);
   cli_buf_free(&cookie);
   if (content_type) hl_set(rs, "Content-Type", content_type);
+  if (cfg->more.json) hl_set(rs, "Accept", "application/json"); /* --json */
   free(content_type);
   /* The library asks for gzip, deflate and br; its decoder also does zstd
    * (as curl 7.88 asks for). */

@@ -131,10 +131,12 @@ static void verbose_head(fl_request *req, fl_trace_kind kind, const char *data, 
  * status line "HTTP/2 200 " (no reason phrase, the space kept) and the
  * fields as they came, names lower-case, each line ending in CRLF. The
  * trace text of an h2 head may spell its status line otherwise ("HTTP/2
- * 200", "HTTP/2.0 200 OK"): this makes it curl's, byte for byte. Returns 0
- * (out untouched) when the head is not HTTP/2. */
-static int h2_head(const char *data, size_t len, cli_buf *out) {
-  if (len < 10 || memcmp(data, "HTTP/2", 6) != 0) return 0;
+ * 200", "HTTP/2.0 200 OK", or an HTTP/1.x line): this makes it curl's, byte
+ * for byte. h2: the response is HTTP/2 (fl_response_version), else only a
+ * head whose text starts "HTTP/2" is. Returns 0 (out untouched) when the
+ * head is not HTTP/2. */
+static int h2_head(const char *data, size_t len, int h2, cli_buf *out) {
+  if (len < 10 || memcmp(data, h2 ? "HTTP/" : "HTTP/2", h2 ? 5 : 6) != 0) return 0;
   const char *end = data + len;
   const char *nl = memchr(data, '\n', len);
   const char *sp = memchr(data, ' ', nl ? (size_t)(nl - data) : len);
@@ -171,6 +173,7 @@ static void on_trace(fl_request *req, fl_trace_kind kind, const char *data, size
   cli_facts *f = &t->facts;
   uint64_t now = cli_now_us() - t->send_us;
   if (cfg->verbose) verbose_head(req, kind, data, len);
+  cli_trace(t, kind == FL_TRACE_REQUEST_HEAD ? "=> Send header" : "<= Recv header", data, len);
   if (kind == FL_TRACE_REQUEST_HEAD) {
     if (f->nresponses) f->redirect_us = f->last_head_us; /* a hop after a response */
     f->pretransfer_us = now;
@@ -186,7 +189,8 @@ static void on_trace(fl_request *req, fl_trace_kind kind, const char *data, size
     return;
   }
   cli_buf h2 = {0};
-  if (h2_head(data, len, &h2)) {
+  const fl_response *res = fl_request_response(req);
+  if (h2_head(data, len, res && fl_response_version(res) == 20, &h2)) {
     data = h2.data;
     len = h2.len;
   }
@@ -237,7 +241,7 @@ static int on_headers(fl_request *req, void *data) {
     return -1;
   }
   if (t->resume && !t->upload && !t->run->rs->has_body) return check_resume(t, res, t->status);
-  return 0;
+  return cli_t_header_name(t, res) ? -1 : 0;
 }
 
 static int on_body(fl_request *req, const char *chunk, size_t len, void *data) {
@@ -246,6 +250,7 @@ static int on_body(fl_request *req, const char *chunk, size_t len, void *data) {
   t->bytes += len; /* decoded bytes; the library enforces --max-filesize */
   t->run->bytes += len;
   if (t->abort_code) return -1;
+  cli_trace(t, "<= Recv data", chunk, len);
   if (t->discard) return 0;
   return sink(t, chunk, len) ? -1 : 0;
 }
@@ -272,6 +277,7 @@ void cli_t_hooks(transfer *t) {
   const cli_config *cfg = t->run->cfg;
   fl_request_on_headers(t->req, on_headers, t);
   fl_request_on_body(t->req, on_body, t);
-  if (cfg->verbose || cfg->include || cfg->head || cfg->dump_header || cfg->writeout)
+  if (cfg->verbose || cfg->include || cfg->head || cfg->dump_header || cfg->writeout ||
+      cfg->more.trace)
     fl_request_on_trace(t->req, on_trace, t);
 }

@@ -90,7 +90,7 @@ static void write_out(transfer *t) {
       .exitcode = t->code,
       .num_redirects = info ? info->redirects : 0,
       .size_download = info ? info->bytes_received_raw : t->bytes, /* before decoding, as curl */
-      .urlnum = t->index,
+      .urlnum = t->spec->urlnum,
       .filename = t->filename,
       .facts = &t->facts,
       .referer = run->cfg->referer_set && run->cfg->referer[0] ? run->cfg->referer : NULL,
@@ -136,9 +136,10 @@ static int result_code(transfer *t, int err) {
 }
 
 /* Close the -o file; a successful transfer with an empty body still
- * creates it. */
+ * creates it, but a 304 (-z, --etag-compare) does not, as curl. */
 static void close_file(transfer *t) {
-  if (!t->code && t->filename && cli_t_open_file(t) == 0 && fflush(t->file) != 0)
+  if (!t->code && t->filename && (t->file || t->status != 304) && cli_t_open_file(t) == 0 &&
+      fflush(t->file) != 0)
     cli_t_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination: %s", t->filename);
   if (t->file && fclose(t->file) != 0 && !t->code)
     cli_t_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination: %s", t->filename);
@@ -214,10 +215,12 @@ static void finish(transfer *t, int err) {
   t->code = result_code(t, err);
   if (retry_later(t, err)) return;
   if (!err && !t->code) cli_t_trailers(t);
+  cli_t_fail_with_body(t);
   close_file(t);
   if (t->code) cli_t_report(t, t->errmsg ? t->errmsg : "");
   if (run->cfg->writeout && !run->stdout_gone) write_out(t);
 
+  cli_pol_end(t);
   /* Only the exit code and the held output are needed from here on. */
   fl_request_free(t->req);
   fl_timer_free(t->timer);
@@ -332,7 +335,7 @@ static void start(cli_run *run, transfer *t) {
   t->url = t->upload ? cli_upload_url(url, t->spec->upload) : cli_strdup(url);
   free(url);
   if (t->spec->outfile) t->filename = cli_strdup(t->spec->outfile);
-  if (t->spec->remote_name && !(t->filename = remote_name(t->url))) {
+  if (t->spec->remote_name && !(t->filename = cli_t_output_name(t, remote_name(t->url)))) {
     cli_t_abort(t, CLI_EXIT_WRITE, "Remote file name has no length");
     fail_early(t);
     return;
@@ -392,6 +395,14 @@ static void start(cli_run *run, transfer *t) {
   }
   if (err) {
     cli_t_abort(t, fl_err_curl_code(err), "cannot set up the request: %s", fl_strerror(err));
+    fail_early(t);
+    return;
+  }
+  if (cli_t_netrc(t)) {
+    fail_early(t);
+    return;
+  }
+  if (cli_pol_start(t)) { /* after -n: --anyauth takes its credentials */
     fail_early(t);
     return;
   }
@@ -475,17 +486,20 @@ int cli_run_all(const cli_config *cfg, const cli_reqspec *rs) {
   }
   if (cfg->writeout) cli_writeout_check(cfg->writeout);
   open_dump(&run);
+  cli_trace_open(&run);
 
   run.t = cli_xrealloc(NULL, run.n * sizeof *run.t);
   memset(run.t, 0, run.n * sizeof *run.t);
   for (size_t i = 0; i < run.n; i++)
     run.t[i] = (transfer){.run = &run, .index = i, .spec = &cfg->urls[i], .upfd = -1};
-  if (run.n > 1 && !cfg->silent) run.meter = cli_meter_new(run.loop, run.n);
+  if (run.n > 1 && !cfg->silent && !cfg->more.no_progress_meter)
+    run.meter = cli_meter_new(run.loop, run.n);
 
   start_more(&run);
   while (run.done < run.n) fl_loop_run(run.loop, FL_RUN_ONCE);
   cli_meter_free(run.meter);
   fl_timer_free(run.rate_timer);
+  cli_trace_close(&run);
 
   cli_client_finish(cfg, run.client);
   fl_client_free(run.client);

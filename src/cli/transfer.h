@@ -47,6 +47,7 @@ typedef struct transfer {
   /* -w facts gathered from the trace hook during the attempt */
   uint64_t send_us; /* tool clock when the attempt was sent */
   cli_facts facts;
+  struct cli_xpol *xpol; /* xfer_more.c's state, or NULL */
 } transfer;
 
 struct cli_run {
@@ -73,6 +74,7 @@ struct cli_run {
    * them go, so none waits inside the library with its -m clock running */
   uint64_t next_start_ms;
   fl_timer *rate_timer;
+  FILE *trace; /* --trace / --trace-ascii */
 };
 
 /* response.c */
@@ -92,5 +94,25 @@ void cli_t_rewind_file(transfer *t);
 int cli_t_bound_for_stdout(const transfer *t);
 /* The response's trailer fields to -i output and the -D file. */
 void cli_t_trailers(transfer *t);
+
+/* transfer_more.c: round two's options on one transfer */
+/* --output-dir in front of a -O name (name is freed; NULL stays NULL). */
+char *cli_t_output_name(const transfer *t, char *name);
+/* -J: the file named by Content-Disposition. 0 or 23. */
+int cli_t_header_name(transfer *t, const fl_response *res);
+/* -n: credentials from the netrc file (and --path-as-is). 0 or an exit code. */
+int cli_t_netrc(transfer *t);
+/* --fail-with-body: a status >= 400 is exit 22, its body written. */
+void cli_t_fail_with_body(transfer *t);
+void cli_trace_open(cli_run *run);
+void cli_trace_close(cli_run *run);
+/* One --trace record: what ("=> Send header", "<= Recv data"), bytes. */
+void cli_trace(transfer *t, const char *what, const char *data, size_t len);
+
+/* xfer_more.c: issue 23's groups 5-9 on a transfer. After its request is
+ * built: 0, or an exit code (t aborted with it). At its end: the ETag
+ * file, the speed check's timer. */
+int cli_pol_start(transfer *t);
+void cli_pol_end(transfer *t);
 
 #endif

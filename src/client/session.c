@@ -69,6 +69,10 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
     setup_fail(FL_EINVAL, "no loop given", err_out, msg, cap);
     return NULL;
   }
+  if (opts && opts->ip_family != 0 && opts->ip_family != 4 && opts->ip_family != 6) {
+    setup_fail(FL_EINVAL, "ip_family must be 0, 4 or 6", err_out, msg, cap);
+    return NULL;
+  }
   fl_client *c = calloc(1, sizeof *c);
   if (!c) {
     setup_fail(FL_ENOMEM, "out of memory", err_out, msg, cap);
@@ -96,6 +100,7 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
       .ttl_min_ms = c->opts.dns_ttl_min_ms,
       .ttl_max_ms = c->opts.dns_ttl_max_ms,
       .negative_ttl_ms = c->opts.dns_negative_ttl_ms,
+      .family = c->opts.ip_family,
   };
   char errbuf[256] = "out of memory";
   fl__buf_init(&c->scratch);

@@ -427,6 +427,8 @@ void fl_coro_cancel(fl_coro *co) {
     fl_request_cancel(co->awaiting); /* resumes it from the loop */
   else if (co->awaiting_g)
     fl_gather_cancel(co->awaiting_g);
+  else if (co->awaiting_ws)
+    fl_ws_abort(co->awaiting_ws); /* its open_cb resumes it with FL_ECANCELED */
   else
     coro_run(co); /* FL_AWAIT_UNTIL / FL_CORO_YIELD see the flag */
 }
@@ -464,4 +466,30 @@ int fl_coro_gather(fl_coro *co, fl_gather *g) {
   if (err) return err;
   co->awaiting_g = g;
   return 0;
+}
+
+static void coro_ws_open(fl_ws *ws, int err, void *data) {
+  fl_coro *co = data;
+  (void)ws;
+  co->awaiting_ws = NULL;
+  co->err = err;
+  coro_run(co);
+}
+
+int fl_coro_ws_connect(fl_coro *co, fl_ws *ws, fl_client *client, fl_request *req) {
+  if (!co) return FL_EINVAL;
+  if (co->canceled) return FL_ECANCELED;
+  int err = fl_ws_connect(ws, client, req, coro_ws_open, co);
+  if (err) return err;
+  co->awaiting_ws = ws;
+  return 0;
+}
+
+static void coro_ws_readable(fl_ws *ws, void *data) {
+  (void)ws;
+  fl_coro_resume(data);
+}
+
+void fl_coro_ws_watch(fl_coro *co, fl_ws *ws) {
+  if (co && ws) fl_ws_on_readable(ws, coro_ws_readable, co);
 }

@@ -34,15 +34,25 @@ static int lookup_eq(const fl__hash_node *n, const void *name) {
   return strcmp(fl__container_of(n, fl__dns_lookup, h)->name, name) == 0;
 }
 
-static void set_addrs(fl__dns_req *req, const fl__sockaddr *addrs, size_t n, int cache_hit) {
+/* The addresses of the resolver's family (all with family 0): a name
+ * without one is not resolved (curl's -4 / -6). */
+static void set_addrs(const fl__resolver *r, fl__dns_req *req, const fl__sockaddr *addrs, size_t n,
+                      int cache_hit) {
   size_t i;
+  int want = r->family == 4 ? AF_INET : r->family == 6 ? AF_INET6 : 0;
   req->err = 0;
   req->errmsg[0] = '\0';
   req->cache_hit = cache_hit;
-  req->naddrs = n;
+  req->naddrs = 0;
   for (i = 0; i < n; i++) {
-    req->addrs[i] = addrs[i];
-    fl__sockaddr_set_port(&req->addrs[i], req->port);
+    if (want && addrs[i].sa.sa_family != want) continue;
+    req->addrs[req->naddrs] = addrs[i];
+    fl__sockaddr_set_port(&req->addrs[req->naddrs++], req->port);
+  }
+  if (n && !req->naddrs) {
+    req->err = FL_ERESOLVE;
+    fl__msg(req->errmsg, sizeof req->errmsg, "could not resolve host: it has no IPv%d address",
+            r->family);
   }
 }
 
@@ -87,7 +97,7 @@ static void on_deliver(fl__defer *d) {
     if (lk->err)
       fl__dns_ares_set_error(r, req, lk->err, lk->status, lk->name);
     else
-      set_addrs(req, lk->addrs, lk->naddrs, 0);
+      set_addrs(r, req, lk->addrs, lk->naddrs, 0);
     req->cb(req);
   }
   r->delivering--;
@@ -141,6 +151,7 @@ int fl__resolver_new(fl_loop *loop, const fl__resolver_options *opts, fl__resolv
   if (!r) return FL_ENOMEM;
   r->loop = loop;
   r->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+  r->family = opts->family;
   fl__dns_cache_init(&r->cache, opts->ttl_min_ms, opts->ttl_max_ms, opts->negative_ttl_ms);
   fl__hash_init(&r->inflight);
   fl__queue_init(&r->lookups);
@@ -225,7 +236,7 @@ static int plausible_name(const char *name) {
   return 1;
 }
 
-static int literal(fl__dns_req *req, const char *host, size_t len) {
+static int literal(const fl__resolver *r, fl__dns_req *req, const char *host, size_t len) {
   char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   fl__sockaddr a;
   if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
@@ -236,7 +247,12 @@ static int literal(fl__dns_req *req, const char *host, size_t len) {
   } else if (!fl__dns_parse_ip(host, &a)) {
     return 0;
   }
-  set_addrs(req, &a, 1, 1);
+  set_addrs(r, req, &a, 1, 1);
+  if (req->err) { /* an address of the other family: it cannot be reached (curl: 7) */
+    req->err = FL_ECONNECT;
+    fl__msg(req->errmsg, sizeof req->errmsg, "cannot connect to %s over IPv%d only", host,
+            r->family);
+  }
   return 1;
 }
 
@@ -264,10 +280,10 @@ int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_
     fl__dns_ares_set_error(r, req, FL_ERESOLVE, ARES_SUCCESS, "(empty host name)");
     return 0;
   }
-  if (literal(req, host, len)) return 0;
+  if (literal(r, req, host, len)) return 0;
   o = find_override(r, host, port);
   if (o) {
-    set_addrs(req, o->addrs, o->naddrs, 1);
+    set_addrs(r, req, o->addrs, o->naddrs, 1);
     return 0;
   }
   if (!dns_name_fits(host, len)) {
@@ -288,7 +304,7 @@ int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_
     lo[0].in6.sin6_addr = in6addr_loopback;
     lo[1].in4.sin_family = AF_INET;
     lo[1].in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    set_addrs(req, lo, 2, 1);
+    set_addrs(r, req, lo, 2, 1);
     return 0;
   }
 
@@ -300,7 +316,7 @@ int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_
       req->cache_hit = 1;
     } else {
       r->stats.cache_hits++;
-      set_addrs(req, e->addrs, e->naddrs, 1);
+      set_addrs(r, req, e->addrs, e->naddrs, 1);
     }
     return 0;
   }

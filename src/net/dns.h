@@ -31,6 +31,7 @@ typedef struct fl__resolver_options {
   uint32_t ttl_min_ms;
   uint32_t ttl_max_ms; /* 0 = no cache */
   uint32_t negative_ttl_ms;
+  int family; /* 4: IPv4 addresses only, 6: IPv6 only, 0: both */
 } fl__resolver_options;
 
 /* Embedded in the caller's object: no allocation per lookup. Zero it before

@@ -47,6 +47,7 @@ struct fl__resolver {
   ares_channel channel;
   int have_channel;
   uint32_t timeout_ms;
+  int family; /* 0, 4 or 6: the addresses kept (fl__resolver_options) */
   fl__dns_override *overrides;
   size_t noverrides;
   fl__dns_sock **socks;

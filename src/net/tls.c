@@ -84,6 +84,12 @@ static int is_ip_literal(const char *host) {
   return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+void fl__tls_detach(fl__transport *tp) {
+  if (!tp->tls) return;
+  tp->tls->ctx = NULL; /* the SSL object holds its own reference to the SSL_CTX */
+  tp->tls->host = NULL;
+}
+
 int fl__tls_start(fl__transport *tp, fl__tls_ctx *t, const char *host, uint16_t port, int offer_h2,
                   char *msg, size_t cap) {
   char why[256];

@@ -53,6 +53,11 @@ int fl__tls_start(fl__transport *tp, fl__tls_ctx *ctx, const char *host, uint16_
  * handshake is done, does not match) with the reason in msg. */
 #define FL__TLS_AGAIN 1
 int fl__tls_handshake(fl__transport *tp, uint32_t *wait, char *msg, size_t cap);
+/* The transport leaves its maker (a WebSocket takes the connection after
+ * its 101): forget the borrowed host name and context, so it may outlive
+ * the pool and the client. Tickets arriving later are not cached. Only
+ * after the handshake; harmless for TCP. */
+void fl__tls_detach(fl__transport *tp);
 /* 1 if the finished handshake resumed a session. */
 int fl__tls_resumed(const fl__transport *tp);
 /* What ALPN agreed on in the finished handshake: 20 (h2), 11 (http/1.1) or

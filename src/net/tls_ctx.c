@@ -314,7 +314,7 @@ static int is_tls13(const SSL_SESSION *s) {
  * reference OpenSSL hands us. */
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess) {
   fl__tls *c = SSL_get_app_data(ssl);
-  if (!c || c->dead || !SSL_SESSION_is_resumable(sess)) return 0;
+  if (!c || c->dead || !c->ctx || !SSL_SESSION_is_resumable(sess)) return 0; /* detached */
   fl__tls_ctx *t = c->ctx;
   sess_entry *e = entry_find(t, c->key);
   if (!e) {

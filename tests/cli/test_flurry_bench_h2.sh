@@ -9,6 +9,9 @@
 # TIMEOUT: 120
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
+# the system python (a pyenv shim takes seconds to start on a busy machine)
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
 
 bench=${FL_BENCH:?FL_BENCH is not set (bench/flurry_bench/CMakeLists.txt sets it)}
 fb() {
@@ -18,7 +21,7 @@ fb() {
 # jget KEY[.KEY...]: a member of the JSON report in $OUT ("1.1" and "1.0"
 # are keys of responses_by_version, not paths)
 jget() {
-  python3 -c '
+  "$PY" -c '
 import json, sys
 v = json.load(open(sys.argv[1]))
 k = sys.argv[2]
@@ -91,7 +94,9 @@ check_eq "$(jget responses_by_version.2):$(jget responses_by_version.1.1)" "0:0"
 # ---- merge keeps the protocol
 fb merge --json "$T/a.json" "$T/b.json"
 check_rc 0 "merge of an h2 and an h2c run"
-check_eq "$(jget responses_by_version.2):$(jget connections_opened):$(jget protocol)" "700:3:h2" \
-  "merge: versions and connections summed"
+check_eq "$(jget responses_by_version.2):$(jget connections_opened):$(jget protocol)" "700:3:mixed" \
+  "merge: versions and connections summed, h2 and h2c make mixed"
+fb merge --json "$T/a.json" "$T/a.json"
+check_eq "$(jget protocol)" "h2" "merge of two h2 runs: h2"
 
 done_testing

@@ -11,6 +11,9 @@
 # FIXTURES: nginx_h2
 # TIMEOUT: 180
 source "$(dirname "$0")/lib.sh"
+# the system python (a pyenv shim takes seconds to start on a busy machine)
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
 if ! "$FL_CLI" -V | grep -q nghttp2; then
   echo "this libflurry is built without nghttp2 (flurry -V names no nghttp2): no HTTP/2 to test"
   exit 77
@@ -49,7 +52,7 @@ one_of() {
 }
 stats() { # KEY FIELD
   flurry "${PK[@]}" "$H2/_stats?k=$1"
-  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$OUT" "$2"
+  "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$OUT" "$2"
 }
 
 start_h2 plain
@@ -103,7 +106,7 @@ one_of "16 92" "CONTINUATION flood: stopped at the header cap"
 flurry "${PK[@]}" -m 20 "$S/goaway?code=11"
 check_rc 16 "GOAWAY(ENHANCE_YOUR_CALM) before an answer"
 flurry "${PK[@]}" -m 20 "$S/close"
-one_of "16 52 55 56" "the connection closed, no GOAWAY"
+one_of "16 52 55 56 92" "the connection closed, no GOAWAY"
 flurry "${PK[@]}" -m 20 -w '%{exitcode}' "$S/data-after-close"
 check_rc 0 "DATA on a closed stream after the answer: the answer stands"
 

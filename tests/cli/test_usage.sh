@@ -19,14 +19,14 @@ check_contains "$OUT" "llhttp/" "-V lists llhttp"
 # ---- --help and doc/flurry.1 list the same options
 man=$FL_TEST_SRCDIR/../doc/flurry.1
 flurry --help
-help_opts=$(grep -oE '^ +(-[A-Za-z0-9], )?--[a-z][a-z0-9.-]*' "$OUT" | grep -oE -- '--[a-z0-9.-]+' | sort -u)
+help_opts=$(grep -oE '^ +(-[A-Za-z0-9#:], )?--[a-z][a-z0-9.-]*' "$OUT" | grep -oE -- '--[a-z0-9.-]+' | sort -u)
 man_opts=$(awk 'prev == ".TP" { print } { prev = $1 }' "$man" | grep -oE '\\-\\-[a-z][a-z0-9.\\-]*' |
   sed 's/\\//g' | sort -u)
 check_eq "$man_opts" "$help_opts" "options in --help == options in doc/flurry.1"
 # and the short forms agree too
-help_short=$(grep -oE '^ +-[A-Za-z0-9],' "$OUT" | tr -d ' ,' | sort -u)
-man_short=$(awk 'prev == ".TP" { print } { prev = $1 }' "$man" | grep -oE '^\.B \\-[A-Za-z0-9],' |
-  sed -E 's/^\.B \\(-[A-Za-z0-9]),/\1/' | sort -u)
+help_short=$(grep -oE '^ +-[A-Za-z0-9#:],' "$OUT" | tr -d ' ,' | sort -u)
+man_short=$(awk 'prev == ".TP" { print } { prev = $1 }' "$man" | grep -oE '^\.B \\-[A-Za-z0-9#:],' |
+  sed -E 's/^\.B \\(-[A-Za-z0-9#:]),/\1/' | sort -u)
 check_eq "$man_short" "$help_short" "short options in --help == in doc/flurry.1"
 count=$(echo "$help_opts" | wc -l)
 ((count >= 38)) && pass "--help lists $count options" || fail "--help lists only $count options"
@@ -81,6 +81,16 @@ flurry -I -d x http://127.0.0.1:1/
 check_rc 2 "-I with -d"
 flurry --no-max-time http://127.0.0.1:1/
 check_rc 2 "--no- on an option with an argument"
+# issue 23, groups 5-9: bad values are usage errors; --proto refuses the URL
+for opt in "--limit-rate 1x" "-Y abc" "--speed-time -1" "--proto ="; do
+  # shellcheck disable=SC2086
+  flurry $opt http://127.0.0.1:1/
+  check_rc 2 "$opt"
+done
+flurry --proto =https http://127.0.0.1:1/
+check_rc 1 "--proto =https on an http URL"
+flurry --etag-compare "$T/missing" http://127.0.0.1:1/
+check_rc 26 "--etag-compare missing"
 # -s does not hide usage errors
 flurry -s --bogus http://127.0.0.1:1/
 check_rc 2 "-s --bogus"
