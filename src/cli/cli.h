@@ -181,6 +181,23 @@ typedef struct cli_retry_opts {
   int connrefused; /* --retry-connrefused */
 } cli_retry_opts;
 
+/* Issue 23's groups 5-9 (opts_more.c parses them; xfer_more.c and
+ * timecond.c apply them). */
+typedef struct cli_pol {
+  uint64_t limit_rate;          /* --limit-rate: bytes/s, 0 = none */
+  long speed_limit, speed_time; /* -Y bytes/s, -y seconds; 0 = unset */
+  char *noproxy;                /* --noproxy, NULL = NO_PROXY's */
+  int basic;                    /* --basic; with --digest (cfg->digest), or --anyauth (both),
+                 answer whichever the 401 asks for (curl's auth bits) */
+  char *bearer;                 /* --oauth2-bearer */
+  char *time_cond;              /* -z: DATE, -DATE, +DATE or FILE */
+  char *etag_save, *etag_compare;
+  unsigned post_redirs; /* --post301/302/303: FL_REDIR_POST_* */
+  int location_trusted;
+  unsigned proto, proto_redir; /* CLI_PROTO_* bits allowed */
+  int proto_set, proto_redir_set;
+} cli_pol;
+
 typedef struct cli_config {
   char *method;        /* -X */
   cli_header *headers; /* -H, in order */
@@ -226,8 +243,28 @@ typedef struct cli_config {
   int tls_min, tls_max;
   char *ciphers, *tls13_ciphers, *pinnedpubkey;
   cli_more more;           /* round two's options (cli_more.h) */
+  cli_pol pol;             /* issue 23's groups 5-9 (opts_more.c) */
   struct cli_config *next; /* -: the next set of options and URLs, or NULL */
+  int http_version; /* --http1.0 ... --http2-prior-knowledge: enum fl_http_version */
 } cli_config;
+
+/* ------------------------------------------------------------ opts_more.c
+ * Their own option table (ids from CLI_POL_ID_BASE), which options.c merges
+ * into the parser and --help next to options_more.c's. */
+#define CLI_POL_ID_BASE 2000
+const cli_option *cli_pol_options(size_t *n);
+/* By long name (name != NULL) or short letter; NULL if not one of them. */
+const cli_option *cli_pol_find(const char *name, char short_name);
+/* Apply one of them: -1 to go on, or an exit code. */
+int cli_pol_apply(cli_config *cfg, const cli_option *o, const char *name, const char *arg, int on);
+void cli_pol_free(cli_pol *p);
+/* timecond.c: a date as curl_getdate(3) reads it (unix seconds): 0 or -1. */
+int cli_parse_date(const char *s, int64_t *out);
+/* -z's argument: *cond an fl_timecond, *when its time. -1 (and
+ * FL_TIMECOND_NONE) when it is neither a date nor a file. */
+int cli_time_cond(const char *arg, int *cond, int64_t *when);
+/* Protocols of --proto / --proto-redir (curl's names; flurry speaks two). */
+enum { CLI_PROTO_HTTP = 1, CLI_PROTO_HTTPS = 2, CLI_PROTO_OTHER = 4 };
 
 /* Parse argv into cfg. Returns -1 to go on, or an exit code (0 after -h/-V,
  * 2 for bad usage, 26 for an unreadable file...). */

@@ -43,7 +43,10 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   o->insecure = cfg->insecure;
   o->proxy = cfg->proxy;
   o->proxy_digest = cfg->proxy_digest;
-  o->trust_env = 0;
+  /* As curl: without -x, http_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY
+   * (upper case HTTP_PROXY ignored); --noproxy replaces NO_PROXY. */
+  o->trust_env = 1;
+  o->no_proxy = cfg->pol.noproxy;
   /* curl's limits: 300 KiB of response headers in all, 100 KiB for one
    * header line, no count limit. */
   o->max_header_bytes = 300 * 1024;
@@ -78,6 +81,7 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   o->tls13_ciphers = cfg->tls13_ciphers;
   o->pinned_pubkey = cfg->pinnedpubkey;
   cli_more_client_options(cfg, o);
+  o->http_version = cfg->http_version;
 }
 
 static int is_pem(const char *type) { return !type || cli_strcaseeq(type, "PEM"); }

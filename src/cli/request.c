@@ -208,7 +208,7 @@ int cli_reqspec_init(cli_reqspec *rs, const cli_config *cfg) {
       hl_remove(rs, "User-Agent");
   }
   if (cfg->referer_set && cfg->referer[0]) hl_set(rs, "Referer", cfg->referer);
-  if (cfg->digest) {
+  if (cfg->digest) { /* with --basic too, xfer_more.c makes it --anyauth */
     rs->digest = 1;
     if (cfg->user) {
       const char *colon = strchr(cfg->user, ':');
@@ -224,6 +224,12 @@ int cli_reqspec_init(cli_reqspec *rs, const cli_config *cfg) {
     hl_set(rs, "Authorization", v);
     free(v);
     free(b64);
+  }
+  if (cfg->pol.bearer) {
+    cli_buf b = {0};
+    cli_buf_printf(&b, "Bearer %s", cfg->pol.bearer);
+    hl_set(rs, "Authorization", b.data);
+    cli_buf_free(&b);
   }
   cli_buf cookie = {0};
   for (size_t i = 0; i < cfg->ncookies; i++) {

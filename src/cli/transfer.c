@@ -136,9 +136,10 @@ static int result_code(transfer *t, int err) {
 }
 
 /* Close the -o file; a successful transfer with an empty body still
- * creates it. */
+ * creates it, but a 304 (-z, --etag-compare) does not, as curl. */
 static void close_file(transfer *t) {
-  if (!t->code && t->filename && cli_t_open_file(t) == 0 && fflush(t->file) != 0)
+  if (!t->code && t->filename && (t->file || t->status != 304) && cli_t_open_file(t) == 0 &&
+      fflush(t->file) != 0)
     cli_t_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination: %s", t->filename);
   if (t->file && fclose(t->file) != 0 && !t->code)
     cli_t_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination: %s", t->filename);
@@ -219,6 +220,7 @@ static void finish(transfer *t, int err) {
   if (t->code) cli_t_report(t, t->errmsg ? t->errmsg : "");
   if (run->cfg->writeout && !run->stdout_gone) write_out(t);
 
+  cli_pol_end(t);
   /* Only the exit code and the held output are needed from here on. */
   fl_request_free(t->req);
   fl_timer_free(t->timer);
@@ -397,6 +399,10 @@ static void start(cli_run *run, transfer *t) {
     return;
   }
   if (cli_t_netrc(t)) {
+    fail_early(t);
+    return;
+  }
+  if (cli_pol_start(t)) { /* after -n: --anyauth takes its credentials */
     fail_early(t);
     return;
   }

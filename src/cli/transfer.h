@@ -47,6 +47,7 @@ typedef struct transfer {
   /* -w facts gathered from the trace hook during the attempt */
   uint64_t send_us; /* tool clock when the attempt was sent */
   cli_facts facts;
+  struct cli_xpol *xpol; /* xfer_more.c's state, or NULL */
 } transfer;
 
 struct cli_run {
@@ -107,5 +108,11 @@ void cli_trace_open(cli_run *run);
 void cli_trace_close(cli_run *run);
 /* One --trace record: what ("=> Send header", "<= Recv data"), bytes. */
 void cli_trace(transfer *t, const char *what, const char *data, size_t len);
+
+/* xfer_more.c: issue 23's groups 5-9 on a transfer. After its request is
+ * built: 0, or an exit code (t aborted with it). At its end: the ETag
+ * file, the speed check's timer. */
+int cli_pol_start(transfer *t);
+void cli_pol_end(transfer *t);
 
 #endif

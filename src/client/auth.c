@@ -28,6 +28,18 @@ static int has_challenge(const fl_request *req, const char *header) {
   return ok;
 }
 
+/* --anyauth: a challenge of the Basic scheme in any WWW-Authenticate. */
+static int offers_basic(const fl_request *req) {
+  const fl__headers *h = &req->res.headers;
+  for (size_t i = 0; i < h->n; i++) {
+    if (!fl__strcaseeq(fl__headers_name(h, i), "WWW-Authenticate")) continue;
+    const char *v = fl__headers_value(h, i);
+    while (*v == ' ' || *v == ',') v++;
+    if (fl__strncaseeq(v, "Basic", 5) && (v[5] == '\0' || v[5] == ' ' || v[5] == ',')) return 1;
+  }
+  return 0;
+}
+
 int fl__auth_digest_wanted(const fl_request *req) {
   int status = req->res.status;
   if (status == 401) {
@@ -36,7 +48,7 @@ int fl__auth_digest_wanted(const fl_request *req) {
     if (!req->auth_digest || req->stripped_auth || req->digest_answered ||
         !fl__digest_creds_ok(user, pass) || fl__headers_has(&req->headers, "Authorization"))
       return 0;
-    return has_challenge(req, "WWW-Authenticate");
+    return has_challenge(req, "WWW-Authenticate") || (req->auth_any && offers_basic(req));
   }
   if (status == 407) {
     const fl__proxy *px = digest_proxy(req);
@@ -80,6 +92,12 @@ int fl__auth_digest_next_hop(fl_request *req) {
   int proxy = req->res.status == 407;
   int err = proxy ? fl__digest_parse(&req->proxy_digest, &req->res.headers, "Proxy-Authenticate")
                   : fl__digest_parse(&req->www_digest, &req->res.headers, "WWW-Authenticate");
+  if (err && err != FL_ENOMEM && !proxy && req->auth_any && offers_basic(req)) {
+    req->auth_digest = 0; /* --anyauth: Basic it is, on the next hop (head.c) */
+    req->digest_answered = 1;
+    req->head_reusable = 0; /* the first hop's head has no credentials */
+    return 0;
+  }
   if (err) {
     fl__msg(req->errmsg, sizeof req->errmsg, "%s",
             err == FL_ENOMEM ? "out of memory" : "no usable Digest challenge");
@@ -99,6 +117,7 @@ void fl__auth_new_url(fl_request *req) {
 
 void fl__auth_reset(fl_request *req) {
   req->auth_probe = 0;
+  if (req->auth_any) req->auth_digest = 1; /* a new send asks again */
   if (req->www_digest.nonce || req->www_digest.realm) fl__digest_dispose(&req->www_digest);
   if (req->proxy_digest.nonce || req->proxy_digest.realm) fl__digest_dispose(&req->proxy_digest);
   fl__auth_new_url(req);

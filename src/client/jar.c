@@ -1,7 +1,6 @@
 /* The client's cookie jar on the request path: every response's Set-Cookie
  * headers go in, and each hop's Cookie header comes out. Cookies follow the
  * jar's RFC 6265 rules (cookies.h); this file only adapts requests to them. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,21 +17,11 @@ static void origin_of_req(const fl_request *req, fl__cookie_origin *o) {
   o->now = unix_now();
 }
 
-/* Debian's full public suffix list (package publicsuffix), loaded once per
- * process and shared read-only by every jar; the built-in short list when it
- * is absent. Never freed: it lives as long as the process. */
-static fl__psl *system_psl;
-static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
-static void load_system_psl(void) {
-  if (fl__psl_load(&system_psl, FL__PSL_SYSTEM_FILE) != 0) system_psl = NULL;
-}
-
 int fl__client_jar_init(fl_client *c) {
   if (!c->opts.cookies) return 0;
   c->jar = fl__cookie_jar_new();
   if (!c->jar) return FL_ENOMEM;
-  pthread_once(&psl_once, load_system_psl);
-  fl__cookie_jar_set_psl(c->jar, system_psl);
+  fl__cookie_jar_set_psl(c->jar, NULL); /* the latest list, as curl (http/psl.h) */
   return 0;
 }
 

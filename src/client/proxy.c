@@ -1,9 +1,10 @@
 /* Which proxy a URL goes through: the client's option, or with trust_env the
  * environment (http_proxy for http, https_proxy for https, no_proxy for
- * exceptions). Like curl, the upper-case HTTP_PROXY is ignored: a CGI
+ * exceptions, or the no_proxy option). Like curl, the upper-case HTTP_PROXY is ignored: a CGI
  * program gets it from the client's "Proxy:" header (httpoxy). */
 #include "client/proxy.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,7 @@ int fl__proxies_init(fl__proxies *ps, const fl_client_options *o, char *err, siz
     if (!https) https = all;
     no = env2("no_proxy", "NO_PROXY");
   }
+  if (o->no_proxy) no = o->no_proxy; /* --noproxy replaces the environment's */
   int rc = proxy_new(http, o->proxy_digest, &ps->http, err, cap);
   if (!rc) rc = proxy_new(https, o->proxy_digest, &ps->https, err, cap);
   if (!rc && no && !(ps->no_proxy = strdup(no))) rc = FL_ENOMEM;
@@ -123,27 +125,63 @@ void fl__proxies_free(fl__proxies *ps) {
   ps->no_proxy = NULL;
 }
 
-/* no_proxy: comma-separated names; "*" matches all; a name matches itself
- * and its subdomains (a leading dot is optional). */
-static int bypassed(const char *list, const char *host) {
+/* An address (v4 or v6 text) in the network "net[/bits]" (no bits: the
+ * address itself), as curl's NO_PROXY matching. */
+static int in_network(const char *addr, int v6, const char *entry, size_t n) {
+  char net[64];
+  if (n >= sizeof net) return 0;
+  memcpy(net, entry, n);
+  net[n] = '\0';
+  char *slash = strchr(net, '/');
+  int max = v6 ? 128 : 32, bits = max;
+  if (slash) {
+    *slash = '\0';
+    bits = atoi(slash + 1);
+    if (bits <= 0 || bits > max) bits = max;
+  }
+  unsigned char a[16], b[16];
+  int af = v6 ? AF_INET6 : AF_INET;
+  if (inet_pton(af, addr, a) != 1 || inet_pton(af, net, b) != 1) return 0;
+  int whole = bits / 8, rest = bits % 8;
+  if (memcmp(a, b, (size_t)whole) != 0) return 0;
+  if (!rest) return 1;
+  unsigned char mask = (unsigned char)(0xff << (8 - rest));
+  return (a[whole] & mask) == (b[whole] & mask);
+}
+
+/* no_proxy (curl's rules): "*" alone matches every host; entries are
+ * separated by commas or blanks; a name matches itself and its subdomains
+ * (leading and trailing dots ignored, case-insensitive); an IP address
+ * matches an entry that is that address or a network holding it. */
+static int bypassed(const char *list, const fl__url *u) {
+  if (strcmp(list, "*") == 0) return 1;
+  const char *host = u->host;
   size_t hl = strlen(host);
+  int ip = u->host_is_ipv4 || u->host_is_ipv6;
+  if (!ip && hl && host[hl - 1] == '.') hl--;
   for (const char *s = list; *s;) {
-    while (*s == ',' || *s == ' ') s++;
+    while (*s == ',' || *s == ' ' || *s == '\t') s++;
     const char *e = s;
-    while (*e && *e != ',' && *e != ' ') e++;
+    while (*e && *e != ',' && *e != ' ' && *e != '\t') e++;
     size_t n = (size_t)(e - s);
-    if (n == 1 && *s == '*') return 1;
-    if (n && *s == '.') s++, n--;
-    if (n && n <= hl && fl__strncaseeq(host + hl - n, s, n) && (n == hl || host[hl - n - 1] == '.'))
-      return 1;
+    const char *name = s;
     s = e;
+    if (!n) continue;
+    if (ip) {
+      if (in_network(host, u->host_is_ipv6, name, n)) return 1;
+      continue;
+    }
+    if (name[n - 1] == '.') n--;
+    if (n && *name == '.') name++, n--;
+    if (!n || n > hl) continue;
+    if (fl__strncaseeq(host + hl - n, name, n) && (n == hl || host[hl - n - 1] == '.')) return 1;
   }
   return 0;
 }
 
 const fl__proxy *fl__proxy_for(const fl__proxies *ps, const fl__url *u) {
   const fl__proxy *p = strcmp(u->scheme, "https") == 0 ? ps->https : ps->http;
-  if (!p || (ps->no_proxy && bypassed(ps->no_proxy, u->host))) return NULL;
+  if (!p || (ps->no_proxy && bypassed(ps->no_proxy, u))) return NULL;
   return p;
 }
 

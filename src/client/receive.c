@@ -121,7 +121,10 @@ static int on_start(fl__exchange *ex) {
 static void trace_response_head(fl_request *req) {
   fl__buf *b = &req->client->scratch;
   char line[64];
-  snprintf(line, sizeof line, "HTTP/1.%d %d ", req->res.http_minor, req->res.status);
+  if (req->res.version == 20) /* as curl writes it: no reason phrase, the space kept */
+    snprintf(line, sizeof line, "HTTP/2 %d ", req->res.status);
+  else
+    snprintf(line, sizeof line, "HTTP/1.%d %d ", req->res.http_minor, req->res.status);
   fl__buf_reset(b);
   int err = fl__buf_puts(b, line) || fl__buf_puts(b, fl_response_reason(&req->res)) ||
             fl__buf_puts(b, "\r\n");
@@ -153,6 +156,14 @@ static int on_head(fl__exchange *ex) {
     req->discarding = 1;
     return 0;
   }
+  /* As curl: a 200 whose Last-Modified misses the time condition is made
+   * a 304, and its body is not read (the connection closes instead). */
+  int timecond_drop = 0;
+  if (req->timecond && fl__timecond_unmet(req)) {
+    req->info.timecond_unmet = 1;
+    timecond_drop = status != 304 && !ex->head_only;
+    req->res.status = 304;
+  }
   if (req->headers_cb) {
     int r = req->headers_cb(req, req->headers_data);
     if (!still_carried(conn, ex)) return FL_ECANCELED;
@@ -163,6 +174,7 @@ static int on_head(fl__exchange *ex) {
     if (req->save_fd < 0)
       return sink_fail(req, FL_EWRITE, "cannot write %s: %s", req->save_path, strerror(errno));
   }
+  if (timecond_drop) return FL__EX_ABANDON_BODY;
   if (ex->head_only || status == 204 || status == 304) return 0;
   const char *coding = req->res.seen & FL__H_CONTENT_ENCODING
                            ? fl__headers_get(&req->res.headers, "Content-Encoding")
@@ -244,6 +256,7 @@ static int on_body(fl__exchange *ex, const char *at, size_t n) {
     return err ? body_error(req, err) : 0;
   }
   req->errmsg[0] = '\0';
+  fl__speedcap_account(req, n);
   int err =
       req->decoder ? fl__decoder_feed(req->decoder, at, n, deliver, req) : deliver(req, at, n);
   return err ? body_error(req, err) : 0;
@@ -259,6 +272,10 @@ static void on_done(fl__exchange *ex) {
   req->info.bytes_received_raw = ex->body_bytes;
   req->info.wire_bytes_received = ex->wire_bytes;
   req->info.content_length = ex->content_length;
+  if (req->rate_paused) { /* the speed cap: the body came early, it ends on time */
+    req->rate_done = 1;
+    return;
+  }
   fl__request_exchange_done(req);
 }
 

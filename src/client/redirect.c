@@ -65,9 +65,20 @@ int fl__redirect_next_hop(fl_request *req) {
     free(next);
     return FL_EUNSUPPORTED_PROTOCOL;
   }
+  if (!fl__redirect_scheme_allowed(req, nu.scheme)) {
+    fl__msg(req->errmsg, sizeof req->errmsg, "redirect to protocol \"%s\", which is not allowed",
+            nu.scheme);
+    fl__url_free(&nu);
+    free(next);
+    return FL_EUNSUPPORTED_PROTOCOL;
+  }
   int status = req->res.status;
-  int to_get = (status == 303 && !method_is(req->hop_method, "HEAD")) ||
-               ((status == 301 || status == 302) && method_is(req->hop_method, "POST"));
+  unsigned keep = req->post_redirs; /* fl_request_set_post_redirects */
+  int post = method_is(req->hop_method, "POST");
+  int to_get =
+      (status == 303 && !method_is(req->hop_method, "HEAD") && !(keep & FL_REDIR_POST_303)) ||
+      (status == 301 && post && !(keep & FL_REDIR_POST_301)) ||
+      (status == 302 && post && !(keep & FL_REDIR_POST_302));
   if (to_get) {
     req->hop_method = "GET";
     req->hop_drop_body = 1;
@@ -88,7 +99,7 @@ int fl__redirect_next_hop(fl_request *req) {
     free(next);
     return FL_ENOMEM;
   }
-  if (strcmp(origin.data, req->origin.data) != 0) req->stripped_auth = 1;
+  if (strcmp(origin.data, req->origin.data) != 0 && !req->trusted_redirects) req->stripped_auth = 1;
   fl__buf_dispose(&origin);
   fl__buf_reset(&req->effective_url);
   err = fl__buf_puts(&req->effective_url, next);

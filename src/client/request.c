@@ -207,6 +207,7 @@ void fl__request_end_body(fl_request *req) {
 void fl__request_detach_attempt(fl_request *req) {
   fl_client *c = req->client;
   fl__timer_stop(&req->phase_timer);
+  fl__speedcap_stop(req);
   fl__ratelimit_cancel(&req->throttle);
   fl__pool_leave(&c->pool, &req->waiter);
   if (req->ex.carrier) fl__conn_drop(req->ex.carrier, &req->ex);
@@ -439,6 +440,8 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     }
     req->url_parsed = 1;
   }
+  fl__transport_close(&req->ws_tp); /* an upgrade nobody took */
+  fl__buf_reset(&req->ws_rest);
   req->client = c;
   req->cb = cb;
   req->cb_data = data;
@@ -473,6 +476,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     req->timers_loop = c->loop;
     fl__timer_init(c->loop, &req->phase_timer, phase_timer_cb);
     fl__timer_init(c->loop, &req->total_timer, total_timer_cb);
+    fl__timer_init(c->loop, &req->rate_timer, fl__speedcap_timer_cb);
     fl__defer_init(&req->complete_defer, complete_defer_cb);
   }
   fl__queue_insert_tail(&c->inflight, &req->inflight_node);

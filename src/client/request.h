@@ -28,6 +28,7 @@
 #include "http/exchange.h"
 #include "http/response.h"
 #include "loop/loop.h"
+#include "net/transport.h"
 
 typedef enum fl__req_state {
   FL__REQ_IDLE = 0,   /* built or completed */
@@ -83,6 +84,14 @@ struct fl_request {
   int has_retry;
   fl_retry_policy retry;
   int http_version; /* FL_HTTP_VERSION_*, or -1: the client's */
+  /* policy.c: curl's per-transfer policies (fl_request_set_max_recv_speed ...) */
+  uint64_t recv_rate;       /* body bytes per second, 0 = no cap */
+  int timecond;             /* fl_timecond */
+  int64_t timecond_time;    /* unix seconds */
+  unsigned post_redirs;     /* FL_REDIR_POST_* */
+  int trusted_redirects;    /* credentials follow the chain to other origins */
+  unsigned redir_protocols; /* FL_PROTO_* a redirect may lead to; 0 = all */
+  int auth_any;             /* answer Basic or Digest, as the 401 asks (auth.c) */
 
   /* in flight */
   fl__req_state state;
@@ -110,9 +119,21 @@ struct fl_request {
   uint32_t read_ms;
   fl__defer complete_defer;
   int want_fresh_conn; /* retry: never take an idle connection */
-  int paused;
+  int paused;          /* by the user (fl_request_pause) */
+  int rate_paused;     /* by the speed cap, until rate_timer fires */
+  int rate_done;       /* ... and the response is complete: it completes then */
+  uint64_t rate_t0_us; /* the cap's clock: first body byte of this hop, 0 = none yet */
+  uint64_t rate_bytes; /* body bytes since */
+  fl__timer rate_timer;
   uint64_t start_us;
   uint64_t body_limit; /* effective buffered-body cap */
+
+  /* WebSocket upgrade (client/ws_connect.c): a 101 hands the connection
+   * over into ws_tp and ws_rest; the WebSocket takes them in its done
+   * callback, and what is left there is closed at the next send or free. */
+  struct fl_ws *ws;    /* the WebSocket this request opens, or NULL */
+  fl__transport ws_tp; /* the connection after the 101 */
+  fl__buf ws_rest;     /* bytes read after the 101 */
 
   /* across the hops of one send (redirects) */
   const char *hop_method; /* method of the current hop (GET after 303) */
@@ -196,6 +217,16 @@ static inline int fl__request_http_version(const fl_request *req) {
 /* retry.c: ms to wait before another attempt, or -1 for none. err is the
  * attempt's error, or 0 with a response whose status decides. */
 int64_t fl__retry_delay_ms(fl_request *req, int err);
+/* policy.c */
+/* Body bytes of the user's response arrived: pause for the speed cap. */
+void fl__speedcap_account(fl_request *req, size_t n);
+/* The attempt ends: stop the cap's timer, undo its pause. */
+void fl__speedcap_stop(fl_request *req);
+void fl__speedcap_timer_cb(fl__timer *t);
+/* A final response misses the time condition (its Last-Modified). */
+int fl__timecond_unmet(const fl_request *req);
+/* May a redirect lead to this scheme? */
+int fl__redirect_scheme_allowed(const fl_request *req, const char *scheme);
 /* jar.c */
 void fl__request_store_cookies(fl_request *req);
 int fl__request_jar_empty(const fl_request *req);    /* no cookie can apply: a cheap test */

@@ -29,6 +29,8 @@ fl_request *fl_request_new(const char *method, const char *url) {
   fl__queue_init(&req->throttle.node);
   fl__queue_init(&req->waiter.node);
   fl__exchange_init(&req->ex, &fl__request_exchange_ops);
+  fl__transport_init(&req->ws_tp);
+  fl__buf_init(&req->ws_rest);
   req->upload_len = -1;
   req->save_fd = -1;
   req->http_version = -1;
@@ -43,6 +45,8 @@ fl_request *fl_request_new(const char *method, const char *url) {
 void fl_request_free(fl_request *req) {
   if (!req) return;
   if (in_flight(req)) fl__request_abandon(req);
+  fl__transport_close(&req->ws_tp); /* an upgrade nobody took */
+  fl__buf_dispose(&req->ws_rest);
   free(req->method);
   free(req->url_text);
   fl__url_free(&req->url);
@@ -225,6 +229,7 @@ static int set_auth(fl_request *req, const char *user, const char *password, int
   req->auth_user = u;
   req->auth_pass = p;
   req->auth_digest = digest;
+  req->auth_any = 0;
   return 0;
 }
 
@@ -310,6 +315,6 @@ void fl_request_pause(fl_request *req) {
 void fl_request_resume(fl_request *req) {
   if (!req || !req->paused) return;
   req->paused = 0;
-  req->ex.paused = 0;
+  req->ex.paused = req->rate_paused; /* the speed cap's pause holds (policy.c) */
   if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier, &req->ex);
 }

@@ -52,6 +52,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# flurry reads the proxy variables as curl does: tests run without them.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+
 flurry() {
   RC=0
   "${FL_LAUNCH[@]}" "$FL_CLI" "$@" >"$OUT" 2>"$ERR" || RC=$?
@@ -190,7 +193,7 @@ curl_too() {
 }
 
 normalize_out() {
-  sed -e '/^Date: /d' -e 's#"date":\["[^"]*"\]#"date":["DATE"]#g' -e 's#curl/[0-9][0-9.]*#PRODUCT#g' \
+  sed -e '/^Date: /d' -e '/^date: /d' -e 's#"date":\["[^"]*"\]#"date":["DATE"]#g' -e 's#curl/[0-9][0-9.]*#PRODUCT#g' \
     -e 's#flurry/[0-9][0-9.]*#PRODUCT#g' "$1"
 }
 
