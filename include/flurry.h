@@ -79,6 +79,7 @@ FL_EXPORT const char *fl_version_details(void);
   X(TLS_HANDSHAKE, -35, 35, "TLS handshake failed")                                                \
   X(CANCELED, -42, 42, "request canceled")                                                         \
   X(BAD_ARGUMENT, -43, 43, "bad argument")                                                         \
+  X(INTERFACE, -45, 45, "failed binding local connection end")                                    \
   X(TOO_MANY_REDIRECTS, -47, 47, "too many redirects")                                             \
   X(EMPTY_REPLY, -52, 52, "empty reply from server")                                               \
   X(SEND, -55, 55, "failed sending data to the peer")                                              \
@@ -106,7 +107,13 @@ FL_EXPORT const char *fl_version_details(void);
   X(PINNED_PUBKEY, -90, 90, "public key does not match the pinned key")                            \
   X(PROXY, -97, 97, "proxy handshake failed")                                                      \
   X(HTTP2, -16, 16, "HTTP/2 framing layer error")                                                  \
-  X(HTTP2_STREAM, -92, 92, "HTTP/2 stream error")
+  X(HTTP2_STREAM, -92, 92, "HTTP/2 stream error")                                                  \
+  X(WS_REFUSED, -1017, 22, "WebSocket upgrade refused (the answer was not 101)")                   \
+  X(WS_HANDSHAKE, -1018, 8, "bad WebSocket handshake (101 with a wrong accept, upgrade or offer)") \
+  X(WS_PROTOCOL, -1019, 56, "WebSocket protocol error by the server (closed with 1002 or 1007)")   \
+  X(WS_TOO_BIG, -1020, 63, "WebSocket message over the size limit (closed with 1009)")             \
+  X(WS_ABNORMAL, -1021, 56, "WebSocket closed abnormally (1006: no close frame)")                  \
+  X(WS_CLOSED, -1022, 55, "the WebSocket is closing or closed")
 
 typedef enum fl_err {
   FL_OK = 0,
@@ -169,6 +176,64 @@ typedef struct fl_timeouts {
 
 /* ------------------------------------------------------------------ client */
 typedef struct fl_client fl_client;
+
+/* ------------------------------------------------------------------- share
+ * Caches that clients on several threads share (libcurl's share interface):
+ * DNS answers (TTL-honouring; one lookup per name in flight across all
+ * threads: a client whose name another thread is already looking up waits
+ * for that answer without blocking its loop, the answer being posted to it)
+ * and TLS sessions (a connection one thread opens resumes the session
+ * another thread's connection to that host got). Each client still keeps
+ * its own pool: connections stay on their loop's thread.
+ *
+ *   fl_share *share = fl_share_new(NULL);
+ *   ...each thread: opts.share = share; client = fl_client_new(loop, &opts);
+ *   ...every client freed: fl_share_free(share);
+ *
+ * Threads: every fl_share_ function and any client using the share may run
+ * on any thread at once; the share locks around its cache operations only,
+ * never across I/O. Ownership: the creator frees it, and only after every
+ * client using it was freed (fl_client_free); freeing it earlier is not
+ * allowed: fl_share_free returns FL_EINVAL and frees nothing, and debug
+ * builds of the library (without NDEBUG) abort with a message instead.
+ * With a share, a client's own dns_ttl_* options are not used (the share's
+ * are); its resolve overrides, DNS servers and timeouts still are. TLS
+ * sessions are kept per host:port and per TLS settings, so clients with
+ * other settings (CA, verification, versions...) never resume each other's
+ * sessions; a client with tls_session_cache 0 keeps none. */
+typedef struct fl_share fl_share;
+
+typedef struct fl_share_options {
+  uint32_t dns_ttl_min_ms;        /* clamp of positive answers' TTLs; default 1000 */
+  uint32_t dns_ttl_max_ms;        /* default 300000; 0 = cache nothing (lookups
+                                     in flight are still shared) */
+  uint32_t dns_negative_ttl_ms;   /* failed lookups; default 2000 */
+  int tls_session_cache;          /* default 1; 0: each client keeps its own */
+  uint32_t tls_sessions_per_host; /* sessions (TLS 1.3 tickets) kept per host:port
+                                     and settings; default 64 (the most; at least 2) */
+} fl_share_options;
+
+FL_EXPORT void fl_share_options_init(fl_share_options *o);
+/* opts NULL = defaults; copied. NULL on OOM. */
+FL_EXPORT fl_share *fl_share_new(const fl_share_options *opts);
+/* 0; FL_EINVAL (nothing freed; debug builds abort) while a client uses it. */
+FL_EXPORT int fl_share_free(fl_share *share);
+
+/* DNS cache figures (for a share: all its clients; for a client: its own
+ * lookups, and the entries of the cache it uses, the share's if any). */
+typedef struct fl_dns_stats {
+  uint32_t entries;   /* answers cached (positive and negative) */
+  uint32_t in_flight; /* lookups in progress */
+  uint64_t hits;      /* answered from the cache */
+  uint64_t misses;    /* not in the cache: looked up, or joined a lookup in flight */
+  uint64_t lookups;   /* of the misses: lookups started (queries to c-ares) */
+  uint64_t joined;    /* of the misses: waited on a lookup already in flight */
+} fl_dns_stats;
+FL_EXPORT void fl_share_dns_stats(const fl_share *share, fl_dns_stats *out);
+/* TLS sessions held (TLS 1.2 sessions and unused TLS 1.3 tickets). */
+FL_EXPORT uint32_t fl_share_tls_sessions(const fl_share *share);
+/* Drop every cached DNS answer now (lookups in flight go on). 0 or FL_EINVAL. */
+FL_EXPORT int fl_share_flush_dns(fl_share *share);
 
 /* Retries with back-off: for failures that may pass (connect errors, DNS
  * server failures and timeouts, resets, empty replies, first-byte and read
@@ -338,6 +403,10 @@ typedef struct fl_client_options {
    * trust_env. Copied. NULL = the environment's (with trust_env), none
    * otherwise. */
   const char *no_proxy;
+  /* Caches shared with clients on other threads (see fl_share above);
+   * borrowed: the share must outlive the client. NULL (default) = the
+   * client's own DNS cache and TLS sessions. */
+  fl_share *share;
 } fl_client_options;
 
 /* HTTP versions, for fl_client_options.http_version and
@@ -393,6 +462,26 @@ typedef struct fl_pool_stats {
   uint64_t h2_streams;     /* HTTP/2 streams ever opened */
 } fl_pool_stats;
 FL_EXPORT void fl_client_pool_stats(const fl_client *client, fl_pool_stats *out);
+/* Per-host pool figures: one entry per origin the pool keeps connections
+ * or waiters for (with a proxy, per origin and proxy). Fills at most cap
+ * entries of out (which may be NULL with cap 0) and returns how many hosts
+ * there are, so a second call with a larger array gets them all. Loop
+ * thread only; a snapshot. */
+typedef struct fl_host_stats {
+  char host[256]; /* the origin's host name (truncated if longer) */
+  uint16_t port;
+  int tls;             /* https */
+  uint32_t open;       /* connections: connecting + idle + busy */
+  uint32_t idle;       /* kept alive, carrying nothing */
+  uint32_t busy;       /* carrying a request */
+  uint32_t connecting; /* resolving, connecting, handshaking */
+  uint32_t waiting;    /* requests queued for a connection to it */
+} fl_host_stats;
+FL_EXPORT size_t fl_client_host_stats(const fl_client *client, fl_host_stats *out, size_t cap);
+/* DNS cache figures of this client (fl_dns_stats is declared with fl_share):
+ * its hits, misses, lookups started and joined, names in flight for it;
+ * entries of the cache it uses (the share's, with one). Loop thread only. */
+FL_EXPORT void fl_client_dns_stats(const fl_client *client, fl_dns_stats *out);
 
 /* Cookie jar (when options.cookies is on). Files use the Netscape format
  * that curl's -b FILE / -c FILE read and write. Returns 0 or an fl_err
@@ -461,6 +550,10 @@ FL_EXPORT void fl_request_on_headers(fl_request *req, fl_headers_cb cb, void *da
  * Retry-After): fl_response_header() finds no other. For load generators
  * that never read headers; trailers are kept. Default 1. */
 FL_EXPORT void fl_request_keep_headers(fl_request *req, int keep);
+/* on = 1: send the URL's path as given, "/../" and "/./" included (curl's
+ * --path-as-is; the default removes dot segments, RFC 3986 5.2.4). For the
+ * request's own URL; redirects are resolved as usual. Default 0. */
+FL_EXPORT void fl_request_set_path_as_is(fl_request *req, int on);
 /* Cap on the buffered body (overrides the client's); 0 = client default. */
 FL_EXPORT void fl_request_set_max_body(fl_request *req, uint64_t max);
 /* Retry policy for this request (copied; NULL = the client's). */
@@ -663,6 +756,174 @@ FL_EXPORT int fl_request_perform(fl_client *client, fl_request *req);
  * (free it with fl_request_free) on success and on HTTP-level results. */
 FL_EXPORT int fl_get(const char *url, fl_request **out);
 
+/* --------------------------------------------------------------- WebSocket
+ * A WebSocket client (RFC 6455, with permessage-deflate, RFC 7692), at the
+ * level of aiohttp's ws_connect: the upgrade is an ordinary request on a
+ * client (same DNS, TLS verification, proxy tunnel, cookies, auth, headers,
+ * redirects before the 101, timeouts), and at the 101 its connection leaves
+ * the pool for good and becomes the WebSocket's.
+ *
+ *   fl_ws *ws = fl_ws_new(NULL);                 // default options
+ *   fl_request *req = fl_request_new("GET", "wss://example.org/chat");
+ *   fl_ws_on_message(ws, on_message, ctx);        // or fl_ws_recv / FL_AWAIT_WS_RECV
+ *   fl_ws_on_close(ws, on_close, ctx);
+ *   fl_ws_connect(ws, client, req, on_open, ctx); // on_open(ws, err): then send
+ *   ... fl_ws_send(ws, FL_WS_TEXT, "hi", 2); ... fl_ws_close(ws, 1000, "bye");
+ *
+ * Ownership and lifetimes
+ * - fl_ws is the caller's (fl_ws_new / fl_ws_free); it belongs to the
+ *   thread of the client's loop, and that loop must outlive it.
+ * - fl_ws_connect borrows req and client until open_cb has run. req must not
+ *   be sent, cancelled or freed meanwhile (fl_ws_abort or fl_ws_free the
+ *   WebSocket instead). ws:// and wss:// become http:// and https:// in req
+ *   (its URL getters show those); the upgrade headers are added to it.
+ * - After open_cb (whatever err), req is completed and the caller's again:
+ *   its response is the 101, or the refusal (FL_EWS_REFUSED: any status but
+ *   101, body included) or the last redirect. An open fl_ws holds nothing of
+ *   the request or the client: it may outlive both, fl_client_free
+ *   included (the connection, its TLS state and any bytes read after the 101
+ *   are its own).
+ * - fl_ws_free may be called at any time, also from inside any of its
+ *   callbacks: the connection is closed at once without a closing
+ *   handshake and no callback runs after it.
+ *
+ * Callbacks, exactly once each, never from inside the call that started
+ * what they report: open_cb once per fl_ws_connect; close_cb once after a
+ * successful open (never if the open failed); message callbacks between
+ * the two. Borrowed bytes (message data, reasons) are valid during the call.
+ *
+ * The connect takes a request rather than a URL so that a WebSocket over an
+ * HTTP/2 stream (RFC 8441, extended CONNECT) can come later behind the same
+ * calls: today the upgrade always goes on its own HTTP/1.1 connection,
+ * never pipelined. */
+typedef struct fl_ws fl_ws;
+
+enum fl_ws_type { FL_WS_TEXT = 1, FL_WS_BINARY = 2, FL_WS_CLOSE = 8 };
+/* Message flags (fragments mode): this call holds the first / last piece
+ * of its message; a whole message has both. */
+enum { FL_WS_FIRST = 1, FL_WS_LAST = 2 };
+
+typedef struct fl_ws_options {
+  /* Subprotocols to offer (Sec-WebSocket-Protocol), NULL-terminated, or NULL.
+   * A server choosing one not offered fails the connect (FL_EWS_HANDSHAKE). */
+  const char *const *subprotocols;
+  /* Offer permessage-deflate (default 1). Messages are compressed both ways
+   * when the server agrees; context takeover and window bits as it answers. */
+  int compress;
+  int compress_no_context_takeover; /* ask for no context takeover both ways
+                                        (less memory per connection); default 0 */
+  int compress_window_bits;         /* server_max_window_bits to ask (8-15); 0 = none */
+  /* Largest message received, in bytes after inflating; bigger ones fail
+   * the connection with close 1009 (FL_EWS_TOO_BIG). Default 4 MiB; 0 = no
+   * limit. */
+  uint64_t max_message;
+  /* 1: hand received messages on in pieces as their bytes arrive (flags say
+   * first / last); 0 (default): whole messages. */
+  int fragments;
+  /* Send a ping every heartbeat_ms of the connection (0 = off, the default);
+   * if its pong does not come within pong_timeout_ms (default: heartbeat_ms),
+   * the connection is dropped: close_cb with FL_ETIMEOUT and code 1006. */
+  uint32_t heartbeat_ms;
+  uint32_t pong_timeout_ms;
+  /* Longest silence from the server before the connection is dropped
+   * (FL_EREAD_TIMEOUT, code 1006). 0 (default) = none. */
+  uint32_t read_timeout_ms;
+  /* After our close frame, how long to wait for the server's (default
+   * 5000): then the connection is dropped (close_cb err 0 if the close was
+   * ours and clean so far, code 1006). */
+  uint32_t close_timeout_ms;
+  /* Send queue high-water mark in bytes (default 1 MiB): fl_ws_send
+   * returns 1 once the bytes waiting exceed it; drain_cb says when they
+   * fell back below it. Nothing is ever dropped. */
+  size_t high_water;
+} fl_ws_options;
+FL_EXPORT void fl_ws_options_init(fl_ws_options *o);
+
+/* err 0: open (fl_ws_protocol says the subprotocol). Else FL_EWS_REFUSED,
+ * FL_EWS_HANDSHAKE, FL_ECANCELED, or any request error (FL_ECONNECT,
+ * FL_ECERT_VERIFY, timeouts...); detail in fl_ws_errmsg. */
+typedef void (*fl_ws_open_cb)(fl_ws *ws, int err, void *data);
+/* A message (type FL_WS_TEXT, UTF-8 checked, or FL_WS_BINARY), or a piece
+ * of one in fragments mode. */
+typedef void (*fl_ws_message_cb)(fl_ws *ws, int type, const char *msg, size_t len, int flags,
+                                 void *data);
+/* The WebSocket ended. err 0: the closing handshake completed (code and
+ * reason are the server's close frame; 1005 when it had none), whoever
+ * started it. FL_EWS_PROTOCOL / FL_EWS_TOO_BIG: the server broke the
+ * protocol, we sent close `code` (1002, 1007, 1009) and dropped the
+ * connection. FL_EWS_ABNORMAL: the connection ended without a close frame
+ * (code 1006). FL_ETIMEOUT (heartbeat), FL_EREAD_TIMEOUT, FL_ECANCELED
+ * (fl_ws_abort), FL_ESEND, FL_ERECV...: code 1006. The fl_ws may be freed
+ * from inside. */
+typedef void (*fl_ws_close_cb)(fl_ws *ws, int err, int code, const char *reason, void *data);
+typedef void (*fl_ws_event_cb)(fl_ws *ws, void *data);
+
+/* opts may be NULL for defaults; copied (subprotocol names too). NULL on
+ * OOM or bad options (window bits outside 8-15). */
+FL_EXPORT fl_ws *fl_ws_new(const fl_ws_options *opts);
+FL_EXPORT void fl_ws_free(fl_ws *ws);
+/* Upgrade req (method GET; URL ws://, wss://, http:// or https://) on
+ * client. 0 (open_cb will run) or an error found at once (FL_EINVAL: used
+ * already; FL_EUNSUPPORTED_PROTOCOL; any fl_request_send error). */
+FL_EXPORT int fl_ws_connect(fl_ws *ws, fl_client *client, fl_request *req, fl_ws_open_cb cb,
+                            void *data);
+/* Set before or after connecting (a message arriving with no callback and no
+ * fl_ws_recv waits in fl_ws_recv's queue). */
+FL_EXPORT void fl_ws_on_message(fl_ws *ws, fl_ws_message_cb cb, void *data);
+FL_EXPORT void fl_ws_on_close(fl_ws *ws, fl_ws_close_cb cb, void *data);
+/* The send queue fell from above the high-water mark to below it. */
+FL_EXPORT void fl_ws_on_drain(fl_ws *ws, fl_ws_event_cb cb, void *data);
+/* Pull mode (no message callback): a message or the end is ready. */
+FL_EXPORT void fl_ws_on_readable(fl_ws *ws, fl_ws_event_cb cb, void *data);
+
+/* Send a whole message (type FL_WS_TEXT or FL_WS_BINARY; text is sent as
+ * given). Copied (and masked) at once. 0: queued or sent; 1: queued, and the
+ * queue is now above the high-water mark (wait for drain_cb before sending
+ * more); FL_EWS_CLOSED after fl_ws_close or the end; FL_EINVAL before open,
+ * for a bad type, or while a fragmented send is open; FL_ENOMEM. */
+FL_EXPORT int fl_ws_send(fl_ws *ws, int type, const void *data, size_t len);
+/* A message sent in pieces: type on the first piece (ignored after), last
+ * = 1 on the final one. Control frames may go between pieces. Returns as
+ * fl_ws_send. */
+FL_EXPORT int fl_ws_send_fragment(fl_ws *ws, int type, const void *data, size_t len, int last);
+/* A ping (payload <= 125 bytes; FL_EINVAL otherwise). Pongs to the
+ * server's pings are sent automatically. */
+FL_EXPORT int fl_ws_ping(fl_ws *ws, const void *data, size_t len);
+/* Start the closing handshake: code 1000-1003, 1007-1014 or 3000-4999 (0
+ * = 1000), reason UTF-8 of at most 123 bytes (NULL = none); FL_EINVAL
+ * otherwise. close_cb runs once the server answered (or close_timeout_ms
+ * passed). Messages arriving meanwhile are still delivered. */
+FL_EXPORT int fl_ws_close(fl_ws *ws, int code, const char *reason);
+/* End now, without a closing handshake: a pending connect completes with
+ * FL_ECANCELED, an open WebSocket's close_cb runs with FL_ECANCELED (both
+ * from the loop). FL_EINVAL when there is nothing to abort. */
+FL_EXPORT int fl_ws_abort(fl_ws *ws);
+
+/* Pull mode. */
+typedef struct fl_ws_msg {
+  int type;         /* FL_WS_TEXT, FL_WS_BINARY, or FL_WS_CLOSE: the end */
+  const char *data; /* the message (or the close reason); valid until the
+                       next fl_ws_recv or fl_ws_free */
+  size_t len;
+  int err;  /* FL_WS_CLOSE: close_cb's err */
+  int code; /* FL_WS_CLOSE: close_cb's code */
+} fl_ws_msg;
+/* 1: *msg holds the next message (or, once all were taken, the end, again
+ * on every call); 0: none yet (readable_cb comes when there is); FL_EINVAL
+ * with a message callback set or before a connect. Reading from the socket
+ * stops while a message waits here (backpressure). */
+FL_EXPORT int fl_ws_recv(fl_ws *ws, fl_ws_msg *msg);
+
+/* Bytes queued and not yet written to the socket. */
+FL_EXPORT size_t fl_ws_buffered(const fl_ws *ws);
+/* The subprotocol the server chose, or NULL. */
+FL_EXPORT const char *fl_ws_protocol(const fl_ws *ws);
+/* The extensions in use as agreed ("permessage-deflate; ..."), or "". */
+FL_EXPORT const char *fl_ws_extensions(const fl_ws *ws);
+/* Why the connect or the WebSocket failed; "" if it did not. */
+FL_EXPORT const char *fl_ws_errmsg(const fl_ws *ws);
+FL_EXPORT fl_loop *fl_ws_loop(const fl_ws *ws); /* NULL before a connect */
+
 /* ------------------------------------------------------------------- URLs */
 /* Query builder. pairs is a flat array of 2*npairs strings: key0, value0,
  * key1, value1, ... (npairs counts key/value PAIRS). Each pair is appended
@@ -860,6 +1121,7 @@ struct fl_coro {
   void *data;
   fl_request *awaiting;  /* the request FL_AWAIT_SEND waits for */
   fl_gather *awaiting_g; /* the gather FL_AWAIT_GATHER waits for */
+  fl_ws *awaiting_ws;    /* the WebSocket FL_AWAIT_WS_CONNECT waits for */
   unsigned char running, again, woken, canceled;
 };
 
@@ -878,6 +1140,10 @@ FL_EXPORT int fl_coro_ended(const fl_coro *co);
  * FL_ECANCELED after fl_coro_cancel. */
 FL_EXPORT int fl_coro_send(fl_coro *co, fl_client *client, fl_request *req);
 FL_EXPORT int fl_coro_gather(fl_coro *co, fl_gather *g);
+/* Used by the WebSocket macros: connect so that open resumes co; make ws's
+ * readable_cb resume co. */
+FL_EXPORT int fl_coro_ws_connect(fl_coro *co, fl_ws *ws, fl_client *client, fl_request *req);
+FL_EXPORT void fl_coro_ws_watch(fl_coro *co, fl_ws *ws);
 
 /* The struct holding member `field` == co (container_of). */
 #define FL_CORO_SELF(co, type, field) ((type *)(void *)((char *)(co)-offsetof(type, field)))
@@ -940,6 +1206,27 @@ FL_EXPORT int fl_coro_gather(fl_coro *co, fl_gather *g);
     if ((co)->err == 0) {                                                                          \
       FL__CORO_WAIT(co, (co)->awaiting_g == NULL)                                                  \
     }                                                                                              \
+  } while (0)
+
+/* Upgrade req on client into ws (fl_ws_connect) and wait for the open;
+ * co->err is open_cb's err. */
+#define FL_AWAIT_WS_CONNECT(co, ws, client, req)                                                   \
+  do {                                                                                             \
+    (co)->err = fl_coro_ws_connect((co), (ws), (client), (req));                                   \
+    if ((co)->err == 0) {                                                                          \
+      FL__CORO_WAIT(co, (co)->awaiting_ws == NULL)                                                 \
+    }                                                                                              \
+  } while (0)
+
+/* Wait for the next message of ws (pull mode, fl_ws_recv) into *msg (a
+ * fl_ws_msg that lives in the coroutine's struct): co->err = 0 and msg->type
+ * FL_WS_TEXT / FL_WS_BINARY, or FL_WS_CLOSE once the WebSocket ended
+ * (msg->err, msg->code say how); FL_ECANCELED if cancelled first. */
+#define FL_AWAIT_WS_RECV(co, ws, msg)                                                              \
+  do {                                                                                             \
+    fl_coro_ws_watch((co), (ws));                                                                  \
+    FL__CORO_WAIT(co, ((co)->err = fl_ws_recv((ws), (msg))) != 0 || (co)->canceled)                \
+    (co)->err = (co)->err == 1 ? 0 : (co)->err < 0 ? (co)->err : FL_ECANCELED;                     \
   } while (0)
 
 #ifdef __cplusplus

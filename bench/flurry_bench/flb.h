@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "flurry.h"
 #include "hist.h"
 #include "tpl.h"
 
@@ -35,6 +36,8 @@ typedef struct flb_config {
   uint64_t warmup_us;
   uint64_t timeout_us; /* per request, whole exchange; 0 = none */
   uint64_t pipeline;   /* --pipeline N: requests in flight per connection */
+  int http_version;    /* enum fl_http_version: HTTP/1.1 unless --h2 / --h2c */
+  uint64_t streams;    /* -m N: HTTP/2 streams in flight per connection (h2load's) */
   int latency;         /* --latency: print the percentile table */
   int json;            /* --json: one JSON object instead of the text */
   int insecure;        /* -k: do not verify TLS certificates */
@@ -52,6 +55,7 @@ typedef struct flb_config {
   char **script_args; /* init(args): args[0] is the URL, then what follows "--" */
   int nscript_args;
   flb_script *main_script; /* setup() and done() (main.c) */
+  fl_share *share;         /* the threads' DNS and TLS session caches (main.c) */
 } flb_config;
 
 /* 0 and the config filled in, 1 for --help / --version (printed; exit 0),
@@ -87,6 +91,12 @@ typedef struct flb_result {
   char fatal_msg[256];
   int first_err; /* first failed request, for the message */
   char first_err_msg[256];
+  /* The protocol spoken: responses by HTTP version (1.0, 1.1, 2), and the
+   * connections the pool opened (of them, those that agreed on h2). */
+  uint64_t by_version[3];
+  uint64_t conns_opened, h2_conns;
+  char protocol[16]; /* merge: the reports' "protocol" ("mixed" when they
+                        differ); empty: from by_version and the URL */
 } flb_result;
 
 typedef struct flb_worker flb_worker;

@@ -73,6 +73,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (!cfg.json) flb_print_start(&cfg);
+  cfg.share = fl_share_new(NULL); /* NULL: each thread keeps its own caches */
 
   uint64_t started = 0;
   for (; started < cfg.threads; started++) {
@@ -108,6 +109,9 @@ int main(int argc, char **argv) {
     total->bytes += r->bytes;
     for (int k = 0; k < FLB_ERR_KINDS; k++) total->errors[k] += r->errors[k];
     total->length_mismatch += r->length_mismatch;
+    for (int v = 0; v < 3; v++) total->by_version[v] += r->by_version[v];
+    total->conns_opened += r->conns_opened;
+    total->h2_conns += r->h2_conns;
     total->lag_sum_us += r->lag_sum_us;
     total->lag_count += r->lag_count;
     if (r->lag_max_us > total->lag_max_us) total->lag_max_us = r->lag_max_us;
@@ -148,6 +152,7 @@ int main(int argc, char **argv) {
   free(workers);
   free(tids);
   free(total);
+  fl_share_free(cfg.share); /* every worker's client was freed on its thread */
   flb_config_free(&cfg);
   return rc;
 }

@@ -138,6 +138,23 @@ static int add_report(flb_merged *m, const flb_jval *d, const char *path, int fi
   r->errors[FLB_ERR_TIMEOUT] += u64_of(e, "timeout");
   r->errors[FLB_ERR_STATUS] += u64_of(e, "status");
   r->length_mismatch += u64_of(e, "length_mismatch");
+  const flb_jval *pv = flb_json_get(d, "responses_by_version");
+  if (pv) {
+    r->by_version[0] += u64_of(pv, "1.0");
+    r->by_version[1] += u64_of(pv, "1.1");
+    r->by_version[2] += u64_of(pv, "2");
+  }
+  r->conns_opened += u64_of(d, "connections_opened");
+  const flb_jval *proto = flb_json_get(d, "protocol");
+  if (proto && proto->type == FLB_J_STR) {
+    if (!r->protocol[0])
+      snprintf(r->protocol, sizeof r->protocol, "%s", proto->str);
+    else if (strcmp(r->protocol, proto->str))
+      snprintf(r->protocol, sizeof r->protocol, "mixed");
+  }
+  if (u64_of(d, "streams_per_connection") > m->cfg.streams)
+    m->cfg.streams = u64_of(d, "streams_per_connection");
+  r->h2_conns += u64_of(d, "h2_connections");
   const flb_jval *lag = flb_json_get(d, "send_lag_us");
   if (lag) {
     r->lag_count += u64_of(lag, "count");
@@ -154,6 +171,7 @@ static int add_report(flb_merged *m, const flb_jval *d, const char *path, int fi
 
 int flb_merged_init(flb_merged *m) {
   memset(m, 0, sizeof *m);
+  m->cfg.http_version = FL_HTTP_VERSION_1_1; /* the protocol line shows if any run spoke h2 */
   m->r = calloc(1, sizeof *m->r);
   if (!m->r) return -1;
   flb_hist_reset(&m->r->latency);

@@ -38,13 +38,28 @@ static const char usage_text[] =
     "                           request takes the next one (any origins, one pool)\n"
     "    -k, --insecure         Do not verify TLS certificates (https)\n"
     "        --cacert   <FILE>  Trust the CA certificates in FILE (https)\n"
+    "        --h2               HTTP/2 (as h2load): h2 by ALPN over TLS, required;\n"
+    "                           on http:// h2c by prior knowledge\n"
+    "        --h2c              HTTP/2 by prior knowledge on an http:// URL (h2c)\n"
+    "    -m, --max-concurrent-streams <N>  HTTP/2 streams in flight per connection\n"
+    "                           (-c connections times N in all; default 1, as h2load)\n"
     "\n"
     "  Numeric arguments may include a SI unit (1k, 1M, 1G)\n"
     "  Time arguments may include a time unit (500ms, 2s, 2m, 2h; plain = s)\n"
     "\n"
     "  flurry-bench merge [--json] A.json B.json ...  one report of several --json runs\n";
 
-enum { OPT_WARMUP = 256, OPT_JSON, OPT_PIPELINE, OPT_CACERT, OPT_BODY, OPT_BODY_FILE, OPT_URLS };
+enum {
+  OPT_WARMUP = 256,
+  OPT_JSON,
+  OPT_PIPELINE,
+  OPT_CACERT,
+  OPT_BODY,
+  OPT_BODY_FILE,
+  OPT_URLS,
+  OPT_H2,
+  OPT_H2C
+};
 
 static const struct option longopts[] = {
     {"connections", required_argument, NULL, 'c'},
@@ -65,6 +80,9 @@ static const struct option longopts[] = {
     {"body", required_argument, NULL, OPT_BODY},
     {"body-file", required_argument, NULL, OPT_BODY_FILE},
     {"urls", required_argument, NULL, OPT_URLS},
+    {"h2", no_argument, NULL, OPT_H2},
+    {"h2c", no_argument, NULL, OPT_H2C},
+    {"max-concurrent-streams", required_argument, NULL, 'm'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
@@ -203,9 +221,10 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
   cfg->duration_us = 10 * 1000000ull;
   cfg->timeout_us = 2 * 1000000ull;
   cfg->method = "GET";
+  cfg->http_version = FL_HTTP_VERSION_1_1; /* as wrk, whatever the server offers */
 
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":c:d:t:H:LT:n:R:X:ks:hv", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":c:d:t:H:LT:n:R:X:ks:m:hv", longopts, NULL)) != -1) {
     uint64_t n;
     switch (c) {
     case 'c':
@@ -257,6 +276,12 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
         return bad("bad pipeline depth '%s'", optarg);
       break;
     case OPT_CACERT: cfg->cacert = optarg; break;
+    case OPT_H2: cfg->http_version = FL_HTTP_VERSION_2_ONLY; break;
+    case OPT_H2C: cfg->http_version = FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE; break;
+    case 'm':
+      if (scan_metric(optarg, &cfg->streams) || !cfg->streams || cfg->streams > 1u << 20)
+        return bad("bad stream count '%s'", optarg);
+      break;
     case 'h': fputs(usage_text, stdout); return 1;
     case 'v':
 #ifdef FLB_HAVE_LUA
@@ -297,6 +322,12 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
   if (!cfg->threads) return bad("%s", "need at least one thread");
   if (!cfg->connections || cfg->connections < cfg->threads)
     return bad("%s", "number of connections must be >= threads");
+  int h2 = cfg->http_version != FL_HTTP_VERSION_1_1;
+  if (cfg->streams && !h2)
+    return bad("%s", "-m is for HTTP/2 (--h2 or --h2c); HTTP/1.1 has --pipeline");
+  if (h2 && cfg->pipeline > 1)
+    return bad("%s", "--pipeline is HTTP/1.1's; HTTP/2 has -m (streams per connection)");
+  if (h2 && !cfg->streams) cfg->streams = 1;
   /* With -n and no -d the run ends when the count is reached. */
   if (cfg->requests && !duration_given) cfg->duration_us = 0;
   if (!cfg->requests && !cfg->duration_us) return bad("%s", "duration must be > 0");
@@ -309,6 +340,8 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
       return bad("%s", "need an http:// or https:// URL");
     }
     free(check);
+    if (cfg->http_version == FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE && strncasecmp(u, "http://", 7))
+      return bad("--h2c needs an http:// URL (%s): over TLS use --h2", u);
   }
   return 0;
 }

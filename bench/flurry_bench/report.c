@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "flb.h"
 #include "flurry.h"
@@ -97,6 +98,19 @@ void flb_print_start(const flb_config *cfg) {
   fflush(stdout);
 }
 
+/* The protocol spoken, from the responses' versions: "h2" (HTTP/2 over
+ * TLS), "h2c", "http/1.1", "http/1.0", "mixed", or "none" (no response). */
+static const char *protocol(const flb_config *cfg, const flb_result *r) {
+  if (r->protocol[0]) return r->protocol;
+  const uint64_t *v = r->by_version;
+  int kinds = (v[0] > 0) + (v[1] > 0) + (v[2] > 0);
+  if (kinds > 1) return "mixed";
+  if (v[2]) return cfg->url && !strncasecmp(cfg->url, "https:", 6) ? "h2" : "h2c";
+  if (v[1]) return "http/1.1";
+  if (v[0]) return "http/1.0";
+  return "none";
+}
+
 void flb_report_text(const flb_config *cfg, const flb_result *r) {
   static const double pct[] = {50, 75, 90, 99};
   char a[64], b[64];
@@ -116,6 +130,13 @@ void flb_report_text(const flb_config *cfg, const flb_result *r) {
   flb_format_time_us(a, sizeof a, secs * 1e6, 2);
   format_binary(b, sizeof b, (double)r->bytes);
   printf("  %llu requests in %s, %sB read\n", (unsigned long long)r->complete, a, b);
+  /* Not in wrk's output: only when HTTP/2 was asked for or spoken. */
+  if (cfg->http_version != FL_HTTP_VERSION_1_1 || r->by_version[2])
+    printf("  Protocol: %s, %llu of %llu responses over HTTP/2; %llu connections opened, "
+           "%llu of them h2, %llu streams each at most\n",
+           protocol(cfg, r), (unsigned long long)r->by_version[2], (unsigned long long)r->complete,
+           (unsigned long long)r->conns_opened, (unsigned long long)r->h2_conns,
+           (unsigned long long)(cfg->streams ? cfg->streams : 1));
   const uint64_t *e = r->errors;
   if (e[FLB_ERR_CONNECT] || e[FLB_ERR_READ] || e[FLB_ERR_WRITE] || e[FLB_ERR_TIMEOUT])
     printf("  Socket errors: connect %llu, read %llu, write %llu, timeout %llu\n",
@@ -216,6 +237,14 @@ void flb_report_json_to(FILE *f, const flb_config *cfg, const flb_result *r) {
           (unsigned long long)r->complete, (unsigned long long)r->bytes);
   fprintf(f, "  \"requests_per_sec\": %.2f,\n  \"bytes_per_sec\": %.2f,\n",
           secs > 0 ? (double)r->complete / secs : 0.0, secs > 0 ? (double)r->bytes / secs : 0.0);
+  fprintf(f, "  \"protocol\": \"%s\",\n", protocol(cfg, r));
+  fprintf(f,
+          "  \"responses_by_version\": {\"1.0\": %llu, \"1.1\": %llu, \"2\": %llu},\n"
+          "  \"connections_opened\": %llu,\n  \"h2_connections\": %llu,\n"
+          "  \"streams_per_connection\": %llu,\n",
+          (unsigned long long)r->by_version[0], (unsigned long long)r->by_version[1],
+          (unsigned long long)r->by_version[2], (unsigned long long)r->conns_opened,
+          (unsigned long long)r->h2_conns, (unsigned long long)(cfg->streams ? cfg->streams : 1));
   json_hist(f, "latency_us", &r->latency, 1);
   json_hist(f, "thread_req_per_sec", &r->rate, 0);
   if (cfg->rate > 0)

@@ -209,7 +209,9 @@ static void issue(flb_worker *w, slot *s, double intended_us) {
     it->timed_out = 0;
     fl_request_on_body(it->p->req, on_body, it);
     fl_request_keep_headers(it->p->req, w->want_body); /* only a response() reads them */
-    int err = fl_request_send(w->client, it->p->req, on_done, it);
+    /* HTTP/2: slot i goes on connection (client) i mod -c */
+    fl_client *c = w->nclients > 1 ? w->clients[(size_t)(s - w->slots) % w->nclients] : w->client;
+    int err = fl_request_send(c, it->p->req, on_done, it);
     if (err) {
       flb_worker_fatal(w, err, fl_request_errmsg(it->p->req));
       return;
@@ -245,6 +247,7 @@ static void account(flb_worker *w, item *it, fl_request *req, int err, uint64_t 
   int64_t content_length = info->content_length;
   res->bytes += info->wire_bytes_received; /* what wrk counts: every byte read */
   res->complete++;
+  res->by_version[info->http_version == 20 ? 2 : info->http_version == 11 ? 1 : 0]++;
   w->tick_count++;
   flb_hist_record(&res->latency, latency_us);
   if (status >= 400) {
@@ -385,7 +388,8 @@ flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *re
   w->res = res;
   w->script = script;
   w->nconns = share(cfg->connections, cfg->threads, index);
-  w->nslots = w->nconns * (cfg->pipeline > 1 ? cfg->pipeline : 1);
+  uint64_t per_conn = cfg->pipeline > 1 ? cfg->pipeline : cfg->streams > 1 ? cfg->streams : 1;
+  w->nslots = w->nconns * per_conn;
   w->quota = cfg->requests ? share(cfg->requests, cfg->threads, index) : 0;
   if (cfg->rate > 0) {
     w->rate = cfg->rate * (double)w->nconns / (double)cfg->connections;
@@ -425,9 +429,18 @@ static int setup(flb_worker *w) {
   o.cookies = 0;
   o.insecure = cfg->insecure;
   o.ca_file = cfg->cacert;
+  o.http_version = cfg->http_version;
+  if (cfg->streams) o.h2_max_concurrent_streams = (uint32_t)cfg->streams; /* -m */
+  o.share = cfg->share; /* one lookup per name, sessions resumed across threads */
   if (w->resolve[0]) o.resolve = (const char *const *)w->resolve;
-  w->client = fl_client_new(w->loop, &o);
-  if (!w->client) {
+  w->nclients = cfg->http_version != FL_HTTP_VERSION_1_1 ? (size_t)w->nconns : 1;
+  if (w->nclients > 1) o.max_connections = 1;
+  w->clients = calloc(w->nclients, sizeof *w->clients);
+  if (!w->clients) return FL_ENOMEM;
+  for (size_t i = 0; i < w->nclients; i++)
+    if (!(w->clients[i] = fl_client_new(w->loop, &o))) break;
+  w->client = w->clients[0];
+  if (!w->client || !w->clients[w->nclients - 1]) {
     snprintf(w->res->fatal_msg, sizeof w->res->fatal_msg, "cannot create a client%s",
              cfg->cacert ? " (is the --cacert file readable?)" : "");
     return FL_EINVAL;
@@ -469,6 +482,13 @@ static void teardown(flb_worker *w) {
     free(s->items);
     fl_timer_free(s->delay);
   }
+  for (size_t i = 0; i < w->nclients; i++) { /* the protocol spoken: what the pools opened */
+    if (!w->clients[i]) continue;
+    fl_pool_stats ps;
+    fl_client_pool_stats(w->clients[i], &ps);
+    w->res->conns_opened += ps.created;
+    w->res->h2_conns += ps.h2_connections;
+  }
   free(w->slots);
   w->slots = NULL;
   for (size_t u = 0; w->free_reqs && u < w->ntpls; u++) {
@@ -487,7 +507,10 @@ static void teardown(flb_worker *w) {
   fl_timer_free(w->tick);
   fl_timer_free(w->phase);
   fl_timer_free(w->pace);
-  fl_client_free(w->client);
+  for (size_t i = 0; i < w->nclients; i++) fl_client_free(w->clients[i]);
+  free(w->clients);
+  w->clients = NULL;
+  w->client = NULL;
   if (w->loop && fl_loop_free(w->loop))
     fprintf(stderr, "flurry-bench: loop still in use at exit\n");
   w->loop = NULL;

@@ -54,7 +54,12 @@ struct flb_worker {
   flb_result *res;
   flb_script *script; /* this thread's Lua state, or NULL */
   fl_loop *loop;
-  fl_client *client;
+  fl_client *client; /* clients[0] */
+  /* HTTP/2: one client per connection (-c), as h2load's connections are
+   * independent; the library keeps one h2 connection per origin (RFC 9113
+   * 9.1). HTTP/1.1: one client, its pool holds the -c connections. */
+  fl_client **clients;
+  size_t nclients;
   fl_timer *tick;  /* TICK_MS: rate samples, stop flag, timeouts */
   fl_timer *phase; /* end of the warmup, then end of the run */
   uint64_t phase_due_us;

@@ -184,7 +184,13 @@ void fl__url_free(fl__url *u) {
   memset(u, 0, sizeof *u);
 }
 
-int fl__url_parse(fl__url *u, const char *text) {
+static int parse(fl__url *u, const char *text, int as_is);
+
+int fl__url_parse(fl__url *u, const char *text) { return parse(u, text, 0); }
+
+int fl__url_parse_as_is(fl__url *u, const char *text) { return parse(u, text, 1); }
+
+static int parse(fl__url *u, const char *text, int as_is) {
   if (!u) return FL_EINVAL;
   memset(u, 0, sizeof *u);
   if (!text) return FL_EURL_MALFORMAT;
@@ -345,7 +351,7 @@ int fl__url_parse(fl__url *u, const char *text) {
     *w++ = '/';
   } else {
     size_t k = copy_encode_high(w, rest, plen);
-    w += fl__url_remove_dot_segments(w, k, w);
+    w += as_is ? k : fl__url_remove_dot_segments(w, k, w);
   }
   if (query) {
     *w++ = '?';

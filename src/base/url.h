@@ -32,6 +32,8 @@ typedef struct fl__url {
  * free). Only http and https require a host; other schemes may have an
  * empty one (host ""). */
 int fl__url_parse(fl__url *u, const char *text);
+/* The same, keeping "/../" and "/./" in the path (curl's --path-as-is). */
+int fl__url_parse_as_is(fl__url *u, const char *text);
 void fl__url_free(fl__url *u);
 /* Default port for http(80)/https(443); 0 for other schemes. */
 uint16_t fl__url_default_port(const char *scheme);

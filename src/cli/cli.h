@@ -150,6 +150,7 @@ typedef struct cli_url {
   char *outfile;   /* -o FILE, or NULL: stdout */
   int remote_name; /* -O */
   char *upload;    /* -T FILE ("-": stdin), or NULL */
+  size_t urlnum;   /* position of its argument (the URLs of a glob share it) */
 } cli_url;
 
 /* A -d/--data-binary/--data-raw/--data-urlencode piece, in command-line
@@ -244,6 +245,7 @@ typedef struct cli_config {
   cli_more more;           /* round two's options (cli_more.h) */
   cli_pol pol;             /* issue 23's groups 5-9 (opts_more.c) */
   struct cli_config *next; /* -: the next set of options and URLs, or NULL */
+  int http_version; /* --http1.0 ... --http2-prior-knowledge: enum fl_http_version */
 } cli_config;
 
 /* ------------------------------------------------------------ opts_more.c

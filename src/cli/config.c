@@ -84,7 +84,12 @@ static int config_line(cli_config *cfg, const char *file, unsigned lineno, const
 
 int cli_config_file(cli_config *cfg, const char *path) {
   cli_buf b = {0};
-  if (depth >= CONFIG_DEPTH_MAX || cli_read_file(path, &b) != 0) {
+  int bad = depth >= CONFIG_DEPTH_MAX || cli_read_file(path, &b) != 0;
+  if (bad && errno == EISDIR && depth < CONFIG_DEPTH_MAX) { /* curl 7.88 reads it as empty */
+    cli_buf_free(&b);
+    return -1;
+  }
+  if (bad) {
     cli_msg("cannot read config from '%s'%s%s", path, depth >= CONFIG_DEPTH_MAX ? "" : ": ",
             depth >= CONFIG_DEPTH_MAX ? " (nested too deep)" : strerror(errno));
     cli_msg("option -K: error encountered when reading a file");

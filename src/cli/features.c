@@ -81,6 +81,7 @@ void cli_client_options(const cli_config *cfg, fl_client_options *o, int *cacert
   o->tls13_ciphers = cfg->tls13_ciphers;
   o->pinned_pubkey = cfg->pinnedpubkey;
   cli_more_client_options(cfg, o);
+  o->http_version = cfg->http_version;
 }
 
 static int is_pem(const char *type) { return !type || cli_strcaseeq(type, "PEM"); }

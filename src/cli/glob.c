@@ -119,7 +119,10 @@ static long parse_range(parser *p, size_t i) {
     char lo = u[k], hi = u[k + 2];
     unsigned long step = 1;
     k += 3;
-    if (!is_alpha(hi)) return fail(p, "bad range", start + 3);
+    if (!is_alpha(hi)) { /* curl points past the ']' */
+      const char *close = strchr(u + k, ']');
+      return fail(p, "bad range", close ? (size_t)(close - u) + 2 : k + 1);
+    }
     if (u[k] == ':') {
       errno = 0;
       step = strtoul(u + k + 1, &end, 10);

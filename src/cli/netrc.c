@@ -66,12 +66,16 @@ char *cli_netrc_lookup(const char *path, const char *host, const char *user, int
     return NULL; /* as curl: no file, no credentials */
   }
   lexer lx = {.p = file.data, .line = 1};
-  /* state: 0 outside the entry we want, 1 inside it */
-  int in_match = 0, done = 0; /* (a URL's user name takes the entry's password, as curl 7.88) */
+  /* Entries for the host ("default" for any) in order. Without a user
+   * name the first one's login and password; with one (the URL's), the
+   * password of the entry with that login, else that of the last entry for
+   * the host, as curl 7.88 does. */
+  int in_match = 0, done = 0;
   char *login = NULL, *password = NULL, *t;
   while (!done && (t = token(&lx)) != NULL) {
     if (strcmp(t, "machine") == 0 || strcmp(t, "default") == 0) {
-      if (in_match && (login || password)) { /* the entry we wanted ended */
+      if (in_match && (login || password) &&
+          (!user || (login && strcmp(login, user) == 0))) { /* the entry we wanted ended */
         free(t);
         break;
       }

@@ -83,6 +83,11 @@ enum opt_id {
   O_SOCKS4A,
   O_SOCKS5,
   O_SOCKS5_HOSTNAME,
+  /* HTTP versions (issue 20) */
+  O_HTTP1_0,
+  O_HTTP1_1,
+  O_HTTP2,
+  O_HTTP2_PRIOR_KNOWLEDGE,
 };
 
 
@@ -115,6 +120,11 @@ static const cli_option options[] = {
     {'I', "head", NULL, O_HEAD, "Send HEAD; show the response headers only"},
     {'H', "header", "\"NAME: VALUE\"", O_HEADER, "Add a header; \"NAME:\" removes one"},
     {'h', "help", NULL, O_HELP, "Show this help and exit"},
+    {'0', "http1.0", NULL, O_HTTP1_0, "Speak HTTP/1.0"},
+    {0, "http1.1", NULL, O_HTTP1_1, "Speak HTTP/1.1 only (TLS offers no h2)"},
+    {0, "http2", NULL, O_HTTP2, "HTTP/2 over TLS when the server agrees (the default)"},
+    {0, "http2-prior-knowledge", NULL, O_HTTP2_PRIOR_KNOWLEDGE,
+     "HTTP/2 without asking, also on http:// (h2c)"},
     {'i', "include", NULL, O_INCLUDE, "Write the response headers before the body"},
     {'k', "insecure", NULL, O_INSECURE, "Do not verify TLS certificates"},
     {0, "key", "FILE", O_KEY, "Private key (PEM) of the -E certificate"},
@@ -177,7 +187,8 @@ static int by_long_name(const void *a, const void *b) {
 
 void cli_print_help(FILE *out) {
   fputs("Usage: flurry [options...] URL [URL...]\n"
-        "Fetch every URL over HTTP/1.1, concurrently; options and exit codes are curl's.\n\n",
+        "Fetch every URL over HTTP/1.1 or HTTP/2, concurrently; options and exit codes are "
+        "curl's.\n\n",
         out);
   /* this table, options_more.c's and opts_more.c's, merged by long name */
   size_t nmore, npol, nall = NOPTIONS;
@@ -218,7 +229,7 @@ void cli_print_help(FILE *out) {
 void cli_print_version(FILE *out) {
   fprintf(out, "flurry %s (%s)\n", fl_version(), fl_version_details());
   fputs("Protocols: http https\n"
-        "Features: AsynchDNS IPv6 Largefile SSL libz brotli zstd cookies proxy\n",
+        "Features: AsynchDNS HTTP2 IPv6 Largefile SSL libz brotli zstd cookies proxy\n",
         out);
 }
 
@@ -550,6 +561,19 @@ static int apply(cli_config *cfg, const cli_option *o, const char *name, const c
     if (!on) return usage_error(name, "used '--no-' for option that isn't a boolean");
     cfg->tls_min = o->id == O_TLSV1_2 ? FL_TLS_1_2 : FL_TLS_1_3;
     break;
+  case O_HTTP1_0:
+  case O_HTTP1_1:
+  case O_HTTP2:
+  case O_HTTP2_PRIOR_KNOWLEDGE: {
+    /* As curl: the last one wins; --no-http2 and the like go back to the
+     * default (h2 over TLS when the server agrees). */
+    static const int versions[] = {[O_HTTP1_0] = FL_HTTP_VERSION_1_0,
+                                   [O_HTTP1_1] = FL_HTTP_VERSION_1_1,
+                                   [O_HTTP2] = FL_HTTP_VERSION_2TLS,
+                                   [O_HTTP2_PRIOR_KNOWLEDGE] = FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE};
+    cfg->http_version = on ? versions[o->id] : FL_HTTP_VERSION_DEFAULT;
+    break;
+  }
   case O_WRITE_OUT:
     if (arg[0] == '@') {
       cli_buf b = {0};

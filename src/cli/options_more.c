@@ -1,6 +1,7 @@
 /* The options of round two (issue 23): their table, merged into --help and
  * the parser by options.c, and what each sets. Kept apart from options.c so
  * that the table and its cases grow in one place. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -79,7 +80,7 @@ static const cli_option more[] = {
      "Read the body to the end of the connection"},
     {':', "next", NULL, M_NEXT, "Options after this apply to the URLs after it"},
     {0, "parallel-immediate", NULL, M_PARALLEL_IMMEDIATE, "Open new connections at once"},
-    {0, "path-as-is", NULL, M_PATH_AS_IS, "Send /../ and /./ in the path as given"},
+    {0, "path-as-is", NULL, M_PATH_AS_IS, "Send /../ and /./ in the URL's path as given"},
     {0, "raw", NULL, M_RAW, "No decoding of content or transfer encodings"},
     {0, "url-query", "DATA", M_URL_QUERY, "Add DATA to the URL query (as --data-urlencode)"},
 };
@@ -122,6 +123,8 @@ static int redirect_stderr(const char *path) {
 int cli_more_apply(cli_config *cfg, const cli_option *o, const char *name, const char *arg,
                    int on) {
   cli_more *m = &cfg->more;
+  if (!on && (o->id == M_IPV4 || o->id == M_IPV6 || o->id == M_NEXT)) /* as curl */
+    return bad(name, "used '--no-' for option that isn't a boolean");
   switch ((enum more_id)o->id) {
   case M_FAIL_WITH_BODY:
     if (on && cfg->fail) return bad(name, "is badly used here"); /* curl: not with -f */
@@ -144,8 +147,8 @@ int cli_more_apply(cli_config *cfg, const cli_option *o, const char *name, const
   case M_CONFIG: return cli_config_file(cfg, arg);
   case M_DISABLE: break; /* only as the first argument (options.c) */
   case M_GLOBOFF: m->globoff = on; break;
-  case M_IPV4: m->family = on ? 4 : 0; break;
-  case M_IPV6: m->family = on ? 6 : 0; break;
+  case M_IPV4: m->family = 4; break;
+  case M_IPV6: m->family = 6; break;
   case M_NO_KEEPALIVE: m->no_keepalive = on; break;
   case M_NO_SESSIONID: m->no_sessionid = on; break;
   case M_HAPPY_EYEBALLS: {
@@ -212,7 +215,22 @@ static void add_query(cli_buf *q, const char *arg) {
     cli_buf_adds(q, arg + 1);
     return;
   }
-  cli_urlencode_arg(q, arg);
+  cli_buf e = {0};
+  cli_urlencode_arg(&e, arg);
+  for (size_t i = 0; i < e.len; i++) { /* curl writes a space as '+' in a query */
+    if (e.data[i] == '%' && i + 2 < e.len && e.data[i + 1] == '2' && e.data[i + 2] == '0') {
+      cli_buf_addc(q, '+');
+      i += 2;
+    } else if (e.data[i] == '%' && i + 2 < e.len) { /* and its escapes in lower case */
+      char esc[3] = {'%', (char)tolower((unsigned char)e.data[i + 1]),
+                     (char)tolower((unsigned char)e.data[i + 2])};
+      cli_buf_add(q, esc, 3);
+      i += 2;
+    } else {
+      cli_buf_addc(q, e.data[i]);
+    }
+  }
+  cli_buf_free(&e);
 }
 
 static char *with_query(const char *url, const char *query) {
@@ -234,7 +252,7 @@ static char *with_query(const char *url, const char *query) {
 static int expand(cli_url *spec, cli_url **out, size_t *nout, int globoff) {
   cli_glob g = {0};
   char err[512];
-  if (globoff || !strpbrk(spec->url, "[{")) {
+  if (globoff || !strpbrk(spec->url, "[]{}")) {
     *out = cli_xrealloc(*out, (*nout + 1) * sizeof **out);
     (*out)[(*nout)++] = *spec;
     return -1;
@@ -271,6 +289,7 @@ int cli_more_finish(cli_config *cfg) {
       free(cfg->urls[i].upload);
       continue;
     }
+    cfg->urls[i].urlnum = i; /* a glob's URLs share it, as curl's %{urlnum} */
     rc = expand(&cfg->urls[i], &urls, &n, m->globoff);
   }
   free(cfg->urls);

@@ -127,6 +127,42 @@ static void verbose_head(fl_request *req, fl_trace_kind kind, const char *data, 
   cli_buf_free(&b);
 }
 
+/* An HTTP/2 response head as curl 7.88 writes it for -i, -I and -D: the
+ * status line "HTTP/2 200 " (no reason phrase, the space kept) and the
+ * fields as they came, names lower-case, each line ending in CRLF. The
+ * trace text of an h2 head may spell its status line otherwise ("HTTP/2
+ * 200", "HTTP/2.0 200 OK", or an HTTP/1.x line): this makes it curl's, byte
+ * for byte. h2: the response is HTTP/2 (fl_response_version), else only a
+ * head whose text starts "HTTP/2" is. Returns 0 (out untouched) when the
+ * head is not HTTP/2. */
+static int h2_head(const char *data, size_t len, int h2, cli_buf *out) {
+  if (len < 10 || memcmp(data, h2 ? "HTTP/" : "HTTP/2", h2 ? 5 : 6) != 0) return 0;
+  const char *end = data + len;
+  const char *nl = memchr(data, '\n', len);
+  const char *sp = memchr(data, ' ', nl ? (size_t)(nl - data) : len);
+  if (!nl || !sp || end - sp < 4) return 0;
+  cli_buf_adds(out, "HTTP/2 ");
+  cli_buf_add(out, sp + 1, 3);
+  cli_buf_adds(out, " \r\n");
+  for (const char *p = nl + 1; p < end;) {
+    const char *e = memchr(p, '\n', (size_t)(end - p));
+    size_t n = e ? (size_t)(e - p) : (size_t)(end - p);
+    if (n && p[n - 1] == '\r') n--;
+    if (n) {
+      const char *colon = memchr(p, ':', n);
+      size_t name = colon ? (size_t)(colon - p) : n;
+      for (size_t i = 0; i < name; i++)
+        cli_buf_addc(out, p[i] >= 'A' && p[i] <= 'Z' ? (char)(p[i] + 32) : p[i]);
+      cli_buf_add(out, p + name, n - name);
+    }
+    cli_buf_adds(out, "\r\n");
+    if (!n) return 1; /* the blank line ends the head */
+    p = e ? e + 1 : end;
+  }
+  cli_buf_adds(out, "\r\n");
+  return 1;
+}
+
 /* Every hop's request head as written and final response head as parsed
  * (the library's trace hook): -v, -i and -I (every hop, as curl with -L),
  * -D, and the counts behind -w. A write error here stops the transfer at
@@ -152,11 +188,18 @@ static void on_trace(fl_request *req, fl_trace_kind kind, const char *data, size
     f->method[m] = '\0';
     return;
   }
+  cli_buf h2 = {0};
+  const fl_response *res = fl_request_response(req);
+  if (h2_head(data, len, res && fl_response_version(res) == 20, &h2)) {
+    data = h2.data;
+    len = h2.len;
+  }
   f->header_bytes += len;
   f->nresponses++;
   f->last_head_us = now;
   if ((cfg->include || cfg->head) && !t->abort_code) sink(t, data, len);
   if (cfg->dump_header) dump_head(t, data, len);
+  cli_buf_free(&h2);
 }
 
 /* "bytes 100-199/1000": 100; -1 without a start ("bytes * / 1000"). */

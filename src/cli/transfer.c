@@ -90,7 +90,7 @@ static void write_out(transfer *t) {
       .exitcode = t->code,
       .num_redirects = info ? info->redirects : 0,
       .size_download = info ? info->bytes_received_raw : t->bytes, /* before decoding, as curl */
-      .urlnum = t->index,
+      .urlnum = t->spec->urlnum,
       .filename = t->filename,
       .facts = &t->facts,
       .referer = run->cfg->referer_set && run->cfg->referer[0] ? run->cfg->referer : NULL,

@@ -100,7 +100,7 @@ void cli_t_trailers(transfer *t);
 char *cli_t_output_name(const transfer *t, char *name);
 /* -J: the file named by Content-Disposition. 0 or 23. */
 int cli_t_header_name(transfer *t, const fl_response *res);
-/* -n: credentials from the netrc file. 0 or an exit code. */
+/* -n: credentials from the netrc file (and --path-as-is). 0 or an exit code. */
 int cli_t_netrc(transfer *t);
 /* --fail-with-body: a status >= 400 is exit 22, its body written. */
 void cli_t_fail_with_body(transfer *t);

@@ -105,6 +105,7 @@ static char *url_host(const char *url, char **user, char **pass) {
 int cli_t_netrc(transfer *t) {
   const cli_config *cfg = t->run->cfg;
   const cli_more *m = &cfg->more;
+  if (m->path_as_is) fl_request_set_path_as_is(t->req, 1);
   if (!m->netrc || cfg->user) return 0; /* -u wins, as curl */
   char *user, *pass, *host = url_host(t->url, &user, &pass);
   int rc = 0;

@@ -117,7 +117,9 @@ static int find_var(const char *name, size_t len) {
 static uint64_t size_header(const cli_result *r) {
   if (r->facts && r->facts->nresponses) return r->facts->header_bytes;
   if (!r->res || !fl_response_status(r->res)) return 0;
-  uint64_t n = strlen("HTTP/1.1 000 \r\n\r\n") + strlen(fl_response_reason(r->res));
+  uint64_t n = fl_response_version(r->res) == 20
+                   ? strlen("HTTP/2 000 \r\n\r\n") /* no reason phrase */
+                   : strlen("HTTP/1.1 000 \r\n\r\n") + strlen(fl_response_reason(r->res));
   const char *name, *value;
   for (size_t i = 0; fl_response_header_at(r->res, i, &name, &value) == 0; i++)
     n += strlen(name) + 2 + strlen(value) + 2;
@@ -159,9 +161,12 @@ static void get_var(const cli_result *r, var_id id, const char **s, uint64_t *nu
      * answer lets a response through it */
     if (r->proxied && https && status_of(r)) *num = 200;
     break;
-  case W_HTTP_VERSION:
-    *s = !status_of(r) ? "0" : fl_response_http_minor(r->res) ? "1.1" : "1.0";
+  case W_HTTP_VERSION: {
+    /* curl's spelling: "1.0", "1.1", "2" */
+    int v = status_of(r) ? fl_response_version(r->res) : 0;
+    *s = v == 20 ? "2" : v == 11 ? "1.1" : v == 10 ? "1.0" : "0";
     break;
+  }
   case W_LOCAL_IP: *s = info->local_ip[0] ? info->local_ip : NULL; break;
   case W_LOCAL_PORT: *num = info->local_port; break;
   case W_METHOD: *s = f && f->method[0] ? f->method : r->method; break;

@@ -44,6 +44,7 @@ struct fl_client {
   fl__buf scratch; /* the jar's Cookie header, trace text */
   char *rbuf;      /* FL__READ_BUF_SIZE, shared by the connections */
   int free_requested;
+  fl_share *share; /* attached (net/share.h), or NULL */
 };
 
 /* jar.c: the client's cookie jar on the request path. */

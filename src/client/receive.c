@@ -121,7 +121,10 @@ static int on_start(fl__exchange *ex) {
 static void trace_response_head(fl_request *req) {
   fl__buf *b = &req->client->scratch;
   char line[64];
-  snprintf(line, sizeof line, "HTTP/1.%d %d ", req->res.http_minor, req->res.status);
+  if (req->res.version == 20) /* as curl writes it: no reason phrase, the space kept */
+    snprintf(line, sizeof line, "HTTP/2 %d ", req->res.status);
+  else
+    snprintf(line, sizeof line, "HTTP/1.%d %d ", req->res.http_minor, req->res.status);
   fl__buf_reset(b);
   int err = fl__buf_puts(b, line) || fl__buf_puts(b, fl_response_reason(&req->res)) ||
             fl__buf_puts(b, "\r\n");

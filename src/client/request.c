@@ -423,7 +423,8 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   if (!req->url_parsed) {
     req->route_valid = 0;
     fl__url_free(&req->url);
-    int err = fl__url_parse(&req->url, req->url_text);
+    int err = req->path_as_is ? fl__url_parse_as_is(&req->url, req->url_text)
+                              : fl__url_parse(&req->url, req->url_text);
     if (err) {
       req->err = err;
       if (err == FL_ENOMEM)
@@ -439,6 +440,8 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     }
     req->url_parsed = 1;
   }
+  fl__transport_close(&req->ws_tp); /* an upgrade nobody took */
+  fl__buf_reset(&req->ws_rest);
   req->client = c;
   req->cb = cb;
   req->cb_data = data;

@@ -28,6 +28,7 @@
 #include "http/exchange.h"
 #include "http/response.h"
 #include "loop/loop.h"
+#include "net/transport.h"
 
 typedef enum fl__req_state {
   FL__REQ_IDLE = 0,   /* built or completed */
@@ -54,6 +55,7 @@ struct fl_request {
   char *url_text;
   fl__url url;
   int url_parsed; /* url matches url_text */
+  int path_as_is; /* fl_request_set_path_as_is: dot segments kept */
   fl__headers headers;
   unsigned removed_defaults;
   fl__buf body;
@@ -125,6 +127,13 @@ struct fl_request {
   fl__timer rate_timer;
   uint64_t start_us;
   uint64_t body_limit; /* effective buffered-body cap */
+
+  /* WebSocket upgrade (client/ws_connect.c): a 101 hands the connection
+   * over into ws_tp and ws_rest; the WebSocket takes them in its done
+   * callback, and what is left there is closed at the next send or free. */
+  struct fl_ws *ws;    /* the WebSocket this request opens, or NULL */
+  fl__transport ws_tp; /* the connection after the 101 */
+  fl__buf ws_rest;     /* bytes read after the 101 */
 
   /* across the hops of one send (redirects) */
   const char *hop_method; /* method of the current hop (GET after 303) */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "client/request.h"
+#include "net/share.h"
 #include "net/tls.h"
 
 void fl_client_options_init(fl_client_options *o) {
@@ -101,6 +102,7 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
       .ttl_max_ms = c->opts.dns_ttl_max_ms,
       .negative_ttl_ms = c->opts.dns_negative_ttl_ms,
       .family = c->opts.ip_family,
+      .share = c->opts.share ? c->opts.share->dns : NULL,
   };
   char errbuf[256] = "out of memory";
   fl__buf_init(&c->scratch);
@@ -126,6 +128,11 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
     free(c->dns_servers);
     free(c);
     return NULL;
+  }
+  if (c->opts.share) {
+    c->share = c->opts.share;
+    fl__share_attach(c->share);
+    if (c->share->tls) fl__tls_ctx_use_store(c->tls, c->share->tls);
   }
   /* The TLS context keeps its own copies of the file names. */
   c->opts.ca_file = c->opts.ca_path = c->opts.client_cert = c->opts.client_key = NULL;
@@ -169,6 +176,7 @@ static void client_destroy(fl_client *c) {
   fl__proxies_free(&c->proxies);
   fl__ratelimit_free(&c->ratelimit);
   fl__loop_detach(c->loop);
+  if (c->share) fl__share_detach(c->share); /* after the resolver and TLS context */
   free(c->rbuf);
   free(c->user_agent);
   free(c->dns_servers);

@@ -355,11 +355,28 @@ int fl_map_threads(const char *const *urls, size_t n, unsigned nthreads,
   int err = check_urls(urls, n, results);
   if (err || n == 0) return err;
   if (nthreads > n) nthreads = (unsigned)n;
-  tmap map = {.urls = urls, .n = n, .opts = opts, .results = results};
+  /* The threads share one DNS cache and TLS session cache (the caller's
+   * share if its options name one): a name is looked up once, and a
+   * connection opened after another thread's handshake resumes its session. */
+  fl_client_options topts;
+  if (opts)
+    topts = *opts;
+  else
+    fl_client_options_init(&topts);
+  fl_share *own_share = NULL;
+  if (!topts.share) {
+    own_share = fl_share_new(NULL);
+    if (!own_share) return FL_ENOMEM;
+    topts.share = own_share;
+  }
+  tmap map = {.urls = urls, .n = n, .opts = &topts, .results = results};
   map.per_thread = concurrency_per_thread ? concurrency_per_thread : (n + nthreads - 1) / nthreads;
   atomic_init(&map.next, 0);
   tworker *w = calloc(nthreads, sizeof *w);
-  if (!w) return FL_ENOMEM;
+  if (!w) {
+    fl_share_free(own_share);
+    return FL_ENOMEM;
+  }
   unsigned started = 0;
   for (unsigned t = 0; t < nthreads; t++) {
     w[t].map = &map;
@@ -371,6 +388,7 @@ int fl_map_threads(const char *const *urls, size_t n, unsigned nthreads,
   for (unsigned t = 0; t < started; t++) pthread_join(w[t].tid, NULL);
   for (unsigned t = 0; t < nthreads; t++) failed += w[t].failed;
   free(w);
+  fl_share_free(own_share); /* every client was freed with its thread */
   /* A thread that could not make its loop or client took no index; one that
    * ran out of memory left a hole. Either way: all or nothing. */
   int complete = atomic_load(&map.next) >= n;
@@ -427,6 +445,8 @@ void fl_coro_cancel(fl_coro *co) {
     fl_request_cancel(co->awaiting); /* resumes it from the loop */
   else if (co->awaiting_g)
     fl_gather_cancel(co->awaiting_g);
+  else if (co->awaiting_ws)
+    fl_ws_abort(co->awaiting_ws); /* its open_cb resumes it with FL_ECANCELED */
   else
     coro_run(co); /* FL_AWAIT_UNTIL / FL_CORO_YIELD see the flag */
 }
@@ -464,4 +484,30 @@ int fl_coro_gather(fl_coro *co, fl_gather *g) {
   if (err) return err;
   co->awaiting_g = g;
   return 0;
+}
+
+static void coro_ws_open(fl_ws *ws, int err, void *data) {
+  fl_coro *co = data;
+  (void)ws;
+  co->awaiting_ws = NULL;
+  co->err = err;
+  coro_run(co);
+}
+
+int fl_coro_ws_connect(fl_coro *co, fl_ws *ws, fl_client *client, fl_request *req) {
+  if (!co) return FL_EINVAL;
+  if (co->canceled) return FL_ECANCELED;
+  int err = fl_ws_connect(ws, client, req, coro_ws_open, co);
+  if (err) return err;
+  co->awaiting_ws = ws;
+  return 0;
+}
+
+static void coro_ws_readable(fl_ws *ws, void *data) {
+  (void)ws;
+  fl_coro_resume(data);
+}
+
+void fl_coro_ws_watch(fl_coro *co, fl_ws *ws) {
+  if (co && ws) fl_ws_on_readable(ws, coro_ws_readable, co);
 }

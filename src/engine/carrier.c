@@ -153,6 +153,7 @@ static int credit(fl__conn *c, size_t w) {
 
 /* Write what we can; arm EPOLLOUT only when the socket would block. */
 static void write_some(fl__conn *c) {
+  size_t streamed = 0; /* a streamed body yields now and then, so an early answer is read */
   while (c->state == FL__CONN_OPEN) {
     fl__exchange *ex = c->wnext;
     if (!ex) {
@@ -232,6 +233,10 @@ static void write_some(fl__conn *c) {
     if (chunk) {
       c->wbuf_off += (size_t)w;
       if (ex->bytes_sent) *ex->bytes_sent += (uint64_t)w;
+      if ((streamed += (size_t)w) >= 256 * 1024 && (size_t)w == total) {
+        wait_writable(c);
+        return;
+      }
     } else if (!credit(c, (size_t)w)) {
       if (c->state != FL__CONN_OPEN) return;
     }
@@ -422,6 +427,13 @@ static void do_read(fl__conn *c) {
       }
       budget -= (size_t)n;
       if (!feed(c, rbuf, (size_t)n)) return;
+      if (c->wnext == ex && ex->res->status >= 200) { /* answered mid-upload: RFC 9112 9.5 */
+        c->wnext = NULL;                              /* no more of the body, and the */
+        c->send_errno = ECANCELED;                    /* connection is not reused */
+        ex->awaiting_continue = 0;
+        fl__timer_stop(&c->expect_timer);
+        if (c->io.want & FL__POLLOUT) fl__io_stop(c->env->loop, &c->io, FL__POLLOUT);
+      }
       if ((size_t)n < FL__READ_BUF_SIZE && !tp_pending(c)) return; /* drained: wait for epoll */
       continue;
     }

@@ -285,15 +285,23 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *data)
   }
   case NGHTTP2_GOAWAY:
     h->goaway = 1;
+    h->goaway_recv = 1;
     h->goaway_code = f->goaway.error_code;
     h->last_stream_id = f->goaway.last_stream_id;
     c->pipelining = 0;
+    if (h->goaway_code != NGHTTP2_NO_ERROR && !h->why[0])
+      snprintf(h->why, sizeof h->why, "the server ended the HTTP/2 connection: GOAWAY %s (%u)",
+               nghttp2_http2_strerror(h->goaway_code), h->goaway_code);
+    c->owner->room(c); /* waiters for its room open a new connection instead */
     break;
   case NGHTTP2_PING:
     if (f->hd.flags & NGHTTP2_FLAG_ACK) h->ping_out = 0;
     break;
   case NGHTTP2_SETTINGS:
-    if (!(f->hd.flags & NGHTTP2_FLAG_ACK) && c->nexchanges) c->owner->room(c);
+    if (!(f->hd.flags & NGHTTP2_FLAG_ACK)) {
+      h->settings_seen = 1;
+      c->owner->room(c); /* its stream limit is known now */
+    }
     break;
   default: break;
   }
@@ -347,9 +355,13 @@ static void stream_closed(fl__conn *c, fl__h2_stream *st, int32_t id, uint32_t c
     fl__h2_stream_fail(c, st, st->err, st->close_msg, 0);
     return;
   }
-  if (code == NGHTTP2_REFUSED_STREAM || (c->h2->goaway && id > c->h2->last_stream_id)) {
+  if (code == NGHTTP2_REFUSED_STREAM || (c->h2->goaway_recv && id > c->h2->last_stream_id)) {
+    /* never processed: sent again once, elsewhere; the error if that fails too */
     st->ex->unprocessed = 1;
-    fl__h2_stream_fail(c, st, FL_EHTTP2_STREAM, "the server refused the HTTP/2 stream", 1);
+    if (c->h2->goaway && c->h2->why[0])
+      fl__h2_stream_fail(c, st, FL_EHTTP2, c->h2->why, 1);
+    else
+      fl__h2_stream_fail(c, st, FL_EHTTP2_STREAM, "the server refused the HTTP/2 stream", 1);
     return;
   }
   if (code != NGHTTP2_NO_ERROR) {
@@ -446,6 +458,10 @@ void fl__h2_flush(fl__conn *c) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       int e = errno;
+      if (h->why[0]) {
+        session_failed(c, 0);
+        return;
+      }
       fl__conn_failf(c, e == ECONNRESET ? FL_ECONN_RESET : FL_ESEND, 0,
                      "failed sending on the HTTP/2 connection: %s", io_error_text(c, e));
       return;
@@ -476,8 +492,12 @@ static void eof(fl__conn *c) {
     session_failed(c, 0);
     return;
   }
-  fl__conn_failf(c, FL_EHTTP2_STREAM, !ex->response_started,
-                 "HTTP/2 stream %u was not closed cleanly before the end of the connection",
+  if (!ex->response_started) {
+    fl__conn_failf(c, FL_EEMPTY_REPLY, 1, "empty reply from server %s port %u (HTTP/2)",
+                   c->remote_ip, c->remote_port);
+    return;
+  }
+  fl__conn_failf(c, FL_EHTTP2, 0, "the HTTP/2 connection closed before stream %u ended (no GOAWAY)",
                  ex->stream_id);
 }
 
@@ -499,6 +519,10 @@ void fl__h2_read(fl__conn *c) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       int e = errno;
+      if (h->why[0]) { /* a GOAWAY with an error came or went: that is the reason */
+        session_failed(c, 0);
+        return;
+      }
       fl__conn_failf(c, e == ECONNRESET ? FL_ECONN_RESET : FL_ERECV, 0,
                      "failed receiving on the HTTP/2 connection: %s", io_error_text(c, e));
       return;
@@ -517,6 +541,7 @@ void fl__h2_read(fl__conn *c) {
       session_failed(c, (int)rv);
       return;
     }
+    if (!nghttp2_session_want_read(h->s)) break; /* it answered with GOAWAY: send that */
     if ((size_t)n < FL__READ_BUF_SIZE && !(c->tp.ops->pending && c->tp.ops->pending(&c->tp))) break;
   }
   if (c->state == FL__CONN_OPEN) fl__h2_flush(c);

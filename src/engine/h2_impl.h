@@ -40,10 +40,12 @@ struct fl__h2 {
   fl__exchange *cur; /* whose op runs now (fl__conn_carries) */
   fl__buf out;       /* bytes from nghttp2 not written yet */
   size_t out_off;
-  int in_session;  /* inside mem_recv or mem_send: no re-entry */
-  int flush_again; /* a flush was asked for meanwhile */
-  int answered;    /* the server sent its first byte */
-  int goaway;      /* received or sent: no new streams */
+  int in_session;    /* inside mem_recv or mem_send: no re-entry */
+  int flush_again;   /* a flush was asked for meanwhile */
+  int answered;      /* the server sent its first byte */
+  int settings_seen; /* its SETTINGS came: its stream limit is known */
+  int goaway;        /* received or sent: no new streams */
+  int goaway_recv;   /* the server sent one: last_stream_id is its */
   uint32_t goaway_code;
   int32_t last_stream_id;
   int ping_out;         /* a PING waits for its ACK */

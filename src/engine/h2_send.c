@@ -217,6 +217,7 @@ static uint32_t h2_room(const fl__conn *c, int pipelinable) {
   FL__UNUSED(pipelinable);
   const fl__h2 *h = c->h2;
   if (h->goaway) return 0;
+  if (!h->settings_seen) return c->nexchanges ? 0 : 1; /* one stream until its limit is known */
   uint32_t limit =
       nghttp2_session_get_remote_settings(h->s, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
   if (c->env->h2_max_streams && c->env->h2_max_streams < limit) limit = c->env->h2_max_streams;
@@ -238,7 +239,7 @@ static void h2_close(fl__conn *c) {
   fl__queue *q;
   fl__queue_foreach(q, &h->streams) {
     fl__h2_stream *st = fl__container_of(q, fl__h2_stream, node);
-    if (st->ex && h->goaway && st->id > h->last_stream_id) st->ex->unprocessed = 1;
+    if (st->ex && h->goaway_recv && st->id > h->last_stream_id) st->ex->unprocessed = 1;
     st->ex = NULL;
   }
 }

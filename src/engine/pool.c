@@ -151,24 +151,29 @@ static void grant(fl__pool *p, fl__waiter *w, fl__conn *c) {
   w->ops->granted(w, c);
 }
 
-/* An HTTP/2 connection of h with room for one more stream, busy ones first
- * (RFC 9113 9.1: one connection per origin), or NULL. */
-static fl__conn *mux_target(fl__host *h) {
+/* An HTTP/2 connection of h with room for one more stream, busy ones first,
+ * or NULL; *full is set when an open one takes streams but has no room now. */
+static fl__conn *mux_target(fl__host *h, int *full) {
   fl__queue *q;
   fl__queue_foreach(q, &h->busy) {
     fl__conn *c = fl__container_of(q, fl__conn, host_node);
-    if (c->carrier != &fl__h1_carrier && fl__conn_room(c, 1)) return c;
+    if (c->carrier == &fl__h1_carrier || c->state != FL__CONN_OPEN) continue;
+    if (fl__conn_room(c, 1)) return c;
+    if (c->pipelining) *full = 1; /* no GOAWAY: its streams will end */
   }
   return NULL;
 }
 
-/* Multiplexing: a stream on a connection with room, or wait while the
- * first connection has not said (ALPN) whether it multiplexes. 1 if
+/* Multiplexing: a stream on a connection with room; else wait while the
+ * first connection has not said (ALPN) whether it multiplexes, or while
+ * the host's h2 connection is full (RFC 9113 9.1: one connection per
+ * origin; the server's SETTINGS_MAX_CONCURRENT_STREAMS is its answer). 1 if
  * settled (granted), 0 to go on, -1 to wait. */
 static int try_mux(fl__pool *p, fl__waiter *w, fl__host *h) {
   if (h->proto == 20) {
-    fl__conn *c = mux_target(h);
-    if (!c) return 0;
+    int full = 0;
+    fl__conn *c = mux_target(h, &full);
+    if (!c) return full && fl__queue_empty(&h->idle) ? -1 : 0;
     p->stats.reused++;
     grant(p, w, c);
     return 1;

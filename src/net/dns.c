@@ -81,6 +81,30 @@ void fl__dns_lookup_maybe_free(fl__dns_lookup *lk) {
 
 static void destroy(fl__resolver *r);
 
+void fl__dns_lookup_finish(fl__resolver *r, fl__dns_lookup *lk, int err, int status) {
+  uint64_t now = fl__loop_now(r->loop);
+  lk->done = 1;
+  lk->err = err;
+  lk->status = status;
+  fl__hash_remove(&r->inflight, &lk->h);
+  fl__queue_remove(&lk->pending);
+  if (lk->park) { /* our own deadline came first */
+    fl__dns_share_unpark(r->share, lk->park);
+    lk->park = NULL;
+  }
+  if (lk->share_owner) {
+    fl__dns_answer a = {.err = err, .status = status, .naddrs = err ? 0 : lk->naddrs};
+    if (a.naddrs) memcpy(a.addrs, lk->addrs, a.naddrs * sizeof a.addrs[0]);
+    lk->share_owner = 0;
+    fl__dns_share_finish(r->share, lk->name, &a, lk->ttl, now);
+  } else if (!r->share && err == 0) {
+    fl__dns_cache_store_addrs(&r->cache, lk->name, lk->addrs, lk->naddrs, lk->ttl, now);
+  } else if (!r->share) {
+    fl__dns_cache_store_error(&r->cache, lk->name, err, status, now);
+  }
+  fl__defer_schedule(r->loop, &lk->deliver);
+}
+
 /* Deferred: answer every waiter. A callback may cancel other waiters, start
  * lookups, or free the resolver. */
 static void on_deliver(fl__defer *d) {
@@ -119,6 +143,8 @@ static void destroy(fl__resolver *r) {
     fl__dns_lookup *lk = fl__container_of(r->lookups.next, fl__dns_lookup, node);
     fl__queue_remove(&lk->node);
     fl__defer_cancel(&lk->deliver);
+    if (lk->park) fl__dns_share_unpark(r->share, lk->park);
+    if (lk->share_owner) fl__dns_share_abandon(r->share, lk->name); /* parks retry */
     free(lk);
   }
   fl__dns_cache_free(&r->cache);
@@ -152,6 +178,7 @@ int fl__resolver_new(fl_loop *loop, const fl__resolver_options *opts, fl__resolv
   r->loop = loop;
   r->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
   r->family = opts->family;
+  r->share = opts->share;
   fl__dns_cache_init(&r->cache, opts->ttl_min_ms, opts->ttl_max_ms, opts->negative_ttl_ms);
   fl__hash_init(&r->inflight);
   fl__queue_init(&r->lookups);
@@ -185,7 +212,13 @@ fail:
 void fl__resolver_stats(const fl__resolver *r, fl__dns_stats *out) {
   *out = r->stats;
   out->cache_entries = (uint32_t)fl__dns_cache_count(&r->cache);
+  if (r->share) {
+    fl__dns_share_stats st;
+    fl__dns_share_get_stats(r->share, &st);
+    out->cache_entries = st.entries;
+  }
   out->sockets = (uint32_t)r->nsocks;
+  out->names = (uint32_t)r->inflight.count;
 }
 
 /* --------------------------------------------------------------- resolve */
@@ -248,7 +281,66 @@ static int literal(const fl__resolver *r, fl__dns_req *req, const char *host, si
     return 0;
   }
   set_addrs(r, req, &a, 1, 1);
+  if (req->err) { /* an address of the other family: it cannot be reached (curl: 7) */
+    req->err = FL_ECONNECT;
+    fl__msg(req->errmsg, sizeof req->errmsg, "cannot connect to %s over IPv%d only", host,
+            r->family);
+  }
   return 1;
+}
+
+static void start_ares(fl__resolver *r, fl__dns_lookup *lk) {
+  lk->in_ares = 1;
+  r->stats.queries++;
+  r->stats.in_flight++;
+  fl__dns_ares_start(r, lk);
+}
+
+static void on_park(void *data, const fl__dns_answer *a, int retry);
+
+/* Ask the share about lk's name (lk is in r->inflight and r->pending):
+ * a hit fills lk's result and returns FL__DNS_SHARE_HIT (the caller
+ * answers); otherwise lk owns the lookup (c-ares started) or waits parked
+ * on another thread's, or failed (out of memory), with its result on the
+ * way through fl__dns_lookup_finish. */
+static int share_begin(fl__resolver *r, fl__dns_lookup *lk) {
+  fl__dns_answer a;
+  int rc = fl__dns_share_begin(r->share, lk->name, fl__loop_now(r->loop), &a, r->loop, on_park, lk,
+                               &lk->park);
+  switch (rc) {
+  case FL__DNS_SHARE_HIT:
+    lk->err = a.err;
+    lk->status = a.status;
+    lk->naddrs = a.naddrs;
+    if (a.naddrs) memcpy(lk->addrs, a.addrs, a.naddrs * sizeof a.addrs[0]);
+    return rc;
+  case FL__DNS_SHARE_OWNER:
+    lk->share_owner = 1;
+    start_ares(r, lk);
+    return rc;
+  case FL__DNS_SHARE_PARKED:
+    r->stats.joined++;
+    fl__dns_ares_rearm(r); /* our own deadline still holds */
+    return rc;
+  default: fl__dns_lookup_finish(r, lk, FL_ENOMEM, ARES_ENOMEM); return rc;
+  }
+}
+
+/* Posted from the thread whose lookup we waited on: its answer, or retry
+ * (it went away without one). Runs on our loop's thread. */
+static void on_park(void *data, const fl__dns_answer *a, int retry) {
+  fl__dns_lookup *lk = data;
+  fl__resolver *r = lk->r;
+  lk->park = NULL;
+  if (retry) {
+    if (share_begin(r, lk) != FL__DNS_SHARE_HIT) return;
+    r->stats.cache_hits++;
+    fl__dns_lookup_finish(r, lk, lk->err, lk->status);
+    return;
+  }
+  lk->naddrs = a->err ? 0 : a->naddrs;
+  if (lk->naddrs) memcpy(lk->addrs, a->addrs, lk->naddrs * sizeof a->addrs[0]);
+  fl__dns_lookup_finish(r, lk, a->err, a->status);
 }
 
 int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_t port,
@@ -303,7 +395,7 @@ int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_
     return 0;
   }
 
-  e = fl__dns_cache_find(&r->cache, name, fl__loop_now(r->loop));
+  e = r->share ? NULL : fl__dns_cache_find(&r->cache, name, fl__loop_now(r->loop));
   if (e) {
     if (e->err) {
       r->stats.negative_hits++;
@@ -336,7 +428,6 @@ int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_
   fl__queue_init(&lk->waiters);
   fl__defer_init(&lk->deliver, on_deliver);
   lk->deadline = fl__loop_now(r->loop) + r->timeout_ms;
-  lk->in_ares = 1;
   if (fl__hash_insert(&r->inflight, &lk->h, hash) != 0) {
     free(lk);
     fl__dns_ares_set_error(r, req, FL_ENOMEM, ARES_ENOMEM, name);
@@ -344,11 +435,26 @@ int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_
   }
   fl__queue_insert_tail(&r->lookups, &lk->node);
   fl__queue_insert_tail(&r->pending, &lk->pending);
+  if (r->share && share_begin(r, lk) == FL__DNS_SHARE_HIT) {
+    /* Answered from the shared cache: no lookup after all. */
+    int err = lk->err;
+    fl__hash_remove(&r->inflight, &lk->h);
+    fl__queue_remove(&lk->pending);
+    fl__queue_remove(&lk->node);
+    if (err) {
+      r->stats.negative_hits++;
+      fl__dns_ares_set_error(r, req, err, lk->status, name);
+    } else {
+      r->stats.cache_hits++;
+      set_addrs(r, req, lk->addrs, lk->naddrs, 1);
+    }
+    req->cache_hit = 1;
+    free(lk);
+    return 0;
+  }
   fl__queue_insert_tail(&lk->waiters, &req->node);
   req->entry = lk;
-  r->stats.queries++;
-  r->stats.in_flight++;
-  fl__dns_ares_start(r, lk);
+  if (!r->share) start_ares(r, lk);
   return 1;
 }
 

@@ -4,7 +4,8 @@
  *   readiness -> ares_process_fd; one fl__timer re-armed from ares_timeout
  *   after every call into c-ares. No threads.
  * - Lookups use ares_getaddrinfo (A and AAAA, AF_UNSPEC); /etc/hosts honoured.
- * - Cache per resolver: positive entries live for the smallest record TTL,
+ * - Cache per resolver, or one shared across threads (dns_share.h: one
+ *   lookup per name in flight across all of them): positive entries live for the smallest record TTL,
  *   clamped to [ttl_min_ms, ttl_max_ms]; failures for negative_ttl_ms.
  *   ttl_max_ms == 0 disables the cache. One lookup in flight per name: later
  *   requests for the same name wait on it.
@@ -32,6 +33,10 @@ typedef struct fl__resolver_options {
   uint32_t ttl_max_ms; /* 0 = no cache */
   uint32_t negative_ttl_ms;
   int family; /* 4: IPv4 addresses only, 6: IPv6 only, 0: both */
+  /* A cache shared with resolvers on other threads (net/dns_share.h), used
+   * instead of this resolver's own (the ttl options above are then the
+   * share's business); it must outlive the resolver. NULL: our own. */
+  struct fl__dns_share *share;
 } fl__resolver_options;
 
 /* Embedded in the caller's object: no allocation per lookup. Zero it before
@@ -81,6 +86,7 @@ typedef struct fl__dns_stats {
   uint32_t in_flight;     /* lookups c-ares still holds (waiters or not) */
   uint32_t cache_entries;
   uint32_t sockets; /* c-ares sockets being watched */
+  uint32_t names;   /* names being looked up for us (ours, or parked on a share's) */
 } fl__dns_stats;
 void fl__resolver_stats(const fl__resolver *r, fl__dns_stats *out);
 

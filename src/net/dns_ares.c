@@ -184,16 +184,6 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
 }
 
 /* ------------------------------------------------------------- answers */
-/* The result is known: stop accepting waiters, answer them from the loop. */
-static void finish_lookup(fl__resolver *r, fl__dns_lookup *lk, int err, int status) {
-  lk->done = 1;
-  lk->err = err;
-  lk->status = status;
-  fl__hash_remove(&r->inflight, &lk->h);
-  fl__queue_remove(&lk->pending);
-  fl__defer_schedule(r->loop, &lk->deliver);
-}
-
 /* Collect addresses and the smallest TTL from a c-ares answer. */
 static size_t collect(const struct ares_addrinfo *ai, fl__sockaddr *out, uint32_t *ttl_out) {
   fl__sockaddr raw[64];
@@ -243,13 +233,21 @@ static void on_ares_done(void *arg, int status, int timeouts, struct ares_addrin
   }
   if (ai) ares_freeaddrinfo(ai);
 
-  if (status == ARES_SUCCESS)
-    fl__dns_cache_store_addrs(&r->cache, lk->name, addrs, n, ttl, fl__loop_now(r->loop));
   if (!lk->done) {
+    /* fl__dns_lookup_finish caches the answer (ours or the share's). */
     lk->naddrs = n;
+    lk->ttl = ttl;
     if (n) memcpy(lk->addrs, addrs, n * sizeof(addrs[0]));
-    finish_lookup(r, lk, map_status(status), status);
-    fl__dns_cache_store_error(&r->cache, lk->name, lk->err, lk->status, fl__loop_now(r->loop));
+    fl__dns_lookup_finish(r, lk, map_status(status), status);
+  } else if (status == ARES_SUCCESS) {
+    /* Too late for the waiters (deadline), not for the cache. */
+    if (r->share) {
+      fl__dns_answer a = {.err = 0, .naddrs = n};
+      memcpy(a.addrs, addrs, n * sizeof(addrs[0]));
+      fl__dns_share_store(r->share, lk->name, &a, ttl, fl__loop_now(r->loop));
+    } else {
+      fl__dns_cache_store_addrs(&r->cache, lk->name, addrs, n, ttl, fl__loop_now(r->loop));
+    }
   }
   fl__dns_lookup_maybe_free(lk); /* a lookup that already timed out is done now */
 }
@@ -272,6 +270,8 @@ static void update_timer(fl__resolver *r) {
     r->stats.watch_errors++; /* c-ares is still driven by its sockets */
 }
 
+void fl__dns_ares_rearm(fl__resolver *r) { update_timer(r); }
+
 void fl__dns_ares_on_timer(fl__timer *t) {
   fl__resolver *r = fl__container_of(t, fl__resolver, timer);
   uint64_t now = fl__loop_now(r->loop);
@@ -280,7 +280,7 @@ void fl__dns_ares_on_timer(fl__timer *t) {
   while (!fl__queue_empty(&r->pending)) {
     fl__dns_lookup *lk = fl__container_of(r->pending.next, fl__dns_lookup, pending);
     if (lk->deadline > now) break;
-    finish_lookup(r, lk, FL_EDNS_TIMEOUT, ARES_ETIMEOUT);
+    fl__dns_lookup_finish(r, lk, FL_EDNS_TIMEOUT, ARES_ETIMEOUT);
   }
   after_ares(r);
 }

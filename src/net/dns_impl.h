@@ -12,6 +12,7 @@
 #include "net/dns.h"
 #include "net/dns_addr.h"
 #include "net/dns_cache.h"
+#include "net/dns_share.h"
 
 #define FL__DNS_NAME_MAX 254 /* 253 octets plus an optional trailing dot */
 
@@ -25,9 +26,12 @@ typedef struct fl__dns_lookup {
   fl__queue waiters; /* fl__dns_req.node */
   fl__defer deliver;
   uint64_t deadline;
-  unsigned in_ares : 1;   /* c-ares still holds our callback */
-  unsigned done : 1;      /* result known */
-  unsigned delivered : 1; /* waiters answered */
+  unsigned in_ares : 1;     /* c-ares still holds our callback */
+  unsigned done : 1;        /* result known */
+  unsigned delivered : 1;   /* waiters answered */
+  unsigned share_owner : 1; /* r->share counts on us to finish or abandon the name */
+  fl__dns_park *park;       /* parked on another resolver's lookup of the name */
+  uint32_t ttl;             /* smallest record TTL of the answer */
   int err;
   int status;
   size_t naddrs;
@@ -53,8 +57,9 @@ struct fl__resolver {
   fl__dns_sock **socks;
   size_t nsocks, capsocks;
   fl__timer timer;
-  fl__dns_cache cache;
-  fl__hash inflight; /* fl__dns_lookup.h, by name, until the result is known */
+  fl__dns_cache cache;  /* unused with a share */
+  fl__dns_share *share; /* NULL: r->cache */
+  fl__hash inflight;    /* fl__dns_lookup.h, by name, until the result is known */
   fl__queue lookups;
   fl__queue pending;
   int delivering;   /* inside a user callback */
@@ -64,6 +69,9 @@ struct fl__resolver {
   fl__dns_stats stats;
 };
 
+/* dns.c: the result of lk is known (err 0: lk->addrs): stop accepting
+ * waiters, tell a share, answer the waiters from the loop. */
+void fl__dns_lookup_finish(fl__resolver *r, fl__dns_lookup *lk, int err, int status);
 /* dns.c: free lk once c-ares no longer holds it and its waiters were
  * answered. */
 void fl__dns_lookup_maybe_free(fl__dns_lookup *lk);
@@ -83,6 +91,8 @@ void fl__dns_ares_destroy(fl__resolver *r);
  * (possibly before this returns); a deadline passed does the same with
  * FL_EDNS_TIMEOUT. */
 void fl__dns_ares_start(fl__resolver *r, fl__dns_lookup *lk);
+/* Re-arm r->timer (a lookup was added without calling c-ares). */
+void fl__dns_ares_rearm(fl__resolver *r);
 /* The r->timer callback: c-ares timeouts and lookup deadlines. */
 void fl__dns_ares_on_timer(fl__timer *t);
 /* req fails with err (an fl_err) and a message naming the host and, where

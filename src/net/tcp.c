@@ -20,8 +20,9 @@
 
 #include <errno.h>
 #include <netinet/tcp.h>
-#include <sys/socket.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 typedef struct fl__connect_attempt attempt;
@@ -59,6 +60,14 @@ static int errno_to_err(int e) {
 /* Remember a failed attempt if it says at least as much as the one kept. */
 static void note_failure(fl__connector *c, const fl__sockaddr *addr, int e) {
   char ip[64];
+  if (c->unix_len) {
+    /* A Unix socket: missing, not a socket or not listening is curl's 7. */
+    const char *p = c->unix_addr.sun_path;
+    c->last_errno = e == ENOMEM ? ENOMEM : ECONNRESET; /* ranks as FL_ECONNECT */
+    fl__msg(c->errmsg, sizeof c->errmsg, "connect to %s%s failed: %s", p[0] ? "" : "@",
+            p[0] ? p : p + 1, strerror(e));
+    return;
+  }
   if (errno_rank(e) < errno_rank(c->last_errno)) return;
   c->last_errno = e;
   uint16_t port = fl__sockaddr_str(addr, ip, sizeof ip);
@@ -66,9 +75,10 @@ static void note_failure(fl__connector *c, const fl__sockaddr *addr, int e) {
           strerror(e));
 }
 
-/* 0 or an errno. */
-static int set_nodelay(int fd) {
+/* 0 or an errno. Not for a Unix socket (it has no Nagle to turn off). */
+static int set_nodelay(const fl__connector *c, int fd) {
   int one = 1;
+  if (c->unix_len) return 0;
   if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) return errno;
   return 0;
 }
@@ -101,7 +111,9 @@ static void report(fl__connector *c) {
   fl__timer_stop(&c->delay_timer);
   fl__defer_cancel(&c->fail_defer);
   c->running = 0;
-  if (c->fd < 0) {
+  if (c->fd < 0 && c->hard_err) {
+    c->err = c->hard_err;
+  } else if (c->fd < 0) {
     c->err = c->last_errno ? errno_to_err(c->last_errno) : FL_ECONNECT;
     if (!c->errmsg[0]) fl__msg(c->errmsg, sizeof c->errmsg, "connect failed");
   }
@@ -115,21 +127,35 @@ static void on_writable(fl_loop *loop, fl__io *io, uint32_t events);
 static int attempt_start(fl__connector *c) {
   size_t index = c->next++;
   const fl__sockaddr *addr = &c->addrs[index];
-  int fd = socket(addr->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int family = c->unix_len ? AF_UNIX : addr->sa.sa_family;
+  const struct sockaddr *sa = c->unix_len ? (const struct sockaddr *)&c->unix_addr : &addr->sa;
+  socklen_t salen = c->unix_len ? c->unix_len : fl__sockaddr_len(addr);
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     note_failure(c, addr, errno);
     return -1;
   }
+  if (c->sopts) {
+    int err = fl__sock_prepare(c->sopts, fd, family, c->unix_len ? NULL : addr, c->errmsg,
+                               sizeof c->errmsg);
+    if (err) {
+      close_fd(fd);
+      c->hard_err = err;
+      c->next = c->naddrs; /* the other addresses would fail alike */
+      return -1;
+    }
+  }
   int e = 0;
-  if (connect(fd, &addr->sa, fl__sockaddr_len(addr)) == 0) {
+  if (connect(fd, sa, salen) == 0) {
     /* Possible on loopback; reported from the loop like any other outcome. */
-    e = set_nodelay(fd);
+    e = set_nodelay(c, fd);
     if (e == 0) {
       win(c, fd, index);
       return 0;
     }
-  } else if (errno != EINPROGRESS && errno != EINTR) {
-    /* EINTR: the connect goes on asynchronously, like EINPROGRESS. */
+  } else if (errno != EINPROGRESS && errno != EINTR && !(c->unix_len && errno == EAGAIN)) {
+    /* EINTR: the connect goes on asynchronously, like EINPROGRESS (and
+     * EAGAIN on a Unix socket: its backlog is full, writability says when). */
     e = errno;
   }
   attempt *a = NULL;
@@ -185,7 +211,7 @@ static void on_writable(fl_loop *loop, fl__io *io, uint32_t events) {
     e = errno;
   else if (e == 0 && !(events & FL__POLLOUT))
     e = ECONNRESET; /* hang-up without a recorded error */
-  if (e == 0) e = set_nodelay(fd);
+  if (e == 0) e = set_nodelay(c, fd);
   if (e == 0) {
     size_t index = a->addr_index;
     fl__io_close(c->loop, io); /* the caller registers its own watcher on fd */
@@ -214,8 +240,26 @@ static void on_delay(fl__timer *t) {
 
 static void on_deferred(fl__defer *d) { report(fl__container_of(d, fl__connector, fail_defer)); }
 
+static int connect_start(fl_loop *loop, fl__connector *c, const fl__sockaddr *addrs, size_t naddrs,
+                         uint32_t attempt_delay_ms, fl__connect_cb cb, void *data);
+
 int fl__connect_start(fl_loop *loop, fl__connector *c, const fl__sockaddr *addrs, size_t naddrs,
                       uint32_t attempt_delay_ms, fl__connect_cb cb, void *data) {
+  return fl__connect_start_opts(loop, c, addrs, naddrs, attempt_delay_ms, NULL, cb, data);
+}
+
+int fl__connect_start_opts(fl_loop *loop, fl__connector *c, const fl__sockaddr *addrs,
+                           size_t naddrs, uint32_t attempt_delay_ms, const fl__sock_opts *sopts,
+                           fl__connect_cb cb, void *data) {
+  if (c) {
+    c->unix_len = 0;
+    c->sopts = sopts;
+  }
+  return connect_start(loop, c, addrs, naddrs, attempt_delay_ms, cb, data);
+}
+
+static int connect_start(fl_loop *loop, fl__connector *c, const fl__sockaddr *addrs, size_t naddrs,
+                         uint32_t attempt_delay_ms, fl__connect_cb cb, void *data) {
   if (!c) return FL_EINVAL;
   c->running = 0;
   c->fd = -1;
@@ -241,9 +285,33 @@ int fl__connect_start(fl_loop *loop, fl__connector *c, const fl__sockaddr *addrs
     c->attempts[i].owner = c;
   }
   c->last_errno = 0;
+  c->hard_err = 0;
   c->running = 1;
   if (start_next(c)) fl__defer_schedule(loop, &c->fail_defer);
   return 0;
+}
+
+int fl__connect_start_unix(fl_loop *loop, fl__connector *c, const char *path, int abstract,
+                           const fl__sock_opts *sopts, fl__connect_cb cb, void *data) {
+  size_t n = path ? strlen(path) : 0;
+  if (!c) return FL_EINVAL;
+  c->unix_len = 0;
+  c->sopts = sopts;
+  if (n == 0 || n + (abstract ? 1 : 0) >= sizeof c->unix_addr.sun_path) {
+    c->running = 0;
+    c->fd = -1;
+    c->err = FL_EINVAL;
+    fl__msg(c->errmsg, sizeof c->errmsg, "bad Unix socket path");
+    return FL_EINVAL;
+  }
+  memset(&c->unix_addr, 0, sizeof c->unix_addr);
+  c->unix_addr.sun_family = AF_UNIX;
+  memcpy(c->unix_addr.sun_path + (abstract ? 1 : 0), path, n); /* abstract: a leading NUL */
+  c->unix_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (abstract ? 1 : 0) +
+                            (abstract ? 0 : 1));
+  memset(&c->unix_stub, 0, sizeof c->unix_stub);
+  c->unix_stub.sa.sa_family = AF_UNIX;
+  return connect_start(loop, c, &c->unix_stub, 1, 0, cb, data);
 }
 
 void fl__connect_cancel(fl__connector *c) {

@@ -4,13 +4,21 @@
  * attempt_delay_ms or at once when an attempt fails; the first to connect
  * wins and every other attempt is closed. SO_ERROR is checked on writability.
  * The winner gets TCP_NODELAY. Sockets are SOCK_NONBLOCK|SOCK_CLOEXEC.
+ * With socket options (sopts), each attempt's socket is prepared between
+ * socket() and connect() (net/sockopt.h); a bind that fails (FL_EINTERFACE)
+ * ends the whole connect, since every other address would fail alike.
+ * Unix domain sockets (fl__connect_start_unix) take the same path with one
+ * "address"; they get no TCP_NODELAY, keep-alive nor bind.
  * The overall timeout belongs to the caller (connect timeout spans DNS too).
  */
 #ifndef FL_TCP_H
 #define FL_TCP_H
 
+#include <sys/un.h>
+
 #include "base/common.h"
 #include "loop/loop.h"
+#include "net/sockopt.h"
 
 #define FL__CONNECT_MAX_ATTEMPTS 16
 
@@ -19,12 +27,17 @@ typedef void (*fl__connect_cb)(fl__connector *c);
 
 struct fl__connector {
   /* result, valid in the callback */
-  int err;             /* 0, FL_ECONN_REFUSED, FL_EHOST_UNREACH, FL_ECONNECT, FL_ENOMEM */
-  int fd;              /* connected socket (caller owns it), -1 on error */
+  int err; /* 0, FL_ECONN_REFUSED, FL_EHOST_UNREACH, FL_ECONNECT, FL_EINTERFACE, FL_ENOMEM */
+  int fd;  /* connected socket (caller owns it), -1 on error */
   fl__sockaddr remote; /* address that won */
   char errmsg[160];
   /* private */
+  const fl__sock_opts *sopts; /* or NULL */
   fl_loop *loop;
+  int hard_err;       /* a failure that ends the connect (a bind) */
+  socklen_t unix_len; /* > 0: connecting to unix_addr */
+  struct sockaddr_un unix_addr;
+  fl__sockaddr unix_stub; /* the one "address" of a Unix connect */
   fl__connect_cb cb;
   void *data;
   const fl__sockaddr *addrs;
@@ -50,6 +63,17 @@ struct fl__connector {
  * The delay counts from the cached loop time. */
 int fl__connect_start(fl_loop *loop, fl__connector *c, const fl__sockaddr *addrs, size_t naddrs,
                       uint32_t attempt_delay_ms, fl__connect_cb cb, void *data);
+/* The same with socket options (NULL: none), borrowed until the callback
+ * or cancel. */
+int fl__connect_start_opts(fl_loop *loop, fl__connector *c, const fl__sockaddr *addrs,
+                           size_t naddrs, uint32_t attempt_delay_ms, const fl__sock_opts *sopts,
+                           fl__connect_cb cb, void *data);
+/* Connect to the Unix domain socket at path (abstract: in the abstract
+ * namespace, no file). Same callback contract; errors: FL_ECONNECT (no such
+ * file, not a socket, nobody listening: "connect to PATH failed: ..."),
+ * FL_ENOMEM. FL_EINVAL at once when the path does not fit (108 bytes). */
+int fl__connect_start_unix(fl_loop *loop, fl__connector *c, const char *path, int abstract,
+                           const fl__sock_opts *sopts, fl__connect_cb cb, void *data);
 /* Close every attempt; no callback. Harmless when idle (zero-initialised, or
  * after fl__connect_start returned an error) or finished; the fd handed to a
  * callback is the caller's and is never closed here. */

@@ -84,6 +84,12 @@ static int is_ip_literal(const char *host) {
   return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+void fl__tls_detach(fl__transport *tp) {
+  if (!tp->tls) return;
+  tp->tls->ctx = NULL; /* the SSL object holds its own reference to the SSL_CTX */
+  tp->tls->host = NULL;
+}
+
 int fl__tls_start(fl__transport *tp, fl__tls_ctx *t, const char *host, uint16_t port, int offer_h2,
                   char *msg, size_t cap) {
   char why[256];
@@ -102,13 +108,13 @@ int fl__tls_start(fl__transport *tp, fl__tls_ctx *t, const char *host, uint16_t 
     fl__msg(msg, cap, "could not set up TLS: out of memory");
     return FL_ENOMEM;
   }
-  size_t klen = strlen(host) + sizeof ":65535";
+  size_t klen = strlen(t->id) + 1 + strlen(host) + sizeof ":65535";
   fl__tls *c = calloc(1, sizeof *c + klen);
   if (!c) {
     fl__msg(msg, cap, "could not set up TLS: out of memory");
     return FL_ENOMEM;
   }
-  snprintf(c->key, klen, "%s:%u", host, port);
+  snprintf(c->key, klen, "%s/%s:%u", t->id, host, port);
   c->ctx = t;
   ERR_clear_error();
   c->ssl = SSL_new(t->ssl_ctx);

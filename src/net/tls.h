@@ -28,6 +28,7 @@
 #include "flurry.h"
 
 typedef struct fl__tls_ctx fl__tls_ctx;
+typedef struct fl__tls_store fl__tls_store;
 typedef struct fl__tls fl__tls;
 typedef struct fl__transport fl__transport;
 struct fl__transport_ops;
@@ -36,6 +37,16 @@ struct fl__transport_ops;
  * 0, or FL_ENOMEM / FL_EBAD_ARGUMENT with a reason in errbuf. */
 int fl__tls_ctx_new(const fl_client_options *o, fl__tls_ctx **out, char *errbuf, size_t cap);
 void fl__tls_ctx_free(fl__tls_ctx *t); /* NULL is fine; frees the cached sessions */
+/* Session stores (tls_sess.c): a thread-safe cache of sessions per
+ * "settings id/host:port", keeping per_key sessions per key (0 = the most,
+ * 64; at least 2). A context makes its own; fl__tls_ctx_use_store swaps in
+ * a shared one (an fl_share's), which must outlive the context. Keys carry
+ * the context's settings id, so contexts with other settings never resume
+ * each other's sessions. */
+int fl__tls_store_new(uint32_t per_key, fl__tls_store **out);
+void fl__tls_store_free(fl__tls_store *st);
+uint32_t fl__tls_store_count(fl__tls_store *st); /* sessions held */
+int fl__tls_ctx_use_store(fl__tls_ctx *t, fl__tls_store *shared);
 /* Short fingerprint of every TLS setting, for pool keys ("t3f2a..."). */
 const char *fl__tls_ctx_id(const fl__tls_ctx *t);
 
@@ -53,6 +64,11 @@ int fl__tls_start(fl__transport *tp, fl__tls_ctx *ctx, const char *host, uint16_
  * handshake is done, does not match) with the reason in msg. */
 #define FL__TLS_AGAIN 1
 int fl__tls_handshake(fl__transport *tp, uint32_t *wait, char *msg, size_t cap);
+/* The transport leaves its maker (a WebSocket takes the connection after
+ * its 101): forget the borrowed host name and context, so it may outlive
+ * the pool and the client. Tickets arriving later are not cached. Only
+ * after the handshake; harmless for TCP. */
+void fl__tls_detach(fl__transport *tp);
 /* 1 if the finished handshake resumed a session. */
 int fl__tls_resumed(const fl__transport *tp);
 /* What ALPN agreed on in the finished handshake: 20 (h2), 11 (http/1.1) or

@@ -226,13 +226,12 @@ int fl__tls_ctx_new(const fl_client_options *o, fl__tls_ctx **out, char *errbuf,
     return FL_ENOMEM;
   }
   int oom = 0;
-  fl__queue_init(&t->sessions);
   t->verify = !o->insecure;
   t->cache_on = o->tls_session_cache != 0;
+  /* Sessions kept per host: as many as the pool may open to it at once. */
   uint32_t conns = o->max_connections_per_host ? o->max_connections_per_host : o->max_connections;
-  t->per_key = conns == 0 || conns > SESS_PER_KEY_MAX ? SESS_PER_KEY_MAX
-               : conns < 2                            ? 2
-                                                      : (int)conns;
+  if (fl__tls_store_new(conns, &t->store) != 0) oom = 1;
+  t->own_store = 1;
   t->ca_file = dup_opt(o->ca_file, &oom);
   t->ca_path = dup_opt(o->ca_path, &oom);
   t->cert = dup_opt(o->client_cert, &oom);
@@ -265,17 +264,9 @@ int fl__tls_ctx_new(const fl_client_options *o, fl__tls_ctx **out, char *errbuf,
   return 0;
 }
 
-static void entry_free(fl__tls_ctx *t, sess_entry *e) {
-  for (int i = 0; i < e->n; i++) SSL_SESSION_free(e->s[i]);
-  fl__queue_remove(&e->node);
-  t->nkeys--;
-  free(e);
-}
-
 void fl__tls_ctx_free(fl__tls_ctx *t) {
   if (!t) return;
-  while (!fl__queue_empty(&t->sessions))
-    entry_free(t, fl__container_of(t->sessions.next, sess_entry, node));
+  if (t->own_store) fl__tls_store_free(t->store);
   SSL_CTX_free(t->ssl_ctx);
   free(t->ca_file);
   free(t->ca_path);
@@ -292,21 +283,11 @@ const char *fl__tls_ctx_id(const fl__tls_ctx *t) { return t ? t->id : ""; }
 
 /* -------------------------------------------------------- session cache */
 
-static sess_entry *entry_find(fl__tls_ctx *t, const char *key) {
-  fl__queue *q;
-  fl__queue_foreach(q, &t->sessions) {
-    sess_entry *e = fl__container_of(q, sess_entry, node);
-    if (strcmp(e->key, key) == 0) {
-      fl__queue_remove(q);
-      fl__queue_insert_head(&t->sessions, q);
-      return e;
-    }
-  }
-  return NULL;
-}
-
-static int is_tls13(const SSL_SESSION *s) {
-  return SSL_SESSION_get_protocol_version(s) >= TLS1_3_VERSION;
+int fl__tls_ctx_use_store(fl__tls_ctx *t, fl__tls_store *shared) {
+  if (t->own_store) fl__tls_store_free(t->store);
+  t->store = shared;
+  t->own_store = 0;
+  return 0;
 }
 
 /* A new session or TLS 1.3 ticket arrived (during the handshake for TLS 1.2,
@@ -314,58 +295,13 @@ static int is_tls13(const SSL_SESSION *s) {
  * reference OpenSSL hands us. */
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess) {
   fl__tls *c = SSL_get_app_data(ssl);
-  if (!c || c->dead || !SSL_SESSION_is_resumable(sess)) return 0;
-  fl__tls_ctx *t = c->ctx;
-  sess_entry *e = entry_find(t, c->key);
-  if (!e) {
-    size_t klen = strlen(c->key) + 1;
-    e = malloc(sizeof *e + klen);
-    if (!e) return 0;
-    e->n = 0;
-    memcpy(e->key, c->key, klen);
-    fl__queue_insert_head(&t->sessions, &e->node);
-    if (++t->nkeys > SESS_KEYS_MAX)
-      entry_free(t, fl__container_of(t->sessions.prev, sess_entry, node));
-  }
-  if (!is_tls13(sess)) { /* a TLS 1.2 session replaces what we had: reusable */
-    for (int i = 0; i < e->n; i++) SSL_SESSION_free(e->s[i]);
-    e->n = 0;
-  }
-  if (e->n == t->per_key) {
-    SSL_SESSION_free(e->s[0]);
-    memmove(e->s, e->s + 1, (size_t)(e->n - 1) * sizeof e->s[0]);
-    e->n--;
-  }
-  e->s[e->n++] = sess;
-  return 1;
-}
-
-static int expired(const SSL_SESSION *s, time_t now) {
-  long t0 = SSL_SESSION_get_time(s), life = SSL_SESSION_get_timeout(s);
-  return life > 0 && now - t0 >= life;
+  if (!c || c->dead || !c->ctx || !SSL_SESSION_is_resumable(sess)) return 0; /* detached */
+  return fl__tls_store_put(c->ctx->store, c->key, sess);
 }
 
 /* Offer the newest usable session for this host:port. A TLS 1.3 ticket
- * leaves the cache (RFC 8446 C.4: use each once; the server sends a fresh
- * one on every connection); a TLS 1.2 session stays for the next. */
+ * leaves the cache unless it is the last one (tls_sess.c); a TLS 1.2
+ * session stays for the next. */
 void fl__tls_session_offer(fl__tls_ctx *t, fl__tls *c) {
-  sess_entry *e = entry_find(t, c->key);
-  if (!e) return;
-  time_t now = time(NULL);
-  while (e->n > 0) {
-    SSL_SESSION *s = e->s[e->n - 1];
-    int once = is_tls13(s);
-    if (!SSL_SESSION_is_resumable(s) || expired(s, now)) {
-      SSL_SESSION_free(s);
-      e->n--;
-      continue;
-    }
-    SSL_set_session(c->ssl, s); /* takes its own reference */
-    if (once) {
-      SSL_SESSION_free(s);
-      e->n--;
-    }
-    break;
-  }
-  if (e->n == 0) entry_free(t, e);
+  fl__tls_store_offer(t->store, c->key, c->ssl);
 }

@@ -18,25 +18,17 @@ enum {
   GATHER_CAP = 16384,  /* one full TLS record of plaintext */
 };
 
-typedef struct sess_entry {
-  fl__queue node; /* ctx->sessions, most recently used first */
-  int n;
-  SSL_SESSION *s[SESS_PER_KEY_MAX]; /* oldest first; each holds one reference */
-  char key[];                       /* "host:port" */
-} sess_entry;
-
 struct fl__tls_ctx {
   SSL_CTX *ssl_ctx; /* NULL until needed (see fl__tls_ctx_new) */
   int verify;
   int cache_on;
-  int per_key; /* sessions kept per host:port, <= SESS_PER_KEY_MAX */
   char *ca_file, *ca_path, *cert, *key;
   int min_version, max_version; /* TLS1_2_VERSION...; max 0 = the highest */
   char *ciphers, *ciphers13;    /* NULL: the defaults */
   char *pin_spec;               /* as given, for the id */
   fl__pins *pins;               /* NULL: no pinning */
-  fl__queue sessions;
-  uint32_t nkeys;
+  fl__tls_store *store;         /* the session cache: the ctx's own, or an fl_share's */
+  int own_store;
   char id[24];
 };
 
@@ -50,7 +42,7 @@ struct fl__tls {
   char failure[160];     /* OpenSSL's reason for a protocol failure after the handshake */
   const char *host;      /* peer name, borrowed from the caller of fl__tls_start */
   uint16_t port;
-  char key[]; /* session cache key: "host:port" */
+  char key[]; /* session cache key: "settings id/host:port" */
 };
 
 /* tls_ctx.c */
@@ -58,6 +50,11 @@ struct fl__tls {
 int fl__tls_ctx_setup(fl__tls_ctx *t, char *errbuf, size_t cap);
 /* Offer a cached session for c's host:port, if one is fresh. */
 void fl__tls_session_offer(fl__tls_ctx *t, fl__tls *c);
+/* tls_sess.c: the store's operations, each under its lock. put: keep sess
+ * (the reference OpenSSL handed over) under key; 1 if kept. offer: set the
+ * newest usable session for key on ssl (a TLS 1.3 ticket leaves the store). */
+int fl__tls_store_put(fl__tls_store *st, const char *key, SSL_SESSION *sess);
+void fl__tls_store_offer(fl__tls_store *st, const char *key, SSL *ssl);
 /* OpenSSL's first queued error, as text; clears the queue. */
 void fl__tls_openssl_reason(char *buf, size_t cap);
 

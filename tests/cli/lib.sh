@@ -193,7 +193,7 @@ curl_too() {
 }
 
 normalize_out() {
-  sed -e '/^Date: /d' -e 's#"date":\["[^"]*"\]#"date":["DATE"]#g' -e 's#curl/[0-9][0-9.]*#PRODUCT#g' \
+  sed -e '/^Date: /d' -e '/^date: /d' -e 's#"date":\["[^"]*"\]#"date":["DATE"]#g' -e 's#curl/[0-9][0-9.]*#PRODUCT#g' \
     -e 's#flurry/[0-9][0-9.]*#PRODUCT#g' "$1"
 }
 

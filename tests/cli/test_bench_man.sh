@@ -26,13 +26,13 @@ grep -q '^Usage: flurry-bench' "$tmp/help" && ok "--help prints the usage" || ba
 
 # --help lines look like "    -c, --connections <N>  ..." or "        --json  ...".
 # The usage does not list --help itself; the man page does.
-help_long=$({ grep -oE '^ +(-[A-Za-z], +)?--[a-z][a-z-]*' "$tmp/help" | grep -oE -- '--[a-z-]+'; echo --help; } | sort -u)
+help_long=$({ grep -oE '^ +(-[A-Za-z], +)?--[a-z][a-z0-9-]*' "$tmp/help" | grep -oE -- '--[a-z0-9-]+'; echo --help; } | sort -u)
 help_short=$({ grep -oE '^ +-[A-Za-z],' "$tmp/help" | tr -d ' ,'; echo -h; } | sort -u)
 
 # Man page options: the first line after each .TP inside the OPTIONS section.
 awk '/^\.SH / { in_opts = ($2 == "OPTIONS") } in_opts && prev == ".TP" { print } { prev = $1 }' \
   "$man" >"$tmp/man.tp"
-man_long=$(grep -oE '\\-\\-[a-z][a-z\\-]*' "$tmp/man.tp" | sed 's/\\//g' | sort -u)
+man_long=$(grep -oE '\\-\\-[a-z][a-z0-9\\-]*' "$tmp/man.tp" | sed 's/\\//g' | sort -u)
 man_short=$(grep -oE '^\.B \\-[A-Za-z],' "$tmp/man.tp" | sed -E 's/^\.B \\(-[A-Za-z]),/\1/' | sort -u)
 
 same "$man_long" "$help_long" "long options in --help == in doc/flurry-bench.1"

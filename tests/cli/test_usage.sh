@@ -31,6 +31,18 @@ check_eq "$man_short" "$help_short" "short options in --help == in doc/flurry.1"
 count=$(echo "$help_opts" | wc -l)
 ((count >= 38)) && pass "--help lists $count options" || fail "--help lists only $count options"
 
+# ---- HTTP versions (issue 20): known options, the last one wins; no server
+# on port 1, so each gets as far as connecting (7)
+check_contains "$help_short" "-0" "-0 (--http1.0) in --help and the man page"
+for v in --http1.0 -0 --http1.1 --http2 --http2-prior-knowledge --no-http2; do
+  flurry -s $v http://127.0.0.1:1/
+  check_rc 7 "$v is known"
+done
+flurry -s --http2-prior-knowledge --http1.1 http://127.0.0.1:1/
+check_rc 7 "two version options"
+flurry -V
+check_contains "$OUT" "HTTP2" "-V lists the HTTP2 feature"
+
 # ---- bad usage: exit 2 (as curl)
 flurry --no-such-option http://127.0.0.1:1/
 check_rc 2 "unknown long option"

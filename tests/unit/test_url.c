@@ -243,6 +243,13 @@ static void check_parse_case(const pcase *c) {
 
 static void test_parse_misc(void) {
   fl__url u;
+  /* as is: dot segments stay (curl's --path-as-is) */
+  CHECK_EQ_INT(fl__url_parse_as_is(&u, "http://h/a/../b/./c?x=/../"), 0);
+  CHECK_EQ_STR(u.target, "/a/../b/./c?x=/../");
+  fl__url_free(&u);
+  CHECK_EQ_INT(fl__url_parse(&u, "http://h/a/../b/./c"), 0);
+  CHECK_EQ_STR(u.target, "/b/c");
+  fl__url_free(&u);
   /* DNS's length limits are not the URL's: a 64-byte label and a 300-byte
    * name parse (a proxy or a resolve override may reach them) */
   {

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# flurry beside curl 7.88 over HTTP/2 (issue 20): nginx_h2 (h2 over TLS by
+# ALPN, h2c by prior knowledge, and its HTTP/1.1 ports) and nghttpd. The
+# same commands, the same exit codes and stdout: -i, -I, -D (curl's
+# "HTTP/2 200 " status lines, lower-case names), -w '%{http_version}',
+# the version options, redirects between h1 and h2 ports, uploads, a 110 KiB
+# header block; -Z to one origin on one connection; and where curl 7.88 is
+# wrong (several URLs on one h2c connection), flurry is right.
+# FIXTURES: nginx_h2 nghttpd
+# TIMEOUT: 120
+source "$(dirname "$0")/lib.sh"
+command -v curl >/dev/null || { echo "curl not installed"; exit 77; }
+if ! "$FL_CLI" -V | grep -q nghttp2; then
+  echo "this libflurry is built without nghttp2 (flurry -V names no nghttp2): no HTTP/2 to test"
+  exit 77
+fi
+
+RD=$FL_TEST_RUNDIR
+H2=https://localhost:$(cat "$RD/nginx_h2.port")
+H2C=http://127.0.0.1:$(cat "$RD/nginx_h2.h2c.port")
+H1=https://localhost:$(cat "$RD/nginx_h2.h1.port")
+PLAIN=http://127.0.0.1:$(cat "$RD/nginx_h2.plain.port")
+CA=(--cacert "$RD/nginx_h2/ca.pem")
+NG=https://localhost:$(cat "$RD/nghttpd.port")
+NGC=http://127.0.0.1:$(cat "$RD/nghttpd.h2c.port")
+GCA=(--cacert "$RD/nghttpd/ca.pem")
+FILES=$RD/nginx_h2/nginx_h2.files
+W='[%{http_version} %{http_code} %{num_headers} %{size_header}]'
+
+# ---- -w %{http_version} and the version options
+same_as_curl "h2 by ALPN (the default)" -s "${CA[@]}" -w "$W" "$H2/hello"
+check_contains "$OUT" "Hello, World![2 200 4 " "h2 by ALPN: -w says HTTP/2, 200, 4 fields"
+same_as_curl "--http2" -s --http2 "${CA[@]}" -w "$W" "$H2/hello"
+same_as_curl "--http1.1 on an h2 server" -s --http1.1 "${CA[@]}" -w "$W" "$H2/hello"
+check_contains "$OUT" "[1.1 200" "--http1.1: HTTP/1.1"
+same_as_curl "--http2 on an h1-only TLS server" -s --http2 "${CA[@]}" -w "$W" "$H1/hello"
+same_as_curl "--http2 on http://" -s --http2 -w "$W" "$PLAIN/hello"
+same_as_curl "--http2-prior-knowledge on h2c" -s --http2-prior-knowledge -w "$W" "$H2C/hello"
+check_contains "$OUT" "[2 200" "h2c: HTTP/2"
+same_as_curl "--http2-prior-knowledge on TLS" -s --http2-prior-knowledge "${CA[@]}" -w "$W" "$H2/hello"
+same_as_curl "-0" -s -0 -w "$W" "$PLAIN/get"
+same_as_curl "--http1.0 over TLS" -s --http1.0 "${CA[@]}" -w "$W" "$H2/hello"
+
+# ---- heads: -i, -I, -D, byte for byte
+same_as_curl "-i over h2" -s -i "${CA[@]}" "$H2/files/page.html"
+check_eq "$(head -n1 "$OUT")" $'HTTP/2 200 \r' "-i: curl's h2 status line"
+check_not_contains "$OUT" "Content-Type" "-i: names lower-case"
+same_as_curl "-I over h2" -s -I "${CA[@]}" "$H2/files/page.html"
+same_as_curl "-D - over h2" -s -D - -o /dev/null "${CA[@]}" "$H2/files/small.txt"
+flurry -s -D "$T/d.flurry" -o /dev/null "${CA[@]}" "$H2/files/page.html"
+curl_too -s -D "$T/d.curl" -o /dev/null "${CA[@]}" "$H2/files/page.html"
+check_eq "$(normalize_out "$T/d.flurry")" "$(normalize_out "$T/d.curl")" "-D FILE over h2, as curl"
+same_as_curl "-i over h2c" -s -i --http2-prior-knowledge "$H2C/files/small.txt"
+same_as_curl "-i 404 over h2" -s -i "${CA[@]}" "$H2/status/404"
+same_as_curl "-f 404 over h2" -s -f "${CA[@]}" "$H2/status/404"
+same_as_curl "204 over h2" -s -i "${CA[@]}" -w "$W" "$H2/status/204"
+same_as_curl "-i with a 110 KiB header block" -s -i "${CA[@]}" -w "$W" "$H2/big-headers"
+same_as_curl "gzip over h2" -s --compressed -i "${CA[@]}" "$H2/gzip/page.html"
+
+# ---- redirects across versions (-i -L: every hop's head)
+same_as_curl "-L h2 -> h1" -s -i -L "${CA[@]}" -w "$W" "$H2/to-h1"
+same_as_curl "-L h1 -> h2" -s -i -L "${CA[@]}" -w "$W" "$H1/to-h2"
+same_as_curl "-L http/1.1 -> h2" -s -i -L "${CA[@]}" -w "$W" "$PLAIN/to-h2"
+same_as_curl "-L h2 -> http/1.1" -s -i -L "${CA[@]}" -w "$W" "$H2/to-plain"
+
+# ---- bodies
+same_as_curl "1 MiB over h2" -s "${CA[@]}" -o "$T/big.{tool}" -w "$W %{size_download}" "$H2/files/big.bin"
+cmp -s "$T/big.flurry" "$FILES/big.bin" && pass "1 MiB identical" || fail "big.bin differs"
+head -c 200000 /dev/urandom >"$T/up.bin"
+same_as_curl "upload over h2" -s "${CA[@]}" --data-binary @"$T/up.bin" -w "$W" "$H2/upload"
+check_contains "$OUT" "received 200000 bytes" "upload: nginx got 200,000 bytes"
+same_as_curl "upload over h2c" -s --http2-prior-knowledge -T "$T/up.bin" -w "$W" "$H2C/upload"
+
+# ---- nghttpd
+same_as_curl "nghttpd -i" -s -i "${GCA[@]}" "$NG/small.txt"
+same_as_curl "nghttpd h2c -i" -s -i --http2-prior-knowledge "$NGC/page.html"
+same_as_curl "nghttpd 404" -s -i "${GCA[@]}" -w "$W" "$NG/none"
+same_as_curl "nghttpd echo upload" -s "${GCA[@]}" --data-binary @"$T/up.bin" -o "$T/echo.{tool}" -w "$W" "$NG/echo"
+cmp -s "$T/echo.flurry" "$T/up.bin" && pass "nghttpd echoed 200,000 bytes" || fail "echo differs"
+
+# ---- -Z: many URLs to one h2 origin share one connection (as curl)
+urls=()
+for i in $(seq 1 20); do urls+=(-o /dev/null "$H2/files/small.txt?$i"); done
+flurry -s -Z "${CA[@]}" -w '%{http_version}:%{num_connects}\n' "${urls[@]}"
+check_rc 0 "-Z, 20 URLs over h2"
+check_eq "$(sort "$OUT" | uniq -c | awk '{printf "%s*%s ", $1, $2}')" "19*2:0 1*2:1 " \
+  "-Z: 20 h2 transfers, one connection"
+curl_too -s -Z "${CA[@]}" -w '%{http_version}:%{num_connects}\n' "${urls[@]}"
+check_eq "$(sort "$OUT")" "$(sort "$COUT")" "-Z: as curl's"
+urls=()
+for i in $(seq 1 20); do urls+=(-o /dev/null "$NGC/small.txt?$i"); done
+flurry -s -Z --http2-prior-knowledge -w '%{http_version}:%{num_connects}\n' "${urls[@]}"
+check_rc 0 "-Z, 20 URLs over nghttpd h2c"
+check_eq "$(sort "$OUT" | uniq -c | awk '{printf "%s*%s ", $1, $2}')" "19*2:0 1*2:1 " \
+  "-Z over h2c: one connection"
+
+# ---- where curl 7.88 is wrong: several URLs on one h2c connection (curl
+# fails every transfer after the first with 16; flurry fetches them all)
+flurry -s --http2-prior-knowledge -w ' %{http_version}\n' "$H2C/hello" "$H2C/hello" "$H2C/files/small.txt"
+check_rc 0 "h2c, three URLs in a row"
+check_eq "$(cat "$OUT")" "Hello, World! 2
+Hello, World! 2
+small file
+ 2" "h2c, three URLs: all answered over h2"
+
+done_testing
