@@ -394,7 +394,9 @@ typedef struct fl_client_options {
   uint32_t h2_ping_interval_ms;
   /* HTTP/2: streams at once on one connection, on top of the server's
    * SETTINGS_MAX_CONCURRENT_STREAMS (the lower wins). Default 100; 0 = the
-   * server's alone. */
+   * server's alone. Requests to an origin share its HTTP/2 connection; one
+   * full at the server's limit makes them wait for room (RFC 9113 9.1), one
+   * full at this cap lets another connection open (pool limits allowing). */
   uint32_t h2_max_concurrent_streams;
   /* Hosts that go direct, not through proxy or the environment's proxies
    * (curl's --noproxy, NO_PROXY's syntax): names separated by commas; a

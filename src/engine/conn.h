@@ -195,9 +195,10 @@ struct fl__conn {
   struct fl__socks *socks; /* the SOCKS handshake's state, only during it */
   int dns_cache_hit;
   int tls_resumed;
-  int alpn;          /* what TLS agreed on: 0 nothing, 11 http/1.1, 20 h2 */
-  struct fl__h2 *h2; /* the HTTP/2 session (engine/h2.c), or NULL */
-  int reused;        /* carried an exchange before */
+  int alpn;              /* what TLS agreed on: 0 nothing, 11 http/1.1, 20 h2 */
+  struct fl__h2 *h2;     /* the HTTP/2 session (engine/h2.c), or NULL */
+  uint32_t peer_streams; /* HTTP/2: the server's stream limit, once its SETTINGS came; 0 before */
+  int reused;            /* carried an exchange before */
   char remote_ip[46];
   uint16_t remote_port;
   char local_ip[46];

@@ -161,16 +161,20 @@ static fl__conn *mux_target(fl__host *h, int *full) {
     fl__conn *c = fl__container_of(q, fl__conn, host_node);
     if (c->carrier == &fl__h1_carrier || c->state != FL__CONN_OPEN) continue;
     if (fl__conn_room(c, 1)) return c;
-    if (c->pipelining) *full = 1; /* no GOAWAY: its streams will end */
+    /* Full at the server's limit (or before it said one), not at ours, and
+     * no GOAWAY: its streams will end, wait for them. */
+    if (c->pipelining && (!c->peer_streams || c->nexchanges >= c->peer_streams)) *full = 1;
   }
   return NULL;
 }
 
 /* Multiplexing: a stream on a connection with room; else wait while the
  * first connection has not said (ALPN) whether it multiplexes, or while
- * the host's h2 connection is full (RFC 9113 9.1: one connection per
- * origin; the server's SETTINGS_MAX_CONCURRENT_STREAMS is its answer). 1 if
- * settled (granted), 0 to go on, -1 to wait. */
+ * the host's h2 connection is full at the server's
+ * SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 9.1: one connection per
+ * origin). Full at the client's own h2_max_concurrent_streams, another
+ * connection may open (a load generator's -c connections x -m streams). 1
+ * if settled (granted), 0 to go on, -1 to wait. */
 static int try_mux(fl__pool *p, fl__waiter *w, fl__host *h) {
   if (h->proto == 20) {
     int full = 0;

@@ -9,15 +9,15 @@ start_fault_server
 
 same_as_curl "[1-3]" -s "$FAULT/len?n=[1-3]" -w ' %{url_effective}\n'
 same_as_curl "[08-10] (zero-padded)" -s "$FAULT/len?n=[08-10]" -w ' %{url_effective}\n'
-same_as_curl "[001-003]" -s -o /dev/null "$FAULT/ok?x=[001-003]" -w '%{url_effective}\n'
-same_as_curl "[a-c]" -s -o /dev/null "$FAULT/ok?x=[a-c]" -w '%{url_effective}\n'
-same_as_curl "[a-e:2]" -s -o /dev/null "$FAULT/ok?x=[a-e:2]" -w '%{url_effective}\n'
-same_as_curl "[0-20:10]" -s -o /dev/null "$FAULT/ok?x=[0-20:10]" -w '%{url_effective}\n'
-same_as_curl "{a,,b}" -s -o /dev/null "$FAULT/ok?x={a,,b}" -w '%{url_effective}\n'
-same_as_curl "two patterns: the last varies fastest" -s -o /dev/null "$FAULT/ok?x=[1-2]{a,b}" \
+same_as_curl "[001-003]" -s "$FAULT/ok?x=[001-003]" -w '%{url_effective}\n'
+same_as_curl "[a-c]" -s "$FAULT/ok?x=[a-c]" -w '%{url_effective}\n'
+same_as_curl "[a-e:2]" -s "$FAULT/ok?x=[a-e:2]" -w '%{url_effective}\n'
+same_as_curl "[0-20:10]" -s "$FAULT/ok?x=[0-20:10]" -w '%{url_effective}\n'
+same_as_curl "{a,,b}" -s "$FAULT/ok?x={a,,b}" -w '%{url_effective}\n'
+same_as_curl "two patterns: the last varies fastest" -s "$FAULT/ok?x=[1-2]{a,b}" \
   -w '%{url_effective}\n'
-same_as_curl "escapes" -s -o /dev/null "$FAULT/ok?x=\[x\]{a\,b,c}" -w '%{url_effective}\n'
-same_as_curl "[] is literal" -s -o /dev/null "$FAULT/ok?x=[]" -w '%{url_effective}\n'
+same_as_curl "escapes" -s "$FAULT/ok?x=\[x\]{a\,b,c}" -w '%{url_effective}\n'
+same_as_curl "[] is literal" -s "$FAULT/ok?x=[]" -w '%{url_effective}\n'
 same_as_curl "{ok,len?n=2} with -w %{urlnum}" -s "$FAULT/{ok,len?n=2}" -w ' %{urlnum}\n'
 same_as_curl "an IPv6 literal is no glob" -s -o /dev/null "http://[::1]:1/x" -w '%{exitcode}\n'
 
@@ -30,8 +30,8 @@ check_eq "$RC:$(cd "$T/f" && ls | tr '\n' ' ')" "$CRC:$(cd "$T/c" && ls | tr '\n
 check_eq "$(cat "$T/f/out_2_b_#3.txt")" "ab" "... each with its body"
 
 # ---- -g: brackets and braces as they are
-same_as_curl "-g" -s -g -o /dev/null "$FAULT/ok?x=[1-3]{a}" -w '%{url_effective}\n'
-same_as_curl "--globoff" -s --globoff -o /dev/null "$FAULT/ok?x={a,b}" -w '%{url_effective}\n'
+same_as_curl "-g" -s -g "$FAULT/ok?x=[1-3]{a}" -w '%{url_effective}\n'
+same_as_curl "--globoff" -s --globoff "$FAULT/ok?x={a,b}" -w '%{url_effective}\n'
 
 # ---- bad globs: exit 3, curl's message with the place
 for bad in '[1-' '{a,b' '[a-5]' '[5-1]' '[1-3:0]' '{a{b}}' 'a}b' 'a]b' '[1-]' '{}' '[1-3:-1]' \
