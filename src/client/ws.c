@@ -363,8 +363,6 @@ static void do_read(fl_ws *ws) {
       ws->last_read_ms = fl__loop_now(ws->loop);
       if (ws->rx.done) continue; /* after the server's close: drained, not parsed */
       if (feed(ws, buf, (size_t)n)) return;
-      /* A short read drained the socket: no second read to hear EAGAIN. */
-      if ((size_t)n < sizeof buf && !(ws->tp.ops->pending && ws->tp.ops->pending(&ws->tp))) return;
       continue;
     }
     if (n == 0) {
