@@ -142,7 +142,7 @@ static void shape_exchange(fl_request *req) {
     req->shaped_pipelinable = fl__method_pipelinable(req->hop_method);
   }
   ex->head_only = req->shaped_head;
-  ex->pipelinable = !req->has_body && !req->upload_cb && req->shaped_pipelinable;
+  ex->pipelinable = !req->has_body && !req->upload_cb && req->shaped_pipelinable && !req->ws;
 }
 
 void fl__request_attempt(fl_request *req) {

@@ -106,6 +106,12 @@ struct fl__exchange {
   int64_t upload_len;     /* streamed: -1 chunked, else the Content-Length */
   int head_only;          /* HEAD: no body whatever the headers say */
   int pipelinable;        /* bodiless GET/HEAD: may share a connection */
+  /* An upgrade (a WebSocket's opening): a 101 is its final answer, and the
+   * connection then leaves the pool for the owner: its transport moves into
+   * *upgrade_tp and the bytes read after the 101 are appended to
+   * *upgrade_rest (engine/upgrade.c). NULL: a 101 is a weird reply. */
+  struct fl__transport *upgrade_tp;
+  fl__buf *upgrade_rest;
   int known_headers_only; /* store only the response headers the library acts on */
   int wants_sent;         /* the sink asks for FL__EX_SENT (set by start) */
   int paused;             /* the owner stopped reading (fl__conn_update_pause) */
