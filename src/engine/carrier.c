@@ -547,7 +547,7 @@ static void h1_start(fl__conn *c, fl__exchange *ex) {
       ex->head_gen = ex->rh.gen;
     }
   }
-  if (!err) {
+  if (!err && ex->wants_head_out) {
     ex->ops->step(ex, FL__EX_HEAD_OUT);
     if (c->state != FL__CONN_OPEN || ex->carrier != c) return; /* the trace hook cancelled it */
   }
