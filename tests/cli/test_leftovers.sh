@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Issue 23's leftovers beside curl 7.88 on the same commands (the fault
+# server): -#/--progress-bar's bar.
+# TIMEOUT: 60
+source "$(dirname "$0")/lib.sh"
+start_fault_server
+
+# ---- -#: the bar on stderr; the body file as curl's
+bar_case() { # WHAT COLUMNS URL [nobar: curl draws no frame]
+  local what=$1 cols=$2 url=$3 nobar=${4:-}
+  RC=0
+  COLUMNS=$cols "$FL_CLI" -# -o "$T/f.body" "$url" 2>"$T/f.bar" </dev/null || RC=$?
+  CRC=0
+  COLUMNS=$cols curl -q -# -o "$T/c.body" "$url" 2>"$T/c.bar" </dev/null || CRC=$?
+  check_eq "$RC" "$CRC" "-# $what: exit as curl's"
+  cmp -s "$T/f.body" "$T/c.body" && pass "-# $what: the file is curl's" ||
+    fail "-# $what: the file differs from curl's"
+  # the last frame of each: what is on screen at the end
+  local fl cl
+  fl=$(tr '\r' '\n' <"$T/f.bar" | grep -v '^$' | tail -1)
+  cl=$(tr '\r' '\n' <"$T/c.bar" | grep -v '^$' | tail -1)
+  if [[ -z $nobar ]]; then
+    check_contains "$fl" "#" "-# $what: '#' drawn"
+    check_contains "$fl" "100.0%" "-# $what: 100.0% at the end"
+  fi
+  check_eq "$fl" "$cl" "-# $what: the last frame is curl's"
+  check_eq "$(tail -c 1 "$T/f.bar" | od -An -c | tr -d ' ')" '\n' "-# $what: ends with a newline"
+}
+bar_case "known size, 80 columns" 80 "$FAULT/len?n=200000"
+bar_case "known size, 40 columns" 40 "$FAULT/len?n=200000"
+bar_case "known size, COLUMNS unset (79)" "" "$FAULT/len?n=5000"
+bar_case "unknown size (close-delimited)" 60 "$FAULT/close_delimited?n=70000"
+bar_case "chunked: its size stays unknown, no frame when fast" 60 "$FAULT/chunked?n=3000" nobar
+# a slow body (40 bytes in 10-byte pieces 150 ms apart): several frames,
+# each a 50-column line after '\r', growing to 100%
+resp="HTTP/1.1%20200%20OK%0d%0aContent-Length:%2040%0d%0a%0d%0a$(printf 'a%.0s' {1..40})"
+COLUMNS=50 "$FL_CLI" -# -o "$T/f.body" "$FAULT/raw?b=$resp&split=10&ms=150" 2>"$T/f.bar" </dev/null
+frames=$(tr '\r' '\n' <"$T/f.bar" | grep -c '%$')
+((frames >= 3)) && pass "-# slow body: $frames frames" || fail "-# slow body: $frames frames"
+bad=$(tr '\r' '\n' <"$T/f.bar" | grep '%$' | awk 'length($0) != 50' | wc -l)
+check_eq "$bad" 0 "-# slow body: every frame is 50 columns wide"
+check_eq "$(tr '\r' '\n' <"$T/f.bar" | grep '%$' | tail -1)" "$(printf '#%.0s' {1..43}) 100.0%" \
+  "-# slow body: the last frame is full"
+# unknown size, slow: curl's moving pattern, frames as wide as the line
+resp="HTTP/1.1%20200%20OK%0d%0a%0d%0a$(printf 'a%.0s' {1..40})"
+COLUMNS=50 "$FL_CLI" -# -o "$T/f.body" "$FAULT/raw?b=$resp&split=8&ms=150" 2>"$T/f.bar" </dev/null
+check_eq "$RC:$(wc -c <"$T/f.body")" "0:40" "-# unknown size, slow: the body"
+frames=$(tr '\r' '\n' <"$T/f.bar" | grep -c '=')
+((frames >= 3)) && pass "-# unknown size, slow: $frames moving frames" ||
+  fail "-# unknown size, slow: $frames frames: $(cat -A "$T/f.bar" | head -c 300)"
+bad=$(tr '\r' '\n' <"$T/f.bar" | grep '=' | awk 'length($0) != 50' | wc -l)
+check_eq "$bad" 0 "-# unknown size, slow: every frame is 50 columns wide"
+# curl draws nothing with -s, nor for a transfer that never got a response
+for args in "-s" "--no-progress-meter"; do
+  same_as_curl "-# $args" $args -# -o "$T/x" "$FAULT/len?n=100"
+  check_eq "$(wc -c <"$ERR")" "$(wc -c <"$CERR")" "-# $args: stderr as curl's (empty)"
+done
+flurry -# http://127.0.0.1:1/
+curl_too -# http://127.0.0.1:1/
+check_eq "$RC" "$CRC" "-# refused: exit as curl's"
+check_not_contains "$ERR" "#" "-# refused: no bar"
+done_testing
