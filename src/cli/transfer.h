@@ -105,7 +105,8 @@ void cli_t_bar_body(transfer *t);
 void cli_t_bar_end(transfer *t, int ok);
 /* -J: the file named by Content-Disposition. 0 or 23. */
 int cli_t_header_name(transfer *t, const fl_response *res);
-/* -n: credentials from the netrc file (and --path-as-is). 0 or an exit code. */
+/* -n: credentials from the netrc file (and --path-as-is,
+ * --ignore-content-length). 0 or an exit code. */
 int cli_t_netrc(transfer *t);
 /* --fail-with-body: a status >= 400 is exit 22, its body written. */
 void cli_t_fail_with_body(transfer *t);

@@ -106,6 +106,7 @@ int cli_t_netrc(transfer *t) {
   const cli_config *cfg = t->run->cfg;
   const cli_more *m = &cfg->more;
   if (m->path_as_is) fl_request_set_path_as_is(t->req, 1);
+  if (m->ignore_content_length) fl_request_ignore_content_length(t->req, 1);
   if (!m->netrc || cfg->user) return 0; /* -u wins, as curl */
   char *user, *pass, *host = url_host(t->url, &user, &pass);
   int rc = 0;

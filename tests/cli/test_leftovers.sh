@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 23's leftovers beside curl 7.88 on the same commands (the fault
-# server): -#/--progress-bar's bar.
+# server): -#/--progress-bar's bar; --ignore-content-length.
 # TIMEOUT: 60
 source "$(dirname "$0")/lib.sh"
 start_fault_server
@@ -59,4 +59,26 @@ flurry -# http://127.0.0.1:1/
 curl_too -# http://127.0.0.1:1/
 check_eq "$RC" "$CRC" "-# refused: exit as curl's"
 check_not_contains "$ERR" "#" "-# refused: no bar"
+
+# ---- --ignore-content-length: the body is read until the server closes
+crlf=%0d%0a
+short="HTTP/1.1%20200%20OK${crlf}Content-Length:%203${crlf}${crlf}abcdefghij"
+long="HTTP/1.1%20200%20OK${crlf}Content-Length:%20100${crlf}${crlf}abcdefghij"
+chunked="HTTP/1.1%20200%20OK${crlf}Transfer-Encoding:%20chunked${crlf}${crlf}5${crlf}hello${crlf}0${crlf}${crlf}"
+same_as_curl "--ignore-content-length: a length too short" -s --ignore-content-length \
+  "$FAULT/raw?b=$short" -w ' [%{size_download}]'
+check_eq "$(cat "$OUT")" "abcdefghij [10]" "... all 10 bytes"
+same_as_curl "without it: 3 bytes" -s "$FAULT/raw?b=$short"
+check_eq "$(cat "$OUT")" "abc" "... only 3"
+same_as_curl "--ignore-content-length: a length too long is no error" -s --ignore-content-length \
+  "$FAULT/raw?b=$long" -w ' [%{size_download}]'
+same_as_curl "without it: exit 18" -s "$FAULT/raw?b=$long"
+same_as_curl "--ignore-content-length: chunked still by its chunks" -s --ignore-content-length \
+  "$FAULT/raw?b=$chunked"
+same_as_curl "--ignore-content-length -o FILE" -s --ignore-content-length -o "{tool}.out" \
+  "$FAULT/raw?b=$short"
+cmp -s flurry.out curl.out && pass "... the files are the same" || fail "... the files differ"
+same_as_curl "--ignore-content-length with a Content-Length body and the connection kept" -s \
+  --ignore-content-length -m 2 "$FAULT/raw?b=$short&end=stall" -w ' [%{size_download}]'
+
 done_testing
