@@ -79,7 +79,7 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 # The static library and flurry.pc's Requires.private need the -dev
 # packages of every library libflurry links.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-  "${_fl_libpkg} (= ${_fl_full_version}), libssl-dev, libc-ares-dev, zlib1g-dev, libbrotli-dev, libzstd-dev, libpsl-dev")
+  "${_fl_libpkg} (= ${_fl_full_version}), libssl-dev, libc-ares-dev, zlib1g-dev, libbrotli-dev, libzstd-dev, libnghttp2-dev, libpsl-dev")
 set(CPACK_DEBIAN_DEV_PACKAGE_RECOMMENDS "pkg-config")
 set(CPACK_COMPONENT_DEV_DESCRIPTION
 "asynchronous HTTP/1.1 client library for Linux (development files)

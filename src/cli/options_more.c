@@ -259,7 +259,7 @@ static int expand(cli_url *spec, cli_url **out, size_t *nout, int globoff) {
   }
   if (cli_glob_expand(spec->url, &g, err, sizeof err) != 0) {
     cli_error(CLI_EXIT_URL, "%s", err);
-    free(spec->url);
+    free(spec->url); /* it is in neither list now */
     free(spec->outfile);
     free(spec->upload);
     return CLI_EXIT_URL;

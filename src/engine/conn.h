@@ -79,6 +79,10 @@ typedef struct fl__endpoint {
    * as the pool (the client's proxy does). */
   const char *socks_user, *socks_pass;
   fl__h2_mode h2; /* what it may speak (part of the key) */
+  /* Connect to this Unix domain socket instead (no DNS; abstract: in the
+   * abstract namespace); part of the key. NULL: TCP to connect_host. */
+  const char *unix_path;
+  int unix_abstract;
 } fl__endpoint;
 
 /* What every connection of one pool shares; the pool's owner fills it. */
@@ -95,6 +99,8 @@ typedef struct fl__conn_env {
   uint32_t h2_max_streams; /* our cap on streams per HTTP/2 connection; 0 = the peer's */
   uint32_t h2_ping_ms;     /* PING an HTTP/2 connection this often; 0 = never */
   fl_pool_stats *stats;    /* writes are counted here */
+  const struct fl__sock_opts *sockopts; /* each new socket's step before connect; or NULL */
+  uint32_t max_lifetime_ms;             /* not reused once this old; 0 = no limit */
 } fl__conn_env;
 
 /* One read buffer per client, shared by its connections: the codec takes
@@ -189,14 +195,16 @@ struct fl__conn {
   struct fl__socks *socks; /* the SOCKS handshake's state, only during it */
   int dns_cache_hit;
   int tls_resumed;
-  int alpn;          /* what TLS agreed on: 0 nothing, 11 http/1.1, 20 h2 */
-  struct fl__h2 *h2; /* the HTTP/2 session (engine/h2.c), or NULL */
-  int reused;        /* carried an exchange before */
+  int alpn;              /* what TLS agreed on: 0 nothing, 11 http/1.1, 20 h2 */
+  struct fl__h2 *h2;     /* the HTTP/2 session (engine/h2.c), or NULL */
+  uint32_t peer_streams; /* HTTP/2: the server's stream limit, once its SETTINGS came; 0 before */
+  int reused;            /* carried an exchange before */
   char remote_ip[46];
   uint16_t remote_port;
   char local_ip[46];
   uint16_t local_port;
   /* keep-alive accounting */
+  uint64_t created_ms; /* loop time its connect started (max_lifetime_ms) */
   uint32_t requests_done;
   uint32_t max_requests; /* from Keep-Alive: max=; 0 = unknown */
   uint32_t idle_ms;      /* from Keep-Alive: timeout=, else env->idle_ms */

@@ -300,6 +300,8 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *data)
   case NGHTTP2_SETTINGS:
     if (!(f->hd.flags & NGHTTP2_FLAG_ACK)) {
       h->settings_seen = 1;
+      c->peer_streams =
+          nghttp2_session_get_remote_settings(s, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
       c->owner->room(c); /* its stream limit is known now */
     }
     break;

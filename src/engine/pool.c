@@ -37,7 +37,8 @@ static fl__host *host_find_or_add(fl__pool *p, const fl__endpoint *ep) {
   if (found) return fl__container_of(found, fl__host, hnode);
   /* The endpoint's strings live in one block after the host. */
   size_t need = strlen(ep->key) + strlen(ep->host) + strlen(ep->connect_host) + 3 +
-                (ep->proxy_auth ? strlen(ep->proxy_auth) + 1 : 0);
+                (ep->proxy_auth ? strlen(ep->proxy_auth) + 1 : 0) +
+                (ep->unix_path ? strlen(ep->unix_path) + 1 : 0);
   fl__host *h = calloc(1, sizeof *h + need);
   if (!h) return NULL;
   char *at = (char *)(h + 1);
@@ -46,6 +47,7 @@ static fl__host *host_find_or_add(fl__pool *p, const fl__endpoint *ep) {
   h->ep.host = keep(&at, ep->host);
   h->ep.connect_host = keep(&at, ep->connect_host);
   h->ep.proxy_auth = keep(&at, ep->proxy_auth);
+  h->ep.unix_path = keep(&at, ep->unix_path);
   fl__queue_init(&h->idle);
   fl__queue_init(&h->busy);
   fl__queue_init(&h->roomy);
@@ -159,16 +161,20 @@ static fl__conn *mux_target(fl__host *h, int *full) {
     fl__conn *c = fl__container_of(q, fl__conn, host_node);
     if (c->carrier == &fl__h1_carrier || c->state != FL__CONN_OPEN) continue;
     if (fl__conn_room(c, 1)) return c;
-    if (c->pipelining) *full = 1; /* no GOAWAY: its streams will end */
+    /* Full at the server's limit (or before it said one), not at ours, and
+     * no GOAWAY: its streams will end, wait for them. */
+    if (c->pipelining && (!c->peer_streams || c->nexchanges >= c->peer_streams)) *full = 1;
   }
   return NULL;
 }
 
 /* Multiplexing: a stream on a connection with room; else wait while the
  * first connection has not said (ALPN) whether it multiplexes, or while
- * the host's h2 connection is full (RFC 9113 9.1: one connection per
- * origin; the server's SETTINGS_MAX_CONCURRENT_STREAMS is its answer). 1 if
- * settled (granted), 0 to go on, -1 to wait. */
+ * the host's h2 connection is full at the server's
+ * SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 9.1: one connection per
+ * origin). Full at the client's own h2_max_concurrent_streams, another
+ * connection may open (a load generator's -c connections x -m streams). 1
+ * if settled (granted), 0 to go on, -1 to wait. */
 static int try_mux(fl__pool *p, fl__waiter *w, fl__host *h) {
   if (h->proto == 20) {
     int full = 0;
@@ -324,6 +330,9 @@ static void conn_ready(fl__conn *c) {
 
 static void conn_idle(fl__conn *c, int reusable) {
   fl__pool *p = pool_of(c);
+  uint32_t life = p->env.max_lifetime_ms;
+  if (life && fl__loop_now(p->env.loop) - c->created_ms >= life)
+    reusable = 0; /* old enough: DNS and load-balancer changes get their turn */
   if (!reusable || p->stopping) {
     fl__conn_close(c, 0, NULL);
     return;
@@ -334,10 +343,12 @@ static void conn_idle(fl__conn *c, int reusable) {
   fl__queue_insert_head(&h->idle, &c->host_node);
   fl__queue_insert_tail(&p->idle_lru, &c->lru_node);
   uint64_t now = fl__loop_now(p->env.loop);
-  c->idle_expiry = now + c->idle_ms;
+  uint32_t keep = c->idle_ms;
+  if (life && c->created_ms + life - now < keep) keep = (uint32_t)(c->created_ms + life - now);
+  c->idle_expiry = now + keep; /* the idle time, or the end of its lifetime */
   /* The timer is re-armed lazily; only an earlier expiry needs a restart. */
   int rearm = !fl__timer_active(&c->idle_timer) || c->idle_timer.due > c->idle_expiry;
-  if ((rearm && fl__timer_start(&c->idle_timer, c->idle_ms)) || fl__conn_watch_idle(c)) {
+  if ((rearm && fl__timer_start(&c->idle_timer, keep)) || fl__conn_watch_idle(c)) {
     fl__conn_close(c, 0, NULL); /* cannot expire or watch it: do not keep it */
     return;
   }
@@ -421,6 +432,11 @@ void fl__pool_free_graveyard(fl__pool *p) {
     fl__conn_dispose(c);
     free(c);
   }
+}
+
+void fl__pool_close_idle(fl__pool *p) {
+  while (!fl__queue_empty(&p->idle_lru))
+    fl__conn_close(fl__container_of(p->idle_lru.next, fl__conn, lru_node), 0, NULL);
 }
 
 void fl__pool_close_all(fl__pool *p) {

@@ -130,9 +130,9 @@ check "pkg-config --modversion flurry is $version" \
   test "$(pkg-config --modversion flurry)" = "$version"
 check "pkg-config: flurry's paths are under the moved prefix" \
   bash -c "pkg-config --cflags --libs flurry | grep -qF -- '-I$p/lib/pkgconfig/../../include -L$p/lib/pkgconfig/../../lib '"
-check "Requires.private: libssl libcrypto libcares zlib libbrotlidec libzstd" bash -c \
+check "Requires.private: libssl libcrypto libcares zlib libbrotlidec libzstd libnghttp2 libpsl" bash -c \
   "pkg-config --print-requires-private flurry | awk '{print \$1}' | sort | tr '\n' ' ' |
-   grep -qx 'libbrotlidec libcares libcrypto libssl libzstd zlib '"
+   grep -qx 'libbrotlidec libcares libcrypto libnghttp2 libpsl libssl libzstd zlib '"
 # Every library libflurry.so needs (but libc) is in the static link line, so
 # a dependency added to the build is added to Requires.private too.
 needed_in_static() {
@@ -236,8 +236,8 @@ if ((deb)); then
       bash -c "cd '$droot' && md5sum --quiet -c '$tmp/ctl-$pkg/md5sums'"
   done
   depends() { dpkg-deb --field "$tmp/debs/${1}_${full}_$arch.deb" Depends 2>/dev/null; }
-  check "libflurry$major Depends on libssl3, libc-ares2, zlib1g, libbrotli1, libzstd1, libc6 (shlibdeps)" \
-    bash -c "d='$(depends "libflurry$major")'; for p in libssl3 libc-ares2 zlib1g libbrotli1 libzstd1 libc6; do grep -q \"\\b\$p \" <<<\"\$d\" || exit 1; done"
+  check "libflurry$major Depends on libssl3, libc-ares2, zlib1g, libbrotli1, libzstd1, libnghttp2-14, libpsl5, libc6 (shlibdeps)" \
+    bash -c "d='$(depends "libflurry$major")'; for p in libssl3 libc-ares2 zlib1g libbrotli1 libzstd1 libnghttp2-14 libpsl5 libc6; do grep -q \"\\b\$p \" <<<\"\$d\" || exit 1; done"
   check "libflurry-dev Depends on libflurry$major (= $full)" \
     bash -c "grep -qF 'libflurry$major (= $full)' <<<'$(depends libflurry-dev)'"
   check "libflurry$major has a shlibs file and the ldconfig trigger" \

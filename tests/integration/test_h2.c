@@ -254,6 +254,36 @@ static void test_versions(void) {
   fl_client_free(c);
 }
 
+static void nothing(fl_timer *t, void *data) {
+  (void)t;
+  (void)data;
+}
+
+/* PING keep-alive: an idle connection pinged every 100 ms (nghttpd
+ * acknowledges) is still the one the next request takes 400 ms later. */
+static void test_ping(void) {
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.http_version = FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+  o.h2_ping_interval_ms = 100;
+  fl_client *c = fl_client_new(loop, &o);
+  CHECK(c);
+  fl_request *a = fl_test_get(c, U(0, "/small.txt"), 0);
+  fl_timer *t = fl_timer_new(loop);
+  CHECK_EQ_INT(fl_timer_start(t, 400, 0, nothing, NULL), 0);
+  fl_loop_run(loop, FL_RUN_DEFAULT);
+  fl_timer_free(t);
+  fl_request *b = fl_test_get(c, U(0, "/small.txt"), 0);
+  CHECK_EQ_INT(fl_request_info(b)->reused, 1);
+  CHECK_EQ_INT(fl_request_info(b)->stream_id, 3);
+  fl_pool_stats st;
+  fl_client_pool_stats(c, &st);
+  CHECK_EQ_INT(st.created, 1);
+  fl_request_free(a);
+  fl_request_free(b);
+  fl_client_free(c);
+}
+
 int main(void) {
   FL_TEST_BEGIN();
   tls_port = fl_test_server_port("nghttpd");
@@ -265,6 +295,7 @@ int main(void) {
   test_cancel_one_stream();
   test_pause_per_stream();
   test_versions();
+  test_ping();
   fl_loop_free(loop);
   FL_TEST_END();
 }
