@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 23's leftovers beside curl 7.88 on the same commands (the fault
-# server): -#/--progress-bar's bar; --ignore-content-length.
+# server): -#/--progress-bar's bar; --ignore-content-length; -J with -i.
 # TIMEOUT: 60
 source "$(dirname "$0")/lib.sh"
 start_fault_server
@@ -80,5 +80,24 @@ same_as_curl "--ignore-content-length -o FILE" -s --ignore-content-length -o "{t
 cmp -s flurry.out curl.out && pass "... the files are the same" || fail "... the files differ"
 same_as_curl "--ignore-content-length with a Content-Length body and the connection kept" -s \
   --ignore-content-length -m 2 "$FAULT/raw?b=$short&end=stall" -w ' [%{size_download}]'
+
+# ---- -J with -i, -I or -C -: curl 7.88 refuses them (exit 2) once the
+# command line is read; with -D the file is named from Content-Disposition
+for args in "-J -O -i" "-s -J -O -i" "-J -i" "-J -O -I" "-J --no-include -O -i" "-J -O -C -"; do
+  same_as_curl "$args" $args "$FAULT/ok"
+  check_contains "$ERR" "cannot be combined" "$args: the message"
+  check_contains "$CERR" "cannot be combined" "... curl's says so too"
+done
+cd_resp="HTTP/1.1%20200%20OK${crlf}Content-Disposition:%20attachment;%20filename=%22cd.txt%22${crlf}Content-Length:%205${crlf}${crlf}hello"
+mkdir f c
+for args in "-J -O -i --no-include" "-J -O -D hdr" "-J -O -C 0"; do
+  rm -f f/* c/*
+  (cd f && "$FL_CLI" -s $args "$FAULT/raw?b=$cd_resp" >out 2>err) ; RC=$?
+  (cd c && curl -q -s $args "$FAULT/raw?b=$cd_resp" >out 2>err) ; CRC=$?
+  check_eq "$RC" "$CRC" "$args: exit as curl's"
+  check_eq "$(cd f && ls | tr '\n' ' ')" "$(cd c && ls | tr '\n' ' ')" "$args: the files curl writes"
+  check_eq "$(cat f/cd.txt 2>&1)" "hello" "$args: cd.txt named from Content-Disposition"
+  cmp -s f/cd.txt c/cd.txt && pass "$args: cd.txt is curl's" || fail "$args: cd.txt differs"
+done
 
 done_testing
