@@ -633,6 +633,13 @@ FL_EXPORT void fl_request_keep_headers(fl_request *req, int keep);
  * --path-as-is; the default removes dot segments, RFC 3986 5.2.4). For the
  * request's own URL; redirects are resolved as usual. Default 0. */
 FL_EXPORT void fl_request_set_path_as_is(fl_request *req, int on);
+/* on = 1: an HTTP/1.x response's Content-Length is ignored; its body (not
+ * chunked) is read until the server closes the connection, which is then
+ * not reused (curl's --ignore-content-length, for servers that announce a
+ * wrong length). A chunked body is still read by its chunks; HTTP/2 ends a
+ * body with its stream, as always. fl_info's content_length is then -1.
+ * Default 0. */
+FL_EXPORT void fl_request_ignore_content_length(fl_request *req, int on);
 /* Cap on the buffered body (overrides the client's); 0 = client default. */
 FL_EXPORT void fl_request_set_max_body(fl_request *req, uint64_t max);
 /* Retry policy for this request (copied; NULL = the client's). */

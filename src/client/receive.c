@@ -257,6 +257,8 @@ static int on_body(fl__exchange *ex, const char *at, size_t n) {
     return err ? body_error(req, err) : 0;
   }
   req->errmsg[0] = '\0';
+  /* as it arrives: a transfer that fails later (a timeout) still tells */
+  req->info.bytes_received_raw = ex->body_bytes;
   fl__speedcap_account(req, n);
   int err =
       req->decoder ? fl__decoder_feed(req->decoder, at, n, deliver, req) : deliver(req, at, n);

@@ -142,7 +142,9 @@ static void shape_exchange(fl_request *req) {
     req->shaped_pipelinable = fl__method_pipelinable(req->hop_method);
   }
   ex->head_only = req->shaped_head;
-  ex->pipelinable = !req->has_body && !req->upload_cb && req->shaped_pipelinable && !req->ws;
+  /* a body read to the connection's end leaves nothing to pipeline behind */
+  ex->pipelinable = !req->has_body && !req->upload_cb && req->shaped_pipelinable && !req->ws &&
+                    !ex->ignore_content_length;
 }
 
 void fl__request_attempt(fl_request *req) {

@@ -182,6 +182,10 @@ void fl_request_set_path_as_is(fl_request *req, int on) {
   req->url_parsed = 0; /* parsed again at the next send */
 }
 
+void fl_request_ignore_content_length(fl_request *req, int on) {
+  if (req) req->ex.ignore_content_length = !!on;
+}
+
 void fl_request_keep_headers(fl_request *req, int keep) {
   if (req) req->ex.known_headers_only = !keep;
 }

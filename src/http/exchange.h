@@ -120,6 +120,9 @@ struct fl__exchange {
                           before the body; 0 = send the body at once */
   fl_response *res;       /* where the response head goes */
   uint64_t *bytes_sent;   /* the owner's counter, added to as bytes leave */
+  /* HTTP/1.x: a body not chunked ends with the connection (curl's
+   * --ignore-content-length) */
+  int ignore_content_length;
   /* Carrier side. */
   void *carrier;        /* the connection carrying it, or NULL */
   fl__queue node;       /* the carrier's list */

@@ -229,6 +229,8 @@ static int on_headers_complete(llhttp_t *p) {
     if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
     return 1;
   }
+  if (ex->ignore_content_length && !(p->flags & F_CHUNKED)) /* as curl's option: llhttp */
+    p->flags &= (uint16_t)~F_CONTENT_LENGTH; /* then reads the body to the end of the connection */
   ex->content_length = (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1;
   int r = ex->ops->head(ex);
   if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
