@@ -26,8 +26,10 @@ enum {
   CLI_EXIT_READ = 26,
   CLI_EXIT_NOMEM = 27,
   CLI_EXIT_BAD_ARG = 43,
-  CLI_EXIT_RANGE = 33, /* curl's CURLE_RANGE_ERROR: cannot resume */
-  CLI_EXIT_CERT = 58,  /* curl's CURLE_SSL_CERTPROBLEM: client certificate */
+  CLI_EXIT_INTERFACE = 45,     /* curl's CURLE_INTERFACE_FAILED */
+  CLI_EXIT_SETOPT_SYNTAX = 49, /* curl's CURLE_SETOPT_OPTION_SYNTAX */
+  CLI_EXIT_RANGE = 33,         /* curl's CURLE_RANGE_ERROR: cannot resume */
+  CLI_EXIT_CERT = 58,          /* curl's CURLE_SSL_CERTPROBLEM: client certificate */
   CLI_EXIT_FILESIZE = 63,
   CLI_EXIT_CACERT = 77, /* curl's CURLE_SSL_CACERT_BADFILE */
   CLI_EXIT_CIPHER = 59, /* curl's CURLE_SSL_CIPHER */
@@ -245,7 +247,7 @@ typedef struct cli_config {
   cli_more more;           /* round two's options (cli_more.h) */
   cli_pol pol;             /* issue 23's groups 5-9 (opts_more.c) */
   struct cli_config *next; /* -: the next set of options and URLs, or NULL */
-  int http_version; /* --http1.0 ... --http2-prior-knowledge: enum fl_http_version */
+  int http_version;        /* --http1.0 ... --http2-prior-knowledge: enum fl_http_version */
 } cli_config;
 
 /* ------------------------------------------------------------ opts_more.c
