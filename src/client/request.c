@@ -142,7 +142,7 @@ static void shape_exchange(fl_request *req) {
     req->shaped_pipelinable = fl__method_pipelinable(req->hop_method);
   }
   ex->head_only = req->shaped_head;
-  ex->pipelinable = !req->has_body && !req->upload_cb && req->shaped_pipelinable;
+  ex->pipelinable = !req->has_body && !req->upload_cb && req->shaped_pipelinable && !req->ws;
 }
 
 void fl__request_attempt(fl_request *req) {
@@ -212,7 +212,7 @@ void fl__request_end_body(fl_request *req) {
 void fl__request_detach_attempt(fl_request *req) {
   fl_client *c = req->client;
   fl__timer_stop(&req->phase_timer);
-  fl__speedcap_stop(req);
+  if (req->recv_rate) fl__speedcap_stop(req); /* no cap, nothing to stop */
   fl__ratelimit_cancel(&req->throttle);
   fl__pool_leave(&c->pool, &req->waiter);
   if (req->ex.carrier) fl__conn_drop(req->ex.carrier, &req->ex);
@@ -452,8 +452,10 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     }
     req->url_parsed = 1;
   }
-  fl__transport_close(&req->ws_tp); /* an upgrade nobody took */
-  fl__buf_reset(&req->ws_rest);
+  if (req->ws_tp.fd >= 0 || req->ws_tp.ops) { /* an upgrade nobody took */
+    fl__transport_close(&req->ws_tp);
+    fl__buf_reset(&req->ws_rest);
+  }
   req->client = c;
   req->cb = cb;
   req->cb_data = data;

@@ -277,6 +277,11 @@ void fl__conn_tunnel_done(fl__conn *c);
  * (FL_EPROXY). fl__socks_cancel frees its state (harmless without). */
 void fl__socks_start(fl__conn *c);
 void fl__socks_cancel(fl__conn *c);
+/* engine/upgrade.c, for carrier.c: a 101 answered ex, an upgrade
+ * (ex->upgrade_tp): the transport and the rest bytes go to its owner, the
+ * connection closes without closing them (the pool forgets it), then
+ * ex->ops->done. */
+void fl__conn_upgrade(fl__conn *c, fl__exchange *ex, const char *rest, size_t n);
 /* conn.c, for carrier.c and tunnel.c: fail the first exchange with err and
  * close. msg NULL: the error came from the exchange's own ops. early: the
  * failure came before any byte of the response (a stale reused connection
