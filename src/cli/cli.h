@@ -26,8 +26,10 @@ enum {
   CLI_EXIT_READ = 26,
   CLI_EXIT_NOMEM = 27,
   CLI_EXIT_BAD_ARG = 43,
-  CLI_EXIT_RANGE = 33, /* curl's CURLE_RANGE_ERROR: cannot resume */
-  CLI_EXIT_CERT = 58,  /* curl's CURLE_SSL_CERTPROBLEM: client certificate */
+  CLI_EXIT_INTERFACE = 45,     /* curl's CURLE_INTERFACE_FAILED */
+  CLI_EXIT_SETOPT_SYNTAX = 49, /* curl's CURLE_SETOPT_OPTION_SYNTAX */
+  CLI_EXIT_RANGE = 33,         /* curl's CURLE_RANGE_ERROR: cannot resume */
+  CLI_EXIT_CERT = 58,          /* curl's CURLE_SSL_CERTPROBLEM: client certificate */
   CLI_EXIT_FILESIZE = 63,
   CLI_EXIT_CACERT = 77, /* curl's CURLE_SSL_CACERT_BADFILE */
   CLI_EXIT_CIPHER = 59, /* curl's CURLE_SSL_CIPHER */

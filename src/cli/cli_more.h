@@ -49,6 +49,21 @@ typedef struct cli_more {
   int path_as_is, raw, ignore_content_length, parallel_immediate;
   char **url_query; /* --url-query, in order */
   size_t nurl_query;
+  /* connection lifecycle (issue 22): --unix-socket / --abstract-unix-socket
+   * (the last one given wins, as curl), --interface (split into an
+   * interface name or a local address), --local-port, --keepalive-time,
+   * --connect-to (rules as the library takes them; curl's that can never
+   * match are dropped). */
+  char *unix_socket;
+  int unix_abstract;
+  char *interface, *local_address;
+  int interface_bad; /* "host!NAME" with NAME not an IP literal: exit 45 */
+  long local_port, local_port_range;
+  long keepalive_time; /* 0: not given (the library's default: off) */
+  char **connect_to;   /* NULL-terminated */
+  size_t nconnect_to;
+  int connect_to_bad; /* a rule with a bad HOST2:PORT2: exit 49, as curl */
+  char *connect_to_msg;
 } cli_more;
 
 /* options_more.c */
@@ -64,6 +79,14 @@ void cli_more_inherit(cli_config *to, const cli_config *from);
 void cli_more_free(cli_more *m);
 /* The client settings of these options (features.c calls it last). */
 void cli_more_client_options(const cli_config *cfg, fl_client_options *o);
+/* life_opts.c: the lifecycle options' client settings, and their check
+ * before the transfers (-1, or an exit code with its message printed). */
+void cli_life_client_options(const cli_config *cfg, fl_client_options *o);
+int cli_life_check(const cli_config *cfg);
+/* id: 0 --unix-socket, 1 --abstract-unix-socket, 2 --interface,
+ * 3 --local-port, 4 --keepalive-time, 5 --connect-to. -1 or exit 2. */
+int cli_life_apply(cli_more *m, int id, const char *name, const char *arg);
+void cli_life_free(cli_more *m);
 /* Return values of cli_apply_option besides -1 (go on) and exit codes. */
 #define CLI_OPT_UNKNOWN (-3)
 #define CLI_OPT_NEEDS_ARG (-4)

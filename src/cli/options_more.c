@@ -40,6 +40,13 @@ enum more_id {
   M_URL_QUERY,
   M_NEXT,
   M_PARALLEL_IMMEDIATE,
+  /* issue 22, in life_opts.c's order */
+  M_UNIX_SOCKET,
+  M_ABSTRACT_UNIX_SOCKET,
+  M_INTERFACE,
+  M_LOCAL_PORT,
+  M_KEEPALIVE_TIME,
+  M_CONNECT_TO,
 };
 
 /* Sorted by long name within each group of issue 23. */
@@ -83,6 +90,14 @@ static const cli_option more[] = {
     {0, "path-as-is", NULL, M_PATH_AS_IS, "Send /../ and /./ in the URL's path as given"},
     {0, "raw", NULL, M_RAW, "No decoding of content or transfer encodings"},
     {0, "url-query", "DATA", M_URL_QUERY, "Add DATA to the URL query (as --data-urlencode)"},
+    /* issue 22: connection lifecycle (life_opts.c) */
+    {0, "abstract-unix-socket", "NAME", M_ABSTRACT_UNIX_SOCKET,
+     "Connect to this abstract Unix socket instead"},
+    {0, "connect-to", "H1:P1:H2:P2", M_CONNECT_TO, "Connect to H2:P2 for requests to H1:P1"},
+    {0, "interface", "NAME", M_INTERFACE, "Bind to interface (if!NAME) or address (host!ADDR)"},
+    {0, "keepalive-time", "SECONDS", M_KEEPALIVE_TIME, "TCP keep-alive idle time and interval"},
+    {0, "local-port", "NUM[-NUM]", M_LOCAL_PORT, "Bind to a local port from this range"},
+    {0, "unix-socket", "PATH", M_UNIX_SOCKET, "Connect through this Unix domain socket"},
 };
 #define NMORE (sizeof more / sizeof more[0])
 
@@ -185,6 +200,12 @@ int cli_more_apply(cli_config *cfg, const cli_option *o, const char *name, const
   }
   case M_NEXT: return CLI_OPT_NEXT;
   case M_PARALLEL_IMMEDIATE: m->parallel_immediate = on; break;
+  case M_UNIX_SOCKET:
+  case M_ABSTRACT_UNIX_SOCKET:
+  case M_INTERFACE:
+  case M_LOCAL_PORT:
+  case M_KEEPALIVE_TIME:
+  case M_CONNECT_TO: return cli_life_apply(m, o->id - M_UNIX_SOCKET, name, arg);
   }
   return -1;
 }
@@ -335,6 +356,7 @@ void cli_more_free(cli_more *m) {
   free(m->trace);
   for (size_t i = 0; i < m->nurl_query; i++) free(m->url_query[i]);
   free(m->url_query);
+  cli_life_free(m);
   memset(m, 0, sizeof *m);
 }
 
@@ -346,4 +368,5 @@ void cli_more_client_options(const cli_config *cfg, fl_client_options *o) {
   if (m->parallel_immediate) o->max_connecting_per_host = 0; /* every connection at once */
   if (m->raw) o->decompress = 0; /* --raw: bodies as they came (no --compressed decoding) */
   /* --no-keepalive: the library sends no TCP keep-alive probes anyway */
+  cli_life_client_options(cfg, o);
 }

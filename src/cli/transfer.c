@@ -460,6 +460,8 @@ static void open_dump(cli_run *run) {
 
 int cli_run_all(const cli_config *cfg, const cli_reqspec *rs) {
   cli_run run = {.cfg = cfg, .rs = rs, .n = cfg->nurls};
+  int life = cli_life_check(cfg);
+  if (life >= 0) return life;
   fl_client_options o;
   cli_client_options(cfg, &o, &run.cacert_bad);
   run.cipher_bad = cli_tls_ciphers_check(&o, run.cipher_msg, sizeof run.cipher_msg);
