@@ -79,7 +79,7 @@ FL_EXPORT const char *fl_version_details(void);
   X(TLS_HANDSHAKE, -35, 35, "TLS handshake failed")                                                \
   X(CANCELED, -42, 42, "request canceled")                                                         \
   X(BAD_ARGUMENT, -43, 43, "bad argument")                                                         \
-  X(INTERFACE, -45, 45, "failed binding local connection end")                                    \
+  X(INTERFACE, -45, 45, "failed binding local connection end")                                     \
   X(TOO_MANY_REDIRECTS, -47, 47, "too many redirects")                                             \
   X(EMPTY_REPLY, -52, 52, "empty reply from server")                                               \
   X(SEND, -55, 55, "failed sending data to the peer")                                              \
@@ -102,6 +102,7 @@ FL_EXPORT const char *fl_version_details(void);
   X(BODY_TOO_LARGE, -1013, 63, "response body exceeds the buffer limit")                           \
   X(BAD_HEADER, -1014, 43, "control character in request method, URL or header")                   \
   X(CALLBACK_ABORT, -1015, 42, "aborted by callback")                                              \
+  X(DRAINING, -1030, 42, "client is draining: new requests are refused")                           \
   X(BAD_STATUS_LINE, -1016, 1, "not an HTTP/1.x response (bad status line or HTTP/0.9)")           \
   X(SEND_REWIND, -65, 65, "redirect needs the request body again, which cannot be replayed")       \
   X(PINNED_PUBKEY, -90, 90, "public key does not match the pinned key")                            \
@@ -409,6 +410,53 @@ typedef struct fl_client_options {
    * borrowed: the share must outlive the client. NULL (default) = the
    * client's own DNS cache and TLS sessions. */
   fl_share *share;
+  /* ---- Connection lifecycle (long-lived servers) ----
+   * A connection is not reused once it is this old (curl's
+   * CURLOPT_MAXLIFETIME_CONN), so DNS and load-balancer changes are picked
+   * up; it finishes what it carries first. 0 (default) = no limit. */
+  uint32_t max_lifetime_ms;
+  /* TCP keep-alive probes after tcp_keepalive_idle_s seconds of silence,
+   * every tcp_keepalive_interval_s (0 = the idle time), giving up after
+   * tcp_keepalive_count (0 = the system's). idle 0 (default) = off, as curl. */
+  uint32_t tcp_keepalive_idle_s;
+  uint32_t tcp_keepalive_interval_s;
+  uint32_t tcp_keepalive_count;
+  /* Bind new sockets to this network interface (SO_BINDTODEVICE; without
+   * the privilege, to the interface's address of the remote's family, as
+   * curl does). A name that does not exist fails the request with
+   * FL_EINTERFACE (curl's 45). Copied. NULL = none. */
+  const char *interface;
+  /* Bind new sockets to this local IP address (a literal; fl_client_new
+   * fails with FL_EBAD_ARGUMENT otherwise); a remote of the other family
+   * fails with FL_EINTERFACE. Copied. NULL = none. */
+  const char *local_address;
+  /* Local port range local_port .. local_port + local_port_range - 1
+   * (curl's --local-port N[-M]); every port taken: FL_EINTERFACE.
+   * local_port 0 (default) = any; range 0 = just local_port. */
+  uint16_t local_port;
+  uint32_t local_port_range;
+  /* Called with each new socket (TCP or Unix) after flurry's own options,
+   * before connect, on the loop's thread: set what you need (SO_MARK,
+   * IP_TOS...). Return 0, or nonzero to fail that connection attempt
+   * (FL_ECONNECT). Do not close the fd. NULL = none. */
+  int (*sockopt_cb)(int fd, void *data);
+  void *sockopt_data;
+  /* Connect every request to this Unix domain socket instead of TCP (the
+   * URL still gives the Host header and path; https runs TLS over it,
+   * checking the URL's name). unix_socket_abstract 1: a Linux abstract
+   * socket name (no file). A path that does not exist or is not a socket
+   * fails with FL_ECONNECT (curl's 7). Per request:
+   * fl_request_set_unix_socket. Proxies are not used for it. Copied. */
+  const char *unix_socket;
+  int unix_socket_abstract;
+  /* curl's --connect-to: NULL-terminated "HOST1:PORT1:HOST2:PORT2" rules.
+   * A request to HOST1:PORT1 (empty HOST1 or PORT1: any) connects to
+   * HOST2:PORT2 instead (empty: the URL's own) and is otherwise unchanged:
+   * Host header, cookies and TLS (SNI, the certificate is checked against
+   * the URL's name) stay the URL's. The first matching rule wins; IPv6
+   * addresses in brackets. A rule that does not parse makes fl_client_new
+   * fail (FL_EBAD_ARGUMENT). Not applied through a proxy. Copied. */
+  const char *const *connect_to;
 } fl_client_options;
 
 /* HTTP versions, for fl_client_options.http_version and
@@ -485,6 +533,35 @@ FL_EXPORT size_t fl_client_host_stats(const fl_client *client, fl_host_stats *ou
  * entries of the cache it uses (the share's, with one). Loop thread only. */
 FL_EXPORT void fl_client_dns_stats(const fl_client *client, fl_dns_stats *out);
 
+/* ---- Shutdown and reload (long-lived servers)
+ * fl_client_close_idle: close every idle keep-alive connection now (busy
+ * ones finish what they carry). Loop thread; not from inside a callback
+ * of this client is fine too.
+ *
+ * fl_client_drain: stop taking work and let the work in flight finish.
+ * From then on fl_request_send fails at once with FL_EDRAINING (the
+ * client can still be freed, and its statistics read). Requests in flight
+ * (queued, connecting, waiting for a response, backing off) go on; idle
+ * connections are closed now and every connection once the last request
+ * finished. cb(client, err, data) runs once, from the loop, never from
+ * inside fl_client_drain, when the last request finished: err 0, or
+ * FL_ETIMEOUT when deadline_ms (0 = none) passed first and the requests
+ * left were cancelled (each completing with FL_ECANCELED, before cb). cb
+ * may free the client. Returns 0; FL_EINVAL for a second drain, or when
+ * called from inside a callback of one of this client's requests (headers,
+ * body, done: call it from the loop instead, e.g. a timer or fl_loop_post).
+ * Freeing the client while it drains cancels the rest without cb. */
+typedef void (*fl_drain_cb)(fl_client *client, int err, void *data);
+FL_EXPORT void fl_client_close_idle(fl_client *client);
+FL_EXPORT int fl_client_drain(fl_client *client, uint32_t deadline_ms, fl_drain_cb cb, void *data);
+/* Drop the client's cached DNS answers (and its share's, with one) and
+ * re-read /etc/resolv.conf (unless dns_servers was given): the c-ares
+ * channel is rebuilt, and lookups in flight are asked again on the new
+ * one (their waiters keep waiting, their deadlines unchanged). Loop
+ * thread. 0, or FL_ENOMEM / FL_EINVAL (the new configuration cannot be
+ * used; the client keeps resolving as before). */
+FL_EXPORT int fl_client_dns_reload(fl_client *client);
+
 /* Cookie jar (when options.cookies is on). Files use the Netscape format
  * that curl's -b FILE / -c FILE read and write. Returns 0 or an fl_err
  * (FL_EREAD for a missing or unreadable file, FL_EWRITE, FL_EINVAL when the
@@ -556,6 +633,13 @@ FL_EXPORT void fl_request_keep_headers(fl_request *req, int keep);
  * --path-as-is; the default removes dot segments, RFC 3986 5.2.4). For the
  * request's own URL; redirects are resolved as usual. Default 0. */
 FL_EXPORT void fl_request_set_path_as_is(fl_request *req, int on);
+/* on = 1: an HTTP/1.x response's Content-Length is ignored; its body (not
+ * chunked) is read until the server closes the connection, which is then
+ * not reused (curl's --ignore-content-length, for servers that announce a
+ * wrong length). A chunked body is still read by its chunks; HTTP/2 ends a
+ * body with its stream, as always. fl_info's content_length is then -1.
+ * Default 0. */
+FL_EXPORT void fl_request_ignore_content_length(fl_request *req, int on);
 /* Cap on the buffered body (overrides the client's); 0 = client default. */
 FL_EXPORT void fl_request_set_max_body(fl_request *req, uint64_t max);
 /* Retry policy for this request (copied; NULL = the client's). */
@@ -658,6 +742,12 @@ FL_EXPORT int fl_form_add_file(fl_form *form, const char *name, const char *path
                                const char *filename, const char *content_type);
 /* FL_EREAD when a file cannot be opened. */
 FL_EXPORT int fl_request_set_multipart(fl_request *req, fl_form *form);
+
+/* Connect this request to a Unix domain socket (see unix_socket in the
+ * client options; abstract 1: an abstract name); overrides the client's.
+ * NULL = the client's choice. Copied. 0 or FL_ENOMEM / FL_EINVAL (path
+ * longer than 107 bytes). */
+FL_EXPORT int fl_request_set_unix_socket(fl_request *req, const char *path, int abstract);
 
 /* Allow a retry on a fresh connection for non-idempotent methods when a
  * reused connection fails before any response byte. */

@@ -88,6 +88,15 @@ void cli_meter_update(cli_meter *m, size_t done, size_t failed, uint64_t bytes);
 /* Final redraw, newline, stop the timer, free. */
 void cli_meter_free(cli_meter *m);
 
+/* bar.c: -#'s bar for one transfer, as curl 7.88 draws it on stderr. */
+typedef struct cli_bar cli_bar;
+cli_bar *cli_bar_new(fl_loop *loop); /* NULL on OOM: every call a no-op */
+/* now bytes of total (0: size unknown) came; redraws at most 10 times a
+ * second (always at 100%). */
+void cli_bar_update(cli_bar *b, uint64_t now, uint64_t total);
+/* The newline after a bar that was updated, then free. */
+void cli_bar_free(cli_bar *b);
+
 /* ------------------------------------------------------------------ body.c
  * A request body as a list of segments: bytes in memory or a range of an
  * open file, read with pread so that every transfer streams it on its own. */
@@ -245,7 +254,7 @@ typedef struct cli_config {
   cli_more more;           /* round two's options (cli_more.h) */
   cli_pol pol;             /* issue 23's groups 5-9 (opts_more.c) */
   struct cli_config *next; /* -: the next set of options and URLs, or NULL */
-  int http_version; /* --http1.0 ... --http2-prior-knowledge: enum fl_http_version */
+  int http_version;        /* --http1.0 ... --http2-prior-knowledge: enum fl_http_version */
 } cli_config;
 
 /* ------------------------------------------------------------ opts_more.c

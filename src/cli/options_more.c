@@ -282,6 +282,14 @@ static int expand(cli_url *spec, cli_url **out, size_t *nout, int globoff) {
 int cli_more_finish(cli_config *cfg) {
   cli_more *m = &cfg->more;
   if (m->fail_with_body && cfg->fail) return bad("--fail", "is badly used here");
+  /* -J with -i/-I or -C -: curl 7.88 refuses them together (exit 2) once the
+   * whole command line is read, so a later --no-include makes it fine */
+  if (m->remote_header_name && (cfg->include || cfg->head || cfg->resume_auto)) {
+    cli_msg("%s and --remote-header-name cannot be combined",
+            cfg->include || cfg->head ? "showing headers" : "--continue-at");
+    cli_msg("try 'flurry --help' for more information");
+    return CLI_EXIT_USAGE;
+  }
   cli_url *urls = NULL;
   size_t n = 0;
   int rc = -1;

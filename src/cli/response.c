@@ -240,6 +240,7 @@ static int on_headers(fl_request *req, void *data) {
     cli_t_abort(t, CLI_EXIT_HTTP, "The requested URL returned error: %d", t->status);
     return -1;
   }
+  cli_t_bar_head(t);
   if (t->resume && !t->upload && !t->run->rs->has_body) return check_resume(t, res, t->status);
   return cli_t_header_name(t, res) ? -1 : 0;
 }
@@ -249,6 +250,7 @@ static int on_body(fl_request *req, const char *chunk, size_t len, void *data) {
   transfer *t = data;
   t->bytes += len; /* decoded bytes; the library enforces --max-filesize */
   t->run->bytes += len;
+  cli_t_bar_body(t);
   if (t->abort_code) return -1;
   cli_trace(t, "<= Recv data", chunk, len);
   if (t->discard) return 0;

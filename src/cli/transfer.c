@@ -217,6 +217,7 @@ static void finish(transfer *t, int err) {
   if (!err && !t->code) cli_t_trailers(t);
   cli_t_fail_with_body(t);
   close_file(t);
+  cli_t_bar_end(t, !err && !t->code);
   if (t->code) cli_t_report(t, t->errmsg ? t->errmsg : "");
   if (run->cfg->writeout && !run->stdout_gone) write_out(t);
 

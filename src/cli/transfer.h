@@ -48,6 +48,7 @@ typedef struct transfer {
   uint64_t send_us; /* tool clock when the attempt was sent */
   cli_facts facts;
   struct cli_xpol *xpol; /* xfer_more.c's state, or NULL */
+  cli_bar *bar;          /* -#: from the final response's head to the end */
 } transfer;
 
 struct cli_run {
@@ -98,9 +99,14 @@ void cli_t_trailers(transfer *t);
 /* transfer_more.c: round two's options on one transfer */
 /* --output-dir in front of a -O name (name is freed; NULL stays NULL). */
 char *cli_t_output_name(const transfer *t, char *name);
+/* -#: the bar at the head, the body's bytes, the end (its newline). */
+void cli_t_bar_head(transfer *t);
+void cli_t_bar_body(transfer *t);
+void cli_t_bar_end(transfer *t, int ok);
 /* -J: the file named by Content-Disposition. 0 or 23. */
 int cli_t_header_name(transfer *t, const fl_response *res);
-/* -n: credentials from the netrc file (and --path-as-is). 0 or an exit code. */
+/* -n: credentials from the netrc file (and --path-as-is,
+ * --ignore-content-length). 0 or an exit code. */
 int cli_t_netrc(transfer *t);
 /* --fail-with-body: a status >= 400 is exit 22, its body written. */
 void cli_t_fail_with_body(transfer *t);

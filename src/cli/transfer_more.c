@@ -106,6 +106,7 @@ int cli_t_netrc(transfer *t) {
   const cli_config *cfg = t->run->cfg;
   const cli_more *m = &cfg->more;
   if (m->path_as_is) fl_request_set_path_as_is(t->req, 1);
+  if (m->ignore_content_length) fl_request_ignore_content_length(t->req, 1);
   if (!m->netrc || cfg->user) return 0; /* -u wins, as curl */
   char *user, *pass, *host = url_host(t->url, &user, &pass);
   int rc = 0;
@@ -207,4 +208,44 @@ void cli_trace(transfer *t, const char *what, const char *data, size_t len) {
     }
   }
   fflush(f);
+}
+
+/* -#: curl draws its bar for each transfer of a serial run; flurry's
+ * several URLs run at once and share the one-line meter instead, so the bar
+ * is drawn for a single URL. -s and --no-progress-meter hide it, as curl.
+ * The size is the response's Content-Length; the count is of body bytes as
+ * delivered (decoded with --compressed, where curl counts them before). */
+static uint64_t bar_total(const transfer *t) {
+  const fl_response *res = fl_request_response(t->req);
+  const char *cl = res ? fl_response_header(res, "Content-Length") : NULL;
+  if (!cl) return 0;
+  char *end;
+  unsigned long long v = strtoull(cl, &end, 10);
+  return end != cl && !*end ? (uint64_t)v : 0;
+}
+
+void cli_t_bar_head(transfer *t) {
+  const cli_config *cfg = t->run->cfg;
+  if (!cfg->more.progress_bar || cfg->silent || cfg->more.no_progress_meter || t->run->n != 1)
+    return;
+  if (!t->bar) t->bar = cli_bar_new(t->run->loop);
+  /* the size is not known yet (as libcurl's calls before the head): this
+   * call only starts the clock, it draws nothing */
+  cli_bar_update(t->bar, t->bytes, 0);
+}
+
+void cli_t_bar_body(transfer *t) {
+  if (t->bar) cli_bar_update(t->bar, t->bytes, bar_total(t));
+}
+
+void cli_t_bar_end(transfer *t, int ok) {
+  if (!t->bar) return;
+  uint64_t total = bar_total(t);
+  const fl_response *res = t->req ? fl_request_response(t->req) : NULL;
+  /* A body ended by the connection's close has its size at the end: libcurl
+   * makes that its last call's total (100%); a chunked one stays unknown. */
+  if (ok && !total && res && !fl_response_header(res, "Transfer-Encoding")) total = t->bytes;
+  cli_bar_update(t->bar, t->bytes, total);
+  cli_bar_free(t->bar);
+  t->bar = NULL;
 }

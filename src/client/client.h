@@ -21,6 +21,7 @@
 #include "engine/pool.h"
 #include "loop/loop.h"
 #include "net/dns.h"
+#include "net/sockopt.h"
 
 struct fl__cookie_jar;
 struct fl__tls_ctx;
@@ -45,7 +46,34 @@ struct fl_client {
   char *rbuf;      /* FL__READ_BUF_SIZE, shared by the connections */
   int free_requested;
   fl_share *share; /* attached (net/share.h), or NULL */
+  /* connection lifecycle options (session.c) */
+  fl__sock_opts sockopts; /* env.sockopts points here when any is set */
+  char *interface;
+  char *unix_socket;
+  struct fl__connect_rule *connect_to;
+  size_t nconnect_to;
+  /* fl_client_drain (drain.c) */
+  struct {
+    int on;        /* new sends refused */
+    int reported;  /* cb ran (or is about to) */
+    int timed_out; /* the deadline cancelled the rest */
+    fl_drain_cb cb;
+    void *data;
+    fl__timer deadline;
+    fl__defer check; /* the last request finished: report from the loop */
+  } drain;
 };
+
+/* lifecycle.c: the connection lifecycle options, checked and copied (0, or
+ * FL_EBAD_ARGUMENT / FL_ENOMEM with the reason in msg); freed by _free,
+ * also after a failed init. */
+int fl__client_lifecycle_init(fl_client *c, const fl_client_options *o, char *msg, size_t cap);
+void fl__client_lifecycle_free(fl_client *c);
+
+/* drain.c: a request left c->inflight (called after unlinking it). */
+void fl__client_drain_note(fl_client *c);
+/* drain.c: stop the drain's timer and defer (the client is going away). */
+void fl__client_drain_free(fl_client *c);
 
 /* jar.c: the client's cookie jar on the request path. */
 int fl__client_jar_init(fl_client *c);

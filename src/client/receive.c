@@ -97,7 +97,8 @@ static int on_start(fl__exchange *ex) {
   memcpy(req->info.local_ip, conn->local_ip, sizeof req->info.local_ip);
   req->info.local_port = conn->local_port;
   fl__request_set_state(req, req->info.pipelined ? FL__REQ_WAITING : FL__REQ_SENDING);
-  ex->wants_sent = !req->info.pipelined; /* SENT moves SENDING on to WAITING */
+  ex->wants_sent = !req->info.pipelined;      /* SENT moves SENDING on to WAITING */
+  ex->wants_head_out = req->trace_cb != NULL; /* no call per request without a trace hook */
   /* A resent request (a benchmark's, a poller's) reuses its head when
    * nothing it depends on changed: first hop, no cookie from the jar, no
    * Expect, no Digest credentials (a nonce count in each), and no setter
@@ -256,6 +257,8 @@ static int on_body(fl__exchange *ex, const char *at, size_t n) {
     return err ? body_error(req, err) : 0;
   }
   req->errmsg[0] = '\0';
+  /* as it arrives: a transfer that fails later (a timeout) still tells */
+  req->info.bytes_received_raw = ex->body_bytes;
   fl__speedcap_account(req, n);
   int err =
       req->decoder ? fl__decoder_feed(req->decoder, at, n, deliver, req) : deliver(req, at, n);

@@ -142,15 +142,22 @@ static void shape_exchange(fl_request *req) {
     req->shaped_pipelinable = fl__method_pipelinable(req->hop_method);
   }
   ex->head_only = req->shaped_head;
-  ex->pipelinable = !req->has_body && !req->upload_cb && req->shaped_pipelinable;
+  /* a body read to the connection's end leaves nothing to pipeline behind */
+  ex->pipelinable = !req->has_body && !req->upload_cb && req->shaped_pipelinable && !req->ws &&
+                    !ex->ignore_content_length;
 }
 
 void fl__request_attempt(fl_request *req) {
   fl_client *c = req->client;
   if (!req->route_valid || req->route_client != c->id) { /* built once per URL and client */
     req->head_reusable = 0;
-    if (fl__route_build(&req->route, &req->url, &c->proxies, c->tls,
-                        fl__request_http_version(req))) {
+    fl__route_target t = {.unix_path = req->unix_path ? req->unix_path : c->unix_socket,
+                          .unix_abstract =
+                              req->unix_path ? req->unix_abstract : c->opts.unix_socket_abstract,
+                          .rules = c->connect_to,
+                          .nrules = c->nconnect_to};
+    if (fl__route_build(&req->route, &req->url, &c->proxies, c->tls, fl__request_http_version(req),
+                        &t)) {
       req->route_valid = 0;
       fl__request_finish(req, FL_ENOMEM, "out of memory building the route");
       return;
@@ -207,7 +214,7 @@ void fl__request_end_body(fl_request *req) {
 void fl__request_detach_attempt(fl_request *req) {
   fl_client *c = req->client;
   fl__timer_stop(&req->phase_timer);
-  fl__speedcap_stop(req);
+  if (req->recv_rate) fl__speedcap_stop(req); /* no cap, nothing to stop */
   fl__ratelimit_cancel(&req->throttle);
   fl__pool_leave(&c->pool, &req->waiter);
   if (req->ex.carrier) fl__conn_drop(req->ex.carrier, &req->ex);
@@ -228,6 +235,7 @@ static void complete_now(fl_request *req) {
   req->info.total_us = fl__now_us() - req->start_us;
   req->client = NULL;
   fl__loop_unref(c->loop);
+  if (c->drain.on) fl__client_drain_note(c);
   if (cb) cb(req, req->err, data); /* req may be gone from here on */
 }
 
@@ -377,6 +385,7 @@ void fl__request_abandon(fl_request *req) {
   req->state = FL__REQ_IDLE;
   req->client = NULL;
   fl__loop_unref(c->loop);
+  if (c->drain.on) fl__client_drain_note(c);
   fl__guard_leave(&c->guard);
 }
 
@@ -420,6 +429,11 @@ static void info_clear(fl_info *i) {
 int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   if (!c || !req) return FL_EINVAL;
   if (req->state != FL__REQ_IDLE || c->free_requested) return FL_EINVAL;
+  if (c->drain.on) {
+    req->err = FL_EDRAINING;
+    fl__msg(req->errmsg, sizeof req->errmsg, "client is draining: new requests are refused");
+    return FL_EDRAINING;
+  }
   if (!req->url_parsed) {
     req->route_valid = 0;
     fl__url_free(&req->url);
@@ -440,8 +454,10 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     }
     req->url_parsed = 1;
   }
-  fl__transport_close(&req->ws_tp); /* an upgrade nobody took */
-  fl__buf_reset(&req->ws_rest);
+  if (req->ws_tp.fd >= 0 || req->ws_tp.ops) { /* an upgrade nobody took */
+    fl__transport_close(&req->ws_tp);
+    fl__buf_reset(&req->ws_rest);
+  }
   req->client = c;
   req->cb = cb;
   req->cb_data = data;

@@ -98,6 +98,8 @@ struct fl_request {
   fl_client *client;
   fl__queue inflight_node;   /* client->inflight */
   fl__route route;           /* this hop's origin and endpoint */
+  char *unix_path;           /* fl_request_set_unix_socket, or NULL: the client's */
+  int unix_abstract;
   uint64_t route_client;     /* the route was built for this client (its id) and */
   int route_valid;           /* the current URL: resends reuse it */
   int head_reusable;         /* ex.head is this request's hop-0 head and nothing it

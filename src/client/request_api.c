@@ -61,7 +61,19 @@ void fl_request_free(fl_request *req) {
   free(req->auth_pass);
   fl__auth_reset(req);
   free(req->save_path);
+  free(req->unix_path);
   free(req);
+}
+
+int fl_request_set_unix_socket(fl_request *req, const char *path, int abstract) {
+  if (!req || in_flight(req) || (path && strlen(path) > 107)) return FL_EINVAL;
+  char *copy = path ? dup_str(path) : NULL;
+  if (path && !copy) return FL_ENOMEM;
+  free(req->unix_path);
+  req->unix_path = copy;
+  req->unix_abstract = path && abstract;
+  req->route_valid = 0; /* the route's target changed */
+  return 0;
 }
 
 int fl_request_set_url(fl_request *req, const char *url) {
@@ -168,6 +180,10 @@ void fl_request_set_path_as_is(fl_request *req, int on) {
   if (!req || req->path_as_is == !!on) return;
   req->path_as_is = !!on;
   req->url_parsed = 0; /* parsed again at the next send */
+}
+
+void fl_request_ignore_content_length(fl_request *req, int on) {
+  if (req) req->ex.ignore_content_length = !!on;
 }
 
 void fl_request_keep_headers(fl_request *req, int keep) {

@@ -114,12 +114,14 @@ fl_client *fl_client_new_err(fl_loop *loop, const fl_client_options *opts, int *
              c->opts.http_version > FL_HTTP_VERSION_2_ONLY) {
     err = FL_EINVAL;
     snprintf(errbuf, sizeof errbuf, "unknown http_version %d", c->opts.http_version);
-  } else if ((err = fl__client_jar_init(c)) == 0 &&
+  } else if ((err = fl__client_lifecycle_init(c, &c->opts, errbuf, sizeof errbuf)) == 0 &&
+             (err = fl__client_jar_init(c)) == 0 &&
              (err = fl__proxies_init(&c->proxies, &c->opts, errbuf, sizeof errbuf)) == 0 &&
              (err = fl__tls_ctx_new(&c->opts, &c->tls, errbuf, sizeof errbuf)) == 0)
     err = fl__resolver_new(loop, &ro, &c->resolver, errbuf, sizeof errbuf);
   if (err) {
     setup_fail(err, errbuf, err_out, msg, cap);
+    fl__client_lifecycle_free(c);
     fl__tls_ctx_free(c->tls);
     fl__client_jar_free(c);
     fl__proxies_free(&c->proxies);
@@ -169,6 +171,7 @@ void fl_client_pool_stats(const fl_client *c, fl_pool_stats *out) {
 }
 
 static void client_destroy(fl_client *c) {
+  fl__client_drain_free(c);
   fl__pool_free_graveyard(&c->pool);
   fl__resolver_free(c->resolver);
   fl__tls_ctx_free(c->tls);
@@ -177,6 +180,7 @@ static void client_destroy(fl_client *c) {
   fl__ratelimit_free(&c->ratelimit);
   fl__loop_detach(c->loop);
   if (c->share) fl__share_detach(c->share); /* after the resolver and TLS context */
+  fl__client_lifecycle_free(c);
   free(c->rbuf);
   free(c->user_agent);
   free(c->dns_servers);

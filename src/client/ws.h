@@ -51,6 +51,7 @@ struct fl_ws {
   fl_ws_open_cb open_cb;
   void *open_data;
   fl__ws_offer offer;
+  int abort_pending; /* fl_ws_abort while connecting */
   /* open */
   fl__transport tp;
   fl__io io;

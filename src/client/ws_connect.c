@@ -99,9 +99,17 @@ static int take_over(fl_ws *ws, fl_request *req, int err) {
 static void connect_done(fl_request *req, int err, void *data) {
   fl_ws *ws = data;
   req->ws = NULL;
+  req->ex.upgrade_tp = NULL;
+  req->ex.upgrade_rest = NULL;
   ws->req = NULL;
   ws->client = NULL;
   fl__ws_enter(ws);
+  if (ws->abort_pending && !err) { /* fl_ws_abort came after the request completed */
+    err = FL_ECANCELED;
+    fl__msg(ws->errmsg, sizeof ws->errmsg, "aborted");
+    fl__transport_close(&req->ws_tp);
+  }
+  ws->abort_pending = 0;
   err = take_over(ws, req, err);
   fl__buf_reset(&req->ws_rest);
   if (err) ws->state = FL__WS_NEW; /* may connect again */
@@ -136,10 +144,14 @@ int fl_ws_connect(fl_ws *ws, fl_client *client, fl_request *req, fl_ws_open_cb c
   ws->open_data = data;
   ws->errmsg[0] = '\0';
   req->ws = ws;
+  req->ex.upgrade_tp = &req->ws_tp; /* a 101 hands the connection over */
+  req->ex.upgrade_rest = &req->ws_rest;
   ws->state = FL__WS_CONNECTING;
   err = fl_request_send(client, req, connect_done, ws);
   if (err) {
     req->ws = NULL;
+    req->ex.upgrade_tp = NULL;
+    req->ex.upgrade_rest = NULL;
     ws->req = NULL;
     ws->client = NULL;
     ws->state = FL__WS_NEW;
@@ -152,10 +164,13 @@ void fl__ws_connect_cancel(fl_ws *ws, int notify) {
   fl_request *req = ws->req;
   if (!req) return;
   if (notify) { /* its done callback reports FL_ECANCELED to open_cb */
+    ws->abort_pending = 1;
     fl_request_cancel(req);
     return;
   }
   req->ws = NULL;
+  req->ex.upgrade_tp = NULL;
+  req->ex.upgrade_rest = NULL;
   ws->req = NULL;
   ws->client = NULL;
   fl__request_abandon(req); /* no callback: the WebSocket is being freed */

@@ -377,6 +377,11 @@ static int feed(fl__conn *c, const char *data, size_t len) {
       parse_failed(c, r);
       return 0;
     }
+    fl__exchange *up = c->h1.ex;
+    if (up->upgrade_tp && up->res->status == 101) { /* the connection is the owner's now */
+      fl__conn_upgrade(c, up, data + used, len - used);
+      return 0;
+    }
     if (!exchange_done(c, len - used)) return 0;
     data += used;
     len -= used;
@@ -542,7 +547,7 @@ static void h1_start(fl__conn *c, fl__exchange *ex) {
       ex->head_gen = ex->rh.gen;
     }
   }
-  if (!err) {
+  if (!err && ex->wants_head_out) {
     ex->ops->step(ex, FL__EX_HEAD_OUT);
     if (c->state != FL__CONN_OPEN || ex->carrier != c) return; /* the trace hook cancelled it */
   }

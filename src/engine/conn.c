@@ -274,8 +274,9 @@ static void dns_done(fl__conn *c) {
   step_first(c, FL__EX_RESOLVED);
   if (c->state != FL__CONN_RESOLVING) return;
   c->state = FL__CONN_CONNECTING;
-  int err = fl__connect_start(c->env->loop, &c->cx->connector, d->addrs, d->naddrs,
-                              c->env->happy_eyeballs_delay_ms, connect_cb, c);
+  int err =
+      fl__connect_start_opts(c->env->loop, &c->cx->connector, d->addrs, d->naddrs,
+                             c->env->happy_eyeballs_delay_ms, c->env->sockopts, connect_cb, c);
   if (err) fl__conn_fail(c, err, 0, "could not start connecting");
 }
 
@@ -289,9 +290,17 @@ static void dns_cb(fl__dns_req *d) {
 
 void fl__conn_connect(fl__conn *c) {
   c->state = FL__CONN_RESOLVING;
+  c->created_ms = fl__loop_now(c->env->loop);
   c->cx = calloc(1, sizeof *c->cx);
   if (!c->cx) {
     fl__conn_fail(c, FL_ENOMEM, 0, "out of memory creating a connection");
+    return;
+  }
+  if (c->ep->unix_path) { /* no DNS */
+    c->state = FL__CONN_CONNECTING;
+    if (fl__connect_start_unix(c->env->loop, &c->cx->connector, c->ep->unix_path,
+                               c->ep->unix_abstract, c->env->sockopts, connect_cb, c) != 0)
+      fl__conn_fail(c, FL_ECONNECT, 0, "bad Unix socket path");
     return;
   }
   int r = fl__dns_resolve(c->env->resolver, &c->cx->dns, c->ep->connect_host, c->ep->connect_port,

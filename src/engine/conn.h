@@ -79,6 +79,10 @@ typedef struct fl__endpoint {
    * as the pool (the client's proxy does). */
   const char *socks_user, *socks_pass;
   fl__h2_mode h2; /* what it may speak (part of the key) */
+  /* Connect to this Unix domain socket instead (no DNS; abstract: in the
+   * abstract namespace); part of the key. NULL: TCP to connect_host. */
+  const char *unix_path;
+  int unix_abstract;
 } fl__endpoint;
 
 /* What every connection of one pool shares; the pool's owner fills it. */
@@ -95,6 +99,8 @@ typedef struct fl__conn_env {
   uint32_t h2_max_streams; /* our cap on streams per HTTP/2 connection; 0 = the peer's */
   uint32_t h2_ping_ms;     /* PING an HTTP/2 connection this often; 0 = never */
   fl_pool_stats *stats;    /* writes are counted here */
+  const struct fl__sock_opts *sockopts; /* each new socket's step before connect; or NULL */
+  uint32_t max_lifetime_ms;             /* not reused once this old; 0 = no limit */
 } fl__conn_env;
 
 /* One read buffer per client, shared by its connections: the codec takes
@@ -198,6 +204,7 @@ struct fl__conn {
   char local_ip[46];
   uint16_t local_port;
   /* keep-alive accounting */
+  uint64_t created_ms; /* loop time its connect started (max_lifetime_ms) */
   uint32_t requests_done;
   uint32_t max_requests; /* from Keep-Alive: max=; 0 = unknown */
   uint32_t idle_ms;      /* from Keep-Alive: timeout=, else env->idle_ms */
@@ -270,6 +277,11 @@ void fl__conn_tunnel_done(fl__conn *c);
  * (FL_EPROXY). fl__socks_cancel frees its state (harmless without). */
 void fl__socks_start(fl__conn *c);
 void fl__socks_cancel(fl__conn *c);
+/* engine/upgrade.c, for carrier.c: a 101 answered ex, an upgrade
+ * (ex->upgrade_tp): the transport and the rest bytes go to its owner, the
+ * connection closes without closing them (the pool forgets it), then
+ * ex->ops->done. */
+void fl__conn_upgrade(fl__conn *c, fl__exchange *ex, const char *rest, size_t n);
 /* conn.c, for carrier.c and tunnel.c: fail the first exchange with err and
  * close. msg NULL: the error came from the exchange's own ops. early: the
  * failure came before any byte of the response (a stale reused connection

@@ -154,7 +154,7 @@ static void h2_start(fl__conn *c, fl__exchange *ex) {
   fl__buf names;
   fl__buf_init(&names);
   if (!err) err = build_fields(ex, &names, &nv, &nnv);
-  if (!err) {
+  if (!err && ex->wants_head_out) {
     ex->ops->step(ex, FL__EX_HEAD_OUT);
     if (c->state != FL__CONN_OPEN || ex->carrier != c) { /* the trace hook cancelled it */
       free(nv);

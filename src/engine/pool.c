@@ -37,7 +37,8 @@ static fl__host *host_find_or_add(fl__pool *p, const fl__endpoint *ep) {
   if (found) return fl__container_of(found, fl__host, hnode);
   /* The endpoint's strings live in one block after the host. */
   size_t need = strlen(ep->key) + strlen(ep->host) + strlen(ep->connect_host) + 3 +
-                (ep->proxy_auth ? strlen(ep->proxy_auth) + 1 : 0);
+                (ep->proxy_auth ? strlen(ep->proxy_auth) + 1 : 0) +
+                (ep->unix_path ? strlen(ep->unix_path) + 1 : 0);
   fl__host *h = calloc(1, sizeof *h + need);
   if (!h) return NULL;
   char *at = (char *)(h + 1);
@@ -46,6 +47,7 @@ static fl__host *host_find_or_add(fl__pool *p, const fl__endpoint *ep) {
   h->ep.host = keep(&at, ep->host);
   h->ep.connect_host = keep(&at, ep->connect_host);
   h->ep.proxy_auth = keep(&at, ep->proxy_auth);
+  h->ep.unix_path = keep(&at, ep->unix_path);
   fl__queue_init(&h->idle);
   fl__queue_init(&h->busy);
   fl__queue_init(&h->roomy);
@@ -328,6 +330,9 @@ static void conn_ready(fl__conn *c) {
 
 static void conn_idle(fl__conn *c, int reusable) {
   fl__pool *p = pool_of(c);
+  uint32_t life = p->env.max_lifetime_ms;
+  if (life && fl__loop_now(p->env.loop) - c->created_ms >= life)
+    reusable = 0; /* old enough: DNS and load-balancer changes get their turn */
   if (!reusable || p->stopping) {
     fl__conn_close(c, 0, NULL);
     return;
@@ -338,10 +343,12 @@ static void conn_idle(fl__conn *c, int reusable) {
   fl__queue_insert_head(&h->idle, &c->host_node);
   fl__queue_insert_tail(&p->idle_lru, &c->lru_node);
   uint64_t now = fl__loop_now(p->env.loop);
-  c->idle_expiry = now + c->idle_ms;
+  uint32_t keep = c->idle_ms;
+  if (life && c->created_ms + life - now < keep) keep = (uint32_t)(c->created_ms + life - now);
+  c->idle_expiry = now + keep; /* the idle time, or the end of its lifetime */
   /* The timer is re-armed lazily; only an earlier expiry needs a restart. */
   int rearm = !fl__timer_active(&c->idle_timer) || c->idle_timer.due > c->idle_expiry;
-  if ((rearm && fl__timer_start(&c->idle_timer, c->idle_ms)) || fl__conn_watch_idle(c)) {
+  if ((rearm && fl__timer_start(&c->idle_timer, keep)) || fl__conn_watch_idle(c)) {
     fl__conn_close(c, 0, NULL); /* cannot expire or watch it: do not keep it */
     return;
   }
@@ -425,6 +432,11 @@ void fl__pool_free_graveyard(fl__pool *p) {
     fl__conn_dispose(c);
     free(c);
   }
+}
+
+void fl__pool_close_idle(fl__pool *p) {
+  while (!fl__queue_empty(&p->idle_lru))
+    fl__conn_close(fl__container_of(p->idle_lru.next, fl__conn, lru_node), 0, NULL);
 }
 
 void fl__pool_close_all(fl__pool *p) {

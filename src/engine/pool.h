@@ -97,5 +97,7 @@ void fl__pool_stats(const fl__pool *p, fl_pool_stats *out);
 void fl__pool_free_graveyard(fl__pool *p);
 /* The owner is going: close everything (waiters must be gone). */
 void fl__pool_close_all(fl__pool *p);
+/* Close every idle connection (busy ones go on). The caller holds the guard. */
+void fl__pool_close_idle(fl__pool *p);
 
 #endif

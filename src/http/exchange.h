@@ -45,13 +45,13 @@ typedef struct fl__req_head {
  * first three, and ops->start comes between TLS_DONE and SENT. One call
  * site per step: hooks and timers hang off these. */
 typedef enum fl__ex_step {
-  FL__EX_RESOLVED,   /* DNS answered for the new connection carrying it */
-  FL__EX_CONNECTED,  /* TCP connected */
-  FL__EX_TLS_DONE,   /* TLS handshake done */
-  FL__EX_HEAD_OUT,   /* the head goes out now, in ex->head as HTTP/1.1-style
+  FL__EX_RESOLVED,  /* DNS answered for the new connection carrying it */
+  FL__EX_CONNECTED, /* TCP connected */
+  FL__EX_TLS_DONE,  /* TLS handshake done */
+  FL__EX_HEAD_OUT,  /* (only if wants_head_out) the head goes out now, in ex->head as HTTP/1.1-style
                         text (the wire form on HTTP/1.1), for the trace hook */
-  FL__EX_SENT,       /* all of its request is written (only if wants_sent) */
-  FL__EX_INTERIM,    /* a 1xx head is in ex->res (until the step returns) */
+  FL__EX_SENT,      /* all of its request is written (only if wants_sent) */
+  FL__EX_INTERIM,   /* a 1xx head is in ex->res (until the step returns) */
   FL__EX_FIRST_BYTE, /* the first byte of its response arrived */
   FL__EX_ACTIVITY    /* more response bytes arrived */
 } fl__ex_step;
@@ -102,17 +102,27 @@ struct fl__exchange {
   uint32_t head_gen;
   const char *body; /* fixed body (borrowed), body_len bytes */
   size_t body_len;
-  int streams;            /* the body comes from ops->upload */
-  int64_t upload_len;     /* streamed: -1 chunked, else the Content-Length */
-  int head_only;          /* HEAD: no body whatever the headers say */
-  int pipelinable;        /* bodiless GET/HEAD: may share a connection */
+  int streams;        /* the body comes from ops->upload */
+  int64_t upload_len; /* streamed: -1 chunked, else the Content-Length */
+  int head_only;      /* HEAD: no body whatever the headers say */
+  int pipelinable;    /* bodiless GET/HEAD: may share a connection */
+  /* An upgrade (a WebSocket's opening): a 101 is its final answer, and the
+   * connection then leaves the pool for the owner: its transport moves into
+   * *upgrade_tp and the bytes read after the 101 are appended to
+   * *upgrade_rest (engine/upgrade.c). NULL: a 101 is a weird reply. */
+  struct fl__transport *upgrade_tp;
+  fl__buf *upgrade_rest;
   int known_headers_only; /* store only the response headers the library acts on */
   int wants_sent;         /* the sink asks for FL__EX_SENT (set by start) */
+  int wants_head_out;     /* the sink asks for FL__EX_HEAD_OUT (a trace hook; set by start) */
   int paused;             /* the owner stopped reading (fl__conn_update_pause) */
   uint32_t expect_ms;     /* Expect: 100-continue sent: wait this long for a 100
                           before the body; 0 = send the body at once */
   fl_response *res;       /* where the response head goes */
   uint64_t *bytes_sent;   /* the owner's counter, added to as bytes leave */
+  /* HTTP/1.x: a body not chunked ends with the connection (curl's
+   * --ignore-content-length) */
+  int ignore_content_length;
   /* Carrier side. */
   void *carrier;        /* the connection carrying it, or NULL */
   fl__queue node;       /* the carrier's list */

@@ -212,7 +212,7 @@ static int on_headers_complete(llhttp_t *p) {
   res->status = status;
   res->http_minor = p->http_minor;
   res->version = p->http_minor ? 11 : 10;
-  if (status == 101)
+  if (status == 101 && !ex->upgrade_tp)
     return stop(h, FL_EWEIRD_REPLY, "unexpected 101 Switching Protocols"); /* never asked */
   h->all_head_bytes += h->header_bytes;
   uint32_t all =
@@ -220,7 +220,7 @@ static int on_headers_complete(llhttp_t *p) {
   if (h->all_head_bytes > all)
     return stop(h, FL_EHEADER_TOO_LARGE, "response heads (%u interim) exceed %u bytes in all",
                 h->interim_heads, all);
-  if (status < 200) { /* interim: shown to the owner, skipped, counted against the caps */
+  if (status < 200 && status != 101) { /* interim: shown to the owner, skipped, counted */
     if (++h->interim_heads > FL__H1_INTERIM_MAX)
       return stop(h, FL_EHEADER_TOO_LARGE, "more than %u interim (1xx) responses",
                   FL__H1_INTERIM_MAX);
@@ -229,11 +229,14 @@ static int on_headers_complete(llhttp_t *p) {
     if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
     return 1;
   }
+  if (ex->ignore_content_length && !(p->flags & F_CHUNKED)) /* as curl's option: llhttp */
+    p->flags &= (uint16_t)~F_CONTENT_LENGTH; /* then reads the body to the end of the connection */
   ex->content_length = (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1;
   int r = ex->ops->head(ex);
   if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
   if (r < 0) return stop_owner(h, r);
-  return ex->head_only || status == 204 || status == 304 ? 1 : 0;
+  /* 101: what follows its head is the upgraded protocol's */
+  return ex->head_only || status == 204 || status == 304 || status == 101 ? 1 : 0;
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t n) {
@@ -265,7 +268,7 @@ static int on_message_complete(llhttp_t *p) {
   fl__h1 *h = p->data;
   EX_OR_STOP(h);
   fl__exchange *ex = h->ex;
-  if (ex->res->status < 200) { /* 1xx done: the final response follows */
+  if (ex->res->status < 200 && ex->res->status != 101) { /* 1xx done: the final one follows */
     fl__response_reset(ex->res);
     return 0;
   }

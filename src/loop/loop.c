@@ -72,15 +72,19 @@ void fl__defer_schedule(fl_loop *loop, fl__defer *d) {
 void fl__defer_cancel(fl__defer *d) { fl__queue_remove(&d->node); }
 
 /* Run what was queued when the run started; the rest waits an iteration. */
-static void run_deferred(fl_loop *loop) {
+/* Returns whether any callback ran. */
+static int run_deferred(fl_loop *loop) {
   fl__queue pending;
+  int ran = 0;
 
   queue_move(&loop->deferred, &pending);
   while (!fl__queue_empty(&pending)) {
     fl__defer *d = fl__container_of(pending.next, fl__defer, node);
     fl__queue_remove(&d->node);
     d->cb(d);
+    ran = 1;
   }
+  return ran;
 }
 
 /* ------------------------------------------------------------------- posts */
@@ -206,8 +210,12 @@ static int poll_timeout(fl_loop *loop, fl_run_mode mode) {
 static void iterate(fl_loop *loop, fl_run_mode mode) {
   fl__loop_update_time(loop);
   fl__timer_run_due(loop);
-  run_deferred(loop);
-  fl__io_poll(loop, poll_timeout(loop, mode));
+  /* ONCE returns after work was done: deferred callbacks (a request's
+   * completion) count, so `while (!done) fl_loop_run(loop, FL_RUN_ONCE)`
+   * sees a flag they set without waiting for an unrelated event (an open
+   * WebSocket's ref may have none for a long time). As libuv's UV_RUN_ONCE. */
+  int ran = run_deferred(loop);
+  fl__io_poll(loop, ran && mode == FL_RUN_ONCE ? 0 : poll_timeout(loop, mode));
   run_posts(loop);
   fl__timer_run_due(loop);
 }

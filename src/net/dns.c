@@ -149,6 +149,7 @@ static void destroy(fl__resolver *r) {
   }
   fl__dns_cache_free(&r->cache);
   fl__hash_free(&r->inflight);
+  free(r->servers);
   for (i = 0; i < r->noverrides; i++) free(r->overrides[i].host);
   free(r->overrides);
   free(r);
@@ -179,6 +180,10 @@ int fl__resolver_new(fl_loop *loop, const fl__resolver_options *opts, fl__resolv
   r->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
   r->family = opts->family;
   r->share = opts->share;
+  if (opts->servers && !(r->servers = strdup(opts->servers))) {
+    free(r);
+    return FL_ENOMEM;
+  }
   fl__dns_cache_init(&r->cache, opts->ttl_min_ms, opts->ttl_max_ms, opts->negative_ttl_ms);
   fl__hash_init(&r->inflight);
   fl__queue_init(&r->lookups);
@@ -207,6 +212,13 @@ int fl__resolver_new(fl_loop *loop, const fl__resolver_options *opts, fl__resolv
 fail:
   destroy(r);
   return err;
+}
+
+int fl__resolver_reload(fl__resolver *r) {
+  uint32_t a = r->cache.ttl_min_ms, b = r->cache.ttl_max_ms, c = r->cache.negative_ttl_ms;
+  fl__dns_cache_free(&r->cache);
+  fl__dns_cache_init(&r->cache, a, b, c);
+  return fl__dns_ares_reload(r);
 }
 
 void fl__resolver_stats(const fl__resolver *r, fl__dns_stats *out) {

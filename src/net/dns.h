@@ -63,6 +63,13 @@ int fl__resolver_new(fl_loop *loop, const fl__resolver_options *opts, fl__resolv
 /* Pending requests are dropped without callbacks (their owners cancel first). */
 void fl__resolver_free(fl__resolver *r);
 
+/* Drop the cache (the own one; a share is flushed by its owner) and
+ * rebuild the c-ares channel (re-reading resolv.conf unless servers were
+ * given); lookups in flight are asked again on the new channel, their
+ * waiters and deadlines unchanged. 0, or FL_ENOMEM / FL_EINVAL with the
+ * old channel kept. */
+int fl__resolver_reload(fl__resolver *r);
+
 /* Start a lookup of host (name or IP literal) for port. Returns:
  *   0  done now: result in *req, cb will not be called (literal, override,
  *      cache hit, or error found at once, with req->err set);

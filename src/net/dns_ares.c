@@ -222,6 +222,11 @@ static void on_ares_done(void *arg, int status, int timeouts, struct ares_addrin
   lk->in_ares = 0;
   r->stats.in_flight--;
   if (status == ARES_ECANCELLED && r->cancel_oom) status = ARES_ENOMEM;
+  if (status == ARES_EDESTRUCTION && r->reloading) {
+    /* The channel is being rebuilt: fl__dns_ares_reload starts lk again. */
+    if (ai) ares_freeaddrinfo(ai);
+    return;
+  }
   if (status == ARES_EDESTRUCTION) {
     /* From ares_destroy: the resolver is going away and frees lk itself. */
     if (ai) ares_freeaddrinfo(ai);
@@ -333,6 +338,67 @@ void fl__dns_ares_destroy(fl__resolver *r) {
   r->socks = NULL;
   r->capsocks = 0;
   fl__timer_stop(&r->timer);
+}
+
+int fl__dns_ares_reload(fl__resolver *r) {
+  ares_channel old = r->channel;
+  fl__dns_sock **socks = r->socks;
+  size_t nsocks = r->nsocks, cap = r->capsocks;
+  /* The new channel first, with its own (empty) socket list. */
+  r->socks = NULL;
+  r->nsocks = r->capsocks = 0;
+  r->have_channel = 0;
+  int err = fl__dns_ares_init(r, r->servers, NULL, 0);
+  if (err) {
+    if (r->have_channel) ares_destroy(r->channel); /* made, then refused the servers */
+    r->have_channel = 1;
+    free(r->socks);
+    r->channel = old;
+    r->socks = socks;
+    r->nsocks = nsocks;
+    r->capsocks = cap;
+    return err;
+  }
+  ares_channel fresh = r->channel;
+  fl__dns_sock **fresh_socks = r->socks;
+  size_t fresh_n = r->nsocks, fresh_cap = r->capsocks;
+  /* Destroy the old one with its sockets in view (c-ares closes them
+   * through on_sock_state); its lookups' callbacks see r->reloading. */
+  r->channel = old;
+  r->socks = socks;
+  r->nsocks = nsocks;
+  r->capsocks = cap;
+  fl__queue *q, *next;
+  fl__queue_foreach(q, &r->lookups) {
+    fl__dns_lookup *lk = fl__container_of(q, fl__dns_lookup, node);
+    lk->reask = lk->in_ares;
+  }
+  r->reloading = 1;
+  ares_destroy(old);
+  r->reloading = 0;
+  while (r->nsocks) sock_forget(r, r->nsocks - 1);
+  free(r->socks);
+  r->channel = fresh;
+  r->socks = fresh_socks;
+  r->nsocks = fresh_n;
+  r->capsocks = fresh_cap;
+  /* Every lookup the old channel held: not done, ask again; done (it timed
+   * out), let go. */
+  for (q = r->lookups.next; q != &r->lookups; q = next) {
+    fl__dns_lookup *lk = fl__container_of(q, fl__dns_lookup, node);
+    next = q->next;
+    if (!lk->reask) continue;
+    lk->reask = 0;
+    if (lk->done) {
+      fl__dns_lookup_maybe_free(lk);
+      continue;
+    }
+    lk->in_ares = 1;
+    r->stats.in_flight++;
+    fl__dns_ares_start(r, lk);
+  }
+  after_ares(r);
+  return 0;
 }
 
 void fl__dns_ares_start(fl__resolver *r, fl__dns_lookup *lk) {

@@ -30,6 +30,7 @@ typedef struct fl__dns_lookup {
   unsigned done : 1;        /* result known */
   unsigned delivered : 1;   /* waiters answered */
   unsigned share_owner : 1; /* r->share counts on us to finish or abandon the name */
+  unsigned reask : 1;       /* a reload destroyed its channel: ask the new one */
   fl__dns_park *park;       /* parked on another resolver's lookup of the name */
   uint32_t ttl;             /* smallest record TTL of the answer */
   int err;
@@ -59,6 +60,8 @@ struct fl__resolver {
   fl__timer timer;
   fl__dns_cache cache;  /* unused with a share */
   fl__dns_share *share; /* NULL: r->cache */
+  char *servers;        /* as given (NULL: the system's), for a reload */
+  int reloading;        /* ares_destroy's callbacks belong to a reload */
   fl__hash inflight;    /* fl__dns_lookup.h, by name, until the result is known */
   fl__queue lookups;
   fl__queue pending;
@@ -83,6 +86,10 @@ int fl__dns_ares_library_init(char *errbuf, size_t errcap);
 /* The channel of r with r->timeout_ms and servers ("ip[:port],..." or NULL
  * for the system's). 0, FL_EINVAL or FL_ENOMEM (reason in errbuf). */
 int fl__dns_ares_init(fl__resolver *r, const char *servers, char *errbuf, size_t errcap);
+/* Rebuild the channel: a new one is made first (on failure the old one
+ * stays, FL_EINVAL / FL_ENOMEM); the old one is destroyed, and every lookup
+ * not done is started again on the new one. */
+int fl__dns_ares_reload(fl__resolver *r);
 /* Destroy the channel (lookups get ARES_EDESTRUCTION and are left to the
  * caller), forget its sockets, stop the timer. */
 void fl__dns_ares_destroy(fl__resolver *r);

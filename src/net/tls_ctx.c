@@ -296,7 +296,12 @@ int fl__tls_ctx_use_store(fl__tls_ctx *t, fl__tls_store *shared) {
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess) {
   fl__tls *c = SSL_get_app_data(ssl);
   if (!c || c->dead || !c->ctx || !SSL_SESSION_is_resumable(sess)) return 0; /* detached */
-  return fl__tls_store_put(c->ctx->store, c->key, sess);
+  /* The store keeps a copy: the object OpenSSL hands us stays its
+   * connection's (which may still change it), so no SSL_SESSION is ever
+   * used on two threads; the connection keeps its own reference (0). */
+  SSL_SESSION *copy = SSL_SESSION_dup(sess);
+  if (copy && !fl__tls_store_put(c->ctx->store, c->key, copy)) SSL_SESSION_free(copy);
+  return 0;
 }
 
 /* Offer the newest usable session for this host:port. A TLS 1.3 ticket

@@ -51,7 +51,7 @@ int fl__tls_ctx_setup(fl__tls_ctx *t, char *errbuf, size_t cap);
 /* Offer a cached session for c's host:port, if one is fresh. */
 void fl__tls_session_offer(fl__tls_ctx *t, fl__tls *c);
 /* tls_sess.c: the store's operations, each under its lock. put: keep sess
- * (the reference OpenSSL handed over) under key; 1 if kept. offer: set the
+ * (a reference the caller hands over) under key; 1 if kept. offer: set the
  * newest usable session for key on ssl (a TLS 1.3 ticket leaves the store). */
 int fl__tls_store_put(fl__tls_store *st, const char *key, SSL_SESSION *sess);
 void fl__tls_store_offer(fl__tls_store *st, const char *key, SSL *ssl);

@@ -129,7 +129,13 @@ void fl__tls_store_offer(fl__tls_store *st, const char *key, SSL *ssl) {
       e->n--;
       continue;
     }
-    SSL_set_session(ssl, s); /* takes its own reference */
+    /* Each connection gets its own copy: no SSL_SESSION object is used by
+     * two connections (on two threads) at once. */
+    SSL_SESSION *copy = SSL_SESSION_dup(s);
+    if (copy) {
+      SSL_set_session(ssl, copy); /* takes its own reference */
+      SSL_SESSION_free(copy);
+    }
     if (once && e->n > 1) {
       SSL_SESSION_free(s);
       e->n--;

@@ -204,7 +204,7 @@ def serve(conn):
             elif op == 9 and path != "/silent":
                 conn.sendall(frame(0x8A, p))
             elif path in ("/echo", "/early", "/hs/cookie", "/hs/ext", "/hs/proto") and op != 10:
-                conn.sendall(frame(b0 & 0x8F, p))
+                conn.sendall(frame(b0, p))  # RSV1 too: our own deflate stream echoed inflates in step
         record(key, got)
     except (OSError, ValueError):
         pass

@@ -496,6 +496,12 @@ static void selffree_cb(fl_timer *t, void *data) {
 
 static void internal_noop(fl__timer *t) { FL__UNUSED(t); }
 
+static int defer_flag;
+static void flag_cb(fl__defer *d) {
+  FL__UNUSED(d);
+  defer_flag = 1;
+}
+
 static void test_run_modes(void) {
   fl_loop *loop = fl_loop_new();
   fl_timer *t, *t2;
@@ -534,6 +540,27 @@ static void test_run_modes(void) {
   CHECK_EQ_INT(once_count, 1);
   CHECK(ms_since(t0) >= 29);
   CHECK(fl_loop_now(loop) >= now0 + 30);
+
+  /* ONCE does not sleep after deferred callbacks ran: a flag one of them
+   * set is seen at once, though a ref (an open WebSocket, say) remains and
+   * nothing else will happen before the far timer */
+  {
+    fl__defer d;
+    fl_timer *far = fl_timer_new(loop);
+    CHECK(far != NULL);
+    CHECK_EQ_INT(fl_timer_start(far, 60000, 0, once_cb, NULL), 0);
+    fl_loop_ref(loop);
+    defer_flag = 0;
+    fl__defer_init(&d, flag_cb);
+    fl__defer_schedule(loop, &d);
+    t0 = fl__now_us();
+    CHECK_EQ_INT(fl_loop_run(loop, FL_RUN_ONCE), 1);
+    CHECK_EQ_INT(defer_flag, 1);
+    CHECK_EQ_INT(once_count, 1); /* the far timer did not fire */
+    CHECK(ms_since(t0) < 30000); /* returned long before it: did not sleep */
+    fl_loop_unref(loop);
+    fl_timer_free(far);
+  }
 
   /* a stopped timer holds no ref; restarting twice takes one ref only */
   CHECK_EQ_INT(fl_timer_start(t, 5, 0, once_cb, NULL), 0);

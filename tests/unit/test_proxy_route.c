@@ -23,7 +23,7 @@ static const fl__endpoint *route(const char *proxy, const char *url, char *key, 
   CHECK_EQ_INT(fl__proxies_init(&ps, &o, err, sizeof err), 0);
   fl__url_free(&u);
   CHECK_EQ_INT(fl__url_parse(&u, url), 0);
-  CHECK_EQ_INT(fl__route_build(&r, &u, &ps, NULL, FL_HTTP_VERSION_DEFAULT), 0);
+  CHECK_EQ_INT(fl__route_build(&r, &u, &ps, NULL, FL_HTTP_VERSION_DEFAULT, NULL), 0);
   if (key) snprintf(key, cap, "%s", r.ep.key);
   return &r.ep;
 }
