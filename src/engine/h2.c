@@ -362,6 +362,9 @@ static void stream_closed(fl__conn *c, fl__h2_stream *st, int32_t id, uint32_t c
     st->ex->unprocessed = 1;
     if (c->h2->goaway && c->h2->why[0])
       fl__h2_stream_fail(c, st, FL_EHTTP2, c->h2->why, 1);
+    else if (c->h2->goaway_recv && id > c->h2->last_stream_id) /* nghttp2 says REFUSED here too */
+      fl__h2_stream_fail(c, st, FL_EHTTP2_STREAM,
+                         "the server's GOAWAY left the HTTP/2 stream unprocessed", 1);
     else
       fl__h2_stream_fail(c, st, FL_EHTTP2_STREAM, "the server refused the HTTP/2 stream", 1);
     return;

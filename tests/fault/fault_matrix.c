@@ -54,6 +54,8 @@ typedef struct fcase {
   int lib_only;                 /* the CLI has no equivalent option: not run */
   const char *body_lacks;       /* the final body must not contain this */
   const char *msg_lacks;        /* the library's error message must not contain this */
+  int err2, cli2;               /* another acceptable outcome, when two checks race (0: none) */
+  int h2; /* the scripted HTTP/2 server (h2_server.py), spoken by prior knowledge (h2c) */
 } fcase;
 
 #define RAW(s) .raw = (s), .rawlen = sizeof(s) - 1
@@ -150,6 +152,7 @@ static fl_client *client_for(fl_loop *loop, const fcase *c) {
     o.retry.jitter = 0;
   }
   if (c->tls) o.ca_file = fl_test_rundir_path("nginx_tls/ca.pem");
+  if (c->h2) o.http_version = FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
   char dns[64];
   if (c->host) {
     snprintf(dns, sizeof dns, "127.0.0.1:%d", dns_port);
@@ -332,6 +335,7 @@ static int tool_argv(const fcase *c, const char *tool, char **argv, char bufs[][
     argv[n++] = bufs[b++];
   }
   if (c->decompress) argv[n++] = "--compressed";
+  if (c->h2) argv[n++] = "--http2-prior-knowledge";
   if (c->connect_ms) {
     argv[n++] = "--connect-timeout";
     snprintf(bufs[b], sizeof bufs[b], "%.3f", c->connect_ms / 1000.0);
@@ -479,7 +483,7 @@ int main(int argc, char **argv) {
   } else if (c->tls) {
     snprintf(arg, sizeof arg, "--tls-dir=%s", fl_test_rundir_path("nginx_tls"));
   }
-  port = fl_test_script_start("fault_server.py", arg[0] ? arg : NULL);
+  port = fl_test_script_start(c->h2 ? "h2_server.py" : "fault_server.py", arg[0] ? arg : NULL);
   if (c->host) {
     dns_port = read_port(dns_file);
     unlink(dns_file);

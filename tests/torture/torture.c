@@ -8,7 +8,7 @@
  *     builds, exit 66 through ASAN_OPTIONS);
  *   - close every descriptor it opened.
  * Servers: the scripted fault server (started once here) and, for tls, the
- * nginx_tls fixture.
+ * nginx_tls fixture; for h2c, the nghttpd fixture.
  *
  * Each scenario runs in two modes: only allocation N fails, then
  * allocation N and every later one fail (what a process out of memory
@@ -573,6 +573,71 @@ static int run_cli(long n, long *count, int *injected) {
 
 /* ---------------------------------------------------------------- runner */
 
+/* HTTP/2 by prior knowledge (h2c) against nghttpd: four streams at once on
+ * one connection (two GETs, a 404, a POST echoed back), then a GET on the
+ * same connection. Only the library's own allocations count: nghttp2
+ * allocates inside libnghttp2.so with its default allocator, which the
+ * --wrap link does not reach. */
+static int h2c_port;
+
+static int sc_h2c(void) {
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.http_version = FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+  env e;
+  int err = env_open(&e, &o);
+  if (err) return err;
+  enum { N = 4 };
+  static const char *paths[N] = {"/small.txt", "/page.html", "/nope", "/echo"};
+  fl_request *r[N] = {0};
+  slot sl[N];
+  memset(sl, 0, sizeof sl);
+  char url[256];
+  for (int i = 0; i < N; i++) {
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", h2c_port, paths[i]);
+    r[i] = fl_request_new(i == 3 ? "POST" : "GET", url);
+    int e2 = r[i] ? 0 : FL_ENOMEM;
+    if (!e2 && i == 3) e2 = fl_request_set_body(r[i], "posted body", 11);
+    if (!e2) e2 = fl_request_send(e.client, r[i], slot_done, &sl[i]);
+    if (e2) {
+      sl[i].done = 1;
+      sl[i].err = e2;
+    }
+  }
+  for (;;) {
+    int pending = 0;
+    for (int i = 0; i < N; i++) pending += !sl[i].done;
+    if (!pending) break;
+    fl_loop_run(e.loop, FL_RUN_ONCE);
+  }
+  static const int want_status[N] = {200, 200, 404, 200};
+  for (int i = 0; i < N; i++) {
+    if (sl[i].done != 1) {
+      fprintf(stderr, "  h2c request %d completed %d times\n", i, sl[i].done);
+      err = FL_EWEIRD_REPLY;
+    } else if (sl[i].err) {
+      if (!err || !acceptable(sl[i].err)) err = sl[i].err;
+    } else {
+      const fl_response *res = fl_request_response(r[i]);
+      const char *body = fl_response_body(res, NULL);
+      if (fl_response_status(res) != want_status[i] || fl_request_info(r[i])->http_version != 20 ||
+          (i == 0 && strcmp(body, "small file\n") != 0) ||
+          (i == 3 && strcmp(body, "posted body") != 0)) {
+        fprintf(stderr, "  h2c request %d: status %d, HTTP %d, body \"%.40s\"\n", i,
+                fl_response_status(res), fl_request_info(r[i])->http_version, body);
+        err = FL_EWEIRD_REPLY;
+      }
+    }
+    fl_request_free(r[i]);
+  }
+  if (!err) { /* the same connection again */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/small.txt", h2c_port);
+    get_on(e.client, url, "small file\n", &err);
+  }
+  env_close(&e);
+  return err;
+}
+
 typedef struct scenario {
   const char *name;
   int (*fn)(void);
@@ -586,7 +651,7 @@ static const scenario scenarios[] = {
     {"upload", sc_upload}, {"cookie_file", sc_cookie_file},
     {"retry", sc_retry},   {"map", sc_map},
     {"dns", sc_dns},       {"proxy", sc_proxy},
-    {"stream", sc_stream},
+    {"stream", sc_stream}, {"h2c", sc_h2c},
 };
 
 
@@ -803,6 +868,15 @@ int main(int argc, char **argv) {
       FILE *f = fopen(file, "r");
       if (!f || fscanf(f, "%d", &dns_port) != 1) {
         fprintf(stderr, "no DNS port in %s\n", file);
+        return 1;
+      }
+      fclose(f);
+    }
+    if (s->fn == sc_h2c && !h2c_port) {
+      fl_test_server_port("nghttpd"); /* the fixture is up */
+      FILE *f = fopen(fl_test_rundir_path("nghttpd.h2c.port"), "r");
+      if (!f || fscanf(f, "%d", &h2c_port) != 1) {
+        fprintf(stderr, "no h2c port in nghttpd.h2c.port\n");
         return 1;
       }
       fclose(f);
