@@ -184,6 +184,13 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
   st->head_bytes += field;
   st->all_head_bytes += field;
   st->wire_bytes += nlen + vlen;
+  /* A cap that trips leaves the rest of the header block to come, maybe
+   * without end (a CONTINUATION flood): reset this stream and let no other
+   * start here, so later requests go on a new connection. */
+  if ((env->max_header_line_bytes && nlen + vlen > env->max_header_line_bytes) ||
+      (env->max_header_bytes && st->head_bytes > env->max_header_bytes) ||
+      st->all_head_bytes > FL__H1_ALL_HEADS_MAX)
+    c->h2->goaway = 1;
   if (env->max_header_line_bytes && nlen + vlen > env->max_header_line_bytes)
     return cap_fail(st, FL_EHEADER_TOO_LARGE, "a response header field exceeds %u bytes",
                     env->max_header_line_bytes);
