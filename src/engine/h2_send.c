@@ -202,6 +202,9 @@ static void h2_drop(fl__conn *c, fl__exchange *ex) {
   fl__queue_remove(&ex->node);
   ex->carrier = NULL;
   if (h->cur == ex) h->cur = NULL;
+  /* Given up before the server's SETTINGS came (a timeout, most likely):
+   * a server that never sends them must not get the next request too. */
+  if (!h->settings_seen) h->goaway = 1;
   if (--c->nexchanges == 0)
     c->owner->idle(c, !h->goaway);
   else

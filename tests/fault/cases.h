@@ -235,10 +235,9 @@ CASE(h2_goaway_mid_body, .h2 = 1, .path = "/goaway-mid-body?code=2", .err = FL_E
 CASE(h2_goaway_mid_body_finish, .h2 = 1, .path = "/goaway-mid-body?code=0&finish=1", .err = 0, .cli = 0)
 CASE(h2_goaway_unprocessed, .h2 = 1, .path = "/goaway?last=0&code=0", .err = FL_EHTTP2_STREAM, .cli = 92, .msg_lacks = "refused")
 CASE(h2_stall_body, .h2 = 1, .path = "/stall-body", .read_ms = 500, .err = FL_EREAD_TIMEOUT, .cli = 28)
-/* Not a case yet: /conn/no-settings with a total timeout. The request times
- * out (FL_ETIMEOUT), but the connection that never sent SETTINGS stays in
- * the pool and the matrix's second request (GET /ok, no timeout) is sent on
- * it and waits forever (60 s watchdog). */
+/* A server that never sends SETTINGS: the request times out, and the
+ * connection takes no further stream (the second request goes on a new one) */
+CASE(h2_no_settings, .h2 = 1, .path = "/conn/no-settings", .total_ms = 500, .err = FL_ETIMEOUT, .cli = 28)
 CASE(h2_trailers, .h2 = 1, .path = "/trailers", .err = 0, .cli = 0)
 CASE(h2_1xx, .h2 = 1, .path = "/1xx", .err = 0, .cli = 0)
 /* clang-format on */
