@@ -110,13 +110,22 @@ __attribute__((format(printf, 3, 4))) static int fail(fl__ws_rx *rx, int code, c
 /* Message bytes as they will be delivered (after inflating). */
 static int take_bytes(fl__ws_rx *rx, const char *p, size_t n) {
   if (n == 0) return 0;
-  rx->msg_bytes += n;
-  if (rx->max_message && rx->msg_bytes > rx->max_message)
-    return fail(rx, FL__WS_TOO_BIG, "message over the %llu-byte limit",
-                (unsigned long long)rx->max_message);
-  if (rx->msg_op == FL__WS_TEXT && fl__utf8_feed(&rx->utf8, (const unsigned char *)p, n))
+  /* The first fault in byte order wins, however the bytes were cut: the
+   * part within the limit is checked as UTF-8 before the limit fails. */
+  size_t within = n;
+  if (rx->max_message) {
+    uint64_t room = rx->msg_bytes < rx->max_message ? rx->max_message - rx->msg_bytes : 0;
+    if (room < within) within = (size_t)room;
+  }
+  if (rx->msg_op == FL__WS_TEXT && fl__utf8_feed(&rx->utf8, (const unsigned char *)p, within)) {
+    rx->msg_bytes += within;
     return fail(rx, FL__WS_INVALID_DATA, "invalid UTF-8 in a text message (at byte %llu or before)",
                 (unsigned long long)rx->msg_bytes);
+  }
+  rx->msg_bytes += n;
+  if (within < n)
+    return fail(rx, FL__WS_TOO_BIG, "message over the %llu-byte limit",
+                (unsigned long long)rx->max_message);
   if (rx->pieces) {
     int first = rx->first_due;
     rx->first_due = 0;
