@@ -14,8 +14,6 @@
 /* Reads per readiness event before yielding to the loop. */
 #define READS_PER_EVENT 8
 
-static void end(fl_ws *ws, int err, int code, const char *reason);
-static void update_io(fl_ws *ws);
 static void io_defer_cb(fl__defer *d);
 static void end_defer_cb(fl__defer *d);
 static void drain_defer_cb(fl__defer *d);
@@ -150,7 +148,8 @@ static int flush(fl_ws *ws) {
       const char *why = e == EPROTO && ws->tp.ops->failure ? ws->tp.ops->failure(&ws->tp) : NULL;
       fl__msg(ws->errmsg, sizeof ws->errmsg, "failed sending to the server: %s",
               why ? why : strerror(e));
-      end(ws, ws->close_got ? 0 : FL_ESEND, ws->close_got ? ws->peer_code : FL__WS_ABNORMAL, NULL);
+      fl__ws_end(ws, ws->close_got ? 0 : FL_ESEND, ws->close_got ? ws->peer_code : FL__WS_ABNORMAL,
+                 NULL);
       return -1;
     }
     ws->out_off += (size_t)w;
@@ -173,23 +172,23 @@ static int flush(fl_ws *ws) {
 /* Queued bytes went out: a lingering end is complete. */
 static void linger_check(fl_ws *ws) {
   if (ws->state == FL__WS_LINGER && fl_ws_buffered(ws) == 0)
-    end(ws, ws->end_err, ws->end_code, ws->end_reason.data);
+    fl__ws_end(ws, ws->end_err, ws->end_code, ws->end_reason.data);
 }
 
 /* Flush now unless a blocked write already waits for the socket. */
-static int kick(fl_ws *ws) {
+int fl__ws_kick(fl_ws *ws) {
   if (ws->io.want & FL__POLLOUT && tp_wants(ws, 1) != FL__POLLIN) return 0;
   if (flush(ws)) return -1;
-  update_io(ws);
+  fl__ws_update_io(ws);
   return 0;
 }
 
-static int frame_out(fl_ws *ws, int op, int fin, const char *p, size_t n) {
+int fl__ws_frame_out(fl_ws *ws, int op, int fin, const char *p, size_t n) {
   int e = fl__ws_tx_frame(&ws->tx, &ws->out, op, fin, 1, p, n);
   return e;
 }
 
-static int send_close_frame(fl_ws *ws, int code, const char *reason, size_t rlen) {
+int fl__ws_send_close(fl_ws *ws, int code, const char *reason, size_t rlen) {
   ws->close_sent = 1;
   if (code == FL__WS_NO_STATUS)
     return fl__ws_tx_frame(&ws->tx, &ws->out, FL__WS_CLOSE, 1, 0, "", 0);
@@ -223,7 +222,7 @@ static void set_end(fl_ws *ws, int err, int code, const char *reason) {
 }
 
 /* The WebSocket is over: close the transport now, report from the loop. */
-static void end(fl_ws *ws, int err, int code, const char *reason) {
+void fl__ws_end(fl_ws *ws, int err, int code, const char *reason) {
   if (ws->state == FL__WS_ENDED) return;
   set_end(ws, err, code, reason);
   ws->state = FL__WS_ENDED;
@@ -240,14 +239,14 @@ static void end_after_flush(fl_ws *ws, int err, int code, const char *reason) {
   fl__timer_stop(&ws->hb_timer);
   fl__timer_stop(&ws->pong_timer);
   fl__timer_stop(&ws->read_timer);
-  if (kick(ws)) return;
+  if (fl__ws_kick(ws)) return;
   if (fl_ws_buffered(ws) == 0) {
-    end(ws, err, code, reason);
+    fl__ws_end(ws, err, code, reason);
     return;
   }
   if (!fl__timer_active(&ws->close_timer))
     fl__timer_start(&ws->close_timer, ws->opts.close_timeout_ms);
-  update_io(ws);
+  fl__ws_update_io(ws);
 }
 
 /* RFC 6455 7.1.7: the server broke the protocol. Send the close code,
@@ -257,7 +256,7 @@ static void fail_connection(fl_ws *ws, int code, const char *why) {
   if (!ws->close_sent) {
     size_t rl = strlen(why);
     if (rl > 123) rl = 123; /* our messages are ASCII: any cut is valid UTF-8 */
-    send_close_frame(ws, code, why, rl);
+    fl__ws_send_close(ws, code, why, rl);
   }
   int err = code == FL__WS_TOO_BIG ? FL_EWS_TOO_BIG : FL_EWS_PROTOCOL;
   end_after_flush(ws, err, code, why);
@@ -271,7 +270,7 @@ static void queue_msg(fl_ws *ws, int op, const char *p, size_t n, int flags) {
   fl__ws_qmsg *m = malloc(sizeof *m + n + 1);
   if (!m) {
     fl__msg(ws->errmsg, sizeof ws->errmsg, "out of memory queueing a message");
-    end(ws, FL_ENOMEM, FL__WS_ABNORMAL, NULL);
+    fl__ws_end(ws, FL_ENOMEM, FL__WS_ABNORMAL, NULL);
     return;
   }
   m->type = op;
@@ -299,7 +298,7 @@ static int rx_data(void *owner, int op, const char *p, size_t n, int first, int 
 static int rx_control(void *owner, int op, int code, const char *p, size_t n) {
   fl_ws *ws = owner;
   if (op == FL__WS_PING) {
-    if (!ws->close_sent && frame_out(ws, FL__WS_PONG, 1, p, n) == 0) kick(ws);
+    if (!ws->close_sent && fl__ws_frame_out(ws, FL__WS_PONG, 1, p, n) == 0) fl__ws_kick(ws);
   } else if (op == FL__WS_PONG) {
     fl__timer_stop(&ws->pong_timer);
   } else { /* close */
@@ -307,7 +306,7 @@ static int rx_control(void *owner, int op, int code, const char *p, size_t n) {
     ws->peer_code = code;
     fl__buf_reset(&ws->peer_reason);
     fl__buf_append(&ws->peer_reason, p, n);
-    if (!ws->close_sent) send_close_frame(ws, code, "", 0); /* echo its code (RFC 6455 5.5.1) */
+    if (!ws->close_sent) fl__ws_send_close(ws, code, "", 0); /* echo its code (RFC 6455 5.5.1) */
     /* The server closes TCP first (7.1.1); we wait for that, bounded. */
     fl__timer_stop(&ws->hb_timer);
     fl__timer_stop(&ws->pong_timer);
@@ -315,7 +314,7 @@ static int rx_control(void *owner, int op, int code, const char *p, size_t n) {
     if (ws->state < FL__WS_CLOSING) ws->state = FL__WS_CLOSING;
     if (!fl__timer_active(&ws->close_timer))
       fl__timer_start(&ws->close_timer, ws->opts.close_timeout_ms);
-    kick(ws);
+    fl__ws_kick(ws);
   }
   return gone(ws);
 }
@@ -332,7 +331,7 @@ static int feed(fl_ws *ws, const char *p, size_t n) {
   }
   if (r == FL_ENOMEM && !gone(ws)) {
     fl__msg(ws->errmsg, sizeof ws->errmsg, "out of memory reading a message");
-    end(ws, FL_ENOMEM, FL__WS_ABNORMAL, NULL);
+    fl__ws_end(ws, FL_ENOMEM, FL__WS_ABNORMAL, NULL);
     return -1;
   }
   return gone(ws) || ws->rx.done ? -1 : 0;
@@ -342,7 +341,7 @@ static int feed(fl_ws *ws, const char *p, size_t n) {
 static void on_eof(fl_ws *ws, int sys_errno) {
   if (ws->close_got) {
     /* The closing handshake completed (either side started it). */
-    end(ws, 0, ws->peer_code, ws->peer_reason.data ? ws->peer_reason.data : "");
+    fl__ws_end(ws, 0, ws->peer_code, ws->peer_reason.data ? ws->peer_reason.data : "");
     return;
   }
   if (sys_errno)
@@ -351,7 +350,7 @@ static void on_eof(fl_ws *ws, int sys_errno) {
   else
     fl__msg(ws->errmsg, sizeof ws->errmsg,
             "the server closed the connection without a close frame");
-  end(ws, FL_EWS_ABNORMAL, FL__WS_ABNORMAL, NULL);
+  fl__ws_end(ws, FL_EWS_ABNORMAL, FL__WS_ABNORMAL, NULL);
 }
 
 static void do_read(fl_ws *ws) {
@@ -379,7 +378,7 @@ static void do_read(fl_ws *ws) {
 
 /* Interest: reading unless paused; writing while bytes wait. TLS may need
  * the other event for either. */
-static void update_io(fl_ws *ws) {
+void fl__ws_update_io(fl_ws *ws) {
   if (ws->state == FL__WS_ENDED || ws->tp.fd < 0) return;
   uint32_t want = 0;
   if (!ws->rpaused && ws->state < FL__WS_LINGER)
@@ -389,7 +388,7 @@ static void update_io(fl_ws *ws) {
   if (have & ~want) fl__io_stop(ws->loop, &ws->io, have & ~want);
   if ((want & ~have) && fl__io_start(ws->loop, &ws->io, want & ~have)) {
     fl__msg(ws->errmsg, sizeof ws->errmsg, "out of memory");
-    end(ws, FL_ENOMEM, FL__WS_ABNORMAL, NULL);
+    fl__ws_end(ws, FL_ENOMEM, FL__WS_ABNORMAL, NULL);
   }
 }
 
@@ -403,7 +402,7 @@ static void io_cb(fl_loop *loop, fl__io *io, uint32_t events) {
   if (!ws->freed && ws->state != FL__WS_ENDED && ws->tp.ops && ws->tp.ops->pending &&
       ws->tp.ops->pending(&ws->tp) && !ws->rpaused)
     fl__defer_schedule(ws->loop, &ws->io_defer);
-  if (!ws->freed) update_io(ws);
+  if (!ws->freed) fl__ws_update_io(ws);
   fl__ws_leave(ws);
 }
 
@@ -424,11 +423,11 @@ static void drain_defer_cb(fl__defer *d) {
 static void hb_timer_cb(fl__timer *t) {
   fl_ws *ws = fl__container_of(t, fl_ws, hb_timer);
   fl__ws_enter(ws);
-  if (ws->state == FL__WS_OPEN && frame_out(ws, FL__WS_PING, 1, "fl-hb", 5) == 0) {
+  if (ws->state == FL__WS_OPEN && fl__ws_frame_out(ws, FL__WS_PING, 1, "fl-hb", 5) == 0) {
     if (!fl__timer_active(&ws->pong_timer))
       fl__timer_start(&ws->pong_timer, ws->opts.pong_timeout_ms);
     fl__timer_start(&ws->hb_timer, ws->opts.heartbeat_ms);
-    kick(ws);
+    fl__ws_kick(ws);
   }
   fl__ws_leave(ws);
 }
@@ -438,7 +437,7 @@ static void pong_timer_cb(fl__timer *t) {
   fl__ws_enter(ws);
   fl__msg(ws->errmsg, sizeof ws->errmsg, "no pong within %u ms of a heartbeat ping",
           (unsigned)ws->opts.pong_timeout_ms);
-  end(ws, FL_ETIMEOUT, FL__WS_ABNORMAL, NULL);
+  fl__ws_end(ws, FL_ETIMEOUT, FL__WS_ABNORMAL, NULL);
   fl__ws_leave(ws);
 }
 
@@ -451,7 +450,7 @@ static void read_timer_cb(fl__timer *t) {
   } else {
     fl__msg(ws->errmsg, sizeof ws->errmsg, "nothing from the server for %u ms",
             (unsigned)ws->opts.read_timeout_ms);
-    end(ws, FL_EREAD_TIMEOUT, FL__WS_ABNORMAL, NULL);
+    fl__ws_end(ws, FL_EREAD_TIMEOUT, FL__WS_ABNORMAL, NULL);
   }
   fl__ws_leave(ws);
 }
@@ -460,13 +459,13 @@ static void close_timer_cb(fl__timer *t) {
   fl_ws *ws = fl__container_of(t, fl_ws, close_timer);
   fl__ws_enter(ws);
   if (ws->state == FL__WS_LINGER) {
-    end(ws, ws->end_err, ws->end_code, ws->end_reason.data);
+    fl__ws_end(ws, ws->end_err, ws->end_code, ws->end_reason.data);
   } else if (ws->close_got) { /* handshake done, the server kept TCP open */
-    end(ws, 0, ws->peer_code, ws->peer_reason.data ? ws->peer_reason.data : "");
+    fl__ws_end(ws, 0, ws->peer_code, ws->peer_reason.data ? ws->peer_reason.data : "");
   } else {
     fl__msg(ws->errmsg, sizeof ws->errmsg, "no close frame from the server within %u ms",
             (unsigned)ws->opts.close_timeout_ms);
-    end(ws, FL_EWS_ABNORMAL, FL__WS_ABNORMAL, NULL);
+    fl__ws_end(ws, FL_EWS_ABNORMAL, FL__WS_ABNORMAL, NULL);
   }
   fl__ws_leave(ws);
 }
@@ -526,129 +525,9 @@ void fl__ws_start(fl_ws *ws) {
     fl__buf_dispose(&early);
     if (gone(ws)) return;
   }
-  update_io(ws);
+  fl__ws_update_io(ws);
   if (ws->tp.ops->pending && ws->tp.ops->pending(&ws->tp))
     fl__defer_schedule(ws->loop, &ws->io_defer);
 }
 
 /* ------------------------------------------------------------------- API */
-
-void fl_ws_on_message(fl_ws *ws, fl_ws_message_cb cb, void *data) {
-  if (ws) ws->message_cb = cb, ws->message_data = data;
-}
-void fl_ws_on_close(fl_ws *ws, fl_ws_close_cb cb, void *data) {
-  if (ws) ws->close_cb = cb, ws->close_data = data;
-}
-void fl_ws_on_drain(fl_ws *ws, fl_ws_event_cb cb, void *data) {
-  if (ws) ws->drain_cb = cb, ws->drain_data = data;
-}
-void fl_ws_on_readable(fl_ws *ws, fl_ws_event_cb cb, void *data) {
-  if (ws) ws->readable_cb = cb, ws->readable_data = data;
-}
-
-static int sendable(const fl_ws *ws) {
-  if (!ws || ws->freed) return FL_EINVAL;
-  if (ws->state < FL__WS_OPEN) return FL_EINVAL;
-  if (ws->state > FL__WS_OPEN || ws->close_sent) return FL_EWS_CLOSED;
-  return 0;
-}
-
-static int after_queue(fl_ws *ws) {
-  if (kick(ws)) return ws->end_err ? ws->end_err : FL_ESEND;
-  if (fl_ws_buffered(ws) > ws->opts.high_water) {
-    ws->above_hw = 1;
-    return 1;
-  }
-  return 0;
-}
-
-int fl_ws_send_fragment(fl_ws *ws, int type, const void *data, size_t len, int last) {
-  int e = sendable(ws);
-  if (e) return e;
-  if (!ws->tx.in_message && type != FL_WS_TEXT && type != FL_WS_BINARY) return FL_EINVAL;
-  if (!data && len) return FL_EINVAL;
-  e = frame_out(ws, ws->tx.in_message ? FL__WS_CONT : type, last, data ? data : "", len);
-  if (e) return e;
-  return after_queue(ws);
-}
-
-int fl_ws_send(fl_ws *ws, int type, const void *data, size_t len) {
-  int e = sendable(ws);
-  if (e) return e;
-  if (ws->tx.in_message || (type != FL_WS_TEXT && type != FL_WS_BINARY)) return FL_EINVAL;
-  return fl_ws_send_fragment(ws, type, data, len, 1);
-}
-
-int fl_ws_ping(fl_ws *ws, const void *data, size_t len) {
-  int e = sendable(ws);
-  if (e) return e;
-  if (len > 125 || (!data && len)) return FL_EINVAL;
-  e = frame_out(ws, FL__WS_PING, 1, data ? data : "", len);
-  if (e) return e;
-  return after_queue(ws);
-}
-
-int fl_ws_close(fl_ws *ws, int code, const char *reason) {
-  int e = sendable(ws);
-  if (e) return e;
-  if (code == 0) code = FL__WS_NORMAL;
-  size_t rl = reason ? strlen(reason) : 0;
-  if (!fl__ws_close_code_valid(code) || rl > 123 || !fl__utf8_valid(reason ? reason : "", rl))
-    return FL_EINVAL;
-  e = send_close_frame(ws, code, reason, rl);
-  if (e) return e;
-  ws->state = FL__WS_CLOSING;
-  fl__timer_stop(&ws->hb_timer);
-  fl__timer_stop(&ws->pong_timer);
-  fl__timer_start(&ws->close_timer, ws->opts.close_timeout_ms);
-  kick(ws);
-  return 0;
-}
-
-int fl_ws_abort(fl_ws *ws) {
-  if (!ws || ws->freed) return FL_EINVAL;
-  if (ws->state == FL__WS_CONNECTING) {
-    fl__ws_connect_cancel(ws, 1);
-    return 0;
-  }
-  if (ws->state < FL__WS_OPEN || ws->state == FL__WS_ENDED) return FL_EINVAL;
-  fl__msg(ws->errmsg, sizeof ws->errmsg, "aborted");
-  end(ws, FL_ECANCELED, FL__WS_ABNORMAL, NULL);
-  return 0;
-}
-
-int fl_ws_recv(fl_ws *ws, fl_ws_msg *msg) {
-  if (!ws || !msg || ws->message_cb || ws->state < FL__WS_OPEN) return FL_EINVAL;
-  free(ws->taken);
-  ws->taken = NULL;
-  if (!fl__queue_empty(&ws->msgs)) {
-    fl__ws_qmsg *m = fl__container_of(ws->msgs.next, fl__ws_qmsg, node);
-    fl__queue_remove(&m->node);
-    ws->taken = m;
-    msg->type = m->type;
-    msg->data = m->data;
-    msg->len = m->len;
-    msg->err = 0;
-    msg->code = 0;
-    if (fl__queue_empty(&ws->msgs) && ws->rpaused && ws->state != FL__WS_ENDED) {
-      ws->rpaused = 0;
-      update_io(ws);
-      fl__defer_schedule(ws->loop, &ws->io_defer); /* TLS may hold bytes already */
-    }
-    return 1;
-  }
-  if (ws->state == FL__WS_ENDED) {
-    msg->type = FL_WS_CLOSE;
-    msg->data = ws->end_reason.data ? ws->end_reason.data : "";
-    msg->len = ws->end_reason.len;
-    msg->err = ws->end_err;
-    msg->code = ws->end_code;
-    return 1;
-  }
-  return 0;
-}
-
-const char *fl_ws_protocol(const fl_ws *ws) { return ws ? ws->protocol : NULL; }
-const char *fl_ws_extensions(const fl_ws *ws) { return ws ? ws->extensions : ""; }
-const char *fl_ws_errmsg(const fl_ws *ws) { return ws ? ws->errmsg : ""; }
-fl_loop *fl_ws_loop(const fl_ws *ws) { return ws ? ws->loop : NULL; }

@@ -101,6 +101,15 @@ int fl__ws_adopt(fl_ws *ws, fl_loop *loop, fl__transport *tp, const char *early,
 void fl__ws_start(fl_ws *ws);
 void fl__ws_enter(fl_ws *ws);
 void fl__ws_leave(fl_ws *ws); /* may free ws: do not touch it after */
+/* ws.c, for ws_api.c: queue one frame (op, fin) of p; kick the write queue
+ * (0, or an error after which the WebSocket is ending); queue the close
+ * frame; end the WebSocket (err, close code, reason) through the close
+ * callback; re-arm the read/write interest. */
+int fl__ws_frame_out(fl_ws *ws, int op, int fin, const char *p, size_t n);
+int fl__ws_kick(fl_ws *ws);
+int fl__ws_send_close(fl_ws *ws, int code, const char *reason, size_t rlen);
+void fl__ws_end(fl_ws *ws, int err, int code, const char *reason);
+void fl__ws_update_io(fl_ws *ws);
 /* ws_connect.c: a connect in progress is given up (fl_ws_abort, fl_ws_free). */
 void fl__ws_connect_cancel(fl_ws *ws, int notify);
 
