@@ -57,10 +57,7 @@ void fl__request_set_state(fl_request *req, fl__req_state st) {
 
 static const char *connect_phase(const fl_request *req) {
   const fl__conn *conn = req->ex.carrier;
-  if (!conn) return "";
-  if (conn->state == FL__CONN_RESOLVING) return " (while resolving)";
-  if (conn->socks) return " (during the SOCKS handshake)";
-  return conn->tp.tls ? " (during the TLS handshake)" : "";
+  return conn ? fl__conn_phase_text(conn) : "";
 }
 
 static void phase_timer_cb(fl__timer *t) {

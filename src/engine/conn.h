@@ -247,6 +247,14 @@ static inline int fl__conn_carries(const fl__conn *c, const fl__exchange *ex) {
 /* Open (carrying or able to), and whether an exchange given now would wait
  * behind another's response (HTTP/1.1 pipelining). */
 static inline int fl__conn_is_open(const fl__conn *c) { return c->state == FL__CONN_OPEN; }
+/* What a connection not yet open is doing, for a timeout's message:
+ * " (while resolving)", " (during the SOCKS handshake)", " (during the TLS
+ * handshake)" or "". */
+static inline const char *fl__conn_phase_text(const fl__conn *c) {
+  if (c->state == FL__CONN_RESOLVING) return " (while resolving)";
+  if (c->socks) return " (during the SOCKS handshake)";
+  return c->tp.tls ? " (during the TLS handshake)" : "";
+}
 static inline int fl__conn_queues_behind(const fl__conn *c) {
   return c->carrier == &fl__h1_carrier && c->nexchanges > 0;
 }
