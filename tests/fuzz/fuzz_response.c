@@ -29,8 +29,6 @@
  * that waits for bytes that will never come ends too.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -44,6 +42,7 @@
 #include <unistd.h>
 
 #include "flurry.h"
+#include "fuzz_loopback.h"
 
 #define MAX_CONNS 16
 #define MAX_SEGS 64
@@ -94,26 +93,10 @@ static void die(const char *what) {
   abort();
 }
 
-/* Sockets, epoll, eventfd and timer fds of this process, the listener
- * excepted: what a leaking client would leave behind. (Files that libraries
- * open once and keep, such as OpenSSL's, are not counted.) */
+/* What a leaking client would leave behind (fuzz_loopback.h). */
 static int count_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  if (!d) die("opendir /proc/self/fd");
-  int n = 0, self = dirfd(d);
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.') continue;
-    int fd = atoi(e->d_name);
-    if (fd == self || fd == lfd) continue;
-    char path[64], target[128];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    ssize_t k = readlink(path, target, sizeof target - 1);
-    if (k <= 0) continue;
-    target[k] = '\0';
-    if (strncmp(target, "socket:", 7) == 0 || strncmp(target, "anon_inode:", 11) == 0) n++;
-  }
-  closedir(d);
+  int n = fz_count_fds(lfd);
+  if (n < 0) die("opendir /proc/self/fd");
   return n;
 }
 
@@ -121,16 +104,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
   signal(SIGPIPE, SIG_IGN);
-  struct sockaddr_in sa;
-  socklen_t len = sizeof sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 64) != 0 ||
-      getsockname(lfd, (struct sockaddr *)&sa, &len) != 0)
-    die("listener");
-  port = ntohs(sa.sin_port);
+  lfd = fz_listen_loopback(&port);
+  if (lfd < 0) die("listener");
   return 0;
 }
 
