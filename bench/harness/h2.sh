@@ -73,8 +73,6 @@ ca=$rundir/nginx_h2/ca.pem
 for pid in $(pgrep -f "nginx.*$rundir" || true); do taskset -a -p -c "$server_cpu" "$pid" >/dev/null || true; done
 master_pid=$(pgrep -f "nginx.*$rundir" | head -1 || true)
 worker_pid=$(pgrep -P "${master_pid:-0}" -f 'nginx: worker' | head -1 || true)
-server_ticks() { awk '{print $14 + $15}' "/proc/$worker_pid/stat" 2>/dev/null || echo 0; }
-hz=$(getconf CLK_TCK)
 pin=(taskset -c "$client_cpu")
 tls=https://127.0.0.1:$port/hello
 h2c=http://127.0.0.1:$h2c_port/hello
@@ -125,13 +123,7 @@ for ((i = 0; i < runs; i++)); do
     IFS='|' read -r name scen cmd <<<"${tools[(k + i) % nt]}"
     out=$rundir/run.out tf=$rundir/run.time
     read -r -a argv <<<"$cmd"
-    lock_take
-    ticks0=$(server_ticks) t0=$(date +%s.%N)
-    /usr/bin/time -f '%U %S %M' -o "$tf" "${pin[@]}" "${argv[@]}" >"$out" 2>&1 || true
-    ticks1=$(server_ticks) t1=$(date +%s.%N)
-    lock_drop
-    srv=$(awk -v a="$ticks0" -v b="$ticks1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
-      'BEGIN {if (b > 0 && t1 > t0) printf "%.0f", (b - a) / hz / (t1 - t0) * 100; else print "-"}')
+    srv=$(measured_run "$out" "$tf" "$worker_pid" "${pin[@]}" "${argv[@]}")
     read -r n r e p <<<"$(parse "$out")"
     read -r cpu rss <<<"$(awk -v n="$n" 'END {printf "%.3f %d", n ? ($1 + $2) * 1e6 / n : 0, $3}' "$tf")"
     printf '%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scen" "$((i + 1))" "$n" "$r" "$e" "$cpu" "$rss" "$p" "$srv" >>"$tsv"
