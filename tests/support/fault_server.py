@@ -12,18 +12,16 @@ SIGINT (exit code 0).  See README.md next to this file for the scenarios.
 """
 
 import argparse
-import itertools
 import json
 import os
 import select
-import selectors
-import signal
 import socket
 import struct
 import sys
 import threading
 import time
 import traceback
+from accept_loop import serve, write_port_file
 from urllib.parse import unquote, unquote_to_bytes
 
 ALPHA = b"abcdefghijklmnopqrstuvwxyz"
@@ -1184,13 +1182,6 @@ def start_dns(port_file):
     raise SystemExit("fault_server: no free port for DNS")
 
 
-def write_port_file(path, port):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % port)
-    os.replace(tmp, path)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port-file", required=True)
@@ -1208,53 +1199,7 @@ def main():
     if args.dns_port_file:
         start_dns(args.dns_port_file)
 
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    lsock = socket.socket(family, socket.SOCK_STREAM)
-    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lsock.bind((args.host, 0))
-    lsock.listen(1024)
-    lsock.setblocking(False)
-
-    # Signals may be delivered to any thread; the wakeup fd makes sure the
-    # accept loop notices promptly.
-    stop = []
-    wake_r, wake_w = socket.socketpair()
-    wake_r.setblocking(False)
-    wake_w.setblocking(False)
-    signal.set_wakeup_fd(wake_w.fileno())
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda signum, frame: stop.append(signum))
-
-    sel = selectors.DefaultSelector()
-    sel.register(lsock, selectors.EVENT_READ)
-    sel.register(wake_r, selectors.EVENT_READ)
-
-    write_port_file(args.port_file, lsock.getsockname()[1])
-
-    ids = itertools.count(1)
-    while not stop:
-        for key, _ in sel.select(timeout=1.0):
-            if key.fileobj is wake_r:
-                try:
-                    wake_r.recv(4096)
-                except OSError:
-                    pass
-                continue
-            while not stop:
-                try:
-                    sock, _ = lsock.accept()
-                except (BlockingIOError, InterruptedError):
-                    break
-                except OSError as e:  # e.g. EMFILE: back off a little
-                    print("fault_server: accept: %s" % e, file=sys.stderr)
-                    time.sleep(0.05)
-                    break
-                start_connection(sock, next(ids))
-
-    lsock.close()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)  # daemon threads may still be blocked; do not wait for them
+    serve(args.host, args.port_file, start_connection, "fault_server")
 
 
 if __name__ == "__main__":

@@ -22,17 +22,16 @@ hpack (Debian packages python3-hyperframe, python3-hpack).
 """
 
 import argparse
-import itertools
 import json
 import os
 import selectors
-import signal
 import socket
 import struct
 import sys
 import threading
 import time
 import traceback
+from accept_loop import serve
 from urllib.parse import parse_qs
 
 from hpack import Decoder, Encoder
@@ -957,13 +956,6 @@ def start_connection(sock, conn_id):
         sock.close()
 
 
-def write_port_file(path, port):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % port)
-    os.rename(tmp, path)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port-file", required=True)
@@ -982,49 +974,7 @@ def main():
                                 os.path.join(args.tls_dir, "good.key"))
         TLS_CTX.set_alpn_protocols(["h2"])
 
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    lsock = socket.socket(family, socket.SOCK_STREAM)
-    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lsock.bind((args.host, 0))
-    lsock.listen(1024)
-    lsock.setblocking(False)
-
-    stop = []
-    wake_r, wake_w = socket.socketpair()
-    wake_r.setblocking(False)
-    wake_w.setblocking(False)
-    signal.set_wakeup_fd(wake_w.fileno())
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda signum, frame: stop.append(signum))
-
-    sel = selectors.DefaultSelector()
-    sel.register(lsock, selectors.EVENT_READ)
-    sel.register(wake_r, selectors.EVENT_READ)
-    write_port_file(args.port_file, lsock.getsockname()[1])
-
-    ids = itertools.count(1)
-    while not stop:
-        for key, _ in sel.select(timeout=1.0):
-            if key.fileobj is wake_r:
-                try:
-                    wake_r.recv(4096)
-                except OSError:
-                    pass
-                continue
-            while not stop:
-                try:
-                    sock, _ = lsock.accept()
-                except (BlockingIOError, InterruptedError):
-                    break
-                except OSError as e:
-                    print("h2_server: accept: %s" % e, file=sys.stderr)
-                    time.sleep(0.05)
-                    break
-                start_connection(sock, next(ids))
-    lsock.close()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    serve(args.host, args.port_file, start_connection, "h2_server")
 
 
 if __name__ == "__main__":
