@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -47,16 +48,6 @@ static int zone_offset(const char *w, size_t n, int *minutes) {
     }
   }
   return -1;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
 }
 
 int cli_parse_date(const char *s, int64_t *out) {
@@ -121,7 +112,13 @@ int cli_parse_date(const char *s, int64_t *out) {
   }
   if (mday < 0 || mon < 0 || mon > 11 || year < 0 || mday > 31) return -1;
   if (hh < 0) hh = 0;
-  int64_t t = days_from_civil(year, mon + 1, mday) * 86400 + hh * 3600 + mm * 60 + ss;
+  struct tm tm = {.tm_year = year - 1900,
+                  .tm_mon = mon,
+                  .tm_mday = mday,
+                  .tm_hour = hh,
+                  .tm_min = mm,
+                  .tm_sec = ss};
+  int64_t t = (int64_t)timegm(&tm); /* UTC; normalizes as curl's date parser does */
   *out = t - (int64_t)tz * 60;
   return 0;
 }
