@@ -56,11 +56,6 @@ static void on_close(fl_ws *ws, int err, int code, const char *reason, void *dat
   c->code = code;
 }
 
-static void tick_cb(fl_timer *t, void *data) {
-  (void)t;
-  (void)data;
-}
-
 #define RUN_UNTIL(cond)                                                                            \
   do {                                                                                             \
     for (int i_ = 0; i_ < 4000 && !(cond); i_++) fl_loop_run(loop, FL_RUN_ONCE);                   \
@@ -424,19 +419,12 @@ int main(void) {
   proxy = fl_test_script_start("proxy_server.py", NULL);
   int fds_servers = fl_test_count_fds();
   loop = fl_loop_new();
-  /* A callback run from the loop's deferred queue (a request's completion,
-   * so open_cb) is followed by a poll in the same FL_RUN_ONCE iteration,
-   * which would block while the open WebSocket holds a loop ref: a ticking
-   * timer bounds each iteration. */
-  fl_timer *tick = fl_timer_new(loop);
-  fl_timer_start(tick, 20, 20, tick_cb, NULL);
   test_peers();
   test_outlives_request_and_client();
   test_client_path();
   test_bad_handshakes();
   test_bad_frames();
   test_coroutine();
-  fl_timer_free(tick);
   fl_loop_run(loop, FL_RUN_NOWAIT);
   CHECK_EQ_INT(fl_loop_free(loop), 0);
   CHECK_EQ_INT(fl_test_count_fds(), fds_servers);

@@ -250,24 +250,14 @@ static void run_peer(const char *name, int port, int node) {
   free(big);
 }
 
-static void tick_cb(fl_timer *t, void *data) {
-  (void)t;
-  (void)data;
-}
-
 int main(void) {
   int fds = fl_test_count_fds();
   loop = fl_loop_new();
-  /* Bounds each FL_RUN_ONCE iteration (see integ.ws: a deferred callback
-   * followed by a blocking poll while a WebSocket holds a loop ref). */
-  fl_timer *tick = fl_timer_new(loop);
-  fl_timer_start(tick, 20, 20, tick_cb, NULL);
   int py = fl_test_script_start("ws_server.py", NULL);
   int node = fl_test_script_start("ws_server.py", "--node");
   run_peer("python3-websockets", py, 0);
   run_peer("node-ws", node, 1);
   fl_test_fault_stop();
-  fl_timer_free(tick);
   CHECK_EQ_INT(fl_loop_free(loop), 0);
   CHECK_EQ_INT(fl_test_count_fds(), fds);
   printf("ok\n");
