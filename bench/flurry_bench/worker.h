@@ -93,6 +93,7 @@ struct flb_worker {
   size_t nws;
   size_t ws_live;       /* connecting or open */
   size_t ws_connecting; /* upgrades not finished yet */
+  int ws_sending;       /* all finished: messages go out */
   int ws_closing;       /* the end: closes are ours */
   char *ws_payload;
 };

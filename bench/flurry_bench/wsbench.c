@@ -61,14 +61,21 @@ static void conn_dead(flb_worker *w, flb_wsconn *c) {
   flb_worker_stop(w);
 }
 
-/* A connect finished (either way): once all have, the run's window (or its
- * warmup) starts, so that the upgrades are not in the figures. */
+static void send_next(flb_worker *w, flb_wsconn *c);
+
+/* A connect finished (either way): once all of the thread's have, the
+ * connections start sending and the run's window (or its warmup) starts,
+ * so that neither the upgrades nor echoes on the first connections while
+ * the last ones upgrade are in the figures (nor in the process's CPU). */
 static void connect_done(flb_worker *w) {
-  if (--w->ws_connecting == 0) flb_worker_begin(w);
+  if (--w->ws_connecting) return;
+  flb_worker_begin(w);
+  w->ws_sending = 1;
+  for (size_t i = 0; i < w->nws && !w->stopping; i++) send_next(w, &w->wsconns[i]);
 }
 
 static void send_next(flb_worker *w, flb_wsconn *c) {
-  if (w->stopping || c->ended || !c->open) return;
+  if (w->stopping || c->ended || !c->open || c->busy || !w->ws_sending) return;
   if (w->measuring && w->quota) {
     if (!w->budget) return;
     w->budget--;
@@ -154,10 +161,9 @@ static void on_open(fl_ws *ws, int err, void *data) {
     return;
   }
   c->open = 1;
-  connect_done(w);
   w->res->ws_opened++;
   if (strstr(fl_ws_extensions(ws), "permessage-deflate")) w->res->ws_deflate++;
-  send_next(w, c);
+  connect_done(w);
 }
 
 int flb_ws_setup(flb_worker *w) {
