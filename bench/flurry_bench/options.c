@@ -43,6 +43,8 @@ static const char usage_text[] =
     "        --h2c              HTTP/2 by prior knowledge on an http:// URL (h2c)\n"
     "    -m, --max-concurrent-streams <N>  HTTP/2 streams in flight per connection\n"
     "                           (-c connections times N in all; default 1, as h2load)\n"
+    "        --hooks            Record every client event (fl_client_set_hooks) into a\n"
+    "                           ring buffer: what tracing costs\n"
     "\n"
     "  Numeric arguments may include a SI unit (1k, 1M, 1G)\n"
     "  Time arguments may include a time unit (500ms, 2s, 2m, 2h; plain = s)\n"
@@ -58,7 +60,8 @@ enum {
   OPT_BODY_FILE,
   OPT_URLS,
   OPT_H2,
-  OPT_H2C
+  OPT_H2C,
+  OPT_HOOKS
 };
 
 static const struct option longopts[] = {
@@ -82,6 +85,7 @@ static const struct option longopts[] = {
     {"urls", required_argument, NULL, OPT_URLS},
     {"h2", no_argument, NULL, OPT_H2},
     {"h2c", no_argument, NULL, OPT_H2C},
+    {"hooks", no_argument, NULL, OPT_HOOKS},
     {"max-concurrent-streams", required_argument, NULL, 'm'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'v'},
@@ -278,6 +282,7 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
     case OPT_CACERT: cfg->cacert = optarg; break;
     case OPT_H2: cfg->http_version = FL_HTTP_VERSION_2_ONLY; break;
     case OPT_H2C: cfg->http_version = FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE; break;
+    case OPT_HOOKS: cfg->hooks = 1; break;
     case 'm':
       if (scan_metric(optarg, &cfg->streams) || !cfg->streams || cfg->streams > 1u << 20)
         return bad("bad stream count '%s'", optarg);

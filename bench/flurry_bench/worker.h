@@ -86,6 +86,7 @@ struct flb_worker {
   /* -R */
   double rate, interval_us, next_us;
   slot *idle;
+  struct flb_hook_ring *ring; /* --hooks */
 };
 
 /* worker.c: end the thread's run (measured window closed, loop stopped);
