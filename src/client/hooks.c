@@ -185,6 +185,6 @@ int fl__hook_pre_send(fl_request *req) {
   int r = c->hooks.pre_send(req, (fl_hook_headers *)&req->ex.rh.fields, c->hooks.data);
   c->in_hook--;
   if (r >= 0) return 0;
-  fl__msg(req->errmsg, sizeof req->errmsg, "the pre-send hook asked to abort");
+  fl__request_msg(req, "the pre-send hook asked to abort");
   return FL_ECALLBACK_ABORT;
 }

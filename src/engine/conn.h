@@ -170,7 +170,7 @@ typedef struct fl__carrier_ops {
 
 /* engine/carrier.c */
 extern const fl__carrier_ops fl__h1_carrier;
-/* engine/h2.c */
+/* engine/h2_send.c (HTTP/2: engine/h2*.c) */
 extern const fl__carrier_ops fl__h2_carrier;
 
 typedef enum fl__conn_state {

@@ -1,4 +1,6 @@
-/* The HTTP/2 carrier (engine/h2.c): one nghttp2 client session per
+/* The HTTP/2 carrier (engine/h2.c the session and its I/O, h2_recv.c
+ * nghttp2's receive callbacks, h2_stream.c the streams' outcomes,
+ * h2_send.c the carrier ops): one nghttp2 client session per
  * connection, driven from our loop (bytes read into the client's shared
  * buffer go to nghttp2_session_mem_recv; what nghttp2_session_mem_send
  * produces is gathered and written in one write), each carried exchange a

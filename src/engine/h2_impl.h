@@ -1,4 +1,4 @@
-/* What engine/h2.c and engine/h2_send.c share: the session and stream
+/* What the HTTP/2 carrier's files (engine/h2*.c) share: the session and stream
  * state of the HTTP/2 carrier. Contract in h2.h. */
 #ifndef FL_H2_IMPL_H
 #define FL_H2_IMPL_H
@@ -55,16 +55,27 @@ struct fl__h2 {
 
 typedef struct fl__h2 fl__h2;
 
-/* h2.c */
+/* h2.c: the session and its I/O. */
 int fl__h2_session_new(fl__conn *c);
 void fl__h2_session_free(fl__conn *c);
 fl__h2_stream *fl__h2_stream_of(fl__h2 *h, int32_t id);
 void fl__h2_read(fl__conn *c);
 void fl__h2_flush(fl__conn *c);
+/* h2_recv.c: nghttp2's callbacks for received (and sent) frames. */
+void fl__h2_recv_callbacks(nghttp2_session_callbacks *cb);
+/* h2_stream.c: a stream's outcome to its owner, exactly once. */
+/* The body's bytes to the owner (its stream window is given back as it
+ * takes them): 0, or 1 if the stream went away. */
+int fl__h2_deliver(fl__conn *c, fl__h2_stream *st, const uint8_t *data, size_t len);
+/* The response ended cleanly: the body's end to the owner, then done. */
+void fl__h2_response_end(fl__conn *c, fl__h2_stream *st);
+/* A resumed stream's held bytes, then its end if it came. */
 void fl__h2_drain_held(fl__conn *c, fl__h2_stream *st);
 void fl__h2_stream_done(fl__conn *c, fl__h2_stream *st);
 void fl__h2_stream_fail(fl__conn *c, fl__h2_stream *st, int err, const char *msg, int orphaned);
+/* Ours ends it: RST_STREAM(CANCEL), and the owner hears err now. */
 void fl__h2_stream_abort(fl__conn *c, fl__h2_stream *st, int err, const char *msg);
+/* Frees st once nghttp2 closed it and no exchange holds it. */
 void fl__h2_stream_release(fl__conn *c, fl__h2_stream *st);
 /* h2_send.c: write soon (from the loop), or now when outside nghttp2. */
 void fl__h2_flush_soon(fl__conn *c);
