@@ -52,6 +52,7 @@ int fl_client_set_hooks(fl_client *c, const fl_hooks *hooks) {
   else
     memset(&c->hooks, 0, sizeof c->hooks);
   c->pool.env.on_event = c->hooks.on_event ? conn_event : NULL;
+  c->hooks_on = c->hooks.on_event || c->hooks.pre_send;
   return 0;
 }
 
