@@ -65,8 +65,7 @@ static void on_step(fl__exchange *ex, fl__ex_step step) {
     uint64_t woke = fl__loop_now_us(req->client->loop);
     req->info.first_byte_us = woke > req->start_us ? woke - req->start_us : 0;
   }
-    fl__request_set_state(req, FL__REQ_RECEIVING);
-    if (fl__hooked(req->client)) fl__hook_request(req, FL_EV_FIRST_BYTE, 0, 0);
+    fl__request_set_state(req, FL__REQ_RECEIVING); /* the FIRST_BYTE event's call site */
     break;
   case FL__EX_ACTIVITY: /* push the read-idle deadline, no timer work */
     if (req->read_ms) req->phase_deadline = fl__loop_now(req->client->loop) + req->read_ms;
