@@ -201,7 +201,9 @@ static inline int fl__request_has_digest(const fl_request *req) {
 void fl__request_mem_free(fl_request *req);
 
 /* request.c: the state machine */
-void fl__request_set_state(fl_request *req, fl__req_state st);
+/* The state setter's timer part (request.c): the deadline of st, one of
+ * QUEUED..RECEIVING. */
+void fl__request_arm_state(fl_request *req, fl__req_state old, fl__req_state st);
 /* Start the current hop's next attempt: route, rate limit, pool. */
 void fl__request_attempt(fl_request *req);
 /* Decide the outcome now (the retry policy may turn an error into another
@@ -233,6 +235,18 @@ void fl__hook_redirect(fl_request *req, int status);
  * error for the attempt (req->errmsg set). */
 int fl__hook_pre_send(fl_request *req);
 static inline int fl__hooked(const fl_client *c) { return FL__UNLIKELY(c->hooks.on_event != NULL); }
+
+/* The one state setter: every state change of a request goes through it.
+ * It arms the deadline that belongs to the new state and is the one call
+ * site of the events a state change is (request start and end, pool wait
+ * start and end). Inline: a state without a timer (ROUTING, COMPLETING,
+ * IDLE...) costs a store and one test without hooks. */
+static inline void fl__request_set_state(fl_request *req, fl__req_state st) {
+  fl__req_state old = req->state;
+  req->state = st;
+  if (fl__hooked(req->client)) fl__hook_state(req, old, st);
+  if (st >= FL__REQ_QUEUED && st <= FL__REQ_RECEIVING) fl__request_arm_state(req, old, st);
+}
 
 /* receive.c: the exchange's ops (the sink). */
 extern const fl__exchange_ops fl__request_exchange_ops;
