@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -99,9 +100,42 @@ static void attempt_close(fl__connector *c, attempt *a) {
   c->nattempts--;
 }
 
+/* Attempt slot i, or NULL when it is past the inline ones and `more` is
+ * not allocated (then none of them is active). */
+static attempt *attempt_at(fl__connector *c, size_t i) {
+  if (i < FL__CONNECT_INLINE_ATTEMPTS) return &c->first[i];
+  return c->more ? &c->more[i - FL__CONNECT_INLINE_ATTEMPTS] : NULL;
+}
+
+/* A free slot, allocating the rest the first time the inline ones are all
+ * busy; NULL without memory. */
+static attempt *attempt_slot(fl__connector *c) {
+  for (size_t i = 0; i < FL__CONNECT_MAX_ATTEMPTS; i++) {
+    if (i == FL__CONNECT_INLINE_ATTEMPTS && !c->more) {
+      size_t n = FL__CONNECT_MAX_ATTEMPTS - FL__CONNECT_INLINE_ATTEMPTS;
+      if (!(c->more = calloc(n, sizeof *c->more))) return NULL;
+      for (size_t k = 0; k < n; k++) {
+        c->more[k].io.fd = -1;
+        c->more[k].owner = c;
+      }
+    }
+    attempt *a = attempt_at(c, i);
+    if (!a->active) return a;
+  }
+  return NULL;
+}
+
+/* Every attempt is closed: give the extra slots back. */
+static void free_more(fl__connector *c) {
+  free(c->more);
+  c->more = NULL;
+}
+
 static void close_all(fl__connector *c) {
-  for (size_t i = 0; i < FL__CONNECT_MAX_ATTEMPTS && c->nattempts > 0; i++)
-    if (c->attempts[i].active) attempt_close(c, &c->attempts[i]);
+  for (size_t i = 0; i < FL__CONNECT_MAX_ATTEMPTS && c->nattempts > 0; i++) {
+    attempt *a = attempt_at(c, i);
+    if (a && a->active) attempt_close(c, a);
+  }
   fl__timer_stop(&c->delay_timer);
 }
 
@@ -119,6 +153,7 @@ static void report(fl__connector *c) {
   fl__timer_stop(&c->delay_timer);
   fl__defer_cancel(&c->fail_defer);
   c->running = 0;
+  free_more(c); /* every attempt is closed (won, or all failed) */
   if (c->fd < 0 && c->hard_err) {
     c->err = c->hard_err;
   } else if (c->fd < 0) {
@@ -166,10 +201,8 @@ static int attempt_start(fl__connector *c) {
      * EAGAIN on a Unix socket: its backlog is full, writability says when). */
     e = errno;
   }
-  attempt *a = NULL;
-  for (size_t i = 0; i < FL__CONNECT_MAX_ATTEMPTS && !a; i++)
-    if (!c->attempts[i].active) a = &c->attempts[i];
-  if (e == 0 && !a) e = EMFILE; /* unreachable: callers keep nattempts below the cap */
+  attempt *a = e == 0 ? attempt_slot(c) : NULL;
+  if (e == 0 && !a) e = ENOMEM; /* callers keep nattempts below the cap: no memory for more */
   if (e == 0) {
     fl__io_init(&a->io, on_writable, fd);
     int rc = fl__io_start(c->loop, &a->io, FL__POLLOUT);
@@ -287,10 +320,11 @@ static int connect_start(fl_loop *loop, fl__connector *c, const fl__sockaddr *ad
   fl__timer_init(loop, &c->delay_timer, on_delay);
   fl__defer_init(&c->fail_defer, on_deferred);
   c->nattempts = 0;
-  for (size_t i = 0; i < FL__CONNECT_MAX_ATTEMPTS; i++) {
-    c->attempts[i].active = 0;
-    c->attempts[i].io.fd = -1;
-    c->attempts[i].owner = c;
+  c->more = NULL; /* freed when the last connect ended */
+  for (size_t i = 0; i < FL__CONNECT_INLINE_ATTEMPTS; i++) {
+    c->first[i].active = 0;
+    c->first[i].io.fd = -1;
+    c->first[i].owner = c;
   }
   c->last_errno = 0;
   c->hard_err = 0;
@@ -326,6 +360,7 @@ void fl__connect_cancel(fl__connector *c) {
   if (!c || !c->running) return;
   c->running = 0;
   close_all(c);
+  free_more(c);
   fl__defer_cancel(&c->fail_defer);
   if (c->fd >= 0) {
     /* connected at once, report still pending: nobody else owns it yet */
