@@ -66,7 +66,7 @@ static void note_failure(fl__connector *c, const fl__sockaddr *addr, int e) {
   char ip[64];
   if (c->unix_len) {
     /* A Unix socket: missing, not a socket or not listening is curl's 7. */
-    const char *p = c->unix_addr.sun_path;
+    const char *p = c->unix_target->addr.sun_path;
     c->last_errno = e == ENOMEM ? ENOMEM : ECONNRESET; /* ranks as FL_ECONNECT */
     fl__msg(c->errmsg, sizeof c->errmsg, "connect to %s%s failed: %s", p[0] ? "" : "@",
             p[0] ? p : p + 1, strerror(e));
@@ -125,10 +125,12 @@ static attempt *attempt_slot(fl__connector *c) {
   return NULL;
 }
 
-/* Every attempt is closed: give the extra slots back. */
+/* Every attempt is closed: give the extra slots and a Unix target back. */
 static void free_more(fl__connector *c) {
   free(c->more);
   c->more = NULL;
+  free(c->unix_target);
+  c->unix_target = NULL;
 }
 
 static void close_all(fl__connector *c) {
@@ -171,7 +173,8 @@ static int attempt_start(fl__connector *c) {
   size_t index = c->next++;
   const fl__sockaddr *addr = &c->addrs[index];
   int family = c->unix_len ? AF_UNIX : addr->sa.sa_family;
-  const struct sockaddr *sa = c->unix_len ? (const struct sockaddr *)&c->unix_addr : &addr->sa;
+  const struct sockaddr *sa =
+      c->unix_len ? (const struct sockaddr *)&c->unix_target->addr : &addr->sa;
   socklen_t salen = c->unix_len ? c->unix_len : fl__sockaddr_len(addr);
   int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -294,6 +297,7 @@ int fl__connect_start_opts(fl_loop *loop, fl__connector *c, const fl__sockaddr *
                            fl__connect_cb cb, void *data) {
   if (c) {
     c->unix_len = 0;
+    c->unix_target = NULL; /* a Unix target is freed when its connect ends */
     c->sopts = sopts;
   }
   return connect_start(loop, c, addrs, naddrs, attempt_delay_ms, cb, data);
@@ -339,21 +343,35 @@ int fl__connect_start_unix(fl_loop *loop, fl__connector *c, const char *path, in
   if (!c) return FL_EINVAL;
   c->unix_len = 0;
   c->sopts = sopts;
-  if (n == 0 || n + (abstract ? 1 : 0) >= sizeof c->unix_addr.sun_path) {
+  struct sockaddr_un *sun = NULL;
+  if (n == 0 || n + (abstract ? 1 : 0) >= sizeof sun->sun_path) {
     c->running = 0;
     c->fd = -1;
     c->err = FL_EINVAL;
     fl__msg(c->errmsg, sizeof c->errmsg, "bad Unix socket path");
     return FL_EINVAL;
   }
-  memset(&c->unix_addr, 0, sizeof c->unix_addr);
-  c->unix_addr.sun_family = AF_UNIX;
-  memcpy(c->unix_addr.sun_path + (abstract ? 1 : 0), path, n); /* abstract: a leading NUL */
+  struct fl__connect_unix *u = calloc(1, sizeof *u);
+  if (!u) {
+    c->running = 0;
+    c->fd = -1;
+    c->err = FL_ENOMEM;
+    fl__msg(c->errmsg, sizeof c->errmsg, "out of memory connecting to a Unix socket");
+    return FL_ENOMEM;
+  }
+  sun = &u->addr;
+  sun->sun_family = AF_UNIX;
+  memcpy(sun->sun_path + (abstract ? 1 : 0), path, n); /* abstract: a leading NUL */
   c->unix_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (abstract ? 1 : 0) +
                             (abstract ? 0 : 1));
-  memset(&c->unix_stub, 0, sizeof c->unix_stub);
-  c->unix_stub.sa.sa_family = AF_UNIX;
-  return connect_start(loop, c, &c->unix_stub, 1, 0, cb, data);
+  u->stub.sa.sa_family = AF_UNIX;
+  c->unix_target = u;
+  int err = connect_start(loop, c, &u->stub, 1, 0, cb, data);
+  if (err) {
+    free(u);
+    c->unix_target = NULL;
+  }
+  return err;
 }
 
 void fl__connect_cancel(fl__connector *c) {

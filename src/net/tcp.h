@@ -36,9 +36,13 @@ struct fl__connector {
   const fl__sock_opts *sopts; /* or NULL */
   fl_loop *loop;
   int hard_err;       /* a failure that ends the connect (a bind) */
-  socklen_t unix_len; /* > 0: connecting to unix_addr */
-  struct sockaddr_un unix_addr;
-  fl__sockaddr unix_stub; /* the one "address" of a Unix connect */
+  socklen_t unix_len; /* > 0: connecting to unix_target->addr */
+  /* A Unix connect's target, allocated by fl__connect_start_unix and freed
+   * when the connect ends (TCP connects, nearly all, carry a pointer only). */
+  struct fl__connect_unix {
+    struct sockaddr_un addr;
+    fl__sockaddr stub; /* the one "address" of a Unix connect */
+  } * unix_target;
   fl__connect_cb cb;
   void *data;
   const fl__sockaddr *addrs;
