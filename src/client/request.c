@@ -309,8 +309,7 @@ static void response_done(fl_request *req) {
   /* A Digest challenge: the same URL again, with credentials (digest.h). */
   int err = digest ? fl__auth_digest_next_hop(req) : fl__redirect_next_hop(req);
   if (err) {
-    if (!fl__request_has_msg(req))
-      fl__request_msg(req, "out of memory following a redirect");
+    if (!fl__request_has_msg(req)) fl__request_msg(req, "out of memory following a redirect");
     fl__request_finish(req, err, NULL);
     return;
   }
@@ -451,10 +450,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     }
     req->url_parsed = 1;
   }
-  if (req->ws_tp.fd >= 0 || req->ws_tp.ops) { /* an upgrade nobody took */
-    fl__transport_close(&req->ws_tp);
-    fl__buf_reset(&req->ws_rest);
-  }
+  if (req->upgrade) fl__request_upgrade_drop(req); /* an upgrade nobody took */
   req->client = c;
   req->cb = cb;
   req->cb_data = data;
