@@ -294,7 +294,7 @@ static void on_done(fl__exchange *ex) {
   req->info.wire_bytes_received = ex->wire_bytes;
   req->info.content_length = ex->content_length;
   if (fl__hooked(req->client))
-    fl__hook_request(req, req->ws && req->ws_tp.fd >= 0 ? FL_EV_UPGRADED : FL_EV_RESPONSE_END, 0,
+    fl__hook_request(req, req->ws && req->upgrade && req->upgrade->tp.fd >= 0 ? FL_EV_UPGRADED : FL_EV_RESPONSE_END, 0,
                      req->res.status);
   if (req->rate_paused) { /* the speed cap: the body came early, it ends on time */
     req->rate_done = 1;

@@ -463,10 +463,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     }
     req->url_parsed = 1;
   }
-  if (req->ws_tp.fd >= 0 || req->ws_tp.ops) { /* an upgrade nobody took */
-    fl__transport_close(&req->ws_tp);
-    fl__buf_reset(&req->ws_rest);
-  }
+  if (req->upgrade) fl__request_upgrade_drop(req); /* an upgrade nobody took */
   req->client = c;
   req->cb = cb;
   req->cb_data = data;

@@ -136,9 +136,8 @@ struct fl_request {
   /* WebSocket upgrade (client/ws_connect.c): a 101 hands the connection
    * over into ws_tp and ws_rest; the WebSocket takes them in its done
    * callback, and what is left there is closed at the next send or free. */
-  struct fl_ws *ws;    /* the WebSocket this request opens, or NULL */
-  fl__transport ws_tp; /* the connection after the 101 */
-  fl__buf ws_rest;     /* bytes read after the 101 */
+  struct fl_ws *ws;                /* the WebSocket this request opens, or NULL */
+  struct fl__req_upgrade *upgrade; /* allocated by the first fl_ws_connect, or NULL */
 
   /* across the hops of one send (redirects) */
   const char *hop_method; /* method of the current hop (GET after 303) */
@@ -172,13 +171,27 @@ struct fl_request {
  * - digests: the server's and the proxy's Digest challenges (auth.c), from
  *   the first challenge answered.
  * - speedcap: the receive speed cap's clock and timer (policy.c), from the
- *   first body byte of a capped request. */
+ *   first body byte of a capped request.
+ * - upgrade: where a WebSocket upgrade's connection lands, from the first
+ *   fl_ws_connect (FL_ENOMEM from it without memory). */
 #define FL__ERRMSG_CAP 256
 
 struct fl__req_digests {
   fl__digest www;   /* the server's challenge being answered (nonce NULL: none) */
   fl__digest proxy; /* the HTTP proxy's */
 };
+
+/* A WebSocket upgrade's catch (ws_connect.c): the connection after the
+ * 101 and the bytes read after it. */
+struct fl__req_upgrade {
+  fl__transport tp;
+  fl__buf rest;
+};
+/* req->upgrade, allocated on first use: NULL without memory. */
+struct fl__req_upgrade *fl__request_upgrade(fl_request *req);
+/* Close an upgraded connection nobody took, drop its bytes (harmless
+ * without one). */
+void fl__request_upgrade_drop(fl_request *req);
 
 /* Set the outcome's message (formatted as printf). */
 void fl__request_msg(fl_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
