@@ -5,7 +5,9 @@
  *        -> WAITING -> RECEIVING -> done: redirect (next hop, from route),
  *           retry (BACKOFF, then route), or COMPLETING -> callback -> IDLE
  *
- * One state setter (fl__request_set_state) arms the timer of each state.
+ * (send sets ROUTING until the attempt joins the pool.) One state setter
+ * (fl__request_set_state) arms the timer of each state; every change goes
+ * through it, and it is the call site of the state's hook events.
  *
  * Lifetimes
  * - fl_request is the user's (fl_request_new/free). While in flight the
@@ -41,7 +43,8 @@ typedef enum fl__req_state {
   FL__REQ_RECEIVING,  /* response bytes arriving */
   FL__REQ_COMPLETING, /* result decided, callback deferred */
   FL__REQ_THROTTLED,  /* waiting for a rate-limit token */
-  FL__REQ_BACKOFF     /* waiting to retry under the retry policy */
+  FL__REQ_BACKOFF,    /* waiting to retry under the retry policy */
+  FL__REQ_ROUTING     /* sent, its attempt not yet queued (route, rate limit) */
 } fl__req_state;
 
 /* Default headers a request may remove. */
@@ -216,6 +219,20 @@ void fl__request_exchange_done(fl_request *req);
 void fl__request_exchange_failed(fl_request *req, const fl__ex_failure *f);
 /* Drop the decoder and the file being saved (end of a response). */
 void fl__request_end_body(fl_request *req);
+
+/* hooks.c: the request's events (call only when req->client->hooks.on_event
+ * is set: the caller's test is the cost without hooks). */
+void fl__hook_request(fl_request *req, fl_event_kind kind, int err, int status);
+/* The state setter's events: REQUEST_START/END, POOL_WAIT_START/END. */
+void fl__hook_state(fl_request *req, fl__req_state old, fl__req_state st);
+/* A retry is decided (RETRY), before its attempt starts. */
+void fl__hook_retry(fl_request *req, int err, uint32_t delay_ms, int next_attempt);
+/* A redirect is followed to req->effective_url (REDIRECT). */
+void fl__hook_redirect(fl_request *req, int status);
+/* The pre-send hook on this attempt's head (ex.rh just built): 0, or an
+ * error for the attempt (req->errmsg set). */
+int fl__hook_pre_send(fl_request *req);
+static inline int fl__hooked(const fl_client *c) { return FL__UNLIKELY(c->hooks.on_event != NULL); }
 
 /* receive.c: the exchange's ops (the sink). */
 extern const fl__exchange_ops fl__request_exchange_ops;

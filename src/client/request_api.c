@@ -44,7 +44,10 @@ fl_request *fl_request_new(const char *method, const char *url) {
 
 void fl_request_free(fl_request *req) {
   if (!req) return;
-  if (in_flight(req)) fl__request_abandon(req);
+  if (in_flight(req)) {
+    fl__hooks_forbid(req->client, "fl_request_free"); /* aborts: its hooks are running */
+    fl__request_abandon(req);
+  }
   fl__transport_close(&req->ws_tp); /* an upgrade nobody took */
   fl__buf_dispose(&req->ws_rest);
   free(req->method);
