@@ -79,10 +79,12 @@ static int take_over(fl_ws *ws, fl_request *req, int err) {
   fl__ws_pmd pmd;
   int proto = -1;
   char why[200];
-  if (fl__ws_check_101(&res->headers, &ws->offer, &pmd, &proto, why, sizeof why)) {
-    fl__msg(ws->errmsg, sizeof ws->errmsg, "bad WebSocket handshake: %s", why);
+  int bad = fl__ws_check_101(&res->headers, &ws->offer, &pmd, &proto, why, sizeof why);
+  if (bad) {
+    fl__msg(ws->errmsg, sizeof ws->errmsg, "%s%s",
+            bad == FL_ENOMEM ? "" : "bad WebSocket handshake: ", why);
     fl__transport_close(&up->tp);
-    return FL_EWS_HANDSHAKE;
+    return bad == FL_ENOMEM ? FL_ENOMEM : FL_EWS_HANDSHAKE;
   }
   if (proto >= 0 && !(ws->protocol = strdup(ws->protos[proto]))) {
     fl__transport_close(&up->tp);
