@@ -76,9 +76,10 @@ static void on_step(fl__exchange *ex, fl__ex_step step) {
 /* Expect: 100-continue when the user asked for it, or for a body larger
  * than the client's threshold (or of unknown length), as curl does: curl
  * 7.88 sends none for a body of exactly 1 MiB. */
-static uint32_t expect_wait_ms(const fl_request *req) {
+static uint32_t expect_wait_ms(fl_request *req) {
   const fl_client_options *o = &req->client->opts;
   if (req->hop_drop_body || (!req->upload_cb && !req->has_body)) return 0;
+  if (req->send_rate) fl__sendcap_begin(req); /* a body: paced from its first byte */
   uint32_t ms = o->expect_100_timeout_ms ? o->expect_100_timeout_ms : 1000;
   const char *e = fl__headers_get(&req->headers, "Expect");
   if (e) return fl__strcaseeq(e, "100-continue") ? ms : 0;
@@ -199,7 +200,7 @@ static int on_head(fl__exchange *ex) {
                            ? fl__headers_get(&req->res.headers, "Content-Encoding")
                            : NULL;
   uint64_t limit = filesize_limit(req);
-  if (coding && req->client->opts.decompress) {
+  if (coding && req->client->opts.decompress && !ex->raw) { /* raw: as it came */
     char why[160];
     int err = fl__decoder_init(&req->decoder, coding, limit, why, sizeof why);
     if (err) return sink_fail(req, err, "%s", why);
@@ -285,6 +286,7 @@ static int on_body(fl__exchange *ex, const char *at, size_t n) {
 
 static long on_upload(fl__exchange *ex, char *buf, size_t cap) {
   fl_request *req = req_of(ex);
+  if (req->send_rate) return fl__sendcap_upload(req, buf, cap);
   return req->upload_cb(req, buf, cap, req->upload_data);
 }
 

@@ -211,7 +211,7 @@ void fl__request_end_body(fl_request *req) {
 void fl__request_detach_attempt(fl_request *req) {
   fl_client *c = req->client;
   fl__timer_stop(&req->phase_timer);
-  if (req->recv_rate) fl__speedcap_stop(req); /* no cap, nothing to stop */
+  if (req->recv_rate | req->send_rate) fl__speedcap_stop(req); /* no cap, nothing to stop */
   fl__ratelimit_cancel(&req->throttle);
   fl__pool_leave(&c->pool, &req->waiter);
   if (req->ex.carrier) fl__conn_drop(req->ex.carrier, &req->ex);

@@ -61,6 +61,7 @@ struct fl_request {
   fl__url url;
   int url_parsed; /* url matches url_text */
   int path_as_is; /* fl_request_set_path_as_is: dot segments kept */
+  char *target;   /* fl_request_set_request_target, or NULL: the URL's */
   fl__headers headers;
   unsigned removed_defaults;
   fl__buf body;
@@ -91,6 +92,7 @@ struct fl_request {
   int http_version; /* FL_HTTP_VERSION_*, or -1: the client's */
   /* policy.c: curl's per-transfer policies (fl_request_set_max_recv_speed ...) */
   uint64_t recv_rate;       /* body bytes per second, 0 = no cap */
+  uint64_t send_rate;       /* request body bytes per second, 0 = no cap */
   int timecond;             /* fl_timecond */
   int64_t timecond_time;    /* unix seconds */
   unsigned post_redirs;     /* FL_REDIR_POST_* */
@@ -307,6 +309,13 @@ void fl__speedcap_account(fl_request *req, size_t n);
 void fl__speedcap_stop(fl_request *req);
 /* Free the cap's state (the request is freed). */
 void fl__speedcap_free(fl_request *req);
+/* A hop with a body starts and send_rate is set: the body is paced
+ * (fl__sendcap_upload gives it out); without memory for the cap's state
+ * it goes uncapped. */
+void fl__sendcap_begin(fl_request *req);
+/* ops->upload for a paced body: up to cap bytes, or FL__EX_UPLOAD_LATER
+ * with the cap's timer set for when more is due. */
+long fl__sendcap_upload(fl_request *req, char *buf, size_t cap);
 /* A final response misses the time condition (its Last-Modified). */
 int fl__timecond_unmet(const fl_request *req);
 /* May a redirect lead to this scheme? */

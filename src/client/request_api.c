@@ -62,7 +62,22 @@ void fl_request_free(fl_request *req) {
   fl__request_mem_free(req);
   free(req->save_path);
   free(req->unix_path);
+  free(req->target);
   free(req);
+}
+
+int fl_request_set_request_target(fl_request *req, const char *target) {
+  if (!req || in_flight(req)) return FL_EINVAL;
+  /* one token of the request line: no space, no control byte */
+  for (const char *p = target; p && *p; p++)
+    if ((unsigned char)*p <= 0x20 || *p == 0x7f) return FL_EINVAL;
+  if (target && !*target) return FL_EINVAL;
+  char *copy = target ? dup_str(target) : NULL;
+  if (target && !copy) return FL_ENOMEM;
+  free(req->target);
+  req->target = copy;
+  req->head_reusable = 0;
+  return 0;
 }
 
 int fl_request_set_unix_socket(fl_request *req, const char *path, int abstract) {
@@ -184,6 +199,10 @@ void fl_request_set_path_as_is(fl_request *req, int on) {
 
 void fl_request_ignore_content_length(fl_request *req, int on) {
   if (req) req->ex.ignore_content_length = !!on;
+}
+
+void fl_request_set_raw(fl_request *req, int on) {
+  if (req) req->ex.raw = !!on;
 }
 
 void fl_request_keep_headers(fl_request *req, int keep) {
