@@ -114,7 +114,8 @@ FL_EXPORT const char *fl_version_details(void);
   X(WS_PROTOCOL, -1019, 56, "WebSocket protocol error by the server (closed with 1002 or 1007)")   \
   X(WS_TOO_BIG, -1020, 63, "WebSocket message over the size limit (closed with 1009)")             \
   X(WS_ABNORMAL, -1021, 56, "WebSocket closed abnormally (1006: no close frame)")                  \
-  X(WS_CLOSED, -1022, 55, "the WebSocket is closing or closed")
+  X(WS_CLOSED, -1022, 55, "the WebSocket is closing or closed")                                    \
+  X(WS_UTF8, -1023, 43, "WebSocket text to send is not valid UTF-8 (nothing was sent)")
 
 typedef enum fl_err {
   FL_OK = 0,
@@ -853,7 +854,9 @@ FL_EXPORT int fl_get(const char *url, fl_request **out);
  * level of aiohttp's ws_connect: the upgrade is an ordinary request on a
  * client (same DNS, TLS verification, proxy tunnel, cookies, auth, headers,
  * redirects before the 101, timeouts), and at the 101 its connection leaves
- * the pool for good and becomes the WebSocket's.
+ * the pool for good and becomes the WebSocket's. Through an HTTP proxy
+ * both ws:// and wss:// go through a CONNECT tunnel (a proxy does not relay
+ * an upgrade sent to it in absolute form).
  *
  *   fl_ws *ws = fl_ws_new(NULL);                 // default options
  *   fl_request *req = fl_request_new("GET", "wss://example.org/chat");
@@ -968,15 +971,22 @@ FL_EXPORT void fl_ws_on_drain(fl_ws *ws, fl_ws_event_cb cb, void *data);
 /* Pull mode (no message callback): a message or the end is ready. */
 FL_EXPORT void fl_ws_on_readable(fl_ws *ws, fl_ws_event_cb cb, void *data);
 
-/* Send a whole message (type FL_WS_TEXT or FL_WS_BINARY; text is sent as
- * given). Copied (and masked) at once. 0: queued or sent; 1: queued, and the
- * queue is now above the high-water mark (wait for drain_cb before sending
- * more); FL_EWS_CLOSED after fl_ws_close or the end; FL_EINVAL before open,
- * for a bad type, or while a fragmented send is open; FL_ENOMEM. */
+/* Send a whole message (type FL_WS_TEXT or FL_WS_BINARY). Copied (and
+ * masked) at once. Text must be valid UTF-8 (RFC 6455 5.6: a server fails
+ * the connection with 1007 otherwise): FL_EWS_UTF8 and nothing sent if it
+ * is not. 0: queued or sent; 1: queued, and the queue is now above the
+ * high-water mark (wait for drain_cb before sending more); FL_EWS_CLOSED
+ * after fl_ws_close or the end; FL_EINVAL before open, for a bad type, or
+ * while a fragmented send is open; FL_ENOMEM; the error ending the
+ * WebSocket if writing failed (close_cb follows). */
 FL_EXPORT int fl_ws_send(fl_ws *ws, int type, const void *data, size_t len);
 /* A message sent in pieces: type on the first piece (ignored after), last
  * = 1 on the final one. Control frames may go between pieces. Returns as
- * fl_ws_send. */
+ * fl_ws_send. A text message's UTF-8 is checked across its pieces: a piece
+ * may end inside a character that the next one completes, but a piece with
+ * a byte that no continuation can make valid, or a last piece that ends
+ * inside a character, gives FL_EWS_UTF8 and is not sent (the message stays
+ * open: send a valid piece, or end it with a valid last one). */
 FL_EXPORT int fl_ws_send_fragment(fl_ws *ws, int type, const void *data, size_t len, int last);
 /* A ping (payload <= 125 bytes; FL_EINVAL otherwise). Pongs to the
  * server's pings are sent automatically. */

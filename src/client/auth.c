@@ -67,11 +67,12 @@ static int probe_wanted(const fl_request *req) {
   if (!req->has_body && !req->upload_cb) return 0;
   const char *user, *pass;
   server_creds(req, &user, &pass);
-  if (req->auth_digest && !req->stripped_auth && !req->www_digest.nonce && !req->digest_answered &&
+  const struct fl__req_digests *dg = req->digests;
+  if (req->auth_digest && !req->stripped_auth && !(dg && dg->www.nonce) && !req->digest_answered &&
       fl__digest_creds_ok(user, pass) && !fl__headers_has(&req->headers, "Authorization"))
     return 1;
   const fl__proxy *px = digest_proxy(req);
-  return px && !req->proxy_digest.nonce && !req->proxy_digest_answered &&
+  return px && !(dg && dg->proxy.nonce) && !req->proxy_digest_answered &&
          !fl__headers_has(&req->headers, "Proxy-Authorization");
 }
 
@@ -90,8 +91,10 @@ void fl__auth_probe_begin(fl_request *req) {
 
 int fl__auth_digest_next_hop(fl_request *req) {
   int proxy = req->res.status == 407;
-  int err = proxy ? fl__digest_parse(&req->proxy_digest, &req->res.headers, "Proxy-Authenticate")
-                  : fl__digest_parse(&req->www_digest, &req->res.headers, "WWW-Authenticate");
+  struct fl__req_digests *dg = fl__request_digests(req);
+  int err = !dg     ? FL_ENOMEM
+            : proxy ? fl__digest_parse(&dg->proxy, &req->res.headers, "Proxy-Authenticate")
+                    : fl__digest_parse(&dg->www, &req->res.headers, "WWW-Authenticate");
   if (err && err != FL_ENOMEM && !proxy && req->auth_any && offers_basic(req)) {
     req->auth_digest = 0; /* --anyauth: Basic it is, on the next hop (head.c) */
     req->digest_answered = 1;
@@ -99,8 +102,7 @@ int fl__auth_digest_next_hop(fl_request *req) {
     return 0;
   }
   if (err) {
-    fl__msg(req->errmsg, sizeof req->errmsg, "%s",
-            err == FL_ENOMEM ? "out of memory" : "no usable Digest challenge");
+    fl__request_msg(req, "%s", err == FL_ENOMEM ? "out of memory" : "no usable Digest challenge");
     return err;
   }
   if (proxy)
@@ -118,8 +120,9 @@ void fl__auth_new_url(fl_request *req) {
 void fl__auth_reset(fl_request *req) {
   req->auth_probe = 0;
   if (req->auth_any) req->auth_digest = 1; /* a new send asks again */
-  if (req->www_digest.nonce || req->www_digest.realm) fl__digest_dispose(&req->www_digest);
-  if (req->proxy_digest.nonce || req->proxy_digest.realm) fl__digest_dispose(&req->proxy_digest);
+  struct fl__req_digests *dg = req->digests;
+  if (dg && (dg->www.nonce || dg->www.realm)) fl__digest_dispose(&dg->www);
+  if (dg && (dg->proxy.nonce || dg->proxy.realm)) fl__digest_dispose(&dg->proxy);
   fl__auth_new_url(req);
 }
 
@@ -147,9 +150,11 @@ static int add_digest(fl__digest *d, fl__headers *h, const char *name, const cha
 
 int fl__auth_put_digest_headers(fl_request *req, fl__headers *h) {
   const fl__proxy *px = digest_proxy(req);
-  int www = req->www_digest.nonce && req->auth_digest && !req->stripped_auth &&
+  struct fl__req_digests *dg = req->digests;
+  if (!dg) return 0;
+  int www = dg->www.nonce && req->auth_digest && !req->stripped_auth &&
             !fl__headers_has(&req->headers, "Authorization");
-  int prx = px && req->proxy_digest.nonce && !fl__headers_has(&req->headers, "Proxy-Authorization");
+  int prx = px && dg->proxy.nonce && !fl__headers_has(&req->headers, "Proxy-Authorization");
   if (!www && !prx) return 0;
   fl__buf uri;
   fl__buf_init(&uri);
@@ -157,15 +162,14 @@ int fl__auth_put_digest_headers(fl_request *req, fl__headers *h) {
   if (prx) {
     err = digest_uri(req, 1, &uri);
     if (!err)
-      err = add_digest(&req->proxy_digest, h, "Proxy-Authorization", fl__proxy_user(px),
+      err = add_digest(&dg->proxy, h, "Proxy-Authorization", fl__proxy_user(px),
                        fl__proxy_password(px), req->hop_method, uri.data);
   }
   const char *user, *pass;
   server_creds(req, &user, &pass);
   if (!err && www && fl__digest_creds_ok(user, pass)) {
     err = digest_uri(req, 0, &uri);
-    if (!err)
-      err = add_digest(&req->www_digest, h, "Authorization", user, pass, req->hop_method, uri.data);
+    if (!err) err = add_digest(&dg->www, h, "Authorization", user, pass, req->hop_method, uri.data);
   }
   fl__buf_dispose(&uri);
   return err;

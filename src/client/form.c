@@ -202,7 +202,7 @@ int fl_request_set_multipart(fl_request *req, fl_form *f) {
     if (p->path) {
       struct stat st;
       if (stat(p->path, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fl__msg(req->errmsg, sizeof req->errmsg, "cannot read form file %s", p->path);
+        fl__request_msg(req, "cannot read form file %s", p->path);
         return FL_EREAD;
       }
       p->file_size = (uint64_t)st.st_size;

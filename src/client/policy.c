@@ -5,6 +5,7 @@
  * flow is auth.c's). The setters are here; the request path calls the
  * fl__ hooks below. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -25,8 +26,18 @@ static void apply_pause(fl_request *req) {
   if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier, &req->ex);
 }
 
-void fl__speedcap_timer_cb(fl__timer *t) {
-  fl_request *req = fl__container_of(t, fl_request, rate_timer);
+/* The cap's state: its clock, counted from the first body byte of the hop
+ * (t0_us 0: none yet), and the timer that ends a pause. */
+struct fl__speedcap {
+  fl_request *req;
+  fl_loop *loop; /* the timer is set up for it */
+  uint64_t t0_us;
+  uint64_t bytes; /* body bytes since t0 */
+  fl__timer timer;
+};
+
+static void speedcap_timer_cb(fl__timer *t) {
+  fl_request *req = fl__container_of(t, struct fl__speedcap, timer)->req;
   fl_client *c = req->client;
   if (!c) return;
   fl__guard_enter(&c->guard);
@@ -45,29 +56,49 @@ void fl__speedcap_timer_cb(fl__timer *t) {
  * a millisecond or more, the socket is left unread until then. The next
  * read then brings what the server sent meanwhile, so the average holds
  * to the rate over the body; a body that ends early completes when its
- * last bytes were due (receive.c holds the completion for the timer). */
+ * last bytes were due (receive.c holds the completion for the timer).
+ * The state is allocated by the first body byte; without memory for it
+ * (or for the timer) the transfer runs uncapped, as it would have. */
 void fl__speedcap_account(fl_request *req, size_t n) {
   if (!req->recv_rate) return;
+  struct fl__speedcap *s = req->speedcap;
+  if (!s) {
+    if (!(s = calloc(1, sizeof *s))) return;
+    s->req = req;
+    req->speedcap = s;
+  }
+  if (s->loop != req->client->loop) { /* first use, or another client's loop: stopped */
+    s->loop = req->client->loop;
+    fl__timer_init(s->loop, &s->timer, speedcap_timer_cb);
+  }
   uint64_t now = fl__now_us();
-  if (!req->rate_t0_us) req->rate_t0_us = now;
-  req->rate_bytes += n;
-  double due_us = (double)req->rate_bytes * 1e6 / (double)req->recv_rate;
-  double early_us = due_us - (double)(now - req->rate_t0_us);
+  if (!s->t0_us) s->t0_us = now;
+  s->bytes += n;
+  double due_us = (double)s->bytes * 1e6 / (double)req->recv_rate;
+  double early_us = due_us - (double)(now - s->t0_us);
   if (early_us < 1000 || req->rate_paused) return;
   uint64_t ms = (uint64_t)(early_us / 1000.0);
-  if (fl__timer_start(&req->rate_timer, ms)) return; /* no memory: run uncapped */
+  if (fl__timer_start(&s->timer, ms)) return; /* no memory: run uncapped */
   req->rate_paused = 1;
   apply_pause(req);
 }
 
 void fl__speedcap_stop(fl_request *req) {
-  req->rate_t0_us = 0;
-  req->rate_bytes = 0;
+  struct fl__speedcap *s = req->speedcap;
+  if (s) s->t0_us = s->bytes = 0;
   req->rate_done = 0;
   if (!req->rate_paused) return;
-  fl__timer_stop(&req->rate_timer);
+  fl__timer_stop(&s->timer); /* paused: s exists */
   req->rate_paused = 0;
   req->ex.paused = req->paused;
+}
+
+void fl__speedcap_free(fl_request *req) {
+  struct fl__speedcap *s = req->speedcap;
+  if (!s) return;
+  if (s->loop) fl__timer_stop(&s->timer);
+  free(s);
+  req->speedcap = NULL;
 }
 
 /* ------------------------------------------------------- time condition */

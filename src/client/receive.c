@@ -20,7 +20,7 @@ static int sink_fail(fl_request *req, int err, const char *fmt, ...)
 static int sink_fail(fl_request *req, int err, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(req->errmsg, sizeof req->errmsg, fmt, ap);
+  fl__request_msgv(req, fmt, ap);
   va_end(ap);
   return err;
 }
@@ -105,7 +105,7 @@ static int on_start(fl__exchange *ex) {
    * called since (they clear head_reusable). */
   int jar_empty = fl__request_jar_empty(req);
   int plain_hop = req->info.redirects == 0 && !req->stripped_auth && !req->hop_drop_body &&
-                  !ex->expect_ms && !req->www_digest.nonce && !req->proxy_digest.nonce;
+                  !ex->expect_ms && !fl__request_has_digest(req);
   if (!(req->head_reusable && plain_hop && jar_empty)) {
     if (fl__request_build_head(req)) {
       req->head_reusable = 0;
@@ -232,7 +232,7 @@ static int deliver(void *data, const char *at, size_t n) {
 /* Errors from the decoder, or from deliver through it: deliver wrote its
  * own message; the decoder's need one. */
 static int body_error(fl_request *req, int err) {
-  if (err == FL_ECANCELED || req->errmsg[0]) return err; /* cancelled: req may be gone */
+  if (err == FL_ECANCELED || fl__request_has_msg(req)) return err; /* cancelled: req may be gone */
   if (err == FL_EBAD_ENCODING)
     return sink_fail(req, err, "%s",
                      req->decoder ? fl__decoder_errmsg(req->decoder) : "bad content encoding");
@@ -251,12 +251,12 @@ static int on_body(fl__exchange *ex, const char *at, size_t n) {
   if (!at) { /* end of the body */
     if (!req->decoder) return 0;
     const fl__conn *conn = ex->carrier;
-    req->errmsg[0] = '\0';
+    fl__request_msg_clear(req);
     int err = fl__decoder_finish(req->decoder, deliver, req);
     if (!still_carried(conn, ex)) return FL_ECANCELED;
     return err ? body_error(req, err) : 0;
   }
-  req->errmsg[0] = '\0';
+  fl__request_msg_clear(req);
   /* as it arrives: a transfer that fails later (a timeout) still tells */
   req->info.bytes_received_raw = ex->body_bytes;
   fl__speedcap_account(req, n);

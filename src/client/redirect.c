@@ -34,7 +34,7 @@ int fl__redirect_next_hop(fl_request *req) {
   int max;
   follow_enabled(req, &max);
   if (max >= 0 && req->info.redirects >= max) {
-    fl__msg(req->errmsg, sizeof req->errmsg, "maximum (%d) redirects followed", max);
+    fl__request_msg(req, "maximum (%d) redirects followed", max);
     return FL_ETOO_MANY_REDIRECTS;
   }
   const char *loc = fl__headers_get(&req->res.headers, "Location");
@@ -53,20 +53,20 @@ int fl__redirect_next_hop(fl_request *req) {
   memset(&nu, 0, sizeof nu);
   if (!err) err = fl__url_parse(&nu, next);
   if (err) {
-    fl__msg(req->errmsg, sizeof req->errmsg, "redirect to a malformed Location: %s", trimmed);
+    fl__request_msg(req, "redirect to a malformed Location: %s", trimmed);
     free(trimmed);
     free(next);
     return err == FL_ENOMEM ? err : FL_EURL_MALFORMAT;
   }
   free(trimmed);
   if (!fl__scheme_supported(nu.scheme)) {
-    fl__msg(req->errmsg, sizeof req->errmsg, "redirect to unsupported protocol \"%s\"", nu.scheme);
+    fl__request_msg(req, "redirect to unsupported protocol \"%s\"", nu.scheme);
     fl__url_free(&nu);
     free(next);
     return FL_EUNSUPPORTED_PROTOCOL;
   }
   if (!fl__redirect_scheme_allowed(req, nu.scheme)) {
-    fl__msg(req->errmsg, sizeof req->errmsg, "redirect to protocol \"%s\", which is not allowed",
+    fl__request_msg(req, "redirect to protocol \"%s\", which is not allowed",
             nu.scheme);
     fl__url_free(&nu);
     free(next);
@@ -85,8 +85,7 @@ int fl__redirect_next_hop(fl_request *req) {
   } else if (req->upload_cb && !req->upload_rewind && !req->hop_drop_body) {
     fl__url_free(&nu);
     free(next);
-    fl__msg(req->errmsg, sizeof req->errmsg,
-            "%d redirect keeps the method and body, and a streamed body cannot be sent again",
+    fl__request_msg(req, "%d redirect keeps the method and body, and a streamed body cannot be sent again",
             status);
     return FL_ESEND_REWIND;
   }

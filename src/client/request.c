@@ -152,7 +152,8 @@ void fl__request_attempt(fl_request *req) {
                           .unix_abstract =
                               req->unix_path ? req->unix_abstract : c->opts.unix_socket_abstract,
                           .rules = c->connect_to,
-                          .nrules = c->nconnect_to};
+                          .nrules = c->nconnect_to,
+                          .tunnel = req->ws != NULL};
     if (fl__route_build(&req->route, &req->url, &c->proxies, c->tls, fl__request_http_version(req),
                         &t)) {
       req->route_valid = 0;
@@ -269,7 +270,7 @@ static void finish_v(fl_request *req, int err, const char *fmt, va_list ap) {
   }
   request_detach(req);
   req->err = err;
-  if (fmt) vsnprintf(req->errmsg, sizeof req->errmsg, fmt, ap);
+  if (fmt) fl__request_msgv(req, fmt, ap);
   req->state = FL__REQ_COMPLETING;
   fl__defer_schedule(req->client->loop, &req->complete_defer);
 }
@@ -309,8 +310,8 @@ static void response_done(fl_request *req) {
   /* A Digest challenge: the same URL again, with credentials (digest.h). */
   int err = digest ? fl__auth_digest_next_hop(req) : fl__redirect_next_hop(req);
   if (err) {
-    if (!req->errmsg[0])
-      fl__msg(req->errmsg, sizeof req->errmsg, "out of memory following a redirect");
+    if (!fl__request_has_msg(req))
+      fl__request_msg(req, "out of memory following a redirect");
     fl__request_finish(req, err, NULL);
     return;
   }
@@ -400,7 +401,7 @@ void fl__request_cancel_for_free(fl_request *req) {
   if (req->state != FL__REQ_COMPLETING) {
     request_detach(req);
     req->err = FL_ECANCELED;
-    fl__msg(req->errmsg, sizeof req->errmsg, "client freed while the request was in flight");
+    fl__request_msg(req, "client freed while the request was in flight");
     req->state = FL__REQ_COMPLETING;
   }
   fl__defer_cancel(&req->complete_defer);
@@ -428,7 +429,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   if (req->state != FL__REQ_IDLE || c->free_requested) return FL_EINVAL;
   if (c->drain.on) {
     req->err = FL_EDRAINING;
-    fl__msg(req->errmsg, sizeof req->errmsg, "client is draining: new requests are refused");
+    fl__request_msg(req, "client is draining: new requests are refused");
     return FL_EDRAINING;
   }
   if (!req->url_parsed) {
@@ -439,14 +440,14 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     if (err) {
       req->err = err;
       if (err == FL_ENOMEM)
-        fl__msg(req->errmsg, sizeof req->errmsg, "out of memory parsing the URL");
+        fl__request_msg(req, "out of memory parsing the URL");
       else
-        fl__msg(req->errmsg, sizeof req->errmsg, "malformed URL: %s", req->url_text);
+        fl__request_msg(req, "malformed URL: %s", req->url_text);
       return err;
     }
     if (!fl__scheme_supported(req->url.scheme)) { /* checked once per URL */
       req->err = FL_EUNSUPPORTED_PROTOCOL;
-      fl__msg(req->errmsg, sizeof req->errmsg, "protocol \"%s\" not supported", req->url.scheme);
+      fl__request_msg(req, "protocol \"%s\" not supported", req->url.scheme);
       return FL_EUNSUPPORTED_PROTOCOL;
     }
     req->url_parsed = 1;
@@ -459,7 +460,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   req->cb = cb;
   req->cb_data = data;
   req->err = 0;
-  req->errmsg[0] = '\0';
+  fl__request_msg_clear(req);
   /* The setters are refused in flight: the policies are settled for it. */
   req->timeouts_now = req->has_timeouts ? &req->timeouts : &c->opts.timeouts;
   req->retry_on = (req->has_retry ? req->retry.max_retries : c->opts.retry.max_retries) != 0;
@@ -489,7 +490,6 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     req->timers_loop = c->loop;
     fl__timer_init(c->loop, &req->phase_timer, phase_timer_cb);
     fl__timer_init(c->loop, &req->total_timer, total_timer_cb);
-    fl__timer_init(c->loop, &req->rate_timer, fl__speedcap_timer_cb);
     fl__defer_init(&req->complete_defer, complete_defer_cb);
   }
   fl__queue_insert_tail(&c->inflight, &req->inflight_node);

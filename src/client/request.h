@@ -17,6 +17,8 @@
 #ifndef FL_REQUEST_H
 #define FL_REQUEST_H
 
+#include <stdarg.h>
+
 #include "base/buf.h"
 #include "base/headers.h"
 #include "base/url.h"
@@ -96,9 +98,9 @@ struct fl_request {
   /* in flight */
   fl__req_state state;
   fl_client *client;
-  fl__queue inflight_node;   /* client->inflight */
-  fl__route route;           /* this hop's origin and endpoint */
-  char *unix_path;           /* fl_request_set_unix_socket, or NULL: the client's */
+  fl__queue inflight_node; /* client->inflight */
+  fl__route route;         /* this hop's origin and endpoint */
+  char *unix_path;         /* fl_request_set_unix_socket, or NULL: the client's */
   int unix_abstract;
   uint64_t route_client;     /* the route was built for this client (its id) and */
   int route_valid;           /* the current URL: resends reuse it */
@@ -120,13 +122,11 @@ struct fl_request {
   uint64_t phase_deadline; /* loop ms; lazy re-arm for read idle */
   uint32_t read_ms;
   fl__defer complete_defer;
-  int want_fresh_conn; /* retry: never take an idle connection */
-  int paused;          /* by the user (fl_request_pause) */
-  int rate_paused;     /* by the speed cap, until rate_timer fires */
-  int rate_done;       /* ... and the response is complete: it completes then */
-  uint64_t rate_t0_us; /* the cap's clock: first body byte of this hop, 0 = none yet */
-  uint64_t rate_bytes; /* body bytes since */
-  fl__timer rate_timer;
+  int want_fresh_conn;           /* retry: never take an idle connection */
+  int paused;                    /* by the user (fl_request_pause) */
+  int rate_paused;               /* by the speed cap, until its timer fires */
+  int rate_done;                 /* ... and the response is complete: it completes then */
+  struct fl__speedcap *speedcap; /* the cap's clock and timer (policy.c), or NULL */
   uint64_t start_us;
   uint64_t body_limit; /* effective buffered-body cap */
 
@@ -146,19 +146,56 @@ struct fl_request {
   int discarding; /* body of a redirect we follow: counted, dropped */
   uint64_t discarded;
   struct fl__decoder *decoder;
-  fl__digest www_digest;     /* the server's Digest challenge being answered (nonce NULL: none) */
-  fl__digest proxy_digest;   /* the HTTP proxy's */
-  int digest_answered;       /* this URL's 401 was answered already: another is final */
-  int proxy_digest_answered; /* the same for the proxy's 407 */
-  int auth_probe;            /* this hop's body was left out until a challenge comes
+  struct fl__req_digests *digests; /* the Digest challenges being answered, or NULL */
+  int digest_answered;             /* this URL's 401 was answered already: another is final */
+  int proxy_digest_answered;       /* the same for the proxy's 407 */
+  int auth_probe;                  /* this hop's body was left out until a challenge comes
                                 (hop_drop_body set for it alone) */
 
   /* outcome */
   int err;
-  char errmsg[256];
+  char *errmsg;    /* FL__ERRMSG_CAP bytes, or NULL: no message yet (request_mem.c) */
+  int errmsg_lost; /* a message could not be kept (no memory for the buffer) */
   fl_info info;
   fl_response res;
 };
+
+/* The parts of a request most never use, out of line and allocated on
+ * first use (request_mem.c), so that a request a benchmark or a server
+ * sends over and over stays small; each is freed with the request.
+ * - errmsg: the outcome's message, FL__ERRMSG_CAP bytes from the first
+ *   message on (a request that never fails has none). When that allocation
+ *   fails the message is lost and fl_request_errmsg says fl_strerror(err).
+ * - digests: the server's and the proxy's Digest challenges (auth.c), from
+ *   the first challenge answered.
+ * - speedcap: the receive speed cap's clock and timer (policy.c), from the
+ *   first body byte of a capped request. */
+#define FL__ERRMSG_CAP 256
+
+struct fl__req_digests {
+  fl__digest www;   /* the server's challenge being answered (nonce NULL: none) */
+  fl__digest proxy; /* the HTTP proxy's */
+};
+
+/* Set the outcome's message (formatted as printf). */
+void fl__request_msg(fl_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fl__request_msgv(fl_request *req, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static inline void fl__request_msg_clear(fl_request *req) {
+  if (req->errmsg) req->errmsg[0] = '\0';
+  req->errmsg_lost = 0;
+}
+static inline int fl__request_has_msg(const fl_request *req) {
+  return (req->errmsg && req->errmsg[0]) || req->errmsg_lost;
+}
+/* The Digest challenges, allocated on first use: NULL without memory. */
+struct fl__req_digests *fl__request_digests(fl_request *req);
+/* A challenge is being answered (the head carries credentials). */
+static inline int fl__request_has_digest(const fl_request *req) {
+  return req->digests && (req->digests->www.nonce || req->digests->proxy.nonce);
+}
+/* Free what request_mem.c allocated (fl_request_free). */
+void fl__request_mem_free(fl_request *req);
 
 /* request.c: the state machine */
 void fl__request_set_state(fl_request *req, fl__req_state st);
@@ -224,7 +261,8 @@ int64_t fl__retry_delay_ms(fl_request *req, int err);
 void fl__speedcap_account(fl_request *req, size_t n);
 /* The attempt ends: stop the cap's timer, undo its pause. */
 void fl__speedcap_stop(fl_request *req);
-void fl__speedcap_timer_cb(fl__timer *t);
+/* Free the cap's state (the request is freed). */
+void fl__speedcap_free(fl_request *req);
 /* A final response misses the time condition (its Last-Modified). */
 int fl__timecond_unmet(const fl_request *req);
 /* May a redirect lead to this scheme? */

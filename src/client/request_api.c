@@ -60,6 +60,7 @@ void fl_request_free(fl_request *req) {
   free(req->auth_user);
   free(req->auth_pass);
   fl__auth_reset(req);
+  fl__request_mem_free(req);
   free(req->save_path);
   free(req->unix_path);
   free(req);
@@ -214,7 +215,12 @@ int fl_request_set_http_version(fl_request *req, int version) {
 }
 
 int fl_request_error(const fl_request *req) { return req ? req->err : FL_EINVAL; }
-const char *fl_request_errmsg(const fl_request *req) { return req ? req->errmsg : ""; }
+/* A message lost for want of memory says what the code says. */
+const char *fl_request_errmsg(const fl_request *req) {
+  if (!req) return "";
+  if (req->errmsg_lost) return fl_strerror(req->err);
+  return req->errmsg ? req->errmsg : "";
+}
 const char *fl_request_url(const fl_request *req) { return req ? req->url_text : NULL; }
 const char *fl_request_method(const fl_request *req) { return req ? req->method : NULL; }
 const fl_info *fl_request_info(const fl_request *req) { return req ? &req->info : NULL; }

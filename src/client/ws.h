@@ -85,6 +85,9 @@ struct fl_ws {
   void *close_data;
   fl_ws_event_cb drain_cb, readable_cb;
   void *drain_data, *readable_data;
+  /* the text message we send in pieces (ws_api.c): its UTF-8 so far */
+  fl__utf8 tx_utf8;
+  int tx_text;
   /* re-entry */
   int depth, freed;
   char *protocol;

@@ -38,10 +38,21 @@ static int after_queue(fl_ws *ws) {
 int fl_ws_send_fragment(fl_ws *ws, int type, const void *data, size_t len, int last) {
   int e = sendable(ws);
   if (e) return e;
-  if (!ws->tx.in_message && type != FL_WS_TEXT && type != FL_WS_BINARY) return FL_EINVAL;
+  int first = !ws->tx.in_message;
+  if (first && type != FL_WS_TEXT && type != FL_WS_BINARY) return FL_EINVAL;
   if (!data && len) return FL_EINVAL;
-  e = fl__ws_frame_out(ws, ws->tx.in_message ? FL__WS_CONT : type, last, data ? data : "", len);
+  /* Text: check the piece against the message so far before anything is
+   * queued; the state moves on only once the frame is. */
+  fl__utf8 u = ws->tx_utf8;
+  int text = first ? type == FL_WS_TEXT : ws->tx_text;
+  if (text) {
+    if (first) fl__utf8_init(&u);
+    if (fl__utf8_feed(&u, data, len) != 0 || (last && !fl__utf8_complete(&u))) return FL_EWS_UTF8;
+  }
+  e = fl__ws_frame_out(ws, first ? type : FL__WS_CONT, last, data ? data : "", len);
   if (e) return e;
+  ws->tx_utf8 = u;
+  ws->tx_text = text;
   return after_queue(ws);
 }
 

@@ -30,10 +30,12 @@ static int stop(fl__h1 *h, int err, const char *fmt, ...)
 static int stop(fl__h1 *h, int err, const char *fmt, ...) {
   h->err = err;
   h->owner_err = 0;
+  static _Thread_local char msg[200];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(h->errmsg, sizeof h->errmsg, fmt, ap);
+  if (vsnprintf(msg, sizeof msg, fmt, ap) < 0) msg[0] = '\0';
   va_end(ap);
+  h->errmsg = msg;
   return HPE_USER;
 }
 
@@ -302,6 +304,7 @@ void fl__h1_init(fl__h1 *h, uint32_t max_header_bytes, uint32_t max_header_count
   h->max_line_bytes = max_line_bytes;
   h->head_cap = max_header_bytes ? max_header_bytes : UINT32_MAX;
   h->line_cap = max_line_bytes ? max_line_bytes : UINT32_MAX;
+  h->errmsg = "";
 }
 
 void fl__h1_begin(fl__h1 *h, fl__exchange *ex) {

@@ -41,9 +41,13 @@ typedef struct fl__h1 {
   const char *name_at, *value_at;
   size_t name_n, value_n;
   int message_done;
-  int err;          /* set by a callback that stopped llhttp */
-  int owner_err;    /* err came from the exchange's ops (they know why) */
-  char errmsg[200]; /* why, when the codec itself failed */
+  int err;       /* set by a callback that stopped llhttp */
+  int owner_err; /* err came from the exchange's ops (they know why) */
+  /* Why, when the codec itself failed: text in a buffer of the thread's
+   * (not one per connection: 10,000 connections would carry 10,000),
+   * valid until the next codec failure on this thread; the carrier reads
+   * it right after the feed that failed. "" before any failure. */
+  const char *errmsg;
 } fl__h1;
 
 enum { FL__H1_MORE = 0, FL__H1_DONE = 1 };

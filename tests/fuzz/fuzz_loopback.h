@@ -1,5 +1,5 @@
 /* For the fuzz targets that run a real client against a loopback listener
- * of their own (fuzz_response.c, fuzz_h2.c): the listener, and the count of
+ * of their own (fuzz_response.c, fuzz_h2.c, fuzz_ws.c): the listener, and the count of
  * descriptors a leaking client would leave behind. Included once per
  * target, so its functions are static. */
 #ifndef FUZZ_LOOPBACK_H
