@@ -11,9 +11,6 @@
 
 static fl__h2 *h2_of(const fl__conn *c) { return c->h2; }
 
-fl__h2_stream *fl__h2_stream_of(fl__h2 *h, int32_t id) {
-  return nghttp2_session_get_stream_user_data(h->s, id);
-}
 
 /* ------------------------------------------------------------------ I/O */
 

@@ -61,7 +61,6 @@ typedef struct fl__h2 fl__h2;
 /* h2.c: the session and its I/O. */
 int fl__h2_session_new(fl__conn *c);
 void fl__h2_session_free(fl__conn *c);
-fl__h2_stream *fl__h2_stream_of(fl__h2 *h, int32_t id);
 void fl__h2_read(fl__conn *c);
 void fl__h2_flush(fl__conn *c);
 /* The carrier's goodbye op: GOAWAY(NO_ERROR), one write, no wait. */
