@@ -996,9 +996,9 @@ FL_EXPORT int fl_response_header_at(const fl_response *res, size_t i, const char
                                     const char **value);
 /* Buffered body (NUL-terminated for convenience; len excludes it). */
 FL_EXPORT const char *fl_response_body(const fl_response *res, size_t *len);
-/* Trailer fields of a chunked response (RFC 9110 6.5), kept apart from the
- * headers; valid once the done callback ran. Same rules as the header
- * getters. */
+/* Trailer fields of a chunked response (RFC 9110 6.5) or of an HTTP/2
+ * response (the HEADERS after its DATA), kept apart from the headers;
+ * valid once the done callback ran. Same rules as the header getters. */
 FL_EXPORT const char *fl_response_trailer(const fl_response *res, const char *name);
 FL_EXPORT size_t fl_response_trailer_count(const fl_response *res);
 FL_EXPORT int fl_response_trailer_at(const fl_response *res, size_t i, const char **name,

@@ -11,9 +11,6 @@
 
 static fl__h2 *h2_of(const fl__conn *c) { return c->h2; }
 
-fl__h2_stream *fl__h2_stream_of(fl__h2 *h, int32_t id) {
-  return nghttp2_session_get_stream_user_data(h->s, id);
-}
 
 /* ------------------------------------------------------------------ I/O */
 
@@ -22,10 +19,14 @@ static const char *io_error_text(const fl__conn *c, int e) {
   return why ? why : strerror(e);
 }
 
-/* nghttp2 cannot go on (a connection error it answered with GOAWAY, or
- * ours): every stream fails. */
+/* nghttp2 cannot go on (a connection error it answered with GOAWAY, ours,
+ * or no memory): every stream fails. */
 static void session_failed(fl__conn *c, int rv) {
   fl__h2 *h = c->h2;
+  if (rv == NGHTTP2_ERR_NOMEM || h->nomem) {
+    fl__conn_fail(c, FL_ENOMEM, 0, "out of memory (HTTP/2 session)");
+    return;
+  }
   if (!h->why[0])
     snprintf(h->why, sizeof h->why, "HTTP/2 framing layer error: %s", nghttp2_strerror(rv));
   char msg[sizeof h->why];
@@ -51,6 +52,10 @@ void fl__h2_flush(fl__conn *c) {
   fl__h2 *h = c->h2;
   if (h->in_session) { /* inside nghttp2: after it returns */
     h->flush_again = 1;
+    return;
+  }
+  if (h->nomem) {
+    session_failed(c, NGHTTP2_ERR_NOMEM);
     return;
   }
   while (c->state == FL__CONN_OPEN) {
@@ -200,7 +205,34 @@ void fl__h2_read(fl__conn *c) {
   if (c->state == FL__CONN_OPEN) fl__h2_flush(c);
 }
 
+int fl__h2_nomem(fl__conn *c) {
+  c->h2->nomem = 1;
+  fl__h2_flush_soon(c);
+  return NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
 /* ------------------------------------------------------------ the session */
+
+/* nghttp2's allocations through ours: what our malloc is, theirs is (the
+ * allocation torture fails them as it fails ours, so its errors are
+ * tested). */
+static void *mem_malloc(size_t n, void *ud) {
+  FL__UNUSED(ud);
+  return malloc(n);
+}
+static void mem_free(void *p, void *ud) {
+  FL__UNUSED(ud);
+  free(p);
+}
+static void *mem_calloc(size_t n, size_t size, void *ud) {
+  FL__UNUSED(ud);
+  return calloc(n, size);
+}
+static void *mem_realloc(void *p, size_t n, void *ud) {
+  FL__UNUSED(ud);
+  return realloc(p, n);
+}
+static nghttp2_mem mem = {NULL, mem_malloc, mem_free, mem_calloc, mem_realloc};
 
 int fl__h2_session_new(fl__conn *c) {
   fl__h2 *h = calloc(1, sizeof *h);
@@ -219,7 +251,7 @@ int fl__h2_session_new(fl__conn *c) {
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_max_reserved_remote_streams(opt, 0);
   nghttp2_option_set_peer_max_concurrent_streams(opt, 100); /* until its SETTINGS say */
-  int rv = nghttp2_session_client_new2(&h->s, cb, c, opt);
+  int rv = nghttp2_session_client_new3(&h->s, cb, c, opt, &mem);
   nghttp2_session_callbacks_del(cb);
   nghttp2_option_del(opt);
   if (rv) return FL_ENOMEM;

@@ -48,6 +48,7 @@ struct fl__h2 {
   int goaway_recv;   /* the server sent one: last_stream_id is its */
   int goaway_sent;   /* we sent one */
   int peer_gone;     /* the server closed its side: nothing more to send */
+  int nomem;         /* nghttp2 had no memory for a frame: the connection fails */
   uint32_t goaway_code;
   int32_t last_stream_id;
   int ping_out;         /* a PING waits for its ACK */
@@ -60,11 +61,19 @@ typedef struct fl__h2 fl__h2;
 /* h2.c: the session and its I/O. */
 int fl__h2_session_new(fl__conn *c);
 void fl__h2_session_free(fl__conn *c);
-fl__h2_stream *fl__h2_stream_of(fl__h2 *h, int32_t id);
 void fl__h2_read(fl__conn *c);
 void fl__h2_flush(fl__conn *c);
 /* The carrier's goodbye op: GOAWAY(NO_ERROR), one write, no wait. */
 void fl__h2_goodbye(fl__conn *c);
+/* nghttp2 had no memory for something it must do (a window update, a
+ * reset, a PING): the connection fails with FL_ENOMEM from the loop (at
+ * once when outside nghttp2). Returns what a callback returns to stop
+ * nghttp2 (NGHTTP2_ERR_CALLBACK_FAILURE). */
+int fl__h2_nomem(fl__conn *c);
+/* fl__h2_nomem when rv (an nghttp2 call's result) is NGHTTP2_ERR_NOMEM. */
+static inline void fl__h2_check(fl__conn *c, int rv) {
+  if (rv == NGHTTP2_ERR_NOMEM) fl__h2_nomem(c);
+}
 /* h2_recv.c: nghttp2's callbacks for received (and sent) frames. */
 void fl__h2_recv_callbacks(nghttp2_session_callbacks *cb);
 /* h2_stream.c: a stream's outcome to its owner, exactly once. */

@@ -148,7 +148,7 @@ static void head_done(fl__conn *c, fl__h2_stream *st) {
   if (c->h2->cur != ex || c->state != FL__CONN_OPEN) return;
   c->h2->cur = NULL;
   if (r == FL__EX_ABANDON_BODY) {
-    nghttp2_submit_rst_stream(c->h2->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+    fl__h2_check(c, nghttp2_submit_rst_stream(c->h2->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL));
     fl__h2_stream_done(c, st);
     fl__h2_flush_soon(c);
   } else if (r < 0) {
@@ -168,7 +168,8 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *data)
         st->err = FL_EHTTP2_STREAM;
         snprintf(st->close_msg, sizeof st->close_msg, "no :status in HTTP/2 stream %d",
                  (int)st->id);
-        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR);
+        fl__h2_check(
+            c, nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_PROTOCOL_ERROR));
         break;
       }
       head_done(c, st);
@@ -207,11 +208,11 @@ static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const ui
   FL__UNUSED(flags);
   fl__conn *c = ud;
   if (c->state != FL__CONN_OPEN) return NGHTTP2_ERR_CALLBACK_FAILURE;
-  nghttp2_session_consume_connection(s, len); /* the connection window: at once */
+  if (nghttp2_session_consume_connection(s, len)) /* the connection window: at once */
+    return fl__h2_nomem(c);
   fl__h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
   if (!st || !st->ex || st->err) {
-    nghttp2_session_consume_stream(s, id, len);
-    return 0;
+    return nghttp2_session_consume_stream(s, id, len) ? fl__h2_nomem(c) : 0;
   }
   st->wire_bytes += len;
   if (st->ex->paused || st->held_off < st->held.len) { /* held: the stream window stays shut */

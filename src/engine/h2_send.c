@@ -183,8 +183,11 @@ static void h2_start(fl__conn *c, fl__exchange *ex) {
   fl__buf_dispose(&names);
   if (id < 0) {
     free(st);
-    give_up_unsent(c, ex, FL_EHTTP2, "the HTTP/2 connection takes no more streams",
-                   id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE);
+    if (id == NGHTTP2_ERR_NOMEM)
+      give_up_unsent(c, ex, FL_ENOMEM, "out of memory", 0);
+    else
+      give_up_unsent(c, ex, FL_EHTTP2, "the HTTP/2 connection takes no more streams",
+                     id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE);
     return;
   }
   st->id = id;
@@ -195,12 +198,26 @@ static void h2_start(fl__conn *c, fl__exchange *ex) {
   fl__h2_flush_soon(c); /* streams started in one loop pass leave in one write */
 }
 
+/* The stream carrying ex, from our list: nghttp2 knows a stream (and its
+ * user data) only once its HEADERS went out, and a drop may come before. */
+static fl__h2_stream *stream_carrying(fl__h2 *h, const fl__exchange *ex) {
+  fl__queue *q;
+  fl__queue_foreach(q, &h->streams) {
+    fl__h2_stream *st = fl__container_of(q, fl__h2_stream, node);
+    if (st->ex == ex) return st;
+  }
+  return NULL;
+}
+
 static void h2_drop(fl__conn *c, fl__exchange *ex) {
   fl__h2 *h = c->h2;
-  fl__h2_stream *st = ex->stream_id ? fl__h2_stream_of(h, (int32_t)ex->stream_id) : NULL;
-  if (st && st->ex == ex) {
+  fl__h2_stream *st = ex->stream_id ? stream_carrying(h, ex) : NULL;
+  if (st) {
+    /* RST_STREAM, or for one whose HEADERS wait in nghttp2's queue, a
+     * cancel of them: either way its close comes back and frees st. */
     st->ex = NULL;
-    if (!st->closed) nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+    if (!st->closed)
+      fl__h2_check(c, nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL));
     fl__h2_stream_release(c, st);
   }
   fl__queue_remove(&ex->node);
@@ -325,7 +342,7 @@ static void ping_cb(fl__timer *t) {
       fl__conn_failf(c, FL_EHTTP2, 0, "no PING acknowledgement within %u ms", c->env->h2_ping_ms);
     } else {
       c->h2->ping_out = 1;
-      nghttp2_submit_ping(c->h2->s, NGHTTP2_FLAG_NONE, NULL);
+      fl__h2_check(c, nghttp2_submit_ping(c->h2->s, NGHTTP2_FLAG_NONE, NULL));
       fl__h2_flush(c);
       if (c->state == FL__CONN_OPEN) fl__timer_start(t, c->env->h2_ping_ms);
     }

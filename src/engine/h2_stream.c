@@ -43,7 +43,7 @@ void fl__h2_stream_fail(fl__conn *c, fl__h2_stream *st, int err, const char *msg
 /* Our side ends the stream (an owner's error, a cap): RST_STREAM, and the
  * owner hears err now; nghttp2's close of it finds no exchange. */
 void fl__h2_stream_abort(fl__conn *c, fl__h2_stream *st, int err, const char *msg) {
-  nghttp2_submit_rst_stream(c->h2->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+  fl__h2_check(c, nghttp2_submit_rst_stream(c->h2->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL));
   fl__h2_stream_fail(c, st, err, msg, 0);
   fl__h2_flush_soon(c);
 }
@@ -61,9 +61,9 @@ int fl__h2_deliver(fl__conn *c, fl__h2_stream *st, const uint8_t *data, size_t l
   int r = ex->ops->body(ex, (const char *)data, len);
   if (h->cur != ex || c->state != FL__CONN_OPEN) return 1; /* dropped (cancelled or freed) */
   h->cur = NULL;
-  nghttp2_session_consume_stream(h->s, st->id, len);
+  fl__h2_check(c, nghttp2_session_consume_stream(h->s, st->id, len));
   if (r == FL__EX_ABANDON_BODY) { /* a redirect's long body: reset it and go on */
-    nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+    fl__h2_check(c, nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL));
     fl__h2_stream_done(c, st);
     fl__h2_flush_soon(c);
     return 1;

@@ -183,6 +183,61 @@ static void test_cancel_one_stream(void) {
   fl_client_free(c);
 }
 
+/* A request cancelled as soon as it was sent on an open connection (its
+ * HEADERS still in nghttp2's queue, the stream unknown to nghttp2) and
+ * freed: its stream is cancelled too, so no late response reaches the
+ * freed request (ASan) or a later one, and the connection's count of
+ * streams stays right (it hung the next requests when it did not). */
+static void test_cancel_before_headers_left(void) {
+  fl_client *c = client_for(FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+  fl_request *first = fl_test_get(c, U(0, "/small.txt"), 0); /* open, SETTINGS seen */
+  fl_request_free(first);
+  for (int round = 0; round < 3; round++) {
+    struct result rx = {0}, ry = {0};
+    fl_request *x = fl_request_new("GET", U(0, "/100k.bin"));
+    fl_request *y = fl_request_new("GET", U(0, "/small.txt"));
+    CHECK_EQ_INT(fl_request_send(c, x, on_done, &rx), 0);
+    CHECK_EQ_INT(fl_request_send(c, y, on_done, &ry), 0);
+    CHECK_EQ_INT(fl_request_cancel(x), 0);
+    fl_loop_run(loop, FL_RUN_DEFAULT);
+    CHECK_EQ_INT(rx.done, 1);
+    CHECK_EQ_INT(rx.err, FL_ECANCELED);
+    fl_request_free(x);
+    CHECK_EQ_INT(ry.done, 1);
+    CHECK_EQ_INT(ry.err, 0);
+    size_t len;
+    CHECK_EQ_STR(fl_response_body(fl_request_response(y), &len), "small file\n");
+    /* sent again at once, cancelled again: the same request object */
+    CHECK_EQ_INT(fl_request_send(c, y, on_done, &ry), 0);
+    CHECK_EQ_INT(fl_request_cancel(y), 0);
+    fl_loop_run(loop, FL_RUN_DEFAULT);
+    CHECK_EQ_INT(ry.done, 2);
+    CHECK_EQ_INT(ry.err, FL_ECANCELED);
+    fl_request_free(y);
+  }
+  /* more streams than were ever open at once still go on that connection */
+  enum { N = 8 };
+  fl_request *r[N];
+  struct result res[N];
+  memset(res, 0, sizeof res);
+  for (int i = 0; i < N; i++) {
+    r[i] = fl_request_new("GET", U(0, "/small.txt"));
+    CHECK_EQ_INT(fl_request_send(c, r[i], on_done, &res[i]), 0);
+  }
+  fl_loop_run(loop, FL_RUN_DEFAULT);
+  for (int i = 0; i < N; i++) {
+    CHECK_EQ_INT(res[i].done, 1);
+    CHECK_EQ_INT(res[i].err, 0);
+    fl_request_free(r[i]);
+  }
+  fl_pool_stats st;
+  fl_client_pool_stats(c, &st);
+  CHECK_EQ_INT(st.created, 1);
+  CHECK_EQ_INT(st.in_use, 0);
+  CHECK_EQ_INT(st.idle, 1);
+  fl_client_free(c);
+}
+
 struct pauser {
   struct result r;
   int paused_once;
@@ -293,6 +348,7 @@ int main(void) {
   test_alpn();
   test_uploads();
   test_cancel_one_stream();
+  test_cancel_before_headers_left();
   test_pause_per_stream();
   test_versions();
   test_ping();

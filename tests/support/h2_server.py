@@ -616,7 +616,10 @@ def sc_status(c, st):
 
 
 def sc_trailers(c, st):
-    c.respond(st, 200, [("content-type", "text/plain")], b"ok",
+    """Body "ok" (or n pattern bytes), then trailers x-trailer: yes and
+    x-checksum: abc."""
+    n = st.q("n", -1)
+    c.respond(st, 200, [("content-type", "text/plain")], b"ok" if n < 0 else fill(0, n),
               trailers=[("x-trailer", "yes"), ("x-checksum", "abc")])
 
 

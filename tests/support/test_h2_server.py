@@ -330,6 +330,9 @@ def test_trailers_1xx(port):
     status, _, body, tr = c.response(c.request("/trailers"))
     check(status == "200" and body == b"ok" and tr == {"x-trailer": "yes", "x-checksum": "abc"},
           "/trailers")
+    status, _, body, tr = c.response(c.request("/trailers?n=100000"))
+    check(status == "200" and body == fill(0, 100000) and tr == {"x-trailer": "yes", "x-checksum": "abc"},
+          "/trailers?n=100000")
     sid = c.request("/1xx")
     status, _, body, _ = c.response(sid)
     info = c.of(sid, h2.events.InformationalResponseReceived)
