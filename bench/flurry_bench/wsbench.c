@@ -172,6 +172,7 @@ int flb_ws_setup(flb_worker *w) {
   w->ws_payload = malloc(cfg->ws_message ? (size_t)cfg->ws_message : 1);
   w->wsconns = calloc(n, sizeof *w->wsconns);
   if (!w->ws_payload || !w->wsconns) return FL_ENOMEM;
+  w->nws = n; /* teardown frees what a failed setup made */
   /* printable ASCII: valid UTF-8 for text, and compressible about as much
    * as JSON would be */
   for (uint64_t i = 0; i < cfg->ws_message; i++) w->ws_payload[i] = (char)('a' + i % 26);
@@ -191,7 +192,6 @@ int flb_ws_setup(flb_worker *w) {
     fl_ws_on_message(c->ws, on_message, c);
     fl_ws_on_close(c->ws, on_close, c);
   }
-  w->nws = n;
   return 0;
 }
 

@@ -124,7 +124,7 @@ machine() {
 
 mkdir -p bench/results
 tsv=bench/results/ws.tsv md=bench/results/ws.md
-printf 'tool\tscenario\trun\tmessages\tseconds\tmsg_per_s\twindow_cpu_s\tmsg_per_cpu_s\tprocess_cpu_s\tmsg_per_process_cpu_s\terrors\tdeflate\tserver_cpu_pct\n' >"$tsv"
+printf 'tool\tscenario\trun\tmessages\tseconds\tmsg_per_s\twindow_cpu_s\tmsg_per_cpu_s\tprocess_cpu_s\tmsg_per_process_cpu_s\terrors\tdeflate\tserver_cpu_pct\tuser_us_per_msg\tsys_us_per_msg\n' >"$tsv"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 nt=${#tools[@]}
 for scen in one many; do
@@ -138,12 +138,12 @@ for scen in one many; do
       read -r -a argv <<<"$cmd"
       srv=$(measured_run "$out" "$tf" "$spid" "${pin[@]}" "${argv[@]}")
       read -r n secs wcpu e dfl <<<"$(parse "$out")"
-      read -r pcpu <<<"$(awk 'END {printf "%.3f", $1 + $2}' "$tf")"
+      read -r pcpu uus sus <<<"$(awk -v n="$n" 'END {printf "%.3f %.1f %.1f", $1 + $2, n ? $1 * 1e6 / n : 0, n ? $2 * 1e6 / n : 0}' "$tf")"
       row=$(awk -v n="$n" -v s="$secs" -v w="$wcpu" -v p="$pcpu" 'BEGIN {
         printf "%.0f\t%.6f\t%.0f\t%.3f\t%.0f", n / ((s > 0) ? s : 1), w, ((w > 0) ? n / w : 0), p, ((p > 0) ? n / p : 0)}')
       IFS=$'\t' read -r mps w mpc p mpp <<<"$row"
-      printf '%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scen" "$((i + 1))" "$n" "$secs" "$mps" \
-        "$w" "$mpc" "$p" "$mpp" "$e" "$dfl" "$srv" >>"$tsv"
+      printf '%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scen" "$((i + 1))" "$n" "$secs" "$mps" \
+        "$w" "$mpc" "$p" "$mpp" "$e" "$dfl" "$srv" "$uus" "$sus" >>"$tsv"
       printf '  %-4s round %d %-13s %8s msgs %8s msg/s %8s msg/CPU-s (window) %8s msg/CPU-s (process) %3s errors, server CPU %s%%\n' \
         "$scen" "$((i + 1))" "$name" "$n" "$mps" "$mpc" "$mpp" "$e" "$srv" >&2
       if ((n == 0)); then echo "---- $name output:" >&2; tail -5 "$out" >&2; fi
@@ -168,8 +168,8 @@ col() { awk -F'\t' -v t="$1" -v s="$2" -v c="$3" '$1 == t && $2 == s {print $c}'
       many) echo; echo "## $conns connections, $per_conn messages each ($total in all)" ;;
     esac
     echo
-    echo "| client | median msg/s | min-max | msg per client CPU-s (echo window) | min-max | msg per CPU-s (whole process) | flurry-bench's msg/CPU-s over this (window) | server CPU % | errors |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| client | median msg/s | min-max | msg per client CPU-s (echo window) | min-max | msg per CPU-s (whole process) | flurry-bench's msg/CPU-s over this (window) | user / system us per msg (whole process) | server CPU % | errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
     fmpc=$(col flurry-bench "$scen" 8 | median)
     for name in flurry-bench aiohttp websockets; do
       mps=$(col "$name" "$scen" 6 | median)
@@ -180,7 +180,9 @@ col() { awk -F'\t' -v t="$1" -v s="$2" -v c="$3" '$1 == t && $2 == s {print $c}'
       srv=$(col "$name" "$scen" 13 | grep -v -- - | median)
       errs=$(col "$name" "$scen" 11 | awk '{s += $1} END {print s + 0}')
       ratio=$(awk -v a="$fmpc" -v b="$mpc" 'BEGIN {if (b > 0) printf "%.1f", a / b; else print "-"}')
-      printf '| %s | %.0f | %s | %.0f | %s | %.0f | %s | %s | %s |\n' "$name" "$mps" "$mpsmm" "$mpc" "$mpcmm" "$mpp" "$ratio" "$srv" "$errs"
+      uus=$(col "$name" "$scen" 14 | median)
+      sus=$(col "$name" "$scen" 15 | median)
+      printf '| %s | %.0f | %s | %.0f | %s | %.0f | %s | %.1f / %.1f | %s | %s |\n' "$name" "$mps" "$mpsmm" "$mpc" "$mpcmm" "$mpp" "$ratio" "$uus" "$sus" "$srv" "$errs"
     done
   done
   echo
