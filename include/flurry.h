@@ -456,8 +456,21 @@ typedef struct fl_client_options {
    * Host header, cookies and TLS (SNI, the certificate is checked against
    * the URL's name) stay the URL's. The first matching rule wins; IPv6
    * addresses in brackets. A rule that does not parse makes fl_client_new
-   * fail (FL_EBAD_ARGUMENT). Not applied through a proxy. Copied. */
+   * fail (FL_EBAD_ARGUMENT). Not applied to a request that goes through a
+   * proxy (the proxy is asked for the URL's host:port; curl asks a tunnel or
+   * SOCKS proxy for HOST2:PORT2 instead): list the host in no_proxy to
+   * have its rule apply. A Unix socket target wins over them. Copied. */
   const char *const *connect_to;
+  /* curl's --proxytunnel: http:// requests through an HTTP proxy go
+   * through a CONNECT tunnel too (as https ones always do), instead of
+   * being sent to the proxy in absolute form. Default 0. */
+  int proxy_tunnel;
+  /* curl's --proxy-header: NULL-terminated "Name: value" lines for the
+   * proxy only: in every CONNECT request, and added to requests sent to a
+   * forward proxy (plain http:// without proxy_tunnel); never sent through
+   * a tunnel to the server. A line without a colon, with a bad name or a
+   * CR/LF makes fl_client_new fail (FL_EBAD_ARGUMENT). Copied. */
+  const char *const *proxy_headers;
 } fl_client_options;
 
 /* HTTP versions, for fl_client_options.http_version and
@@ -753,6 +766,14 @@ FL_EXPORT void fl_request_keep_headers(fl_request *req, int keep);
  * --path-as-is; the default removes dot segments, RFC 3986 5.2.4). For the
  * request's own URL; redirects are resolved as usual. Default 0. */
 FL_EXPORT void fl_request_set_path_as_is(fl_request *req, int on);
+/* The request target sent instead of the URL's path and query (curl's
+ * --request-target, CURLOPT_REQUEST_TARGET): "*" for OPTIONS *, a path
+ * with no leading "/", anything the server wants. Sent as it is, on every
+ * hop (a redirect too, as curl) and also through a forward proxy (no
+ * absolute form then); on HTTP/2 it is the :path. The URL still names the
+ * server. No spaces or control bytes (FL_EINVAL); copied; NULL = the
+ * URL's again. */
+FL_EXPORT int fl_request_set_request_target(fl_request *req, const char *target);
 /* on = 1: an HTTP/1.x response's Content-Length is ignored; its body (not
  * chunked) is read until the server closes the connection, which is then
  * not reused (curl's --ignore-content-length, for servers that announce a
@@ -760,6 +781,18 @@ FL_EXPORT void fl_request_set_path_as_is(fl_request *req, int on);
  * body with its stream, as always. fl_info's content_length is then -1.
  * Default 0. */
 FL_EXPORT void fl_request_ignore_content_length(fl_request *req, int on);
+/* on = 1: the response body as the server sent it (curl's --raw,
+ * CURLOPT_HTTP_TRANSFER_DECODING and CURLOPT_HTTP_CONTENT_DECODING off):
+ * no content decoding (a gzip body stays gzip, Accept-Encoding is still
+ * sent if the client asks for it), and an HTTP/1.1 chunked body goes to
+ * the body callback, file or buffer byte for byte, chunk-size lines,
+ * chunk extensions, the last chunk and the trailer section included. The
+ * chunks are still parsed to find the end (a malformed one fails as
+ * always) and the trailers are still stored (fl_response_trailer).
+ * HTTP/2 has no chunks: there it only turns decoding off. fl_info's
+ * received byte counts stay the chunks' data, without the framing (as
+ * curl's size_download). Default 0. */
+FL_EXPORT void fl_request_set_raw(fl_request *req, int on);
 /* Cap on the buffered body (overrides the client's); 0 = client default. */
 FL_EXPORT void fl_request_set_max_body(fl_request *req, uint64_t max);
 /* Retry policy for this request (copied; NULL = the client's). */
@@ -805,9 +838,20 @@ FL_EXPORT void fl_request_set_max_filesize(fl_request *req, uint64_t max);
  * resumes it when the pace catches up; no busy loop. A body that arrives
  * sooner (a small one in one read) completes when its last byte was due.
  * Counted from the first body byte of the final response, bytes as
- * received (before decoding). Downloads only. A
+ * received (before decoding). Downloads only
+ * (fl_request_set_max_send_speed caps the upload). A
  * read_ms timeout counts a pause as silence. 0 (default) = no cap. */
 FL_EXPORT void fl_request_set_max_recv_speed(fl_request *req, uint64_t bytes_per_second);
+/* Send the request body no faster than bytes_per_second on average
+ * (curl's --limit-rate for uploads, CURLOPT_MAX_SEND_SPEED_LARGE): a
+ * tenth of a second's worth (at most 16 KiB) goes at once, then the body
+ * is written only as fast as the pace allows; ahead of it, the request
+ * writes nothing until a timer says the next piece is due (no busy loop;
+ * TCP flow control carries the pace to the server). A fixed body
+ * (fl_request_set_body and the helpers) is given out piece by piece like
+ * a streamed one, still with its Content-Length. Counted from the body's
+ * first byte, on each hop that sends it. 0 (default) = no cap. */
+FL_EXPORT void fl_request_set_max_send_speed(fl_request *req, uint64_t bytes_per_second);
 /* A conditional request on the document's time (curl's -z, CURLOPT_TIMECONDITION):
  * IFMODSINCE sends If-Modified-Since, IFUNMODSINCE If-Unmodified-Since,
  * with unix_time as an HTTP-date (replacing a header of that name set

@@ -64,8 +64,9 @@ typedef struct fl__endpoint {
   int tls;
   const char *connect_host; /* what is resolved and connected to: the host or a proxy */
   uint16_t connect_port;
-  int tunnel;             /* CONNECT through the proxy first (https via a proxy) */
-  const char *proxy_auth; /* Proxy-Authorization for the CONNECT, or NULL */
+  int tunnel;                /* CONNECT through the proxy first (https via a proxy) */
+  const char *proxy_auth;    /* Proxy-Authorization for the CONNECT, or NULL */
+  const char *proxy_headers; /* more CONNECT header lines ("Name: value\r\n"...), or NULL */
   /* The CONNECT got a 407: a Proxy-Authorization value answering its
    * challenge (res: the 407's headers) for target ("host:port") into out,
    * from the endpoint's maker (the client's Digest), called at most once
