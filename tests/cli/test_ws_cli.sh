@@ -8,9 +8,10 @@
 # (56, 1002), --max-filesize (63, 1009), a line that is not UTF-8 (43),
 # usage errors (2). The session runs as a coprocess so that each reply is
 # read before stdin ends (a server may drop what it would send after our
-# close frame).
+# close frame). Labelled tsan (the CLI reads stdin on a thread of its own);
+# not valgrind (over 5 minutes there; integ.ws covers the library).
 # FIXTURES: nginx_tls
-# LABELS: valgrind
+# LABELS: tsan
 # TIMEOUT: 180
 source "$(dirname "$0")/lib.sh"
 

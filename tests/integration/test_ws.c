@@ -8,6 +8,7 @@
  * each fails with its error or close code, the server saw our close code,
  * and a plain request on the same client still works after it. */
 /* FIXTURES: nginx_tls */
+/* LABELS: valgrind tsan */
 /* TIMEOUT: 120 */
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,6 +7,7 @@
  * fragmented replies, subprotocols, a close with a code, and a heartbeat
  * that a server never answers. The request path (DNS, TLS, proxies) is
  * covered by integ.ws. */
+/* LABELS: valgrind tsan */
 /* TIMEOUT: 60 */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
  * answered with close 1002 then the TCP close; an abnormal close (1006);
  * heartbeat and read timeouts; backpressure and drain; pull mode with a
  * coroutine; fl_ws_free from inside a callback; callbacks exactly once. */
-/* LABELS: valgrind */
+/* LABELS: valgrind tsan */
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>

@@ -5,7 +5,7 @@
  * piece may end inside a character that the next completes; binary is
  * never checked; after a refusal the message can still be completed. An
  * open fl_ws over a socket pair, the test reading the client's frames. */
-/* LABELS: valgrind */
+/* LABELS: valgrind tsan */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
