@@ -456,7 +456,10 @@ typedef struct fl_client_options {
    * Host header, cookies and TLS (SNI, the certificate is checked against
    * the URL's name) stay the URL's. The first matching rule wins; IPv6
    * addresses in brackets. A rule that does not parse makes fl_client_new
-   * fail (FL_EBAD_ARGUMENT). Not applied through a proxy. Copied. */
+   * fail (FL_EBAD_ARGUMENT). Not applied to a request that goes through a
+   * proxy (the proxy is asked for the URL's host:port; curl asks a tunnel or
+   * SOCKS proxy for HOST2:PORT2 instead): list the host in no_proxy to
+   * have its rule apply. A Unix socket target wins over them. Copied. */
   const char *const *connect_to;
   /* curl's --proxytunnel: http:// requests through an HTTP proxy go
    * through a CONNECT tunnel too (as https ones always do), instead of

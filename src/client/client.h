@@ -48,6 +48,7 @@ struct fl_client {
   fl_share *share; /* attached (net/share.h), or NULL */
   fl_hooks hooks;  /* fl_client_set_hooks (hooks.c); on_event and pre_send NULL: none */
   int in_hook;     /* a hook is running: what it may call is checked */
+  int hooks_on;    /* on_event or pre_send is set (one test on the send path) */
   /* connection lifecycle options (session.c) */
   fl__sock_opts sockopts; /* env.sockopts points here when any is set */
   char *interface;

@@ -4,13 +4,13 @@
  * with c->in_hook set (what a hook may call is checked against it).
  *
  * Where each event comes from (doc/ARCHITECTURE.md has the table):
- * - the request's state setter (request.c): REQUEST_START (leaving IDLE),
+ * - the request's state setter (request.h): REQUEST_START (leaving IDLE),
  *   REQUEST_END (back to IDLE), POOL_WAIT_START (entering QUEUED),
- *   POOL_WAIT_END (leaving it);
+ *   POOL_WAIT_END (leaving it), FIRST_BYTE (entering RECEIVING, which only
+ *   the sink's FL__EX_FIRST_BYTE step does);
  * - the connection (engine/conn.c, through env->on_event): DNS, CONNECT,
  *   TLS start and end, also for a connection no exchange waits on any more;
- * - the sink (receive.c): CONN_REUSED (ops->start), HEAD_SENT, FIRST_BYTE
- *   (ops->step), RESPONSE_END / UPGRADED (ops->done), pre_send (ops->start);
+ * - the sink (receive.c): CONN_REUSED (ops->start), HEAD_SENT (ops->step), RESPONSE_END / UPGRADED (ops->done), pre_send (ops->start);
  * - retry (request.c's one retry function) and redirect (redirect.c). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +52,7 @@ int fl_client_set_hooks(fl_client *c, const fl_hooks *hooks) {
   else
     memset(&c->hooks, 0, sizeof c->hooks);
   c->pool.env.on_event = c->hooks.on_event ? conn_event : NULL;
+  c->hooks_on = c->hooks.on_event || c->hooks.pre_send;
   return 0;
 }
 
@@ -143,6 +144,8 @@ void fl__hook_state(fl_request *req, fl__req_state old, fl__req_state st) {
                      st == FL__REQ_IDLE || st == FL__REQ_COMPLETING ? req->err : 0, 0);
   if (st == FL__REQ_QUEUED)
     fl__hook_request(req, FL_EV_POOL_WAIT_START, 0, 0);
+  else if (st == FL__REQ_RECEIVING) /* only the first byte moves a request there */
+    fl__hook_request(req, FL_EV_FIRST_BYTE, 0, 0);
   else if (st == FL__REQ_IDLE)
     fl__hook_request(req, FL_EV_REQUEST_END, req->err, req->err ? 0 : req->res.status);
 }

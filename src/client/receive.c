@@ -65,8 +65,7 @@ static void on_step(fl__exchange *ex, fl__ex_step step) {
     uint64_t woke = fl__loop_now_us(req->client->loop);
     req->info.first_byte_us = woke > req->start_us ? woke - req->start_us : 0;
   }
-    fl__request_set_state(req, FL__REQ_RECEIVING);
-    if (fl__hooked(req->client)) fl__hook_request(req, FL_EV_FIRST_BYTE, 0, 0);
+    fl__request_set_state(req, FL__REQ_RECEIVING); /* the FIRST_BYTE event's call site */
     break;
   case FL__EX_ACTIVITY: /* push the read-idle deadline, no timer work */
     if (req->read_ms) req->phase_deadline = fl__loop_now(req->client->loop) + req->read_ms;
@@ -104,14 +103,17 @@ static int on_start(fl__exchange *ex) {
   req->info.local_port = conn->local_port;
   fl__request_set_state(req, req->info.pipelined ? FL__REQ_WAITING : FL__REQ_SENDING);
   ex->wants_sent = !req->info.pipelined; /* SENT moves SENDING on to WAITING */
-  fl_client *c = req->client;
   /* no HEAD_OUT call per request without a trace hook or event hooks */
   ex->wants_head_out = req->trace_cb != NULL;
-  if (fl__hooked(c)) {
-    ex->wants_head_out = 1;
-    if (req->info.reused) fl__hook_request(req, FL_EV_CONN_REUSED, 0, 0);
+  int pre_send = 0; /* a pre-send hook: each attempt builds its own head */
+  fl_client *c = req->client;
+  if (FL__UNLIKELY(c->hooks_on)) {
+    if (c->hooks.on_event) {
+      ex->wants_head_out = 1;
+      if (req->info.reused) fl__hook_request(req, FL_EV_CONN_REUSED, 0, 0);
+    }
+    pre_send = c->hooks.pre_send != NULL;
   }
-  int pre_send = FL__UNLIKELY(c->hooks.pre_send != NULL); /* each attempt's own head */
   /* A resent request (a benchmark's, a poller's) reuses its head when
    * nothing it depends on changed: first hop, no cookie from the jar, no
    * Expect, no Digest credentials (a nonce count in each), and no setter
@@ -294,7 +296,7 @@ static void on_done(fl__exchange *ex) {
   req->info.wire_bytes_received = ex->wire_bytes;
   req->info.content_length = ex->content_length;
   if (fl__hooked(req->client))
-    fl__hook_request(req, req->ws && req->ws_tp.fd >= 0 ? FL_EV_UPGRADED : FL_EV_RESPONSE_END, 0,
+    fl__hook_request(req, req->ws && req->upgrade && req->upgrade->tp.fd >= 0 ? FL_EV_UPGRADED : FL_EV_RESPONSE_END, 0,
                      req->res.status);
   if (req->rate_paused) { /* the speed cap: the body came early, it ends on time */
     req->rate_done = 1;

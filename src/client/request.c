@@ -35,14 +35,10 @@ static void arm_phase(fl_request *req, uint32_t ms) {
     fl__timer_stop(&req->phase_timer); /* no memory: run without */
 }
 
-/* The one state setter: sets the deadline that belongs to the new state,
- * and is the one call site of the events a state change is (hooks.c:
- * request start and end, pool wait start and end). Read idle is lazy too:
- * activity only moves phase_deadline. */
-void fl__request_set_state(fl_request *req, fl__req_state st) {
-  fl__req_state old = req->state;
-  req->state = st;
-  if (fl__hooked(req->client)) fl__hook_state(req, old, st);
+/* The deadline that belongs to a state (the setter, request.h, calls it
+ * for the states with one). Read idle is lazy too: activity only moves
+ * phase_deadline. */
+void fl__request_arm_state(fl_request *req, fl__req_state old, fl__req_state st) {
   switch (st) {
   case FL__REQ_QUEUED: arm_phase(req, REQ_TIMEOUT(req, pool_ms)); break;
   case FL__REQ_CONNECTING: arm_phase(req, REQ_TIMEOUT(req, connect_ms)); break;
@@ -326,8 +322,7 @@ static void response_done(fl_request *req) {
   /* A Digest challenge: the same URL again, with credentials (digest.h). */
   int err = digest ? fl__auth_digest_next_hop(req) : fl__redirect_next_hop(req);
   if (err) {
-    if (!fl__request_has_msg(req))
-      fl__request_msg(req, "out of memory following a redirect");
+    if (!fl__request_has_msg(req)) fl__request_msg(req, "out of memory following a redirect");
     fl__request_finish(req, err, NULL);
     return;
   }
@@ -468,10 +463,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     }
     req->url_parsed = 1;
   }
-  if (req->ws_tp.fd >= 0 || req->ws_tp.ops) { /* an upgrade nobody took */
-    fl__transport_close(&req->ws_tp);
-    fl__buf_reset(&req->ws_rest);
-  }
+  if (req->upgrade) fl__request_upgrade_drop(req); /* an upgrade nobody took */
   req->client = c;
   req->cb = cb;
   req->cb_data = data;

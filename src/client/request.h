@@ -138,9 +138,8 @@ struct fl_request {
   /* WebSocket upgrade (client/ws_connect.c): a 101 hands the connection
    * over into ws_tp and ws_rest; the WebSocket takes them in its done
    * callback, and what is left there is closed at the next send or free. */
-  struct fl_ws *ws;    /* the WebSocket this request opens, or NULL */
-  fl__transport ws_tp; /* the connection after the 101 */
-  fl__buf ws_rest;     /* bytes read after the 101 */
+  struct fl_ws *ws;                /* the WebSocket this request opens, or NULL */
+  struct fl__req_upgrade *upgrade; /* allocated by the first fl_ws_connect, or NULL */
 
   /* across the hops of one send (redirects) */
   const char *hop_method; /* method of the current hop (GET after 303) */
@@ -174,13 +173,27 @@ struct fl_request {
  * - digests: the server's and the proxy's Digest challenges (auth.c), from
  *   the first challenge answered.
  * - speedcap: the receive speed cap's clock and timer (policy.c), from the
- *   first body byte of a capped request. */
+ *   first body byte of a capped request.
+ * - upgrade: where a WebSocket upgrade's connection lands, from the first
+ *   fl_ws_connect (FL_ENOMEM from it without memory). */
 #define FL__ERRMSG_CAP 256
 
 struct fl__req_digests {
   fl__digest www;   /* the server's challenge being answered (nonce NULL: none) */
   fl__digest proxy; /* the HTTP proxy's */
 };
+
+/* A WebSocket upgrade's catch (ws_connect.c): the connection after the
+ * 101 and the bytes read after it. */
+struct fl__req_upgrade {
+  fl__transport tp;
+  fl__buf rest;
+};
+/* req->upgrade, allocated on first use: NULL without memory. */
+struct fl__req_upgrade *fl__request_upgrade(fl_request *req);
+/* Close an upgraded connection nobody took, drop its bytes (harmless
+ * without one). */
+void fl__request_upgrade_drop(fl_request *req);
 
 /* Set the outcome's message (formatted as printf). */
 void fl__request_msg(fl_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -203,7 +216,9 @@ static inline int fl__request_has_digest(const fl_request *req) {
 void fl__request_mem_free(fl_request *req);
 
 /* request.c: the state machine */
-void fl__request_set_state(fl_request *req, fl__req_state st);
+/* The state setter's timer part (request.c): the deadline of st, one of
+ * QUEUED..RECEIVING. */
+void fl__request_arm_state(fl_request *req, fl__req_state old, fl__req_state st);
 /* Start the current hop's next attempt: route, rate limit, pool. */
 void fl__request_attempt(fl_request *req);
 /* Decide the outcome now (the retry policy may turn an error into another
@@ -235,6 +250,18 @@ void fl__hook_redirect(fl_request *req, int status);
  * error for the attempt (req->errmsg set). */
 int fl__hook_pre_send(fl_request *req);
 static inline int fl__hooked(const fl_client *c) { return FL__UNLIKELY(c->hooks.on_event != NULL); }
+
+/* The one state setter: every state change of a request goes through it.
+ * It arms the deadline that belongs to the new state and is the one call
+ * site of the events a state change is (request start and end, pool wait
+ * start and end). Inline: a state without a timer (ROUTING, COMPLETING,
+ * IDLE...) costs a store and one test without hooks. */
+static inline void fl__request_set_state(fl_request *req, fl__req_state st) {
+  fl__req_state old = req->state;
+  req->state = st;
+  if (fl__hooked(req->client)) fl__hook_state(req, old, st);
+  if (st >= FL__REQ_QUEUED && st <= FL__REQ_RECEIVING) fl__request_arm_state(req, old, st);
+}
 
 /* receive.c: the exchange's ops (the sink). */
 extern const fl__exchange_ops fl__request_exchange_ops;

@@ -29,8 +29,6 @@ fl_request *fl_request_new(const char *method, const char *url) {
   fl__queue_init(&req->throttle.node);
   fl__queue_init(&req->waiter.node);
   fl__exchange_init(&req->ex, &fl__request_exchange_ops);
-  fl__transport_init(&req->ws_tp);
-  fl__buf_init(&req->ws_rest);
   req->upload_len = -1;
   req->save_fd = -1;
   req->http_version = -1;
@@ -48,8 +46,6 @@ void fl_request_free(fl_request *req) {
     fl__hooks_forbid(req->client, "fl_request_free"); /* aborts: its hooks are running */
     fl__request_abandon(req);
   }
-  fl__transport_close(&req->ws_tp); /* an upgrade nobody took */
-  fl__buf_dispose(&req->ws_rest);
   free(req->method);
   free(req->url_text);
   fl__url_free(&req->url);

@@ -61,10 +61,8 @@ static void step_first(fl__conn *c, fl__ex_step step) {
 static void cancel_connect(fl__conn *c) {
   fl__socks_cancel(c);
   if (!c->cx) return; /* past TCP connect (TLS handshake or tunnel) */
-  if (c->state == FL__CONN_RESOLVING)
-    fl__dns_cancel(c->env->resolver, &c->cx->dns);
-  else if (c->state == FL__CONN_CONNECTING)
-    fl__connect_cancel(&c->cx->connector);
+  if (c->state == FL__CONN_CONNECTING) fl__connect_cancel(&c->cx->connector);
+  fl__dns_cancel(c->env->resolver, &c->cx->dns); /* also frees its addresses */
   free(c->cx);
   c->cx = NULL;
 }
@@ -245,6 +243,7 @@ static void connect_cb(fl__connector *k) {
   char msg[sizeof k->errmsg];
   memcpy(msg, k->errmsg, sizeof msg);
   fl__sockaddr remote = k->remote;
+  fl__dns_cancel(c->env->resolver, &c->cx->dns); /* frees the addresses it connected to */
   free(c->cx); /* the connector is done with; it may be freed in its callback */
   c->cx = NULL;
   if (err) {
