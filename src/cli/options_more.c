@@ -59,6 +59,7 @@ enum more_id {
   M_REQUEST_TARGET,
   M_PROXY_HEADER,
   M_PROXYTUNNEL,
+  M_SUPPRESS_CONNECT_HEADERS,
 };
 
 /* Sorted by long name within each group of issue 23. */
@@ -125,6 +126,8 @@ static const cli_option more[] = {
     {0, "request-target", "TARGET", M_REQUEST_TARGET, "Send TARGET instead of the URL's path"},
     {0, "proxy-header", "LINE", M_PROXY_HEADER, "Header line for the proxy only (CONNECT too)"},
     {'p', "proxytunnel", NULL, M_PROXYTUNNEL, "http:// through the proxy in a CONNECT tunnel too"},
+    {0, "suppress-connect-headers", NULL, M_SUPPRESS_CONNECT_HEADERS,
+     "No CONNECT answer in -i/-D output (flurry never writes it)"},
 };
 #define NMORE (sizeof more / sizeof more[0])
 
@@ -277,6 +280,7 @@ int cli_more_apply(cli_config *cfg, const cli_option *o, const char *name, const
     break;
   }
   case M_PROXYTUNNEL: m->proxytunnel = on; break;
+  case M_SUPPRESS_CONNECT_HEADERS: break; /* what flurry always does (flurry(1)) */
   }
   return -1;
 }

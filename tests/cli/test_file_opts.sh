@@ -2,9 +2,9 @@
 # Issue 23's last round beside curl 7.88 on the same commands (the fault
 # server): --no-clobber, --remove-on-error, --remote-time, --fail-early,
 # --form-string, --data-ascii, --create-file-mode, --request-target,
-# -p/--proxytunnel, --proxy-header. Files are written by each tool into
-# its own directory (f/ and c/) and compared: names, contents, times,
-# modes; exit codes as curl's.
+# -p/--proxytunnel, --proxy-header, --suppress-connect-headers. Files are
+# written by each tool into its own directory (f/ and c/) and compared:
+# names, contents, times, modes; exit codes as curl's.
 # TIMEOUT: 90
 source "$(dirname "$0")/lib.sh"
 start_fault_server
@@ -75,11 +75,19 @@ in_dirs "--fail-early, the first URL refused" -s --fail-early http://127.0.0.1:1
   "$FAULT/raw?b=$slow&split=10&ms=300"
 check_eq "$RC" 7 "... exit 7"
 [[ ! -e f/late ]] && pass "... the slow transfer stopped (no file)" || fail "--fail-early: f/late written"
-in_dirs "--fail-early -f, a 404 second" -S -s -f --fail-early -o one "$U" "$FAULT/status?code=404" \
+rm -f f/* c/*
+# (flurry runs them at once: which files were written before the failure
+# depends on timing, so only the exit code and the message are compared)
+flurry -S -s -f --fail-early -o one "$U" "$FAULT/status?code=404" \
   -o three "$FAULT/raw?b=$slow&split=10&ms=300"
+curl_too -S -s -f --fail-early -o one "$U" "$FAULT/status?code=404" \
+  -o three "$FAULT/raw?b=$slow&split=10&ms=300"
+check_eq "$RC" "$CRC" "--fail-early -f, a 404 second: exit as curl's"
 check_eq "$RC" 22 "... exit 22"
 check_eq "$(grep -c . "$ERR")" 1 "... one error message (the 404's)"
 check_contains "$ERR" "404" "... naming the 404"
+[[ ! -e three ]] && pass "... the slow third stopped (no file)" || fail "--fail-early: 'three' written"
+rm -f one three f/* c/*
 in_dirs "--fail-early, no failure: all run" -s --fail-early -o a "$U" -o b "$FAULT/len?n=9"
 flurry -s --fail-early -w '%{http_code}\n' http://127.0.0.1:1/ "$FAULT/raw?b=$slow&split=10&ms=300"
 check_eq "$RC:$(cat "$OUT")" "7:000" "--fail-early: no -w for the stopped transfer"
@@ -160,6 +168,9 @@ for tool in flurry curl_too; do
 done
 check_contains "$OUT" "X-Px: fwd" "--proxy-header to a forward proxy: with the request (flurry)"
 check_contains "$COUT" "X-Px: fwd" "... as curl sends it"
+same_as_curl "-p -i --suppress-connect-headers: the server's head only" -s -i -p \
+  --suppress-connect-headers -x "$PX" "$FAULT/len?n=3"
+check_eq "$(head -1 "$OUT" | tr -d '\r')" "HTTP/1.1 200 OK" "... no 'Connection established'"
 # a tunnel the proxy refuses (it connects to loopback only): 56, as curl
 same_as_curl "-p, the CONNECT refused (403)" -s -x "$PX" -p http://192.0.2.1:9/
 check_eq "$RC" 56 "... exit 56"
