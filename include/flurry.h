@@ -979,7 +979,9 @@ FL_EXPORT int fl_get(const char *url, fl_request **out);
  * level of aiohttp's ws_connect: the upgrade is an ordinary request on a
  * client (same DNS, TLS verification, proxy tunnel, cookies, auth, headers,
  * redirects before the 101, timeouts), and at the 101 its connection leaves
- * the pool for good and becomes the WebSocket's.
+ * the pool for good and becomes the WebSocket's. Through an HTTP proxy
+ * both ws:// and wss:// go through a CONNECT tunnel (a proxy does not relay
+ * an upgrade sent to it in absolute form).
  *
  *   fl_ws *ws = fl_ws_new(NULL);                 // default options
  *   fl_request *req = fl_request_new("GET", "wss://example.org/chat");

@@ -151,7 +151,8 @@ void fl__request_attempt(fl_request *req) {
                           .unix_abstract =
                               req->unix_path ? req->unix_abstract : c->opts.unix_socket_abstract,
                           .rules = c->connect_to,
-                          .nrules = c->nconnect_to};
+                          .nrules = c->nconnect_to,
+                          .tunnel = req->ws != NULL};
     if (fl__route_build(&req->route, &req->url, &c->proxies, c->tls, fl__request_http_version(req),
                         &t)) {
       req->route_valid = 0;

@@ -71,9 +71,11 @@ static void cancel_connect(fl__conn *c) {
 
 static void close_with(fl__conn *c, int err, const char *msg, int early) {
   if (c->state == FL__CONN_DEAD) return;
+  int was_open = c->state == FL__CONN_OPEN;
   cancel_connect(c);
   c->state = FL__CONN_DEAD;
   if (c->tp.fd >= 0) {
+    if (!err && was_open && c->carrier->goodbye) c->carrier->goodbye(c);
     fl__io_close(c->env->loop, &c->io);
     fl__transport_close(&c->tp);
   }

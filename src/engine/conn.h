@@ -166,6 +166,11 @@ typedef struct fl__carrier_ops {
   int (*watch_idle)(fl__conn *c);
   /* Free what it holds (after close). */
   void (*dispose)(fl__conn *c);
+  /* Or NULL. We close the connection by choice (idle expiry, close_idle,
+   * the client's end, its lifetime; not a failure): tell the server, in
+   * one write that never waits (HTTP/2's GOAWAY). Called with the state
+   * DEAD already and the transport still open. */
+  void (*goodbye)(fl__conn *c);
 } fl__carrier_ops;
 
 /* engine/carrier.c */

@@ -9,12 +9,15 @@
  */
 #include "net/dns_impl.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define ARES_TRIES 2 /* per-try timeout t, then 2t: 3t fits the budget */
 
@@ -54,16 +57,34 @@ static int map_status(int status) {
   case ARES_EREFUSED:
   case ARES_ECONNREFUSED:
   case ARES_EBADRESP: return FL_EDNS_SERVER_FAIL;
+  case FL__DNS_STATUS_NOFD: return FL_ERESOLVE;
   case ARES_ETIMEOUT: return FL_EDNS_TIMEOUT;
   case ARES_ENOMEM: return FL_ENOMEM;
   default: return FL_ERESOLVE;
   }
 }
 
+/* Can the process open a descriptor now? Asked only after c-ares failed
+ * to reach every server. */
+static int out_of_fds(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    close(fd);
+    return 0;
+  }
+  return errno == EMFILE || errno == ENFILE;
+}
+
 void fl__dns_ares_set_error(fl__resolver *r, fl__dns_req *req, int err, int status,
                             const char *name) {
   req->err = err;
   req->naddrs = 0;
+  if (status == FL__DNS_STATUS_NOFD) {
+    fl__msg(req->errmsg, sizeof req->errmsg,
+            "could not resolve host: %s (no socket for the DNS query: out of file descriptors)",
+            name);
+    return;
+  }
   switch (err) {
   case FL_EDNS_SERVER_FAIL:
     fl__msg(req->errmsg, sizeof req->errmsg, "could not resolve host: %s (DNS server failure: %s)",
@@ -237,6 +258,9 @@ static void on_ares_done(void *arg, int status, int timeouts, struct ares_addrin
     if (n == 0) status = ARES_ENODATA;
   }
   if (ai) ares_freeaddrinfo(ai);
+  /* c-ares says only that no server could be reached; when the reason is
+   * ours (no descriptor for its socket), say so, and do not cache it. */
+  if (status == ARES_ECONNREFUSED && out_of_fds()) status = FL__DNS_STATUS_NOFD;
 
   if (!lk->done) {
     /* fl__dns_lookup_finish caches the answer (ours or the share's). */

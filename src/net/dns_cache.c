@@ -103,6 +103,8 @@ void fl__dns_cache_store_addrs(fl__dns_cache *c, const char *name, const fl__soc
 void fl__dns_cache_store_error(fl__dns_cache *c, const char *name, int err, int status,
                                uint64_t now) {
   if (err == 0) return; /* positive results are stored with their TTL */
-  if (err == FL_EDNS_TIMEOUT || err == FL_ENOMEM || c->ttl_max_ms == 0) return;
+  if (err == FL_EDNS_TIMEOUT || err == FL_ENOMEM || status == FL__DNS_STATUS_NOFD ||
+      c->ttl_max_ms == 0)
+    return;
   cache_store(c, name, err, status, NULL, 0, now, c->negative_ttl_ms);
 }

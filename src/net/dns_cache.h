@@ -44,6 +44,11 @@ const fl__dns_entry *fl__dns_cache_find(fl__dns_cache *c, const char *name, uint
  * TTL is ttl_s seconds; replaces an older entry for name. */
 void fl__dns_cache_store_addrs(fl__dns_cache *c, const char *name, const fl__sockaddr *addrs,
                                size_t n, uint32_t ttl_s, uint64_t now);
+/* Not an ares status: the lookup failed because the process had no
+ * descriptor for c-ares's socket (EMFILE, ENFILE). Never cached (it says
+ * nothing about the name, and the descriptors may come back at once). */
+#define FL__DNS_STATUS_NOFD (-1000)
+
 /* A failed lookup (err an fl_err, status the ares status). */
 void fl__dns_cache_store_error(fl__dns_cache *c, const char *name, int err, int status,
                                uint64_t now);

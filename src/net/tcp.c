@@ -40,6 +40,8 @@ static void close_fd(int fd) {
 static int errno_rank(int e) {
   switch (e) {
   case 0: return 0;
+  case EMFILE:
+  case ENFILE: return 4; /* no socket at all: the cause, whatever else failed */
   case ECONNREFUSED: return 3;
   case ENETUNREACH:
   case EHOSTUNREACH:
@@ -51,6 +53,7 @@ static int errno_rank(int e) {
 
 static int errno_to_err(int e) {
   switch (errno_rank(e)) {
+  case 4: return FL_ECONNECT; /* curl's 7 when socket() fails */
   case 3: return FL_ECONN_REFUSED;
   case 2: return FL_EHOST_UNREACH;
   default: return e == ENOMEM ? FL_ENOMEM : FL_ECONNECT;
@@ -71,8 +74,13 @@ static void note_failure(fl__connector *c, const fl__sockaddr *addr, int e) {
   if (errno_rank(e) < errno_rank(c->last_errno)) return;
   c->last_errno = e;
   uint16_t port = fl__sockaddr_str(addr, ip, sizeof ip);
-  fl__msg(c->errmsg, sizeof c->errmsg, "connect to %s port %u failed: %s", ip, (unsigned)port,
-          strerror(e));
+  if (e == EMFILE || e == ENFILE)
+    fl__msg(c->errmsg, sizeof c->errmsg,
+            "cannot open a socket to connect to %s port %u: out of file descriptors (%s)", ip,
+            (unsigned)port, e == EMFILE ? "the process's limit, EMFILE" : "the system's, ENFILE");
+  else
+    fl__msg(c->errmsg, sizeof c->errmsg, "connect to %s port %u failed: %s", ip, (unsigned)port,
+            strerror(e));
 }
 
 /* 0 or an errno. Not for a Unix socket (it has no Nagle to turn off). */

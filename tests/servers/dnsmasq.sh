@@ -6,6 +6,11 @@
 #   dual.test     A 127.0.0.1 and AAAA ::1             TTL 0
 #   ttl2.test     A 127.0.0.1                          TTL 2
 #   many.test     A 127.0.0.1, 127.0.0.2, 127.0.0.3    TTL 600 (order rotates)
+#   moving.test   A 127.0.0.1 from RUNDIR/dnsmasq.hosts (a hosts file: TTL 0)
+#                 A test may change it at run time: rewrite that file (one
+#                 "ADDRESS NAME" line per record, moving.test only) and send
+#                 SIGHUP to the pid in RUNDIR/dnsmasq.pidfile; dnsmasq then
+#                 clears its cache and reads the file again.
 #   <other>.test  NXDOMAIN (e.g. nope.test)
 #   fail.test and *.fail.test          SERVFAIL (UDP; forwarded to the helper
 #                                      dns_upstream.py, which answers SERVFAIL;
@@ -35,12 +40,14 @@ fl_server_launch() {
   upstream=$(cat "$rundir/dnsmasq.upstream.port" 2>/dev/null) ||
     { echo "dnsmasq: dns_upstream.py did not start" >&2; return 1; }
   : >"$rundir/dnsmasq.queries.log"
+  echo "127.0.0.1 moving.test" >"$rundir/dnsmasq.hosts"
   fl_launch dnsmasq "$rundir" "$dnsmasq" --keep-in-foreground --conf-file=/dev/null \
     --no-resolv --no-hosts --no-poll --bind-interfaces --listen-address=127.0.0.1 \
     --port="$port" --user="$(id -un)" --group="$(id -gn)" \
     --pid-file="$rundir/dnsmasq.pidfile" \
     --log-queries --log-facility="$rundir/dnsmasq.queries.log" \
     --local=/test/ \
+    --addn-hosts="$rundir/dnsmasq.hosts" \
     --host-record=a.test,127.0.0.1,600 \
     --host-record=six.test,::1,0 \
     --host-record=dual.test,127.0.0.1,::1,0 \
