@@ -235,7 +235,8 @@ int main(int argc, char **argv) {
   ntraces = argc - 1;
   traces = calloc((size_t)ntraces, sizeof *traces);
   if (!client || !traces) return 1;
-  fl_hooks hooks = {.on_event = on_event, .pre_send = pre_send};
+  /* a tracer wants each step's own time: one clock read per event */
+  fl_hooks hooks = {.on_event = on_event, .pre_send = pre_send, .precise_time = 1};
   fl_client_set_hooks(client, &hooks);
   for (int i = 0; i < ntraces; i++) {
     trace *t = &traces[i];

@@ -645,8 +645,12 @@ FL_EXPORT void fl_request_on_trace(fl_request *req, fl_trace_cb cb, void *data);
  *   fl_client_set_hooks(client, &h);
  *
  * Cost: with no hook set each event site is one predictable test; nothing is
- * allocated and no clock is read. With hooks, each event reads
- * CLOCK_MONOTONIC once.
+ * allocated and no clock is read. With hooks, events carry the loop's
+ * clock (CLOCK_MONOTONIC read once per loop iteration, when the loop woke
+ * for the work, and at each send): no clock read per event, microsecond
+ * resolution, events of one loop pass share their time. precise_time = 1
+ * reads CLOCK_MONOTONIC for each event instead (nanoseconds; on a virtual
+ * machine without a fast vDSO clock that is ~150 ns per event).
  *
  * Events of one request, in order (a reused connection skips DNS..TLS; a
  * cache hit still reports DNS_START/DNS_END with cache_hit = 1):
@@ -711,7 +715,8 @@ typedef enum fl_event_kind {
 typedef struct fl_event {
   fl_event_kind kind;
   fl_request *req;      /* the request, or NULL (connection events, see above) */
-  uint64_t time_ns;     /* CLOCK_MONOTONIC, nanoseconds */
+  uint64_t time_ns;     /* CLOCK_MONOTONIC in nanoseconds: the loop's (see Cost above), or
+                           read for the event with precise_time */
   int err;              /* 0 or a negative fl_err (fl_request_errmsg may say more at
                            REQUEST_END) */
   int status;           /* REDIRECT, RETRY (0 when an error decided), RESPONSE_END, UPGRADED */
@@ -746,6 +751,7 @@ typedef struct fl_hooks {
    * request (FL_ECALLBACK_ABORT). Same rules as on_event. NULL: none. */
   int (*pre_send)(fl_request *req, fl_hook_headers *h, void *data);
   void *data;
+  int precise_time; /* 1: each event reads the clock (see Cost above); 0: the loop's time */
 } fl_hooks;
 /* Set (copied) or clear (NULL) the client's hooks. Takes effect at once,
  * also for requests in flight: they report the events that happen from
