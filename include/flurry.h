@@ -456,8 +456,21 @@ typedef struct fl_client_options {
    * Host header, cookies and TLS (SNI, the certificate is checked against
    * the URL's name) stay the URL's. The first matching rule wins; IPv6
    * addresses in brackets. A rule that does not parse makes fl_client_new
-   * fail (FL_EBAD_ARGUMENT). Not applied through a proxy. Copied. */
+   * fail (FL_EBAD_ARGUMENT). Not applied to a request that goes through a
+   * proxy (the proxy is asked for the URL's host:port; curl asks a tunnel or
+   * SOCKS proxy for HOST2:PORT2 instead): list the host in no_proxy to
+   * have its rule apply. A Unix socket target wins over them. Copied. */
   const char *const *connect_to;
+  /* curl's --proxytunnel: http:// requests through an HTTP proxy go
+   * through a CONNECT tunnel too (as https ones always do), instead of
+   * being sent to the proxy in absolute form. Default 0. */
+  int proxy_tunnel;
+  /* curl's --proxy-header: NULL-terminated "Name: value" lines for the
+   * proxy only: in every CONNECT request, and added to requests sent to a
+   * forward proxy (plain http:// without proxy_tunnel); never sent through
+   * a tunnel to the server. A line without a colon, with a bad name or a
+   * CR/LF makes fl_client_new fail (FL_EBAD_ARGUMENT). Copied. */
+  const char *const *proxy_headers;
 } fl_client_options;
 
 /* HTTP versions, for fl_client_options.http_version and
@@ -621,6 +634,125 @@ typedef enum fl_trace_kind { FL_TRACE_REQUEST_HEAD = 1, FL_TRACE_RESPONSE_HEAD }
 typedef void (*fl_trace_cb)(fl_request *req, fl_trace_kind kind, const char *data, size_t len,
                             void *userdata);
 FL_EXPORT void fl_request_on_trace(fl_request *req, fl_trace_cb cb, void *data);
+
+/* ------------------------------------------------------------ event hooks
+ * Client-wide hooks for tracers (aiohttp's TraceConfig, OpenTelemetry): one
+ * callback sees every step of every request on the client, and a pre-send
+ * hook may add headers to each attempt (a W3C traceparent).
+ *
+ *   static void on_event(const fl_event *ev, void *data) { ... }
+ *   fl_hooks h = {.on_event = on_event, .pre_send = add_traceparent, .data = tracer};
+ *   fl_client_set_hooks(client, &h);
+ *
+ * Cost: with no hook set each event site is one predictable test; nothing is
+ * allocated and no clock is read. With hooks, each event reads
+ * CLOCK_MONOTONIC once.
+ *
+ * Events of one request, in order (a reused connection skips DNS..TLS; a
+ * cache hit still reports DNS_START/DNS_END with cache_hit = 1):
+ *   REQUEST_START
+ *   { POOL_WAIT_START POOL_WAIT_END
+ *     [DNS_START DNS_END] [CONNECT_START CONNECT_END] [TLS_START TLS_END] | CONN_REUSED
+ *     HEAD_SENT FIRST_BYTE (RESPONSE_END | UPGRADED)
+ *     [REDIRECT | RETRY] }...
+ *   REQUEST_END
+ * A failed step ends with err set (DNS_END, CONNECT_END, TLS_END), then
+ * RETRY (another attempt follows) or REQUEST_END. RETRY also follows a
+ * response whose status the retry policy retries, and a reused connection
+ * the server had closed (resent at once on a fresh one, delay_ms 0).
+ * An HTTP/2 stream reports the same events: a stream on a connection that
+ * carried or carries others reports CONN_REUSED (stream_id set from
+ * FIRST_BYTE on). A WebSocket connect (fl_ws_connect) is a request: its 101
+ * ends with UPGRADED instead of RESPONSE_END, then REQUEST_END.
+ *
+ * Connection events (DNS_*, CONNECT_*, TLS_*) name the request the
+ * connection was made for; req is NULL when that request went elsewhere
+ * meanwhile (cancelled, or given another connection) while the connection
+ * goes on being made. conn_id ties them to the later CONN_REUSED ones.
+ *
+ * What a hook may do: read the event and the request (fl_request_info,
+ * fl_request_url, fl_request_method, fl_request_response once
+ * FIRST_BYTE came), read client statistics, call fl_loop_now, post
+ * (fl_loop_post), start timers. What it may not: send, cancel or free any
+ * request, free, drain or re-hook the client, run the loop. fl_request_send,
+ * fl_request_cancel, fl_client_drain and fl_client_set_hooks return
+ * FL_EINVAL when called from a hook; fl_request_free and fl_client_free
+ * from a hook print why and abort (they cannot report an error, and going
+ * on would use freed memory). Do such work from the loop instead (a
+ * zero-delay timer or fl_loop_post).
+ *
+ * Pointers in fl_event (strings included) are borrowed: valid during the
+ * call only. Hooks run on the client's loop thread, never from
+ * fl_client_set_hooks. */
+typedef enum fl_event_kind {
+  FL_EV_REQUEST_START = 1, /* fl_request_send took it (method and URL readable) */
+  FL_EV_REQUEST_END,       /* err: its outcome; right before its done callback */
+  FL_EV_REDIRECT,          /* status: the redirect; url: the next hop's URL */
+  FL_EV_RETRY,             /* err (or status) of the attempt that failed; attempt: the
+                              next one's number (2 = first retry); delay_ms before it */
+  FL_EV_POOL_WAIT_START,   /* an attempt asks the pool for a connection */
+  FL_EV_POOL_WAIT_END,     /* it got one (err 0), or left the queue (err: why) */
+  FL_EV_DNS_START,         /* host: the name looked up (the proxy's, with a proxy) */
+  FL_EV_DNS_END,           /* err; cache_hit: answered by the client's or the share's
+                              cache, an override or an IP literal */
+  FL_EV_CONNECT_START,     /* host, port: what is connected to */
+  FL_EV_CONNECT_END,       /* err; address, port: the address that won (Happy Eyeballs) */
+  FL_EV_TLS_START,         /* host: the name TLS checks (SNI) */
+  FL_EV_TLS_END,           /* err; resumed: a session was resumed; http_version: what
+                              ALPN agreed (20 h2, 11 http/1.1, 0 none) */
+  FL_EV_CONN_REUSED,       /* the attempt goes on a connection that carried (or carries)
+                              others: pooled keep-alive, pipelined, or another HTTP/2 stream */
+  FL_EV_HEAD_SENT,         /* the request head is handed to the connection's write */
+  FL_EV_FIRST_BYTE,        /* the first byte of the response arrived */
+  FL_EV_RESPONSE_END,      /* the response is complete: status */
+  FL_EV_UPGRADED           /* a WebSocket connect's 101: the connection is the fl_ws's */
+} fl_event_kind;
+
+typedef struct fl_event {
+  fl_event_kind kind;
+  fl_request *req;      /* the request, or NULL (connection events, see above) */
+  uint64_t time_ns;     /* CLOCK_MONOTONIC, nanoseconds */
+  int err;              /* 0 or a negative fl_err (fl_request_errmsg may say more at
+                           REQUEST_END) */
+  int status;           /* REDIRECT, RETRY (0 when an error decided), RESPONSE_END, UPGRADED */
+  const char *host;     /* DNS_*, CONNECT_START, TLS_*: a name; NULL otherwise */
+  const char *address;  /* CONNECT_END and later connection events: the peer's IP text
+                           (or a Unix socket path); "" before connected */
+  uint16_t port;        /* CONNECT_*: the peer's port */
+  uint64_t conn_id;     /* the connection (unique per client), 0 before one is known */
+  int http_version;     /* 11 or 20 where known (TLS_END: ALPN's answer) */
+  uint32_t stream_id;   /* HTTP/2 stream, once assigned (FIRST_BYTE on); 0 on HTTP/1.x */
+  int resumed;          /* TLS_END: the handshake resumed a session */
+  int cache_hit;        /* DNS_END */
+  int attempt;          /* RETRY: the next attempt's number; else the current one's */
+  uint32_t delay_ms;    /* RETRY: wait before it */
+  const char *url;      /* REDIRECT: where to */
+} fl_event;
+
+/* Added headers of one attempt (fl_hooks.pre_send). */
+typedef struct fl_hook_headers fl_hook_headers;
+/* Add a header line to the attempt about to be written (not to the
+ * request: the next attempt asks pre_send again). Copied. 0, FL_EBAD_HEADER
+ * (a name that is not a token, CR/LF in the value) or FL_ENOMEM. Only
+ * during pre_send. */
+FL_EXPORT int fl_hook_headers_add(fl_hook_headers *h, const char *name, const char *value);
+
+typedef struct fl_hooks {
+  /* Every event above; NULL: none. */
+  void (*on_event)(const fl_event *ev, void *data);
+  /* Called as each attempt's head is built (every retry and redirect hop,
+   * on HTTP/1.1 and HTTP/2, after the library's own headers): add headers
+   * with fl_hook_headers_add. Return 0, or a negative value to fail the
+   * request (FL_ECALLBACK_ABORT). Same rules as on_event. NULL: none. */
+  int (*pre_send)(fl_request *req, fl_hook_headers *h, void *data);
+  void *data;
+} fl_hooks;
+/* Set (copied) or clear (NULL) the client's hooks. Takes effect at once,
+ * also for requests in flight: they report the events that happen from
+ * now on (a hook set mid-request may see REQUEST_END without
+ * REQUEST_START; a hook cleared sees no more). 0, or FL_EINVAL (no
+ * client, or called from a hook). Loop thread. */
+FL_EXPORT int fl_client_set_hooks(fl_client *client, const fl_hooks *hooks);
 /* Stream the body instead of buffering it. */
 FL_EXPORT void fl_request_on_body(fl_request *req, fl_body_cb cb, void *data);
 FL_EXPORT void fl_request_on_headers(fl_request *req, fl_headers_cb cb, void *data);
@@ -634,6 +766,14 @@ FL_EXPORT void fl_request_keep_headers(fl_request *req, int keep);
  * --path-as-is; the default removes dot segments, RFC 3986 5.2.4). For the
  * request's own URL; redirects are resolved as usual. Default 0. */
 FL_EXPORT void fl_request_set_path_as_is(fl_request *req, int on);
+/* The request target sent instead of the URL's path and query (curl's
+ * --request-target, CURLOPT_REQUEST_TARGET): "*" for OPTIONS *, a path
+ * with no leading "/", anything the server wants. Sent as it is, on every
+ * hop (a redirect too, as curl) and also through a forward proxy (no
+ * absolute form then); on HTTP/2 it is the :path. The URL still names the
+ * server. No spaces or control bytes (FL_EINVAL); copied; NULL = the
+ * URL's again. */
+FL_EXPORT int fl_request_set_request_target(fl_request *req, const char *target);
 /* on = 1: an HTTP/1.x response's Content-Length is ignored; its body (not
  * chunked) is read until the server closes the connection, which is then
  * not reused (curl's --ignore-content-length, for servers that announce a
@@ -641,6 +781,18 @@ FL_EXPORT void fl_request_set_path_as_is(fl_request *req, int on);
  * body with its stream, as always. fl_info's content_length is then -1.
  * Default 0. */
 FL_EXPORT void fl_request_ignore_content_length(fl_request *req, int on);
+/* on = 1: the response body as the server sent it (curl's --raw,
+ * CURLOPT_HTTP_TRANSFER_DECODING and CURLOPT_HTTP_CONTENT_DECODING off):
+ * no content decoding (a gzip body stays gzip, Accept-Encoding is still
+ * sent if the client asks for it), and an HTTP/1.1 chunked body goes to
+ * the body callback, file or buffer byte for byte, chunk-size lines,
+ * chunk extensions, the last chunk and the trailer section included. The
+ * chunks are still parsed to find the end (a malformed one fails as
+ * always) and the trailers are still stored (fl_response_trailer).
+ * HTTP/2 has no chunks: there it only turns decoding off. fl_info's
+ * received byte counts stay the chunks' data, without the framing (as
+ * curl's size_download). Default 0. */
+FL_EXPORT void fl_request_set_raw(fl_request *req, int on);
 /* Cap on the buffered body (overrides the client's); 0 = client default. */
 FL_EXPORT void fl_request_set_max_body(fl_request *req, uint64_t max);
 /* Retry policy for this request (copied; NULL = the client's). */
@@ -686,9 +838,20 @@ FL_EXPORT void fl_request_set_max_filesize(fl_request *req, uint64_t max);
  * resumes it when the pace catches up; no busy loop. A body that arrives
  * sooner (a small one in one read) completes when its last byte was due.
  * Counted from the first body byte of the final response, bytes as
- * received (before decoding). Downloads only. A
+ * received (before decoding). Downloads only
+ * (fl_request_set_max_send_speed caps the upload). A
  * read_ms timeout counts a pause as silence. 0 (default) = no cap. */
 FL_EXPORT void fl_request_set_max_recv_speed(fl_request *req, uint64_t bytes_per_second);
+/* Send the request body no faster than bytes_per_second on average
+ * (curl's --limit-rate for uploads, CURLOPT_MAX_SEND_SPEED_LARGE): a
+ * tenth of a second's worth (at most 16 KiB) goes at once, then the body
+ * is written only as fast as the pace allows; ahead of it, the request
+ * writes nothing until a timer says the next piece is due (no busy loop;
+ * TCP flow control carries the pace to the server). A fixed body
+ * (fl_request_set_body and the helpers) is given out piece by piece like
+ * a streamed one, still with its Content-Length. Counted from the body's
+ * first byte, on each hop that sends it. 0 (default) = no cap. */
+FL_EXPORT void fl_request_set_max_send_speed(fl_request *req, uint64_t bytes_per_second);
 /* A conditional request on the document's time (curl's -z, CURLOPT_TIMECONDITION):
  * IFMODSINCE sends If-Modified-Since, IFUNMODSINCE If-Unmodified-Since,
  * with unix_time as an HTTP-date (replacing a header of that name set

@@ -40,6 +40,8 @@ typedef struct flb_config {
   int http_version;    /* enum fl_http_version: HTTP/1.1 unless --h2 / --h2c */
   uint64_t streams;    /* -m N: HTTP/2 streams in flight per connection (h2load's) */
   int latency;         /* --latency: print the percentile table */
+  int hooks;           /* --hooks: every client event recorded into a ring buffer (what
+                          event hooks cost; see bench/harness/hooks.sh) */
   int json;            /* --json: one JSON object instead of the text */
   int insecure;        /* -k: do not verify TLS certificates */
   const char *cacert;  /* --cacert FILE */

@@ -50,6 +50,8 @@ static const char usage_text[] =
     "        --ws-binary        Binary messages (default: text)\n"
     "        --no-compress      Do not offer permessage-deflate (offered by default;\n"
     "                           used when the server agrees)\n"
+    "        --hooks            Record every client event (fl_client_set_hooks) into a\n"
+    "                           ring buffer: what tracing costs\n"
     "\n"
     "  Numeric arguments may include a SI unit (1k, 1M, 1G)\n"
     "  Time arguments may include a time unit (500ms, 2s, 2m, 2h; plain = s)\n"
@@ -68,7 +70,8 @@ enum {
   OPT_H2C,
   OPT_WS_MESSAGE,
   OPT_WS_BINARY,
-  OPT_NO_COMPRESS
+  OPT_NO_COMPRESS,
+  OPT_HOOKS
 };
 
 static const struct option longopts[] = {
@@ -92,6 +95,7 @@ static const struct option longopts[] = {
     {"urls", required_argument, NULL, OPT_URLS},
     {"h2", no_argument, NULL, OPT_H2},
     {"h2c", no_argument, NULL, OPT_H2C},
+    {"hooks", no_argument, NULL, OPT_HOOKS},
     {"max-concurrent-streams", required_argument, NULL, 'm'},
     {"ws-message", required_argument, NULL, OPT_WS_MESSAGE},
     {"ws-binary", no_argument, NULL, OPT_WS_BINARY},
@@ -293,6 +297,7 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
     case OPT_CACERT: cfg->cacert = optarg; break;
     case OPT_H2: cfg->http_version = FL_HTTP_VERSION_2_ONLY; break;
     case OPT_H2C: cfg->http_version = FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE; break;
+    case OPT_HOOKS: cfg->hooks = 1; break;
     case 'm':
       if (scan_metric(optarg, &cfg->streams) || !cfg->streams || cfg->streams > 1u << 20)
         return bad("bad stream count '%s'", optarg);

@@ -430,6 +430,37 @@ flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *re
 
 /* Loop, client, timers, templates and the slots. 0 or an fl_err (with
  * res->fatal_msg set). */
+/* --hooks: each event's kind, time and request into a ring of the last
+ * FLB_RING events, as a tracer's exporter queue would hold them. */
+#define FLB_RING 4096
+typedef struct hook_rec {
+  uint64_t time_ns;
+  const void *req;
+  int kind, err;
+} hook_rec;
+struct flb_hook_ring {
+  uint64_t n;
+  hook_rec r[FLB_RING];
+};
+
+static void record_event(const fl_event *ev, void *data) {
+  struct flb_hook_ring *g = data;
+  hook_rec *h = &g->r[g->n++ & (FLB_RING - 1)];
+  h->time_ns = ev->time_ns;
+  h->req = ev->req;
+  h->kind = ev->kind;
+  h->err = ev->err;
+}
+
+static int hooks_on(flb_worker *w) {
+  if (!w->cfg->hooks) return 0;
+  if (!(w->ring = calloc(1, sizeof *w->ring))) return FL_ENOMEM;
+  fl_hooks h = {.on_event = record_event, .data = w->ring};
+  for (size_t i = 0; i < w->nclients; i++)
+    if (fl_client_set_hooks(w->clients[i], &h)) return FL_EINVAL;
+  return 0;
+}
+
 static int setup(flb_worker *w) {
   const flb_config *cfg = w->cfg;
   w->loop = fl_loop_new();
@@ -477,6 +508,7 @@ static int setup(flb_worker *w) {
              cfg->cacert ? " (is the --cacert file readable?)" : "");
     return FL_EINVAL;
   }
+  if (hooks_on(w)) return FL_ENOMEM;
   w->tick = fl_timer_new(w->loop);
   w->phase = fl_timer_new(w->loop);
   w->pace = fl_timer_new(w->loop);
@@ -550,6 +582,11 @@ static void teardown(flb_worker *w) {
     fprintf(stderr, "flurry-bench: loop still in use at exit\n");
   w->loop = NULL;
   free(w->resolve[0]);
+  if (w->ring)
+    fprintf(stderr, "flurry-bench: thread %llu: %llu hook events recorded\n",
+            (unsigned long long)w->index, (unsigned long long)w->ring->n);
+  free(w->ring);
+  w->ring = NULL;
 }
 
 void *flb_worker_main(void *arg) {

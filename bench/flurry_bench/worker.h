@@ -96,6 +96,7 @@ struct flb_worker {
   int ws_sending;       /* all finished: messages go out */
   int ws_closing;       /* the end: closes are ours */
   char *ws_payload;
+  struct flb_hook_ring *ring; /* --hooks */
 };
 
 /* worker.c: end the thread's run (measured window closed, loop stopped);

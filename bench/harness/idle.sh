@@ -11,17 +11,20 @@
 #    Target: flurry-bench's peak RSS no more than wrk's.
 #
 #   bench/harness/idle.sh [--connections N] [--runs R] [--duration S] [--build DIR] [--no-build]
+#                         [--base FLURRY-BENCH]
 #
-# Defaults: 10000 connections, 3 runs of each, 3 s. Every run holds the
-# benchmark lock (bench/harness/lock.sh). Writes bench/results/idle-memory.md
-# and .tsv.
+# Defaults: 10000 connections, 3 runs of each, 3 s. --base: another
+# flurry-bench binary (an older build) run beside the two in each busy round.
+# The busy runs go first, the idle ones after on a fresh nginx. Every run
+# holds the benchmark lock (bench/harness/lock.sh). Writes
+# bench/results/idle-memory.md and .tsv.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 source bench/harness/lock.sh
 orig_args="$*"
-conns=10000 runs=3 duration=3 build=$root/build-bench do_build=1
+conns=10000 runs=3 duration=3 build=$root/build-bench do_build=1 base=
 while (($#)); do
   case $1 in
     --connections) conns=$2; shift ;;
@@ -29,7 +32,8 @@ while (($#)); do
     --duration) duration=$2; shift ;;
     --build) build=$2; shift ;;
     --no-build) do_build=0 ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --base) base=$2; shift ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "idle.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -51,11 +55,16 @@ server_cpu=0 client_cpu=1
 if (($(nproc) < 2)); then client_cpu=0; fi
 rundir=$(mktemp -d /tmp/flurry-idle.XXXXXX)
 trap 'bench/harness/nginx.sh stop "$rundir" >/dev/null 2>&1 || true; rm -rf "$rundir"' EXIT
-port=$(FLB_SERVER_CPU=$server_cpu FLB_NGINX_CONNECTIONS=$((conns * 2 < 20000 ? conns * 2 : 20000)) \
-  bench/harness/nginx.sh start "$rundir")
-worker_pid=$(pgrep -P "$(cat "$rundir/nginx.pid")" | head -1 || true)
-url=http://127.0.0.1:$port/hello
 pin=(taskset -c "$client_cpu")
+# A fresh nginx for each part: after 10,000 connections closed at once by
+# an idle run, a load run right behind it got no request through.
+fresh_nginx() {
+  bench/harness/nginx.sh stop "$rundir" >/dev/null 2>&1 || true
+  port=$(FLB_SERVER_CPU=$server_cpu FLB_NGINX_CONNECTIONS=$((conns * 2 < 20000 ? conns * 2 : 20000)) \
+    bench/harness/nginx.sh start "$rundir")
+  worker_pid=$(pgrep -P "$(cat "$rundir/nginx.pid")" | head -1 || true)
+  url=http://127.0.0.1:$port/hello
+}
 
 median() { sort -g | awk '{a[NR] = $1} END {if (!NR) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 minmax() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s-%s", lo, hi}'; }
@@ -65,22 +74,14 @@ tsv=bench/results/idle-memory.tsv
 mkdir -p bench/results
 printf 'part\ttool\trun\theap_per_conn\trss_per_conn\tpeak_rss_kb\treq_per_s\tserver_cpu\n' >"$tsv"
 
-# 1. idle
-for ((r = 1; r <= runs; r++)); do
-  out=$rundir/idle.out tf=$rundir/idle.time
-  srv=$(measured_run "$out" "$tf" "$worker_pid" "${pin[@]}" "$idle" -n "$conns" "$url")
-  h=$(field heap_per_idle_connection "$out") m=$(field rss_per_idle_connection "$out")
-  [[ -n $h ]] || { echo "idle.sh: idle_conns failed:" >&2; cat "$out" >&2; exit 1; }
-  printf 'idle\tidle_conns\t%d\t%s\t%s\t%s\t-\t%s\n' "$r" "$h" "$m" "$(cut -d' ' -f3 "$tf")" "$srv" >>"$tsv"
-  echo "idle run $r: heap $h B, RSS $m B per idle connection ($(field connections_added "$out") added)" >&2
-done
-
-# 2. busy: wrk and flurry-bench, rotating which goes first
+# 2. busy: wrk and flurry-bench, rotating which goes first (first, on a fresh nginx)
+fresh_nginx
 run_tool() { # tool round
   local out=$rundir/$1.out tf=$rundir/$1.time argv srv rps
   case $1 in
     wrk) argv=(wrk -t1 -c"$conns" -d"${duration}s" --timeout 10s "$url") ;;
     flurry-bench) argv=("$fbench" -t1 -c"$conns" -d"${duration}s" --timeout 10s "$url") ;;
+    base) argv=("$base" -t1 -c"$conns" -d"${duration}s" --timeout 10s "$url") ;;
   esac
   srv=$(measured_run "$out" "$tf" "$worker_pid" "${pin[@]}" "${argv[@]}")
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
@@ -89,7 +90,19 @@ run_tool() { # tool round
 }
 for ((r = 1; r <= runs; r++)); do
   if ((r % 2)); then order=(wrk flurry-bench); else order=(flurry-bench wrk); fi
+  if [[ -n $base ]]; then order+=(base); fi
   for t in "${order[@]}"; do run_tool "$t" "$r"; done
+done
+
+fresh_nginx
+# 1. idle (after the busy runs, on a fresh nginx)
+for ((r = 1; r <= runs; r++)); do
+  out=$rundir/idle.out tf=$rundir/idle.time
+  srv=$(measured_run "$out" "$tf" "$worker_pid" "${pin[@]}" "$idle" -n "$conns" "$url")
+  h=$(field heap_per_idle_connection "$out") m=$(field rss_per_idle_connection "$out")
+  [[ -n $h ]] || { echo "idle.sh: idle_conns failed:" >&2; cat "$out" >&2; exit 1; }
+  printf 'idle\tidle_conns\t%d\t%s\t%s\t%s\t-\t%s\n' "$r" "$h" "$m" "$(cut -d' ' -f3 "$tf")" "$srv" >>"$tsv"
+  echo "idle run $r: heap $h B, RSS $m B per idle connection ($(field connections_added "$out") added)" >&2
 done
 
 col() { awk -F'\t' -v p="$1" -v t="$2" -v c="$3" 'NR > 1 && $1 == p && $2 == t {print $c}' "$tsv"; }
@@ -120,6 +133,9 @@ wrk_rps=$(col busy wrk 7 | median) fb_rps=$(col busy flurry-bench 7 | median)
   echo "|---|---|---|---|"
   echo "| wrk | $wrk_rss | $(col busy wrk 6 | minmax) | $wrk_rps |"
   echo "| flurry-bench | $fb_rss | $(col busy flurry-bench 6 | minmax) | $fb_rps |"
+  if [[ -n $base ]]; then
+    echo "| flurry-bench --base ($base) | $(col busy base 6 | median) | $(col busy base 6 | minmax) | $(col busy base 7 | median) |"
+  fi
   echo
   awk -v a="$fb_rss" -v b="$wrk_rss" 'BEGIN {if (b > 0) printf "flurry-bench / wrk peak RSS (medians): %.3f\n", a / b}'
   echo

@@ -24,6 +24,9 @@ struct cli_bar {
   uint64_t prev_ms;
   unsigned tick; /* phase of the sine wave of the unknown-size pattern */
   int pos, step; /* its marker's column and direction */
+  int hidden;    /* not its turn: the last update is kept, nothing drawn */
+  int held;
+  uint64_t held_now, held_total;
 };
 
 /* COLUMNS (21..9999) as curl reads it, else the terminal's width (curl asks
@@ -44,10 +47,11 @@ static int bar_width(void) {
   return w > BAR_MAX ? BAR_MAX : w;
 }
 
-cli_bar *cli_bar_new(fl_loop *loop) {
+cli_bar *cli_bar_new(fl_loop *loop, int hidden) {
   cli_bar *b = calloc(1, sizeof *b);
   if (!b) return NULL;
   b->loop = loop;
+  b->hidden = hidden;
   b->width = bar_width();
   b->step = 1;
   return b;
@@ -81,6 +85,12 @@ static void fly(cli_bar *b, int moved) {
 
 void cli_bar_update(cli_bar *b, uint64_t now, uint64_t total) {
   if (!b) return;
+  if (b->hidden) {
+    b->held = 1;
+    b->held_now = now;
+    b->held_total = total;
+    return;
+  }
   uint64_t ms = fl_loop_now(b->loop);
   if (b->calls) {
     if (total) {
@@ -105,6 +115,12 @@ void cli_bar_update(cli_bar *b, uint64_t now, uint64_t total) {
   fflush(stderr);
   b->prev = now;
   b->prev_ms = ms;
+}
+
+void cli_bar_show(cli_bar *b) {
+  if (!b || !b->hidden) return;
+  b->hidden = 0;
+  if (b->held) cli_bar_update(b, b->held_now, b->held_total);
 }
 
 void cli_bar_free(cli_bar *b) {

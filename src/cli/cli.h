@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <flurry.h>
 
@@ -92,10 +93,14 @@ void cli_meter_free(cli_meter *m);
 
 /* bar.c: -#'s bar for one transfer, as curl 7.88 draws it on stderr. */
 typedef struct cli_bar cli_bar;
-cli_bar *cli_bar_new(fl_loop *loop); /* NULL on OOM: every call a no-op */
+/* hidden: updates are only remembered until cli_bar_show (another
+ * transfer's bar is on the line). NULL on OOM: every call a no-op. */
+cli_bar *cli_bar_new(fl_loop *loop, int hidden);
 /* now bytes of total (0: size unknown) came; redraws at most 10 times a
  * second (always at 100%). */
 void cli_bar_update(cli_bar *b, uint64_t now, uint64_t total);
+/* A hidden bar's turn: drawn from its last update on. */
+void cli_bar_show(cli_bar *b);
 /* The newline after a bar that was updated, then free. */
 void cli_bar_free(cli_bar *b);
 
@@ -429,6 +434,8 @@ const char *cli_retry_problem(cli_retry_kind kind);
  * -1 when absent, zero, in the past or unusable (curl then backs off as
  * usual). */
 int64_t cli_retry_after_ms(const fl_response *res);
+/* An HTTP-date (RFC 9110 5.6.7's three forms) as UTC seconds. 0 or -1. */
+int cli_parse_http_date(const char *s, time_t *out);
 
 /* -------------------------------------------------------------- transfer.c */
 typedef struct cli_run cli_run;

@@ -65,7 +65,20 @@ typedef struct cli_more {
   size_t nconnect_to;
   int connect_to_bad; /* a rule with a bad HOST2:PORT2: exit 49, as curl */
   char *connect_to_msg;
+  /* the last round: output files and failures */
+  int no_clobber;        /* --no-clobber: NAME.1 ... NAME.100 instead */
+  int remove_on_error;   /* --remove-on-error */
+  int remote_time;       /* --remote-time: the file gets Last-Modified */
+  int fail_early;        /* --fail-early (global) */
+  long create_file_mode; /* --create-file-mode (checked, no effect on HTTP) */
+  char *request_target;  /* --request-target */
+  char **proxy_headers;  /* --proxy-header lines, NULL-terminated (or NULL) */
+  size_t nproxy_headers;
+  int proxytunnel; /* -p */
 } cli_more;
+
+/* --form-string's argument is kept among the -F ones with this byte first. */
+#define CLI_FORM_LITERAL '\x01'
 
 /* options_more.c */
 const cli_option *cli_more_options(size_t *n);

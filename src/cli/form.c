@@ -116,6 +116,8 @@ static int add_file_content(cli_body *body, const char *path) {
 }
 
 int cli_form_add_arg(cli_form *f, const char *arg, char *msg, size_t msgcap) {
+  int literal = arg[0] == CLI_FORM_LITERAL; /* --form-string: no @FILE, <FILE */
+  arg += literal;
   const char *eq = strchr(arg, '=');
   if (!eq || eq == arg) {
     snprintf(msg, msgcap, "-F: expected name=value, got '%s'", arg);
@@ -123,7 +125,7 @@ int cli_form_add_arg(cli_form *f, const char *arg, char *msg, size_t msgcap) {
   }
   char *name = cli_strndup(arg, (size_t)(eq - arg));
   const char *v = eq + 1;
-  char kind = (*v == '@' || *v == '<') ? *v++ : '=';
+  char kind = !literal && (*v == '@' || *v == '<') ? *v++ : '=';
   char *path = NULL, *type = NULL, *filename = NULL;
   if (kind != '=') {
     path = parse_path(&v);

@@ -48,6 +48,17 @@ enum more_id {
   M_KEEPALIVE_TIME,
   M_CONNECT_TO,
   M_WS,
+  /* issue 23's last round (files, forms, data) */
+  M_CREATE_FILE_MODE,
+  M_DATA_ASCII,
+  M_FAIL_EARLY,
+  M_FORM_STRING,
+  M_NO_CLOBBER,
+  M_REMOTE_TIME,
+  M_REMOVE_ON_ERROR,
+  M_REQUEST_TARGET,
+  M_PROXY_HEADER,
+  M_PROXYTUNNEL,
 };
 
 /* Sorted by long name within each group of issue 23. */
@@ -101,6 +112,19 @@ static const cli_option more[] = {
     {0, "unix-socket", "PATH", M_UNIX_SOCKET, "Connect through this Unix domain socket"},
     /* issue 21: a WebSocket session (ws.c) */
     {0, "ws", NULL, M_WS, "WebSocket: stdin lines out as text messages, messages to stdout"},
+    /* issue 23's last round */
+    {0, "create-file-mode", "MODE", M_CREATE_FILE_MODE,
+     "Octal mode for remote files (no effect on HTTP, as curl)"},
+    {0, "data-ascii", "DATA", M_DATA_ASCII, "HTTP POST data (the same as -d)"},
+    {0, "fail-early", NULL, M_FAIL_EARLY, "Stop every transfer at the first that fails"},
+    {0, "form-string", "NAME=STRING", M_FORM_STRING,
+     "multipart/form-data field, STRING taken literally"},
+    {0, "no-clobber", NULL, M_NO_CLOBBER, "Never overwrite a file: write NAME.1 ... NAME.100"},
+    {0, "remote-time", NULL, M_REMOTE_TIME, "Give the file the document's Last-Modified time"},
+    {0, "remove-on-error", NULL, M_REMOVE_ON_ERROR, "Remove the output file if the transfer fails"},
+    {0, "request-target", "TARGET", M_REQUEST_TARGET, "Send TARGET instead of the URL's path"},
+    {0, "proxy-header", "LINE", M_PROXY_HEADER, "Header line for the proxy only (CONNECT too)"},
+    {'p', "proxytunnel", NULL, M_PROXYTUNNEL, "http:// through the proxy in a CONNECT tunnel too"},
 };
 #define NMORE (sizeof more / sizeof more[0])
 
@@ -210,6 +234,49 @@ int cli_more_apply(cli_config *cfg, const cli_option *o, const char *name, const
   case M_LOCAL_PORT:
   case M_KEEPALIVE_TIME:
   case M_CONNECT_TO: return cli_life_apply(m, o->id - M_UNIX_SOCKET, name, arg);
+  case M_CREATE_FILE_MODE: { /* octal, as curl's; libcurl uses it for SFTP, SCP, FILE only */
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 8);
+    if (end == arg || *end || errno || v < 0 || v > 0777)
+      return bad(name, "expected a proper numerical parameter");
+    m->create_file_mode = v;
+    break;
+  }
+  case M_DATA_ASCII: return cli_apply_option(cfg, "--data", arg);
+  case M_FAIL_EARLY: m->fail_early = on; break;
+  case M_FORM_STRING: { /* a leading CLI_FORM_LITERAL: no @ or < */
+    size_t n = strlen(arg);
+    char *lit = cli_xrealloc(NULL, n + 2);
+    lit[0] = CLI_FORM_LITERAL;
+    memcpy(lit + 1, arg, n + 1);
+    int rc = cli_apply_option(cfg, "--form", lit);
+    free(lit);
+    return rc;
+  }
+  case M_NO_CLOBBER: m->no_clobber = on; break;
+  case M_REMOTE_TIME: m->remote_time = on; break;
+  case M_REMOVE_ON_ERROR: m->remove_on_error = on; break;
+  case M_REQUEST_TARGET: set_str(&m->request_target, arg); break;
+  case M_PROXY_HEADER: { /* curl's "Name;" is an empty value; "Name:" sends nothing */
+    const char *colon = strchr(arg, ':'), *semi = strchr(arg, ';');
+    cli_buf line = {0};
+    if (!colon && semi && semi[1] == '\0') {
+      cli_buf_add(&line, arg, (size_t)(semi - arg));
+      cli_buf_adds(&line, ":");
+    } else if (colon && colon[1 + strspn(colon + 1, " \t")] != '\0') {
+      cli_buf_adds(&line, arg);
+    }
+    if (line.len) {
+      m->proxy_headers =
+          cli_xrealloc(m->proxy_headers, (m->nproxy_headers + 2) * sizeof *m->proxy_headers);
+      m->proxy_headers[m->nproxy_headers++] = cli_strdup(line.data);
+      m->proxy_headers[m->nproxy_headers] = NULL;
+    }
+    cli_buf_free(&line);
+    break;
+  }
+  case M_PROXYTUNNEL: m->proxytunnel = on; break;
   }
   return -1;
 }
@@ -229,6 +296,7 @@ void cli_more_inherit(cli_config *to, const cli_config *from) {
   t->progress_bar = f->progress_bar;
   t->no_progress_meter = f->no_progress_meter;
   t->parallel_immediate = f->parallel_immediate;
+  t->fail_early = f->fail_early;
   if (f->trace) t->trace = cli_strdup(f->trace);
   if (f->stderr_file) t->stderr_file = cli_strdup(f->stderr_file);
 }
@@ -358,6 +426,9 @@ void cli_more_free(cli_more *m) {
   free(m->netrc_file);
   free(m->stderr_file);
   free(m->trace);
+  free(m->request_target);
+  for (size_t i = 0; i < m->nproxy_headers; i++) free(m->proxy_headers[i]);
+  free(m->proxy_headers);
   for (size_t i = 0; i < m->nurl_query; i++) free(m->url_query[i]);
   free(m->url_query);
   cli_life_free(m);
@@ -370,7 +441,8 @@ void cli_more_client_options(const cli_config *cfg, fl_client_options *o) {
   if (m->no_sessionid) o->tls_session_cache = 0;
   if (m->he_set) o->happy_eyeballs_delay_ms = (uint32_t)m->happy_eyeballs_ms;
   if (m->parallel_immediate) o->max_connecting_per_host = 0; /* every connection at once */
-  if (m->raw) o->decompress = 0; /* --raw: bodies as they came (no --compressed decoding) */
+  o->proxy_tunnel = m->proxytunnel;
+  o->proxy_headers = (const char *const *)m->proxy_headers;
   /* --no-keepalive: the library sends no TCP keep-alive probes anyway */
   cli_life_client_options(cfg, o);
 }

@@ -3,6 +3,7 @@
  * stdout; -f and -C decide from the status whether to read on; the trace
  * hook gives every hop's heads, from which -w's facts are counted. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ void cli_t_abort(transfer *t, int code, const char *fmt, ...) {
 
 void cli_t_report(transfer *t, const char *msg) {
   cli_run *run = t->run;
+  if (t->quiet) return;
   if (t->stdout_failed) {
     if (run->stdout_reported) return;
     run->stdout_reported = 1;
@@ -42,14 +44,55 @@ void cli_t_report(transfer *t, const char *msg) {
     cli_error(t->code, "%s", msg);
 }
 
+void cli_t_file_done(transfer *t) {
+  const cli_more *m = &t->run->cfg->more;
+  if (!t->file_opened || !t->filename) return;
+  if (t->code && m->remove_on_error) { /* no partial file left behind, as curl */
+    if (unlink(t->filename) != 0 && errno != ENOENT)
+      cli_msg("warning: cannot remove %s: %s", t->filename, strerror(errno));
+    return;
+  }
+  const fl_response *res = t->req ? fl_request_response(t->req) : NULL;
+  const char *lm = res && m->remote_time ? fl_response_header(res, "Last-Modified") : NULL;
+  time_t when;
+  if (t->code || !lm || cli_parse_http_date(lm, &when) != 0) return;
+  struct timespec ts[2] = {{.tv_sec = when}, {.tv_sec = when}}; /* atime too, as curl */
+  if (utimensat(AT_FDCWD, t->filename, ts, 0) != 0)
+    cli_msg("warning: cannot set the time of %s: %s", t->filename, strerror(errno));
+}
+
 int cli_t_bound_for_stdout(const transfer *t) { return !t->spec->outfile && !t->spec->remote_name; }
 
 /* ------------------------------------------------------------ output */
 
+/* --no-clobber: the name, else NAME.1 ... NAME.100, whichever does not
+ * exist yet (created exclusively, so a file made meanwhile is not taken);
+ * t->filename becomes the one used (-w's filename_effective, as curl). */
+static FILE *open_unclobbered(transfer *t) {
+  int fd = open(t->filename, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  for (int i = 1; fd < 0 && errno == EEXIST && i <= 100; i++) {
+    cli_buf alt = {0};
+    cli_buf_printf(&alt, "%s.%d", t->filename, i);
+    fd = open(alt.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      free(t->filename);
+      t->filename = cli_strdup(alt.data);
+    }
+    cli_buf_free(&alt);
+  }
+  FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+  if (!f && fd >= 0) close(fd);
+  return f;
+}
+
 int cli_t_open_file(transfer *t) {
   if (t->file) return 0;
   /* -C: what is there stays and the rest is appended, as curl */
-  t->file = fopen(t->filename, t->resume ? "ab" : "wb");
+  if (t->resume)
+    t->file = fopen(t->filename, "ab");
+  else
+    t->file = t->run->cfg->more.no_clobber ? open_unclobbered(t) : fopen(t->filename, "wb");
+  if (t->file) t->file_opened = 1;
   if (!t->file) {
     cli_t_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination: %s: %s", t->filename,
                 strerror(errno));
@@ -263,7 +306,9 @@ void cli_t_trailers(transfer *t) {
   const cli_config *cfg = t->run->cfg;
   const fl_response *res = t->req ? fl_request_response(t->req) : NULL;
   size_t n = res ? fl_response_trailer_count(res) : 0;
-  if (!n || t->abort_code || (!cfg->include && !cfg->dump_header) || cfg->head) return;
+  /* --raw: they were in the body already, as curl's */
+  if (!n || t->abort_code || (!cfg->include && !cfg->dump_header) || cfg->head || cfg->more.raw)
+    return;
   cli_buf b = {0};
   for (size_t i = 0; i < n; i++) {
     const char *name, *value;

@@ -45,7 +45,7 @@ const char *cli_retry_problem(cli_retry_kind kind) {
 }
 
 /* An HTTP-date in any of the three forms of RFC 9110 5.6.7, as UTC. */
-static int parse_http_date(const char *s, time_t *out) {
+int cli_parse_http_date(const char *s, time_t *out) {
   static const char *const forms[] = {
       "%a, %d %b %Y %H:%M:%S GMT", /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
       "%A, %d-%b-%y %H:%M:%S GMT", /* RFC 850:     Sunday, 06-Nov-94 08:49:37 GMT */
@@ -75,7 +75,7 @@ int64_t cli_retry_after_ms(const fl_response *res) {
     return (int64_t)secs * 1000;
   }
   time_t when;
-  if (parse_http_date(v, &when)) return -1;
+  if (cli_parse_http_date(v, &when)) return -1;
   time_t now = time(NULL);
   return when > now ? (int64_t)(when - now) * 1000 : -1;
 }

@@ -145,6 +145,30 @@ static void close_file(transfer *t) {
     cli_t_abort(t, CLI_EXIT_WRITE, "Failure writing output to destination: %s", t->filename);
   t->file = NULL;
   if (!t->code && t->abort_code) t->code = t->abort_code;
+  cli_t_file_done(t);
+}
+
+/* --fail-early: the first failure ends the run, as curl: nothing more
+ * starts, what runs is stopped quietly, and its code is the exit code. */
+static void stop_early(cli_run *run, int code) {
+  run->fail_early_code = code;
+  for (size_t i = run->next_start; i < run->n; i++) { /* never started */
+    run->t[i].state = T_DONE;
+    run->t[i].bar_ended = 1;
+    run->done++;
+  }
+  run->next_start = run->n;
+  for (size_t i = 0; i < run->n; i++) {
+    transfer *u = &run->t[i];
+    if (u->state != T_RUNNING || !u->req) continue;
+    u->quiet = 1;
+    cli_t_abort(u, code, "stopped by --fail-early");
+    if (fl_request_cancel(u->req) != 0) { /* waiting to retry: end it now */
+      fl_timer_stop(u->timer);
+      u->retries_left = 0;
+      finish(u, 0);
+    }
+  }
 }
 
 /* stdout failed (a closed pipe, a full disk): its reader is gone, so stop
@@ -219,7 +243,7 @@ static void finish(transfer *t, int err) {
   close_file(t);
   cli_t_bar_end(t, !err && !t->code);
   if (t->code) cli_t_report(t, t->errmsg ? t->errmsg : "");
-  if (run->cfg->writeout && !run->stdout_gone) write_out(t);
+  if (run->cfg->writeout && !run->stdout_gone && !t->quiet) write_out(t);
 
   cli_pol_end(t);
   /* Only the exit code and the held output are needed from here on. */
@@ -238,6 +262,7 @@ static void finish(transfer *t, int err) {
   run->active--;
   run->done++;
   if (t->code) run->failed++;
+  if (t->code && run->cfg->more.fail_early && !run->fail_early_code) stop_early(run, t->code);
   cli_meter_update(run->meter, run->done, run->failed, run->bytes);
   flush_ordered(run);
   if (run->outq.broken && !run->stdout_gone) stop_stdout_transfers(run);
@@ -495,7 +520,7 @@ int cli_run_all(const cli_config *cfg, const cli_reqspec *rs) {
   memset(run.t, 0, run.n * sizeof *run.t);
   for (size_t i = 0; i < run.n; i++)
     run.t[i] = (transfer){.run = &run, .index = i, .spec = &cfg->urls[i], .upfd = -1};
-  if (run.n > 1 && !cfg->silent && !cfg->more.no_progress_meter)
+  if (run.n > 1 && !cfg->silent && !cfg->more.no_progress_meter && !cli_run_bars(&run))
     run.meter = cli_meter_new(run.loop, run.n);
 
   start_more(&run);
@@ -516,6 +541,7 @@ int cli_run_all(const cli_config *cfg, const cli_reqspec *rs) {
     if (!code) code = t->code;
     cli_out_drop(&run.outq, &t->out);
   }
+  if (run.fail_early_code) code = run.fail_early_code;
   cli_out_flush_loose(&run.outq);
   cli_buf_free(&run.outq.loose);
   free(run.t);

@@ -48,7 +48,10 @@ typedef struct transfer {
   uint64_t send_us; /* tool clock when the attempt was sent */
   cli_facts facts;
   struct cli_xpol *xpol; /* xfer_more.c's state, or NULL */
-  cli_bar *bar;          /* -#: from the final response's head to the end */
+  cli_bar *bar;          /* -#: from the final response's head to its turn's end */
+  int bar_ended;         /* -#: the transfer ended (its bar waits for its turn) */
+  int file_opened;       /* the -o file was created or opened by this transfer */
+  int quiet;             /* stopped by --fail-early: no message, no -w */
 } transfer;
 
 struct cli_run {
@@ -75,7 +78,9 @@ struct cli_run {
    * them go, so none waits inside the library with its -m clock running */
   uint64_t next_start_ms;
   fl_timer *rate_timer;
-  FILE *trace; /* --trace / --trace-ascii */
+  FILE *trace;         /* --trace / --trace-ascii */
+  size_t bar_turn;     /* -# with several URLs: the transfer whose bar is drawn */
+  int fail_early_code; /* --fail-early: the first failure's code, which ends the run */
 };
 
 /* response.c */
@@ -95,6 +100,9 @@ void cli_t_rewind_file(transfer *t);
 int cli_t_bound_for_stdout(const transfer *t);
 /* The response's trailer fields to -i output and the -D file. */
 void cli_t_trailers(transfer *t);
+/* The -o file closed with the transfer's final code: --remove-on-error
+ * removes it after a failure, --remote-time dates it after a success. */
+void cli_t_file_done(transfer *t);
 
 /* transfer_more.c: round two's options on one transfer */
 /* --output-dir in front of a -O name (name is freed; NULL stays NULL). */
@@ -103,6 +111,8 @@ char *cli_t_output_name(const transfer *t, char *name);
 void cli_t_bar_head(transfer *t);
 void cli_t_bar_body(transfer *t);
 void cli_t_bar_end(transfer *t, int ok);
+/* -# with several URLs (not -Z): bars in turn instead of the meter. */
+int cli_run_bars(const cli_run *run);
 /* -J: the file named by Content-Disposition. 0 or 23. */
 int cli_t_header_name(transfer *t, const fl_response *res);
 /* -n: credentials from the netrc file (and --path-as-is,

@@ -107,6 +107,12 @@ int cli_t_netrc(transfer *t) {
   const cli_more *m = &cfg->more;
   if (m->path_as_is) fl_request_set_path_as_is(t->req, 1);
   if (m->ignore_content_length) fl_request_ignore_content_length(t->req, 1);
+  if (m->raw) fl_request_set_raw(t->req, 1); /* no decoding; chunks as they came */
+  if (m->request_target && fl_request_set_request_target(t->req, m->request_target) != 0) {
+    cli_t_abort(t, CLI_EXIT_BAD_ARG, "--request-target: not a request target: '%s'",
+                m->request_target);
+    return CLI_EXIT_BAD_ARG;
+  }
   if (!m->netrc || cfg->user) return 0; /* -u wins, as curl */
   char *user, *pass, *host = url_host(t->url, &user, &pass);
   int rc = 0;
@@ -210,9 +216,13 @@ void cli_trace(transfer *t, const char *what, const char *data, size_t len) {
   fflush(f);
 }
 
-/* -#: curl draws its bar for each transfer of a serial run; flurry's
- * several URLs run at once and share the one-line meter instead, so the bar
- * is drawn for a single URL. -s and --no-progress-meter hide it, as curl.
+/* -#: curl draws its bar for each transfer of a serial run, one line after
+ * the other. flurry's transfers run at once, so the bars take turns in
+ * command-line order: the first unfinished transfer's bar is drawn, the
+ * others' updates are kept until their turn (one that ended meanwhile gets
+ * its last frame then, at once). With -Z curl draws its parallel meter
+ * instead, and flurry its one-line meter. -s and --no-progress-meter hide
+ * it, as curl.
  * The size is the response's Content-Length; the count is of body bytes as
  * delivered (decoded with --compressed, where curl counts them before). */
 static uint64_t bar_total(const transfer *t) {
@@ -224,11 +234,17 @@ static uint64_t bar_total(const transfer *t) {
   return end != cl && !*end ? (uint64_t)v : 0;
 }
 
+static int bar_on(const cli_run *run) {
+  const cli_config *cfg = run->cfg;
+  return cfg->more.progress_bar && !cfg->silent && !cfg->more.no_progress_meter &&
+         (run->n == 1 || !cfg->parallel);
+}
+
+int cli_run_bars(const cli_run *run) { return run->n > 1 && bar_on(run); }
+
 void cli_t_bar_head(transfer *t) {
-  const cli_config *cfg = t->run->cfg;
-  if (!cfg->more.progress_bar || cfg->silent || cfg->more.no_progress_meter || t->run->n != 1)
-    return;
-  if (!t->bar) t->bar = cli_bar_new(t->run->loop);
+  if (!bar_on(t->run)) return;
+  if (!t->bar) t->bar = cli_bar_new(t->run->loop, t->index != t->run->bar_turn);
   /* the size is not known yet (as libcurl's calls before the head): this
    * call only starts the clock, it draws nothing */
   cli_bar_update(t->bar, t->bytes, 0);
@@ -239,13 +255,25 @@ void cli_t_bar_body(transfer *t) {
 }
 
 void cli_t_bar_end(transfer *t, int ok) {
-  if (!t->bar) return;
-  uint64_t total = bar_total(t);
-  const fl_response *res = t->req ? fl_request_response(t->req) : NULL;
-  /* A body ended by the connection's close has its size at the end: libcurl
-   * makes that its last call's total (100%); a chunked one stays unknown. */
-  if (ok && !total && res && !fl_response_header(res, "Transfer-Encoding")) total = t->bytes;
-  cli_bar_update(t->bar, t->bytes, total);
-  cli_bar_free(t->bar);
-  t->bar = NULL;
+  cli_run *run = t->run;
+  if (!bar_on(run)) return;
+  if (t->bar) {
+    uint64_t total = bar_total(t);
+    const fl_response *res = t->req ? fl_request_response(t->req) : NULL;
+    /* A body ended by the connection's close has its size at the end: libcurl
+     * makes that its last call's total (100%); a chunked one stays unknown. */
+    if (ok && !total && res && !fl_response_header(res, "Transfer-Encoding")) total = t->bytes;
+    cli_bar_update(t->bar, t->bytes, total);
+  }
+  t->bar_ended = 1;
+  /* Its turn (or a later one's, kept): the finished bars in order, then the
+   * next unfinished one's, drawn from where it is. */
+  while (run->bar_turn < run->n) {
+    transfer *u = &run->t[run->bar_turn];
+    cli_bar_show(u->bar);
+    if (!u->bar_ended) return;
+    cli_bar_free(u->bar);
+    u->bar = NULL;
+    run->bar_turn++;
+  }
 }

@@ -10,8 +10,13 @@
  * descriptor watcher): it reads blocks and posts them to the loop
  * (fl_loop_post), and waits while more than IN_MAX bytes are posted and not
  * yet sent, so a fast file in front of a slow server uses bounded memory.
- * Everything else runs on the loop's thread. */
+ * At the session's end a byte on a pipe wakes it from its poll (no
+ * pthread_cancel: nothing is left half-done). Everything else runs on the
+ * loop's thread. */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +44,7 @@ typedef struct session {
   /* the reader thread and what it shares (under mu) */
   pthread_t reader;
   int reader_started, sync_ready;
+  int stop_pipe[2]; /* a byte written here ends the reader's wait */
   pthread_mutex_t mu;
   pthread_cond_t cv;
   size_t posted; /* bytes posted and not yet consumed */
@@ -58,7 +64,6 @@ static void on_chunk(void *data);
 
 static void *reader_main(void *arg) {
   session *s = arg;
-  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
   char buf[IN_BLOCK];
   for (;;) {
     pthread_mutex_lock(&s->mu);
@@ -66,11 +71,15 @@ static void *reader_main(void *arg) {
     int stop = s->stop;
     pthread_mutex_unlock(&s->mu);
     if (stop) return NULL;
-    /* read is where the session's end cancels a reader still waiting */
-    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+    /* wait for input or for the session's end (a byte on the stop pipe) */
+    struct pollfd pf[2] = {{STDIN_FILENO, POLLIN, 0}, {s->stop_pipe[0], POLLIN, 0}};
+    if (poll(pf, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      pf[0].revents = POLLERR; /* let read say what is wrong */
+    }
+    if (pf[1].revents) return NULL;
     ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     size_t len = n > 0 ? (size_t)n : 0;
     chunk *c = cli_xrealloc(NULL, sizeof *c + len);
     c->s = s;
@@ -316,6 +325,12 @@ int cli_ws_run(const cli_config *cfg, const cli_reqspec *rs) {
   }
   free(url);
   if (!rc) {
+    if (pipe2(s.stop_pipe, O_CLOEXEC) != 0) {
+      cli_error(CLI_EXIT_NOMEM, "cannot make a pipe: %s", strerror(errno));
+      rc = CLI_EXIT_NOMEM;
+    }
+  }
+  if (!rc) {
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.cv, NULL);
     s.sync_ready = 1;
@@ -339,12 +354,14 @@ int cli_ws_run(const cli_config *cfg, const cli_reqspec *rs) {
       }
       while (!s.ended) fl_loop_run(s.loop, FL_RUN_ONCE);
       rc = s.rc;
-      if (s.reader_started) { /* it may wait in read(): cancel it there */
+      if (s.reader_started) { /* it may wait in poll or on cv: wake it */
         pthread_mutex_lock(&s.mu);
         s.stop = 1;
         pthread_cond_signal(&s.cv);
         pthread_mutex_unlock(&s.mu);
-        pthread_cancel(s.reader);
+        ssize_t w;
+        do w = write(s.stop_pipe[1], "x", 1);
+        while (w < 0 && errno == EINTR);
         pthread_join(s.reader, NULL);
       }
     }
@@ -360,6 +377,8 @@ int cli_ws_run(const cli_config *cfg, const cli_reqspec *rs) {
   if (s.sync_ready) {
     pthread_cond_destroy(&s.cv);
     pthread_mutex_destroy(&s.mu);
+    close(s.stop_pipe[0]);
+    close(s.stop_pipe[1]);
   }
   cli_buf_free(&s.in);
   return rc;

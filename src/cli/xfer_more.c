@@ -126,6 +126,7 @@ int cli_pol_start(transfer *t) {
   fl_request_set_post_redirects(req, m->post_redirs);
   fl_request_set_trusted_redirects(req, m->location_trusted);
   fl_request_set_max_recv_speed(req, m->limit_rate);
+  fl_request_set_max_send_speed(req, m->limit_rate); /* both ways, as curl */
   int cond;
   int64_t when;
   if (m->time_cond && time_cond(m, &cond, &when) &&

@@ -82,8 +82,8 @@ int fl__request_build_head(fl_request *req) {
   rh->method = req->hop_method;
   rh->scheme = req->url.scheme;
   rh->authority = host ? host : req->url.authority;
-  rh->path = req->url.target;
-  rh->absolute = px != NULL;
+  rh->path = req->target ? req->target : req->url.target;
+  rh->absolute = px != NULL && !req->target; /* a target set is sent as it is */
   rh->minor = fl__request_http_version(req) == FL_HTTP_VERSION_1_0 ? 0 : 1;
   if (++rh->gen == 0) rh->gen = 1;
   int err = 0;
@@ -106,6 +106,10 @@ int fl__request_build_head(fl_request *req) {
     const char *name = fl__headers_name(h, i);
     if (!skip_user_header(req, name)) err = add(out, name, fl__headers_value(h, i));
   }
+  if (px) /* --proxy-header: to a forward proxy, after the user's own */
+    for (size_t i = 0; !err && i < c->proxies.headers.n; i++)
+      err = add(out, fl__headers_name(&c->proxies.headers, i),
+                fl__headers_value(&c->proxies.headers, i));
   if (!err && req->ex.expect_ms && !fl__headers_has(h, "Expect"))
     err = add(out, "Expect", "100-continue");
   err = err || put_cookies(out, req) || put_framing(out, req);

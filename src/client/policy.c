@@ -26,21 +26,30 @@ static void apply_pause(fl_request *req) {
   if (req->ex.carrier) fl__conn_update_pause(req->ex.carrier, &req->ex);
 }
 
-/* The cap's state: its clock, counted from the first body byte of the hop
- * (t0_us 0: none yet), and the timer that ends a pause. */
+/* The caps' state: the receive cap's clock, counted from the first body
+ * byte of the hop (t0_us 0: none yet); the send cap's, from the first byte
+ * of the request body; and the timer that ends a pause of either. */
 struct fl__speedcap {
   fl_request *req;
   fl_loop *loop; /* the timer is set up for it */
   uint64_t t0_us;
   uint64_t bytes; /* body bytes since t0 */
   fl__timer timer;
+  /* the send cap: a paced body goes through ops->upload, a fixed one too
+   * (send_fixed: from req->body at send_off) */
+  int send_fixed, send_waiting; /* waiting: the timer lets the body go on */
+  uint64_t send_t0_us, send_bytes, send_off;
 };
 
 static void speedcap_timer_cb(fl__timer *t) {
-  fl_request *req = fl__container_of(t, struct fl__speedcap, timer)->req;
+  struct fl__speedcap *s = fl__container_of(t, struct fl__speedcap, timer);
+  fl_request *req = s->req;
   fl_client *c = req->client;
   if (!c) return;
   fl__guard_enter(&c->guard);
+  /* One timer for both caps: each goes on, and pauses again if still ahead
+   * (the carrier resumes a waiting upload in fl__conn_update_pause). */
+  s->send_waiting = 0;
   req->rate_paused = 0;
   if (req->rate_done) { /* the whole body came early: it completes now */
     req->rate_done = 0;
@@ -59,11 +68,10 @@ static void speedcap_timer_cb(fl__timer *t) {
  * last bytes were due (receive.c holds the completion for the timer).
  * The state is allocated by the first body byte; without memory for it
  * (or for the timer) the transfer runs uncapped, as it would have. */
-void fl__speedcap_account(fl_request *req, size_t n) {
-  if (!req->recv_rate) return;
+static struct fl__speedcap *cap_state(fl_request *req) {
   struct fl__speedcap *s = req->speedcap;
   if (!s) {
-    if (!(s = calloc(1, sizeof *s))) return;
+    if (!(s = calloc(1, sizeof *s))) return NULL;
     s->req = req;
     req->speedcap = s;
   }
@@ -71,6 +79,13 @@ void fl__speedcap_account(fl_request *req, size_t n) {
     s->loop = req->client->loop;
     fl__timer_init(s->loop, &s->timer, speedcap_timer_cb);
   }
+  return s;
+}
+
+void fl__speedcap_account(fl_request *req, size_t n) {
+  if (!req->recv_rate) return;
+  struct fl__speedcap *s = cap_state(req);
+  if (!s) return;
   uint64_t now = fl__now_us();
   if (!s->t0_us) s->t0_us = now;
   s->bytes += n;
@@ -85,11 +100,13 @@ void fl__speedcap_account(fl_request *req, size_t n) {
 
 void fl__speedcap_stop(fl_request *req) {
   struct fl__speedcap *s = req->speedcap;
-  if (s) s->t0_us = s->bytes = 0;
   req->rate_done = 0;
-  if (!req->rate_paused) return;
-  fl__timer_stop(&s->timer); /* paused: s exists */
+  if (!s) return;
+  s->t0_us = s->bytes = 0;
+  if (!req->rate_paused && !s->send_waiting) return;
+  fl__timer_stop(&s->timer);
   req->rate_paused = 0;
+  s->send_waiting = 0;
   req->ex.paused = req->paused;
 }
 
@@ -99,6 +116,63 @@ void fl__speedcap_free(fl_request *req) {
   if (s->loop) fl__timer_stop(&s->timer);
   free(s);
   req->speedcap = NULL;
+}
+
+/* ------------------------------------------------------ send speed cap */
+
+void fl_request_set_max_send_speed(fl_request *req, uint64_t bytes_per_second) {
+  if (req && !in_flight(req)) req->send_rate = bytes_per_second;
+}
+
+void fl__sendcap_begin(fl_request *req) {
+  fl__exchange *ex = &req->ex;
+  struct fl__speedcap *s = cap_state(req);
+  if (!s) return; /* no memory: uncapped (on_upload passes through) */
+  s->send_t0_us = s->send_bytes = s->send_off = 0;
+  s->send_waiting = 0;
+  ex->upload_wait = 0; /* (the carrier's; set on no hot path, so reset here) */
+  s->send_fixed = !ex->streams && ex->body_len > 0;
+  if (s->send_fixed) { /* the carrier asks for it piece by piece, as a streamed one */
+    ex->streams = 1;
+    ex->upload_len = (int64_t)ex->body_len;
+    ex->body = NULL;
+    ex->body_len = 0;
+  }
+}
+
+/* A token bucket: one piece (a tenth of a second's worth, 1 byte to 16
+ * KiB) may go at once, then the bytes sent stay within rate * elapsed of
+ * that. Ahead, nothing goes until the timer says the next piece is due:
+ * no busy loop, and TCP carries the pace to the server. */
+long fl__sendcap_upload(fl_request *req, char *buf, size_t cap) {
+  struct fl__speedcap *s = req->speedcap;
+  if (!s) return req->upload_cb(req, buf, cap, req->upload_data); /* uncapped */
+  uint64_t now = fl__now_us();
+  if (!s->send_t0_us) s->send_t0_us = now;
+  double rate = (double)req->send_rate;
+  double piece = rate / 10 < 1 ? 1 : rate / 10 > 16384 ? 16384 : rate / 10;
+  double avail = (double)(now - s->send_t0_us) * rate / 1e6 + piece - (double)s->send_bytes;
+  double need = (double)cap < piece ? (double)cap : piece;
+  if (avail < need) {
+    uint64_t ms = (uint64_t)((need - avail) * 1000.0 / rate) + 1;
+    if (!fl__timer_start(&s->timer, ms)) { /* no memory: it goes uncapped */
+      s->send_waiting = 1;
+      return FL__EX_UPLOAD_LATER;
+    }
+  } else if (avail < (double)cap) {
+    cap = (size_t)avail;
+  }
+  long n;
+  if (s->send_fixed) {
+    size_t left = req->body.len - (size_t)s->send_off;
+    n = (long)(cap < left ? cap : left);
+    memcpy(buf, req->body.data + s->send_off, (size_t)n);
+    s->send_off += (uint64_t)n;
+  } else {
+    n = req->upload_cb(req, buf, cap, req->upload_data);
+  }
+  if (n > 0) s->send_bytes += (uint64_t)n;
+  return n;
 }
 
 /* ------------------------------------------------------- time condition */

@@ -97,10 +97,41 @@ static const char *env2(const char *lower, const char *upper) {
   return v && *v ? v : NULL;
 }
 
+/* --proxy-header lines: "Name: value", a token name, no CR or LF. */
+static int proxy_headers_init(fl__proxies *ps, const char *const *lines, char *err, size_t cap) {
+  fl__buf b;
+  fl__buf_init(&b);
+  for (size_t i = 0; lines && lines[i]; i++) {
+    const char *l = lines[i], *colon = strchr(l, ':');
+    if (!colon || colon == l || !fl__token_valid(l, (size_t)(colon - l)) || strpbrk(l, "\r\n")) {
+      snprintf(err, cap, "proxy header '%.80s': not a 'Name: value' line", l);
+      fl__buf_dispose(&b);
+      return FL_EINVAL;
+    }
+    const char *v = colon + 1;
+    while (*v == ' ' || *v == '\t') v++;
+    if (fl__headers_add(&ps->headers, l, (size_t)(colon - l), v, strlen(v)) ||
+        fl__buf_append(&b, l, (size_t)(colon - l)) || fl__buf_puts(&b, ": ") ||
+        fl__buf_puts(&b, v) || fl__buf_puts(&b, "\r\n")) {
+      fl__buf_dispose(&b);
+      return FL_ENOMEM;
+    }
+  }
+  if (b.len && !(ps->header_block = strdup(b.data))) {
+    fl__buf_dispose(&b);
+    return FL_ENOMEM;
+  }
+  fl__buf_dispose(&b);
+  return 0;
+}
+
 int fl__proxies_init(fl__proxies *ps, const fl_client_options *o, char *err, size_t cap) {
   const char *http = o->proxy, *https = o->proxy, *no = NULL;
   ps->http = ps->https = NULL;
   ps->no_proxy = NULL;
+  ps->tunnel_all = o->proxy_tunnel != 0;
+  ps->header_block = NULL;
+  fl__headers_init(&ps->headers);
   if (!o->proxy && o->trust_env) {
     const char *all = env2("all_proxy", "ALL_PROXY");
     http = env2("http_proxy", NULL);
@@ -113,6 +144,7 @@ int fl__proxies_init(fl__proxies *ps, const fl_client_options *o, char *err, siz
   int rc = proxy_new(http, o->proxy_digest, &ps->http, err, cap);
   if (!rc) rc = proxy_new(https, o->proxy_digest, &ps->https, err, cap);
   if (!rc && no && !(ps->no_proxy = strdup(no))) rc = FL_ENOMEM;
+  if (!rc) rc = proxy_headers_init(ps, o->proxy_headers, err, cap);
   if (rc) fl__proxies_free(ps);
   return rc;
 }
@@ -121,8 +153,12 @@ void fl__proxies_free(fl__proxies *ps) {
   proxy_free(ps->http);
   proxy_free(ps->https);
   free(ps->no_proxy);
+  free(ps->header_block);
+  fl__headers_dispose(&ps->headers);
+  fl__headers_init(&ps->headers);
   ps->http = ps->https = NULL;
   ps->no_proxy = NULL;
+  ps->header_block = NULL;
 }
 
 /* An address (v4 or v6 text) in the network "net[/bits]" (no bits: the

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/headers.h"
 #include "base/url.h"
 #include "engine/conn.h"
 #include "flurry.h"
@@ -17,6 +18,9 @@ typedef struct fl__proxy fl__proxy;
 typedef struct fl__proxies {
   fl__proxy *http, *https;
   char *no_proxy;
+  int tunnel_all;      /* opts->proxy_tunnel: http:// through CONNECT too */
+  char *header_block;  /* opts->proxy_headers as "Name: value\r\n"..., or NULL */
+  fl__headers headers; /* the same, for a forward proxy's requests */
 } fl__proxies;
 
 /* From opts->proxy / opts->trust_env. 0, FL_ENOMEM or FL_EINVAL (reason in err). */

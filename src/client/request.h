@@ -5,7 +5,9 @@
  *        -> WAITING -> RECEIVING -> done: redirect (next hop, from route),
  *           retry (BACKOFF, then route), or COMPLETING -> callback -> IDLE
  *
- * One state setter (fl__request_set_state) arms the timer of each state.
+ * (send sets ROUTING until the attempt joins the pool.) One state setter
+ * (fl__request_set_state) arms the timer of each state; every change goes
+ * through it, and it is the call site of the state's hook events.
  *
  * Lifetimes
  * - fl_request is the user's (fl_request_new/free). While in flight the
@@ -41,7 +43,8 @@ typedef enum fl__req_state {
   FL__REQ_RECEIVING,  /* response bytes arriving */
   FL__REQ_COMPLETING, /* result decided, callback deferred */
   FL__REQ_THROTTLED,  /* waiting for a rate-limit token */
-  FL__REQ_BACKOFF     /* waiting to retry under the retry policy */
+  FL__REQ_BACKOFF,    /* waiting to retry under the retry policy */
+  FL__REQ_ROUTING     /* sent, its attempt not yet queued (route, rate limit) */
 } fl__req_state;
 
 /* Default headers a request may remove. */
@@ -58,6 +61,7 @@ struct fl_request {
   fl__url url;
   int url_parsed; /* url matches url_text */
   int path_as_is; /* fl_request_set_path_as_is: dot segments kept */
+  char *target;   /* fl_request_set_request_target, or NULL: the URL's */
   fl__headers headers;
   unsigned removed_defaults;
   fl__buf body;
@@ -88,6 +92,7 @@ struct fl_request {
   int http_version; /* FL_HTTP_VERSION_*, or -1: the client's */
   /* policy.c: curl's per-transfer policies (fl_request_set_max_recv_speed ...) */
   uint64_t recv_rate;       /* body bytes per second, 0 = no cap */
+  uint64_t send_rate;       /* request body bytes per second, 0 = no cap */
   int timecond;             /* fl_timecond */
   int64_t timecond_time;    /* unix seconds */
   unsigned post_redirs;     /* FL_REDIR_POST_* */
@@ -133,9 +138,8 @@ struct fl_request {
   /* WebSocket upgrade (client/ws_connect.c): a 101 hands the connection
    * over into ws_tp and ws_rest; the WebSocket takes them in its done
    * callback, and what is left there is closed at the next send or free. */
-  struct fl_ws *ws;    /* the WebSocket this request opens, or NULL */
-  fl__transport ws_tp; /* the connection after the 101 */
-  fl__buf ws_rest;     /* bytes read after the 101 */
+  struct fl_ws *ws;                /* the WebSocket this request opens, or NULL */
+  struct fl__req_upgrade *upgrade; /* allocated by the first fl_ws_connect, or NULL */
 
   /* across the hops of one send (redirects) */
   const char *hop_method; /* method of the current hop (GET after 303) */
@@ -169,13 +173,27 @@ struct fl_request {
  * - digests: the server's and the proxy's Digest challenges (auth.c), from
  *   the first challenge answered.
  * - speedcap: the receive speed cap's clock and timer (policy.c), from the
- *   first body byte of a capped request. */
+ *   first body byte of a capped request.
+ * - upgrade: where a WebSocket upgrade's connection lands, from the first
+ *   fl_ws_connect (FL_ENOMEM from it without memory). */
 #define FL__ERRMSG_CAP 256
 
 struct fl__req_digests {
   fl__digest www;   /* the server's challenge being answered (nonce NULL: none) */
   fl__digest proxy; /* the HTTP proxy's */
 };
+
+/* A WebSocket upgrade's catch (ws_connect.c): the connection after the
+ * 101 and the bytes read after it. */
+struct fl__req_upgrade {
+  fl__transport tp;
+  fl__buf rest;
+};
+/* req->upgrade, allocated on first use: NULL without memory. */
+struct fl__req_upgrade *fl__request_upgrade(fl_request *req);
+/* Close an upgraded connection nobody took, drop its bytes (harmless
+ * without one). */
+void fl__request_upgrade_drop(fl_request *req);
 
 /* Set the outcome's message (formatted as printf). */
 void fl__request_msg(fl_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -198,7 +216,9 @@ static inline int fl__request_has_digest(const fl_request *req) {
 void fl__request_mem_free(fl_request *req);
 
 /* request.c: the state machine */
-void fl__request_set_state(fl_request *req, fl__req_state st);
+/* The state setter's timer part (request.c): the deadline of st, one of
+ * QUEUED..RECEIVING. */
+void fl__request_arm_state(fl_request *req, fl__req_state old, fl__req_state st);
 /* Start the current hop's next attempt: route, rate limit, pool. */
 void fl__request_attempt(fl_request *req);
 /* Decide the outcome now (the retry policy may turn an error into another
@@ -216,6 +236,32 @@ void fl__request_exchange_done(fl_request *req);
 void fl__request_exchange_failed(fl_request *req, const fl__ex_failure *f);
 /* Drop the decoder and the file being saved (end of a response). */
 void fl__request_end_body(fl_request *req);
+
+/* hooks.c: the request's events (call only when req->client->hooks.on_event
+ * is set: the caller's test is the cost without hooks). */
+void fl__hook_request(fl_request *req, fl_event_kind kind, int err, int status);
+/* The state setter's events: REQUEST_START/END, POOL_WAIT_START/END. */
+void fl__hook_state(fl_request *req, fl__req_state old, fl__req_state st);
+/* A retry is decided (RETRY), before its attempt starts. */
+void fl__hook_retry(fl_request *req, int err, uint32_t delay_ms, int next_attempt);
+/* A redirect is followed to req->effective_url (REDIRECT). */
+void fl__hook_redirect(fl_request *req, int status);
+/* The pre-send hook on this attempt's head (ex.rh just built): 0, or an
+ * error for the attempt (req->errmsg set). */
+int fl__hook_pre_send(fl_request *req);
+static inline int fl__hooked(const fl_client *c) { return FL__UNLIKELY(c->hooks.on_event != NULL); }
+
+/* The one state setter: every state change of a request goes through it.
+ * It arms the deadline that belongs to the new state and is the one call
+ * site of the events a state change is (request start and end, pool wait
+ * start and end). Inline: a state without a timer (ROUTING, COMPLETING,
+ * IDLE...) costs a store and one test without hooks. */
+static inline void fl__request_set_state(fl_request *req, fl__req_state st) {
+  fl__req_state old = req->state;
+  req->state = st;
+  if (fl__hooked(req->client)) fl__hook_state(req, old, st);
+  if (st >= FL__REQ_QUEUED && st <= FL__REQ_RECEIVING) fl__request_arm_state(req, old, st);
+}
 
 /* receive.c: the exchange's ops (the sink). */
 extern const fl__exchange_ops fl__request_exchange_ops;
@@ -263,6 +309,13 @@ void fl__speedcap_account(fl_request *req, size_t n);
 void fl__speedcap_stop(fl_request *req);
 /* Free the cap's state (the request is freed). */
 void fl__speedcap_free(fl_request *req);
+/* A hop with a body starts and send_rate is set: the body is paced
+ * (fl__sendcap_upload gives it out); without memory for the cap's state
+ * it goes uncapped. */
+void fl__sendcap_begin(fl_request *req);
+/* ops->upload for a paced body: up to cap bytes, or FL__EX_UPLOAD_LATER
+ * with the cap's timer set for when more is due. */
+long fl__sendcap_upload(fl_request *req, char *buf, size_t cap);
 /* A final response misses the time condition (its Last-Modified). */
 int fl__timecond_unmet(const fl_request *req);
 /* May a redirect lead to this scheme? */

@@ -29,8 +29,6 @@ fl_request *fl_request_new(const char *method, const char *url) {
   fl__queue_init(&req->throttle.node);
   fl__queue_init(&req->waiter.node);
   fl__exchange_init(&req->ex, &fl__request_exchange_ops);
-  fl__transport_init(&req->ws_tp);
-  fl__buf_init(&req->ws_rest);
   req->upload_len = -1;
   req->save_fd = -1;
   req->http_version = -1;
@@ -44,9 +42,10 @@ fl_request *fl_request_new(const char *method, const char *url) {
 
 void fl_request_free(fl_request *req) {
   if (!req) return;
-  if (in_flight(req)) fl__request_abandon(req);
-  fl__transport_close(&req->ws_tp); /* an upgrade nobody took */
-  fl__buf_dispose(&req->ws_rest);
+  if (in_flight(req)) {
+    fl__hooks_forbid(req->client, "fl_request_free"); /* aborts: its hooks are running */
+    fl__request_abandon(req);
+  }
   free(req->method);
   free(req->url_text);
   fl__url_free(&req->url);
@@ -63,7 +62,22 @@ void fl_request_free(fl_request *req) {
   fl__request_mem_free(req);
   free(req->save_path);
   free(req->unix_path);
+  free(req->target);
   free(req);
+}
+
+int fl_request_set_request_target(fl_request *req, const char *target) {
+  if (!req || in_flight(req)) return FL_EINVAL;
+  /* one token of the request line: no space, no control byte */
+  for (const char *p = target; p && *p; p++)
+    if ((unsigned char)*p <= 0x20 || *p == 0x7f) return FL_EINVAL;
+  if (target && !*target) return FL_EINVAL;
+  char *copy = target ? dup_str(target) : NULL;
+  if (target && !copy) return FL_ENOMEM;
+  free(req->target);
+  req->target = copy;
+  req->head_reusable = 0;
+  return 0;
 }
 
 int fl_request_set_unix_socket(fl_request *req, const char *path, int abstract) {
@@ -185,6 +199,10 @@ void fl_request_set_path_as_is(fl_request *req, int on) {
 
 void fl_request_ignore_content_length(fl_request *req, int on) {
   if (req) req->ex.ignore_content_length = !!on;
+}
+
+void fl_request_set_raw(fl_request *req, int on) {
+  if (req) req->ex.raw = !!on;
 }
 
 void fl_request_keep_headers(fl_request *req, int keep) {

@@ -26,7 +26,28 @@ struct fl__req_digests *fl__request_digests(fl_request *req) {
   return req->digests;
 }
 
+struct fl__req_upgrade *fl__request_upgrade(fl_request *req) {
+  if (!req->upgrade && (req->upgrade = malloc(sizeof *req->upgrade))) {
+    fl__transport_init(&req->upgrade->tp);
+    fl__buf_init(&req->upgrade->rest);
+  }
+  return req->upgrade;
+}
+
+void fl__request_upgrade_drop(fl_request *req) {
+  struct fl__req_upgrade *u = req->upgrade;
+  if (!u) return;
+  if (u->tp.fd >= 0 || u->tp.ops) fl__transport_close(&u->tp);
+  fl__buf_reset(&u->rest);
+}
+
 void fl__request_mem_free(fl_request *req) {
+  if (req->upgrade) {
+    fl__request_upgrade_drop(req);
+    fl__buf_dispose(&req->upgrade->rest);
+    free(req->upgrade);
+    req->upgrade = NULL;
+  }
   free(req->errmsg);
   req->errmsg = NULL;
   if (req->digests) {

@@ -93,7 +93,7 @@ int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies,
   const char *to_host = rule && rule->host2 ? rule->host2 : u->host;
   uint16_t to_port = rule && rule->port2 ? rule->port2 : u->port;
   fl__socks_kind socks = r->proxy ? fl__proxy_socks(r->proxy) : FL__SOCKS_NONE;
-  int tunnel = r->proxy && !socks && (https || (t && t->tunnel));
+  int tunnel = r->proxy && !socks && (https || (t && t->tunnel) || proxies->tunnel_all);
   r->forward = r->proxy && !tunnel && !socks;
   fl__h2_mode h2 = h2_mode(https, r->forward, http_version);
   /* An https connection that may not speak h2 must not serve one that may. */
@@ -119,6 +119,7 @@ int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies,
   ep->unix_abstract = unix_sock && t->unix_abstract;
   ep->tunnel = tunnel;
   ep->proxy_auth = ep->tunnel ? fl__proxy_auth(r->proxy) : NULL;
+  ep->proxy_headers = ep->tunnel ? proxies->header_block : NULL;
   ep->tunnel_auth = ep->tunnel && fl__proxy_digest(r->proxy) ? fl__digest_tunnel_auth : NULL;
   ep->tunnel_auth_ctx = ep->tunnel_auth ? r->proxy : NULL;
   ep->socks = socks;

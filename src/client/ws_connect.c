@@ -71,28 +71,31 @@ static int take_over(fl_ws *ws, fl_request *req, int err) {
             fl_response_reason(res));
     return FL_EWS_REFUSED;
   }
-  if (req->ws_tp.fd < 0) {
+  struct fl__req_upgrade *up = req->upgrade; /* fl_ws_connect made it */
+  if (!up || up->tp.fd < 0) {
     fl__msg(ws->errmsg, sizeof ws->errmsg, "101 without a connection to take over");
     return FL_EWS_HANDSHAKE;
   }
   fl__ws_pmd pmd;
   int proto = -1;
   char why[200];
-  if (fl__ws_check_101(&res->headers, &ws->offer, &pmd, &proto, why, sizeof why)) {
-    fl__msg(ws->errmsg, sizeof ws->errmsg, "bad WebSocket handshake: %s", why);
-    fl__transport_close(&req->ws_tp);
-    return FL_EWS_HANDSHAKE;
+  int bad = fl__ws_check_101(&res->headers, &ws->offer, &pmd, &proto, why, sizeof why);
+  if (bad) {
+    fl__msg(ws->errmsg, sizeof ws->errmsg, "%s%s",
+            bad == FL_ENOMEM ? "" : "bad WebSocket handshake: ", why);
+    fl__transport_close(&up->tp);
+    return bad == FL_ENOMEM ? FL_ENOMEM : FL_EWS_HANDSHAKE;
   }
   if (proto >= 0 && !(ws->protocol = strdup(ws->protos[proto]))) {
-    fl__transport_close(&req->ws_tp);
+    fl__transport_close(&up->tp);
     return FL_ENOMEM;
   }
-  fl__tls_detach(&req->ws_tp); /* nothing borrowed from the pool or the client */
-  if (fl__ws_adopt(ws, ws->loop, &req->ws_tp, req->ws_rest.data, req->ws_rest.len, &pmd)) {
+  fl__tls_detach(&up->tp); /* nothing borrowed from the pool or the client */
+  if (fl__ws_adopt(ws, ws->loop, &up->tp, up->rest.data, up->rest.len, &pmd)) {
     fl__msg(ws->errmsg, sizeof ws->errmsg, "out of memory");
     return FL_ENOMEM;
   }
-  fl__buf_reset(&req->ws_rest);
+  fl__buf_reset(&up->rest);
   return 0;
 }
 
@@ -107,11 +110,11 @@ static void connect_done(fl_request *req, int err, void *data) {
   if (ws->abort_pending && !err) { /* fl_ws_abort came after the request completed */
     err = FL_ECANCELED;
     fl__msg(ws->errmsg, sizeof ws->errmsg, "aborted");
-    fl__transport_close(&req->ws_tp);
+    fl__request_upgrade_drop(req);
   }
   ws->abort_pending = 0;
   err = take_over(ws, req, err);
-  fl__buf_reset(&req->ws_rest);
+  if (req->upgrade) fl__buf_reset(&req->upgrade->rest);
   if (err) ws->state = FL__WS_NEW; /* may connect again */
   ws->open_cb(ws, err, ws->open_data);
   if (!err) fl__ws_start(ws);
@@ -136,6 +139,8 @@ int fl_ws_connect(fl_ws *ws, fl_client *client, fl_request *req, fl_ws_open_cb c
   ws->offer.server_max_window_bits = ws->opts.compress_window_bits;
   if (!err) err = fl__ws_key_new(&ws->offer);
   if (!err) err = set_headers(ws, req);
+  struct fl__req_upgrade *up = err ? NULL : fl__request_upgrade(req);
+  if (!err && !up) err = FL_ENOMEM;
   if (err) return err;
   ws->loop = fl_client_loop(client);
   ws->client = client;
@@ -144,8 +149,8 @@ int fl_ws_connect(fl_ws *ws, fl_client *client, fl_request *req, fl_ws_open_cb c
   ws->open_data = data;
   ws->errmsg[0] = '\0';
   req->ws = ws;
-  req->ex.upgrade_tp = &req->ws_tp; /* a 101 hands the connection over */
-  req->ex.upgrade_rest = &req->ws_rest;
+  req->ex.upgrade_tp = &up->tp; /* a 101 hands the connection over */
+  req->ex.upgrade_rest = &up->rest;
   ws->state = FL__WS_CONNECTING;
   err = fl_request_send(client, req, connect_done, ws);
   if (err) {

@@ -76,6 +76,7 @@ static int next_chunk(fl__conn *c, fl__exchange *ex) {
   }
   long n = ex->ops->upload(ex, b->data + ROOM, want);
   if (ex->carrier != c) return FL_ECANCELED; /* the callback cancelled or freed it */
+  if (n == FL__EX_UPLOAD_LATER) return FL__EX_UPLOAD_LATER;
   if (n < 0) return FL_EREAD;
   if ((size_t)n > want) n = (long)want;
   if (ex->upload_len >= 0) { /* known length: raw bytes, no chunk framing */
@@ -184,6 +185,11 @@ static void write_some(fl__conn *c) {
         }
         int err = next_chunk(c, ex);
         if (err == FL_ECANCELED) return;
+        if (err == FL__EX_UPLOAD_LATER) { /* a speed cap: the owner says when */
+          ex->upload_wait = 1;
+          if (c->io.want & FL__POLLOUT) fl__io_stop(c->env->loop, &c->io, FL__POLLOUT);
+          return;
+        }
         if (err == -1) {
           fl__conn_failf(c, FL_EREAD, 0, "the upload ended after %llu of its %lld bytes",
                          (unsigned long long)ex->upload_sent, (long long)ex->upload_len);
@@ -583,7 +589,8 @@ static void h1_drop(fl__conn *c, fl__exchange *ex) {
   fl__conn_close(c, 0, NULL);
 }
 
-/* Only the first exchange's response is read: its pause is the socket's. */
+/* Only the first exchange's response is read: its pause is the socket's.
+ * An upload waiting for its owner (a send speed cap) goes on too. */
 static void h1_pause(fl__conn *c, fl__exchange *ex) {
   if (c->state != FL__CONN_OPEN || ex != c->h1.ex) return;
   if (ex->paused)
@@ -592,6 +599,10 @@ static void h1_pause(fl__conn *c, fl__exchange *ex) {
     fl__conn_fail(c, FL_ENOMEM, 0, "out of memory");
   else if (tp_pending(c))
     fl__defer_schedule(c->env->loop, &c->drain_defer);
+  if (ex->upload_wait && c->state == FL__CONN_OPEN && c->wnext == ex && ex->carrier == c) {
+    ex->upload_wait = 0;
+    write_some(c);
+  }
 }
 
 static uint32_t h1_room(const fl__conn *c, int pipelinable) { return fl__h1_room(c, pipelinable); }

@@ -64,8 +64,9 @@ typedef struct fl__endpoint {
   int tls;
   const char *connect_host; /* what is resolved and connected to: the host or a proxy */
   uint16_t connect_port;
-  int tunnel;             /* CONNECT through the proxy first (https via a proxy) */
-  const char *proxy_auth; /* Proxy-Authorization for the CONNECT, or NULL */
+  int tunnel;                /* CONNECT through the proxy first (https via a proxy) */
+  const char *proxy_auth;    /* Proxy-Authorization for the CONNECT, or NULL */
+  const char *proxy_headers; /* more CONNECT header lines ("Name: value\r\n"...), or NULL */
   /* The CONNECT got a 407: a Proxy-Authorization value answering its
    * challenge (res: the 407's headers) for target ("host:port") into out,
    * from the endpoint's maker (the client's Digest), called at most once
@@ -85,6 +86,18 @@ typedef struct fl__endpoint {
   int unix_abstract;
 } fl__endpoint;
 
+/* How a connection is being made, for the owner's event hooks: conn.c is
+ * the one call site of each (env->on_event), whether or not an exchange
+ * is attached. */
+typedef enum fl__conn_event {
+  FL__CONN_EV_DNS_START = 1,
+  FL__CONN_EV_DNS_END, /* err; c->dns_cache_hit */
+  FL__CONN_EV_CONNECT_START,
+  FL__CONN_EV_CONNECT_END, /* err; c->remote_ip/port once connected */
+  FL__CONN_EV_TLS_START,
+  FL__CONN_EV_TLS_END /* err; c->tls_resumed, c->alpn */
+} fl__conn_event;
+
 /* What every connection of one pool shares; the pool's owner fills it. */
 typedef struct fl__conn_env {
   fl_loop *loop;
@@ -101,6 +114,10 @@ typedef struct fl__conn_env {
   fl_pool_stats *stats;    /* writes are counted here */
   const struct fl__sock_opts *sockopts; /* each new socket's step before connect; or NULL */
   uint32_t max_lifetime_ms;             /* not reused once this old; 0 = no limit */
+  /* The owner's event hooks, or NULL (then each event costs one test). ex:
+   * the exchange the connection is made for, or NULL. */
+  void (*on_event)(const struct fl__conn_env *env, fl__conn *c, fl__exchange *ex, fl__conn_event ev,
+                   int err);
 } fl__conn_env;
 
 /* One read buffer per client, shared by its connections: the codec takes
@@ -204,6 +221,7 @@ struct fl__conn {
   struct fl__h2 *h2;     /* the HTTP/2 session (engine/h2.c), or NULL */
   uint32_t peer_streams; /* HTTP/2: the server's stream limit, once its SETTINGS came; 0 before */
   int reused;            /* carried an exchange before */
+  uint32_t id;           /* the pool's number for it (event hooks), from 1 */
   char remote_ip[46];
   uint16_t remote_port;
   char local_ip[46];

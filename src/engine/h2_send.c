@@ -108,6 +108,10 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
   }
   long n = ex->ops->upload(ex, (char *)buf, want);
   if (st->ex != ex || c->state != FL__CONN_OPEN) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  if (n == FL__EX_UPLOAD_LATER) { /* a send speed cap: h2_pause resumes it */
+    ex->upload_wait = 1;
+    return NGHTTP2_ERR_DEFERRED;
+  }
   if (n < 0 || (n == 0 && ex->upload_len >= 0)) {
     st->err = FL_EREAD;
     if (n < 0)
@@ -231,6 +235,11 @@ static void h2_drop(fl__conn *c, fl__exchange *ex) {
 
 static void h2_pause(fl__conn *c, fl__exchange *ex) {
   if (!ex->paused) fl__defer_schedule(c->env->loop, &c->drain_defer); /* its held bytes */
+  if (ex->upload_wait && ex->stream_id) { /* a send speed cap lets its body go on */
+    ex->upload_wait = 0;
+    nghttp2_session_resume_data(c->h2->s, (int32_t)ex->stream_id);
+    fl__h2_flush_soon(c);
+  }
 }
 
 static uint32_t h2_room(const fl__conn *c, int pipelinable) {

@@ -37,7 +37,8 @@ static int put_connect(fl__conn *c, const char *auth) {
   if (!auth) auth = c->ep->proxy_auth;
   int err = fl__h1_put_request_line(b, "CONNECT", NULL, NULL, target) ||
             fl__h1_put_header(b, "Host", target) ||
-            (auth && fl__h1_put_header(b, "Proxy-Authorization", auth)) || fl__h1_end_head(b);
+            (auth && fl__h1_put_header(b, "Proxy-Authorization", auth)) ||
+            (c->ep->proxy_headers && fl__buf_puts(b, c->ep->proxy_headers)) || fl__h1_end_head(b);
   c->wbuf_off = 0;
   c->tunnel_sent = 0;
   return err ? FL_ENOMEM : 0;

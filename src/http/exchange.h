@@ -70,6 +70,10 @@ typedef struct fl__ex_failure {
  * redirect body); the carrier drops the connection instead of reading on,
  * then calls done. */
 #define FL__EX_ABANDON_BODY (-100000)
+/* Returned by upload: nothing now (a send speed cap); the carrier stops
+ * writing this body, sets upload_wait, and goes on when the owner calls
+ * fl__conn_update_pause. */
+#define FL__EX_UPLOAD_LATER (-100001)
 
 typedef struct fl__exchange_ops {
   /* Its turn to be written has come on an open connection: fill in the
@@ -120,15 +124,24 @@ struct fl__exchange {
                           before the body; 0 = send the body at once */
   fl_response *res;       /* where the response head goes */
   uint64_t *bytes_sent;   /* the owner's counter, added to as bytes leave */
-  /* HTTP/1.x: a body not chunked ends with the connection (curl's
-   * --ignore-content-length) */
-  int ignore_content_length;
+  /* HTTP/1.x framing switches, read together (one test per response when
+   * neither is set): ignore_content_length: a body not chunked ends with
+   * the connection (curl's --ignore-content-length); raw: the body goes to
+   * ops->body as it came, a chunked one with its chunk-size lines,
+   * extensions and trailer section (curl's --raw). */
+  union {
+    struct {
+      uint8_t ignore_content_length, raw;
+    };
+    uint16_t h1_special;
+  };
   /* Carrier side. */
   void *carrier;        /* the connection carrying it, or NULL */
   fl__queue node;       /* the carrier's list */
   size_t woff;          /* bytes of head and fixed body written */
   uint64_t upload_sent; /* streamed bytes of a known-length upload */
   int upload_done;
+  int upload_wait; /* upload said FL__EX_UPLOAD_LATER; writing waits for the owner */
   int response_started;
   int awaiting_continue;  /* head out, body held for a 100 (or the timeout) */
   uint32_t stream_id;     /* HTTP/2 stream of this carrying; 0 on HTTP/1.x */

@@ -204,6 +204,20 @@ static int on_header_value_complete(llhttp_t *p) {
   return store_field(h);
 }
 
+/* The framing switches of ex->h1_special, before the head goes up. */
+static void __attribute__((cold, noinline)) special_framing(fl__h1 *h, llhttp_t *p) {
+  fl__exchange *ex = h->ex;
+  if (ex->ignore_content_length && !(p->flags & F_CHUNKED)) /* as curl's option: llhttp */
+    p->flags &= (uint16_t)~F_CONTENT_LENGTH; /* then reads the body to the end of the connection */
+  /* A raw chunked body: llhttp pauses at its first byte (h1_feed goes on
+   * from there). Any other body is the same raw or not. */
+  int status = p->status_code;
+  h->hc_body = ex->raw && (p->flags & F_CHUNKED) && !ex->head_only && status != 204 &&
+                       status != 304 && status != 101
+                   ? HPE_PAUSED
+                   : 0;
+}
+
 static int on_headers_complete(llhttp_t *p) {
   fl__h1 *h = p->data;
   EX_OR_STOP(h);
@@ -231,14 +245,14 @@ static int on_headers_complete(llhttp_t *p) {
     if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
     return 1;
   }
-  if (ex->ignore_content_length && !(p->flags & F_CHUNKED)) /* as curl's option: llhttp */
-    p->flags &= (uint16_t)~F_CONTENT_LENGTH; /* then reads the body to the end of the connection */
+  if (__builtin_expect(ex->h1_special != 0, 0)) special_framing(h, p);
   ex->content_length = (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1;
   int r = ex->ops->head(ex);
   if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
   if (r < 0) return stop_owner(h, r);
   /* 101: what follows its head is the upgraded protocol's */
-  return ex->head_only || status == 204 || status == 304 || status == 101 ? 1 : 0;
+  if (ex->head_only || status == 204 || status == 304 || status == 101) return 1;
+  return h->hc_body; /* 0, or HPE_PAUSED: a raw body starts here */
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t n) {
@@ -281,6 +295,25 @@ static int on_message_complete(llhttp_t *p) {
   return HPE_PAUSED; /* stop exactly here: the bytes after it are the next response's */
 }
 
+/* A raw body: llhttp still parses the chunks (sizes, the end, the
+ * trailers: stored as always), but h1_feed hands the input up, framing
+ * and all, so the decoded pieces are only counted (the body's size is
+ * its chunks' data, as curl's size_download with --raw). */
+static int on_body_raw(llhttp_t *p, const char *at, size_t n) {
+  fl__h1 *h = p->data;
+  (void)at;
+  EX_OR_STOP(h);
+  h->body_bytes += n;
+  h->ex->body_bytes += n;
+  return 0;
+}
+
+static int on_message_complete_raw(llhttp_t *p) {
+  fl__h1 *h = p->data;
+  h->raw_end = 1;
+  return HPE_PAUSED; /* h1_feed sends the bytes up to here, then ends the body */
+}
+
 /* Constant, so threads share it without a race (llhttp_settings_init only
  * zeroes the struct; designated initializers zero the rest). */
 static const llhttp_settings_t settings = {
@@ -294,6 +327,19 @@ static const llhttp_settings_t settings = {
     .on_body = on_body,
     .on_chunk_header = on_chunk_header,
     .on_message_complete = on_message_complete,
+};
+
+static const llhttp_settings_t raw_settings = {
+    .on_message_begin = on_message_begin,
+    .on_status = on_status,
+    .on_status_complete = on_status_complete,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body_raw,
+    .on_chunk_header = on_chunk_header,
+    .on_message_complete = on_message_complete_raw,
 };
 
 void fl__h1_init(fl__h1 *h, uint32_t max_header_bytes, uint32_t max_header_count,
@@ -345,10 +391,72 @@ static int parse_error(fl__h1 *h, llhttp_errno_t e) {
          err;
 }
 
+/* Raw body bytes up to the owner. 0, or HPE_USER with h->err set. */
+static int raw_up(fl__h1 *h, const char *at, size_t n) {
+  fl__exchange *ex = h->ex;
+  if (!ex) return stop_owner(h, FL_ECANCELED);
+  if (!n) return 0;
+  int r = ex->ops->body(ex, at, n);
+  if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
+  return r < 0 ? stop_owner(h, r) : 0;
+}
+
+static int __attribute__((cold, noinline)) raw_more(fl__h1 *h, const char *data, size_t len) {
+  h->wire_bytes += len;
+  if ((h->name_at || h->value_at) && h->ex && spill(h)) /* a trailer field cut by the feed */
+    return stop(h, FL_ENOMEM, "out of memory"), FL_ENOMEM;
+  return raw_up(h, data, len) ? h->err : FL__H1_MORE;
+}
+
+/* llhttp paused in a raw exchange: at the first byte of the body (hc_body)
+ * or after its last (raw_end). The bytes between go up as they are; llhttp
+ * goes on parsing them for the framing. */
+static int __attribute__((cold, noinline))
+raw_feed(fl__h1 *h, const char *data, size_t len, size_t *used) {
+  const char *from = data; /* not yet sent up */
+  for (;;) {
+    const char *pos = llhttp_get_error_pos(&h->parser);
+    if (h->raw_end) { /* the message ends at pos */
+      h->raw_end = h->raw = 0;
+      h->parser.settings = (void *)&settings;
+      if (raw_up(h, from, (size_t)(pos - from))) return h->err;
+      fl__exchange *ex = h->ex;
+      int r = ex->ops->body(ex, NULL, 0);
+      if (h->ex != ex) return stop_owner(h, FL_ECANCELED), FL_ECANCELED;
+      if (r < 0) return stop_owner(h, r), r;
+      h->message_done = 1; /* llhttp stays paused here, as on_message_complete leaves it */
+      *used = (size_t)(pos - data);
+      h->wire_bytes += *used;
+      return FL__H1_DONE;
+    }
+    if (!h->raw) { /* paused by on_headers_complete: the body starts at pos */
+      h->hc_body = 0;
+      h->raw = 1;
+      h->parser.settings = (void *)&raw_settings;
+      from = pos;
+    }
+    llhttp_resume(&h->parser);
+    llhttp_errno_t e = llhttp_execute(&h->parser, pos, (size_t)(data + len - pos));
+    if (e == HPE_OK) {
+      h->wire_bytes += (size_t)(from - data); /* the head's part; raw_more adds the rest */
+      return raw_more(h, from, len - (size_t)(from - data));
+    }
+    h->name_at = h->value_at = NULL;
+    if (e != HPE_PAUSED || (!h->raw_end && h->raw)) { /* an error, or an owner's stop */
+      h->parser.settings = (void *)&settings;
+      h->raw = h->raw_end = 0;
+      if (h->err) return h->err;
+      return parse_error(h, e);
+    }
+  }
+}
+
 int fl__h1_feed(fl__h1 *h, const char *data, size_t len, size_t *used) {
   h->err = 0;
   llhttp_errno_t e = llhttp_execute(&h->parser, data, len);
   if (e == HPE_OK) {
+    /* A raw body's bytes (after the feed that started it) all go up. */
+    if (__builtin_expect(h->raw, 0)) return raw_more(h, data, len);
     h->wire_bytes += len;
     /* The bytes are the caller's only until we return. */
     if ((h->name_at || h->value_at) && h->ex && spill(h))
@@ -361,6 +469,7 @@ int fl__h1_feed(fl__h1 *h, const char *data, size_t len, size_t *used) {
     h->wire_bytes += *used;
     return FL__H1_DONE;
   }
+  if (e == HPE_PAUSED && (h->raw || h->hc_body)) return raw_feed(h, data, len, used);
   if (h->err) return h->err;
   return parse_error(h, e);
 }

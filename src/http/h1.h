@@ -41,6 +41,13 @@ typedef struct fl__h1 {
   const char *name_at, *value_at;
   size_t name_n, value_n;
   int message_done;
+  /* A raw body (ex->raw, chunked): on_headers_complete returns hc_body
+   * (HPE_PAUSED, else always 0) so the feed learns where the body starts;
+   * from there to the end of the message the input goes up as it is, while
+   * llhttp still parses the framing (with raw_settings: no decoded body). */
+  int hc_body;
+  int raw;       /* 1: the raw body is going up */
+  int raw_end;   /* llhttp paused at the end of the raw message */
   int err;       /* set by a callback that stopped llhttp */
   int owner_err; /* err came from the exchange's ops (they know why) */
   /* Why, when the codec itself failed: text in a buffer of the thread's

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/common.h"
 
@@ -34,6 +35,18 @@ int fl__ws_close_code_valid(int code) {
 
 int fl__utf8_feed(fl__utf8 *u, const unsigned char *p, size_t n) {
   for (size_t i = 0; i < n; i++) {
+    /* ASCII, eight bytes at a time, outside a sequence: text messages are
+     * mostly ASCII, and byte by byte this check was 40% of the user-space
+     * instructions of an echoed 64-byte message (callgrind). */
+    if (!u->need) {
+      while (i + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (w & 0x8080808080808080ull) break;
+        i += 8;
+      }
+      if (i == n) break;
+    }
     unsigned b = p[i];
     if (u->need) {
       if (b < u->lo || b > u->hi) return -1;

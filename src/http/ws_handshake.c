@@ -21,18 +21,17 @@ int fl__ws_key_new(fl__ws_offer *o) {
   return 0;
 }
 
+/* No allocation of ours (base64 into out): a failure here is no "wrong
+ * accept key" found when memory is short. */
 void fl__ws_accept_for(const char *key, char out[32]) {
   char in[128];
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned mdlen = 0;
   int n = snprintf(in, sizeof in, "%s%s", key, GUID);
-  fl__buf b;
-  fl__buf_init(&b);
   out[0] = '\0';
   if (n > 0 && (size_t)n < sizeof in && EVP_Digest(in, (size_t)n, md, &mdlen, EVP_sha1(), NULL) &&
-      fl__base64_encode((const char *)md, mdlen, &b) == 0)
-    snprintf(out, 32, "%s", b.data);
-  fl__buf_dispose(&b);
+      mdlen == 20)
+    EVP_EncodeBlock((unsigned char *)out, md, (int)mdlen); /* 28 characters and a NUL */
 }
 
 int fl__ws_extensions_offer(const fl__ws_offer *o, fl__buf *out) {
@@ -209,7 +208,8 @@ int fl__ws_check_101(const fl__headers *h, const fl__ws_offer *o, fl__ws_pmd *pm
     } else if (fl__strcaseeq(name, "Sec-WebSocket-Extensions")) {
       if ((ext.len && fl__buf_puts(&ext, ", ")) || fl__buf_puts(&ext, fl__headers_value(h, i))) {
         fl__buf_dispose(&ext);
-        BAD("out of memory");
+        snprintf(msg, cap, "out of memory");
+        return FL_ENOMEM;
       }
     }
   }

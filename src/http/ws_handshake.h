@@ -38,8 +38,8 @@ int fl__ws_extensions_parse(const char *value, const fl__ws_offer *o, fl__ws_pmd
 
 /* Check a 101's headers: Upgrade: websocket, Connection: upgrade, the
  * accept key, a subprotocol among those offered (*protocol: its index in
- * o->subprotocols, or -1 for none), the extensions. 0, or -1 with the
- * reason in msg. */
+ * o->subprotocols, or -1 for none), the extensions. 0, -1 with the
+ * reason in msg, or FL_ENOMEM (not the server's fault). */
 int fl__ws_check_101(const fl__headers *h, const fl__ws_offer *o, fl__ws_pmd *pmd, int *protocol,
                      char *msg, size_t cap);
 

@@ -36,14 +36,29 @@ static int lookup_eq(const fl__hash_node *n, const void *name) {
 
 /* The addresses of the resolver's family (all with family 0): a name
  * without one is not resolved (curl's -4 / -6). */
+/* Give back an array of addresses (the request's own two need nothing). */
+static void free_addrs(fl__dns_req *req) {
+  if (req->addrs && req->addrs != req->few) free(req->addrs);
+  req->addrs = req->few;
+}
+
 static void set_addrs(const fl__resolver *r, fl__dns_req *req, const fl__sockaddr *addrs, size_t n,
                       int cache_hit) {
-  size_t i;
+  size_t i, kept = 0;
   int want = r->family == 4 ? AF_INET : r->family == 6 ? AF_INET6 : 0;
   req->err = 0;
   req->errmsg[0] = '\0';
   req->cache_hit = cache_hit;
   req->naddrs = 0;
+  free_addrs(req);
+  for (i = 0; i < n; i++) kept += !want || addrs[i].sa.sa_family == want;
+  if (kept > sizeof req->few / sizeof req->few[0] &&
+      !(req->addrs = malloc(kept * sizeof *req->addrs))) {
+    req->addrs = req->few;
+    req->err = FL_ENOMEM;
+    fl__msg(req->errmsg, sizeof req->errmsg, "could not resolve host: out of memory");
+    return;
+  }
   for (i = 0; i < n; i++) {
     if (want && addrs[i].sa.sa_family != want) continue;
     req->addrs[req->naddrs] = addrs[i];
@@ -367,6 +382,7 @@ int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_
 
   req->err = 0;
   req->naddrs = 0;
+  free_addrs(req);
   req->cache_hit = 0;
   req->errmsg[0] = '\0';
   req->cb = cb;
@@ -472,6 +488,8 @@ int fl__dns_resolve(fl__resolver *r, fl__dns_req *req, const char *host, uint16_
 
 void fl__dns_cancel(fl__resolver *r, fl__dns_req *req) {
   FL__UNUSED(r);
+  free_addrs(req);
+  req->naddrs = 0;
   if (!req->entry) return;
   /* The lookup goes on without waiters: its answer still fills the cache. */
   fl__queue_remove(&req->node);

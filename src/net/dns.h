@@ -39,14 +39,20 @@ typedef struct fl__resolver_options {
   struct fl__dns_share *share;
 } fl__resolver_options;
 
-/* Embedded in the caller's object: no allocation per lookup. Zero it before
- * first use (fl__dns_cancel relies on entry == NULL when not pending), and
- * do not pass a pending req to fl__dns_resolve again. */
+/* Embedded in the caller's object: no allocation per lookup unless more
+ * than two addresses come back. Zero it before first use (fl__dns_cancel
+ * relies on entry == NULL when not pending), do not pass a pending req to
+ * fl__dns_resolve again, and call fl__dns_cancel before freeing it (also
+ * after its callback: it frees the addresses). */
 struct fl__dns_req {
   /* result, valid when the lookup is done */
   int err; /* 0, FL_ERESOLVE, FL_EDNS_SERVER_FAIL, FL_EDNS_TIMEOUT, FL_ENOMEM */
   size_t naddrs;
-  fl__sockaddr addrs[FL__DNS_MAX_ADDRS];
+  /* naddrs addresses (at most FL__DNS_MAX_ADDRS): in `few` for one or two
+   * (the common case: one per family), else in an array allocated for
+   * them, freed by fl__dns_cancel or the next resolve. */
+  fl__sockaddr *addrs;
+  fl__sockaddr few[2];
   int cache_hit; /* answered from cache, override or literal */
   char errmsg[160];
   /* private */

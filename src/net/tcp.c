@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -65,7 +66,7 @@ static void note_failure(fl__connector *c, const fl__sockaddr *addr, int e) {
   char ip[64];
   if (c->unix_len) {
     /* A Unix socket: missing, not a socket or not listening is curl's 7. */
-    const char *p = c->unix_addr.sun_path;
+    const char *p = c->unix_target->addr.sun_path;
     c->last_errno = e == ENOMEM ? ENOMEM : ECONNRESET; /* ranks as FL_ECONNECT */
     fl__msg(c->errmsg, sizeof c->errmsg, "connect to %s%s failed: %s", p[0] ? "" : "@",
             p[0] ? p : p + 1, strerror(e));
@@ -99,9 +100,44 @@ static void attempt_close(fl__connector *c, attempt *a) {
   c->nattempts--;
 }
 
+/* Attempt slot i, or NULL when it is past the inline ones and `more` is
+ * not allocated (then none of them is active). */
+static attempt *attempt_at(fl__connector *c, size_t i) {
+  if (i < FL__CONNECT_INLINE_ATTEMPTS) return &c->first[i];
+  return c->more ? &c->more[i - FL__CONNECT_INLINE_ATTEMPTS] : NULL;
+}
+
+/* A free slot, allocating the rest the first time the inline ones are all
+ * busy; NULL without memory. */
+static attempt *attempt_slot(fl__connector *c) {
+  for (size_t i = 0; i < FL__CONNECT_MAX_ATTEMPTS; i++) {
+    if (i == FL__CONNECT_INLINE_ATTEMPTS && !c->more) {
+      size_t n = FL__CONNECT_MAX_ATTEMPTS - FL__CONNECT_INLINE_ATTEMPTS;
+      if (!(c->more = calloc(n, sizeof *c->more))) return NULL;
+      for (size_t k = 0; k < n; k++) {
+        c->more[k].io.fd = -1;
+        c->more[k].owner = c;
+      }
+    }
+    attempt *a = attempt_at(c, i);
+    if (!a->active) return a;
+  }
+  return NULL;
+}
+
+/* Every attempt is closed: give the extra slots and a Unix target back. */
+static void free_more(fl__connector *c) {
+  free(c->more);
+  c->more = NULL;
+  free(c->unix_target);
+  c->unix_target = NULL;
+}
+
 static void close_all(fl__connector *c) {
-  for (size_t i = 0; i < FL__CONNECT_MAX_ATTEMPTS && c->nattempts > 0; i++)
-    if (c->attempts[i].active) attempt_close(c, &c->attempts[i]);
+  for (size_t i = 0; i < FL__CONNECT_MAX_ATTEMPTS && c->nattempts > 0; i++) {
+    attempt *a = attempt_at(c, i);
+    if (a && a->active) attempt_close(c, a);
+  }
   fl__timer_stop(&c->delay_timer);
 }
 
@@ -119,6 +155,7 @@ static void report(fl__connector *c) {
   fl__timer_stop(&c->delay_timer);
   fl__defer_cancel(&c->fail_defer);
   c->running = 0;
+  free_more(c); /* every attempt is closed (won, or all failed) */
   if (c->fd < 0 && c->hard_err) {
     c->err = c->hard_err;
   } else if (c->fd < 0) {
@@ -136,7 +173,8 @@ static int attempt_start(fl__connector *c) {
   size_t index = c->next++;
   const fl__sockaddr *addr = &c->addrs[index];
   int family = c->unix_len ? AF_UNIX : addr->sa.sa_family;
-  const struct sockaddr *sa = c->unix_len ? (const struct sockaddr *)&c->unix_addr : &addr->sa;
+  const struct sockaddr *sa =
+      c->unix_len ? (const struct sockaddr *)&c->unix_target->addr : &addr->sa;
   socklen_t salen = c->unix_len ? c->unix_len : fl__sockaddr_len(addr);
   int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -166,10 +204,8 @@ static int attempt_start(fl__connector *c) {
      * EAGAIN on a Unix socket: its backlog is full, writability says when). */
     e = errno;
   }
-  attempt *a = NULL;
-  for (size_t i = 0; i < FL__CONNECT_MAX_ATTEMPTS && !a; i++)
-    if (!c->attempts[i].active) a = &c->attempts[i];
-  if (e == 0 && !a) e = EMFILE; /* unreachable: callers keep nattempts below the cap */
+  attempt *a = e == 0 ? attempt_slot(c) : NULL;
+  if (e == 0 && !a) e = ENOMEM; /* callers keep nattempts below the cap: no memory for more */
   if (e == 0) {
     fl__io_init(&a->io, on_writable, fd);
     int rc = fl__io_start(c->loop, &a->io, FL__POLLOUT);
@@ -261,6 +297,7 @@ int fl__connect_start_opts(fl_loop *loop, fl__connector *c, const fl__sockaddr *
                            fl__connect_cb cb, void *data) {
   if (c) {
     c->unix_len = 0;
+    c->unix_target = NULL; /* a Unix target is freed when its connect ends */
     c->sopts = sopts;
   }
   return connect_start(loop, c, addrs, naddrs, attempt_delay_ms, cb, data);
@@ -287,10 +324,11 @@ static int connect_start(fl_loop *loop, fl__connector *c, const fl__sockaddr *ad
   fl__timer_init(loop, &c->delay_timer, on_delay);
   fl__defer_init(&c->fail_defer, on_deferred);
   c->nattempts = 0;
-  for (size_t i = 0; i < FL__CONNECT_MAX_ATTEMPTS; i++) {
-    c->attempts[i].active = 0;
-    c->attempts[i].io.fd = -1;
-    c->attempts[i].owner = c;
+  c->more = NULL; /* freed when the last connect ended */
+  for (size_t i = 0; i < FL__CONNECT_INLINE_ATTEMPTS; i++) {
+    c->first[i].active = 0;
+    c->first[i].io.fd = -1;
+    c->first[i].owner = c;
   }
   c->last_errno = 0;
   c->hard_err = 0;
@@ -305,27 +343,42 @@ int fl__connect_start_unix(fl_loop *loop, fl__connector *c, const char *path, in
   if (!c) return FL_EINVAL;
   c->unix_len = 0;
   c->sopts = sopts;
-  if (n == 0 || n + (abstract ? 1 : 0) >= sizeof c->unix_addr.sun_path) {
+  struct sockaddr_un *sun = NULL;
+  if (n == 0 || n + (abstract ? 1 : 0) >= sizeof sun->sun_path) {
     c->running = 0;
     c->fd = -1;
     c->err = FL_EINVAL;
     fl__msg(c->errmsg, sizeof c->errmsg, "bad Unix socket path");
     return FL_EINVAL;
   }
-  memset(&c->unix_addr, 0, sizeof c->unix_addr);
-  c->unix_addr.sun_family = AF_UNIX;
-  memcpy(c->unix_addr.sun_path + (abstract ? 1 : 0), path, n); /* abstract: a leading NUL */
+  struct fl__connect_unix *u = calloc(1, sizeof *u);
+  if (!u) {
+    c->running = 0;
+    c->fd = -1;
+    c->err = FL_ENOMEM;
+    fl__msg(c->errmsg, sizeof c->errmsg, "out of memory connecting to a Unix socket");
+    return FL_ENOMEM;
+  }
+  sun = &u->addr;
+  sun->sun_family = AF_UNIX;
+  memcpy(sun->sun_path + (abstract ? 1 : 0), path, n); /* abstract: a leading NUL */
   c->unix_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (abstract ? 1 : 0) +
                             (abstract ? 0 : 1));
-  memset(&c->unix_stub, 0, sizeof c->unix_stub);
-  c->unix_stub.sa.sa_family = AF_UNIX;
-  return connect_start(loop, c, &c->unix_stub, 1, 0, cb, data);
+  u->stub.sa.sa_family = AF_UNIX;
+  c->unix_target = u;
+  int err = connect_start(loop, c, &u->stub, 1, 0, cb, data);
+  if (err) {
+    free(u);
+    c->unix_target = NULL;
+  }
+  return err;
 }
 
 void fl__connect_cancel(fl__connector *c) {
   if (!c || !c->running) return;
   c->running = 0;
   close_all(c);
+  free_more(c);
   fl__defer_cancel(&c->fail_defer);
   if (c->fd >= 0) {
     /* connected at once, report still pending: nobody else owns it yet */

@@ -21,6 +21,7 @@
 #include "net/sockopt.h"
 
 #define FL__CONNECT_MAX_ATTEMPTS 16
+#define FL__CONNECT_INLINE_ATTEMPTS 2
 
 typedef struct fl__connector fl__connector;
 typedef void (*fl__connect_cb)(fl__connector *c);
@@ -35,9 +36,13 @@ struct fl__connector {
   const fl__sock_opts *sopts; /* or NULL */
   fl_loop *loop;
   int hard_err;       /* a failure that ends the connect (a bind) */
-  socklen_t unix_len; /* > 0: connecting to unix_addr */
-  struct sockaddr_un unix_addr;
-  fl__sockaddr unix_stub; /* the one "address" of a Unix connect */
+  socklen_t unix_len; /* > 0: connecting to unix_target->addr */
+  /* A Unix connect's target, allocated by fl__connect_start_unix and freed
+   * when the connect ends (TCP connects, nearly all, carry a pointer only). */
+  struct fl__connect_unix {
+    struct sockaddr_un addr;
+    fl__sockaddr stub; /* the one "address" of a Unix connect */
+  } * unix_target;
   fl__connect_cb cb;
   void *data;
   const fl__sockaddr *addrs;
@@ -46,12 +51,16 @@ struct fl__connector {
   fl__timer delay_timer;
   fl__defer fail_defer; /* reports outcomes found inside fl__connect_start (both kinds) */
   int nattempts;
+  /* Attempts at once: the first FL__CONNECT_INLINE_ATTEMPTS here (one per
+   * family is the common case), the rest up to FL__CONNECT_MAX_ATTEMPTS in
+   * `more`, allocated when a third runs at once and freed when the connect
+   * ends (10,000 connects in flight cost 10,000 small connectors). */
   struct fl__connect_attempt {
     fl__io io;
     int active;
     size_t addr_index;
     fl__connector *owner; /* back-pointer for the io callback */
-  } attempts[FL__CONNECT_MAX_ATTEMPTS];
+  } first[FL__CONNECT_INLINE_ATTEMPTS], *more;
   int last_errno;
   int running; /* started, not yet reported or cancelled */
 };

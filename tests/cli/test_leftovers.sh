@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 23's leftovers beside curl 7.88 on the same commands (the fault
-# server): -#/--progress-bar's bar; --ignore-content-length; -J with -i.
+# server): -#/--progress-bar's bar, for one URL and several (in turn);
+# --ignore-content-length; -J with -i.
 # TIMEOUT: 60
 source "$(dirname "$0")/lib.sh"
 start_fault_server
@@ -59,6 +60,35 @@ flurry -# http://127.0.0.1:1/
 curl_too -# http://127.0.0.1:1/
 check_eq "$RC" "$CRC" "-# refused: exit as curl's"
 check_not_contains "$ERR" "#" "-# refused: no bar"
+
+# ---- -# with several URLs: curl's serial run draws one bar per transfer,
+# each ending its line; flurry's transfers run at once and their bars take
+# turns in command-line order: the same lines. The second body is slow (its
+# bar comes after the third transfer has ended), the last is refused (no
+# bar, an error line; curl's exit code is its last transfer's).
+last_frames() { # the last frame of each bar line (lines with a percentage)
+  local line
+  while IFS= read -r line; do printf '%s\n' "${line##*$'\r'}"; done <"$1" | grep '%$'
+}
+slow="HTTP/1.1%20200%20OK%0d%0aContent-Length:%2040%0d%0a%0d%0a$(printf 'b%.0s' {1..40})"
+multi=(-o "{tool}1" "$FAULT/len?n=200000" -o "{tool}2" "$FAULT/raw?b=$slow&split=10&ms=100"
+  -o "{tool}3" "$FAULT/len?n=3000" -o "{tool}4" "$FAULT/len?n=70000" -o "{tool}5" "http://127.0.0.1:1/")
+RC=0
+COLUMNS=60 "$FL_CLI" -# "${multi[@]//\{tool\}/f}" 2>"$T/fm.bar" </dev/null || RC=$?
+CRC=0
+COLUMNS=60 curl -q -# "${multi[@]//\{tool\}/c}" 2>"$T/cm.bar" </dev/null || CRC=$?
+check_eq "$RC" "$CRC" "-# five URLs: exit as curl's"
+for i in 1 2 3 4; do
+  cmp -s "f$i" "c$i" && pass "-# five URLs: file $i is curl's" || fail "-# five URLs: file $i differs"
+done
+check_eq "$(last_frames "$T/fm.bar" | wc -l)" 4 "-# five URLs: four bars (none for the refused one)"
+check_eq "$(last_frames "$T/fm.bar")" "$(last_frames "$T/cm.bar")" "-# five URLs: the bars' last frames are curl's, in order"
+check_not_contains "$(tr '\r' '\n' <"$T/fm.bar")" "Xfers" "-# five URLs: no meter"
+# -Z: curl draws its parallel meter instead of bars; flurry its one-line meter
+RC=0
+COLUMNS=60 "$FL_CLI" -# -Z "${multi[@]//\{tool\}/z}" 2>"$T/fz.bar" </dev/null || RC=$?
+check_eq "$RC" "$CRC" "-# -Z: exit as curl's"
+check_eq "$(last_frames "$T/fz.bar" | grep -c '^#')" 0 "-# -Z: no bars (a meter, as curl)"
 
 # ---- --ignore-content-length: the body is read until the server closes
 crlf=%0d%0a

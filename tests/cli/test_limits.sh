@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Transfer limits beside curl 7.88 (issue 23, group 5): --limit-rate (the
-# library's per-request receive cap: paced by pausing the socket, no busy
-# loop), --max-filesize (63), --speed-limit/--speed-time (28).
+# library's per-request receive and send caps: paced by pausing the socket,
+# no busy loop), --max-filesize (63), --speed-limit/--speed-time (28).
 # FIXTURES: nginx
 # TIMEOUT: 120
 source "$(dirname "$0")/lib.sh"
@@ -35,6 +35,27 @@ same_as_curl "--limit-rate 0 (no limit)" -s --limit-rate 0 "$NG/files/small.txt"
 same_as_curl "--limit-rate bad value" -s --limit-rate 12x "$NG/files/small.txt"
 flurry -s --limit-rate 1k -L "$NG/redirect"
 check_eq "$RC:$(cat "$OUT")" "0:Hello, World!" "--limit-rate with -L: the final body"
+
+# ---- --limit-rate caps uploads too (curl limits both ways): a streamed
+# (-T) and a fixed (--data-binary) body of 40000 bytes at 20 KiB/s take
+# about 1.9 s; asserted: at least half of 40000/20480 s, the server got
+# every byte (its log), no busy loop, curl's exit code
+head -c 40000 /dev/urandom >"$T/up.bin"
+for how in -T --data-binary; do
+  arg=$T/up.bin
+  [[ $how == --data-binary ]] && arg=@$T/up.bin
+  { time flurry_plain -s --limit-rate 20k "$how" "$arg" -o /dev/null "$FAULT/ok?k=up$how"; } 2>"$T/time3.txt"
+  read -r real user sys <"$T/time3.txt"
+  check_rc 0 "--limit-rate 20k $how: 40000 bytes up"
+  curl -q -s "$FAULT/_log?k=up$how" | tail -c 40000 | cmp -s - "$T/up.bin" &&
+    pass "--limit-rate $how: the server got the whole body" || fail "--limit-rate $how: body differs"
+  awk -v r="$real" 'BEGIN { exit !(r >= 0.98) }' && pass "--limit-rate $how: paced (${real}s >= 0.98)" ||
+    fail "--limit-rate 20k $how: 40000 bytes sent in ${real}s"
+  awk -v u="$user" -v s="$sys" 'BEGIN { exit !(u + s < 1.0) }' &&
+    pass "--limit-rate $how: CPU ${user}+${sys}s" || fail "--limit-rate $how: CPU ${user}+${sys}s: busy waiting?"
+  curl_too -s --limit-rate 20k "$how" "$arg" -o /dev/null "$FAULT/ok?k=upc$how"
+  check_eq "$CRC" "$RC" "--limit-rate $how: exit as curl's"
+done
 
 # ---- --max-filesize: 63 on a declared length above it, as curl
 same_as_curl "--max-filesize 10, 20 bytes" -s --max-filesize 10 "$FAULT/len?n=20"

@@ -31,6 +31,7 @@
  * that long). .blackhole: the case's URL is a local listener whose accept
  * queue is full (a connect never completes). .lib_only: no CLI run (it has
  * no equivalent of the option).
+ * .ws: a WebSocket instead of a request (see fault_matrix.c's fcase).
  * Then a second request (GET /ok) on the same client must still succeed, and
  * nothing may be left open (fds; memory under ASan). */
 /* A table, one case per macro with its name on the first line: */
@@ -240,4 +241,20 @@ CASE(h2_stall_body, .h2 = 1, .path = "/stall-body", .read_ms = 500, .err = FL_ER
 CASE(h2_no_settings, .h2 = 1, .path = "/conn/no-settings", .total_ms = 500, .err = FL_ETIMEOUT, .cli = 28)
 CASE(h2_trailers, .h2 = 1, .path = "/trailers", .err = 0, .cli = 0)
 CASE(h2_1xx, .h2 = 1, .path = "/1xx", .err = 0, .cli = 0)
+
+/* ---- WebSocket (.ws: fl_ws_connect to the scripted WebSocket server; the
+ * CLI runs --ws with its stdin left open). Closed without a close frame, at
+ * any point after the 101: FL_EWS_ABNORMAL, 1006. Before or inside the 101:
+ * the request's error. A stall ends by the read timeout (the CLI: -m), a
+ * server that never answers pings by the heartbeat. */
+CASE(ws_drop_after_101, .ws = "/drop", .err = FL_EWS_ABNORMAL, .code = 1006, .cli = 56, CURL(-1))
+CASE(ws_mid_frame, .ws = "/midframe", .err = FL_EWS_ABNORMAL, .code = 1006, .cli = 56, CURL(-1))
+CASE(ws_garbage_after_101, .ws = "/garbage", .err = FL_EWS_PROTOCOL, .code = 1002, .cli = 56, CURL(-1))
+CASE(ws_reset, .ws = "/reset", .err = FL_EWS_ABNORMAL, .code = 1006, .cli = 56, CURL(-1))
+CASE(ws_stall, .ws = "/silent", .read_ms = 300, .err = FL_EREAD_TIMEOUT, .code = 1006, .cli = 28, CURL(-1))
+CASE(ws_no_pong, .ws = "/silent", .heartbeat_ms = 100, .err = FL_ETIMEOUT, .code = 1006, .lib_only = 1)
+CASE(ws_hs_cut, .ws = "/hs/cut", .err = FL_EWEIRD_REPLY, .cli = 8, CURL(-1))
+CASE(ws_hs_reset, .ws = "/hs/reset", .err = FL_ECONN_RESET, .cli = 56, CURL(-1))
+CASE(ws_hs_garbage, .ws = "/hs/garbage", .err = FL_EBAD_STATUS_LINE, .cli = 1, CURL(-1))
+CASE(ws_hs_refused, .ws = "/hs/refuse", .err = FL_EWS_REFUSED, .cli = 22, CURL(-1))
 /* clang-format on */

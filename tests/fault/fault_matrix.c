@@ -56,6 +56,14 @@ typedef struct fcase {
   const char *msg_lacks;        /* the library's error message must not contain this */
   int err2, cli2;               /* another acceptable outcome, when two checks race (0: none) */
   int h2; /* the scripted HTTP/2 server (h2_server.py), spoken by prior knowledge (h2c) */
+  /* A WebSocket (fl_ws_connect; the CLI: --ws with stdin left open) to this
+   * path of the scripted WebSocket server (ws_raw_server.py): .err is the
+   * open's error, or the close's when it opened (.code its close code);
+   * .read_ms is the WebSocket's read timeout (the CLI: -m), .heartbeat_ms
+   * its heartbeat. */
+  const char *ws;
+  uint32_t heartbeat_ms;
+  int code;
 } fcase;
 
 #define RAW(s) .raw = (s), .rawlen = sizeof(s) - 1
@@ -68,7 +76,7 @@ static const fcase cases[] = {
 #undef CASE
 #undef XFAIL
 
-static int port, dns_port, blackhole_port;
+static int port, dns_port, blackhole_port, ws_port;
 static char base[64];
 
 static void watchdog(int sig) {
@@ -172,11 +180,87 @@ static void busy_done(fl_request *req, int err, void *data) {
   *(int *)data = err + 1; /* 1: succeeded */
 }
 
+/* ------------------------------------------------------- the WebSocket */
+
+typedef struct wsr {
+  int opened, open_err, closes, close_err, code;
+} wsr;
+
+static void ws_opened(fl_ws *ws, int err, void *data) {
+  (void)ws;
+  wsr *w = data;
+  w->opened++;
+  w->open_err = err;
+}
+
+static void ws_message(fl_ws *ws, int type, const char *p, size_t n, int flags, void *data) {
+  (void)ws, (void)type, (void)p, (void)n, (void)flags, (void)data;
+}
+
+static void ws_closed(fl_ws *ws, int err, int code, const char *reason, void *data) {
+  (void)ws, (void)reason;
+  wsr *w = data;
+  w->closes++;
+  w->close_err = err;
+  w->code = code;
+}
+
+static void ws_url(const fcase *c, char *url, size_t cap) {
+  snprintf(url, cap, "ws://127.0.0.1:%d%s", ws_port, c->ws);
+}
+
+/* The WebSocket of the case: its open, then its end; callbacks once each. */
+static void run_ws(const fcase *c, fl_loop *loop, fl_client *cl) {
+  fl_ws_options o;
+  fl_ws_options_init(&o);
+  o.compress = 0;
+  o.read_timeout_ms = c->read_ms;
+  o.heartbeat_ms = c->heartbeat_ms;
+  fl_ws *ws = fl_ws_new(&o);
+  char url[512];
+  ws_url(c, url, sizeof url);
+  fl_request *req = fl_request_new("GET", url);
+  CHECK(ws && req);
+  wsr w = {0};
+  fl_ws_on_message(ws, ws_message, &w); /* without one, a message waits for fl_ws_recv */
+  fl_ws_on_close(ws, ws_closed, &w);
+  CHECK_EQ_INT(fl_ws_connect(ws, cl, req, ws_opened, &w), 0);
+  while (!w.opened) fl_loop_run(loop, FL_RUN_ONCE);
+  int err = w.open_err, code = 0;
+  if (!err) {
+    while (!w.closes) fl_loop_run(loop, FL_RUN_ONCE);
+    err = w.close_err;
+    code = w.code;
+  }
+  for (int i = 0; i < 3; i++) fl_loop_run(loop, FL_RUN_NOWAIT);
+  if (w.opened != 1 || w.closes != (w.open_err ? 0 : 1)) {
+    fprintf(stderr, "FAIL %s: open_cb %d times, close_cb %d times\n", c->name, w.opened, w.closes);
+    exit(1);
+  }
+  printf("library: %s, close code %d (%s)\n", err ? fl_err_name(err) : "closed cleanly", code,
+         fl_ws_errmsg(ws));
+  if ((err != c->err && !(c->err2 && err == c->err2)) || code != c->code) {
+    fprintf(stderr, "FAIL %s: the WebSocket ended with %s, code %d (%s); want %s, code %d\n",
+            c->name, fl_err_name(err), code, fl_ws_errmsg(ws), fl_err_name(c->err), c->code);
+    exit(1);
+  }
+  if (err) CHECK(fl_ws_errmsg(ws)[0] != '\0');
+  fl_ws_free(ws);
+  fl_request_free(req);
+}
+
+static void still_works(const fcase *c, fl_loop *loop, fl_client *cl);
+
 static void run_library(const fcase *c) {
   char url[8192];
   fl_loop *loop = fl_loop_new();
   CHECK(loop);
   fl_client *cl = client_for(loop, c);
+  if (c->ws) {
+    run_ws(c, loop, cl);
+    still_works(c, loop, cl);
+    return;
+  }
 
   if (c->prelude) {
     case_url(c, c->prelude, url, sizeof url);
@@ -248,11 +332,15 @@ static void run_library(const fcase *c) {
     }
   }
   fl_request_free(req);
+  still_works(c, loop, cl);
+}
 
-  /* the client still works */
+/* A second request on the same client succeeds; then everything is freed. */
+static void still_works(const fcase *c, fl_loop *loop, fl_client *cl) {
+  char url[8192];
   case_url(c, "/ok", url, sizeof url);
   if (c->host) case_url(&(fcase){.host = "again.ok.test"}, "/ok", url, sizeof url);
-  req = fl_test_get(cl, url, 0);
+  fl_request *req = fl_test_get(cl, url, 0);
   CHECK_EQ_INT(fl_response_status(fl_request_response(req)), 200);
   CHECK_EQ_STR(fl_response_body(fl_request_response(req), NULL), "ok");
   fl_request_free(req);
@@ -271,8 +359,10 @@ static long long now_ms(void) {
 
 /* Run argv with stdout to /dev/null and stderr to errfile; its exit code,
  * or -1 if it was killed (after 30 s, or by a signal). */
-static int run_tool(char **argv, const char *errfile) {
+static int run_tool(char **argv, const char *errfile, int hold_stdin) {
   fflush(NULL);
+  int in[2] = {-1, -1}; /* hold_stdin: a pipe whose write end stays open here */
+  if (hold_stdin) CHECK(pipe2(in, O_CLOEXEC) == 0);
   pid_t pid = fork();
   CHECK(pid >= 0);
   if (pid == 0) {
@@ -281,14 +371,17 @@ static int run_tool(char **argv, const char *errfile) {
     if (out < 0 || err < 0) _exit(126);
     dup2(out, 1);
     dup2(err, 2);
+    if (hold_stdin) dup2(in[0], 0);
     execvp(argv[0], argv);
     _exit(127);
   }
+  if (hold_stdin) close(in[0]);
   long long deadline = now_ms() + 30000;
   for (;;) {
     int status;
     pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == pid) {
+      if (hold_stdin) close(in[1]);
       if (WIFEXITED(status)) return WEXITSTATUS(status);
       fprintf(stderr, "%s: killed by signal %d\n", argv[0], WTERMSIG(status));
       return -1;
@@ -297,6 +390,7 @@ static int run_tool(char **argv, const char *errfile) {
       fprintf(stderr, "%s: still running after 30 s; killing it\n", argv[0]);
       kill(pid, SIGKILL);
       waitpid(pid, NULL, 0);
+      if (hold_stdin) close(in[1]);
       return -1;
     }
     struct timespec ts = {0, 5000000};
@@ -369,6 +463,13 @@ static int tool_argv(const fcase *c, const char *tool, char **argv, char bufs[][
     case_url(c, c->prelude, bufs[b], sizeof bufs[b]);
     argv[n++] = bufs[b++];
   }
+  if (c->ws) {
+    argv[n++] = "--ws";
+    ws_url(c, bufs[b], sizeof bufs[b]);
+    argv[n++] = bufs[b++];
+    argv[n] = NULL;
+    return n;
+  }
   argv[n++] = "-o";
   argv[n++] = "/dev/null";
   case_url(c, NULL, bufs[b], sizeof bufs[b]);
@@ -395,7 +496,7 @@ static void run_cli(const fcase *c) {
   append(errfile, sizeof errfile, ".");
   append(errfile, sizeof errfile, c->name);
   append(errfile, sizeof errfile, ".stderr");
-  int rc = run_tool(argv, errfile);
+  int rc = run_tool(argv, errfile, c->ws != NULL);
   printf("cli: exit %d\n", rc);
   if (rc != c->cli && !(c->cli2 && rc == c->cli2)) {
     fprintf(stderr, "FAIL %s: the CLI exited %d, want %d; its stderr:\n", c->name, rc, c->cli);
@@ -420,7 +521,7 @@ static void run_cli(const fcase *c) {
     append(errfile, sizeof errfile, ".");
     append(errfile, sizeof errfile, c->name);
     append(errfile, sizeof errfile, ".curl");
-    int crc = run_tool(argv, errfile);
+    int crc = run_tool(argv, errfile, c->ws != NULL);
     int want = c->curl_set ? c->curl : c->cli;
     printf("curl: exit %d (%s: %d)%s\n", crc,
            c->curl_set ? "table says curl gives" : "same as the CLI", want,
@@ -484,6 +585,7 @@ int main(int argc, char **argv) {
     snprintf(arg, sizeof arg, "--tls-dir=%s", fl_test_rundir_path("nginx_tls"));
   }
   port = fl_test_script_start(c->h2 ? "h2_server.py" : "fault_server.py", arg[0] ? arg : NULL);
+  if (c->ws) ws_port = fl_test_script_start("ws_raw_server.py", NULL);
   if (c->host) {
     dns_port = read_port(dns_file);
     unlink(dns_file);

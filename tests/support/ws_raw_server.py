@@ -24,6 +24,14 @@ Frame paths (after a good 101; frames unmasked unless said):
   /echo                echo data frames (unmasked), answer pings, echo closes
   /silent              nothing, never closes
   /drop                closes TCP right after the 101 (no close frame)
+  /midframe            the 101, a text frame "ok", then the first 10 bytes of a
+                       100-byte frame, and closes TCP
+  /garbage             the 101, then bytes that are no frame ("\\xff\\xfe...")
+  /reset               the 101, a text frame "ok", then a reset (RST)
+Fault paths in the handshake (tests/fault):
+  /hs/cut              half the 101's head, then closes TCP
+  /hs/reset            reads the request, then a reset (RST)
+  /hs/garbage          bytes that are no HTTP, then closes TCP
   /bad/NAME            a text frame "ok", then the bad frame NAME:
     masked rsv1 rsv2 rsv3 opcode3 opcodeB ping126 fragping fragclose cont
     utf8 utf8frag closeutf8 close1 len64 newmsg
@@ -39,6 +47,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import urllib.parse
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -139,7 +148,12 @@ def record(key, what):
         closes[key] = what
 
 
+def reset(conn):
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
 def serve(conn):
+    rst = False
     try:
         req, rest = read_head(conn)
         if not req:
@@ -160,6 +174,15 @@ def serve(conn):
             loc = q.get("to", "/echo")
             conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n"
                          % loc.encode())
+            return
+        if path == "/hs/cut":
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: webs")
+            return
+        if path == "/hs/reset":
+            rst = True
+            return
+        if path == "/hs/garbage":
+            conn.sendall(b"\x16\x03\x01\x00 not HTTP at all\r\n\r\n")
             return
         if path == "/hs/cookie" and "s=1" not in h.get("cookie", ""):
             conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
@@ -183,6 +206,16 @@ def serve(conn):
             out += frame(0x81, h.get("cookie", "").encode())
         conn.sendall(out)
         if path == "/drop":
+            return
+        if path == "/midframe":
+            conn.sendall(frame(0x81, b"ok") + frame(0x82, b"x" * 100)[:10])
+            return
+        if path == "/garbage":
+            conn.sendall(b"\xff\xfe garbage after the 101")
+        if path == "/reset":
+            conn.sendall(frame(0x81, b"ok"))
+            time.sleep(0.05)
+            rst = True
             return
         if path.startswith("/bad/"):
             name = path[5:]
@@ -210,7 +243,10 @@ def serve(conn):
         pass
     finally:
         try:
-            conn.shutdown(socket.SHUT_WR)
+            if rst:
+                reset(conn)
+            else:
+                conn.shutdown(socket.SHUT_WR)
         except OSError:
             pass
         conn.close()

@@ -8,7 +8,8 @@
  *     builds, exit 66 through ASAN_OPTIONS);
  *   - close every descriptor it opened.
  * Servers: the scripted fault server (started once here) and, for tls, the
- * nginx_tls fixture; for h2c, the nghttpd fixture; for h2tls, nginx_h2.
+ * nginx_tls fixture; for h2c, the nghttpd fixture; for h2tls, nginx_h2; for ws,
+ * the scripted WebSocket server (tests/support/ws_raw_server.py, started here).
  *
  * Each scenario runs in two modes: only allocation N fails, then
  * allocation N and every later one fail (what a process out of memory
@@ -698,6 +699,128 @@ static int sc_h2tls(void) {
   return err;
 }
 
+/* WebSocket: an upgrade on a client, then a text message, a fragmented
+ * binary one with a ping between its pieces, and the closing handshake,
+ * against the scripted raw server's echo (tests/support/ws_raw_server.py);
+ * once plain and once with permessage-deflate (the server echoes our
+ * compressed frames, which inflate in step). Then a plain GET on the same
+ * client. Callbacks exactly once: open_cb per connect, close_cb after an
+ * open; the WebSocket ends in success or FL_ENOMEM. */
+static int ws_port;
+
+typedef struct wsc {
+  int opened, open_err, closes, close_err, code, nmsg;
+  char got[64];
+} wsc;
+
+static void ws_opened(fl_ws *ws, int err, void *data) {
+  (void)ws;
+  wsc *w = data;
+  w->opened++;
+  w->open_err = err;
+}
+
+static void ws_message(fl_ws *ws, int type, const char *p, size_t n, int flags, void *data) {
+  (void)ws, (void)flags;
+  wsc *w = data;
+  w->nmsg++;
+  size_t at = strlen(w->got);
+  snprintf(w->got + at, sizeof w->got - at, "%c%.*s|", type == FL_WS_TEXT ? 'T' : 'B', (int)n, p);
+}
+
+static void ws_closed(fl_ws *ws, int err, int code, const char *reason, void *data) {
+  (void)ws, (void)reason;
+  wsc *w = data;
+  w->closes++;
+  w->close_err = err;
+  w->code = code;
+}
+
+/* Worst of two results: a finding beats FL_ENOMEM beats 0. */
+static int ws_worse(int a, int b) { return !acceptable(a) ? a : !acceptable(b) ? b : a ? a : b; }
+
+static int ws_session(fl_loop *loop, fl_client *client, const char *path, int compress) {
+  fl_ws_options o;
+  fl_ws_options_init(&o);
+  o.compress = compress;
+  o.close_timeout_ms = 3000;
+  wsc w = {0};
+  fl_ws *ws = fl_ws_new(&o);
+  char url[256];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%d%s", ws_port, path);
+  fl_request *req = fl_request_new("GET", url);
+  int err = 0;
+  if (!ws || !req) {
+    err = FL_ENOMEM;
+    goto out;
+  }
+  fl_ws_on_message(ws, ws_message, &w);
+  fl_ws_on_close(ws, ws_closed, &w);
+  err = fl_ws_connect(ws, client, req, ws_opened, &w);
+  if (err) goto out; /* refused at once: no callback */
+  if (w.opened) {
+    fprintf(stderr, "  open_cb from inside fl_ws_connect\n");
+    err = FL_EWEIRD_REPLY;
+    goto out;
+  }
+  while (!w.opened) fl_loop_run(loop, FL_RUN_ONCE);
+  if (w.open_err) {
+    err = w.open_err;
+    if (!acceptable(err))
+      fprintf(stderr, "  ws open: %s (%s)\n", fl_err_name(err), fl_ws_errmsg(ws));
+    goto out;
+  }
+  int se = fl_ws_send(ws, FL_WS_TEXT, "h\xC3\xA9llo", 6);
+  if (!se) se = fl_ws_send_fragment(ws, FL_WS_BINARY, "ab", 2, 0);
+  if (!se) se = fl_ws_ping(ws, "p", 1);
+  if (!se) se = fl_ws_send_fragment(ws, FL_WS_BINARY, "cd", 2, 1);
+  if (!se) {
+    while (w.nmsg < 2 && !w.closes) fl_loop_run(loop, FL_RUN_ONCE);
+    se = w.closes ? 0 : fl_ws_close(ws, 1000, "bye");
+  }
+  if (se == FL_EWS_CLOSED || se == 1) se = 0; /* ending already: close_cb says why */
+  if (se) { /* a send or the close could not be queued: end it now */
+    err = se;
+    if (!acceptable(se)) fprintf(stderr, "  ws send: %s\n", fl_err_name(se));
+    if (fl_ws_abort(ws) != 0 && !w.closes) {
+      fprintf(stderr, "  ws: fl_ws_abort refused an open WebSocket\n");
+      err = FL_EWEIRD_REPLY;
+    }
+  }
+  while (!w.closes) fl_loop_run(loop, FL_RUN_ONCE);
+  for (int i = 0; i < 3; i++) fl_loop_run(loop, FL_RUN_NOWAIT);
+  if (w.closes != 1 || w.opened != 1) {
+    fprintf(stderr, "  ws: open_cb %d times, close_cb %d times\n", w.opened, w.closes);
+    err = FL_EWEIRD_REPLY;
+  } else if (!se) {
+    err = w.close_err == FL_ECANCELED ? FL_ENOMEM : w.close_err;
+    if (err == 0 && (w.code != 1000 || strcmp(w.got, "Th\xC3\xA9llo|Babcd|") != 0)) {
+      fprintf(stderr, "  ws: closed %d, got \"%s\"\n", w.code, w.got);
+      err = FL_EWEIRD_REPLY;
+    } else if (!acceptable(err)) {
+      fprintf(stderr, "  ws close: %s, code %d (%s)\n", fl_err_name(err), w.code, fl_ws_errmsg(ws));
+    }
+  }
+out:
+  fl_ws_free(ws);
+  fl_request_free(req);
+  return err;
+}
+
+static int sc_ws(void) {
+  env e;
+  int err = env_open(&e, NULL);
+  if (err) return err;
+  err = ws_session(e.loop, e.client, "/echo", 0);
+  err = ws_worse(err, ws_session(e.loop, e.client, "/hs/ext?v=permessage-deflate", 1));
+  char url[256];
+  int e2 = 0;
+  url_of(url, sizeof url, "/ok");
+  get_on(e.client, url, "ok", &e2); /* other requests on the client are unharmed */
+  env_close(&e);
+  return ws_worse(err, e2);
+}
+
 typedef struct scenario {
   const char *name;
   int (*fn)(void);
@@ -712,7 +835,7 @@ static const scenario scenarios[] = {
     {"retry", sc_retry},   {"map", sc_map},
     {"dns", sc_dns},       {"proxy", sc_proxy},
     {"stream", sc_stream}, {"h2c", sc_h2c},
-    {"h2tls", sc_h2tls},
+    {"h2tls", sc_h2tls},   {"ws", sc_ws},
 };
 
 
@@ -946,6 +1069,7 @@ int main(int argc, char **argv) {
       h2tls_port = fl_test_server_port("nginx_h2");
       snprintf(h2tls_ca, sizeof h2tls_ca, "%s", fl_test_rundir_path("nginx_h2/ca.pem"));
     }
+    if (s->fn == sc_ws && !ws_port) ws_port = fl_test_script_start("ws_raw_server.py", NULL);
     if (s->fn == sc_proxy && !proxy_port)
       proxy_port = fl_test_script_start("proxy_server.py", NULL);
     if (s->fn == sc_cookie_file) {

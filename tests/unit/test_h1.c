@@ -105,6 +105,8 @@ typedef struct expect {
   const char *body;
   int64_t content_length;
   unsigned seen;
+  int raw;           /* ex->raw set: body is the bytes after the head as they came */
+  size_t data_bytes; /* raw: ex->body_bytes wanted (the chunks' data) */
 } expect;
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -243,7 +245,31 @@ static const expect empty_chunked_resp = {
     .content_length = -1,
 };
 
-static expect chunked_resp;
+static expect chunked_resp, raw_chunked_resp, raw_cl_resp, raw_head_resp;
+
+/* A small raw chunked body: extensions on a chunk and on the last one, a
+ * trailer. */
+static const field raw_small_headers[] = {{"Transfer-Encoding", "chunked"}};
+static const field raw_small_trailers[] = {{"T", "1"}};
+static const expect raw_small_resp = {
+    .wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "3;a=b\r\nabc\r\n0;z=1\r\nT: 1\r\n\r\n",
+    .status = 200,
+    .minor = 1,
+    .reason = "OK",
+    .headers = raw_small_headers,
+    .nheaders = N(raw_small_headers),
+    .trailers = raw_small_trailers,
+    .ntrailers = N(raw_small_trailers),
+    .body = "3;a=b\r\nabc\r\n0;z=1\r\nT: 1\r\n\r\n",
+    .content_length = -1,
+    .raw = 1,
+    .data_bytes = 3,
+};
+
+/* A HEAD's answer that says chunked: no body, raw or not; the exchange
+ * after it on the connection must not start a raw body. */
+static const field raw_head_headers[] = {{"Transfer-Encoding", "chunked"}};
 
 static void make_responses(void) {
   for (size_t i = 0; i < sizeof long_value - 1; i++) long_value[i] = (char)('a' + i % 26);
@@ -261,6 +287,28 @@ static void make_responses(void) {
       .body = "helloabcdefghijklmnopqrstuvwxyz!",
       .content_length = -1,
       .seen = FL__H_SET_COOKIE | FL__H_CONTENT_ENCODING | FL__H_KEEP_ALIVE,
+  };
+  /* The same bytes raw: the body is everything after the head, chunk
+   * lines, extension, last chunk and trailer section included; trailers
+   * are still stored, body_bytes still counts the chunks' data. */
+  raw_chunked_resp = chunked_resp;
+  raw_chunked_resp.raw = 1;
+  raw_chunked_resp.body = strstr(chunked_wire, "\r\n\r\n") + 4;
+  raw_chunked_resp.data_bytes = strlen(chunked_resp.body);
+  raw_cl_resp = cl_resp; /* a Content-Length body is the same raw or not */
+  raw_cl_resp.raw = 1;
+  raw_cl_resp.data_bytes = strlen(cl_resp.body);
+  raw_head_resp = (expect){
+      .wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+      .head_only = 1,
+      .status = 200,
+      .minor = 1,
+      .reason = "OK",
+      .headers = raw_head_headers,
+      .nheaders = N(raw_head_headers),
+      .body = "",
+      .content_length = -1,
+      .raw = 1,
   };
 }
 
@@ -312,7 +360,7 @@ static void check_rec(const rec *r, const expect *e, const char *ctx) {
             r->body.data ? r->body.data : "", e->body);
     exit(1);
   }
-  CHECK_EQ_INT(r->ex.body_bytes, blen);
+  CHECK_EQ_INT(r->ex.body_bytes, e->raw ? e->data_bytes : blen);
   if (r->cl_at_head != e->content_length || r->ex.content_length != e->content_length) {
     fprintf(stderr, "%s: content_length %lld at the head, %lld after; want %lld\n", ctx,
             (long long)r->cl_at_head, (long long)r->ex.content_length,
@@ -354,7 +402,10 @@ static void do_run(const run *rn, const char *label) {
     o += snprintf(ctx + o, sizeof ctx - (size_t)o, " %zu", rn->cuts[i]);
 
   rec recs[8];
-  for (size_t i = 0; i < rn->n; i++) rec_init(&recs[i], rn->want[i]->head_only);
+  for (size_t i = 0; i < rn->n; i++) {
+    rec_init(&recs[i], rn->want[i]->head_only);
+    recs[i].ex.raw = (uint8_t)rn->want[i]->raw;
+  }
   fl__h1 h;
   fl__h1_init(&h, 65536, 200, 8192);
   size_t cur = 0;           /* the exchange being parsed */
@@ -567,6 +618,20 @@ static void test_close_delimited(void) {
   rec_dispose(&a);
 }
 
+/* --raw: the chunked body byte for byte, cut everywhere, beside and
+ * between ordinary responses on one parser (llhttp's callbacks are
+ * swapped for the raw body and back). */
+static void test_raw(void) {
+  const expect *const one_small[] = {&raw_small_resp};
+  const expect *const two[] = {&raw_chunked_resp, &chunked_resp};
+  every_split(two, 2, "raw chunked, chunked");
+  const expect *const mix[] = {
+      &raw_small_resp,     &cl_resp,        &raw_cl_resp,  &raw_head_resp,
+      &empty_chunked_resp, &raw_small_resp, &interim_resp, &raw_small_resp};
+  every_split(mix, N(mix), "raw, CL, raw CL, raw HEAD, empty chunked, raw, 1xx CL, raw");
+  every_two_splits(one_small, 1, "raw small, cut twice");
+}
+
 int main(void) {
   FL_TEST_BEGIN();
   make_responses();
@@ -575,6 +640,7 @@ int main(void) {
   test_one_response();
   test_chunked_two_splits();
   test_pipelined();
+  test_raw();
   printf("%lu runs\n", nruns);
   FL_TEST_END();
 }
