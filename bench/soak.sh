@@ -2,15 +2,20 @@
 # Soak: many keep-alive requests from one fl_client to a local nginx, with
 # the client's RSS and open descriptors sampled every second.
 #
-#   bench/soak.sh [--requests N] [--tls-requests N] [--connections C]
-#                 [--no-plain] [--no-tls] [--out FILE]
+#   bench/soak.sh [--requests N] [--tls-requests N] [--h2-requests N]
+#                 [--connections C] [--no-plain] [--no-tls] [--no-h2]
+#                 [--out FILE]
 #
 # Defaults: 1,000,000 plain requests and 100,000 over TLS (nginx_tls, the
-# test CA), 16 in flight. The client is bench/soak_client.c (public API
+# test CA), 16 in flight; then HTTP/2: 100,000 requests over TLS (ALPN h2)
+# to nghttpd (the nghttpd fixture; nginx would end the connection after its
+# keepalive_requests), 16 streams in flight on ONE connection for the whole
+# run, every 10th completion cancelling another request wherever it is
+# (queued, its stream open, its body arriving). The client is bench/soak_client.c (public API
 # only), built here against a Release libflurry.a; nginx (one worker) is
 # pinned to CPU 0 and the client to CPU 1; each run holds
 # /tmp/flurry-bench.lock. Fails (exit 1) if a request fails or gets a wrong
-# response, if RSS grows more than 5% from 10% of the run to its end (the
+# response (h2: not HTTP/2, or more than one connection), if RSS grows more than 5% from 10% of the run to its end (the
 # client's own figures at 10% and 100% of the requests, and every sample
 # taken after the 10% mark), or if the descriptors do not return to the
 # baseline after the client is freed. Writes the report to FILE (default
@@ -19,16 +24,20 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-requests=1000000 tls_requests=100000 conns=16 plain=1 tls=1 out=bench/results/soak.md
+command="bench/soak.sh${*:+ $*}"
+requests=1000000 tls_requests=100000 h2_requests=100000 conns=16 plain=1 tls=1 h2=1
+out=bench/results/soak.md
 while (($#)); do
   case $1 in
     --requests) requests=$2; shift ;;
     --tls-requests) tls_requests=$2; shift ;;
+    --h2-requests) h2_requests=$2; shift ;;
     --connections) conns=$2; shift ;;
     --no-plain) plain=0 ;;
     --no-tls) tls=0 ;;
+    --no-h2) h2=0 ;;
     --out) out=$2; shift ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "soak: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -48,12 +57,13 @@ rundir=$(mktemp -d /tmp/flurry-soak.XXXXXX)
 cleanup() {
   tests/servers/stop nginx "$rundir" >/dev/null 2>&1 || true
   tests/servers/stop nginx_tls "$rundir" >/dev/null 2>&1 || true
+  tests/servers/stop nghttpd "$rundir" >/dev/null 2>&1 || true
   rm -rf "$rundir"
 }
 trap cleanup EXIT
 pin_nginx() {
   local pid
-  for pid in $(pgrep -f "nginx.*$rundir" || true); do taskset -a -p -c 0 "$pid" >/dev/null || true; done
+  for pid in $(pgrep -f "(nginx|nghttpd).*$rundir" || true); do taskset -a -p -c 0 "$pid" >/dev/null || true; done
 }
 
 report=$rundir/report.md
@@ -62,7 +72,7 @@ failed=0
   echo "# Soak"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -sr); flurry $(git describe --always --dirty 2>/dev/null || echo '?')"
-  echo "Command: bench/soak.sh --requests $requests --tls-requests $tls_requests --connections $conns"
+  echo "Command: $command (requests $requests, TLS $tls_requests, h2 $h2_requests, $conns in flight)"
   echo
 } >"$report"
 
@@ -161,6 +171,14 @@ if ((tls)); then
   soak tls "https://127.0.0.1:$(cat "$rundir/nginx_tls.port")/hello" "$tls_requests" \
     --cacert "$rundir/nginx_tls/ca.pem"
   tests/servers/stop nginx_tls "$rundir" >/dev/null 2>&1 || true
+fi
+
+if ((h2)); then
+  tests/servers/start nghttpd "$rundir" >/dev/null
+  pin_nginx
+  soak h2 "https://127.0.0.1:$(cat "$rundir/nghttpd.port")/small.txt" "$h2_requests" \
+    --cacert "$rundir/nghttpd/ca.pem" --h2 --cancel-every 10
+  tests/servers/stop nghttpd "$rundir" >/dev/null 2>&1 || true
 fi
 
 mkdir -p "$(dirname "$out")"

@@ -388,7 +388,14 @@ typedef struct fl_client_options {
   /* HTTP version (enum fl_http_version; curl's --http1.0, --http1.1,
    * --http2, --http2-prior-knowledge). Default FL_HTTP_VERSION_DEFAULT:
    * https offers h2 and http/1.1 by ALPN and speaks what the server picks;
-   * http:// speaks HTTP/1.1. Per request: fl_request_set_http_version. */
+   * http:// speaks HTTP/1.1. Per request: fl_request_set_http_version.
+   * While an origin that may speak h2 has not answered yet, its requests
+   * wait for the first connection's ALPN answer instead of opening more
+   * (curl's multiplex waiting): so the first burst to an HTTP/1.1-only
+   * https origin waits one handshake before its other connections open.
+   * The answer is kept while any connection to that origin lives (then
+   * learned again). For origins known to speak HTTP/1.1 only, choose
+   * FL_HTTP_VERSION_1_1: no wait. */
   int http_version;
   /* HTTP/2: PING an idle h2 connection every this many ms, and close it when
    * no ACK came within the same time. 0 (default) = no PING. */

@@ -8,9 +8,8 @@
  *     builds, exit 66 through ASAN_OPTIONS);
  *   - close every descriptor it opened.
  * Servers: the scripted fault server (started once here) and, for tls, the
- * nginx_tls fixture; for h2c, the nghttpd fixture; for h2tls, nginx_h2;
- * for ws, the scripted WebSocket server (tests/support/ws_raw_server.py,
- * started here).
+ * nginx_tls fixture; for h2c, the nghttpd fixture; for h2tls, nginx_h2; for ws,
+ * the scripted WebSocket server (tests/support/ws_raw_server.py, started here).
  *
  * Each scenario runs in two modes: only allocation N fails, then
  * allocation N and every later one fail (what a process out of memory
@@ -640,6 +639,66 @@ static int sc_h2c(void) {
   return err;
 }
 
+/* HTTP/2 over TLS (ALPN h2) against nginx: two streams at once on one
+ * connection, then a third on it. */
+static int h2tls_port;
+static char h2tls_ca[4096];
+
+static int sc_h2tls(void) {
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.ca_file = h2tls_ca;
+  env e;
+  int err = env_open(&e, &o);
+  if (err) return err;
+  enum { N = 2 };
+  static const char *paths[N] = {"/files/small.txt", "/many-streams"};
+  static const char *want[N] = {"small file\n", "stream\n"};
+  fl_request *r[N] = {0};
+  slot sl[N];
+  memset(sl, 0, sizeof sl);
+  char url[256];
+  for (int i = 0; i < N; i++) {
+    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", h2tls_port, paths[i]);
+    r[i] = fl_request_new("GET", url);
+    int e2 = r[i] ? fl_request_send(e.client, r[i], slot_done, &sl[i]) : FL_ENOMEM;
+    if (e2) {
+      sl[i].done = 1;
+      sl[i].err = e2;
+    }
+  }
+  for (;;) {
+    int pending = 0;
+    for (int i = 0; i < N; i++) pending += !sl[i].done;
+    if (!pending) break;
+    fl_loop_run(e.loop, FL_RUN_ONCE);
+  }
+  for (int i = 0; i < N; i++) {
+    if (sl[i].done != 1) {
+      fprintf(stderr, "  h2tls request %d completed %d times\n", i, sl[i].done);
+      err = FL_EWEIRD_REPLY;
+    } else if (sl[i].err) {
+      if (!err || !acceptable(sl[i].err)) err = sl[i].err;
+    } else {
+      const fl_response *res = fl_request_response(r[i]);
+      const char *body = fl_response_body(res, NULL);
+      if (fl_response_status(res) != 200 || fl_request_info(r[i])->http_version != 20 ||
+          strcmp(body, want[i]) != 0) {
+        fprintf(stderr, "  h2tls request %d: status %d, HTTP %d, body \"%.40s\"\n", i,
+                fl_response_status(res), fl_request_info(r[i])->http_version, body);
+        err = FL_EWEIRD_REPLY;
+      }
+    }
+    fl_request_free(r[i]);
+  }
+  if (!err) { /* the same connection again */
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/many-streams", h2tls_port);
+    get_on(e.client, url, "stream\n", &err);
+  }
+  env_close(&e);
+  return err;
+}
+
 /* WebSocket: an upgrade on a client, then a text message, a fragmented
  * binary one with a ping between its pieces, and the closing handshake,
  * against the scripted raw server's echo (tests/support/ws_raw_server.py);
@@ -762,66 +821,6 @@ static int sc_ws(void) {
   return ws_worse(err, e2);
 }
 
-/* HTTP/2 over TLS (ALPN h2) against nginx: two streams at once on one
- * connection, then a third on it. */
-static int h2tls_port;
-static char h2tls_ca[4096];
-
-static int sc_h2tls(void) {
-  fl_client_options o;
-  fl_client_options_init(&o);
-  o.ca_file = h2tls_ca;
-  env e;
-  int err = env_open(&e, &o);
-  if (err) return err;
-  enum { N = 2 };
-  static const char *paths[N] = {"/files/small.txt", "/many-streams"};
-  static const char *want[N] = {"small file\n", "stream\n"};
-  fl_request *r[N] = {0};
-  slot sl[N];
-  memset(sl, 0, sizeof sl);
-  char url[256];
-  for (int i = 0; i < N; i++) {
-    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", h2tls_port, paths[i]);
-    r[i] = fl_request_new("GET", url);
-    int e2 = r[i] ? fl_request_send(e.client, r[i], slot_done, &sl[i]) : FL_ENOMEM;
-    if (e2) {
-      sl[i].done = 1;
-      sl[i].err = e2;
-    }
-  }
-  for (;;) {
-    int pending = 0;
-    for (int i = 0; i < N; i++) pending += !sl[i].done;
-    if (!pending) break;
-    fl_loop_run(e.loop, FL_RUN_ONCE);
-  }
-  for (int i = 0; i < N; i++) {
-    if (sl[i].done != 1) {
-      fprintf(stderr, "  h2tls request %d completed %d times\n", i, sl[i].done);
-      err = FL_EWEIRD_REPLY;
-    } else if (sl[i].err) {
-      if (!err || !acceptable(sl[i].err)) err = sl[i].err;
-    } else {
-      const fl_response *res = fl_request_response(r[i]);
-      const char *body = fl_response_body(res, NULL);
-      if (fl_response_status(res) != 200 || fl_request_info(r[i])->http_version != 20 ||
-          strcmp(body, want[i]) != 0) {
-        fprintf(stderr, "  h2tls request %d: status %d, HTTP %d, body \"%.40s\"\n", i,
-                fl_response_status(res), fl_request_info(r[i])->http_version, body);
-        err = FL_EWEIRD_REPLY;
-      }
-    }
-    fl_request_free(r[i]);
-  }
-  if (!err) { /* the same connection again */
-    snprintf(url, sizeof url, "https://127.0.0.1:%d/many-streams", h2tls_port);
-    get_on(e.client, url, "stream\n", &err);
-  }
-  env_close(&e);
-  return err;
-}
-
 typedef struct scenario {
   const char *name;
   int (*fn)(void);
@@ -836,8 +835,7 @@ static const scenario scenarios[] = {
     {"retry", sc_retry},   {"map", sc_map},
     {"dns", sc_dns},       {"proxy", sc_proxy},
     {"stream", sc_stream}, {"h2c", sc_h2c},
-    {"ws", sc_ws},
-    {"h2tls", sc_h2tls},
+    {"h2tls", sc_h2tls},   {"ws", sc_ws},
 };
 
 
@@ -1067,11 +1065,11 @@ int main(int argc, char **argv) {
       }
       fclose(f);
     }
-    if (s->fn == sc_ws && !ws_port) ws_port = fl_test_script_start("ws_raw_server.py", NULL);
     if (s->fn == sc_h2tls) {
       h2tls_port = fl_test_server_port("nginx_h2");
       snprintf(h2tls_ca, sizeof h2tls_ca, "%s", fl_test_rundir_path("nginx_h2/ca.pem"));
     }
+    if (s->fn == sc_ws && !ws_port) ws_port = fl_test_script_start("ws_raw_server.py", NULL);
     if (s->fn == sc_proxy && !proxy_port)
       proxy_port = fl_test_script_start("proxy_server.py", NULL);
     if (s->fn == sc_cookie_file) {
