@@ -624,6 +624,125 @@ typedef enum fl_trace_kind { FL_TRACE_REQUEST_HEAD = 1, FL_TRACE_RESPONSE_HEAD }
 typedef void (*fl_trace_cb)(fl_request *req, fl_trace_kind kind, const char *data, size_t len,
                             void *userdata);
 FL_EXPORT void fl_request_on_trace(fl_request *req, fl_trace_cb cb, void *data);
+
+/* ------------------------------------------------------------ event hooks
+ * Client-wide hooks for tracers (aiohttp's TraceConfig, OpenTelemetry): one
+ * callback sees every step of every request on the client, and a pre-send
+ * hook may add headers to each attempt (a W3C traceparent).
+ *
+ *   static void on_event(const fl_event *ev, void *data) { ... }
+ *   fl_hooks h = {.on_event = on_event, .pre_send = add_traceparent, .data = tracer};
+ *   fl_client_set_hooks(client, &h);
+ *
+ * Cost: with no hook set each event site is one predictable test; nothing is
+ * allocated and no clock is read. With hooks, each event reads
+ * CLOCK_MONOTONIC once.
+ *
+ * Events of one request, in order (a reused connection skips DNS..TLS; a
+ * cache hit still reports DNS_START/DNS_END with cache_hit = 1):
+ *   REQUEST_START
+ *   { POOL_WAIT_START POOL_WAIT_END
+ *     [DNS_START DNS_END] [CONNECT_START CONNECT_END] [TLS_START TLS_END] | CONN_REUSED
+ *     HEAD_SENT FIRST_BYTE (RESPONSE_END | UPGRADED)
+ *     [REDIRECT | RETRY] }...
+ *   REQUEST_END
+ * A failed step ends with err set (DNS_END, CONNECT_END, TLS_END), then
+ * RETRY (another attempt follows) or REQUEST_END. RETRY also follows a
+ * response whose status the retry policy retries, and a reused connection
+ * the server had closed (resent at once on a fresh one, delay_ms 0).
+ * An HTTP/2 stream reports the same events: a stream on a connection that
+ * carried or carries others reports CONN_REUSED (stream_id set from
+ * FIRST_BYTE on). A WebSocket connect (fl_ws_connect) is a request: its 101
+ * ends with UPGRADED instead of RESPONSE_END, then REQUEST_END.
+ *
+ * Connection events (DNS_*, CONNECT_*, TLS_*) name the request the
+ * connection was made for; req is NULL when that request went elsewhere
+ * meanwhile (cancelled, or given another connection) while the connection
+ * goes on being made. conn_id ties them to the later CONN_REUSED ones.
+ *
+ * What a hook may do: read the event and the request (fl_request_info,
+ * fl_request_url, fl_request_method, fl_request_response once
+ * FIRST_BYTE came), read client statistics, call fl_loop_now, post
+ * (fl_loop_post), start timers. What it may not: send, cancel or free any
+ * request, free, drain or re-hook the client, run the loop. fl_request_send,
+ * fl_request_cancel, fl_client_drain and fl_client_set_hooks return
+ * FL_EINVAL when called from a hook; fl_request_free and fl_client_free
+ * from a hook print why and abort (they cannot report an error, and going
+ * on would use freed memory). Do such work from the loop instead (a
+ * zero-delay timer or fl_loop_post).
+ *
+ * Pointers in fl_event (strings included) are borrowed: valid during the
+ * call only. Hooks run on the client's loop thread, never from
+ * fl_client_set_hooks. */
+typedef enum fl_event_kind {
+  FL_EV_REQUEST_START = 1, /* fl_request_send took it (method and URL readable) */
+  FL_EV_REQUEST_END,       /* err: its outcome; right before its done callback */
+  FL_EV_REDIRECT,          /* status: the redirect; url: the next hop's URL */
+  FL_EV_RETRY,             /* err (or status) of the attempt that failed; attempt: the
+                              next one's number (2 = first retry); delay_ms before it */
+  FL_EV_POOL_WAIT_START,   /* an attempt asks the pool for a connection */
+  FL_EV_POOL_WAIT_END,     /* it got one (err 0), or left the queue (err: why) */
+  FL_EV_DNS_START,         /* host: the name looked up (the proxy's, with a proxy) */
+  FL_EV_DNS_END,           /* err; cache_hit: answered by the client's or the share's
+                              cache, an override or an IP literal */
+  FL_EV_CONNECT_START,     /* host, port: what is connected to */
+  FL_EV_CONNECT_END,       /* err; address, port: the address that won (Happy Eyeballs) */
+  FL_EV_TLS_START,         /* host: the name TLS checks (SNI) */
+  FL_EV_TLS_END,           /* err; resumed: a session was resumed; http_version: what
+                              ALPN agreed (20 h2, 11 http/1.1, 0 none) */
+  FL_EV_CONN_REUSED,       /* the attempt goes on a connection that carried (or carries)
+                              others: pooled keep-alive, pipelined, or another HTTP/2 stream */
+  FL_EV_HEAD_SENT,         /* the request head is handed to the connection's write */
+  FL_EV_FIRST_BYTE,        /* the first byte of the response arrived */
+  FL_EV_RESPONSE_END,      /* the response is complete: status */
+  FL_EV_UPGRADED           /* a WebSocket connect's 101: the connection is the fl_ws's */
+} fl_event_kind;
+
+typedef struct fl_event {
+  fl_event_kind kind;
+  fl_request *req;      /* the request, or NULL (connection events, see above) */
+  uint64_t time_ns;     /* CLOCK_MONOTONIC, nanoseconds */
+  int err;              /* 0 or a negative fl_err (fl_request_errmsg may say more at
+                           REQUEST_END) */
+  int status;           /* REDIRECT, RETRY (0 when an error decided), RESPONSE_END, UPGRADED */
+  const char *host;     /* DNS_*, CONNECT_START, TLS_*: a name; NULL otherwise */
+  const char *address;  /* CONNECT_END and later connection events: the peer's IP text
+                           (or a Unix socket path); "" before connected */
+  uint16_t port;        /* CONNECT_*: the peer's port */
+  uint64_t conn_id;     /* the connection (unique per client), 0 before one is known */
+  int http_version;     /* 11 or 20 where known (TLS_END: ALPN's answer) */
+  uint32_t stream_id;   /* HTTP/2 stream, once assigned (FIRST_BYTE on); 0 on HTTP/1.x */
+  int resumed;          /* TLS_END: the handshake resumed a session */
+  int cache_hit;        /* DNS_END */
+  int attempt;          /* RETRY: the next attempt's number; else the current one's */
+  uint32_t delay_ms;    /* RETRY: wait before it */
+  const char *url;      /* REDIRECT: where to */
+} fl_event;
+
+/* Added headers of one attempt (fl_hooks.pre_send). */
+typedef struct fl_hook_headers fl_hook_headers;
+/* Add a header line to the attempt about to be written (not to the
+ * request: the next attempt asks pre_send again). Copied. 0, FL_EBAD_HEADER
+ * (a name that is not a token, CR/LF in the value) or FL_ENOMEM. Only
+ * during pre_send. */
+FL_EXPORT int fl_hook_headers_add(fl_hook_headers *h, const char *name, const char *value);
+
+typedef struct fl_hooks {
+  /* Every event above; NULL: none. */
+  void (*on_event)(const fl_event *ev, void *data);
+  /* Called as each attempt's head is built (every retry and redirect hop,
+   * on HTTP/1.1 and HTTP/2, after the library's own headers): add headers
+   * with fl_hook_headers_add. Return 0, or a negative value to fail the
+   * request (FL_ECALLBACK_ABORT). Same rules as on_event. NULL: none. */
+  int (*pre_send)(fl_request *req, fl_hook_headers *h, void *data);
+  void *data;
+} fl_hooks;
+/* Set (copied) or clear (NULL) the client's hooks. Takes effect at once,
+ * also for requests in flight: they report the events that happen from
+ * now on (a hook set mid-request may see REQUEST_END without
+ * REQUEST_START; a hook cleared sees no more). 0, or FL_EINVAL (no
+ * client, or called from a hook). Loop thread. */
+FL_EXPORT int fl_client_set_hooks(fl_client *client, const fl_hooks *hooks);
 /* Stream the body instead of buffering it. */
 FL_EXPORT void fl_request_on_body(fl_request *req, fl_body_cb cb, void *data);
 FL_EXPORT void fl_request_on_headers(fl_request *req, fl_headers_cb cb, void *data);
@@ -857,7 +976,9 @@ FL_EXPORT int fl_get(const char *url, fl_request **out);
  * level of aiohttp's ws_connect: the upgrade is an ordinary request on a
  * client (same DNS, TLS verification, proxy tunnel, cookies, auth, headers,
  * redirects before the 101, timeouts), and at the 101 its connection leaves
- * the pool for good and becomes the WebSocket's.
+ * the pool for good and becomes the WebSocket's. Through an HTTP proxy
+ * both ws:// and wss:// go through a CONNECT tunnel (a proxy does not relay
+ * an upgrade sent to it in absolute form).
  *
  *   fl_ws *ws = fl_ws_new(NULL);                 // default options
  *   fl_request *req = fl_request_new("GET", "wss://example.org/chat");

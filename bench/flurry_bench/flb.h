@@ -8,6 +8,7 @@
  *              requests are resent from their completion callbacks; results
  *              published once, at the end
  *   slots.c    what each slot sends (templates onto request objects)
+ *   wsbench.c  --ws-message: WebSocket echo slots on the same thread
  *   script.c   wrk's Lua API (LuaJIT): one Lua state per thread, one for
  *              setup() and done()
  *   report.c   wrk's text summary, or one JSON object with the histograms
@@ -39,6 +40,8 @@ typedef struct flb_config {
   int http_version;    /* enum fl_http_version: HTTP/1.1 unless --h2 / --h2c */
   uint64_t streams;    /* -m N: HTTP/2 streams in flight per connection (h2load's) */
   int latency;         /* --latency: print the percentile table */
+  int hooks;           /* --hooks: every client event recorded into a ring buffer (what
+                          event hooks cost; see bench/harness/hooks.sh) */
   int json;            /* --json: one JSON object instead of the text */
   int insecure;        /* -k: do not verify TLS certificates */
   const char *cacert;  /* --cacert FILE */
@@ -51,6 +54,13 @@ typedef struct flb_config {
   char **urls; /* --urls FILE: every URL (malloc'd), round-robin */
   uint64_t nurls;
   const char *urls_file;
+  /* --ws-message SIZE: WebSocket mode (ws://, wss://): each connection
+   * upgrades once, then echoes SIZE-byte messages one at a time; a
+   * "request" of the report is one message and its echo (wsbench.c). */
+  int ws;
+  uint64_t ws_message;
+  int ws_binary;      /* --ws-binary: binary messages instead of text */
+  int ws_compress;    /* offer permessage-deflate (default; --no-compress: not) */
   const char *script; /* -s FILE */
   char **script_args; /* init(args): args[0] is the URL, then what follows "--" */
   int nscript_args;
@@ -80,6 +90,7 @@ typedef struct flb_result {
   uint64_t errors[FLB_ERR_KINDS];
   uint64_t length_mismatch;  /* part of errors[FLB_ERR_READ] */
   uint64_t start_us, end_us; /* the measured window, CLOCK_MONOTONIC */
+  uint64_t cpu_us;           /* the threads' CPU time (user + system) in it */
   double lag_sum_us;         /* -R: how late requests went out, in total */
   uint64_t lag_max_us;
   uint64_t lag_count;
@@ -95,7 +106,9 @@ typedef struct flb_result {
    * connections the pool opened (of them, those that agreed on h2). */
   uint64_t by_version[3];
   uint64_t conns_opened, h2_conns;
-  char protocol[16]; /* merge: the reports' "protocol" ("mixed" when they
+  uint64_t ws_opened, ws_deflate; /* WebSocket mode: upgrades that succeeded,
+                                     and of them those that agreed on deflate */
+  char protocol[16];              /* merge: the reports' "protocol" ("mixed" when they
                         differ); empty: from by_version and the URL */
 } flb_result;
 

@@ -112,6 +112,9 @@ int main(int argc, char **argv) {
     for (int v = 0; v < 3; v++) total->by_version[v] += r->by_version[v];
     total->conns_opened += r->conns_opened;
     total->h2_conns += r->h2_conns;
+    total->cpu_us += r->cpu_us;
+    total->ws_opened += r->ws_opened;
+    total->ws_deflate += r->ws_deflate;
     total->lag_sum_us += r->lag_sum_us;
     total->lag_count += r->lag_count;
     if (r->lag_max_us > total->lag_max_us) total->lag_max_us = r->lag_max_us;

@@ -43,6 +43,15 @@ static const char usage_text[] =
     "        --h2c              HTTP/2 by prior knowledge on an http:// URL (h2c)\n"
     "    -m, --max-concurrent-streams <N>  HTTP/2 streams in flight per connection\n"
     "                           (-c connections times N in all; default 1, as h2load)\n"
+    "  WebSocket (ws:// or wss:// URL):\n"
+    "        --ws-message  <S>  Each connection upgrades once, then sends S-byte\n"
+    "                           messages one at a time and times each echo; the\n"
+    "                           report's requests are echoed messages\n"
+    "        --ws-binary        Binary messages (default: text)\n"
+    "        --no-compress      Do not offer permessage-deflate (offered by default;\n"
+    "                           used when the server agrees)\n"
+    "        --hooks            Record every client event (fl_client_set_hooks) into a\n"
+    "                           ring buffer: what tracing costs\n"
     "\n"
     "  Numeric arguments may include a SI unit (1k, 1M, 1G)\n"
     "  Time arguments may include a time unit (500ms, 2s, 2m, 2h; plain = s)\n"
@@ -58,7 +67,11 @@ enum {
   OPT_BODY_FILE,
   OPT_URLS,
   OPT_H2,
-  OPT_H2C
+  OPT_H2C,
+  OPT_WS_MESSAGE,
+  OPT_WS_BINARY,
+  OPT_NO_COMPRESS,
+  OPT_HOOKS
 };
 
 static const struct option longopts[] = {
@@ -82,7 +95,11 @@ static const struct option longopts[] = {
     {"urls", required_argument, NULL, OPT_URLS},
     {"h2", no_argument, NULL, OPT_H2},
     {"h2c", no_argument, NULL, OPT_H2C},
+    {"hooks", no_argument, NULL, OPT_HOOKS},
     {"max-concurrent-streams", required_argument, NULL, 'm'},
+    {"ws-message", required_argument, NULL, OPT_WS_MESSAGE},
+    {"ws-binary", no_argument, NULL, OPT_WS_BINARY},
+    {"no-compress", no_argument, NULL, OPT_NO_COMPRESS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'v'},
     {NULL, 0, NULL, 0},
@@ -222,6 +239,8 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
   cfg->timeout_us = 2 * 1000000ull;
   cfg->method = "GET";
   cfg->http_version = FL_HTTP_VERSION_1_1; /* as wrk, whatever the server offers */
+  cfg->ws_compress = 1;                    /* as fl_ws's default */
+  int ws_flags = 0;
 
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":c:d:t:H:LT:n:R:X:ks:m:hv", longopts, NULL)) != -1) {
@@ -278,9 +297,25 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
     case OPT_CACERT: cfg->cacert = optarg; break;
     case OPT_H2: cfg->http_version = FL_HTTP_VERSION_2_ONLY; break;
     case OPT_H2C: cfg->http_version = FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE; break;
+    case OPT_HOOKS: cfg->hooks = 1; break;
     case 'm':
       if (scan_metric(optarg, &cfg->streams) || !cfg->streams || cfg->streams > 1u << 20)
         return bad("bad stream count '%s'", optarg);
+      break;
+    case OPT_WS_MESSAGE:
+      /* 0 is a valid (empty) message; the cap keeps one message per
+       * connection in memory reasonable */
+      if (scan_metric(optarg, &cfg->ws_message) || cfg->ws_message > (1u << 30))
+        return bad("bad WebSocket message size '%s' (0 to 1G bytes)", optarg);
+      cfg->ws = 1;
+      break;
+    case OPT_WS_BINARY:
+      cfg->ws_binary = 1;
+      ws_flags = 1;
+      break;
+    case OPT_NO_COMPRESS:
+      cfg->ws_compress = 0;
+      ws_flags = 1;
       break;
     case 'h': fputs(usage_text, stdout); return 1;
     case 'v':
@@ -293,6 +328,19 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
     case ':': return bad("option %s needs a value", argv[optind - 1]);
     default: return bad("unknown option %s", argv[optind - 1]);
     }
+  }
+  if (ws_flags && !cfg->ws) return bad("%s", "--ws-binary and --no-compress need --ws-message");
+  if (cfg->ws) {
+    const char *other = cfg->urls_file                             ? "--urls"
+                        : cfg->script                              ? "-s"
+                        : cfg->rate > 0                            ? "-R"
+                        : cfg->pipeline                            ? "--pipeline"
+                        : cfg->streams                             ? "-m"
+                        : cfg->http_version != FL_HTTP_VERSION_1_1 ? "--h2/--h2c"
+                        : body_text || body_file                   ? "--body"
+                        : cfg->method_given                        ? "-X"
+                                                                   : NULL;
+    if (other) return bad("%s does not go with --ws-message", other);
   }
   if (cfg->urls_file) {
     if (optind < argc) return bad("%s", "a URL and --urls: give one or the other");
@@ -331,6 +379,17 @@ int flb_parse_args(flb_config *cfg, int argc, char **argv) {
   /* With -n and no -d the run ends when the count is reached. */
   if (cfg->requests && !duration_given) cfg->duration_us = 0;
   if (!cfg->requests && !cfg->duration_us) return bad("%s", "duration must be > 0");
+  if (cfg->ws) {
+    const char *u = cfg->url;
+    char *check = fl_url_with_query(u, NULL, 0);
+    int ok = check && (!strncasecmp(u, "ws://", 5) || !strncasecmp(u, "wss://", 6));
+    free(check);
+    if (!ok) {
+      fprintf(stderr, "invalid URL: %s\n", u);
+      return bad("%s", "--ws-message needs a ws:// or wss:// URL");
+    }
+    return 0;
+  }
   for (uint64_t i = 0; i < (cfg->nurls ? cfg->nurls : 1); i++) {
     const char *u = cfg->nurls ? cfg->urls[i] : cfg->url;
     char *check = fl_url_with_query(u, NULL, 0);

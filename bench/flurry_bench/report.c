@@ -102,6 +102,7 @@ void flb_print_start(const flb_config *cfg) {
  * TLS), "h2c", "http/1.1", "http/1.0", "mixed", or "none" (no response). */
 static const char *protocol(const flb_config *cfg, const flb_result *r) {
   if (r->protocol[0]) return r->protocol;
+  if (cfg->ws) return "websocket";
   const uint64_t *v = r->by_version;
   int kinds = (v[0] > 0) + (v[1] > 0) + (v[2] > 0);
   if (kinds > 1) return "mixed";
@@ -137,6 +138,12 @@ void flb_report_text(const flb_config *cfg, const flb_result *r) {
            protocol(cfg, r), (unsigned long long)r->by_version[2], (unsigned long long)r->complete,
            (unsigned long long)r->conns_opened, (unsigned long long)r->h2_conns,
            (unsigned long long)(cfg->streams ? cfg->streams : 1));
+  /* Not in wrk's output: what a "request" was in WebSocket mode. */
+  if (cfg->ws)
+    printf("  WebSocket: %llu-byte %s messages echoed one at a time per connection; "
+           "%llu connections upgraded, %llu with permessage-deflate\n",
+           (unsigned long long)cfg->ws_message, cfg->ws_binary ? "binary" : "text",
+           (unsigned long long)r->ws_opened, (unsigned long long)r->ws_deflate);
   const uint64_t *e = r->errors;
   if (e[FLB_ERR_CONNECT] || e[FLB_ERR_READ] || e[FLB_ERR_WRITE] || e[FLB_ERR_TIMEOUT])
     printf("  Socket errors: connect %llu, read %llu, write %llu, timeout %llu\n",
@@ -238,6 +245,10 @@ void flb_report_json_to(FILE *f, const flb_config *cfg, const flb_result *r) {
   fprintf(f, "  \"requests_per_sec\": %.2f,\n  \"bytes_per_sec\": %.2f,\n",
           secs > 0 ? (double)r->complete / secs : 0.0, secs > 0 ? (double)r->bytes / secs : 0.0);
   fprintf(f, "  \"protocol\": \"%s\",\n", protocol(cfg, r));
+  /* CPU of the worker threads over the measured window (not the setup
+   * before it, nor the main thread): the cost per request of the client */
+  fprintf(f, "  \"thread_cpu_s\": %.6f,\n  \"cpu_us_per_request\": %.3f,\n",
+          (double)r->cpu_us / 1e6, r->complete ? (double)r->cpu_us / (double)r->complete : 0.0);
   fprintf(f,
           "  \"responses_by_version\": {\"1.0\": %llu, \"1.1\": %llu, \"2\": %llu},\n"
           "  \"connections_opened\": %llu,\n  \"h2_connections\": %llu,\n"
@@ -245,6 +256,13 @@ void flb_report_json_to(FILE *f, const flb_config *cfg, const flb_result *r) {
           (unsigned long long)r->by_version[0], (unsigned long long)r->by_version[1],
           (unsigned long long)r->by_version[2], (unsigned long long)r->conns_opened,
           (unsigned long long)r->h2_conns, (unsigned long long)(cfg->streams ? cfg->streams : 1));
+  if (cfg->ws)
+    fprintf(f,
+            "  \"websocket\": {\"message_size\": %llu, \"type\": \"%s\", \"compress_offered\": %s, "
+            "\"connections_upgraded\": %llu, \"deflate_connections\": %llu},\n",
+            (unsigned long long)cfg->ws_message, cfg->ws_binary ? "binary" : "text",
+            cfg->ws_compress ? "true" : "false", (unsigned long long)r->ws_opened,
+            (unsigned long long)r->ws_deflate);
   json_hist(f, "latency_us", &r->latency, 1);
   json_hist(f, "thread_req_per_sec", &r->rate, 0);
   if (cfg->rate > 0)

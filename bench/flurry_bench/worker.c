@@ -26,10 +26,12 @@
  * idle slots at once, or wait for one, in which case the wait is part of
  * their latency: latency counts from the intended send time, not from when
  * the request actually went out (coordinated omission, as in wrk2). */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "worker.h"
@@ -75,10 +77,22 @@ int flb_err_kind(int err) {
 
 /* ------------------------------------------------------------- phases */
 
+/* This thread's CPU time (user + system), us. */
+static uint64_t thread_cpu_us(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
+  return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+         (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 void flb_worker_stop(flb_worker *w) {
   if (w->stopping) return;
   w->stopping = 1;
-  if (w->measuring) w->res->end_us = flb_now_us();
+  if (w->measuring) {
+    w->res->end_us = flb_now_us();
+    uint64_t cpu = thread_cpu_us();
+    w->res->cpu_us = cpu > w->cpu_start_us ? cpu - w->cpu_start_us : 0;
+  }
   fl_loop_stop(w->loop);
 }
 
@@ -113,12 +127,21 @@ static void arm_phase(flb_worker *w, uint64_t due_us) {
 
 static void begin_measuring(flb_worker *w) {
   uint64_t now = flb_now_us();
+  w->cpu_start_us = thread_cpu_us();
   w->measuring = 1;
   w->res->start_us = now;
   w->tick_start_us = now;
   w->tick_count = 0;
   if (w->quota) w->budget = w->quota > w->inflight ? w->quota - w->inflight : 0;
   if (w->cfg->duration_us) arm_phase(w, now + w->cfg->duration_us);
+}
+
+void flb_worker_begin(flb_worker *w) {
+  if (w->measuring || w->phase_due_us || w->stopping) return;
+  if (w->cfg->warmup_us)
+    arm_phase(w, flb_now_us() + w->cfg->warmup_us);
+  else
+    begin_measuring(w);
 }
 
 static void phase_cb(fl_timer *t, void *data) {
@@ -149,6 +172,10 @@ static void tick_cb(fl_timer *t, void *data) {
    * request, which would cost two timer-heap operations per request. */
   uint64_t limit_ms = (w->cfg->timeout_us + 999) / 1000, now_ms = fl_loop_now(w->loop);
   if (!limit_ms) return;
+  if (w->cfg->ws) {
+    flb_ws_sweep(w, now_ms, limit_ms);
+    return;
+  }
   for (uint64_t i = 0; i < w->nslots; i++) {
     slot *s = &w->slots[i];
     for (size_t k = 0; k < s->nitems; k++) {
@@ -222,7 +249,7 @@ static void issue(flb_worker *w, slot *s, double intended_us) {
   }
 }
 
-static void note_error(flb_worker *w, int kind, int err, const char *msg) {
+void flb_worker_note_error(flb_worker *w, int kind, int err, const char *msg) {
   flb_result *res = w->res;
   res->errors[kind]++;
   if (!res->first_err) {
@@ -237,8 +264,9 @@ static void account(flb_worker *w, item *it, fl_request *req, int err, uint64_t 
   flb_result *res = w->res;
   w->finished++;
   if (err) {
-    note_error(w, flb_err_kind(err), err,
-               it->timed_out ? "no response within the --timeout" : fl_request_errmsg(req));
+    flb_worker_note_error(w, flb_err_kind(err), err,
+                          it->timed_out ? "no response within the --timeout"
+                                        : fl_request_errmsg(req));
     return;
   }
   const fl_response *r = fl_request_response(req);
@@ -270,7 +298,7 @@ static void account(flb_worker *w, item *it, fl_request *req, int err, uint64_t 
     char msg[96];
     snprintf(msg, sizeof msg, "body of %lld bytes, expected %lld", (long long)len,
              (long long)(content_length >= 0 ? content_length : p->first_len));
-    note_error(w, FLB_ERR_READ, FL_EPARTIAL_BODY, msg);
+    flb_worker_note_error(w, FLB_ERR_READ, FL_EPARTIAL_BODY, msg);
   }
 }
 
@@ -402,6 +430,37 @@ flb_worker *flb_worker_new(const flb_config *cfg, uint64_t index, flb_result *re
 
 /* Loop, client, timers, templates and the slots. 0 or an fl_err (with
  * res->fatal_msg set). */
+/* --hooks: each event's kind, time and request into a ring of the last
+ * FLB_RING events, as a tracer's exporter queue would hold them. */
+#define FLB_RING 4096
+typedef struct hook_rec {
+  uint64_t time_ns;
+  const void *req;
+  int kind, err;
+} hook_rec;
+struct flb_hook_ring {
+  uint64_t n;
+  hook_rec r[FLB_RING];
+};
+
+static void record_event(const fl_event *ev, void *data) {
+  struct flb_hook_ring *g = data;
+  hook_rec *h = &g->r[g->n++ & (FLB_RING - 1)];
+  h->time_ns = ev->time_ns;
+  h->req = ev->req;
+  h->kind = ev->kind;
+  h->err = ev->err;
+}
+
+static int hooks_on(flb_worker *w) {
+  if (!w->cfg->hooks) return 0;
+  if (!(w->ring = calloc(1, sizeof *w->ring))) return FL_ENOMEM;
+  fl_hooks h = {.on_event = record_event, .data = w->ring};
+  for (size_t i = 0; i < w->nclients; i++)
+    if (fl_client_set_hooks(w->clients[i], &h)) return FL_EINVAL;
+  return 0;
+}
+
 static int setup(flb_worker *w) {
   const flb_config *cfg = w->cfg;
   w->loop = fl_loop_new();
@@ -411,11 +470,15 @@ static int setup(flb_worker *w) {
     w->want_body = flb_script_has_response(w->script);
     w->has_delay = flb_script_has_delay(w->script) && cfg->rate <= 0; /* -R sets the pace */
   }
-  int err = flb_worker_templates(w);
-  if (err) return err;
-  uint32_t depth = cfg->pipeline > 1 ? (uint32_t)cfg->pipeline : 1;
-  const flb_tpl *t0 = w->cur ? w->cur : w->tpls[0];
-  if (t0->n > depth) depth = (uint32_t)t0->n; /* a pipelined request string */
+  int err = 0;
+  uint32_t depth = 1;
+  if (!cfg->ws) { /* WebSocket mode: no templates, no slots (wsbench.c) */
+    err = flb_worker_templates(w);
+    if (err) return err;
+    depth = cfg->pipeline > 1 ? (uint32_t)cfg->pipeline : 1;
+    const flb_tpl *t0 = w->cur ? w->cur : w->tpls[0];
+    if (t0->n > depth) depth = (uint32_t)t0->n; /* a pipelined request string */
+  }
 
   fl_client_options o;
   fl_client_options_init(&o);
@@ -445,9 +508,12 @@ static int setup(flb_worker *w) {
              cfg->cacert ? " (is the --cacert file readable?)" : "");
     return FL_EINVAL;
   }
+  if (hooks_on(w)) return FL_ENOMEM;
   w->tick = fl_timer_new(w->loop);
   w->phase = fl_timer_new(w->loop);
   w->pace = fl_timer_new(w->loop);
+  if (!w->tick || !w->phase || !w->pace) return FL_ENOMEM;
+  if (cfg->ws) return flb_ws_setup(w);
   w->slots = calloc(w->nslots, sizeof *w->slots);
   if (!w->tick || !w->phase || !w->pace || !w->slots) return FL_ENOMEM;
   for (uint64_t i = 0; i < w->nslots; i++) {
@@ -473,6 +539,7 @@ static int setup(flb_worker *w) {
 static void teardown(flb_worker *w) {
   /* Requests first (a request in flight is cancelled silently), then what
    * they ran on. */
+  flb_ws_teardown(w);
   for (uint64_t i = 0; w->slots && i < w->nslots; i++) {
     slot *s = &w->slots[i];
     for (size_t k = 0; k < s->cap; k++) {
@@ -515,6 +582,11 @@ static void teardown(flb_worker *w) {
     fprintf(stderr, "flurry-bench: loop still in use at exit\n");
   w->loop = NULL;
   free(w->resolve[0]);
+  if (w->ring)
+    fprintf(stderr, "flurry-bench: thread %llu: %llu hook events recorded\n",
+            (unsigned long long)w->index, (unsigned long long)w->ring->n);
+  free(w->ring);
+  w->ring = NULL;
 }
 
 void *flb_worker_main(void *arg) {
@@ -533,10 +605,7 @@ void *flb_worker_main(void *arg) {
     flb_worker_fatal(w, err, "timer");
     goto out;
   }
-  if (cfg->warmup_us)
-    arm_phase(w, flb_now_us() + cfg->warmup_us);
-  else
-    begin_measuring(w);
+  if (!cfg->ws) flb_worker_begin(w); /* WebSocket mode: once the upgrades are done */
   if (w->script && flb_script_stopped(w->script)) flb_worker_stop(w);
   if (w->rate > 0) {
     for (uint64_t i = w->nslots; i-- > 0;) {
@@ -546,6 +615,8 @@ void *flb_worker_main(void *arg) {
     uint64_t now = flb_now_us();
     w->next_us = (double)now;
     pace(w, now);
+  } else if (cfg->ws) {
+    flb_ws_start(w);
   } else {
     for (uint64_t i = 0; i < w->nslots && !w->stopping; i++) next_cycle(w, &w->slots[i]);
   }

@@ -12,6 +12,7 @@
 #include "script.h"
 
 typedef struct slot slot;
+typedef struct flb_wsconn flb_wsconn;
 
 /* A request object and the template message it is set up to send. */
 typedef struct preq {
@@ -73,6 +74,7 @@ struct flb_worker {
   uint64_t inflight;
   uint64_t tick_count, tick_start_us;
   int measuring, stopping;
+  uint64_t cpu_start_us; /* the thread's CPU time when measuring began */
   /* templates */
   flb_tpl **tpls; /* the command line's (one per URL) or the static script's */
   size_t ntpls;
@@ -86,6 +88,15 @@ struct flb_worker {
   /* -R */
   double rate, interval_us, next_us;
   slot *idle;
+  /* --ws-message (wsbench.c): one WebSocket per connection */
+  flb_wsconn *wsconns;
+  size_t nws;
+  size_t ws_live;       /* connecting or open */
+  size_t ws_connecting; /* upgrades not finished yet */
+  int ws_sending;       /* all finished: messages go out */
+  int ws_closing;       /* the end: closes are ours */
+  char *ws_payload;
+  struct flb_hook_ring *ring; /* --hooks */
 };
 
 /* worker.c: end the thread's run (measured window closed, loop stopped);
@@ -94,6 +105,19 @@ struct flb_worker {
 void flb_worker_stop(flb_worker *w);
 void flb_worker_fatal(flb_worker *w, int err, const char *msg);
 void flb_worker_script_failed(flb_worker *w);
+/* The warmup (--warmup) or the measured window starts now. */
+void flb_worker_begin(flb_worker *w);
+/* Count an error of kind (FLB_ERR_*); the first one's message is kept. */
+void flb_worker_note_error(flb_worker *w, int kind, int err, const char *msg);
+
+/* wsbench.c: the WebSocket mode. Setup (the fl_ws objects and their
+ * upgrade requests), start (the connects; messages follow each open),
+ * the -T sweep from the tick, and the end (closes, bounded wait, frees).
+ * Setup returns 0 or an fl_err. */
+int flb_ws_setup(flb_worker *w);
+void flb_ws_start(flb_worker *w); /* fatal errors end the run */
+void flb_ws_sweep(flb_worker *w, uint64_t now_ms, uint64_t limit_ms);
+void flb_ws_teardown(flb_worker *w);
 
 /* slots.c */
 void flb_tpl_unref(flb_tpl *t);

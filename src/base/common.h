@@ -13,6 +13,8 @@
 #define fl__container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define FL__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define FL__UNUSED(x) ((void)(x))
+/* A branch almost never taken (an event hook set, say): kept off the hot path. */
+#define FL__UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* Circular doubly linked list with a sentinel head. A node is re-initialised
  * (points to itself) after removal, so removing it twice is harmless. */

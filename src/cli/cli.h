@@ -434,5 +434,8 @@ int64_t cli_retry_after_ms(const fl_response *res);
 typedef struct cli_run cli_run;
 /* Fetch every URL of cfg; returns the exit code. */
 int cli_run_all(const cli_config *cfg, const cli_reqspec *rs);
+/* ws.c: --ws, a WebSocket session on the one URL of cfg (stdin lines out,
+ * messages to stdout); returns the exit code. */
+int cli_ws_run(const cli_config *cfg, const cli_reqspec *rs);
 
 #endif

@@ -47,6 +47,7 @@ typedef struct cli_more {
   int progress_bar; /* -# */
   int no_progress_meter;
   int path_as_is, raw, ignore_content_length, parallel_immediate;
+  int ws;           /* --ws: a WebSocket session instead of transfers (ws.c) */
   char **url_query; /* --url-query, in order */
   size_t nurl_query;
   /* connection lifecycle (issue 22): --unix-socket / --abstract-unix-socket

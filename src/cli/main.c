@@ -20,7 +20,7 @@ static int run(const cli_config *cfg) {
   cli_warn_quiet(cfg->silent);
   cli_reqspec rs;
   int rc = cli_reqspec_init(&rs, cfg);
-  if (rc == 0) rc = cli_run_all(cfg, &rs);
+  if (rc == 0) rc = cfg->more.ws ? cli_ws_run(cfg, &rs) : cli_run_all(cfg, &rs);
   cli_reqspec_free(&rs);
   return rc;
 }

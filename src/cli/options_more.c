@@ -47,6 +47,7 @@ enum more_id {
   M_LOCAL_PORT,
   M_KEEPALIVE_TIME,
   M_CONNECT_TO,
+  M_WS,
 };
 
 /* Sorted by long name within each group of issue 23. */
@@ -98,6 +99,8 @@ static const cli_option more[] = {
     {0, "keepalive-time", "SECONDS", M_KEEPALIVE_TIME, "TCP keep-alive idle time and interval"},
     {0, "local-port", "NUM[-NUM]", M_LOCAL_PORT, "Bind to a local port from this range"},
     {0, "unix-socket", "PATH", M_UNIX_SOCKET, "Connect through this Unix domain socket"},
+    /* issue 21: a WebSocket session (ws.c) */
+    {0, "ws", NULL, M_WS, "WebSocket: stdin lines out as text messages, messages to stdout"},
 };
 #define NMORE (sizeof more / sizeof more[0])
 
@@ -191,6 +194,7 @@ int cli_more_apply(cli_config *cfg, const cli_option *o, const char *name, const
   case M_NO_PROGRESS_METER: m->no_progress_meter = on; break;
   case M_PATH_AS_IS: m->path_as_is = on; break;
   case M_RAW: m->raw = on; break;
+  case M_WS: m->ws = on; break;
   case M_IGNORE_CONTENT_LENGTH: m->ignore_content_length = on; break;
   case M_URL_QUERY: {
     m->url_query = cli_xrealloc(m->url_query, (m->nurl_query + 2) * sizeof *m->url_query);

@@ -46,6 +46,9 @@ struct fl_client {
   char *rbuf;      /* FL__READ_BUF_SIZE, shared by the connections */
   int free_requested;
   fl_share *share; /* attached (net/share.h), or NULL */
+  fl_hooks hooks;  /* fl_client_set_hooks (hooks.c); on_event and pre_send NULL: none */
+  int in_hook;     /* a hook is running: what it may call is checked */
+  int hooks_on;    /* on_event or pre_send is set (one test on the send path) */
   /* connection lifecycle options (session.c) */
   fl__sock_opts sockopts; /* env.sockopts points here when any is set */
   char *interface;
@@ -74,6 +77,10 @@ void fl__client_lifecycle_free(fl_client *c);
 void fl__client_drain_note(fl_client *c);
 /* drain.c: stop the drain's timer and defer (the client is going away). */
 void fl__client_drain_free(fl_client *c);
+
+/* hooks.c: a hook is running (fl_request_free and fl_client_free abort,
+ * naming fn, as they cannot report the error). */
+void fl__hooks_forbid(const fl_client *c, const char *fn);
 
 /* jar.c: the client's cookie jar on the request path. */
 int fl__client_jar_init(fl_client *c);

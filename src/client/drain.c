@@ -50,7 +50,7 @@ static void on_deadline(fl__timer *t) {
 
 int fl_client_drain(fl_client *c, uint32_t deadline_ms, fl_drain_cb cb, void *data) {
   if (!c || c->free_requested || c->drain.on) return FL_EINVAL;
-  if (c->guard.depth > 0) return FL_EINVAL; /* inside one of our callbacks */
+  if (c->guard.depth > 0 || c->in_hook) return FL_EINVAL; /* inside one of our callbacks or hooks */
   c->drain.on = 1;
   c->drain.cb = cb;
   c->drain.data = data;

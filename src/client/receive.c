@@ -47,7 +47,11 @@ static void on_step(fl__exchange *ex, fl__ex_step step) {
     req->info.appconnect_us = fl__now_us() - req->start_us;
     req->info.tls_resumed = conn->tls_resumed;
     break;
-  case FL__EX_HEAD_OUT:
+  case FL__EX_HEAD_OUT: /* asked for by a trace hook or event hooks */
+    if (fl__hooked(req->client)) {
+      fl__hook_request(req, FL_EV_HEAD_SENT, 0, 0);
+      if (!req->trace_cb) break;
+    }
     if (req->trace_cb)
       req->trace_cb(req, FL_TRACE_REQUEST_HEAD, ex->head.data, ex->head.len, req->trace_data);
     break;
@@ -61,7 +65,7 @@ static void on_step(fl__exchange *ex, fl__ex_step step) {
     uint64_t woke = fl__loop_now_us(req->client->loop);
     req->info.first_byte_us = woke > req->start_us ? woke - req->start_us : 0;
   }
-    fl__request_set_state(req, FL__REQ_RECEIVING);
+    fl__request_set_state(req, FL__REQ_RECEIVING); /* the FIRST_BYTE event's call site */
     break;
   case FL__EX_ACTIVITY: /* push the read-idle deadline, no timer work */
     if (req->read_ms) req->phase_deadline = fl__loop_now(req->client->loop) + req->read_ms;
@@ -97,8 +101,18 @@ static int on_start(fl__exchange *ex) {
   memcpy(req->info.local_ip, conn->local_ip, sizeof req->info.local_ip);
   req->info.local_port = conn->local_port;
   fl__request_set_state(req, req->info.pipelined ? FL__REQ_WAITING : FL__REQ_SENDING);
-  ex->wants_sent = !req->info.pipelined;      /* SENT moves SENDING on to WAITING */
-  ex->wants_head_out = req->trace_cb != NULL; /* no call per request without a trace hook */
+  ex->wants_sent = !req->info.pipelined; /* SENT moves SENDING on to WAITING */
+  /* no HEAD_OUT call per request without a trace hook or event hooks */
+  ex->wants_head_out = req->trace_cb != NULL;
+  int pre_send = 0; /* a pre-send hook: each attempt builds its own head */
+  fl_client *c = req->client;
+  if (FL__UNLIKELY(c->hooks_on)) {
+    if (c->hooks.on_event) {
+      ex->wants_head_out = 1;
+      if (req->info.reused) fl__hook_request(req, FL_EV_CONN_REUSED, 0, 0);
+    }
+    pre_send = c->hooks.pre_send != NULL;
+  }
   /* A resent request (a benchmark's, a poller's) reuses its head when
    * nothing it depends on changed: first hop, no cookie from the jar, no
    * Expect, no Digest credentials (a nonce count in each), and no setter
@@ -106,12 +120,16 @@ static int on_start(fl__exchange *ex) {
   int jar_empty = fl__request_jar_empty(req);
   int plain_hop = req->info.redirects == 0 && !req->stripped_auth && !req->hop_drop_body &&
                   !ex->expect_ms && !fl__request_has_digest(req);
-  if (!(req->head_reusable && plain_hop && jar_empty)) {
+  if (!(req->head_reusable && plain_hop && jar_empty) || pre_send) {
     if (fl__request_build_head(req)) {
       req->head_reusable = 0;
       return sink_fail(req, FL_ENOMEM, "out of memory building the request");
     }
-    req->head_reusable = plain_hop && jar_empty;
+    req->head_reusable = plain_hop && jar_empty && !pre_send;
+    if (pre_send) {
+      int err = fl__hook_pre_send(req);
+      if (err) return err;
+    }
   }
   if (ex->streams && req->upload_rewind && req->upload_rewind(req))
     return sink_fail(req, FL_EREAD, "cannot read the request body again");
@@ -275,6 +293,9 @@ static void on_done(fl__exchange *ex) {
   req->info.bytes_received_raw = ex->body_bytes;
   req->info.wire_bytes_received = ex->wire_bytes;
   req->info.content_length = ex->content_length;
+  if (fl__hooked(req->client))
+    fl__hook_request(req, req->ws && req->upgrade && req->upgrade->tp.fd >= 0 ? FL_EV_UPGRADED : FL_EV_RESPONSE_END, 0,
+                     req->res.status);
   if (req->rate_paused) { /* the speed cap: the body came early, it ends on time */
     req->rate_done = 1;
     return;

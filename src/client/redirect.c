@@ -112,5 +112,6 @@ int fl__redirect_next_hop(fl_request *req) {
   req->route_valid = 0;
   req->url_parsed = 0; /* the next send starts again from the user's URL */
   req->info.redirects++;
+  if (fl__hooked(req->client)) fl__hook_redirect(req, status);
   return 0;
 }

@@ -35,11 +35,10 @@ static void arm_phase(fl_request *req, uint32_t ms) {
     fl__timer_stop(&req->phase_timer); /* no memory: run without */
 }
 
-/* The one state setter: sets the deadline that belongs to the new state.
- * Read idle is lazy too: activity only moves phase_deadline. */
-void fl__request_set_state(fl_request *req, fl__req_state st) {
-  fl__req_state old = req->state;
-  req->state = st;
+/* The deadline that belongs to a state (the setter, request.h, calls it
+ * for the states with one). Read idle is lazy too: activity only moves
+ * phase_deadline. */
+void fl__request_arm_state(fl_request *req, fl__req_state old, fl__req_state st) {
   switch (st) {
   case FL__REQ_QUEUED: arm_phase(req, REQ_TIMEOUT(req, pool_ms)); break;
   case FL__REQ_CONNECTING: arm_phase(req, REQ_TIMEOUT(req, connect_ms)); break;
@@ -152,7 +151,8 @@ void fl__request_attempt(fl_request *req) {
                           .unix_abstract =
                               req->unix_path ? req->unix_abstract : c->opts.unix_socket_abstract,
                           .rules = c->connect_to,
-                          .nrules = c->nconnect_to};
+                          .nrules = c->nconnect_to,
+                          .tunnel = req->ws != NULL};
     if (fl__route_build(&req->route, &req->url, &c->proxies, c->tls, fl__request_http_version(req),
                         &t)) {
       req->route_valid = 0;
@@ -167,7 +167,7 @@ void fl__request_attempt(fl_request *req) {
   if (fl__ratelimit_on(&c->ratelimit)) {
     req->throttle.origin = req->route.origin.data;
     if (fl__ratelimit_admit(&c->ratelimit, &req->throttle)) {
-      req->state = FL__REQ_THROTTLED;
+      fl__request_set_state(req, FL__REQ_THROTTLED);
       return;
     }
   }
@@ -228,8 +228,8 @@ static void complete_now(fl_request *req) {
   fl_done_cb cb = req->cb;
   void *data = req->cb_data;
   fl__queue_remove(&req->inflight_node);
-  req->state = FL__REQ_IDLE;
   req->info.total_us = fl__now_us() - req->start_us;
+  fl__request_set_state(req, FL__REQ_IDLE);
   req->client = NULL;
   fl__loop_unref(c->loop);
   if (c->drain.on) fl__client_drain_note(c);
@@ -244,11 +244,24 @@ static void complete_defer_cb(fl__defer *d) {
   fl__guard_leave(&c->guard);
 }
 
-static void backoff(fl_request *req, int64_t delay_ms) {
+/* The one place a request tries again (the RETRY event's call site). err:
+ * the attempt's error, or 0 when its response's status decided. fresh: a
+ * lost connection (a stale keep-alive one, or an orphaned pipelined
+ * request), sent again at once on a new connection; else the retry policy
+ * waits delay_ms first. */
+static void retry(fl_request *req, int err, int64_t delay_ms, int fresh) {
+  if (fl__hooked(req->client))
+    fl__hook_retry(req, err, (uint32_t)delay_ms,
+                   req->info.attempts + req->info.retries + (fresh ? 0 : 1));
+  if (fresh) {
+    req->want_fresh_conn = 1;
+    to_pool(req);
+    return;
+  }
   fl__request_detach_attempt(req);
   req->want_fresh_conn = 0;
   fl__response_reset(&req->res);
-  req->state = FL__REQ_BACKOFF;
+  fl__request_set_state(req, FL__REQ_BACKOFF);
   req->phase_deadline = fl__loop_now(req->client->loop) + (uint64_t)delay_ms;
   if (fl__timer_start(&req->phase_timer, (uint64_t)delay_ms)) {
     req->info.attempts++;
@@ -263,14 +276,14 @@ static void finish_v(fl_request *req, int err, const char *fmt, va_list ap) {
   if (err && err != FL_ECANCELED && err != FL_ETIMEOUT) {
     int64_t delay = fl__retry_delay_ms(req, err);
     if (delay >= 0) {
-      backoff(req, delay);
+      retry(req, err, delay, 0);
       return;
     }
   }
   request_detach(req);
   req->err = err;
   if (fmt) fl__request_msgv(req, fmt, ap);
-  req->state = FL__REQ_COMPLETING;
+  fl__request_set_state(req, FL__REQ_COMPLETING);
   fl__defer_schedule(req->client->loop, &req->complete_defer);
 }
 
@@ -280,7 +293,7 @@ static void finish_ok(fl_request *req) {
   if (req->state == FL__REQ_IDLE || req->state == FL__REQ_COMPLETING) return;
   request_detach(req);
   req->err = 0;
-  req->state = FL__REQ_COMPLETING;
+  fl__request_set_state(req, FL__REQ_COMPLETING);
   fl__defer_schedule(req->client->loop, &req->complete_defer);
 }
 
@@ -298,7 +311,7 @@ static void response_done(fl_request *req) {
   if (req->auth_probe) fl__auth_probe_end(req);
   int64_t delay = req->retry_on ? fl__retry_delay_ms(req, 0) : -1;
   if (delay >= 0) {
-    backoff(req, delay);
+    retry(req, 0, delay, 0);
     return;
   }
   int digest = req->res.status == 401 || req->res.status == 407 ? fl__auth_digest_wanted(req) : 0;
@@ -325,15 +338,14 @@ static void response_done(fl_request *req) {
 /* A reused connection failed before any response byte: the server most
  * likely closed it while idle. Retry once on a fresh connection when that
  * cannot duplicate a side effect. 1 if the retry was started. */
-static int retry_stale(fl_request *req) {
+static int retry_stale(fl_request *req, int err) {
   if (req->info.retries > 0) return 0;
   if (req->upload_cb && !req->upload_rewind) return 0; /* a streamed body cannot be replayed */
   if (!fl__method_idempotent(req->method) && !req->retryable) return 0;
   fl__request_end_body(req);
   req->info.retries++;
-  req->want_fresh_conn = 1;
   req->info.reused = 0;
-  to_pool(req);
+  retry(req, err, 0, 1);
   return 1;
 }
 
@@ -349,10 +361,9 @@ static void resend_orphan(fl_request *req, const fl__ex_failure *f) {
   req->info.retries++;
   req->info.pipelined = 0;
   req->info.bytes_received = 0;
-  req->want_fresh_conn = 1;
   fl__response_reset(&req->res);
   fl__request_end_body(req);
-  to_pool(req);
+  retry(req, f->err, 0, 1);
 }
 
 void fl__request_exchange_done(fl_request *req) { response_done(req); }
@@ -363,7 +374,7 @@ void fl__request_exchange_failed(fl_request *req, const fl__ex_failure *f) {
     resend_orphan(req, f);
     return;
   }
-  if (f->early && retry_stale(req)) return;
+  if (f->early && retry_stale(req, f->err)) return;
   if (f->msg)
     fl__request_finish(req, f->err, "%s", f->msg);
   else
@@ -378,7 +389,8 @@ void fl__request_abandon(fl_request *req) {
   if (req->state != FL__REQ_COMPLETING) request_detach(req);
   fl__defer_cancel(&req->complete_defer);
   fl__queue_remove(&req->inflight_node);
-  req->state = FL__REQ_IDLE;
+  if (req->state != FL__REQ_COMPLETING) req->err = FL_ECANCELED; /* what its hooks see */
+  fl__request_set_state(req, FL__REQ_IDLE);
   req->client = NULL;
   fl__loop_unref(c->loop);
   if (c->drain.on) fl__client_drain_note(c);
@@ -388,6 +400,7 @@ void fl__request_abandon(fl_request *req) {
 int fl_request_cancel(fl_request *req) {
   if (!req || req->state == FL__REQ_IDLE || req->state == FL__REQ_COMPLETING) return FL_EINVAL;
   fl_client *c = req->client;
+  if (c->in_hook) return FL_EINVAL; /* its hooks are running (flurry.h, fl_hooks) */
   fl__guard_enter(&c->guard);
   fl__request_finish(req, FL_ECANCELED, "canceled by the caller");
   fl__guard_leave(&c->guard);
@@ -400,7 +413,7 @@ void fl__request_cancel_for_free(fl_request *req) {
     request_detach(req);
     req->err = FL_ECANCELED;
     fl__request_msg(req, "client freed while the request was in flight");
-    req->state = FL__REQ_COMPLETING;
+    fl__request_set_state(req, FL__REQ_COMPLETING);
   }
   fl__defer_cancel(&req->complete_defer);
   complete_now(req);
@@ -424,7 +437,7 @@ static void info_clear(fl_info *i) {
 
 int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   if (!c || !req) return FL_EINVAL;
-  if (req->state != FL__REQ_IDLE || c->free_requested) return FL_EINVAL;
+  if (req->state != FL__REQ_IDLE || c->free_requested || c->in_hook) return FL_EINVAL;
   if (c->drain.on) {
     req->err = FL_EDRAINING;
     fl__request_msg(req, "client is draining: new requests are refused");
@@ -456,6 +469,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   req->cb_data = data;
   req->err = 0;
   fl__request_msg_clear(req);
+  req->errmsg_lost = 0;
   /* The setters are refused in flight: the policies are settled for it. */
   req->timeouts_now = req->has_timeouts ? &req->timeouts : &c->opts.timeouts;
   req->retry_on = (req->has_retry ? req->retry.max_retries : c->opts.retry.max_retries) != 0;
@@ -489,7 +503,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   }
   fl__queue_insert_tail(&c->inflight, &req->inflight_node);
   fl__loop_ref(c->loop);
-  req->state = FL__REQ_QUEUED;
+  fl__request_set_state(req, FL__REQ_ROUTING);
   uint32_t total = REQ_TIMEOUT(req, total_ms);
   if (total && fl__timer_start(&req->total_timer, total)) fl__timer_stop(&req->total_timer);
   fl__guard_enter(&c->guard);

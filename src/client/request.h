@@ -5,7 +5,9 @@
  *        -> WAITING -> RECEIVING -> done: redirect (next hop, from route),
  *           retry (BACKOFF, then route), or COMPLETING -> callback -> IDLE
  *
- * One state setter (fl__request_set_state) arms the timer of each state.
+ * (send sets ROUTING until the attempt joins the pool.) One state setter
+ * (fl__request_set_state) arms the timer of each state; every change goes
+ * through it, and it is the call site of the state's hook events.
  *
  * Lifetimes
  * - fl_request is the user's (fl_request_new/free). While in flight the
@@ -41,7 +43,8 @@ typedef enum fl__req_state {
   FL__REQ_RECEIVING,  /* response bytes arriving */
   FL__REQ_COMPLETING, /* result decided, callback deferred */
   FL__REQ_THROTTLED,  /* waiting for a rate-limit token */
-  FL__REQ_BACKOFF     /* waiting to retry under the retry policy */
+  FL__REQ_BACKOFF,    /* waiting to retry under the retry policy */
+  FL__REQ_ROUTING     /* sent, its attempt not yet queued (route, rate limit) */
 } fl__req_state;
 
 /* Default headers a request may remove. */
@@ -131,7 +134,7 @@ struct fl_request {
   uint64_t body_limit; /* effective buffered-body cap */
 
   /* WebSocket upgrade (client/ws_connect.c): a 101 hands the connection
-   * over into ws_tp and ws_rest; the WebSocket takes them in its done
+   * over into upgrade->tp and ->rest; the WebSocket takes them in its done
    * callback, and what is left there is closed at the next send or free. */
   struct fl_ws *ws;                /* the WebSocket this request opens, or NULL */
   struct fl__req_upgrade *upgrade; /* allocated by the first fl_ws_connect, or NULL */
@@ -194,9 +197,9 @@ void fl__request_upgrade_drop(fl_request *req);
 void fl__request_msg(fl_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fl__request_msgv(fl_request *req, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+/* Forget the message (errmsg_lost is reset by the next send). */
 static inline void fl__request_msg_clear(fl_request *req) {
   if (req->errmsg) req->errmsg[0] = '\0';
-  req->errmsg_lost = 0;
 }
 static inline int fl__request_has_msg(const fl_request *req) {
   return (req->errmsg && req->errmsg[0]) || req->errmsg_lost;
@@ -211,7 +214,9 @@ static inline int fl__request_has_digest(const fl_request *req) {
 void fl__request_mem_free(fl_request *req);
 
 /* request.c: the state machine */
-void fl__request_set_state(fl_request *req, fl__req_state st);
+/* The state setter's timer part (request.c): the deadline of st, one of
+ * QUEUED..RECEIVING. */
+void fl__request_arm_state(fl_request *req, fl__req_state old, fl__req_state st);
 /* Start the current hop's next attempt: route, rate limit, pool. */
 void fl__request_attempt(fl_request *req);
 /* Decide the outcome now (the retry policy may turn an error into another
@@ -229,6 +234,32 @@ void fl__request_exchange_done(fl_request *req);
 void fl__request_exchange_failed(fl_request *req, const fl__ex_failure *f);
 /* Drop the decoder and the file being saved (end of a response). */
 void fl__request_end_body(fl_request *req);
+
+/* hooks.c: the request's events (call only when req->client->hooks.on_event
+ * is set: the caller's test is the cost without hooks). */
+void fl__hook_request(fl_request *req, fl_event_kind kind, int err, int status);
+/* The state setter's events: REQUEST_START/END, POOL_WAIT_START/END. */
+void fl__hook_state(fl_request *req, fl__req_state old, fl__req_state st);
+/* A retry is decided (RETRY), before its attempt starts. */
+void fl__hook_retry(fl_request *req, int err, uint32_t delay_ms, int next_attempt);
+/* A redirect is followed to req->effective_url (REDIRECT). */
+void fl__hook_redirect(fl_request *req, int status);
+/* The pre-send hook on this attempt's head (ex.rh just built): 0, or an
+ * error for the attempt (req->errmsg set). */
+int fl__hook_pre_send(fl_request *req);
+static inline int fl__hooked(const fl_client *c) { return FL__UNLIKELY(c->hooks.on_event != NULL); }
+
+/* The one state setter: every state change of a request goes through it.
+ * It arms the deadline that belongs to the new state and is the one call
+ * site of the events a state change is (request start and end, pool wait
+ * start and end). Inline: a state without a timer (ROUTING, COMPLETING,
+ * IDLE...) costs a store and one test without hooks. */
+static inline void fl__request_set_state(fl_request *req, fl__req_state st) {
+  fl__req_state old = req->state;
+  req->state = st;
+  if (fl__hooked(req->client)) fl__hook_state(req, old, st);
+  if (st >= FL__REQ_QUEUED && st <= FL__REQ_RECEIVING) fl__request_arm_state(req, old, st);
+}
 
 /* receive.c: the exchange's ops (the sink). */
 extern const fl__exchange_ops fl__request_exchange_ops;

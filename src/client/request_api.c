@@ -42,7 +42,10 @@ fl_request *fl_request_new(const char *method, const char *url) {
 
 void fl_request_free(fl_request *req) {
   if (!req) return;
-  if (in_flight(req)) fl__request_abandon(req);
+  if (in_flight(req)) {
+    fl__hooks_forbid(req->client, "fl_request_free"); /* aborts: its hooks are running */
+    fl__request_abandon(req);
+  }
   free(req->method);
   free(req->url_text);
   fl__url_free(&req->url);

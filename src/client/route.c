@@ -93,7 +93,8 @@ int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies,
   const char *to_host = rule && rule->host2 ? rule->host2 : u->host;
   uint16_t to_port = rule && rule->port2 ? rule->port2 : u->port;
   fl__socks_kind socks = r->proxy ? fl__proxy_socks(r->proxy) : FL__SOCKS_NONE;
-  r->forward = r->proxy && !https && !socks;
+  int tunnel = r->proxy && !socks && (https || (t && t->tunnel));
+  r->forward = r->proxy && !tunnel && !socks;
   fl__h2_mode h2 = h2_mode(https, r->forward, http_version);
   /* An https connection that may not speak h2 must not serve one that may. */
   const char *suffix = https && h2 == FL__H2_NO ? "~h1" : h2_key_suffix[h2];
@@ -103,7 +104,8 @@ int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies,
   if (fl__origin_of(u, &r->origin) || fl__buf_append(k, r->origin.data, r->origin.len) ||
       (https && (fl__buf_puts(k, "#") || fl__buf_puts(k, fl__tls_ctx_id(tls)))) ||
       (r->proxy && (fl__buf_puts(k, "|") || fl__buf_puts(k, fl__proxy_key(r->proxy)))) ||
-      (suffix[0] && fl__buf_puts(k, suffix)) || key_target(k, t, rule, to_host, to_port))
+      (tunnel && !https && fl__buf_puts(k, "|tunnel")) || (suffix[0] && fl__buf_puts(k, suffix)) ||
+      key_target(k, t, rule, to_host, to_port))
     return FL_ENOMEM;
   fl__endpoint *ep = &r->ep;
   ep->key = k->data;
@@ -115,7 +117,7 @@ int fl__route_build(fl__route *r, const fl__url *u, const fl__proxies *proxies,
   ep->connect_port = r->proxy ? fl__proxy_port(r->proxy) : to_port;
   ep->unix_path = unix_sock ? t->unix_path : NULL;
   ep->unix_abstract = unix_sock && t->unix_abstract;
-  ep->tunnel = r->proxy && https && !socks;
+  ep->tunnel = tunnel;
   ep->proxy_auth = ep->tunnel ? fl__proxy_auth(r->proxy) : NULL;
   ep->tunnel_auth = ep->tunnel && fl__proxy_digest(r->proxy) ? fl__digest_tunnel_auth : NULL;
   ep->tunnel_auth_ctx = ep->tunnel_auth ? r->proxy : NULL;

@@ -33,6 +33,8 @@ typedef struct fl__route_target {
   int unix_abstract;
   const fl__connect_rule *rules;
   size_t nrules;
+  int tunnel; /* through an HTTP proxy: CONNECT even for http (a WebSocket
+                 upgrade: proxies do not relay one in absolute form) */
 } fl__route_target;
 
 typedef struct fl__route {

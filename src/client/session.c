@@ -198,6 +198,7 @@ static void outermost_leave(fl__guard *g) {
 
 void fl_client_free(fl_client *c) {
   if (!c || c->free_requested) return;
+  fl__hooks_forbid(c, "fl_client_free"); /* aborts: one of its hooks is running */
   c->free_requested = 1;
   c->pool.stopping = 1;
   fl__guard_enter(&c->guard);

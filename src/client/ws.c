@@ -362,6 +362,11 @@ static void do_read(fl_ws *ws) {
       ws->last_read_ms = fl__loop_now(ws->loop);
       if (ws->rx.done) continue; /* after the server's close: drained, not parsed */
       if (feed(ws, buf, (size_t)n)) return;
+      /* A short read emptied the socket: asking again would only cost an
+       * EAGAIN per message (a third syscall per echo beside the write and
+       * the read). epoll is level-triggered, and io_cb looks at what the
+       * TLS layer holds, so nothing is left behind. */
+      if ((size_t)n < sizeof buf) return;
       continue;
     }
     if (n == 0) {

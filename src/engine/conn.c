@@ -43,6 +43,13 @@ static fl__exchange *first_exchange(const fl__conn *c) {
                                         : fl__container_of(c->exchanges.next, fl__exchange, node);
 }
 
+/* The one call site of each connection event: the owner's hooks, when it
+ * has any (one test otherwise), whether or not an exchange is attached. */
+static inline void conn_event(fl__conn *c, fl__conn_event ev, int err) {
+  if (FL__UNLIKELY(c->env->on_event != NULL))
+    c->env->on_event(c->env, c, first_exchange(c), ev, err);
+}
+
 /* Connect-time steps go to the exchange the connection was made for. */
 static void step_first(fl__conn *c, fl__ex_step step) {
   fl__exchange *ex = first_exchange(c);
@@ -62,9 +69,11 @@ static void cancel_connect(fl__conn *c) {
 
 static void close_with(fl__conn *c, int err, const char *msg, int early) {
   if (c->state == FL__CONN_DEAD) return;
+  int was_open = c->state == FL__CONN_OPEN;
   cancel_connect(c);
   c->state = FL__CONN_DEAD;
   if (c->tp.fd >= 0) {
+    if (!err && was_open && c->carrier->goodbye) c->carrier->goodbye(c);
     fl__io_close(c->env->loop, &c->io);
     fl__transport_close(&c->tp);
   }
@@ -176,11 +185,13 @@ static void tls_step(fl__conn *c) {
     return;
   }
   if (r) {
+    conn_event(c, FL__CONN_EV_TLS_END, r);
     fl__conn_fail(c, r, 0, msg);
     return;
   }
   c->tls_resumed = fl__tls_resumed(&c->tp);
   c->alpn = fl__tls_alpn(&c->tp);
+  conn_event(c, FL__CONN_EV_TLS_END, 0);
   if (c->ep->h2 == FL__H2_ONLY && c->alpn != 20) {
     fl__conn_failf(c, FL_EHTTP2, 0, "%s port %u did not agree on HTTP/2 (ALPN %s)", c->ep->host,
                    c->ep->port, c->alpn == 11 ? "http/1.1" : "none");
@@ -204,8 +215,10 @@ static void start_tls(fl__conn *c) {
   char msg[256];
   fl__io_init(&c->io, tls_io_cb, c->tp.fd);
   int offer_h2 = c->ep->h2 != FL__H2_NO;
+  conn_event(c, FL__CONN_EV_TLS_START, 0);
   int err = fl__tls_start(&c->tp, c->env->tls, c->ep->host, c->ep->port, offer_h2, msg, sizeof msg);
   if (err) {
+    conn_event(c, FL__CONN_EV_TLS_END, err);
     fl__conn_fail(c, err, 0, msg);
     return;
   }
@@ -234,6 +247,7 @@ static void connect_cb(fl__connector *k) {
   free(c->cx); /* the connector is done with; it may be freed in its callback */
   c->cx = NULL;
   if (err) {
+    conn_event(c, FL__CONN_EV_CONNECT_END, err);
     fl__conn_fail(c, err, 0, msg);
   } else {
     c->tp.fd = fd;
@@ -243,6 +257,7 @@ static void connect_cb(fl__connector *k) {
     socklen_t llen = sizeof local;
     if (getsockname(fd, &local.sa, &llen) == 0)
       c->local_port = fl__sockaddr_str(&local, c->local_ip, sizeof c->local_ip);
+    conn_event(c, FL__CONN_EV_CONNECT_END, 0);
     c->owner->connected(c);
     step_first(c, FL__EX_CONNECTED);
     if (c->state != FL__CONN_CONNECTING) {
@@ -264,6 +279,7 @@ static void connect_cb(fl__connector *k) {
 static void dns_done(fl__conn *c) {
   fl__dns_req *d = &c->cx->dns;
   c->dns_cache_hit = d->cache_hit;
+  conn_event(c, FL__CONN_EV_DNS_END, d->err);
   if (d->err) {
     char msg[sizeof d->errmsg];
     memcpy(msg, d->errmsg, sizeof msg); /* closing frees d */
@@ -273,10 +289,14 @@ static void dns_done(fl__conn *c) {
   step_first(c, FL__EX_RESOLVED);
   if (c->state != FL__CONN_RESOLVING) return;
   c->state = FL__CONN_CONNECTING;
+  conn_event(c, FL__CONN_EV_CONNECT_START, 0);
   int err =
       fl__connect_start_opts(c->env->loop, &c->cx->connector, d->addrs, d->naddrs,
                              c->env->happy_eyeballs_delay_ms, c->env->sockopts, connect_cb, c);
-  if (err) fl__conn_fail(c, err, 0, "could not start connecting");
+  if (err) {
+    conn_event(c, FL__CONN_EV_CONNECT_END, err);
+    fl__conn_fail(c, err, 0, "could not start connecting");
+  }
 }
 
 static void dns_cb(fl__dns_req *d) {
@@ -297,11 +317,15 @@ void fl__conn_connect(fl__conn *c) {
   }
   if (c->ep->unix_path) { /* no DNS */
     c->state = FL__CONN_CONNECTING;
+    conn_event(c, FL__CONN_EV_CONNECT_START, 0);
     if (fl__connect_start_unix(c->env->loop, &c->cx->connector, c->ep->unix_path,
-                               c->ep->unix_abstract, c->env->sockopts, connect_cb, c) != 0)
+                               c->ep->unix_abstract, c->env->sockopts, connect_cb, c) != 0) {
+      conn_event(c, FL__CONN_EV_CONNECT_END, FL_ECONNECT);
       fl__conn_fail(c, FL_ECONNECT, 0, "bad Unix socket path");
+    }
     return;
   }
+  conn_event(c, FL__CONN_EV_DNS_START, 0);
   int r = fl__dns_resolve(c->env->resolver, &c->cx->dns, c->ep->connect_host, c->ep->connect_port,
                           dns_cb, c);
   if (r == 0) dns_done(c);

@@ -85,6 +85,18 @@ typedef struct fl__endpoint {
   int unix_abstract;
 } fl__endpoint;
 
+/* How a connection is being made, for the owner's event hooks: conn.c is
+ * the one call site of each (env->on_event), whether or not an exchange
+ * is attached. */
+typedef enum fl__conn_event {
+  FL__CONN_EV_DNS_START = 1,
+  FL__CONN_EV_DNS_END, /* err; c->dns_cache_hit */
+  FL__CONN_EV_CONNECT_START,
+  FL__CONN_EV_CONNECT_END, /* err; c->remote_ip/port once connected */
+  FL__CONN_EV_TLS_START,
+  FL__CONN_EV_TLS_END /* err; c->tls_resumed, c->alpn */
+} fl__conn_event;
+
 /* What every connection of one pool shares; the pool's owner fills it. */
 typedef struct fl__conn_env {
   fl_loop *loop;
@@ -101,6 +113,10 @@ typedef struct fl__conn_env {
   fl_pool_stats *stats;    /* writes are counted here */
   const struct fl__sock_opts *sockopts; /* each new socket's step before connect; or NULL */
   uint32_t max_lifetime_ms;             /* not reused once this old; 0 = no limit */
+  /* The owner's event hooks, or NULL (then each event costs one test). ex:
+   * the exchange the connection is made for, or NULL. */
+  void (*on_event)(const struct fl__conn_env *env, fl__conn *c, fl__exchange *ex, fl__conn_event ev,
+                   int err);
 } fl__conn_env;
 
 /* One read buffer per client, shared by its connections: the codec takes
@@ -150,6 +166,11 @@ typedef struct fl__carrier_ops {
   int (*watch_idle)(fl__conn *c);
   /* Free what it holds (after close). */
   void (*dispose)(fl__conn *c);
+  /* Or NULL. We close the connection by choice (idle expiry, close_idle,
+   * the client's end, its lifetime; not a failure): tell the server, in
+   * one write that never waits (HTTP/2's GOAWAY). Called with the state
+   * DEAD already and the transport still open. */
+  void (*goodbye)(fl__conn *c);
 } fl__carrier_ops;
 
 /* engine/carrier.c */
@@ -199,6 +220,7 @@ struct fl__conn {
   struct fl__h2 *h2;     /* the HTTP/2 session (engine/h2.c), or NULL */
   uint32_t peer_streams; /* HTTP/2: the server's stream limit, once its SETTINGS came; 0 before */
   int reused;            /* carried an exchange before */
+  uint32_t id;           /* the pool's number for it (event hooks), from 1 */
   char remote_ip[46];
   uint16_t remote_port;
   char local_ip[46];

@@ -106,6 +106,7 @@ void fl__h2_flush(fl__conn *c) {
 
 static void eof(fl__conn *c) {
   fl__h2 *h = c->h2;
+  h->peer_gone = 1;
   if (c->nexchanges == 0) {
     fl__conn_close(c, 0, NULL);
     return;
@@ -122,6 +123,35 @@ static void eof(fl__conn *c) {
   }
   fl__conn_failf(c, FL_EHTTP2, 0, "the HTTP/2 connection closed before stream %u ended (no GOAWAY)",
                  ex->stream_id);
+}
+
+/* Closing by choice: GOAWAY(NO_ERROR) tells the server the close was on
+ * purpose (not a crash or a network fault), as RFC 9113 6.8 asks. The
+ * frame is built here, not by nghttp2: the close may come from inside one
+ * of its callbacks (a stream's end makes the connection idle, and past its
+ * lifetime it closes there), where nghttp2 cannot be asked to send. It
+ * goes after what waits in out (whole frames, maybe half written), in one
+ * write that never waits: if the socket takes it not, the close says
+ * enough. c->state is DEAD already. */
+void fl__h2_goodbye(fl__conn *c) {
+  fl__h2 *h = c->h2;
+  if (!h || !h->s || h->goaway_sent || h->goaway_recv || h->peer_gone) return;
+  /* last-stream-id: the last server-initiated stream we processed (none
+   * without push: 0) */
+  uint32_t last = (uint32_t)nghttp2_session_get_last_proc_stream_id(h->s);
+  /* length 8, type GOAWAY, no flags, stream 0; last-stream-id; NO_ERROR */
+  uint8_t f[17] = {0, 0, 8, NGHTTP2_GOAWAY};
+  f[9] = (uint8_t)(last >> 24 & 0x7f), f[10] = (uint8_t)(last >> 16);
+  f[11] = (uint8_t)(last >> 8), f[12] = (uint8_t)last;
+  f[16] = NGHTTP2_NO_ERROR;
+  h->goaway_sent = 1;
+  struct iovec iov[2];
+  int n = 0;
+  if (h->out_off < h->out.len)
+    iov[n++] =
+        (struct iovec){.iov_base = h->out.data + h->out_off, .iov_len = h->out.len - h->out_off};
+  iov[n++] = (struct iovec){.iov_base = f, .iov_len = sizeof f};
+  if (c->tp.ops->writev(&c->tp, iov, n) > 0) c->env->stats->writes++;
 }
 
 void fl__h2_read(fl__conn *c) {

@@ -46,6 +46,8 @@ struct fl__h2 {
   int settings_seen; /* its SETTINGS came: its stream limit is known */
   int goaway;        /* received or sent: no new streams */
   int goaway_recv;   /* the server sent one: last_stream_id is its */
+  int goaway_sent;   /* we sent one */
+  int peer_gone;     /* the server closed its side: nothing more to send */
   uint32_t goaway_code;
   int32_t last_stream_id;
   int ping_out;         /* a PING waits for its ACK */
@@ -61,6 +63,8 @@ void fl__h2_session_free(fl__conn *c);
 fl__h2_stream *fl__h2_stream_of(fl__h2 *h, int32_t id);
 void fl__h2_read(fl__conn *c);
 void fl__h2_flush(fl__conn *c);
+/* The carrier's goodbye op: GOAWAY(NO_ERROR), one write, no wait. */
+void fl__h2_goodbye(fl__conn *c);
 /* h2_recv.c: nghttp2's callbacks for received (and sent) frames. */
 void fl__h2_recv_callbacks(nghttp2_session_callbacks *cb);
 /* h2_stream.c: a stream's outcome to its owner, exactly once. */

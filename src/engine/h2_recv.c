@@ -270,6 +270,7 @@ static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
   fl__conn *c = ud;
   if (f->hd.type == NGHTTP2_GOAWAY) {
     c->h2->goaway = 1;
+    c->h2->goaway_sent = 1;
     c->pipelining = 0;
     if (f->goaway.error_code != NGHTTP2_NO_ERROR && !c->h2->why[0])
       snprintf(c->h2->why, sizeof c->h2->why, "HTTP/2 connection error: %s",

@@ -346,4 +346,5 @@ const fl__carrier_ops fl__h2_carrier = {.version = 20,
                                         .carries = h2_carries,
                                         .close = h2_close,
                                         .watch_idle = h2_watch_idle,
-                                        .dispose = h2_dispose};
+                                        .dispose = h2_dispose,
+                                        .goodbye = fl__h2_goodbye};

@@ -93,6 +93,7 @@ static fl__conn *conn_new(fl__pool *p, fl__host *h) {
   h->nconns++;
   p->total++;
   p->stats.created++;
+  c->id = (uint32_t)p->stats.created;
   return c;
 }
 

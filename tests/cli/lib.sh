@@ -21,6 +21,13 @@ set -u
 read -r -a FL_LAUNCH <<<"${FL_TEST_LAUNCHER:-}"
 
 T=$(mktemp -d "$FL_TEST_RUNDIR/cli.$(basename "$0" .sh).XXXXXX")
+# python3 is the system interpreter (it has httpbin, h2, websockets): pyenv's
+# shim first on PATH costs seconds per start on a busy machine, and the checks
+# start it a hundred times per script. A link, not a function, so that
+# `python3 ... &` leaves $! the server's own pid.
+if [[ -x /usr/bin/python3 ]]; then
+  mkdir -p "$T/.bin" && ln -sf /usr/bin/python3 "$T/.bin/python3" && PATH="$T/.bin:$PATH"
+fi
 OUT=$T/stdout
 ERR=$T/stderr
 RC=0

@@ -110,7 +110,7 @@ class Recorder:
     def _entry(self, key):
         return self.data.setdefault(key, {
             "requests": 0, "conns": set(), "max_concurrent": 0,
-            "refused": 0, "log": []})
+            "refused": 0, "log": [], "goaways": []})
 
     def record(self, key, conn_id, headers, open_streams):
         with self.lock:
@@ -121,6 +121,10 @@ class Recorder:
             e["log"].append(headers)
             return e["requests"]
 
+    def goaway(self, key, last, code):
+        with self.lock:
+            self._entry(key)["goaways"].append([last, code])
+
     def refused(self, key):
         with self.lock:
             self._entry(key)["refused"] += 1
@@ -130,10 +134,10 @@ class Recorder:
             e = self.data.get(key)
             if e is None:
                 return {"connections": 0, "requests": 0, "max_concurrent": 0,
-                        "refused": 0}
+                        "refused": 0, "goaways": []}
             return {"connections": len(e["conns"]), "requests": e["requests"],
                     "max_concurrent": e["max_concurrent"],
-                    "refused": e["refused"]}
+                    "refused": e["refused"], "goaways": list(e["goaways"])}
 
     def log(self, key):
         with self.lock:
@@ -212,6 +216,7 @@ class Conn:
         self.no_updates = False           # never send WINDOW_UPDATE (/conn/zero-window)
         self.goaway_last = 1 << 31        # streams above it are not processed
         self.held = []                    # goaway-after: requests not yet answered
+        self.key = None                   # the k of its first request
 
     # -- I/O
 
@@ -433,6 +438,8 @@ class Conn:
                 st.out = bytearray()
         elif t == GoAwayFrame.type:
             self.closing = True
+            if self.key is not None:
+                RECORDER.goaway(self.key, f.last_stream_id, f.error_code)
         elif t == HeadersFrame.type:
             st = self.streams.get(f.stream_id)
             if st is None:
@@ -476,6 +483,8 @@ class Conn:
         path = pseudo.get(":path", "/")
         st.path, _, qs = path.partition("?")
         st.query = {k: v[0] for k, v in parse_qs(qs, keep_blank_values=True).items()}
+        if self.key is None and st.path not in CONTROL:
+            self.key = st.query.get("k", "")
         if not self.settings_sent and self.conn_scenario is None:
             self.choose_conn_scenario(st.path, st.query)
             self.send_settings()

@@ -298,6 +298,23 @@ def test_headers_log_stats(port):
     c.close()
 
 
+def test_goaway_recorded(port):
+    c = Client(port)
+    c.response(c.request("/ok?k=gr"))
+    c.h2.close_connection(error_code=0)
+    c.flush()
+    c.close()
+    got, deadline = [], time.monotonic() + 10
+    while not got and time.monotonic() < deadline:
+        s = Client(port)
+        _, _, body, _ = s.response(s.request("/_stats?k=gr"))
+        s.close()
+        got = json.loads(body)["goaways"]
+        if not got:
+            time.sleep(0.05)
+    check(got == [[0, 0]], "/_stats lists the client's GOAWAY(0, NO_ERROR): %r" % got)
+
+
 def test_concurrent(port):
     c = Client(port)
     sids = [c.request("/delay?ms=%d" % (600 - 200 * i)) for i in range(4)]
