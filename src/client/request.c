@@ -469,6 +469,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   req->cb_data = data;
   req->err = 0;
   fl__request_msg_clear(req);
+  req->errmsg_lost = 0;
   /* The setters are refused in flight: the policies are settled for it. */
   req->timeouts_now = req->has_timeouts ? &req->timeouts : &c->opts.timeouts;
   req->retry_on = (req->has_retry ? req->retry.max_retries : c->opts.retry.max_retries) != 0;

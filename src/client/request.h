@@ -136,7 +136,7 @@ struct fl_request {
   uint64_t body_limit; /* effective buffered-body cap */
 
   /* WebSocket upgrade (client/ws_connect.c): a 101 hands the connection
-   * over into ws_tp and ws_rest; the WebSocket takes them in its done
+   * over into upgrade->tp and ->rest; the WebSocket takes them in its done
    * callback, and what is left there is closed at the next send or free. */
   struct fl_ws *ws;                /* the WebSocket this request opens, or NULL */
   struct fl__req_upgrade *upgrade; /* allocated by the first fl_ws_connect, or NULL */
@@ -199,9 +199,9 @@ void fl__request_upgrade_drop(fl_request *req);
 void fl__request_msg(fl_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fl__request_msgv(fl_request *req, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+/* Forget the message (errmsg_lost is reset by the next send). */
 static inline void fl__request_msg_clear(fl_request *req) {
   if (req->errmsg) req->errmsg[0] = '\0';
-  req->errmsg_lost = 0;
 }
 static inline int fl__request_has_msg(const fl_request *req) {
   return (req->errmsg && req->errmsg[0]) || req->errmsg_lost;
