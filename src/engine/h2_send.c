@@ -304,7 +304,9 @@ static void flush_defer_cb(fl__defer *d) {
   fl__guard_leave(g);
 }
 
-/* Resumed streams get their held bytes; the transport's buffered ones are
+/* Resumed streams get their held bytes, and their end if it came while they
+ * were paused (also when every held byte was taken before the pause: a
+ * speed cap pauses on the last one); the transport's buffered ones are
  * read (a read budget ran out). */
 static void drain_defer_cb(fl__defer *d) {
   fl__conn *c = fl__container_of(d, fl__conn, drain_defer);
@@ -314,7 +316,7 @@ static void drain_defer_cb(fl__defer *d) {
   while (c->state == FL__CONN_OPEN && q != &c->h2->streams) {
     fl__h2_stream *st = fl__container_of(q, fl__h2_stream, node);
     q = q->next; /* draining may free st; the next one stays */
-    if (st->ex && !st->ex->paused && st->held_off < st->held.len) {
+    if (st->ex && !st->ex->paused && (st->held_off < st->held.len || st->closed)) {
       fl__h2_drain_held(c, st);
       break; /* one per pass: the list may have changed; go on next pass */
     }
@@ -322,7 +324,7 @@ static void drain_defer_cb(fl__defer *d) {
   if (c->state == FL__CONN_OPEN) {
     for (q = c->h2->streams.next; q != &c->h2->streams; q = q->next) {
       fl__h2_stream *st = fl__container_of(q, fl__h2_stream, node);
-      if (st->ex && !st->ex->paused && st->held_off < st->held.len) {
+      if (st->ex && !st->ex->paused && (st->held_off < st->held.len || st->closed)) {
         fl__defer_schedule(c->env->loop, &c->drain_defer);
         break;
       }

@@ -103,4 +103,20 @@ Hello, World! 2
 small file
  2" "h2c, three URLs: all answered over h2"
 
+# ---- --limit-rate over HTTP/2: the stream pauses on its last bytes, its end
+# comes while it is paused, and the transfer ends when the pause does (it
+# used to wait for -m: the end of a stream with nothing left held was never
+# delivered). 100 KiB at 64 KiB/s is due after 1.5 s.
+TIMEFORMAT='%R'
+for u in "$H2" "$H2C"; do
+  opt=(--http2 "${CA[@]}"); [[ $u == "$H2C" ]] && opt=(--http2-prior-knowledge)
+  { time flurry_plain -s "${opt[@]}" --limit-rate 64k -m 30 -o "$T/lr.out" \
+      -w '%{http_version} %{size_download}' "$u/files/100k.bin"; } 2>"$T/lr.time"
+  check_eq "$RC:$(cat "$OUT")" "0:2 102400" "--limit-rate over h2 ($u): ends with every byte"
+  cmp -s "$T/lr.out" "$FILES/100k.bin" && pass "--limit-rate over h2: the file is whole" ||
+    fail "--limit-rate over h2 ($u): file differs"
+  awk -v r="$(cat "$T/lr.time")" 'BEGIN { exit !(r >= 0.75) }' &&
+    pass "--limit-rate over h2: paced ($(cat "$T/lr.time")s)" || fail "--limit-rate over h2: $(cat "$T/lr.time")s"
+done
+
 done_testing
