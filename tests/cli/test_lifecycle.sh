@@ -5,6 +5,8 @@
 # forms; an interface that does not exist: 45), --local-port (a free range;
 # a taken port: 45; bad ranges: 2), --keepalive-time, --connect-to (made-up
 # host names that are never resolved; repeated rules; a bad PORT2: 49).
+# Also nginx on its Unix socket (keep-alive over it, a 404, a 1 MiB file).
+# FIXTURES: nginx
 # TIMEOUT: 60
 source "$(dirname "$0")/lib.sh"
 start_fault_server
@@ -64,6 +66,23 @@ same_as_curl "--unix-socket: a directory: 7" -s --unix-socket "$T" http://localh
 same_as_curl "--unix-socket with two URLs" -s --unix-socket "$SOCK" http://localhost/a http://localhost/b
 ABS=flurry-life-$$-$RANDOM
 start_unix "@$ABS" "$T/abs.ready"
+# nginx on its Unix socket (the fixture's RUNDIR/nginx.sock)
+NGSOCK=$FL_TEST_RUNDIR/nginx.sock
+if [[ -S $NGSOCK ]]; then
+  same_as_curl "--unix-socket to nginx" -s --unix-socket "$NGSOCK" http://localhost/hello
+  same_as_curl "--unix-socket to nginx: a 404 and its code" -s --unix-socket "$NGSOCK" \
+    -w ' %{http_code}' http://localhost/status/404
+  flurry -s --parallel-max 1 --unix-socket "$NGSOCK" -w '%{num_connects} ' http://localhost/hello \
+    http://localhost/files/small.txt
+  check_eq "$RC:$(cat "$OUT")" "0:Hello, World!1 small file
+0 " "--unix-socket to nginx: two URLs on one kept-alive connection"
+  flurry -s --unix-socket "$NGSOCK" -o "$T/big.bin" http://localhost/files/big.bin
+  cmp -s "$T/big.bin" "$FL_TEST_RUNDIR/nginx.files/big.bin" && pass "--unix-socket to nginx: 1 MiB whole" ||
+    fail "--unix-socket to nginx: 1 MiB file differs (exit $RC)"
+else
+  echo "# nginx has no Unix socket here (its run directory's path is too long): skipped"
+fi
+
 same_as_curl "--abstract-unix-socket" -s --abstract-unix-socket "$ABS" http://localhost/abs
 check_contains "$OUT" "GET /abs HTTP/1.1|localhost|$ABS" "... served by the abstract socket"
 same_as_curl "--abstract-unix-socket: a name nobody listens on: 7" -s \

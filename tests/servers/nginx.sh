@@ -20,6 +20,7 @@
 #   anything else       nginx's own 404 page
 # Any method is accepted on /hello, /get and /status/*; request bodies up to
 # 64 MiB are read and discarded.
+# Also on the Unix socket RUNDIR/nginx.sock when its path fits (100 bytes).
 # Files: nginx.pid, nginx.conf, nginx.log (stderr), nginx.error.log,
 # nginx.access.log (only with FL_NGINX_ACCESS_LOG=1), nginx.files/, nginx.tmp/.
 #
@@ -71,6 +72,10 @@ CONF
 fl_nginx_listen() {
   echo "    listen 127.0.0.1:$1 default_server;"
   if (($2)); then echo "    listen [::1]:$1 default_server;"; fi
+  # and RUNDIR/NAME.sock (Unix socket targets, issue 22) where the path fits
+  # in a sockaddr_un; tests skip those checks when it is missing
+  local sock=${rundir:-}/$name.sock
+  if [[ -n ${rundir:-} && ${#sock} -le 100 ]]; then echo "    listen unix:$sock default_server;"; fi
 }
 
 # fl_nginx_main PIDFILE ERRLOG TMPDIR ACCESS_LOG: everything before the
@@ -150,6 +155,7 @@ fl_server_launch() {
   fl_nginx_ipv6=0
   if fl_have_ipv6; then fl_nginx_ipv6=1; fi
   fl_nginx_files "$rundir"
+  rm -f "$rundir/$name.sock" # a killed nginx leaves it behind
   fl_nginx_conf "$rundir" "$port" "$fl_nginx_ipv6" >"$rundir/$name.conf"
   "$nginx" -t -q -p "$rundir/" -e "$rundir/$name.error.log" -c "$rundir/$name.conf" ||
     fl_die "$name: bad generated config $rundir/$name.conf"
