@@ -36,15 +36,16 @@ CHECKS=0
 FAULT_PID=""
 cd "$T" || exit 1
 
-CANNED_PIDS=()
-# Stop every canned-server start_canned started (cleanup does it too).
+SERVER_PIDS=()
+# Stop every server start_canned and start_support started (cleanup does it
+# too).
 stop_servers() {
   local pid
-  for pid in "${CANNED_PIDS[@]}"; do
+  for pid in "${SERVER_PIDS[@]}"; do
     kill "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
-  CANNED_PIDS=()
+  SERVER_PIDS=()
 }
 
 cleanup() {
@@ -151,6 +152,22 @@ start_fault_server() {
   FAULT="http://127.0.0.1:$(cat "$pf")"
 }
 
+# start_support NAME SCRIPT [ARG...]: tests/support/SCRIPT (python, with
+# --port-file) on a free loopback port, its stderr in $T/NAME.log; sets PORT.
+start_support() {
+  local name=$1 script=$2 pf=$T/$1.port i
+  shift 2
+  rm -f "$pf"
+  python3 "$FL_TEST_SRCDIR/support/$script" --port-file "$pf" "$@" 2>"$T/$name.log" &
+  SERVER_PIDS+=($!)
+  for ((i = 0; i < 400; i++)); do # up to 20 s on a busy machine
+    [[ -s $pf ]] && break
+    sleep 0.05
+  done
+  [[ -s $pf ]] || { echo "$name ($script) did not start" >&2; cat "$T/$name.log" >&2; exit 1; }
+  PORT=$(cat "$pf")
+}
+
 # start_canned NAME [canned-server options]: bench/servers' canned-server
 # ($FL_CANNED) on a free loopback port, recording requests into $T/NAME.rec
 # (emptied once it is up); sets PORT.
@@ -160,7 +177,7 @@ start_canned() {
   rm -f "$T/$name.port" "$T/$name.rec"
   "${FL_CANNED:?FL_CANNED is not set}" --port-file "$T/$name.port" --record "$T/$name.rec" \
     --quiet "$@" 2>"$T/$name.log" &
-  CANNED_PIDS+=($!)
+  SERVER_PIDS+=($!)
   for ((i = 0; i < 400; i++)); do # up to 20 s on a busy machine
     [[ -s $T/$name.port ]] && break
     sleep 0.05

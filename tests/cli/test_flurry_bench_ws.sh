@@ -15,23 +15,8 @@ source "$(dirname "$0")/lib.sh"
 bench=${FL_BENCH:?FL_BENCH is not set (bench/flurry_bench/CMakeLists.txt sets it)}
 PY=/usr/bin/python3 # Debian's, with python3-websockets
 TLS=$FL_TEST_RUNDIR/nginx_tls
-PIDS=()
-start_ws() { # start_ws NAME ARG [SCRIPT]: ws_server.py ARG (or SCRIPT); sets PORT
-  local pf=$T/$1.port i
-  "$PY" "$FL_TEST_SRCDIR/support/${3:-ws_server.py}" --port-file "$pf" ${2:+"$2"} 2>"$T/$1.log" &
-  PIDS+=($!)
-  for ((i = 0; i < 400; i++)); do
-    [[ -s $pf ]] && break
-    sleep 0.05
-  done
-  [[ -s $pf ]] || { echo "$1 did not start" >&2; cat "$T/$1.log" >&2; exit 1; }
-  PORT=$(cat "$pf")
-}
-stop_ws() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-}
-trap 'stop_ws; cleanup' EXIT
+
+start_ws() { start_support "$1" "${3:-ws_server.py}" ${2:+"$2"}; } # NAME ARG [SCRIPT]
 
 fb() {
   RC=0

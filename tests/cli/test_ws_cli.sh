@@ -16,31 +16,14 @@
 source "$(dirname "$0")/lib.sh"
 
 TLS=$FL_TEST_RUNDIR/nginx_tls
-PIDS=()
-start_script() { # start_script NAME SCRIPT [ARG]: sets PORT
-  local pf=$T/$1.port i
-  /usr/bin/python3 "$FL_TEST_SRCDIR/support/$2" --port-file "$pf" ${3:+"$3"} 2>"$T/$1.log" &
-  PIDS+=($!)
-  for ((i = 0; i < 400; i++)); do
-    [[ -s $pf ]] && break
-    sleep 0.05
-  done
-  [[ -s $pf ]] || { echo "$1 did not start" >&2; cat "$T/$1.log" >&2; exit 1; }
-  PORT=$(cat "$pf")
-}
-stop_scripts() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-}
-trap 'stop_scripts; cleanup' EXIT
 
-start_script py ws_server.py
+start_support py ws_server.py
 PY=$PORT
-start_script pys ws_server.py "--tls-dir=$TLS"
+start_support pys ws_server.py "--tls-dir=$TLS"
 PYS=$PORT
-start_script raw ws_raw_server.py
+start_support raw ws_raw_server.py
 RAW=$PORT
-start_script proxy proxy_server.py
+start_support proxy proxy_server.py
 PROXY=$PORT
 
 # A session as a coprocess: ws_start ARGS...; ws_say LINE; ws_hear (one
@@ -187,6 +170,4 @@ check_rc 2 "--ws takes one URL"
 flurry --ws -d x "ws://127.0.0.1:$PY/echo" </dev/null
 check_rc 2 "--ws sends no body"
 
-stop_scripts
-PIDS=()
 done_testing
