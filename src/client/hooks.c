@@ -126,7 +126,7 @@ void fl__hook_request(fl_request *req, fl_event_kind kind, int err, int status) 
     ev.conn_id = conn->id;
     ev.address = conn->remote_ip;
     ev.port = conn->remote_port;
-    ev.http_version = conn->carrier->version;
+    ev.http_version = fl__conn_version(conn);
   } else if (req->state != FL__REQ_QUEUED && req->state != FL__REQ_ROUTING) {
     ev.address = req->info.remote_ip; /* the connection let it go (a response's end) */
     ev.port = req->info.remote_port;

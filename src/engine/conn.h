@@ -278,6 +278,8 @@ static inline const char *fl__conn_phase_text(const fl__conn *c) {
   if (c->socks) return " (during the SOCKS handshake)";
   return c->tp.tls ? " (during the TLS handshake)" : "";
 }
+/* The HTTP version its carrier speaks: 11 or 20 (fl_info.http_version). */
+static inline int fl__conn_version(const fl__conn *c) { return c->carrier->version; }
 static inline int fl__conn_queues_behind(const fl__conn *c) {
   return c->carrier == &fl__h1_carrier && c->nexchanges > 0;
 }
