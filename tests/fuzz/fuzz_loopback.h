@@ -1,6 +1,7 @@
 /* For the fuzz targets that run a real client against a loopback listener
- * of their own (fuzz_response.c, fuzz_h2.c, fuzz_ws.c): the listener, and the count of
- * descriptors a leaking client would leave behind. Included once per
+ * of their own (fuzz_response.c, fuzz_h2.c, fuzz_ws.c): the listener, the count of
+ * descriptors a leaking client would leave behind, and the loop that drives
+ * client and scripted server in turns. Included once per
  * target, so its functions are static. */
 #ifndef FUZZ_LOOPBACK_H
 #define FUZZ_LOOPBACK_H
@@ -8,9 +9,11 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,6 +56,51 @@ static int fz_count_fds(int except_fd) {
   }
   closedir(d);
   return n;
+}
+
+static inline long long fz_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A target's scripted server: one step of its I/O (1 if anything moved),
+ * whether it still has bytes to send, and closing its oldest connection
+ * (1 if there was one). */
+typedef struct fz_server_ops {
+  int (*step)(void *server);
+  int (*pending)(const void *server);
+  int (*close_oldest)(void *server);
+} fz_server_ops;
+
+/* Client loop and server in turns until *finished reaches want. When
+ * nothing moves, time passes a little (a poll on the listener lfd), then
+ * the oldest server connection closes, so a stalled exchange ends. NULL,
+ * or what went wrong (requests left hanging with every connection closed,
+ * or an input running past 20 s). */
+static inline const char *fz_drive(fl_loop *loop, const int *finished, int want, int lfd,
+                                   const fz_server_ops *ops, void *server) {
+  long long quiet_since = 0, start = fz_now_ms();
+  int idle = 0;
+  while (*finished < want) {
+    fl_loop_run(loop, FL_RUN_NOWAIT);
+    if (*finished >= want) break;
+    if (ops->step(server)) {
+      idle = 0;
+      quiet_since = 0;
+      continue;
+    }
+    if (++idle < 20) continue;
+    struct pollfd pf = {lfd, POLLIN, 0};
+    poll(&pf, 1, 1);
+    if (idle < 40 || ops->pending(server)) continue;
+    idle = 0;
+    if (ops->close_oldest(server)) continue;
+    if (!quiet_since) quiet_since = fz_now_ms();
+    if (fz_now_ms() - quiet_since > 3000) return "requests never completed after the server closed";
+    if (fz_now_ms() - start > 20000) return "input took over 20 s";
+  }
+  return NULL;
 }
 
 #endif
