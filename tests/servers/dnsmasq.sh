@@ -6,6 +6,8 @@
 #   dual.test     A 127.0.0.1 and AAAA ::1             TTL 0
 #   ttl2.test     A 127.0.0.1                          TTL 2
 #   many.test     A 127.0.0.1, 127.0.0.2, 127.0.0.3    TTL 600 (order rotates)
+#   coalesce.test A 127.0.0.1                          TTL 600 (integ.dns counts
+#                 its queries in the log: no other test may ask for it)
 #   moving.test   A 127.0.0.1 from RUNDIR/dnsmasq.hosts (a hosts file: TTL 0)
 #                 A test may change it at run time: rewrite that file (one
 #                 "ADDRESS NAME" line per record, moving.test only) and send
@@ -49,6 +51,7 @@ fl_server_launch() {
     --local=/test/ \
     --addn-hosts="$rundir/dnsmasq.hosts" \
     --host-record=a.test,127.0.0.1,600 \
+    --host-record=coalesce.test,127.0.0.1,600 \
     --host-record=six.test,::1,0 \
     --host-record=dual.test,127.0.0.1,::1,0 \
     --host-record=ttl2.test,127.0.0.1,2 \
