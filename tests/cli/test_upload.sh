@@ -12,7 +12,7 @@ mkdir -p "$T/www"
 for ((i = 0; i < 50; i++)); do echo "file $i" >"$T/www/f$i.txt"; done
 python3 "$FL_TEST_SRCDIR/support/small_server.py" --port-file "$T/small.port" --dir "$T/www" &
 SMALL_PID=$!
-for ((i = 0; i < 200; i++)); do [[ -s $T/small.port ]] && break; sleep 0.05; done
+for ((i = 0; i < 400; i++)); do [[ -s $T/small.port ]] && break; sleep 0.05; done
 SMALL=http://127.0.0.1:$(cat "$T/small.port")
 head -c 3000000 /dev/urandom >"$T/3mb.bin"
 
