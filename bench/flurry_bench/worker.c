@@ -176,16 +176,25 @@ static void tick_cb(fl_timer *t, void *data) {
     flb_ws_sweep(w, now_ms, limit_ms);
     return;
   }
+  /* Nothing in flight was sent before sweep_floor_ms (the oldest send the
+   * last sweep left running; later sends are newer): no walk over the
+   * slots until that one could have timed out. */
+  if (now_ms - w->sweep_floor_ms < limit_ms) return;
+  uint64_t floor = now_ms;
   for (uint64_t i = 0; i < w->nslots; i++) {
     slot *s = &w->slots[i];
     for (size_t k = 0; k < s->nitems; k++) {
       item *it = &s->items[k];
-      if (it->busy && !it->timed_out && now_ms - it->sent_ms >= limit_ms) {
+      if (!it->busy || it->timed_out) continue;
+      if (now_ms - it->sent_ms >= limit_ms) {
         it->timed_out = 1;
         fl_request_cancel(it->p->req); /* completes with FL_ECANCELED, from the loop */
+      } else if (it->sent_ms < floor) {
+        floor = it->sent_ms;
       }
     }
   }
+  w->sweep_floor_ms = floor;
 }
 
 /* ------------------------------------------------------------ requests */
@@ -236,9 +245,7 @@ static void issue(flb_worker *w, slot *s, double intended_us) {
     it->timed_out = 0;
     fl_request_on_body(it->p->req, on_body, it);
     fl_request_keep_headers(it->p->req, w->want_body); /* only a response() reads them */
-    /* HTTP/2: slot i goes on connection (client) i mod -c */
-    fl_client *c = w->nclients > 1 ? w->clients[(size_t)(s - w->slots) % w->nclients] : w->client;
-    int err = fl_request_send(c, it->p->req, on_done, it);
+    int err = fl_request_send(s->client, it->p->req, on_done, it);
     if (err) {
       flb_worker_fatal(w, err, fl_request_errmsg(it->p->req));
       return;
@@ -275,7 +282,7 @@ static void account(flb_worker *w, item *it, fl_request *req, int err, uint64_t 
   int64_t content_length = info->content_length;
   res->bytes += info->wire_bytes_received; /* what wrk counts: every byte read */
   res->complete++;
-  res->by_version[info->http_version == 20 ? 2 : info->http_version == 11 ? 1 : 0]++;
+  if ((unsigned)info->http_version < FLB_HTTP_VERSIONS) w->by_http[info->http_version]++;
   w->tick_count++;
   flb_hist_record(&res->latency, latency_us);
   if (status >= 400) {
@@ -519,7 +526,9 @@ static int setup(flb_worker *w) {
   for (uint64_t i = 0; i < w->nslots; i++) {
     slot *s = &w->slots[i];
     s->w = w;
-    if (w->dynamic) continue; /* set up by each cycle's request() */
+    s->client =
+        w->clients[i % w->nclients]; /* HTTP/2: slot i goes on connection (client) i mod -c */
+    if (w->dynamic) continue;        /* set up by each cycle's request() */
     if (w->ntpls > 1) {
       if (flb_slot_reserve(s, 1)) return FL_ENOMEM;
       free(s->items[0].p); /* --urls: taken from the URLs' free lists */
@@ -622,6 +631,9 @@ void *flb_worker_main(void *arg) {
   }
   while (!w->stopping) fl_loop_run(w->loop, FL_RUN_DEFAULT);
 out:
+  w->res->by_version[0] += w->by_http[10] + w->by_http[0]; /* 1.0 (or unknown), 1.1, 2 */
+  w->res->by_version[1] += w->by_http[11];
+  w->res->by_version[2] += w->by_http[20];
   teardown(w);
   flb_worker_finished();
   return NULL;

@@ -40,6 +40,7 @@ typedef struct item {
 
 struct slot {
   flb_worker *w;
+  fl_client *client; /* its requests' client (HTTP/2: slot i's is clients[i mod -c]) */
   item *items;
   size_t nitems; /* requests in the current cycle */
   size_t cap;
@@ -73,6 +74,11 @@ struct flb_worker {
   uint64_t finished; /* measured responses and failures (for the quota) */
   uint64_t inflight;
   uint64_t tick_count, tick_start_us;
+  uint64_t sweep_floor_ms; /* --timeout: no request in flight was sent before it (tick_cb) */
+  /* responses by fl_info.http_version (10, 11, 20), one add each; summed
+   * into res->by_version when the thread ends */
+#define FLB_HTTP_VERSIONS 21
+  uint64_t by_http[FLB_HTTP_VERSIONS];
   int measuring, stopping;
   uint64_t cpu_start_us; /* the thread's CPU time when measuring began */
   /* templates */

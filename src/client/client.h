@@ -49,6 +49,8 @@ struct fl_client {
   fl_hooks hooks;  /* fl_client_set_hooks (hooks.c); on_event and pre_send NULL: none */
   int in_hook;     /* a hook is running: what it may call is checked */
   int hooks_on;    /* on_event or pre_send is set (one test on the send path) */
+  int send_checks; /* free_requested, hooks_on or drain.on: fl_request_send's one test
+                      (fl__client_send_checks after any of them changes) */
   /* connection lifecycle options (session.c) */
   fl__sock_opts sockopts; /* env.sockopts points here when any is set */
   char *interface;
@@ -66,6 +68,11 @@ struct fl_client {
     fl__defer check; /* the last request finished: report from the loop */
   } drain;
 };
+
+/* Recompute c->send_checks. */
+static inline void fl__client_send_checks(fl_client *c) {
+  c->send_checks = c->free_requested || c->hooks_on || c->drain.on;
+}
 
 /* lifecycle.c: the connection lifecycle options, checked and copied (0, or
  * FL_EBAD_ARGUMENT / FL_ENOMEM with the reason in msg); freed by _free,

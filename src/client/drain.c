@@ -52,12 +52,14 @@ int fl_client_drain(fl_client *c, uint32_t deadline_ms, fl_drain_cb cb, void *da
   if (!c || c->free_requested || c->drain.on) return FL_EINVAL;
   if (c->guard.depth > 0 || c->in_hook) return FL_EINVAL; /* inside one of our callbacks or hooks */
   c->drain.on = 1;
+  fl__client_send_checks(c);
   c->drain.cb = cb;
   c->drain.data = data;
   fl__timer_init(c->loop, &c->drain.deadline, on_deadline);
   fl__defer_init(&c->drain.check, on_check);
   if (deadline_ms && fl__timer_start(&c->drain.deadline, deadline_ms) != 0) {
     c->drain.on = 0;
+    fl__client_send_checks(c);
     return FL_ENOMEM;
   }
   fl_client_close_idle(c);

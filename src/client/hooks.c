@@ -56,6 +56,7 @@ int fl_client_set_hooks(fl_client *c, const fl_hooks *hooks) {
     memset(&c->hooks, 0, sizeof c->hooks);
   c->pool.env.on_event = c->hooks.on_event ? conn_event : NULL;
   c->hooks_on = c->hooks.on_event || c->hooks.pre_send;
+  fl__client_send_checks(c);
   return 0;
 }
 

@@ -31,11 +31,6 @@ void fl__client_jar_free(fl_client *c) {
   fl__buf_dispose(&c->scratch);
 }
 
-int fl__request_jar_empty(const fl_request *req) {
-  const fl_client *c = req->client;
-  return !c->jar || fl__cookie_jar_count(c->jar) == 0;
-}
-
 const char *fl__request_jar_header(fl_request *req) {
   fl_client *c = req->client;
   if (!c->jar || fl__cookie_jar_count(c->jar) == 0) return NULL; /* the common fast path */

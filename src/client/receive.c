@@ -34,7 +34,8 @@ static int still_carried(const fl__conn *conn, const fl__exchange *ex) {
 
 static void trace_response_head(fl_request *req);
 
-static void on_step(fl__exchange *ex, fl__ex_step step) {
+/* The steps a request on a kept-alive connection does not take each time. */
+static void __attribute__((noinline)) other_step(fl__exchange *ex, fl__ex_step step) {
   fl_request *req = req_of(ex);
   const fl__conn *conn = ex->carrier;
   switch (step) {
@@ -70,6 +71,21 @@ static void on_step(fl__exchange *ex, fl__ex_step step) {
   case FL__EX_ACTIVITY: /* push the read-idle deadline, no timer work */
     if (req->read_ms) req->phase_deadline = fl__loop_now(req->client->loop) + req->read_ms;
     break;
+  }
+}
+
+/* Every request's two steps first, without the switch's frame. */
+static void on_step(fl__exchange *ex, fl__ex_step step) {
+  fl_request *req = req_of(ex);
+  if (step ==
+      FL__EX_FIRST_BYTE) { /* when the loop woke to the readable socket; never before the send */
+    uint64_t woke = fl__loop_now_us(req->client->loop);
+    req->info.first_byte_us = woke > req->start_us ? woke - req->start_us : 0;
+    fl__request_set_state(req, FL__REQ_RECEIVING); /* the FIRST_BYTE event's call site */
+  } else if (step == FL__EX_SENT) {
+    if (req->state == FL__REQ_SENDING) fl__request_set_state(req, FL__REQ_WAITING);
+  } else {
+    other_step(ex, step);
   }
 }
 
@@ -118,15 +134,14 @@ static int on_start(fl__exchange *ex) {
    * nothing it depends on changed: first hop, no cookie from the jar, no
    * Expect, no Digest credentials (a nonce count in each), and no setter
    * called since (they clear head_reusable). */
-  int jar_empty = fl__request_jar_empty(req);
   int plain_hop = req->info.redirects == 0 && !req->stripped_auth && !req->hop_drop_body &&
-                  !ex->expect_ms && !fl__request_has_digest(req);
-  if (!(req->head_reusable && plain_hop && jar_empty) || pre_send) {
+                  !ex->expect_ms && !fl__request_has_digest(req) && !pre_send;
+  if (!(req->head_reusable && plain_hop && fl__request_jar_empty(req))) {
     if (fl__request_build_head(req)) {
       req->head_reusable = 0;
       return sink_fail(req, FL_ENOMEM, "out of memory building the request");
     }
-    req->head_reusable = plain_hop && jar_empty && !pre_send;
+    req->head_reusable = plain_hop && fl__request_jar_empty(req);
     if (pre_send) {
       int err = fl__hook_pre_send(req);
       if (err) return err;
@@ -157,7 +172,7 @@ static void trace_response_head(fl_request *req) {
 }
 
 static uint64_t filesize_limit(const fl_request *req) {
-  return req->max_filesize ? req->max_filesize : req->client->opts.max_filesize;
+  return req->filesize_now; /* settled at send (request.c) */
 }
 
 static int on_head(fl__exchange *ex) {
@@ -275,12 +290,13 @@ static int on_body(fl__exchange *ex, const char *at, size_t n) {
     if (!still_carried(conn, ex)) return FL_ECANCELED;
     return err ? body_error(req, err) : 0;
   }
-  fl__request_msg_clear(req);
   /* as it arrives: a transfer that fails later (a timeout) still tells */
   req->info.bytes_received_raw = ex->body_bytes;
-  fl__speedcap_account(req, n);
-  int err =
-      req->decoder ? fl__decoder_feed(req->decoder, at, n, deliver, req) : deliver(req, at, n);
+  if (req->recv_rate) fl__speedcap_account(req, n); /* no cap: no call */
+  /* deliver's errors carry their message (or are a cancel): straight back */
+  if (!req->decoder) return deliver(req, at, n);
+  fl__request_msg_clear(req);
+  int err = fl__decoder_feed(req->decoder, at, n, deliver, req);
   return err ? body_error(req, err) : 0;
 }
 
@@ -290,18 +306,28 @@ static long on_upload(fl__exchange *ex, char *buf, size_t cap) {
   return req->upload_cb(req, buf, cap, req->upload_data);
 }
 
+/* on_done's rare part, out of line (the usual end stays a leaf): the
+ * event hooks, and a speed cap holding the end back. 1: done now. */
+static int __attribute__((cold, noinline)) done_hooked_or_capped(fl_request *req) {
+  if (fl__hooked(req->client))
+    fl__hook_request(req,
+                     req->ws && req->upgrade && req->upgrade->tp.fd >= 0 ? FL_EV_UPGRADED
+                                                                         : FL_EV_RESPONSE_END,
+                     0, req->res.status);
+  if (req->rate_paused) { /* the speed cap: the body came early, it ends on time */
+    req->rate_done = 1;
+    return 0;
+  }
+  return 1;
+}
+
 static void on_done(fl__exchange *ex) {
   fl_request *req = req_of(ex);
   req->info.bytes_received_raw = ex->body_bytes;
   req->info.wire_bytes_received = ex->wire_bytes;
   req->info.content_length = ex->content_length;
-  if (fl__hooked(req->client))
-    fl__hook_request(req, req->ws && req->upgrade && req->upgrade->tp.fd >= 0 ? FL_EV_UPGRADED : FL_EV_RESPONSE_END, 0,
-                     req->res.status);
-  if (req->rate_paused) { /* the speed cap: the body came early, it ends on time */
-    req->rate_done = 1;
+  if (FL__UNLIKELY(fl__hooked(req->client) || req->rate_paused) && !done_hooked_or_capped(req))
     return;
-  }
   fl__request_exchange_done(req);
 }
 

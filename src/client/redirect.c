@@ -18,9 +18,7 @@ static int follow_enabled(const fl_request *req, int *max) {
   return req->client->opts.follow_redirects;
 }
 
-int fl__redirect_wanted(const fl_request *req) {
-  int status = req->res.status;
-  if (status < 300 || status > 407) return 0; /* the common case, decided by one compare */
+int fl__redirect_wanted_3xx(const fl_request *req) {
   if (fl__auth_digest_wanted(req)) return 1;
   int max;
   if (!follow_enabled(req, &max) || !is_redirect_status(req->res.status)) return 0;
@@ -66,8 +64,7 @@ int fl__redirect_next_hop(fl_request *req) {
     return FL_EUNSUPPORTED_PROTOCOL;
   }
   if (!fl__redirect_scheme_allowed(req, nu.scheme)) {
-    fl__request_msg(req, "redirect to protocol \"%s\", which is not allowed",
-            nu.scheme);
+    fl__request_msg(req, "redirect to protocol \"%s\", which is not allowed", nu.scheme);
     fl__url_free(&nu);
     free(next);
     return FL_EUNSUPPORTED_PROTOCOL;
@@ -85,8 +82,9 @@ int fl__redirect_next_hop(fl_request *req) {
   } else if (req->upload_cb && !req->upload_rewind && !req->hop_drop_body) {
     fl__url_free(&nu);
     free(next);
-    fl__request_msg(req, "%d redirect keeps the method and body, and a streamed body cannot be sent again",
-            status);
+    fl__request_msg(
+        req, "%d redirect keeps the method and body, and a streamed body cannot be sent again",
+        status);
     return FL_ESEND_REWIND;
   }
   /* Credentials stay with the first origin: once the chain leaves it they

@@ -54,6 +54,12 @@ void fl__request_arm_state(fl_request *req, fl__req_state old, fl__req_state st)
   }
 }
 
+/* The setter's path with event hooks set (request.h). */
+void fl__request_set_state_hooked(fl_request *req, fl__req_state old, fl__req_state st) {
+  fl__hook_state(req, old, st);
+  if (st > FL__REQ_QUEUED && st <= FL__REQ_RECEIVING) fl__request_arm_state(req, old, st);
+}
+
 static const char *connect_phase(const fl_request *req) {
   const fl__conn *conn = req->ex.carrier;
   return conn ? fl__conn_phase_text(conn) : "";
@@ -109,13 +115,17 @@ static void total_timer_cb(fl__timer *t) {
 
 /* ------------------------------------------------------------- attempts */
 
-static void to_pool(fl_request *req) {
+static inline __attribute__((always_inline)) void to_pool(fl_request *req) {
   fl_client *c = req->client;
   req->waiter.fresh = req->want_fresh_conn;
   req->waiter.pipelinable = req->ex.pipelinable;
   fl__request_set_state(req, FL__REQ_QUEUED);
   if (fl__pool_acquire(&c->pool, &req->waiter, &req->route.ep, &req->route.host))
     fl__request_finish(req, FL_ENOMEM, "out of memory in the pool");
+  else if (req->state == FL__REQ_QUEUED) /* it waits: the pool timeout runs from now */
+    fl__request_arm_state(req, FL__REQ_QUEUED, FL__REQ_QUEUED);
+  /* Granted at once: the state it is in now (CONNECTING, SENDING...) armed
+   * its own deadline, so the pool's is never written. */
 }
 
 static void throttle_released(fl__throttle *t, uint64_t waited_us) {
@@ -125,7 +135,7 @@ static void throttle_released(fl__throttle *t, uint64_t waited_us) {
 }
 
 /* What this hop sends after the head: a streamed body, a fixed one, or none. */
-static void shape_exchange(fl_request *req) {
+static void shape_exchange(fl_request *req, int bodyless) {
   fl__exchange *ex = &req->ex;
   int drop = req->hop_drop_body;
   ex->streams = req->upload_cb && !drop;
@@ -135,12 +145,12 @@ static void shape_exchange(fl_request *req) {
   if (req->shaped_method != req->hop_method) { /* what the method says, once per method */
     req->shaped_method = req->hop_method;
     req->shaped_head = strcmp(req->hop_method, "HEAD") == 0;
-    req->shaped_pipelinable = fl__method_pipelinable(req->hop_method);
+    /* a body read to the connection's end leaves nothing to pipeline behind
+     * (fl_request_ignore_content_length clears shaped_method) */
+    req->shaped_pipelinable = fl__method_pipelinable(req->hop_method) && !ex->ignore_content_length;
   }
   ex->head_only = req->shaped_head;
-  /* a body read to the connection's end leaves nothing to pipeline behind */
-  ex->pipelinable = !req->has_body && !req->upload_cb && req->shaped_pipelinable && !req->ws &&
-                    !ex->ignore_content_length;
+  ex->pipelinable = bodyless && req->shaped_pipelinable && !req->ws;
 }
 
 void fl__request_attempt(fl_request *req) {
@@ -162,8 +172,9 @@ void fl__request_attempt(fl_request *req) {
     req->route_valid = 1;
     req->route_client = c->id;
   }
-  if (req->has_body || req->upload_cb || req->auth_probe) fl__auth_probe_begin(req); /* else none */
-  shape_exchange(req);
+  int bodyless = !req->has_body && !req->upload_cb;
+  if (!bodyless || req->auth_probe) fl__auth_probe_begin(req); /* else none */
+  shape_exchange(req, bodyless);
   if (fl__ratelimit_on(&c->ratelimit)) {
     req->throttle.origin = req->route.origin.data;
     if (fl__ratelimit_admit(&c->ratelimit, &req->throttle)) {
@@ -208,7 +219,7 @@ void fl__request_end_body(fl_request *req) {
 
 /* End the current attempt: off the queues, connection dropped (it cannot be
  * reused mid-message); the total timer keeps running across attempts. */
-void fl__request_detach_attempt(fl_request *req) {
+static inline __attribute__((always_inline)) void detach_attempt(fl_request *req) {
   fl_client *c = req->client;
   fl__timer_stop(&req->phase_timer);
   if (req->recv_rate | req->send_rate) fl__speedcap_stop(req); /* no cap, nothing to stop */
@@ -217,10 +228,12 @@ void fl__request_detach_attempt(fl_request *req) {
   if (req->ex.carrier) fl__conn_drop(req->ex.carrier, &req->ex);
   fl__request_end_body(req);
 }
+void fl__request_detach_attempt(fl_request *req) { detach_attempt(req); }
 
-static void request_detach(fl_request *req) {
+/* Inlined: every completion passes through it. */
+static inline __attribute__((always_inline)) void request_detach(fl_request *req) {
   fl__timer_stop(&req->total_timer);
-  fl__request_detach_attempt(req);
+  detach_attempt(req);
 }
 
 static void complete_now(fl_request *req) {
@@ -312,6 +325,10 @@ static void response_done(fl_request *req) {
   int64_t delay = req->retry_on ? fl__retry_delay_ms(req, 0) : -1;
   if (delay >= 0) {
     retry(req, 0, delay, 0);
+    return;
+  }
+  if (!fl__status_may_move(req->res.status)) { /* the usual end: no redirect, no challenge */
+    finish_ok(req);
     return;
   }
   int digest = req->res.status == 401 || req->res.status == 407 ? fl__auth_digest_wanted(req) : 0;
@@ -437,11 +454,14 @@ static void info_clear(fl_info *i) {
 
 int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   if (!c || !req) return FL_EINVAL;
-  if (req->state != FL__REQ_IDLE || c->free_requested || c->in_hook) return FL_EINVAL;
-  if (c->drain.on) {
-    req->err = FL_EDRAINING;
-    fl__request_msg(req, "client is draining: new requests are refused");
-    return FL_EDRAINING;
+  if (req->state != FL__REQ_IDLE) return FL_EINVAL;
+  if (FL__UNLIKELY(c->send_checks)) { /* one test when none applies */
+    if (c->free_requested || c->in_hook) return FL_EINVAL;
+    if (c->drain.on) {
+      req->err = FL_EDRAINING;
+      fl__request_msg(req, "client is draining: new requests are refused");
+      return FL_EDRAINING;
+    }
   }
   if (!req->url_parsed) {
     req->route_valid = 0;
@@ -470,9 +490,15 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   req->err = 0;
   fl__request_msg_clear(req);
   req->errmsg_lost = 0;
-  /* The setters are refused in flight: the policies are settled for it. */
-  req->timeouts_now = req->has_timeouts ? &req->timeouts : &c->opts.timeouts;
-  req->retry_on = (req->has_retry ? req->retry.max_retries : c->opts.retry.max_retries) != 0;
+  /* The policies are settled for the send (a setter in flight changes the
+   * next one), and worked out once per client and setting. */
+  if (req->settled_client != c->id) {
+    req->settled_client = c->id;
+    req->timeouts_now = req->has_timeouts ? &req->timeouts : &c->opts.timeouts;
+    req->retry_on = (req->has_retry ? req->retry.max_retries : c->opts.retry.max_retries) != 0;
+    req->body_limit = req->max_body ? req->max_body : c->opts.max_body_bytes;
+    req->filesize_now = req->max_filesize ? req->max_filesize : c->opts.max_filesize;
+  }
   info_clear(&req->info);
   fl__response_reset(&req->res);
   req->want_fresh_conn = 0;
@@ -486,11 +512,9 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   req->discarded = 0;
   req->info.attempts = 1;
   fl__buf_reset(&req->effective_url); /* origin and effective URL are made at the first redirect */
-  req->body_limit = req->max_body ? req->max_body : c->opts.max_body_bytes;
-  req->start_us = fl__now_us();
   /* The deadlines below count from now, not from the loop's last wake-up
    * (a request sent between runs found it stale: timeouts fired early). */
-  fl__loop_advance_time(c->loop, req->start_us);
+  req->start_us = fl__loop_clock_us(c->loop);
   req->waiter.ops = &waiter_ops;
   req->throttle.release = throttle_released;
   req->ex.res = &req->res;

@@ -29,6 +29,7 @@
 #include "client/ratelimit.h"
 #include "client/route.h"
 #include "engine/pool.h"
+#include "http/cookies.h"
 #include "http/exchange.h"
 #include "http/response.h"
 #include "loop/loop.h"
@@ -133,7 +134,12 @@ struct fl_request {
   int rate_done;                 /* ... and the response is complete: it completes then */
   struct fl__speedcap *speedcap; /* the cap's clock and timer (policy.c), or NULL */
   uint64_t start_us;
-  uint64_t body_limit; /* effective buffered-body cap */
+  uint64_t body_limit;     /* effective buffered-body cap */
+  uint64_t filesize_now;   /* effective max_filesize (0: none): set by send, and by the
+                            setter in flight */
+  uint64_t settled_client; /* the client (id) timeouts_now, retry_on, body_limit and
+                              filesize_now were worked out for; 0: again at the next
+                              send (their setters clear it) */
 
   /* WebSocket upgrade (client/ws_connect.c): a 101 hands the connection
    * over into upgrade->tp and ->rest; the WebSocket takes them in its done
@@ -255,12 +261,16 @@ static inline int fl__hooked(const fl_client *c) { return FL__UNLIKELY(c->hooks.
  * It arms the deadline that belongs to the new state and is the one call
  * site of the events a state change is (request start and end, pool wait
  * start and end). Inline: a state without a timer (ROUTING, COMPLETING,
- * IDLE...) costs a store and one test without hooks. */
+ * IDLE...) costs a store and one test without hooks. QUEUED's deadline is
+ * armed by to_pool (request.c), only when the pool did not grant at once. */
+void fl__request_set_state_hooked(fl_request *req, fl__req_state old, fl__req_state st);
 static inline void fl__request_set_state(fl_request *req, fl__req_state st) {
   fl__req_state old = req->state;
   req->state = st;
-  if (fl__hooked(req->client)) fl__hook_state(req, old, st);
-  if (st >= FL__REQ_QUEUED && st <= FL__REQ_RECEIVING) fl__request_arm_state(req, old, st);
+  if (fl__hooked(req->client)) /* events, then the deadline: one call, nothing kept across it */
+    fl__request_set_state_hooked(req, old, st);
+  else if (st > FL__REQ_QUEUED && st <= FL__REQ_RECEIVING)
+    fl__request_arm_state(req, old, st);
 }
 
 /* receive.c: the exchange's ops (the sink). */
@@ -272,7 +282,12 @@ int fl__request_build_head(fl_request *req);
 /* redirect.c */
 /* This response is not the user's: a redirect we follow, or a Digest
  * challenge we answer (digest.h); its body is dropped. */
-int fl__redirect_wanted(const fl_request *req);
+int fl__redirect_wanted_3xx(const fl_request *req); /* status 300-407 */
+/* A status that may be a redirect or a challenge: 300-407 (one compare). */
+static inline int fl__status_may_move(int status) { return (unsigned)(status - 300) <= 107u; }
+static inline int fl__redirect_wanted(const fl_request *req) {
+  return fl__status_may_move(req->res.status) && fl__redirect_wanted_3xx(req);
+}
 /* Move req to its next hop, or an error (req->errmsg says why). */
 int fl__redirect_next_hop(fl_request *req);
 /* auth.c: Digest on the request path (client/digest.h has the flow). */
@@ -322,7 +337,11 @@ int fl__timecond_unmet(const fl_request *req);
 int fl__redirect_scheme_allowed(const fl_request *req, const char *scheme);
 /* jar.c */
 void fl__request_store_cookies(fl_request *req);
-int fl__request_jar_empty(const fl_request *req);    /* no cookie can apply: a cheap test */
+/* No cookie can apply: a cheap test (inline: each send's head reuse asks). */
+static inline int fl__request_jar_empty(const fl_request *req) {
+  const fl_client *c = req->client;
+  return !c->jar || fl__cookie_jar_count(c->jar) == 0;
+}
 const char *fl__request_jar_header(fl_request *req); /* valid until the next call */
 
 #endif

@@ -177,6 +177,7 @@ int fl_request_set_upload(fl_request *req, fl_upload_cb cb, void *data) {
 
 void fl_request_set_timeouts(fl_request *req, const fl_timeouts *t) {
   if (!req) return;
+  req->settled_client = 0; /* timeouts_now again at the next send */
   if (t) {
     req->timeouts = *t;
     req->has_timeouts = 1;
@@ -198,7 +199,9 @@ void fl_request_set_path_as_is(fl_request *req, int on) {
 }
 
 void fl_request_ignore_content_length(fl_request *req, int on) {
-  if (req) req->ex.ignore_content_length = !!on;
+  if (!req) return;
+  req->ex.ignore_content_length = !!on;
+  req->shaped_method = NULL; /* pipelinable is worked out again (request.c) */
 }
 
 void fl_request_set_raw(fl_request *req, int on) {
@@ -216,7 +219,9 @@ void fl_request_on_headers(fl_request *req, fl_headers_cb cb, void *data) {
 }
 
 void fl_request_set_max_body(fl_request *req, uint64_t max) {
-  if (req) req->max_body = max;
+  if (!req) return;
+  req->max_body = max;
+  req->settled_client = 0; /* body_limit again at the next send */
 }
 
 void fl_request_set_retryable(fl_request *req, int retryable) {
@@ -315,7 +320,11 @@ int fl_request_set_form(fl_request *req, const char *const *pairs, size_t npairs
 }
 
 void fl_request_set_max_filesize(fl_request *req, uint64_t max) {
-  if (req) req->max_filesize = max;
+  if (!req) return;
+  req->max_filesize = max;
+  req->settled_client = 0; /* filesize_now again at the next send */
+  if (req->client)         /* in flight: what its body is held to from now on */
+    req->filesize_now = max ? max : req->client->opts.max_filesize;
 }
 
 const char *fl_request_effective_url(const fl_request *req) {

@@ -22,6 +22,7 @@ void fl_retry_policy_init(fl_retry_policy *p) {
 void fl_request_set_retry(fl_request *req, const fl_retry_policy *policy) {
   if (!req) return;
   req->has_retry = policy != NULL;
+  req->settled_client = 0; /* retry_on again at the next send */
   if (policy) req->retry = *policy;
 }
 

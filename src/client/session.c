@@ -200,6 +200,7 @@ void fl_client_free(fl_client *c) {
   if (!c || c->free_requested) return;
   fl__hooks_forbid(c, "fl_client_free"); /* aborts: one of its hooks is running */
   c->free_requested = 1;
+  fl__client_send_checks(c);
   c->pool.stopping = 1;
   fl__guard_enter(&c->guard);
   /* Each in-flight request completes with FL_ECANCELED, from here. */

@@ -115,22 +115,24 @@ static int wait_writable(fl__conn *c) {
 }
 
 /* Gather what is unsent of the fixed parts (head and body) of wnext and the
- * exchanges behind it. */
-static int gather(const fl__conn *c, struct iovec *iov) {
+ * exchanges behind it; *total: their bytes. */
+static int gather(const fl__conn *c, struct iovec *iov, size_t *total) {
   int n = 0;
+  size_t sum = 0;
   for (const fl__exchange *e = c->wnext; e && n + 2 <= IOV_BATCH; e = next_exchange(c, e)) {
     size_t hl = e->head.len;
     if (e->woff < hl) {
       iov[n].iov_base = e->head.data + e->woff;
-      iov[n++].iov_len = hl - e->woff;
+      sum += iov[n++].iov_len = hl - e->woff;
     }
     if (e->body_len && !e->expect_ms && e->woff < fixed_len(e)) {
       size_t boff = e->woff > hl ? e->woff - hl : 0;
       iov[n].iov_base = (char *)e->body + boff;
-      iov[n++].iov_len = e->body_len - boff;
+      sum += iov[n++].iov_len = e->body_len - boff;
     }
     if (e->streams || e->expect_ms) break; /* its chunks, or a 100, come next */
   }
+  *total = sum;
   return n;
 }
 
@@ -176,8 +178,16 @@ static void write_some(fl__conn *c) {
       continue;
     }
     struct iovec iov[IOV_BATCH];
-    int n = 0, chunk = 0;
-    if (ex->woff == fixed_len(ex) && ex->streams) {
+    int n = 0, chunk = 0, alone = 0;
+    size_t total = 0;
+    if (ex->woff == 0 && !(ex->body_len | ex->streams | ex->expect_ms) &&
+        ex->node.next == &c->exchanges) {
+      /* The usual request: a head alone, nothing behind it (no walk over
+       * the exchanges to gather or to credit). */
+      iov[0].iov_base = ex->head.data;
+      total = iov[0].iov_len = ex->head.len;
+      n = alone = 1;
+    } else if (ex->woff == fixed_len(ex) && ex->streams) {
       if (c->wbuf_off == c->wbuf.len) {
         if (ex->upload_done) {
           sent(c, ex);
@@ -202,10 +212,10 @@ static void write_some(fl__conn *c) {
         if (c->wbuf_off == c->wbuf.len) continue; /* the declared length is all out */
       }
       iov[0].iov_base = c->wbuf.data + c->wbuf_off;
-      iov[0].iov_len = c->wbuf.len - c->wbuf_off;
+      total = iov[0].iov_len = c->wbuf.len - c->wbuf_off;
       n = chunk = 1;
     } else {
-      n = gather(c, iov);
+      n = gather(c, iov, &total);
       if (n == 0) {
         sent(c, ex);
         continue;
@@ -234,8 +244,12 @@ static void write_some(fl__conn *c) {
       return;
     }
     c->env->stats->writes++;
-    size_t total = 0;
-    for (int i = 0; i < n; i++) total += iov[i].iov_len;
+    if (alone && (size_t)w == total) { /* what credit does for one exchange written whole */
+      ex->woff = total;
+      if (ex->bytes_sent) *ex->bytes_sent += total;
+      sent(c, ex);
+      continue;
+    }
     if (chunk) {
       c->wbuf_off += (size_t)w;
       if (ex->bytes_sent) *ex->bytes_sent += (uint64_t)w;
@@ -545,17 +559,20 @@ static void h1_start(fl__conn *c, fl__exchange *ex) {
   if (first) fl__h1_begin(&c->h1, ex);
   int err = ex->ops->start(ex);
   if (c->state != FL__CONN_OPEN || ex->carrier != c) return; /* a hook cancelled it */
-  if (!err && ex->rh.gen != ex->head_gen) { /* the head is new: its HTTP/1.1 text */
-    if (fl__h1_put_head(&ex->head, &ex->rh)) {
-      err = FL_ENOMEM;
-      ex->head_gen = 0;
-    } else {
-      ex->head_gen = ex->rh.gen;
+  /* A resend's head as it was, no trace: one test */
+  if (FL__UNLIKELY(err || ex->rh.gen != ex->head_gen || ex->wants_head_out)) {
+    if (!err && ex->rh.gen != ex->head_gen) { /* the head is new: its HTTP/1.1 text */
+      if (fl__h1_put_head(&ex->head, &ex->rh)) {
+        err = FL_ENOMEM;
+        ex->head_gen = 0;
+      } else {
+        ex->head_gen = ex->rh.gen;
+      }
     }
-  }
-  if (!err && ex->wants_head_out) {
-    ex->ops->step(ex, FL__EX_HEAD_OUT);
-    if (c->state != FL__CONN_OPEN || ex->carrier != c) return; /* the trace hook cancelled it */
+    if (!err && ex->wants_head_out) {
+      ex->ops->step(ex, FL__EX_HEAD_OUT);
+      if (c->state != FL__CONN_OPEN || ex->carrier != c) return; /* the trace hook cancelled it */
+    }
   }
   if (err) { /* nothing of it was written: the connection is still good */
     fl__queue_remove(&ex->node);
@@ -622,12 +639,7 @@ static void h1_close(fl__conn *c) {
   }
 }
 
-static int h1_watch_idle(fl__conn *c) {
-  fl_loop *loop = c->env->loop;
-  if (c->io.want & FL__POLLOUT) fl__io_stop(loop, &c->io, FL__POLLOUT);
-  if (!(c->io.want & FL__POLLIN)) return fl__io_start(loop, &c->io, FL__POLLIN);
-  return 0;
-}
+static int h1_watch_idle(fl__conn *c) { return fl__h1_watch_idle(c); }
 
 static void h1_dispose(fl__conn *c) { FL__UNUSED(c); }
 

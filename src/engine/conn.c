@@ -151,8 +151,6 @@ void fl__conn_update_pause(fl__conn *c, fl__exchange *ex) {
   if (ex->carrier == c && c->state == FL__CONN_OPEN) c->carrier->pause(c, ex);
 }
 
-int fl__conn_watch_idle(fl__conn *c) { return c->carrier->watch_idle(c); }
-
 /* -------------------------------------------------------------- connect */
 
 /* The transport is up: the carrier takes the connection over. */

@@ -265,6 +265,7 @@ static inline uint32_t fl__conn_room(const fl__conn *c, int pipelinable) {
 /* The one way for the layer above to ask whether c still carries ex after
  * a call into user code (pointers compared only: ex may be gone). */
 static inline int fl__conn_carries(const fl__conn *c, const fl__exchange *ex) {
+  if (c->carrier == &fl__h1_carrier) return c->h1.ex == ex; /* the hot path: no call */
   return c->carrier->carries(c, ex);
 }
 /* Open (carrying or able to), and whether an exchange given now would wait
@@ -293,7 +294,16 @@ void fl__conn_drop(fl__conn *c, fl__exchange *ex);
 /* ex->paused changed (ex is carried by c). */
 void fl__conn_update_pause(fl__conn *c, fl__exchange *ex);
 /* Carrying nothing: keep reading so a close by the server shows at once. */
-int fl__conn_watch_idle(fl__conn *c);
+static inline int fl__h1_watch_idle(fl__conn *c) {
+  fl_loop *loop = c->env->loop;
+  if (c->io.want & FL__POLLOUT) fl__io_stop(loop, &c->io, FL__POLLOUT);
+  if (!(c->io.want & FL__POLLIN)) return fl__io_start(loop, &c->io, FL__POLLIN);
+  return 0;
+}
+static inline int fl__conn_watch_idle(fl__conn *c) {
+  if (c->carrier == &fl__h1_carrier) return fl__h1_watch_idle(c); /* each keep-alive: no call */
+  return c->carrier->watch_idle(c);
+}
 /* Close now; err != 0 fails the first exchange with it (msg says why). */
 void fl__conn_close(fl__conn *c, int err, const char *msg);
 /* Frees what the connection still holds (after close). */

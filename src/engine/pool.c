@@ -308,18 +308,10 @@ static void conn_connected(fl__conn *c) {
 
 static void conn_answered(fl__conn *c) { connect_over(pool_of(c), c); }
 
-/* The connection is open: its host learns what it speaks; waiters held for
- * that answer, or for a multiplexed connection's room, go on. */
-static void conn_ready(fl__conn *c) {
-  fl__pool *p = pool_of(c);
-  fl__host *h = c->host;
-  int learned = 0;
-  if (c->opening_counted) {
-    c->opening_counted = 0;
-    h->nopening--;
-    learned = h->ep.h2 != FL__H2_NO;
-    if (learned) h->proto = c->carrier->version;
-  }
+/* Room for another exchange on an open connection (a pipelined response
+ * ended, a stream closed), or the connection just opened (learned: its
+ * host learned what it speaks, and waiters held for that answer go on). */
+static void room_for(fl__pool *p, fl__conn *c, int learned) {
   if (c->carrier != &fl__h1_carrier) {
     if (!fl__queue_empty(&p->waiters)) wake_waiters(p);
     return;
@@ -328,6 +320,24 @@ static void conn_ready(fl__conn *c) {
   if ((learned || (c->host && c->host->pipe_fill == c)) && !fl__queue_empty(&p->waiters))
     wake_waiters(p);
 }
+
+/* The connection is open: its host learns what it speaks; waiters held for
+ * that answer, or for a multiplexed connection's room, go on. */
+static void conn_ready(fl__conn *c) {
+  fl__host *h = c->host;
+  int learned = 0;
+  if (c->opening_counted) {
+    c->opening_counted = 0;
+    h->nopening--;
+    learned = h->ep.h2 != FL__H2_NO;
+    if (learned) h->proto = c->carrier->version;
+  }
+  room_for(pool_of(c), c, learned);
+}
+
+/* The room op: only an open connection calls it, past conn_ready, so it
+ * has nothing left to learn (the per-response call on a pipelined one). */
+static void conn_room(fl__conn *c) { room_for(pool_of(c), c, 0); }
 
 static void conn_idle(fl__conn *c, int reusable) {
   fl__pool *p = pool_of(c);
@@ -384,7 +394,7 @@ static const fl__conn_owner_ops conn_owner_ops = {.connected = conn_connected,
                                                   .answered = conn_answered,
                                                   .ready = conn_ready,
                                                   .idle = conn_idle,
-                                                  .room = conn_ready,
+                                                  .room = conn_room,
                                                   .closed = conn_closed};
 
 /* Lazily re-armed: a busy connection only moves idle_expiry. */

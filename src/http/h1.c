@@ -151,7 +151,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
 
 /* The FL__H_* kind of a header some layer above reads, or 0. name is not
  * NUL-terminated. */
-static unsigned known_header(const char *name, size_t len) {
+static inline __attribute__((always_inline)) unsigned known_header(const char *name, size_t len) {
   switch (len) {
   case 8: return fl__strncaseeq(name, "Location", 8) ? FL__H_OTHER_KNOWN : 0;
   case 10:
@@ -250,8 +250,10 @@ static int on_headers_complete(llhttp_t *p) {
   int r = ex->ops->head(ex);
   if (h->ex != ex) return stop_owner(h, FL_ECANCELED);
   if (r < 0) return stop_owner(h, r);
-  /* 101: what follows its head is the upgraded protocol's */
-  if (ex->head_only || status == 204 || status == 304 || status == 101) return 1;
+  /* 101: what follows its head is the upgraded protocol's (200 first: the
+   * usual status is one test) */
+  if (ex->head_only || (status != 200 && (status == 204 || status == 304 || status == 101)))
+    return 1;
   return h->hc_body; /* 0, or HPE_PAUSED: a raw body starts here */
 }
 
@@ -491,7 +493,6 @@ int fl__h1_eof(fl__h1 *h) {
          FL_EPARTIAL_BODY;
 }
 
-int fl__h1_keep_alive(const fl__h1 *h) { return llhttp_should_keep_alive(&h->parser); }
 
 /* ------------------------------------------------------------- serialize */
 

@@ -72,7 +72,17 @@ int fl__h1_feed(fl__h1 *h, const char *data, size_t len, size_t *used);
  * by the close), else an error as for fl__h1_feed. */
 int fl__h1_eof(fl__h1 *h);
 /* After FL__H1_DONE: may the connection carry another exchange? */
-int fl__h1_keep_alive(const fl__h1 *h);
+static inline int fl__h1_keep_alive(const fl__h1 *h) {
+  const llhttp_t *p = &h->parser;
+  /* The usual answer, settled without llhttp's walk (the same outcome):
+   * HTTP/1.1 framed by Content-Length, no Connection: close, no
+   * Transfer-Encoding. */
+  if (p->http_major == 1 && p->http_minor == 1 &&
+      (p->flags & (F_CONNECTION_CLOSE | F_TRANSFER_ENCODING | F_CONTENT_LENGTH)) ==
+          F_CONTENT_LENGTH)
+    return 1;
+  return llhttp_should_keep_alive(p);
+}
 
 /* Serializing a request head. 0 or FL_ENOMEM. With a scheme, the target
  * is in absolute form: scheme://authority/target (to a forward proxy). */

@@ -170,10 +170,13 @@ void fl__loop_update_time(fl_loop *loop) {
   loop->now = loop->now_us / 1000;
 }
 
-void fl__loop_advance_time(fl_loop *loop, uint64_t now_us) {
-  if (now_us <= loop->now_us) return;
-  loop->now_us = now_us;
-  loop->now = now_us / 1000;
+uint64_t fl__loop_clock_us(fl_loop *loop) {
+  uint64_t now_us = fl__now_us();
+  if (now_us > loop->now_us) {
+    loop->now_us = now_us;
+    loop->now = now_us / 1000;
+  }
+  return now_us;
 }
 
 void fl__loop_attach(fl_loop *loop) { loop->attached++; }

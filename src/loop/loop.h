@@ -90,11 +90,11 @@ void fl__loop_unref(fl_loop *loop);
 /* Cached loop time (ms) and refresh (called by the loop each iteration). */
 uint64_t fl__loop_now(const fl_loop *loop);
 void fl__loop_update_time(fl_loop *loop);
-/* Move the cached time forward to now_us, a clock read the caller made
- * anyway: timers armed right after it count from the real moment, not from
- * the loop's last wake-up (which may be long ago when called from outside
- * the loop, as a request sent between runs). Never moves it back. */
-void fl__loop_advance_time(fl_loop *loop, uint64_t now_us);
+/* Read the clock (fl__now_us) and move the cached time forward to it: timers
+ * armed right after it count from the real moment, not from the loop's last
+ * wake-up (which may be long ago when called from outside the loop, as a
+ * request sent between runs). Never moves it back. Returns the reading. */
+uint64_t fl__loop_clock_us(fl_loop *loop);
 /* When the loop last woke (after its wait), us: the time of the events it
  * is dispatching, without asking the clock again. */
 uint64_t fl__loop_now_us(const fl_loop *loop);
