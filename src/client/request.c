@@ -244,7 +244,7 @@ static void complete_now(fl_request *req) {
   req->info.total_us = fl__now_us() - req->start_us;
   fl__request_set_state(req, FL__REQ_IDLE);
   req->client = NULL;
-  fl__loop_unref(c->loop);
+  if (fl__queue_empty(&c->inflight)) fl__loop_unref(c->loop); /* the client's one ref (send) */
   if (c->drain.on) fl__client_drain_note(c);
   if (cb) cb(req, req->err, data); /* req may be gone from here on */
 }
@@ -319,6 +319,15 @@ void fl__request_finish(fl_request *req, int err, const char *fmt, ...) {
 
 /* A successful response: the retry policy's statuses, a redirect to
  * follow, or the outcome. */
+/* A redirect to follow or a Digest challenge to answer (*digest). The usual
+ * status (2xx) is one compare. */
+static int next_hop_wanted(const fl_request *req, int *digest) {
+  int status = req->res.status;
+  if (!fl__status_may_move(status)) return 0;
+  *digest = status == 401 || status == 407 ? fl__auth_digest_wanted(req) : 0;
+  return *digest || fl__redirect_wanted_3xx(req);
+}
+
 static void response_done(fl_request *req) {
   fl__request_end_body(req);
   if (req->auth_probe) fl__auth_probe_end(req);
@@ -327,12 +336,8 @@ static void response_done(fl_request *req) {
     retry(req, 0, delay, 0);
     return;
   }
-  if (!fl__status_may_move(req->res.status)) { /* the usual end: no redirect, no challenge */
-    finish_ok(req);
-    return;
-  }
-  int digest = req->res.status == 401 || req->res.status == 407 ? fl__auth_digest_wanted(req) : 0;
-  if (!digest && !fl__redirect_wanted(req)) {
+  int digest = 0;
+  if (!next_hop_wanted(req, &digest)) {
     finish_ok(req);
     return;
   }
@@ -409,7 +414,7 @@ void fl__request_abandon(fl_request *req) {
   if (req->state != FL__REQ_COMPLETING) req->err = FL_ECANCELED; /* what its hooks see */
   fl__request_set_state(req, FL__REQ_IDLE);
   req->client = NULL;
-  fl__loop_unref(c->loop);
+  if (fl__queue_empty(&c->inflight)) fl__loop_unref(c->loop); /* the client's one ref (send) */
   if (c->drain.on) fl__client_drain_note(c);
   fl__guard_leave(&c->guard);
 }
@@ -525,8 +530,10 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
     fl__timer_init(c->loop, &req->total_timer, total_timer_cb);
     fl__defer_init(&req->complete_defer, complete_defer_cb);
   }
+  /* The loop stays alive while the client has any request in flight: one
+   * ref for all of them, not a call per request. */
+  if (fl__queue_empty(&c->inflight)) fl__loop_ref(c->loop);
   fl__queue_insert_tail(&c->inflight, &req->inflight_node);
-  fl__loop_ref(c->loop);
   fl__request_set_state(req, FL__REQ_ROUTING);
   uint32_t total = REQ_TIMEOUT(req, total_ms);
   if (total && fl__timer_start(&req->total_timer, total)) fl__timer_stop(&req->total_timer);

@@ -139,13 +139,14 @@ static int gather(const fl__conn *c, struct iovec *iov, size_t *total) {
 /* Credit w written bytes to the exchanges gathered; 1 if all went out. */
 static int credit(fl__conn *c, size_t w) {
   for (fl__exchange *e = c->wnext; e && w;) {
-    size_t take = sendable_len(e) - e->woff;
+    size_t end = sendable_len(e); /* once: the count below may alias it */
+    size_t take = end - e->woff;
     if (take > w) take = w;
     e->woff += take;
     w -= take;
     if (e->bytes_sent) *e->bytes_sent += take;
     fl__exchange *next = next_exchange(c, e);
-    if (e->woff < sendable_len(e)) return 0;
+    if (e->woff < end) return 0;
     if (e->streams || e->expect_ms) return 1;
     sent(c, e);
     if (c->state != FL__CONN_OPEN) return 0;

@@ -212,7 +212,9 @@ static int try_assign(fl__pool *p, fl__waiter *w) {
     if (busy) {
       p->stats.reused++;
       grant(p, w, busy);
-      fill_next(p, busy);
+      /* already the one being filled, on the roomy list: nothing to note (a
+       * closed one is neither: conn_closed unlinks it) */
+      if (h->pipe_fill != busy || !fl__queue_linked(&busy->room_node)) fill_next(p, busy);
       return 1;
     }
     /* At the total limit, an idle connection of another host is worth less
