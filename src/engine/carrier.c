@@ -16,10 +16,6 @@
 
 #define IOV_BATCH 64
 
-static fl__exchange *first_exchange(const fl__conn *c) {
-  return fl__queue_empty(&c->exchanges) ? NULL
-                                        : fl__container_of(c->exchanges.next, fl__exchange, node);
-}
 
 static fl__exchange *next_exchange(const fl__conn *c, const fl__exchange *ex) {
   return ex->node.next == &c->exchanges ? NULL
@@ -318,7 +314,8 @@ static void apply_keep_alive_header(fl__conn *c, const char *v) {
 /* The response of the first exchange is complete; extra bytes follow it.
  * 1 if the next pipelined exchange took over and parsing goes on. */
 static int exchange_done(fl__conn *c, size_t extra) {
-  fl__exchange *ex = first_exchange(c);
+  /* its response was just read: the list holds it */
+  fl__exchange *ex = fl__container_of(c->exchanges.next, fl__exchange, node);
   fl__queue_remove(&ex->node);
   ex->carrier = NULL;
   ex->wire_bytes = c->h1.wire_bytes;
@@ -339,7 +336,8 @@ static int exchange_done(fl__conn *c, size_t extra) {
       ex->ops->done(ex);
       return 0;
     }
-    fl__exchange *next = first_exchange(c);
+    fl__exchange *next =
+        fl__container_of(c->exchanges.next, fl__exchange, node); /* nexchanges > 0 */
     fl__h1_begin(&c->h1, next);
     if (next->paused) fl__io_stop(c->env->loop, &c->io, FL__POLLIN);
     if (extra) {
@@ -549,7 +547,7 @@ static int h1_open(fl__conn *c) {
 }
 
 static void h1_start(fl__conn *c, fl__exchange *ex) {
-  int first = ex == first_exchange(c);
+  int first = c->exchanges.next == &ex->node; /* carried: the list is not empty */
   if (c->nexchanges == 1) c->pipelining = ex->pipelinable && c->env->pipeline_depth > 1;
   ex->woff = 0;
   ex->upload_sent = 0;

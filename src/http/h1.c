@@ -360,7 +360,7 @@ void fl__h1_begin(fl__h1 *h, fl__exchange *ex) {
    * the next one (it clears its per-message flags there): resuming is
    * enough. Anything else starts from a clean parser. */
   if (h->message_done && h->parser.error == HPE_PAUSED) {
-    llhttp_resume(&h->parser);
+    h->parser.error = HPE_OK; /* llhttp_resume's whole work (api.c), its test just made */
   } else {
     llhttp_init(&h->parser, HTTP_RESPONSE, &settings);
     h->parser.data = h;
