@@ -2,9 +2,15 @@
  * Each line of standard input goes out as one text message (without its
  * "\n", and a "\r" before it); each message received is written to
  * standard output followed by a newline. At the end of standard input the
- * client closes with 1000 and waits for the server's close; the server may
- * also close first. Exit 0 when the closing handshake completed (whatever
- * its code), else curl's code for the failure (see doc/flurry.1).
+ * client lingers until the replies stop (LINGER_QUIET_MS without a message,
+ * LINGER_MAX_MS at most), then closes with 1000, prints what still comes
+ * and waits for the server's close (the library's close timeout bounds
+ * that); the server may also close first. The linger is there because a
+ * server may drop the messages it would have sent after our close frame
+ * (RFC 6455 lets it; python3-websockets does): closing at once lost the
+ * replies to the last lines of a pipe. Exit 0 when the closing handshake
+ * completed (whatever its code), else curl's code for the failure (see
+ * doc/flurry.1).
  *
  * Standard input is read by a thread of its own (the public API has no
  * descriptor watcher): it reads blocks and posts them to the loop
@@ -26,6 +32,8 @@
 
 #define IN_BLOCK 65536
 #define IN_MAX (1u << 20)
+#define LINGER_QUIET_MS 1000 /* no message for this long: the replies are over */
+#define LINGER_MAX_MS 10000  /* a server that never stops sending */
 
 typedef struct chunk {
   struct session *s;
@@ -41,6 +49,8 @@ typedef struct session {
   fl_request *req;
   fl_ws *ws;
   fl_timer *deadline;
+  fl_timer *linger;                  /* after stdin's end, before our close */
+  uint64_t linger_start, last_heard; /* loop ms */
   /* the reader thread and what it shares (under mu) */
   pthread_t reader;
   int reader_started, sync_ready;
@@ -54,7 +64,7 @@ typedef struct session {
   size_t in_off;
   int in_eof, in_err;
   unsigned long line;
-  int open, closing, ended, over_hw;
+  int open, lingering, closing, ended, over_hw;
   int rc; /* the exit code, once decided */
 } session;
 
@@ -104,16 +114,47 @@ static void end_session(session *s, int rc) {
   s->ended = 1;
   s->rc = rc;
   fl_timer_stop(s->deadline);
+  fl_timer_stop(s->linger);
 }
 
-/* Standard input is done: close with 1000 once everything was sent. */
-static void maybe_close(session *s) {
-  if (!s->open || s->closing || s->ended || !s->in_eof || s->in_off < s->in.len) return;
+static void close_now(session *s) {
   s->closing = 1;
   int e = fl_ws_close(s->ws, 1000, NULL);
   if (e && e != FL_EWS_CLOSED) { /* close_cb comes anyway (the WebSocket is ending) */
     if (s->cfg->verbose) cli_msg("closing failed: %s", fl_strerror(e));
   }
+}
+
+/* The linger's check: close once nothing came for LINGER_QUIET_MS (bytes
+ * of ours still queued count as activity: the server has not seen them),
+ * or LINGER_MAX_MS after it began; else look again when the quiet would
+ * be over. */
+static void on_linger(fl_timer *t, void *data) {
+  (void)t;
+  session *s = data;
+  if (s->ended || s->closing) return;
+  uint64_t now = fl_loop_now(s->loop);
+  if (fl_ws_buffered(s->ws)) s->last_heard = now;
+  uint64_t quiet_end = s->last_heard + LINGER_QUIET_MS, max_end = s->linger_start + LINGER_MAX_MS;
+  uint64_t until = quiet_end < max_end ? quiet_end : max_end;
+  if (now >= until) {
+    if (s->cfg->verbose)
+      cli_msg("end of input: closing after %llu ms", (unsigned long long)(now - s->linger_start));
+    close_now(s);
+    return;
+  }
+  if (fl_timer_start(s->linger, until - now, 0, on_linger, s) != 0) close_now(s);
+}
+
+/* Standard input is done and everything was queued: linger for the
+ * replies, then close with 1000 (close at once if no timer can be had). */
+static void maybe_close(session *s) {
+  if (!s->open || s->lingering || s->closing || s->ended || !s->in_eof || s->in_off < s->in.len)
+    return;
+  s->lingering = 1;
+  s->linger_start = s->last_heard = fl_loop_now(s->loop);
+  if (!s->linger) s->linger = fl_timer_new(s->loop);
+  if (!s->linger || fl_timer_start(s->linger, LINGER_QUIET_MS, 0, on_linger, s) != 0) close_now(s);
 }
 
 /* Send every whole line of s->in (and the rest once stdin ended). */
@@ -184,6 +225,7 @@ static void on_message(fl_ws *ws, int type, const char *p, size_t n, int flags, 
   (void)ws, (void)type, (void)flags;
   session *s = data;
   if (s->ended) return;
+  s->last_heard = fl_loop_now(s->loop);
   if ((n && fwrite(p, 1, n, stdout) != n) || putchar('\n') == EOF || fflush(stdout) != 0) {
     cli_error(CLI_EXIT_WRITE, "Failure writing output to destination");
     fl_ws_abort(s->ws);
@@ -366,6 +408,7 @@ int cli_ws_run(const cli_config *cfg, const cli_reqspec *rs) {
       }
     }
     fl_timer_free(s.deadline);
+    fl_timer_free(s.linger);
     fl_ws_free(s.ws); /* no callback after this */
     s.ws = NULL;
   }
