@@ -2,7 +2,7 @@
 # flurry-bench (bench/flurry_bench) against the nginx fixture: wrk's output
 # line shapes, -n, --json, error counting, -R, and the refusals.
 # FIXTURES: nginx
-# TIMEOUT: 90
+# TIMEOUT: 180
 set -euo pipefail
 
 bench=${FL_BENCH:?FL_BENCH is not set (bench/flurry_bench/CMakeLists.txt sets it)}
