@@ -118,7 +118,7 @@ while time.time() < end:
 ' "$tmp/silent.port" &
 silent_pid=$!
 trap 'kill $silent_pid 2>/dev/null; rm -rf "$tmp"' EXIT
-for ((i = 0; i < 50; i++)); do [[ -s $tmp/silent.port ]] && break; sleep 0.1; done
+for ((i = 0; i < 200; i++)); do [[ -s $tmp/silent.port ]] && break; sleep 0.1; done
 [[ -s $tmp/silent.port ]] || fail "silent server did not start"
 fb -t 1 -c 2 -d 1s --timeout 200ms --json "http://127.0.0.1:$(cat "$tmp/silent.port")/" \
   >"$tmp/timeout.out" 2>"$tmp/timeout.err" || fail "--timeout exited $?"
@@ -137,7 +137,7 @@ fb -t 1 -c 2 -n 2000 --pipeline 4 --json "$url" >"$tmp/pipe.out" 2>"$tmp/pipe.er
 python3 "${FL_TEST_SRCDIR:?}/support/fault_server.py" --port-file "$tmp/fault.port" 2>"$tmp/fault.err" &
 fault_pid=$!
 trap 'kill $silent_pid $fault_pid 2>/dev/null; rm -rf "$tmp"' EXIT
-for ((i = 0; i < 50; i++)); do [[ -s $tmp/fault.port ]] && break; sleep 0.1; done
+for ((i = 0; i < 200; i++)); do [[ -s $tmp/fault.port ]] && break; sleep 0.1; done
 [[ -s $tmp/fault.port ]] || fail "fault server did not start"
 fport=$(cat "$tmp/fault.port")
 fb -t 1 -c 1 -n 2 -H 'X-Test: 1' --json "http://127.0.0.1:$fport/echo?k=wire" >"$tmp/wire.out" 2>"$tmp/wire.err" ||

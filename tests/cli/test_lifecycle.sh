@@ -41,7 +41,7 @@ start_unix() { # start_unix ADDRESS READY-FILE
   python3 "$T/unix_server.py" "$1" "$2" 2>"$T/unix.log" &
   UNIX_PIDS+=($!)
   local i
-  for ((i = 0; i < 200; i++)); do
+  for ((i = 0; i < 400; i++)); do
     [[ -s $2 ]] && return 0
     sleep 0.05
   done

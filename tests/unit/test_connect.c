@@ -329,7 +329,9 @@ static void test_blackhole_then_success(fl_loop *loop, int bad_family, int good_
   /* Loop time has millisecond resolution: allow for the truncation. */
   uint64_t elapsed = r.at_us - t0;
   CHECK(elapsed + 1000 >= delay_ms * 1000);
-  CHECK(elapsed < 900 * 1000);         /* well before the black hole's SYN retransmit */
+  /* Started by the delay, not after the first attempt gave up (it never
+   * does: its SYNs are dropped). Generous: valgrind on a loaded machine. */
+  CHECK(elapsed < 2500 * 1000);
   CHECK_EQ_INT(r.fds_in_cb, base + 1); /* the loser is already closed */
   check_connected_fd(r.fd);
   accept_one(lfd);
@@ -428,7 +430,7 @@ static void test_all_fail(fl_loop *loop, int v6) {
   CHECK_EQ_INT(r.calls, 0);
   spin(loop, &r.calls, 5000);
   CHECK_EQ_INT(r.calls, 1);
-  CHECK(r.at_us - t0 < 1000 * 1000); /* failures chain at once, no delay */
+  CHECK(r.at_us - t0 < 2500 * 1000); /* failures chain at once, not after the 3 s delay */
   CHECK_EQ_INT(r.err, FL_ECONN_REFUSED);
   CHECK_EQ_INT(r.fd, -1);
   CHECK(strstr(r.errmsg, "Connection refused") != NULL);
