@@ -72,6 +72,20 @@ static void on_chunk(void *data);
 
 /* ------------------------------------------------------------- the reader */
 
+/* Out of memory on the reader's thread: wait a little (1 ms, doubling up to
+ * 100 ms) for memory to come back or for the session's end (1: ended).
+ * Exiting from this thread would run the process's exit handlers under the
+ * loop thread's feet, and the loop cannot be told without an allocation
+ * (fl_loop_post): so the block read waits here, nothing lost, and the
+ * session goes on once memory is back, or ends for a reason of its own (the
+ * server, -m, the loop thread's own out of memory). */
+static int wait_for_memory(session *s, int *delay_ms) {
+  struct pollfd pf = {s->stop_pipe[0], POLLIN, 0};
+  int r = poll(&pf, 1, *delay_ms);
+  if (*delay_ms < 100) *delay_ms *= 2;
+  return r > 0; /* the stop byte stays there: every later poll sees it */
+}
+
 static void *reader_main(void *arg) {
   session *s = arg;
   char buf[IN_BLOCK];
@@ -91,7 +105,10 @@ static void *reader_main(void *arg) {
     ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     size_t len = n > 0 ? (size_t)n : 0;
-    chunk *c = cli_xrealloc(NULL, sizeof *c + len);
+    int delay = 1;
+    chunk *c;
+    while (!(c = malloc(sizeof *c + len)))
+      if (wait_for_memory(s, &delay)) return NULL;
     c->s = s;
     c->n = len;
     c->err = n < 0 ? errno : 0;
@@ -99,9 +116,11 @@ static void *reader_main(void *arg) {
     pthread_mutex_lock(&s->mu);
     s->posted += len;
     pthread_mutex_unlock(&s->mu);
-    if (fl_loop_post(s->loop, on_chunk, c) != 0) {
-      cli_error(CLI_EXIT_NOMEM, "out of memory reading standard input");
-      exit(CLI_EXIT_NOMEM);
+    while (fl_loop_post(s->loop, on_chunk, c) != 0) {
+      if (wait_for_memory(s, &delay)) {
+        free(c);
+        return NULL;
+      }
     }
     if (len == 0) return NULL;
   }
@@ -117,12 +136,21 @@ static void end_session(session *s, int rc) {
   fl_timer_stop(s->linger);
 }
 
+/* A line or the close could not be queued (out of memory): the WebSocket
+ * is still open, but going on would lose that line or never close, so the
+ * session ends with the error. */
+static void send_failed(session *s, int err, const char *what) {
+  int rc = fl_err_curl_code(err);
+  cli_error(rc, "cannot send %s: %s", what, fl_strerror(err));
+  fl_ws_abort(s->ws);
+  end_session(s, rc);
+}
+
 static void close_now(session *s) {
   s->closing = 1;
   int e = fl_ws_close(s->ws, 1000, NULL);
-  if (e && e != FL_EWS_CLOSED) { /* close_cb comes anyway (the WebSocket is ending) */
-    if (s->cfg->verbose) cli_msg("closing failed: %s", fl_strerror(e));
-  }
+  /* FL_EWS_CLOSED: the WebSocket is ending already, close_cb says how */
+  if (e && e != FL_EWS_CLOSED) send_failed(s, e, "the close frame");
 }
 
 /* The linger's check: close once nothing came for LINGER_QUIET_MS (bytes
@@ -180,8 +208,13 @@ static void pump(session *s) {
       s->rc = CLI_EXIT_BAD_ARG;
       s->in_eof = 1; /* send nothing more: close */
       s->in_off = s->in.len;
-    } else if (e) {
+    } else if (e == FL_EWS_CLOSED) {
       break; /* the WebSocket is ending: close_cb says why */
+    } else if (e) {
+      char what[64];
+      snprintf(what, sizeof what, "line %lu", s->line);
+      send_failed(s, e, what);
+      break;
     }
   }
   if (s->in_off == s->in.len) {

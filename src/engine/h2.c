@@ -106,6 +106,9 @@ void fl__h2_flush(fl__conn *c) {
       fl__conn_close(c, 0, NULL);
     return;
   }
+  /* Idle: its spare blocks go back, unless a stream starts before the next
+   * loop pass (as when the owner sends its next request on completion). */
+  if (c->nexchanges == 0 && fl__h2_mem_holds(&h->mem)) fl__defer_schedule(c->env->loop, &h->trim);
   settle_out(c);
 }
 
@@ -199,6 +202,11 @@ void fl__h2_read(fl__conn *c) {
       session_failed(c, (int)rv);
       return;
     }
+    if (h->unacked) { /* one connection window update per read, not per DATA frame */
+      size_t u = h->unacked;
+      h->unacked = 0;
+      fl__h2_check(c, nghttp2_session_consume_connection(h->s, u));
+    }
     if (!nghttp2_session_want_read(h->s)) break; /* it answered with GOAWAY: send that */
     if ((size_t)n < FL__READ_BUF_SIZE && !(c->tp.ops->pending && c->tp.ops->pending(&c->tp))) break;
   }
@@ -213,30 +221,16 @@ int fl__h2_nomem(fl__conn *c) {
 
 /* ------------------------------------------------------------ the session */
 
-/* nghttp2's allocations through ours: what our malloc is, theirs is (the
- * allocation torture fails them as it fails ours, so its errors are
- * tested). */
-static void *mem_malloc(size_t n, void *ud) {
-  FL__UNUSED(ud);
-  return malloc(n);
+static void trim_cb(fl__defer *d) {
+  fl__h2 *h = fl__container_of(d, fl__h2, trim);
+  if (h->conn->nexchanges == 0) fl__h2_mem_trim(&h->mem);
 }
-static void mem_free(void *p, void *ud) {
-  FL__UNUSED(ud);
-  free(p);
-}
-static void *mem_calloc(size_t n, size_t size, void *ud) {
-  FL__UNUSED(ud);
-  return calloc(n, size);
-}
-static void *mem_realloc(void *p, size_t n, void *ud) {
-  FL__UNUSED(ud);
-  return realloc(p, n);
-}
-static nghttp2_mem mem = {NULL, mem_malloc, mem_free, mem_calloc, mem_realloc};
 
 int fl__h2_session_new(fl__conn *c) {
   fl__h2 *h = calloc(1, sizeof *h);
   if (!h) return FL_ENOMEM;
+  h->conn = c;
+  fl__defer_init(&h->trim, trim_cb);
   fl__buf_init(&h->out);
   fl__queue_init(&h->streams);
   c->h2 = h;
@@ -251,6 +245,10 @@ int fl__h2_session_new(fl__conn *c) {
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_max_reserved_remote_streams(opt, 0);
   nghttp2_option_set_peer_max_concurrent_streams(opt, 100); /* until its SETTINGS say */
+  /* nghttp2's allocations through the connection's cache (h2_mem.c),
+   * which calls our malloc: the allocation torture fails them as it fails
+   * ours, so its errors are tested. */
+  nghttp2_mem mem = fl__h2_mem_nghttp2(&h->mem);
   int rv = nghttp2_session_client_new3(&h->s, cb, c, opt, &mem);
   nghttp2_session_callbacks_del(cb);
   nghttp2_option_del(opt);
@@ -268,13 +266,15 @@ int fl__h2_session_new(fl__conn *c) {
 void fl__h2_session_free(fl__conn *c) {
   fl__h2 *h = h2_of(c);
   if (!h) return;
+  fl__defer_cancel(&h->trim);
   if (h->s) nghttp2_session_del(h->s);
   while (!fl__queue_empty(&h->streams)) {
     fl__h2_stream *st = fl__container_of(h->streams.next, fl__h2_stream, node);
     fl__queue_remove(&st->node);
     fl__buf_dispose(&st->held);
-    free(st);
+    fl__h2_mem_free(&h->mem, st);
   }
+  fl__h2_mem_trim(&h->mem);
   fl__buf_dispose(&h->out);
   free(h);
   c->h2 = NULL;

@@ -13,6 +13,30 @@
 #define FL__H2_STREAM_WINDOW (256 * 1024)
 #define FL__H2_CONN_WINDOW (4 * 1024 * 1024)
 
+/* h2_mem.c: a per-connection cache of small blocks for nghttp2's
+ * allocations and our streams. Blocks of up to 64, 128, 256 and 512 bytes
+ * freed go to a list per size and serve the next allocation of that size
+ * (larger ones are plain malloc/free); at most FL__H2_MEM_CLASS_BYTES wait
+ * per size, and fl__h2_mem_trim gives them all back (when the connection
+ * still has no stream a loop pass after its last one ended, and when it is
+ * freed), so an idle connection keeps none. Single-threaded, as the connection is. Failures are malloc's (the
+ * allocation torture injects them as for any other allocation). */
+#define FL__H2_MEM_CLASSES 4
+#define FL__H2_MEM_CLASS_BYTES 32768
+typedef struct fl__h2_mem {
+  void *free[FL__H2_MEM_CLASSES];
+  uint32_t nfree[FL__H2_MEM_CLASSES];
+} fl__h2_mem;
+void *fl__h2_mem_alloc(fl__h2_mem *m, size_t n);
+void fl__h2_mem_free(fl__h2_mem *m, void *p);
+void *fl__h2_mem_realloc(fl__h2_mem *m, void *p, size_t n);
+void fl__h2_mem_trim(fl__h2_mem *m);
+static inline int fl__h2_mem_holds(const fl__h2_mem *m) {
+  return m->nfree[0] || m->nfree[1] || m->nfree[2] || m->nfree[3];
+}
+/* An nghttp2 allocator over m (m must outlive the session). */
+nghttp2_mem fl__h2_mem_nghttp2(fl__h2_mem *m);
+
 /* One stream: the exchange it carries and what it keeps of the response.
  * nghttp2's stream user data; freed once closed and given up. */
 typedef struct fl__h2_stream {
@@ -27,6 +51,7 @@ typedef struct fl__h2_stream {
   uint64_t wire_bytes;     /* header and DATA bytes */
   fl__buf held;            /* DATA that came while paused */
   size_t held_off;         /* delivered of it */
+  int remote_ended;        /* DATA with END_STREAM came: no window to give back */
   int closed;              /* nghttp2 closed it (close_code) */
   uint32_t close_code;
   int err; /* our reason to end it (a cap, a bad head), or 0 */
@@ -36,6 +61,10 @@ typedef struct fl__h2_stream {
 
 struct fl__h2 {
   nghttp2_session *s;
+  fl__h2_mem mem; /* nghttp2's blocks and our streams */
+  fl__defer trim; /* idle: give mem's blocks back (h2.c) */
+  fl__conn *conn;
+  fl__h2_stream *rx; /* the stream whose header block is being received */
   fl__queue streams; /* every fl__h2_stream not freed yet */
   fl__exchange *cur; /* whose op runs now (fl__conn_carries) */
   fl__buf out;       /* bytes from nghttp2 not written yet */
@@ -52,6 +81,7 @@ struct fl__h2 {
   uint32_t goaway_code;
   int32_t last_stream_id;
   int ping_out;         /* a PING waits for its ACK */
+  size_t unacked;       /* DATA bytes of this read: the connection window they took */
   uint32_t block_bytes; /* of the header block being received */
   char why[200];        /* a connection error's reason */
 };
@@ -88,6 +118,8 @@ void fl__h2_stream_done(fl__conn *c, fl__h2_stream *st);
 void fl__h2_stream_fail(fl__conn *c, fl__h2_stream *st, int err, const char *msg, int orphaned);
 /* Ours ends it: RST_STREAM(CANCEL), and the owner hears err now. */
 void fl__h2_stream_abort(fl__conn *c, fl__h2_stream *st, int err, const char *msg);
+/* A new stream's state, zeroed (from the connection's cache), or NULL. */
+fl__h2_stream *fl__h2_stream_new(fl__h2 *h);
 /* Frees st once nghttp2 closed it and no exchange holds it. */
 void fl__h2_stream_release(fl__conn *c, fl__h2_stream *st);
 /* h2_send.c: write soon (from the loop), or now when outside nghttp2. */

@@ -40,10 +40,18 @@ static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *
   return 0;
 }
 
+/* The stream a header block is for: the one its HEADERS began (blocks do
+ * not interleave), without a lookup per field. */
+static fl__h2_stream *rx_stream(nghttp2_session *s, fl__h2 *h, int32_t id) {
+  if (h->rx && h->rx->id == id) return h->rx;
+  return nghttp2_session_get_stream_user_data(s, id);
+}
+
 static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *data) {
   fl__conn *c = data;
   if (c->state != FL__CONN_OPEN) return NGHTTP2_ERR_CALLBACK_FAILURE;
   fl__h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+  c->h2->rx = st;
   if (!st || !st->ex) return 0;
   fl__exchange *ex = st->ex;
   st->head_bytes = 0;
@@ -56,35 +64,41 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *da
   return 0;
 }
 
-static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
-                     const uint8_t *value, size_t vlen, uint8_t flags, void *data) {
-  FL__UNUSED(flags);
-  fl__conn *c = data;
-  if (c->state != FL__CONN_OPEN) return NGHTTP2_ERR_CALLBACK_FAILURE;
-  fl__h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
-  if (!st || !st->ex || st->err) return 0;
-  fl__exchange *ex = st->ex;
+/* A response head over one of its caps. The rest of the header block is
+ * still to come, maybe without end (a CONTINUATION flood): reset this
+ * stream and let no other start here, so later requests go on a new
+ * connection. */
+static int __attribute__((noinline)) over_cap(fl__conn *c, fl__h2_stream *st, size_t flen) {
   const fl__conn_env *env = c->env;
-  uint32_t field = (uint32_t)(nlen + vlen + 32); /* as SETTINGS_MAX_HEADER_LIST_SIZE counts */
-  st->head_bytes += field;
-  st->all_head_bytes += field;
-  st->wire_bytes += nlen + vlen;
-  /* A cap that trips leaves the rest of the header block to come, maybe
-   * without end (a CONTINUATION flood): reset this stream and let no other
-   * start here, so later requests go on a new connection. */
-  if ((env->max_header_line_bytes && nlen + vlen > env->max_header_line_bytes) ||
-      (env->max_header_bytes && st->head_bytes > env->max_header_bytes) ||
-      st->all_head_bytes > FL__H1_ALL_HEADS_MAX)
-    c->h2->goaway = 1;
-  if (env->max_header_line_bytes && nlen + vlen > env->max_header_line_bytes)
+  c->h2->goaway = 1;
+  if (env->max_header_line_bytes && flen > env->max_header_line_bytes)
     return cap_fail(st, FL_EHEADER_TOO_LARGE, "a response header field exceeds %u bytes",
                     env->max_header_line_bytes);
   if (env->max_header_bytes && st->head_bytes > env->max_header_bytes)
     return cap_fail(st, FL_EHEADER_TOO_LARGE, "response headers exceed %u bytes",
                     env->max_header_bytes);
-  if (st->all_head_bytes > FL__H1_ALL_HEADS_MAX)
-    return cap_fail(st, FL_EHEADER_TOO_LARGE, "response heads exceed %u bytes in all",
-                    FL__H1_ALL_HEADS_MAX);
+  return cap_fail(st, FL_EHEADER_TOO_LARGE, "response heads exceed %u bytes in all",
+                  FL__H1_ALL_HEADS_MAX);
+}
+
+static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
+                     const uint8_t *value, size_t vlen, uint8_t flags, void *data) {
+  FL__UNUSED(flags);
+  fl__conn *c = data;
+  if (c->state != FL__CONN_OPEN) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  fl__h2_stream *st = rx_stream(s, c->h2, f->hd.stream_id);
+  if (!st || !st->ex || st->err) return 0;
+  fl__exchange *ex = st->ex;
+  const fl__conn_env *env = c->env;
+  size_t flen = nlen + vlen;
+  uint32_t field = (uint32_t)(flen + 32); /* as SETTINGS_MAX_HEADER_LIST_SIZE counts */
+  st->head_bytes += field;
+  st->all_head_bytes += field;
+  st->wire_bytes += flen;
+  if ((env->max_header_line_bytes && flen > env->max_header_line_bytes) ||
+      (env->max_header_bytes && st->head_bytes > env->max_header_bytes) ||
+      st->all_head_bytes > FL__H1_ALL_HEADS_MAX)
+    return over_cap(c, st, flen);
   if (nlen && name[0] == ':') {
     if (nlen == 7 && memcmp(name, ":status", 7) == 0) {
       if (vlen != 3 || value[0] < '1' || value[0] > '9' || value[1] < '0' || value[1] > '9' ||
@@ -108,7 +122,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
       goto nomem;
     return 0;
   }
-  if (nlen == 14 && fl__strncaseeq((const char *)name, "content-length", 14)) {
+  /* (nghttp2 lets only lower-case names through) */
+  if (nlen == 14 && !memcmp(name, "content-length", 14)) {
     int64_t v = 0;
     for (size_t i = 0; i < vlen && v < ((int64_t)1 << 56); i++)
       v = value[i] >= '0' && value[i] <= '9' ? v * 10 + (value[i] - '0') : -1;
@@ -162,7 +177,7 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *data)
   if (c->state != FL__CONN_OPEN) return NGHTTP2_ERR_CALLBACK_FAILURE;
   switch (f->hd.type) {
   case NGHTTP2_HEADERS: {
-    fl__h2_stream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+    fl__h2_stream *st = rx_stream(s, h, f->hd.stream_id);
     if (st && st->ex && !st->err) {
       if (st->status == 0 && !st->final_seen) {
         st->err = FL_EHTTP2_STREAM;
@@ -205,15 +220,14 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *data)
 
 static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
                          size_t len, void *ud) {
-  FL__UNUSED(flags);
   fl__conn *c = ud;
   if (c->state != FL__CONN_OPEN) return NGHTTP2_ERR_CALLBACK_FAILURE;
-  if (nghttp2_session_consume_connection(s, len)) /* the connection window: at once */
-    return fl__h2_nomem(c);
+  c->h2->unacked += len; /* the connection window: given back after this read (fl__h2_read) */
   fl__h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
   if (!st || !st->ex || st->err) {
     return nghttp2_session_consume_stream(s, id, len) ? fl__h2_nomem(c) : 0;
   }
+  if (flags & NGHTTP2_FLAG_END_STREAM) st->remote_ended = 1;
   st->wire_bytes += len;
   if (st->ex->paused || st->held_off < st->held.len) { /* held: the stream window stays shut */
     if (fl__buf_append(&st->held, (const char *)data, len))

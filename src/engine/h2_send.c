@@ -18,35 +18,71 @@ void fl__h2_flush_soon(fl__conn *c) {
 /* ----------------------------------------------------------- request head */
 
 /* Fields HTTP/2 forbids (RFC 9113 8.2.2), those it says otherwise (Host is
- * :authority) and Expect (no 100-continue wait on a stream). */
-static int dropped_field(const char *name, const char *value) {
-  static const char *const drop[] = {"connection", "keep-alive",        "proxy-connection",
-                                     "upgrade",    "transfer-encoding", "host",
-                                     "expect"};
-  for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
-    if (fl__strcaseeq(name, drop[i])) return 1;
-  return fl__strcaseeq(name, "te") && !fl__strcaseeq(value, "trailers");
+ * :authority) and Expect (no 100-continue wait on a stream); name is
+ * lower-case. */
+static int dropped_field(const char *name, size_t len, const char *value) {
+  switch (len) {
+  case 2: return !memcmp(name, "te", 2) && !fl__strcaseeq(value, "trailers");
+  case 4: return !memcmp(name, "host", 4);
+  case 6: return !memcmp(name, "expect", 6);
+  case 7: return !memcmp(name, "upgrade", 7);
+  case 10: return !memcmp(name, "connection", 10) || !memcmp(name, "keep-alive", 10);
+  case 16: return !memcmp(name, "proxy-connection", 16);
+  case 17: return !memcmp(name, "transfer-encoding", 17);
+  default: return 0;
+  }
 }
 
-/* The head as HPACK fields (names lower-cased into names), and as
- * HTTP/1.1-style text in ex->head for the trace hook. */
-static int build_fields(fl__exchange *ex, fl__buf *names, nghttp2_nv **out, size_t *n) {
+static void lower(char *dst, const char *src, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char ch = src[i];
+    dst[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
+  }
+}
+
+/* The head as HTTP/1.1-style text in ex->head, for the trace hook only (as
+ * curl -v shows an HTTP/2 request). */
+static int trace_text(fl__exchange *ex) {
   const fl__req_head *rh = &ex->rh;
   const fl__headers *h = &rh->fields;
-  nghttp2_nv *nv = malloc((h->n + 4) * sizeof *nv);
-  if (!nv) return FL_ENOMEM;
-  fl__buf_reset(names);
-  size_t *offs = malloc((h->n + 1) * sizeof *offs);
-  if (!offs) {
-    free(nv);
-    return FL_ENOMEM;
+  fl__buf *t = &ex->head;
+  fl__buf_reset(t);
+  ex->head_gen = 0; /* not the HTTP/1.1 form any more */
+  int err = fl__buf_puts(t, rh->method) || fl__buf_puts(t, " ") || fl__buf_puts(t, rh->path) ||
+            fl__buf_puts(t, " HTTP/2\r\nHost: ") || fl__buf_puts(t, rh->authority) ||
+            fl__buf_puts(t, "\r\n");
+  char lc[64];
+  for (size_t i = 0; !err && i < h->n; i++) {
+    const char *name = fl__headers_name(h, i), *value = fl__headers_value(h, i);
+    size_t len = h->items[i].name_len;
+    int drop = 0;
+    if (len < sizeof lc) { /* (no dropped name is longer) */
+      lower(lc, name, len);
+      drop = dropped_field(lc, len, value);
+    }
+    if (!drop) err = fl__h1_put_header(t, name, value);
   }
-  for (size_t i = 0; i < h->n; i++) {
-    const char *name = fl__headers_name(h, i);
-    offs[i] = names->len;
-    if (fl__buf_puts(names, name) || fl__buf_append(names, "", 1)) goto nomem;
-    for (char *p = names->data + offs[i]; *p; p++)
-      if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
+  return err || fl__h1_end_head(t) ? FL_ENOMEM : 0;
+}
+
+/* Fields on the stack up to these sizes (nghttp2 copies them when the
+ * request is submitted); a larger head takes one malloc each. */
+#define NV_STACK 16
+#define NAMES_STACK 512
+
+/* Submit ex's head (pseudo-headers first, names lower-cased, the fields
+ * HTTP/2 forbids left out) and body provider as a new stream: its id, or
+ * an nghttp2 error (NGHTTP2_ERR_NOMEM when our malloc fails too). */
+static int32_t submit_head(fl__h2 *h, fl__exchange *ex, fl__h2_stream *st,
+                           const nghttp2_data_provider *prd) {
+  const fl__req_head *rh = &ex->rh;
+  const fl__headers *fl = &rh->fields;
+  nghttp2_nv nv_stack[NV_STACK], *nv = nv_stack;
+  char names_stack[NAMES_STACK], *names = names_stack;
+  if (fl->n + 4 > NV_STACK && !(nv = malloc((fl->n + 4) * sizeof *nv))) return NGHTTP2_ERR_NOMEM;
+  if (fl->arena.len > NAMES_STACK && !(names = malloc(fl->arena.len))) {
+    if (nv != nv_stack) free(nv);
+    return NGHTTP2_ERR_NOMEM;
   }
   size_t k = 0;
 #define NV(nm, nl, v, vl)                                                                          \
@@ -55,28 +91,20 @@ static int build_fields(fl__exchange *ex, fl__buf *names, nghttp2_nv **out, size
   NV(":scheme", 7, rh->scheme, strlen(rh->scheme));
   NV(":authority", 10, rh->authority, strlen(rh->authority));
   NV(":path", 5, rh->path, strlen(rh->path));
-  fl__buf *t = &ex->head; /* for the trace: as curl -v shows an HTTP/2 request */
-  fl__buf_reset(t);
-  ex->head_gen = 0; /* not the HTTP/1.1 form any more */
-  int err = fl__buf_puts(t, rh->method) || fl__buf_puts(t, " ") || fl__buf_puts(t, rh->path) ||
-            fl__buf_puts(t, " HTTP/2\r\nHost: ") || fl__buf_puts(t, rh->authority) ||
-            fl__buf_puts(t, "\r\n");
-  for (size_t i = 0; !err && i < h->n; i++) {
-    const char *name = names->data + offs[i], *value = fl__headers_value(h, i);
-    if (dropped_field(name, value)) continue;
-    NV(name, strlen(name), value, strlen(value));
-    err = fl__h1_put_header(t, fl__headers_name(h, i), value);
+  char *np = names; /* names, lower-cased, one after another (at most the arena's bytes) */
+  for (size_t i = 0; i < fl->n; i++) {
+    const fl__header_ref *r = &fl->items[i];
+    const char *value = fl->arena.data + r->value_off;
+    lower(np, fl->arena.data + r->name_off, r->name_len);
+    if (dropped_field(np, r->name_len, value)) continue;
+    NV(np, r->name_len, value, r->value_len);
+    np += r->name_len;
   }
 #undef NV
-  if (err || fl__h1_end_head(t)) goto nomem;
-  free(offs);
-  *out = nv;
-  *n = k;
-  return 0;
-nomem:
-  free(offs);
-  free(nv);
-  return FL_ENOMEM;
+  int32_t id = nghttp2_submit_request(h->s, NULL, nv, k, prd, st);
+  if (nv != nv_stack) free(nv);
+  if (names != names_stack) free(names);
+  return id;
 }
 
 /* ----------------------------------------------------------- request body */
@@ -153,36 +181,25 @@ static void h2_start(fl__conn *c, fl__exchange *ex) {
   int err = ex->ops->start(ex);
   if (c->state != FL__CONN_OPEN || ex->carrier != c) return; /* a hook cancelled it */
   ex->expect_ms = 0;                                         /* no 100-continue wait on a stream */
-  nghttp2_nv *nv = NULL;
-  size_t nnv = 0;
-  fl__buf names;
-  fl__buf_init(&names);
-  if (!err) err = build_fields(ex, &names, &nv, &nnv);
   if (!err && ex->wants_head_out) {
-    ex->ops->step(ex, FL__EX_HEAD_OUT);
-    if (c->state != FL__CONN_OPEN || ex->carrier != c) { /* the trace hook cancelled it */
-      free(nv);
-      fl__buf_dispose(&names);
-      return;
+    err = trace_text(ex);
+    if (!err) {
+      ex->ops->step(ex, FL__EX_HEAD_OUT);
+      if (c->state != FL__CONN_OPEN || ex->carrier != c) return; /* the trace hook cancelled it */
     }
   }
-  fl__h2_stream *st = err ? NULL : calloc(1, sizeof *st);
+  fl__h2_stream *st = err ? NULL : fl__h2_stream_new(h);
   if (!err && !st) err = FL_ENOMEM;
   if (err) {
-    free(nv);
-    fl__buf_dispose(&names);
     give_up_unsent(c, ex, err, err == FL_ENOMEM ? "out of memory" : NULL, 0);
     return;
   }
   st->ex = ex;
-  fl__buf_init(&st->held);
   nghttp2_data_provider prd = {.source.ptr = st, .read_callback = read_body};
   int has_body = ex->streams || ex->body_len > 0;
-  int32_t id = nghttp2_submit_request(h->s, NULL, nv, nnv, has_body ? &prd : NULL, st);
-  free(nv);
-  fl__buf_dispose(&names);
+  int32_t id = submit_head(h, ex, st, has_body ? &prd : NULL);
   if (id < 0) {
-    free(st);
+    fl__h2_mem_free(&h->mem, st);
     if (id == NGHTTP2_ERR_NOMEM)
       give_up_unsent(c, ex, FL_ENOMEM, "out of memory", 0);
     else
@@ -264,6 +281,7 @@ static void h2_close(fl__conn *c) {
   fl__defer_cancel(&c->drain_defer);
   fl__h2 *h = c->h2;
   if (!h) return;
+  fl__defer_cancel(&h->trim);
   h->cur = NULL;
   fl__queue *q;
   fl__queue_foreach(q, &h->streams) {

@@ -3,6 +3,7 @@
  * stream's state freed once nghttp2 and the owner are both done with it.
  * Contract in h2.h. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/h2_impl.h"
 
@@ -61,7 +62,8 @@ int fl__h2_deliver(fl__conn *c, fl__h2_stream *st, const uint8_t *data, size_t l
   int r = ex->ops->body(ex, (const char *)data, len);
   if (h->cur != ex || c->state != FL__CONN_OPEN) return 1; /* dropped (cancelled or freed) */
   h->cur = NULL;
-  fl__h2_check(c, nghttp2_session_consume_stream(h->s, st->id, len));
+  if (!st->remote_ended) /* (a stream the server ended needs no window) */
+    fl__h2_check(c, nghttp2_session_consume_stream(h->s, st->id, len));
   if (r == FL__EX_ABANDON_BODY) { /* a redirect's long body: reset it and go on */
     fl__h2_check(c, nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL));
     fl__h2_stream_done(c, st);
@@ -114,10 +116,20 @@ void fl__h2_drain_held(fl__conn *c, fl__h2_stream *st) {
   }
 }
 
+fl__h2_stream *fl__h2_stream_new(fl__h2 *h) {
+  fl__h2_stream *st = fl__h2_mem_alloc(&h->mem, sizeof *st);
+  if (!st) return NULL;
+  memset(st, 0, sizeof *st);
+  fl__buf_init(&st->held);
+  return st;
+}
+
 void fl__h2_stream_release(fl__conn *c, fl__h2_stream *st) {
+  fl__h2 *h = c->h2;
   if (!st->closed || st->ex) return;
-  if (c->h2->s) nghttp2_session_set_stream_user_data(c->h2->s, st->id, NULL);
+  if (h->s) nghttp2_session_set_stream_user_data(h->s, st->id, NULL);
+  if (h->rx == st) h->rx = NULL;
   fl__queue_remove(&st->node);
   fl__buf_dispose(&st->held);
-  free(st);
+  fl__h2_mem_free(&h->mem, st);
 }

@@ -2,7 +2,7 @@
 # flurry against the scripted fault server: exit codes 8, 18, 28, 52, 55,
 # 56, 63, -w on failures, and the exact request bytes (-v, -F, -d).
 # LABELS: valgrind
-# TIMEOUT: 90
+# TIMEOUT: 150
 source "$(dirname "$0")/lib.sh"
 start_fault_server
 

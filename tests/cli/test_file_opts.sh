@@ -5,7 +5,7 @@
 # -p/--proxytunnel, --proxy-header, --suppress-connect-headers. Files are
 # written by each tool into its own directory (f/ and c/) and compared:
 # names, contents, times, modes; exit codes as curl's.
-# TIMEOUT: 90
+# TIMEOUT: 150
 source "$(dirname "$0")/lib.sh"
 start_fault_server
 mkdir f c

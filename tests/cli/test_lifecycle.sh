@@ -7,7 +7,7 @@
 # host names that are never resolved; repeated rules; a bad PORT2: 49).
 # Also nginx on its Unix socket (keep-alive over it, a 404, a 1 MiB file).
 # FIXTURES: nginx
-# TIMEOUT: 60
+# TIMEOUT: 120
 source "$(dirname "$0")/lib.sh"
 start_fault_server
 PORT=${FAULT##*:}

@@ -250,7 +250,9 @@ CASE(h2_1xx, .h2 = 1, .path = "/1xx", .err = 0, .cli = 0)
  * CLI runs --ws with its stdin left open). Closed without a close frame, at
  * any point after the 101: FL_EWS_ABNORMAL, 1006. Before or inside the 101:
  * the request's error. A stall ends by the read timeout (the CLI: -m), a
- * server that never answers pings by the heartbeat. */
+ * server that never answers pings by the heartbeat. In every case a plain
+ * request on the same client, sent with the upgrade and still streaming
+ * while the WebSocket fails, completes whole (fault_matrix.c, run_ws). */
 CASE(ws_drop_after_101, .ws = "/drop", .err = FL_EWS_ABNORMAL, .code = 1006, .cli = 56, CURL(-1))
 CASE(ws_mid_frame, .ws = "/midframe", .err = FL_EWS_ABNORMAL, .code = 1006, .cli = 56, CURL(-1))
 CASE(ws_garbage_after_101, .ws = "/garbage", .err = FL_EWS_PROTOCOL, .code = 1002, .cli = 56, CURL(-1))
