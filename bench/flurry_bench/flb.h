@@ -61,6 +61,7 @@ typedef struct flb_config {
   uint64_t ws_message;
   int ws_binary;      /* --ws-binary: binary messages instead of text */
   int ws_compress;    /* offer permessage-deflate (default; --no-compress: not) */
+  int ws_mixed;       /* merge only: FLB_WS_MIXED_* when the runs differed */
   const char *script; /* -s FILE */
   char **script_args; /* init(args): args[0] is the URL, then what follows "--" */
   int nscript_args;
@@ -139,6 +140,8 @@ void flb_report_json(const flb_config *cfg, const flb_result *r);
 void flb_report_json_to(FILE *f, const flb_config *cfg, const flb_result *r);
 
 /* Merging --json reports (merge.c). */
+#define FLB_WS_MIXED_SIZE 1 /* WebSocket runs of several message sizes */
+#define FLB_WS_MIXED_TYPE 2 /* text runs and binary runs */
 typedef struct flb_merged {
   flb_config cfg; /* url, method: the first report's ("(several ...)" when
                          they differ); threads, connections: summed */

@@ -3,7 +3,11 @@
  * the histograms are merged bucket by bucket, so every percentile is the one
  * of a single histogram over all the samples; the window is the longest run,
  * so Requests/sec is all requests over it (the sum of the rates of runs that
- * ran side by side for the same time). */
+ * ran side by side for the same time). The worker threads' CPU is summed
+ * (thread_cpu_s, so cpu_us_per_request is over all the runs). WebSocket runs
+ * (--ws-message) merge only with WebSocket runs: their "websocket" object is
+ * kept (upgrades and deflate agreements summed; sizes or types that differ
+ * are reported as mixed). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +100,39 @@ static char *read_file(const char *path, size_t *len) {
   return b;
 }
 
+/* The "websocket" object of a --ws-message run: upgrades summed; the
+ * message size, type and compression offer kept from the first report
+ * ("several" sizes or types make the WebSocket line say so). A WebSocket
+ * run and a request run cannot be merged: a "request" means two things. */
+static int add_ws(flb_merged *m, const flb_jval *d, int first) {
+  const flb_jval *ws = flb_json_get(d, "websocket");
+  int is_ws = ws && ws->type == FLB_J_OBJ;
+  if (!first && is_ws != m->cfg.ws) return -1;
+  if (!is_ws) return 0;
+  const flb_jval *type = flb_json_get(ws, "type"), *size = flb_json_get(ws, "message_size");
+  const flb_jval *offer = flb_json_get(ws, "compress_offered");
+  const char *t = type && type->type == FLB_J_STR ? type->str : "text";
+  int binary = !strcmp(t, "binary");
+  int offered = offer && offer->type == FLB_J_BOOL && offer->boolean;
+  /* a merged report's "mixed" type and null size merge on as mixed */
+  int mixed = (strcmp(t, "mixed") ? 0 : FLB_WS_MIXED_TYPE) |
+              (size && size->type == FLB_J_NUM ? 0 : FLB_WS_MIXED_SIZE);
+  if (first) {
+    m->cfg.ws = 1;
+    m->cfg.ws_message = u64_of(ws, "message_size");
+    m->cfg.ws_binary = binary;
+    m->cfg.ws_compress = offered;
+  } else {
+    if (m->cfg.ws_message != u64_of(ws, "message_size")) mixed |= FLB_WS_MIXED_SIZE;
+    if (m->cfg.ws_binary != binary) mixed |= FLB_WS_MIXED_TYPE;
+    m->cfg.ws_compress |= offered; /* offered by at least one run */
+  }
+  m->cfg.ws_mixed |= mixed;
+  m->r->ws_opened += u64_of(ws, "connections_upgraded");
+  m->r->ws_deflate += u64_of(ws, "deflate_connections");
+  return 0;
+}
+
 static int add_report(flb_merged *m, const flb_jval *d, const char *path, int first) {
   const flb_jval *tool = flb_json_get(d, "tool");
   if (!tool || tool->type != FLB_J_STR || strcmp(tool->str, "flurry-bench"))
@@ -161,6 +198,8 @@ static int add_report(flb_merged *m, const flb_jval *d, const char *path, int fi
     r->lag_sum_us += num_of(lag, "sum");
     if (u64_of(lag, "max") > r->lag_max_us) r->lag_max_us = u64_of(lag, "max");
   }
+  r->cpu_us += (uint64_t)(num_of(d, "thread_cpu_s") * 1e6 + 0.5);
+  if (add_ws(m, d, first)) return bad_input(path, "a WebSocket run merged with a plain one");
   const flb_jval *fe = flb_json_get(d, "first_error");
   if (fe && fe->type == FLB_J_STR && !r->first_err) {
     r->first_err = FL_EINVAL; /* only its text is kept */

@@ -112,6 +112,12 @@ static const char *protocol(const flb_config *cfg, const flb_result *r) {
   return "none";
 }
 
+/* "text", "binary", or "mixed" (a merge of text and binary runs). */
+static const char *ws_type(const flb_config *cfg) {
+  if (cfg->ws_mixed & FLB_WS_MIXED_TYPE) return "mixed";
+  return cfg->ws_binary ? "binary" : "text";
+}
+
 void flb_report_text(const flb_config *cfg, const flb_result *r) {
   static const double pct[] = {50, 75, 90, 99};
   char a[64], b[64];
@@ -139,11 +145,14 @@ void flb_report_text(const flb_config *cfg, const flb_result *r) {
            (unsigned long long)r->conns_opened, (unsigned long long)r->h2_conns,
            (unsigned long long)(cfg->streams ? cfg->streams : 1));
   /* Not in wrk's output: what a "request" was in WebSocket mode. */
-  if (cfg->ws)
-    printf("  WebSocket: %llu-byte %s messages echoed one at a time per connection; "
+  if (cfg->ws) {
+    char size[32] = "mixed-size";
+    if (!(cfg->ws_mixed & FLB_WS_MIXED_SIZE))
+      snprintf(size, sizeof size, "%llu-byte", (unsigned long long)cfg->ws_message);
+    printf("  WebSocket: %s %s messages echoed one at a time per connection; "
            "%llu connections upgraded, %llu with permessage-deflate\n",
-           (unsigned long long)cfg->ws_message, cfg->ws_binary ? "binary" : "text",
-           (unsigned long long)r->ws_opened, (unsigned long long)r->ws_deflate);
+           size, ws_type(cfg), (unsigned long long)r->ws_opened, (unsigned long long)r->ws_deflate);
+  }
   const uint64_t *e = r->errors;
   if (e[FLB_ERR_CONNECT] || e[FLB_ERR_READ] || e[FLB_ERR_WRITE] || e[FLB_ERR_TIMEOUT])
     printf("  Socket errors: connect %llu, read %llu, write %llu, timeout %llu\n",
@@ -256,13 +265,18 @@ void flb_report_json_to(FILE *f, const flb_config *cfg, const flb_result *r) {
           (unsigned long long)r->by_version[0], (unsigned long long)r->by_version[1],
           (unsigned long long)r->by_version[2], (unsigned long long)r->conns_opened,
           (unsigned long long)r->h2_conns, (unsigned long long)(cfg->streams ? cfg->streams : 1));
-  if (cfg->ws)
+  if (cfg->ws) {
+    fprintf(f, "  \"websocket\": {\"message_size\": ");
+    if (cfg->ws_mixed & FLB_WS_MIXED_SIZE)
+      fprintf(f, "null"); /* a merge of runs of several sizes */
+    else
+      fprintf(f, "%llu", (unsigned long long)cfg->ws_message);
     fprintf(f,
-            "  \"websocket\": {\"message_size\": %llu, \"type\": \"%s\", \"compress_offered\": %s, "
-            "\"connections_upgraded\": %llu, \"deflate_connections\": %llu},\n",
-            (unsigned long long)cfg->ws_message, cfg->ws_binary ? "binary" : "text",
-            cfg->ws_compress ? "true" : "false", (unsigned long long)r->ws_opened,
+            ", \"type\": \"%s\", \"compress_offered\": %s, \"connections_upgraded\": %llu, "
+            "\"deflate_connections\": %llu},\n",
+            ws_type(cfg), cfg->ws_compress ? "true" : "false", (unsigned long long)r->ws_opened,
             (unsigned long long)r->ws_deflate);
+  }
   json_hist(f, "latency_us", &r->latency, 1);
   json_hist(f, "thread_req_per_sec", &r->rate, 0);
   if (cfg->rate > 0)

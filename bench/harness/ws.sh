@@ -1,20 +1,35 @@
 #!/usr/bin/env bash
 # WebSocket echo (issue 21): flurry-bench --ws-message beside python3-
-# websockets' own client and aiohttp's ws_connect (bench/harness/ws_peer.py),
-# all against one node-ws echo server (bench/harness/ws_echo_server.js) pinned
-# to CPU 0, each client on CPU 1 with one thread, tools in rotating order,
-# several rounds; medians with min-max.
+# websockets' own client and aiohttp's ws_connect (bench/harness/ws_peer.py)
+# and the raw blocking C floor (bench/ws_floor.c), all against one node-ws
+# echo server (bench/harness/ws_echo_server.js) pinned to CPU 0, each client
+# on CPU 1 with one thread, tools in rotating order, several rounds; medians
+# with min-max.
 #
 #   bench/harness/ws.sh [--runs N] [--duration SECONDS] [--conns N]
-#                       [--per-conn N] [--size BYTES] [--deflate]
-#                       [--build DIR] [--no-build]
+#                       [--per-conn N] [--size BYTES] [--wss] [--deflate]
+#                       [--results DIR] [--build DIR] [--no-build]
 #
 # Scenarios:
 #   one:  one connection, echo round trips for --duration (default 5 s)
 #   many: --conns (1,000) connections, --per-conn (100) messages each
 #         (flurry-bench -c 1000 -n 100000; the peers split the same total)
-# Messages: --size (64) bytes of text. permessage-deflate: every client offers
-# it (their defaults); the server declines unless --deflate.
+# Messages: --size (64) bytes of text. Variants (each its own results file):
+#   (neither)  ws://, permessage-deflate offered by every client (their
+#              defaults), declined by the server: bench/results/ws.md
+#   --wss      wss:// (TLS 1.3, a P-256 certificate of a CA made for the run,
+#              given to every client): bench/results/ws-wss.md
+#   --deflate  the server accepts permessage-deflate (node-ws's defaults,
+#              every message compressed): bench/results/ws-deflate.md
+#   --wss --deflate: both, bench/results/ws-wss-deflate.md
+# --results DIR: write the files there instead (smoke runs).
+# The floor (ws_floor: libc only, one blocking socket, one write(2) of a
+# masked frame and read(2)s until the echo is whole, no event loop) runs in
+# the plain variant's "one" scenario only: it has one socket, no TLS and no
+# zlib. Its messages per CPU-second are the most any client can get from
+# this kernel and server; floor / aiohttp is the ceiling of the issue's
+# "flurry-bench >= 20x aiohttp" goal on this machine, reported under the
+# tables with flurry-bench / floor.
 #
 # Per run: messages, messages/s over the echo window (from the moment every
 # connection is open to the last echo: the upgrades are not in it, for any
@@ -23,15 +38,15 @@
 # (/usr/bin/time user + sys: start, upgrades, closes included); the server's
 # CPU share over the run. Reports messages per client CPU-second and the
 # ratios of flurry-bench's to the peers' (medians). Every run holds the
-# benchmark lock (bench/harness/lock.sh). Writes bench/results/ws.md and
-# bench/results/ws.tsv.
+# benchmark lock (bench/harness/lock.sh). Writes bench/results/ws*.md and
+# the .tsv beside each.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 source bench/harness/lock.sh
 orig_args="$*"
-runs=3 duration=5 conns=1000 per_conn=100 size=64 deflate=0 build=$root/build-bench do_build=1
+runs=3 duration=5 conns=1000 per_conn=100 size=64 deflate=0 wss=0 results=bench/results build=$root/build-bench do_build=1
 while (($#)); do
   case $1 in
     --runs) runs=$2; shift ;;
@@ -40,9 +55,11 @@ while (($#)); do
     --per-conn) per_conn=$2; shift ;;
     --size) size=$2; shift ;;
     --deflate) deflate=1 ;;
+    --wss) wss=1 ;;
+    --results) results=$2; shift ;;
     --build) build=$2; shift ;;
     --no-build) do_build=0 ;;
-    -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ws.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -55,12 +72,13 @@ done
 
 if ((do_build)); then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build" -j2 --target flurry_bench >/dev/null
+  cmake --build "$build" -j2 --target flurry_bench ws_floor >/dev/null
 fi
 fbench=$build/bench/flurry_bench/flurry-bench
+floor=$build/bench/ws_floor
 PY=/usr/bin/python3 # Debian's, with python3-websockets and python3-aiohttp
 peer=$root/bench/harness/ws_peer.py
-for x in "$fbench" /usr/bin/time "$PY"; do [[ -x $x ]] || { echo "ws.sh: $x missing" >&2; exit 1; }; done
+for x in "$fbench" "$floor" /usr/bin/time "$PY"; do [[ -x $x ]] || { echo "ws.sh: $x missing" >&2; exit 1; }; done
 "$PY" -c 'import websockets, aiohttp' || { echo "ws.sh: python3-websockets / python3-aiohttp missing" >&2; exit 1; }
 [[ -e /usr/share/nodejs/ws ]] && command -v node >/dev/null || { echo "ws.sh: node-ws missing" >&2; exit 1; }
 
@@ -73,24 +91,45 @@ cleanup() {
   rm -rf "$rundir"
 }
 trap cleanup EXIT
+variant=ws tls_args=() tls_dir=() scheme=ws
+((wss)) && variant+=-wss
+((deflate)) && variant+=-deflate
+if ((wss)); then
+  # a CA and a server certificate for 127.0.0.1, made for this run
+  command -v openssl >/dev/null || { echo "ws.sh: openssl missing" >&2; exit 1; }
+  (
+    cd "$rundir"
+    ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2)
+    openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -subj "/CN=ws.sh CA" \
+      -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign,cRLSign
+    openssl req -x509 "${ec[@]}" -keyout good.key -out good.pem -subj /CN=localhost \
+      -CA ca.pem -CAkey ca.key -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+      -addext basicConstraints=CA:false -addext extendedKeyUsage=serverAuth
+  ) >"$rundir/openssl.log" 2>&1 || { echo "ws.sh: could not make the certificates" >&2; cat "$rundir/openssl.log" >&2; exit 1; }
+  tls_args=(--cacert "$rundir/ca.pem") tls_dir=("$rundir") scheme=wss
+fi
 taskset -c "$server_cpu" node bench/harness/ws_echo_server.js "$rundir/port" \
-  "$( ((deflate)) && echo deflate || echo plain)" >"$rundir/server.log" 2>&1 &
+  "$( ((deflate)) && echo deflate || echo plain)" "${tls_dir[@]}" >"$rundir/server.log" 2>&1 &
 spid=$!
 for ((i = 0; i < 100; i++)); do [[ -s $rundir/port ]] && break; sleep 0.1; done
 [[ -s $rundir/port ]] || { echo "ws.sh: the echo server did not start" >&2; cat "$rundir/server.log" >&2; exit 1; }
-url=ws://127.0.0.1:$(cat "$rundir/port")/
+url=$scheme://127.0.0.1:$(cat "$rundir/port")/
 pin=(taskset -c "$client_cpu")
 total=$((conns * per_conn))
 d=$duration
+tls=${tls_args[*]} # the CA path has no spaces (mktemp under /tmp)
 
 # NAME|SCENARIO|COMMAND
 tools=(
-  "flurry-bench|one|$fbench -t1 -c1 -d${d}s -T 10s --json --ws-message $size $url"
-  "aiohttp|one|$PY $peer aiohttp $url -c 1 -d $d -s $size"
-  "websockets|one|$PY $peer websockets $url -c 1 -d $d -s $size"
-  "flurry-bench|many|$fbench -t1 -c$conns -n$total -T 30s --json --ws-message $size $url"
-  "aiohttp|many|$PY $peer aiohttp $url -c $conns -n $total -s $size"
-  "websockets|many|$PY $peer websockets $url -c $conns -n $total -s $size"
+  "flurry-bench|one|$fbench -t1 -c1 -d${d}s -T 10s --json --ws-message $size ${tls:+$tls }$url"
+  "aiohttp|one|$PY $peer aiohttp $url -c 1 -d $d -s $size${tls:+ $tls}"
+  "websockets|one|$PY $peer websockets $url -c 1 -d $d -s $size${tls:+ $tls}"
+)
+((wss || deflate)) || tools+=("raw blocking C floor|one|$floor $url -d $d -s $size")
+tools+=(
+  "flurry-bench|many|$fbench -t1 -c$conns -n$total -T 30s --json --ws-message $size ${tls:+$tls }$url"
+  "aiohttp|many|$PY $peer aiohttp $url -c $conns -n $total -s $size${tls:+ $tls}"
+  "websockets|many|$PY $peer websockets $url -c $conns -n $total -s $size${tls:+ $tls}"
 )
 
 # OUTFILE -> "messages seconds window_cpu_s errors deflate" (flurry-bench's
@@ -109,7 +148,8 @@ if d.get("tool") == "flurry-bench":
     print(d["requests"], d["runtime_s"], d["thread_cpu_s"], d["errors"]["total"],
           "%d/%d" % (ws.get("deflate_connections", 0), ws.get("connections_upgraded", 0)))
 elif "messages" in d:
-    print(d["messages"], d["seconds"], d["cpu_s"], d["errors"], "-")
+    dfl = "%d/%d" % (d["deflate_connections"], d["connections"]) if "deflate_connections" in d else "-"
+    print(d["messages"], d["seconds"], d["cpu_s"], d["errors"], dfl)
 else:
     print("0 0 0 1 -")
 PYEOF
@@ -122,8 +162,8 @@ machine() {
   echo "Server: bench/harness/ws_echo_server.js (node-ws, one process) on CPU $server_cpu; each client on CPU $client_cpu, one thread."
 }
 
-mkdir -p bench/results
-tsv=bench/results/ws.tsv md=bench/results/ws.md
+mkdir -p "$results"
+tsv=$results/$variant.tsv md=$results/$variant.md
 printf 'tool\tscenario\trun\tmessages\tseconds\tmsg_per_s\twindow_cpu_s\tmsg_per_cpu_s\tprocess_cpu_s\tmsg_per_process_cpu_s\terrors\tdeflate\tserver_cpu_pct\tuser_us_per_msg\tsys_us_per_msg\n' >"$tsv"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 nt=${#tools[@]}
@@ -155,10 +195,13 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 col() { awk -F'\t' -v t="$1" -v s="$2" -v c="$3" '$1 == t && $2 == s {print $c}' "$tsv"; }
 {
-  echo "# WebSocket echo: flurry-bench --ws-message beside aiohttp and python3-websockets"
+  echo "# WebSocket echo$( ((wss)) && echo " over TLS (wss://)")$( ((deflate)) && echo " with permessage-deflate"): flurry-bench --ws-message beside aiohttp and python3-websockets"
   echo
   machine
   echo "$size-byte text messages, one in flight per connection. permessage-deflate offered by every client, $( ((deflate)) && echo "accepted" || echo "declined") by the server. $runs rounds, tools in rotating order."
+  if ((wss)); then
+    echo "wss://: TLS with a P-256 server certificate from a CA made for the run (every client verifies it: --cacert)."
+  fi
   echo "Load average before/after (other work on this machine): $load_before / $load_after."
   echo
   echo "Command: \`bench/harness/ws.sh $orig_args\`"
@@ -171,7 +214,8 @@ col() { awk -F'\t' -v t="$1" -v s="$2" -v c="$3" '$1 == t && $2 == s {print $c}'
     echo "| client | median msg/s | min-max | msg per client CPU-s (echo window) | min-max | msg per CPU-s (whole process) | flurry-bench's msg/CPU-s over this (window) | user / system us per msg (whole process) | server CPU % | errors |"
     echo "|---|---|---|---|---|---|---|---|---|---|"
     fmpc=$(col flurry-bench "$scen" 8 | median)
-    for name in flurry-bench aiohttp websockets; do
+    for name in flurry-bench aiohttp websockets "raw blocking C floor"; do
+      [[ -n $(col "$name" "$scen" 8) ]] || continue
       mps=$(col "$name" "$scen" 6 | median)
       mpsmm=$(col "$name" "$scen" 6 | minmax)
       mpc=$(col "$name" "$scen" 8 | median)
@@ -187,17 +231,24 @@ col() { awk -F'\t' -v t="$1" -v s="$2" -v c="$3" '$1 == t && $2 == s {print $c}'
   done
   echo
   echo "Goal (issue 21): flurry-bench's messages per CPU-second >= 20x aiohttp's."
+  flo=$(col "raw blocking C floor" one 8 | median)
+  if [[ -n $(col "raw blocking C floor" one 8) ]]; then
+    aio=$(col aiohttp one 8 | median)
+    fb=$(col flurry-bench one 8 | median)
+    echo
+    echo "Ceiling on this kernel (one connection, medians of the echo-window figures above): the raw blocking C floor (bench/ws_floor.c: libc only, one write(2) and the read(2)s of the echo per message) gets $(printf '%.0f' "$flo") messages per CPU-second, $(awk -v a="$flo" -v b="$aio" 'BEGIN {if (b > 0) printf "%.1f", a / b; else print "-"}')x aiohttp's: no client can do better than that ratio here. flurry-bench gets $(awk -v a="$fb" -v b="$flo" 'BEGIN {if (b > 0) printf "%.0f", a * 100 / b; else print "-"}')% of the floor."
+  fi
   echo
   echo "Commands (each prefixed with \`/usr/bin/time -f '%U %S %M' taskset -c $client_cpu\`):"
   echo
   echo '```'
   for ((k = 0; k < nt; k++)); do
     IFS='|' read -r _ _ cmd <<<"${tools[k]}"
-    echo "$cmd" | sed "s|$root/||g; s|$rundir/|RUNDIR/|g; s|$url|ws://127.0.0.1:PORT/|g"
+    echo "$cmd" | sed "s|$root/||g; s|$rundir/|RUNDIR/|g; s|$url|$scheme://127.0.0.1:PORT/|g"
   done
   echo '```'
   echo
-  echo "Every run (bench/results/ws.tsv):"
+  echo "Every run ($tsv):"
   echo
   echo '```'
   column -t -s $'\t' "$tsv"

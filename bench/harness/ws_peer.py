@@ -12,7 +12,8 @@ then sends one message and awaits its echo, again and again).
 (the upgrades are not in it, as in flurry-bench). Prints one JSON line:
 messages, errors, seconds (the window), cpu_s (this process's user + system
 CPU over the window, getrusage), and total_cpu_s (since the start,
-interpreter and imports included).
+interpreter and imports included), deflate_connections (of connections,
+those that agreed on permessage-deflate).
 
 Both clients run with their defaults except: no automatic heartbeat, no
 size limit below the message, compression offered unless --no-compress
@@ -43,6 +44,7 @@ class Run:
         self.deadline = None
         self.stop = False
         self.first_error = None
+        self.deflate = 0  # connections that agreed on permessage-deflate
 
     def take(self):
         """May this connection send one more message?"""
@@ -101,6 +103,7 @@ async def main(args):
             open_timeout=60, close_timeout=5,
         ) as ws:
             nopen += 1
+            run.deflate += any(e.name == "permessage-deflate" for e in ws.extensions)
             if nopen == args.connections:
                 opened.set()
             await barrier
@@ -118,6 +121,7 @@ async def main(args):
             heartbeat=None, compress=0 if args.no_compress else 15,
         ) as ws:
             nopen += 1
+            run.deflate += bool(ws.compress)
             if nopen == args.connections:
                 opened.set()
             await barrier
@@ -162,6 +166,7 @@ async def main(args):
     print(json.dumps({
         "client": args.client, "messages": run.count, "errors": run.errors,
         "seconds": round(t1 - t0, 6), "cpu_s": round(c1 - c0, 6), "total_cpu_s": round(cpu(), 6),
+        "deflate_connections": run.deflate, "connections": args.connections,
         "first_error": run.first_error,
     }))
     return 0

@@ -2,9 +2,15 @@
  * Each line of standard input goes out as one text message (without its
  * "\n", and a "\r" before it); each message received is written to
  * standard output followed by a newline. At the end of standard input the
- * client closes with 1000 and waits for the server's close; the server may
- * also close first. Exit 0 when the closing handshake completed (whatever
- * its code), else curl's code for the failure (see doc/flurry.1).
+ * client lingers until the replies stop (LINGER_QUIET_MS without a message,
+ * LINGER_MAX_MS at most), then closes with 1000, prints what still comes
+ * and waits for the server's close (the library's close timeout bounds
+ * that); the server may also close first. The linger is there because a
+ * server may drop the messages it would have sent after our close frame
+ * (RFC 6455 lets it; python3-websockets does): closing at once lost the
+ * replies to the last lines of a pipe. Exit 0 when the closing handshake
+ * completed (whatever its code), else curl's code for the failure (see
+ * doc/flurry.1).
  *
  * Standard input is read by a thread of its own (the public API has no
  * descriptor watcher): it reads blocks and posts them to the loop
@@ -26,6 +32,8 @@
 
 #define IN_BLOCK 65536
 #define IN_MAX (1u << 20)
+#define LINGER_QUIET_MS 1000 /* no message for this long: the replies are over */
+#define LINGER_MAX_MS 10000  /* a server that never stops sending */
 
 typedef struct chunk {
   struct session *s;
@@ -41,6 +49,8 @@ typedef struct session {
   fl_request *req;
   fl_ws *ws;
   fl_timer *deadline;
+  fl_timer *linger;                  /* after stdin's end, before our close */
+  uint64_t linger_start, last_heard; /* loop ms */
   /* the reader thread and what it shares (under mu) */
   pthread_t reader;
   int reader_started, sync_ready;
@@ -54,13 +64,27 @@ typedef struct session {
   size_t in_off;
   int in_eof, in_err;
   unsigned long line;
-  int open, closing, ended, over_hw;
+  int open, lingering, closing, ended, over_hw;
   int rc; /* the exit code, once decided */
 } session;
 
 static void on_chunk(void *data);
 
 /* ------------------------------------------------------------- the reader */
+
+/* Out of memory on the reader's thread: wait a little (1 ms, doubling up to
+ * 100 ms) for memory to come back or for the session's end (1: ended).
+ * Exiting from this thread would run the process's exit handlers under the
+ * loop thread's feet, and the loop cannot be told without an allocation
+ * (fl_loop_post): so the block read waits here, nothing lost, and the
+ * session goes on once memory is back, or ends for a reason of its own (the
+ * server, -m, the loop thread's own out of memory). */
+static int wait_for_memory(session *s, int *delay_ms) {
+  struct pollfd pf = {s->stop_pipe[0], POLLIN, 0};
+  int r = poll(&pf, 1, *delay_ms);
+  if (*delay_ms < 100) *delay_ms *= 2;
+  return r > 0; /* the stop byte stays there: every later poll sees it */
+}
 
 static void *reader_main(void *arg) {
   session *s = arg;
@@ -81,7 +105,10 @@ static void *reader_main(void *arg) {
     ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     size_t len = n > 0 ? (size_t)n : 0;
-    chunk *c = cli_xrealloc(NULL, sizeof *c + len);
+    int delay = 1;
+    chunk *c;
+    while (!(c = malloc(sizeof *c + len)))
+      if (wait_for_memory(s, &delay)) return NULL;
     c->s = s;
     c->n = len;
     c->err = n < 0 ? errno : 0;
@@ -89,9 +116,11 @@ static void *reader_main(void *arg) {
     pthread_mutex_lock(&s->mu);
     s->posted += len;
     pthread_mutex_unlock(&s->mu);
-    if (fl_loop_post(s->loop, on_chunk, c) != 0) {
-      cli_error(CLI_EXIT_NOMEM, "out of memory reading standard input");
-      exit(CLI_EXIT_NOMEM);
+    while (fl_loop_post(s->loop, on_chunk, c) != 0) {
+      if (wait_for_memory(s, &delay)) {
+        free(c);
+        return NULL;
+      }
     }
     if (len == 0) return NULL;
   }
@@ -104,16 +133,56 @@ static void end_session(session *s, int rc) {
   s->ended = 1;
   s->rc = rc;
   fl_timer_stop(s->deadline);
+  fl_timer_stop(s->linger);
 }
 
-/* Standard input is done: close with 1000 once everything was sent. */
-static void maybe_close(session *s) {
-  if (!s->open || s->closing || s->ended || !s->in_eof || s->in_off < s->in.len) return;
+/* A line or the close could not be queued (out of memory): the WebSocket
+ * is still open, but going on would lose that line or never close, so the
+ * session ends with the error. */
+static void send_failed(session *s, int err, const char *what) {
+  int rc = fl_err_curl_code(err);
+  cli_error(rc, "cannot send %s: %s", what, fl_strerror(err));
+  fl_ws_abort(s->ws);
+  end_session(s, rc);
+}
+
+static void close_now(session *s) {
   s->closing = 1;
   int e = fl_ws_close(s->ws, 1000, NULL);
-  if (e && e != FL_EWS_CLOSED) { /* close_cb comes anyway (the WebSocket is ending) */
-    if (s->cfg->verbose) cli_msg("closing failed: %s", fl_strerror(e));
+  /* FL_EWS_CLOSED: the WebSocket is ending already, close_cb says how */
+  if (e && e != FL_EWS_CLOSED) send_failed(s, e, "the close frame");
+}
+
+/* The linger's check: close once nothing came for LINGER_QUIET_MS (bytes
+ * of ours still queued count as activity: the server has not seen them),
+ * or LINGER_MAX_MS after it began; else look again when the quiet would
+ * be over. */
+static void on_linger(fl_timer *t, void *data) {
+  (void)t;
+  session *s = data;
+  if (s->ended || s->closing) return;
+  uint64_t now = fl_loop_now(s->loop);
+  if (fl_ws_buffered(s->ws)) s->last_heard = now;
+  uint64_t quiet_end = s->last_heard + LINGER_QUIET_MS, max_end = s->linger_start + LINGER_MAX_MS;
+  uint64_t until = quiet_end < max_end ? quiet_end : max_end;
+  if (now >= until) {
+    if (s->cfg->verbose)
+      cli_msg("end of input: closing after %llu ms", (unsigned long long)(now - s->linger_start));
+    close_now(s);
+    return;
   }
+  if (fl_timer_start(s->linger, until - now, 0, on_linger, s) != 0) close_now(s);
+}
+
+/* Standard input is done and everything was queued: linger for the
+ * replies, then close with 1000 (close at once if no timer can be had). */
+static void maybe_close(session *s) {
+  if (!s->open || s->lingering || s->closing || s->ended || !s->in_eof || s->in_off < s->in.len)
+    return;
+  s->lingering = 1;
+  s->linger_start = s->last_heard = fl_loop_now(s->loop);
+  if (!s->linger) s->linger = fl_timer_new(s->loop);
+  if (!s->linger || fl_timer_start(s->linger, LINGER_QUIET_MS, 0, on_linger, s) != 0) close_now(s);
 }
 
 /* Send every whole line of s->in (and the rest once stdin ended). */
@@ -139,8 +208,13 @@ static void pump(session *s) {
       s->rc = CLI_EXIT_BAD_ARG;
       s->in_eof = 1; /* send nothing more: close */
       s->in_off = s->in.len;
-    } else if (e) {
+    } else if (e == FL_EWS_CLOSED) {
       break; /* the WebSocket is ending: close_cb says why */
+    } else if (e) {
+      char what[64];
+      snprintf(what, sizeof what, "line %lu", s->line);
+      send_failed(s, e, what);
+      break;
     }
   }
   if (s->in_off == s->in.len) {
@@ -184,6 +258,7 @@ static void on_message(fl_ws *ws, int type, const char *p, size_t n, int flags, 
   (void)ws, (void)type, (void)flags;
   session *s = data;
   if (s->ended) return;
+  s->last_heard = fl_loop_now(s->loop);
   if ((n && fwrite(p, 1, n, stdout) != n) || putchar('\n') == EOF || fflush(stdout) != 0) {
     cli_error(CLI_EXIT_WRITE, "Failure writing output to destination");
     fl_ws_abort(s->ws);
@@ -366,6 +441,7 @@ int cli_ws_run(const cli_config *cfg, const cli_reqspec *rs) {
       }
     }
     fl_timer_free(s.deadline);
+    fl_timer_free(s.linger);
     fl_ws_free(s.ws); /* no callback after this */
     s.ws = NULL;
   }

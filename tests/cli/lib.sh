@@ -144,11 +144,11 @@ start_fault_server() {
   local pf=$T/fault.port i
   python3 "$FL_TEST_SRCDIR/support/fault_server.py" --port-file "$pf" 2>"$T/fault.log" &
   FAULT_PID=$!
-  for ((i = 0; i < 100; i++)); do
+  for ((i = 0; i < 400; i++)); do # up to 20 s on a busy machine
     [[ -s $pf ]] && break
     sleep 0.05
   done
-  [[ -s $pf ]] || { echo "fault server did not start" >&2; exit 1; }
+  [[ -s $pf ]] || { echo "fault server did not start" >&2; cat "$T/fault.log" >&2; exit 1; }
   FAULT="http://127.0.0.1:$(cat "$pf")"
 }
 

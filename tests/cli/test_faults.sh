@@ -2,7 +2,7 @@
 # flurry against the scripted fault server: exit codes 8, 18, 28, 52, 55,
 # 56, 63, -w on failures, and the exact request bytes (-v, -F, -d).
 # LABELS: valgrind
-# TIMEOUT: 90
+# TIMEOUT: 150
 source "$(dirname "$0")/lib.sh"
 start_fault_server
 
@@ -66,7 +66,7 @@ while True:
 PY
 python3 "$T/rst.py" "$T/rst.port" &
 rst_pid=$!
-for ((i = 0; i < 100; i++)); do [[ -s $T/rst.port ]] && break; sleep 0.05; done
+for ((i = 0; i < 400; i++)); do [[ -s $T/rst.port ]] && break; sleep 0.05; done
 head -c 20000000 /dev/zero >"$T/zeros"
 # Without Expect the body goes at once and the reset cuts it (curl: 55)...
 flurry -H "Expect:" --data-binary @"$T/zeros" "http://127.0.0.1:$(cat "$T/rst.port")/"

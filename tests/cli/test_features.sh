@@ -154,7 +154,7 @@ check_rc 7 "proxy refuses: 7"
 python3 "$FL_TEST_SRCDIR/support/proxy_server.py" --port-file "$T/proxy.port" --user=pu:pp \
   2>"$T/proxy.log" &
 PROXY_PID=$!
-for ((i = 0; i < 100; i++)); do [[ -s $T/proxy.port ]] && break; sleep 0.05; done
+for ((i = 0; i < 400; i++)); do [[ -s $T/proxy.port ]] && break; sleep 0.05; done
 PROXY_PORT=$(cat "$T/proxy.port")
 flurry -x "http://pu:pp@127.0.0.1:$PROXY_PORT" --cacert "$CA" "https://localhost:$TLS_PORT/hello"
 check_rc 0 "https through the CONNECT tunnel"

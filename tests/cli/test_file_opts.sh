@@ -5,7 +5,7 @@
 # -p/--proxytunnel, --proxy-header, --suppress-connect-headers. Files are
 # written by each tool into its own directory (f/ and c/) and compared:
 # names, contents, times, modes; exit codes as curl's.
-# TIMEOUT: 90
+# TIMEOUT: 150
 source "$(dirname "$0")/lib.sh"
 start_fault_server
 mkdir f c
@@ -137,7 +137,7 @@ check_eq "$RC" 43 "--request-target with a space: exit 43"
 # ---- -p/--proxytunnel and --proxy-header, through tests/support/proxy_server.py
 python3 "$FL_TEST_SRCDIR/support/proxy_server.py" --port-file "$T/proxy.port" 2>"$T/proxy.log" &
 PROXY_PID=$!
-for ((i = 0; i < 200; i++)); do [[ -s $T/proxy.port ]] && break; sleep 0.05; done
+for ((i = 0; i < 400; i++)); do [[ -s $T/proxy.port ]] && break; sleep 0.05; done
 [[ -s $T/proxy.port ]] || { echo "proxy did not start" >&2; exit 1; }
 PX=http://127.0.0.1:$(cat "$T/proxy.port")
 plog() { curl -q -s -x "$PX" http://proxy.invalid/_log; }

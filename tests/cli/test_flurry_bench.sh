@@ -2,7 +2,7 @@
 # flurry-bench (bench/flurry_bench) against the nginx fixture: wrk's output
 # line shapes, -n, --json, error counting, -R, and the refusals.
 # FIXTURES: nginx
-# TIMEOUT: 90
+# TIMEOUT: 180
 set -euo pipefail
 
 bench=${FL_BENCH:?FL_BENCH is not set (bench/flurry_bench/CMakeLists.txt sets it)}
@@ -98,12 +98,16 @@ fb -t 1 -c 2 -d 300ms --json http://127.0.0.1:1/ >"$tmp/refused_json.out" 2>/dev
 # ---- 5. -R 200 for 2 s: about 400 requests, latency from the schedule
 fb -t 2 -c 8 -R 200 -d 2s --json "$url" >"$tmp/rate.out" 2>"$tmp/rate.err" || fail "-R run exited $?"
 n=$(json "$tmp/rate.out" "d['requests']")
-((n >= 320 && n <= 480)) || fail "-R 200 -d 2s did $n requests (want 400 +-20%)"
+# Not above the schedule (+20%); below it by at most 30%, as a loaded CI
+# machine's late wake-ups lose some of the last ones (half the rate: 200)
+((n >= 280 && n <= 480)) || fail "-R 200 -d 2s did $n requests (want 400, -30% +20%)"
 [[ $(json "$tmp/rate.out" "d['rate'] == 200 and d['errors']['total'] == 0") == True ]] || fail "-R json"
 
 # ---- 6. --warmup is not measured; --timeout against a server that never answers
-fb -t 1 -c 2 -d 500ms --warmup 300ms --json "$url" >"$tmp/warm.out" 2>"$tmp/warm.err" || fail "--warmup exited $?"
-[[ $(json "$tmp/warm.out" "0.4 < d['runtime_s'] < 0.8 and d['requests'] > 0") == True ]] ||
+# (runtime 0.5 s without the warmup, 1.5 s with it: the upper bound leaves
+# a loaded machine 0.8 s of lateness; a 300 ms warmup left it 0.3 s)
+fb -t 1 -c 2 -d 500ms --warmup 1s --json "$url" >"$tmp/warm.out" 2>"$tmp/warm.err" || fail "--warmup exited $?"
+[[ $(json "$tmp/warm.out" "0.4 < d['runtime_s'] < 1.3 and d['requests'] > 0") == True ]] ||
   fail "--warmup: runtime $(json "$tmp/warm.out" "d['runtime_s']")"
 # A listener that accepts and stays silent (killed by the trap; 20 s at most).
 python3 -c '
@@ -118,7 +122,7 @@ while time.time() < end:
 ' "$tmp/silent.port" &
 silent_pid=$!
 trap 'kill $silent_pid 2>/dev/null; rm -rf "$tmp"' EXIT
-for ((i = 0; i < 50; i++)); do [[ -s $tmp/silent.port ]] && break; sleep 0.1; done
+for ((i = 0; i < 200; i++)); do [[ -s $tmp/silent.port ]] && break; sleep 0.1; done
 [[ -s $tmp/silent.port ]] || fail "silent server did not start"
 fb -t 1 -c 2 -d 1s --timeout 200ms --json "http://127.0.0.1:$(cat "$tmp/silent.port")/" \
   >"$tmp/timeout.out" 2>"$tmp/timeout.err" || fail "--timeout exited $?"
@@ -137,7 +141,7 @@ fb -t 1 -c 2 -n 2000 --pipeline 4 --json "$url" >"$tmp/pipe.out" 2>"$tmp/pipe.er
 python3 "${FL_TEST_SRCDIR:?}/support/fault_server.py" --port-file "$tmp/fault.port" 2>"$tmp/fault.err" &
 fault_pid=$!
 trap 'kill $silent_pid $fault_pid 2>/dev/null; rm -rf "$tmp"' EXIT
-for ((i = 0; i < 50; i++)); do [[ -s $tmp/fault.port ]] && break; sleep 0.1; done
+for ((i = 0; i < 200; i++)); do [[ -s $tmp/fault.port ]] && break; sleep 0.1; done
 [[ -s $tmp/fault.port ]] || fail "fault server did not start"
 fport=$(cat "$tmp/fault.port")
 fb -t 1 -c 1 -n 2 -H 'X-Test: 1' --json "http://127.0.0.1:$fport/echo?k=wire" >"$tmp/wire.out" 2>"$tmp/wire.err" ||

@@ -2,7 +2,7 @@
 # Issue 23, group 1, beside curl 7.88 on the same commands (the fault
 # server): --fail-with-body, --json, -J with -O (never a file outside the
 # directory), --output-dir, --remote-name-all.
-# TIMEOUT: 90
+# TIMEOUT: 150
 source "$(dirname "$0")/lib.sh"
 start_fault_server
 

@@ -2,7 +2,7 @@
 # Issue 23's leftovers beside curl 7.88 on the same commands (the fault
 # server): -#/--progress-bar's bar, for one URL and several (in turn);
 # --ignore-content-length; -J with -i.
-# TIMEOUT: 60
+# TIMEOUT: 150
 source "$(dirname "$0")/lib.sh"
 start_fault_server
 

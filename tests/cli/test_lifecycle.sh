@@ -7,7 +7,7 @@
 # host names that are never resolved; repeated rules; a bad PORT2: 49).
 # Also nginx on its Unix socket (keep-alive over it, a 404, a 1 MiB file).
 # FIXTURES: nginx
-# TIMEOUT: 60
+# TIMEOUT: 120
 source "$(dirname "$0")/lib.sh"
 start_fault_server
 PORT=${FAULT##*:}
@@ -41,7 +41,7 @@ start_unix() { # start_unix ADDRESS READY-FILE
   python3 "$T/unix_server.py" "$1" "$2" 2>"$T/unix.log" &
   UNIX_PIDS+=($!)
   local i
-  for ((i = 0; i < 200; i++)); do
+  for ((i = 0; i < 400; i++)); do
     [[ -s $2 ]] && return 0
     sleep 0.05
   done

@@ -55,7 +55,7 @@ mkdir -p "$T/tls"
 python3 "$FL_TEST_SRCDIR/support/fault_server.py" --port-file "$T/tls.port" --tls-dir "$T/tls" \
   2>"$T/tls.log" &
 PROXY_PID=$! # stopped by lib.sh's cleanup
-for ((i = 0; i < 200; i++)); do [[ -s $T/tls.port ]] && break; sleep 0.05; done
+for ((i = 0; i < 400; i++)); do [[ -s $T/tls.port ]] && break; sleep 0.05; done
 TPORT=$(cat "$T/tls.port")
 same_as_curl "https via --resolve to a long name" -sS --cacert "$T/tls/ca.pem" \
   --resolve "$LONG:$TPORT:127.0.0.1" "https://$LONG:$TPORT/ok"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # flurry with many URLs: stdout in command-line order whatever finishes
-# first, the exit code of the first failing URL, --parallel-max, the
-# 200 x /delay/1 timing target, and the progress meter on a terminal.
+# first, the exit code of the first failing URL, --parallel-max (200 in
+# flight at once), the 200 x /delay/1 timing target, and the progress meter
+# on a terminal.
 # FIXTURES: httpbin
 # TIMEOUT: 120
 source "$(dirname "$0")/lib.sh"
@@ -58,7 +59,18 @@ check_eq "$(cat "$OUT")" "okokokok" "--parallel-max 1 bodies"
 awk -v s="$secs" 'BEGIN { exit !(s >= 1.2) }' && pass "--parallel-max 1 runs one at a time (${secs}s)" ||
   fail "--parallel-max 1 took only ${secs}s"
 
-# ---- 200 x /delay/1 with --parallel-max 200
+# ---- --parallel-max 200: 200 transfers in flight at once. The fault
+# server's /gate answers none of the 200 before all 200 wait there (503
+# after 30 s otherwise): concurrency proved without a clock, which on a
+# loaded CI machine (ASan, ctest -j, httpbin shared with other tests) says
+# little.
+for ((i = 0; i < 200; i++)); do echo "$FAULT/gate?k=p200&n=200&i=$i"; done >"$T/gate_urls"
+flurry_plain -s --parallel-max 200 --url-file "$T/gate_urls" -w '%{http_code}\n'
+check_rc 0 "200 URLs at a gate of 200"
+check_eq "$(grep -c '^ok200$' "$OUT")" "200" "--parallel-max 200: all 200 waited at the gate together"
+
+# ---- 200 x /delay/1 with --parallel-max 200 (the timing target, printed;
+# the bound only rules out a few at a time: 200 one by one take 200 s)
 for ((i = 0; i < 200; i++)); do echo "$HB/delay/1?i=$i"; done >"$T/urls"
 start=$(date +%s.%N)
 flurry_plain -s --parallel-max 200 --url-file "$T/urls" -w '%{http_code}\n'
@@ -66,7 +78,7 @@ secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
 check_rc 0 "200 x /delay/1"
 check_eq "$(grep -c '^200$' "$OUT")" "200" "200 responses"
 echo "timing: 200 x /delay/1 with --parallel-max 200: ${secs}s"
-awk -v s="$secs" 'BEGIN { exit !(s < 5) }' && pass "200 x /delay/1 in ${secs}s (< 5 s)" || fail "took ${secs}s"
+awk -v s="$secs" 'BEGIN { exit !(s < 30) }' && pass "200 x /delay/1 in ${secs}s (< 30 s)" || fail "took ${secs}s"
 
 # ---- progress meter: only on a terminal, only with several URLs, not with -s
 if command -v script >/dev/null; then

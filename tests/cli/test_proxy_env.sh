@@ -14,7 +14,7 @@ CA=$FL_TEST_RUNDIR/nginx_tls/ca.pem
 
 python3 "$FL_TEST_SRCDIR/support/proxy_server.py" --port-file "$T/proxy.port" 2>"$T/proxy.log" &
 PROXY_PID=$!
-for ((i = 0; i < 100; i++)); do [[ -s $T/proxy.port ]] && break; sleep 0.05; done
+for ((i = 0; i < 400; i++)); do [[ -s $T/proxy.port ]] && break; sleep 0.05; done
 [[ -s $T/proxy.port ]] || { echo "proxy did not start" >&2; exit 1; }
 PX=http://127.0.0.1:$(cat "$T/proxy.port")
 

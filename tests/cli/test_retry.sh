@@ -97,8 +97,10 @@ check_contains "$ERR" "Problem (retrying all errors)" "--retry-all-errors: curl'
 flurry -s -f --retry 1 --retry-all-errors --retry-delay 0.1 "$FAULT/flaky?k=e5&fail=1&code=404"
 check_eq "$RC:$(attempts e5)" "0:2" "--retry-all-errors with -f retries a 404"
 
-# -m bounds each attempt, and a timeout is retried
-flurry -s -m 0.3 --retry 1 --retry-delay 0.1 "$FAULT/delay?ms=2000&k=t1"
+# -m bounds each attempt, and a timeout is retried. -m 1, not 0.3: both
+# attempts must reach the server to be counted, and this test runs under
+# valgrind (stage 3) on a loaded machine
+flurry -s -m 1 --retry 1 --retry-delay 0.1 "$FAULT/delay?ms=5000&k=t1"
 check_rc 28 "-m --retry: both attempts time out"
 check_eq "$(attempts t1)" 2 "a timeout is retried"
 

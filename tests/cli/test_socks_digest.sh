@@ -34,7 +34,7 @@ start_script() {
   rm -f "$pf"
   python3 "$FL_TEST_SRCDIR/support/$1" --port-file "$pf" ${2:+"$2"} 2>>"$T/servers.log" &
   MY_PIDS+=($!)
-  for ((i = 0; i < 200; i++)); do
+  for ((i = 0; i < 400; i++)); do
     [[ -s $pf ]] && break
     sleep 0.05
   done

@@ -16,7 +16,7 @@ printf 'served by http.server\n' >"$T/www/doc.txt"
 touch -d '2020-06-15 12:00:00 UTC' "$T/www/doc.txt"
 python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$T/www" >"$T/pyhttp.log" 2>&1 &
 PROXY_PID=$! # stopped by lib.sh's cleanup
-for ((i = 0; i < 100; i++)); do grep -q 'port [0-9]' "$T/pyhttp.log" 2>/dev/null && break; sleep 0.05; done
+for ((i = 0; i < 400; i++)); do grep -q 'port [0-9]' "$T/pyhttp.log" 2>/dev/null && break; sleep 0.05; done
 PY=http://127.0.0.1:$(grep -oE 'port [0-9]+' "$T/pyhttp.log" | head -1 | cut -d' ' -f2)
 
 # ---- the dates curl reads, as sent (the fault server echoes the request)

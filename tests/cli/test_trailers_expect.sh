@@ -81,7 +81,7 @@ head -c 50000000 /dev/zero >"$T/50m"
 same_as_curl "-H 'Expect:' with an early 413 to 50 MB" -s -H 'Expect:' --data-binary @"$T/50m" \
   -w '%{http_code}' "$E413/"
 check_eq "$(cat "$OUT")" "too large413" "... the 413 is reported"
-for ((i = 0; i < 200; i++)); do (($(wc -l <"$T/e413.log") >= 2)) && break; sleep 0.05; done
+for ((i = 0; i < 400; i++)); do (($(wc -l <"$T/e413.log") >= 2)) && break; sleep 0.05; done
 read -r fl_sent <<<"$(sed -n 1p "$T/e413.log")"
 read -r curl_sent <<<"$(sed -n 2p "$T/e413.log")"
 echo "body bytes the server got: flurry $fl_sent, curl $curl_sent (of 50000000)"

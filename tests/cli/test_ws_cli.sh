@@ -6,9 +6,11 @@
 # -x for both), and the scripted raw server for the failures: refused upgrade (22),
 # no server (7), -m (28), a dropped connection (56, 1006), a protocol error
 # (56, 1002), --max-filesize (63, 1009), a line that is not UTF-8 (43),
-# usage errors (2). The session runs as a coprocess so that each reply is
-# read before stdin ends (a server may drop what it would send after our
-# close frame). Labelled tsan (the CLI reads stdin on a thread of its own);
+# usage errors (2). Most sessions run as a coprocess, each reply read before
+# the next line; piped sessions (all of stdin at once, then its end) print
+# every reply: flurry lingers after stdin's end until the replies stop,
+# then closes with 1000 (python3-websockets drops what it would send after
+# our close frame). Labelled tsan (the CLI reads stdin on a thread of its own);
 # not valgrind (over 5 minutes there; integ.ws covers the library).
 # FIXTURES: nginx_tls
 # LABELS: tsan
@@ -74,6 +76,26 @@ check_rc 0 "CRLF session"
 printf 'one\ntwo' | { "${FL_LAUNCH[@]}" "$FL_CLI" --ws "ws://127.0.0.1:$PY/echo" >"$OUT" 2>"$ERR"; }
 RC=$?
 check_rc 0 "piped stdin: sent, closed with 1000, exit 0"
+check_eq "$(tr '\n' '|' <"$OUT")" "one|two|" "piped stdin: both replies, the unterminated last line's too"
+
+# ---- stdin's end: every reply still printed (the linger before our close)
+want=""
+for i in $(seq 1 30); do want+="line $i|"; done
+for args in "--ws ws://127.0.0.1:$PY/echo" "--compressed --ws ws://127.0.0.1:$PY/frag" \
+  "--cacert $TLS/ca.pem --ws wss://localhost:$PYS/echo"; do
+  read -r -a argv <<<"$args"
+  for i in $(seq 1 30); do echo "line $i"; done |
+    { "${FL_LAUNCH[@]}" "$FL_CLI" -v "${argv[@]}" >"$OUT" 2>"$ERR"; }
+  RC=$?
+  check_rc 0 "30 piped lines, $args"
+  check_eq "$(tr '\n' '|' <"$OUT")" "$want" "30 piped lines, $args: 30 replies, in order"
+  check_contains "$ERR" "end of input: closing after" "$args: closed after the linger"
+  check_contains "$ERR" "WebSocket closed: 1000" "$args: the closing handshake completed"
+done
+# a server that speaks first, stdin empty: its message is printed too
+flurry --ws "ws://127.0.0.1:$PY/big?n=30" </dev/null
+check_rc 0 "empty stdin"
+check_eq "$(cat "$OUT")" "abcdefghijklmnopqrstuvwxyzabcd" "empty stdin: the server's message printed"
 
 # ---- TLS: verification on (60), -k, and a CONNECT tunnel with -x
 ws_start --ws "wss://localhost:$PYS/echo"

@@ -4,7 +4,9 @@
  * TLS), make the request with the library and check the fl_ error (and that
  * a failure explains itself), make a second request on the same client
  * (must succeed), free everything and check no descriptor is left; then run
- * the CLI with the same request and check its exit code. With
+ * the CLI with the same request and check its exit code. A WebSocket case
+ * also sends a plain request on the same client beside the upgrade, which
+ * must complete whole while the WebSocket fails. With
  * FL_FAULT_CURL=1 it also runs curl (7.88 here) with the same arguments and
  * prints its exit code next to the expected one (information, not a check).
  *
@@ -209,7 +211,21 @@ static void ws_url(const fcase *c, char *url, size_t cap) {
   snprintf(url, cap, "ws://127.0.0.1:%d%s", ws_port, c->ws);
 }
 
-/* The WebSocket of the case: its open, then its end; callbacks once each. */
+/* A plain request on the WebSocket's client, sent with the upgrade: the
+ * fault server streams its 12 bytes over ~360 ms, so it is still on the
+ * wire while most cases' WebSockets fail (within milliseconds, or by the
+ * 300 ms read timeout or heartbeat). It must complete whole whatever the
+ * WebSocket's end. Order is not asserted, only the outcome. */
+#define WS_SIDE_PATH "/slow-body?n=12&ms=30"
+#define WS_SIDE_LEN 12
+
+static void side_done(fl_request *req, int err, void *data) {
+  (void)req;
+  *(int *)data = err + 1; /* 1: succeeded */
+}
+
+/* The WebSocket of the case: its open, then its end; callbacks once each;
+ * meanwhile the plain request on the same client goes through. */
 static void run_ws(const fcase *c, fl_loop *loop, fl_client *cl) {
   fl_ws_options o;
   fl_ws_options_init(&o);
@@ -225,6 +241,12 @@ static void run_ws(const fcase *c, fl_loop *loop, fl_client *cl) {
   fl_ws_on_message(ws, ws_message, &w); /* without one, a message waits for fl_ws_recv */
   fl_ws_on_close(ws, ws_closed, &w);
   CHECK_EQ_INT(fl_ws_connect(ws, cl, req, ws_opened, &w), 0);
+  char side_url[512];
+  case_url(c, WS_SIDE_PATH, side_url, sizeof side_url);
+  fl_request *side = fl_request_new("GET", side_url);
+  int side_result = 0;
+  CHECK(side);
+  CHECK_EQ_INT(fl_request_send(cl, side, side_done, &side_result), 0);
   while (!w.opened) fl_loop_run(loop, FL_RUN_ONCE);
   int err = w.open_err, code = 0;
   if (!err) {
@@ -247,6 +269,18 @@ static void run_ws(const fcase *c, fl_loop *loop, fl_client *cl) {
   if (err) CHECK(fl_ws_errmsg(ws)[0] != '\0');
   fl_ws_free(ws);
   fl_request_free(req);
+  while (!side_result) fl_loop_run(loop, FL_RUN_ONCE);
+  size_t blen = 0;
+  if (side_result != 1) {
+    fprintf(stderr, "FAIL %s: the plain request beside the WebSocket failed: %s (%s)\n", c->name,
+            fl_err_name(side_result - 1), fl_request_errmsg(side));
+    exit(1);
+  }
+  CHECK_EQ_INT(fl_response_status(fl_request_response(side)), 200);
+  fl_response_body(fl_request_response(side), &blen);
+  CHECK_EQ_INT((int)blen, WS_SIDE_LEN);
+  printf("library: the plain request beside it: 200, %zu bytes\n", blen);
+  fl_request_free(side);
 }
 
 static void still_works(const fcase *c, fl_loop *loop, fl_client *cl);

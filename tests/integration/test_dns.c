@@ -73,7 +73,8 @@ static int calls_reached(void *arg) { return ncalls >= *(int *)arg; }
 
 static uint64_t wait_calls(int n) {
   int target = ncalls + n;
-  uint64_t ms = run_until(calls_reached, &target, 5000);
+  /* Only a bound against hanging: a loaded machine may answer slowly. */
+  uint64_t ms = run_until(calls_reached, &target, 20000);
   CHECK(ncalls >= target);
   return ms;
 }
@@ -100,7 +101,10 @@ static fl__resolver_options opts(void) {
   fl__resolver_options o;
   memset(&o, 0, sizeof o);
   o.servers = dns_servers;
-  o.timeout_ms = 3000;
+  /* c-ares resends a query after a third of this: long, so that a loaded
+   * machine neither times a lookup out nor sends it twice (test_coalesce
+   * counts the queries dnsmasq saw). */
+  o.timeout_ms = 10000;
   o.ttl_min_ms = 1000;
   o.ttl_max_ms = 300000;
   o.negative_ttl_ms = 2000;
@@ -266,6 +270,11 @@ static void test_failures(void) {
   fl__resolver_free(r);
 }
 
+/* A lookup given timeout_ms 300 ends after 300 ms, not at the resolver's
+ * 5 s default: the ceiling lies between the two, far from 300 ms, because a
+ * loaded machine (ASan, valgrind, ctest -j) answers a 300 ms timer late. */
+#define TIMEOUT_CEIL_MS 4000
+
 static void test_timeout(void) {
   fl__resolver_options o = opts();
   fl__resolver *r;
@@ -280,8 +289,9 @@ static void test_timeout(void) {
   CHECK_EQ_INT(w.req.err, FL_EDNS_TIMEOUT);
   CHECK(strstr(w.req.errmsg, "a.test") != NULL);
   CHECK(strstr(w.req.errmsg, "timeout") != NULL);
-  if (ms < 250 || ms > 1000) fprintf(stderr, "timeout after %llu ms\n", (unsigned long long)ms);
-  CHECK(ms >= 250 && ms <= 1000);
+  if (ms < 250 || ms >= TIMEOUT_CEIL_MS)
+    fprintf(stderr, "timeout after %llu ms\n", (unsigned long long)ms);
+  CHECK(ms >= 250 && ms < TIMEOUT_CEIL_MS);
   CHECK(sink_drain() > 0); /* the queries did go to the sink */
 
   /* timeouts are not cached: a new lookup, and its own deadline */
@@ -291,12 +301,12 @@ static void test_timeout(void) {
   CHECK_EQ_INT(w.req.err, FL_EDNS_TIMEOUT);
   CHECK_EQ_INT(w2.req.err, FL_EDNS_TIMEOUT);
   CHECK(w.seq < w2.seq);
-  CHECK(ms >= 250 && ms <= 1000);
+  CHECK(ms >= 250 && ms < TIMEOUT_CEIL_MS);
   CHECK_EQ_INT(stats(r).queries, 2);
   CHECK_EQ_INT(stats(r).joined, 1);
   CHECK_EQ_INT(stats(r).negative_hits, 0);
   /* c-ares gives up on its own soon after; nothing leaks either way */
-  run_until(nothing_in_flight, r, 2000);
+  run_until(nothing_in_flight, r, 10000);
   CHECK_EQ_INT(stats(r).in_flight, 0);
   CHECK_EQ_INT(stats(r).sockets, 0);
   fl__resolver_free(r);
@@ -309,7 +319,7 @@ static void test_timeout(void) {
   CHECK_EQ_INT(start(r, &w, "x.timeout.test", 80), 1);
   ms = wait_calls(1);
   CHECK_EQ_INT(w.req.err, FL_EDNS_TIMEOUT);
-  CHECK(ms >= 250 && ms <= 1000);
+  CHECK(ms >= 250 && ms < TIMEOUT_CEIL_MS);
   fl__resolver_free(r);
 }
 
@@ -332,7 +342,8 @@ static void test_ttl(void) {
   CHECK_EQ_INT(w.req.err, 0);
   CHECK_EQ_INT(stats(r).queries, 3);
 
-  run_until(NULL, NULL, 2100 - (fl__loop_now(loop) - t0));
+  /* Past ttl2's 2 s (what is left of it: a slow machine may have spent it). */
+  if (fl__loop_now(loop) - t0 < 2100) run_until(NULL, NULL, 2100 - (fl__loop_now(loop) - t0));
   CHECK_EQ_INT(start(r, &w, "ttl2.test", 80), 1); /* expired: asks again */
   wait_calls(1);
   CHECK_EQ_INT(w.req.err, 0);
@@ -362,7 +373,8 @@ static void test_coalesce(void) {
   }
   if (logged >= 0) { /* on the wire too: one A query (dnsmasq logs it soon after). A name
                       * no other test asks for: tests run in parallel on one dnsmasq */
-    for (i = 0; i < 50 && logged_queries("coalesce.test") < logged + 1; i++) run_until(NULL, NULL, 20);
+    for (i = 0; i < 250 && logged_queries("coalesce.test") < logged + 1; i++)
+      run_until(NULL, NULL, 20);
     run_until(NULL, NULL, 50);
     CHECK_EQ_INT(logged_queries("coalesce.test"), logged + 1);
   }
@@ -402,7 +414,7 @@ static void test_cancel(void) {
   CHECK_EQ_INT(start(r, &w4, "six.test", 80), 1);
   fl__dns_cancel(r, &w4.req);
   CHECK_EQ_INT(stats(r).in_flight, 1);
-  run_until(nothing_in_flight, r, 3000);
+  run_until(nothing_in_flight, r, 10000);
   CHECK_EQ_INT(w4.done, 0);
   CHECK_EQ_INT(start(r, &w4, "six.test", 80), 0);
   CHECK_EQ_INT(w4.req.cache_hit, 1);

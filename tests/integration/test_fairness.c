@@ -140,7 +140,10 @@ static int chew(fl_request *req, const char *p, size_t n, void *data) {
 static void test_fast_sender_does_not_starve(fl_loop *loop, fl_client *c) {
   ndone = 0;
   fl_request *flood_req = fl_request_new("GET", U("/body-flood"));
-  fl_timeouts t = {.connect_ms = 10000, .total_ms = 1500};
+  /* The flood's total timeout must outlast its first 4 MiB (chewed slowly:
+   * ASan on a loaded machine) and then the small request: 1.5 s left that
+   * one a few hundred ms. It ends the flood, so it is the test's length. */
+  fl_timeouts t = {.connect_ms = 10000, .total_ms = 4000};
   fl_request_set_timeouts(flood_req, &t);
   fl_request_set_max_body(flood_req, 0);
   fl_request_on_body(flood_req, chew, NULL);

@@ -544,10 +544,13 @@ static void test_timeouts(void) {
   fl_request_set_timeouts(req, &t);
   fl_request_free(run_req(req, FL_EREAD_TIMEOUT));
 
-  /* Data every 50 ms keeps a 150 ms read timeout happy; total stops it. */
+  /* Data every 50 ms keeps a 600 ms read timeout happy; total stops it.
+   * The read timeout is 12 gaps long (3 were within a loaded machine's
+   * scheduling delays: the server's thread or valgrind's client late) and
+   * still shorter than the total, so one not re-armed by data would fire. */
   memset(&t, 0, sizeof t);
-  t.read_ms = 150;
-  t.total_ms = 400;
+  t.read_ms = 600;
+  t.total_ms = 1500;
   req = fl_request_new("GET", U("/slow-body?n=100&ms=50"));
   fl_request_set_timeouts(req, &t);
   fl_request_free(run_req(req, FL_ETIMEOUT));

@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "client/client.h" /* the host's connect limit (test_connect_burst) */
+#include "engine/pool.h"
 #include "flurry.h"
 #include "test.h"
 
@@ -268,14 +270,28 @@ static void test_connect_burst(fl_loop *loop) {
     rs[i] = fl_request_new("GET", U("/ok"));
     CHECK_EQ_INT(fl_request_send(c, rs[i], done_count, &done), 0);
   }
-  uint32_t most = 0;
+  /* At most 2 connecting at once while the host's limit is 2. A server
+   * that does not answer a connection within FL__CONNECT_SETTLE_MS (20 ms)
+   * doubles it (engine/pool.c connect_over): a loaded machine's server
+   * thread does that, and 3 or 4 connecting is then right. So each sample
+   * is held to the limit of its moment, which starts at 2. */
+  uint32_t most = 0, limit = 0;
   while (done < N) {
     fl_pool_stats st;
     fl_client_pool_stats(c, &st);
+    CHECK(!fl__queue_empty(&c->pool.hosts)); /* made by the first send */
+    const fl__host *h = fl__container_of(c->pool.hosts.next, fl__host, node);
+    if (!limit) CHECK_EQ_INT(h->connect_limit, 2);
+    limit = h->connect_limit;
+    if (st.connecting > limit)
+      fprintf(stderr, "%u connecting, the host's limit %u\n", (unsigned)st.connecting,
+              (unsigned)limit);
+    CHECK(st.connecting <= limit);
     if (st.connecting > most) most = st.connecting;
     fl_loop_run(loop, FL_RUN_ONCE);
   }
-  CHECK(most >= 1 && most <= 2);
+  if (limit == 2) CHECK(most <= 2);
+  CHECK(most >= 1);
   for (int i = 0; i < N; i++) {
     CHECK_EQ_INT(fl_request_error(rs[i]), 0);
     fl_request_free(rs[i]);

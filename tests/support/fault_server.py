@@ -523,6 +523,35 @@ def sc_slow_first_byte(conn, req):
     return KEEP
 
 
+_GATES = {}  # key -> number of requests now waiting at that gate
+_GATES_COND = threading.Condition()
+
+
+def sc_gate(conn, req):
+    """?k=K&n=N&s=S: hold every request under key K until N of them wait
+    at once (then all get /ok), or S seconds [30] pass (503 "gate: M of N").
+    Proves N requests in flight together, whatever the machine's speed."""
+    key = req.query.get("k", "")
+    n = req.int_param("n", 2)
+    deadline = time.monotonic() + req.int_param("s", 30)
+    with _GATES_COND:
+        _GATES[key] = _GATES.get(key, 0) + 1
+        _GATES_COND.notify_all()
+        while _GATES[key] < n and time.monotonic() < deadline:
+            _GATES_COND.wait(max(0.0, deadline - time.monotonic()))
+        seen = _GATES[key]
+        opened = seen >= n
+    # A gate once open stays open for the late ones of its key (the count
+    # only grows): a client that sent N at once sees N answers of /ok.
+    if opened:
+        conn.send(OK_RESPONSE)
+        return KEEP
+    body = b"gate: %d of %d\n" % (seen, n)
+    conn.send(head("HTTP/1.1 503 Gate Not Reached", "Content-Length: %d" % len(body))
+              + body)
+    return KEEP
+
+
 def sc_slow_body(conn, req):
     n = req.int_param("n", 10)
     delay = req.int_param("ms", 10) / 1000.0
@@ -962,6 +991,7 @@ SCENARIOS = {
     "/split": sc_split,
     "/dup-headers": sc_dup_headers,
     "/delay": sc_slow_first_byte,
+    "/gate": sc_gate,
     "/drop-after-head": sc_drop_after_head,
     "/no-length-keepalive": sc_no_length_keepalive,
     "/pipeline-echo": sc_echo,

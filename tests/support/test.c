@@ -21,7 +21,7 @@
 int fl_test_fds_at_start_;
 
 #define FAULT_MAX 8
-#define FAULT_START_TIMEOUT_MS 10000
+#define FAULT_START_TIMEOUT_MS 20000 /* a python start on a loaded CI machine */
 #define FAULT_STOP_TIMEOUT_MS 5000
 
 static struct fault_server {

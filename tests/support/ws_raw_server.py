@@ -22,6 +22,9 @@ Handshake paths (the 101 is correct unless the path says otherwise):
 Frame paths (after a good 101; frames unmasked unless said):
   /early               a text frame "early" in the same write as the 101, then echo
   /echo                echo data frames (unmasked), answer pings, echo closes
+  /echo?n=N            the same, and after the N-th whole message echoed, a
+                       close frame 1000 of its own (then reads until ours);
+                       n=N works on every path that echoes (/hs/ext...)
   /silent              nothing, never closes
   /drop                closes TCP right after the 101 (no close frame)
   /midframe            the 101, a text frame "ok", then the first 10 bytes of a
@@ -224,6 +227,8 @@ def serve(conn):
                 bad = frame(0x88, struct.pack(">H", int(q.get("c", "0"))))
             conn.sendall(frame(0x81, b"ok") + (bad or b""))
         got = "none"
+        echoes = ("/echo", "/early", "/hs/cookie", "/hs/ext", "/hs/proto")
+        left = int(q["n"]) if path in echoes and "n" in q else -1  # messages before our close
         for f in read_frames(conn, bytearray(rest)):
             if f is None:
                 break
@@ -231,13 +236,19 @@ def serve(conn):
             op = b0 & 0x0F
             if op == 8:
                 got = str(struct.unpack(">H", p[:2])[0]) if len(p) >= 2 else "1005"
+                if left == 0:  # ours went first: this is the answer
+                    break
                 if not path.startswith("/bad/"):
                     conn.sendall(frame(0x88, p[:2]))
                     break
             elif op == 9 and path != "/silent":
                 conn.sendall(frame(0x8A, p))
-            elif path in ("/echo", "/early", "/hs/cookie", "/hs/ext", "/hs/proto") and op != 10:
+            elif path in echoes and op != 10:
                 conn.sendall(frame(b0, p))  # RSV1 too: our own deflate stream echoed inflates in step
+                if left > 0 and b0 & 0x80 and op in (0, 1, 2):
+                    left -= 1
+                    if left == 0:
+                        conn.sendall(frame(0x88, struct.pack(">H", 1000)))
         record(key, got)
     except (OSError, ValueError):
         pass

@@ -1,15 +1,15 @@
 /* Allocation torture: `torture SCENARIO` runs a scenario once to count its
  * allocations, then again with allocation 1 failing, then 2, ... until a
  * run makes no more allocations than the one that failed (nothing left to
- * fail). Each run is a forked child (the CLI scenario: an exec'd CLI built
+ * fail). Each run is a forked child (the CLI scenarios, cli and cli_ws: an exec'd CLI built
  * with the same hook), which must
  *   - end in success or FL_ENOMEM (the CLI: exit 0 or 27), never another
  *     error, a crash (a signal), a hang (10 s), or a leak (LSan in ASan
  *     builds, exit 66 through ASAN_OPTIONS);
  *   - close every descriptor it opened.
  * Servers: the scripted fault server (started once here) and, for tls, the
- * nginx_tls fixture; for h2c, the nghttpd fixture; for h2tls, nginx_h2; for ws,
- * the scripted WebSocket server (tests/support/ws_raw_server.py, started here).
+ * nginx_tls fixture; for h2c, the nghttpd fixture; for h2tls, nginx_h2; for ws
+ * and cli_ws, the scripted WebSocket server (tests/support/ws_raw_server.py, started here).
  *
  * Each scenario runs in two modes: only allocation N fails, then
  * allocation N and every later one fail (what a process out of memory
@@ -503,35 +503,59 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Run the torture CLI with allocation n failing; its exit code (-1 killed).
- * *count and *injected come from its report. */
-static int run_cli(long n, long *count, int *injected) {
+static int ws_port; /* the scripted WebSocket server (ws, cli_ws) */
+
+/* What cli_ws sends (its standard input) and must print when it exits 0. */
+#define CLI_WS_LINES "one\nzw\xC3\xA9i\n"
+
+/* Run the torture CLI with allocation n failing; its exit code (-1 killed;
+ * CLI_BAD_OUTPUT: exit 0 with the wrong output). *count and *injected come
+ * from its report. cli: transfers (-Z, three URLs of the fault server);
+ * cli_ws: flurry --ws --compressed with two lines on standard input against
+ * the raw server's echo with permessage-deflate, which closes (1000) after
+ * echoing both, so the session never waits for the linger after stdin's
+ * end; exit 0 must have printed both replies. */
+#define CLI_BAD_OUTPUT 201
+static int run_cli(const char *name, long n, long *count, int *injected) {
   const char *cli = getenv("FL_TORTURE_CLI");
   if (!cli || !*cli) {
     fprintf(stderr, "FL_TORTURE_CLI is not set: run through ctest\n");
     exit(1);
   }
-  char report[4096], errfile[4096], at[32], u[3][256];
+  int ws = strcmp(name, "cli_ws") == 0;
+  char report[4096], errfile[4096], outfile[4096], infile[4096], at[32], u[3][256];
   snprintf(report, sizeof report, "%s", fl_test_rundir_path("torture.cli.report"));
   snprintf(errfile, sizeof errfile, "%s", fl_test_rundir_path("torture.cli.stderr"));
+  snprintf(outfile, sizeof outfile, "%s", fl_test_rundir_path("torture.cli.stdout"));
+  snprintf(infile, sizeof infile, "%s", fl_test_rundir_path("torture.cli_ws.stdin"));
   snprintf(at, sizeof at, "%ld", n);
-  url_of(u[0], sizeof u[0], "/ok");
-  url_of(u[1], sizeof u[1], "/chunked?n=70&size=20");
-  url_of(u[2], sizeof u[2], "/encodings?n=1");
+  if (ws) {
+    snprintf(u[0], sizeof u[0], "ws://127.0.0.1:%d/hs/ext?v=permessage-deflate&n=2", ws_port);
+  } else {
+    url_of(u[0], sizeof u[0], "/ok");
+    url_of(u[1], sizeof u[1], "/chunked?n=70&size=20");
+    url_of(u[2], sizeof u[2], "/encodings?n=1");
+  }
   unlink(report);
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
-    int out = open("/dev/null", O_WRONLY), err = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0 || err < 0) _exit(126);
+    int out = open(ws ? outfile : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644),
+        err = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644),
+        in = open(ws ? infile : "/dev/null", O_RDONLY);
+    if (out < 0 || err < 0 || in < 0) _exit(126);
+    dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
     setenv("FL_TORTURE_FAIL_AT", at, 1);
     setenv("FL_TORTURE_MODE", from_mode ? "from" : "one", 1);
     setenv("FL_TORTURE_REPORT", report, 1);
-    execl(cli, cli, "-s", "-S", "-Z", "--compressed", "-w", "%{http_code}\n", u[0], u[1], u[2],
-          (char *)NULL);
+    if (ws)
+      execl(cli, cli, "-s", "-S", "--compressed", "--ws", u[0], (char *)NULL);
+    else
+      execl(cli, cli, "-s", "-S", "-Z", "--compressed", "-w", "%{http_code}\n", u[0], u[1], u[2],
+            (char *)NULL);
     _exit(127);
   }
   long long deadline = now_ms() + 20000;
@@ -559,6 +583,18 @@ static int run_cli(long n, long *count, int *injected) {
   if (f) {
     if (fscanf(f, "%ld %d", count, injected) != 2) *count = 0;
     fclose(f);
+  }
+  if (ws && rc == 0) { /* a clean end loses nothing */
+    char got[256] = "";
+    f = fopen(outfile, "r");
+    size_t k = f ? fread(got, 1, sizeof got - 1, f) : 0;
+    got[k] = 0;
+    if (f) fclose(f);
+    if (strcmp(got, CLI_WS_LINES) != 0) {
+      fprintf(stderr, "  CLI --ws with allocation %ld failing: exit 0 but printed \"%s\"\n", n,
+              got);
+      rc = CLI_BAD_OUTPUT;
+    }
   }
   if (rc != 0 && rc != 27) {
     fprintf(stderr, "  CLI with allocation %ld failing: exit %d; its stderr:\n", n, rc);
@@ -711,8 +747,6 @@ static int sc_h2tls(void) {
  * compressed frames, which inflate in step). Then a plain GET on the same
  * client. Callbacks exactly once: open_cb per connect, close_cb after an
  * open; the WebSocket ends in success or FL_ENOMEM. */
-static int ws_port;
-
 typedef struct wsc {
   int opened, open_err, closes, close_err, code, nmsg;
   char got[64];
@@ -841,6 +875,7 @@ static const scenario scenarios[] = {
     {"dns", sc_dns},       {"proxy", sc_proxy},
     {"stream", sc_stream}, {"h2c", sc_h2c},
     {"h2tls", sc_h2tls},   {"ws", sc_ws},
+    {"cli_ws", NULL},
 };
 
 
@@ -892,7 +927,7 @@ static void watchdog(int sig) {
 static int run_once(const scenario *s, long n, long *count) {
   if (!s->fn) {
     int injected = 0;
-    int rc = run_cli(n ? n : LONG_MAX, count, &injected);
+    int rc = run_cli(s->name, n ? n : LONG_MAX, count, &injected);
     if (rc != 0 && rc != 27) return rc < 0 ? 200 : rc;
     if (rc == 27 && !injected) {
       fprintf(stderr, "  CLI exit 27 though no allocation failed\n");
@@ -1074,7 +1109,14 @@ int main(int argc, char **argv) {
       h2tls_port = fl_test_server_port("nginx_h2");
       snprintf(h2tls_ca, sizeof h2tls_ca, "%s", fl_test_rundir_path("nginx_h2/ca.pem"));
     }
-    if (s->fn == sc_ws && !ws_port) ws_port = fl_test_script_start("ws_raw_server.py", NULL);
+    if ((s->fn == sc_ws || !strcmp(s->name, "cli_ws")) && !ws_port)
+      ws_port = fl_test_script_start("ws_raw_server.py", NULL);
+    if (!strcmp(s->name, "cli_ws")) {
+      FILE *f = fopen(fl_test_rundir_path("torture.cli_ws.stdin"), "w");
+      CHECK(f);
+      fputs(CLI_WS_LINES, f);
+      fclose(f);
+    }
     if (s->fn == sc_proxy && !proxy_port)
       proxy_port = fl_test_script_start("proxy_server.py", NULL);
     if (s->fn == sc_cookie_file) {

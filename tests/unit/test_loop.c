@@ -363,7 +363,7 @@ static void test_defer(void) {
   CHECK_EQ_INT(fl_timer_start(guard, 3000, 0, guard_cb, NULL), 0);
   for (int i = 0; i < 50; i++) CHECK_EQ_INT(fl_loop_run(loop, FL_RUN_ONCE), 1);
   CHECK_EQ_INT(spin_left, 50);
-  CHECK(ms_since(t0) < 1000);
+  CHECK(ms_since(t0) < 2500); /* did not wait for the 3 s guard (loaded valgrind: not < 1 s) */
   fl__defer_cancel(&spin);
   /* DEFAULT: deferred work alone keeps the loop alive */
   spin_left = 50;
@@ -524,7 +524,7 @@ static void test_run_modes(void) {
   fl_loop_ref(loop);
   CHECK_EQ_INT(fl_loop_run(loop, FL_RUN_NOWAIT), 1);
   fl_loop_unref(loop);
-  CHECK(ms_since(t0) < 500);
+  CHECK(ms_since(t0) < 5000); /* did not block on the 10 s internal timer */
 
   /* ONCE blocks until the timer is due, fires it, and the timer's ref goes */
   t = fl_timer_new(loop);
