@@ -50,8 +50,9 @@ void fl__psl_free(fl__psl *psl) {
 }
 
 size_t fl__psl_rule_count(const fl__psl *psl) {
-  int n = psl_suffix_count(psl->ctx);
-  return n > 0 ? (size_t)n : 0;
+  /* libpsl counts wildcard rules among the suffixes, exceptions apart */
+  int n = psl_suffix_count(psl->ctx), x = psl_suffix_exception_count(psl->ctx);
+  return (size_t)(n > 0 ? n : 0) + (size_t)(x > 0 ? x : 0);
 }
 
 int fl__psl_is_public_suffix(const fl__psl *psl, const char *domain) {

@@ -31,7 +31,8 @@ typedef struct fl__psl fl__psl;
  * or over FL__PSL_MAX_FILE bytes) or FL_ENOMEM. */
 int fl__psl_load(fl__psl **out, const char *path);
 void fl__psl_free(fl__psl *psl); /* NULL is fine */
-/* Number of rules loaded (0 for a DAFSA file, which does not say). */
+/* Number of rules loaded, exception rules included (0 for a DAFSA file,
+ * which does not say). */
 size_t fl__psl_rule_count(const fl__psl *psl);
 
 /* 1 if domain (ASCII, any case, no leading or trailing dot) is a public

@@ -3,6 +3,7 @@
 # and short forms), and every option of the man page is one the command
 # accepts. The same check as tests/cli/test_usage.sh makes for flurry(1).
 # No server: nothing here sends a request.
+# TIMEOUT: 120
 set -euo pipefail
 
 bench=${FL_BENCH:?FL_BENCH is not set (bench/flurry_bench/CMakeLists.txt sets it)}

@@ -2,6 +2,7 @@
 # flurry: usage errors, --help/--version, --help vs the man page, and the
 # exit codes that need no server (1, 2, 3, 4, 7, 26, and -s/-S).
 # LABELS: valgrind
+# TIMEOUT: 120
 source "$(dirname "$0")/lib.sh"
 
 # ---- help and version
