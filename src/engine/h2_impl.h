@@ -14,26 +14,26 @@
 #define FL__H2_CONN_WINDOW (4 * 1024 * 1024)
 
 /* h2_mem.c: a per-connection cache of small blocks for nghttp2's
- * allocations and our streams. Blocks of up to 64, 128, 256 and 512 bytes
- * freed go to a list per size and serve the next allocation of that size
- * (larger ones are plain malloc/free); at most FL__H2_MEM_CLASS_BYTES wait
- * per size, and fl__h2_mem_trim gives them all back (when the connection
- * still has no stream a loop pass after its last one ended, and when it is
- * freed), so an idle connection keeps none. Single-threaded, as the connection is. Failures are malloc's (the
- * allocation torture injects them as for any other allocation). */
-#define FL__H2_MEM_CLASSES 4
-#define FL__H2_MEM_CLASS_BYTES 32768
+ * allocations and our streams. A block of up to 512 bytes freed goes to a
+ * list per size (glibc's chunk sizes, 32 to 528 bytes in steps of 16) and
+ * serves the next allocation of that size; larger ones are plain
+ * malloc/free. At most FL__H2_MEM_BYTES wait, and fl__h2_mem_trim gives
+ * them all back (the lists too) (when the connection still has no
+ * stream a loop pass after its last one ended, and when it is freed), so an
+ * idle connection keeps none. Single-threaded, as the connection is.
+ * Failures are malloc's (the allocation torture injects them as for any
+ * other allocation). */
+#define FL__H2_MEM_CLASSES 32
+#define FL__H2_MEM_BYTES (128 * 1024)
 typedef struct fl__h2_mem {
-  void *free[FL__H2_MEM_CLASSES];
-  uint32_t nfree[FL__H2_MEM_CLASSES];
+  void **free;  /* FL__H2_MEM_CLASSES lists; allocated when a first block waits */
+  size_t bytes; /* of the blocks waiting (at most FL__H2_MEM_BYTES) */
 } fl__h2_mem;
 void *fl__h2_mem_alloc(fl__h2_mem *m, size_t n);
 void fl__h2_mem_free(fl__h2_mem *m, void *p);
 void *fl__h2_mem_realloc(fl__h2_mem *m, void *p, size_t n);
 void fl__h2_mem_trim(fl__h2_mem *m);
-static inline int fl__h2_mem_holds(const fl__h2_mem *m) {
-  return m->nfree[0] || m->nfree[1] || m->nfree[2] || m->nfree[3];
-}
+static inline int fl__h2_mem_holds(const fl__h2_mem *m) { return m->free != NULL; }
 /* An nghttp2 allocator over m (m must outlive the session). */
 nghttp2_mem fl__h2_mem_nghttp2(fl__h2_mem *m);
 

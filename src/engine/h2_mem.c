@@ -6,6 +6,7 @@
  * seven blocks per size are used up). Freed blocks wait here, per size
  * class, for the next stream of the same connection. Contract in
  * h2_impl.h (fl__h2_mem). */
+#include <malloc.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,73 +25,63 @@
 #endif
 #ifdef FL_ASAN
 #include <sanitizer/asan_interface.h>
-#define CACHED(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define CACHED(p, n) ASAN_POISON_MEMORY_REGION((char *)(p) + sizeof(void *), (n) - sizeof(void *))
 #define TAKEN(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
 #else
 #define CACHED(p, n) ((void)(p), (void)(n))
 #define TAKEN(p, n) ((void)(p), (void)(n))
 #endif
 
-/* Each block starts with this header (16 bytes: malloc's alignment is
- * kept for the payload): its class, and the next cached block while it
- * waits. */
-typedef union hdr {
-  struct {
-    size_t cls; /* a class index, or BIG (a plain malloc of any size) */
-    union hdr *next;
-  } h;
-  max_align_t align_;
-} hdr;
-#define BIG ((size_t)-1)
+/* Blocks carry no header of their own: a block's size class is glibc's
+ * chunk size for it (its request2size: the request plus 8, rounded up to
+ * 16, at least 32), read back at free with malloc_usable_size. Blocks of
+ * one chunk size serve each other's requests exactly, so nothing is rounded
+ * up (an idle connection's long-lived blocks cost what plain malloc makes
+ * them cost). A miss allocates the class's whole usable size (chunk - 8),
+ * so that under ASan and memcheck, whose usable size is what was asked
+ * for, a cached block also fits every request of its class. */
+#define MIN_CHUNK 32
+#define CHUNK_STEP 16
+#define MAX_CHUNK (MIN_CHUNK + CHUNK_STEP * (FL__H2_MEM_CLASSES - 1))
 
-static const size_t class_size[FL__H2_MEM_CLASSES] = {64, 128, 256, 512};
-/* blocks cached per class: FL__H2_MEM_CLASS_BYTES of payload */
-static const uint32_t class_cap[FL__H2_MEM_CLASSES] = {
-    FL__H2_MEM_CLASS_BYTES / 64, FL__H2_MEM_CLASS_BYTES / 128, FL__H2_MEM_CLASS_BYTES / 256,
-    FL__H2_MEM_CLASS_BYTES / 512};
-
-static size_t class_of(size_t n) {
-  return n <= 64 ? 0 : n <= 128 ? 1 : n <= 256 ? 2 : n <= 512 ? 3 : BIG;
+static size_t chunk_of(size_t n) {
+  size_t c = (n + 8 + CHUNK_STEP - 1) & ~(size_t)(CHUNK_STEP - 1);
+  return c < MIN_CHUNK ? MIN_CHUNK : c;
 }
 
 void *fl__h2_mem_alloc(fl__h2_mem *m, size_t n) {
-  size_t cls = class_of(n);
-  hdr *b;
-  if (cls != BIG && m->free[cls]) {
-    b = m->free[cls];
-    m->free[cls] = b->h.next;
-    m->nfree[cls]--;
-    TAKEN(b + 1, class_size[cls]);
-    return b + 1;
+  size_t chunk = chunk_of(n);
+  if (chunk > MAX_CHUNK) return malloc(n);
+  size_t cls = (chunk - MIN_CHUNK) / CHUNK_STEP;
+  void *p = m->free ? m->free[cls] : NULL;
+  if (p) {
+    TAKEN(p, chunk - 8);
+    memcpy(&m->free[cls], p, sizeof(void *)); /* its successor */
+    m->bytes -= chunk;
+    return p;
   }
-  b = malloc(sizeof *b + (cls == BIG ? n : class_size[cls]));
-  if (!b) return NULL;
-  b->h.cls = cls;
-  return b + 1;
+  return malloc(chunk - 8);
 }
 
 void fl__h2_mem_free(fl__h2_mem *m, void *p) {
   if (!p) return;
-  hdr *b = (hdr *)p - 1;
-  size_t cls = b->h.cls;
-  if (cls == BIG || m->nfree[cls] >= class_cap[cls]) {
-    free(b);
+  /* the largest class whose requests all fit in it (glibc: its own chunk) */
+  size_t chunk = (malloc_usable_size(p) + 8) & ~(size_t)(CHUNK_STEP - 1);
+  if (chunk < MIN_CHUNK || chunk > MAX_CHUNK || m->bytes + chunk > FL__H2_MEM_BYTES ||
+      (!m->free && !(m->free = calloc(FL__H2_MEM_CLASSES, sizeof *m->free)))) {
+    free(p);
     return;
   }
-  CACHED(p, class_size[cls]);
-  b->h.next = m->free[cls];
-  m->free[cls] = b;
-  m->nfree[cls]++;
+  size_t cls = (chunk - MIN_CHUNK) / CHUNK_STEP;
+  memcpy(p, &m->free[cls], sizeof(void *));
+  CACHED(p, chunk - 8);
+  m->free[cls] = p;
+  m->bytes += chunk;
 }
 
 void *fl__h2_mem_realloc(fl__h2_mem *m, void *p, size_t n) {
   if (!p) return fl__h2_mem_alloc(m, n);
-  hdr *b = (hdr *)p - 1;
-  if (b->h.cls == BIG) {
-    hdr *nb = realloc(b, sizeof *b + n);
-    return nb ? nb + 1 : NULL;
-  }
-  size_t have = class_size[b->h.cls];
+  size_t have = malloc_usable_size(p);
   if (n <= have) return p;
   void *q = fl__h2_mem_alloc(m, n);
   if (!q) return NULL;
@@ -100,15 +91,19 @@ void *fl__h2_mem_realloc(fl__h2_mem *m, void *p, size_t n) {
 }
 
 void fl__h2_mem_trim(fl__h2_mem *m) {
+  if (!m->free) return;
   for (size_t i = 0; i < FL__H2_MEM_CLASSES; i++) {
+    size_t chunk = MIN_CHUNK + CHUNK_STEP * i;
     while (m->free[i]) {
-      hdr *b = m->free[i];
-      m->free[i] = b->h.next;
-      TAKEN(b + 1, class_size[i]);
-      free(b);
+      void *p = m->free[i];
+      TAKEN(p, chunk - 8);
+      memcpy(&m->free[i], p, sizeof(void *));
+      free(p);
     }
-    m->nfree[i] = 0;
   }
+  free(m->free);
+  m->free = NULL;
+  m->bytes = 0;
 }
 
 /* nghttp2's allocator: the cache of the session (its user data). */

@@ -613,8 +613,8 @@ static int run_cli(const char *name, long n, long *count, int *injected) {
 /* HTTP/2 by prior knowledge (h2c) against nghttpd: four streams at once on
  * one connection (two GETs, a 404, a POST echoed back), then a GET on the
  * same connection. nghttp2's own allocations count too: the library gives
- * it an nghttp2_mem that calls our malloc (engine/h2.c), which the --wrap
- * link reaches. */
+ * it an nghttp2_mem whose blocks come from our malloc (engine/h2_mem.c,
+ * when its cache has none), which the --wrap link reaches. */
 static int h2c_port;
 
 static int sc_h2c(void) {
@@ -675,8 +675,10 @@ static int sc_h2c(void) {
   return err;
 }
 
-/* HTTP/2 over TLS (ALPN h2) against nginx: two streams at once on one
- * connection, then a third on it. */
+/* HTTP/2 over TLS (ALPN h2) against nginx: what sc_h2c does over h2c, the
+ * ALPN answer and its multiplex wait included: four streams at once on one
+ * connection (two GETs, a 404, a POST whose body nginx reads and drops),
+ * then a GET on the same connection. */
 static int h2tls_port;
 static char h2tls_ca[4096];
 
@@ -687,17 +689,20 @@ static int sc_h2tls(void) {
   env e;
   int err = env_open(&e, &o);
   if (err) return err;
-  enum { N = 2 };
-  static const char *paths[N] = {"/files/small.txt", "/many-streams"};
-  static const char *want[N] = {"small file\n", "stream\n"};
+  enum { N = 4 };
+  static const char *paths[N] = {"/files/small.txt", "/many-streams", "/status/404", "/hello"};
+  static const char *want[N] = {"small file\n", "stream\n", "not found\n", "Hello, World!"};
+  static const int want_status[N] = {200, 200, 404, 200};
   fl_request *r[N] = {0};
   slot sl[N];
   memset(sl, 0, sizeof sl);
   char url[256];
   for (int i = 0; i < N; i++) {
     snprintf(url, sizeof url, "https://127.0.0.1:%d%s", h2tls_port, paths[i]);
-    r[i] = fl_request_new("GET", url);
-    int e2 = r[i] ? fl_request_send(e.client, r[i], slot_done, &sl[i]) : FL_ENOMEM;
+    r[i] = fl_request_new(i == 3 ? "POST" : "GET", url);
+    int e2 = r[i] ? 0 : FL_ENOMEM;
+    if (!e2 && i == 3) e2 = fl_request_set_body(r[i], "posted body", 11);
+    if (!e2) e2 = fl_request_send(e.client, r[i], slot_done, &sl[i]);
     if (e2) {
       sl[i].done = 1;
       sl[i].err = e2;
@@ -718,7 +723,7 @@ static int sc_h2tls(void) {
     } else {
       const fl_response *res = fl_request_response(r[i]);
       const char *body = fl_response_body(res, NULL);
-      if (fl_response_status(res) != 200 || fl_request_info(r[i])->http_version != 20 ||
+      if (fl_response_status(res) != want_status[i] || fl_request_info(r[i])->http_version != 20 ||
           strcmp(body, want[i]) != 0) {
         fprintf(stderr, "  h2tls request %d: status %d, HTTP %d, body \"%.40s\"\n", i,
                 fl_response_status(res), fl_request_info(r[i])->http_version, body);
