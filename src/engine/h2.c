@@ -106,9 +106,11 @@ void fl__h2_flush(fl__conn *c) {
       fl__conn_close(c, 0, NULL);
     return;
   }
-  /* Idle: its spare blocks go back, unless a stream starts before the next
-   * loop pass (as when the owner sends its next request on completion). */
-  if (c->nexchanges == 0 && fl__h2_mem_holds(&h->mem)) fl__defer_schedule(c->env->loop, &h->trim);
+  /* Idle: its spare blocks and its output buffer go back, unless a stream
+   * starts before the next loop pass (as when the owner sends its next
+   * request on completion). */
+  if (c->nexchanges == 0 && (fl__h2_mem_holds(&h->mem) || h->out.cap))
+    fl__defer_schedule(c->env->loop, &h->trim);
   settle_out(c);
 }
 
@@ -223,7 +225,13 @@ int fl__h2_nomem(fl__conn *c) {
 
 static void trim_cb(fl__defer *d) {
   fl__h2 *h = fl__container_of(d, fl__h2, trim);
-  if (h->conn->nexchanges == 0) fl__h2_mem_trim(&h->mem);
+  if (h->conn->nexchanges) return;
+  fl__h2_mem_trim(&h->mem);
+  if (h->out_off == h->out.len) { /* all written: an idle connection keeps no buffer */
+    fl__buf_dispose(&h->out);
+    fl__buf_init(&h->out);
+    h->out_off = 0;
+  }
 }
 
 int fl__h2_session_new(fl__conn *c) {
