@@ -617,25 +617,26 @@ static int run_cli(const char *name, long n, long *count, int *injected) {
  * when its cache has none), which the --wrap link reaches. */
 static int h2c_port;
 
-static int sc_h2c(void) {
-  fl_client_options o;
-  fl_client_options_init(&o);
-  o.http_version = FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
-  env e;
-  int err = env_open(&e, &o);
-  if (err) return err;
-  enum { N = 4 };
-  static const char *paths[N] = {"/small.txt", "/page.html", "/nope", "/echo"};
-  fl_request *r[N] = {0};
-  slot sl[N];
+/* Four requests sent at once on one client, so on one HTTP/2 connection
+ * (paths[3] is a POST of "posted body"), each checked for status, HTTP/2
+ * and body (NULL: not checked); then a GET of again on the same connection
+ * that must answer again_body. what: the scenario's name in messages. */
+enum { H2_N = 4 };
+static int h2_four_streams(env *e, const char *what, const char *base,
+                           const char *const paths[H2_N], const int want_status[H2_N],
+                           const char *const want_body[H2_N], const char *again,
+                           const char *again_body) {
+  int err = 0;
+  fl_request *r[H2_N] = {0};
+  slot sl[H2_N];
   memset(sl, 0, sizeof sl);
   char url[256];
-  for (int i = 0; i < N; i++) {
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", h2c_port, paths[i]);
+  for (int i = 0; i < H2_N; i++) {
+    snprintf(url, sizeof url, "%s%s", base, paths[i]);
     r[i] = fl_request_new(i == 3 ? "POST" : "GET", url);
     int e2 = r[i] ? 0 : FL_ENOMEM;
     if (!e2 && i == 3) e2 = fl_request_set_body(r[i], "posted body", 11);
-    if (!e2) e2 = fl_request_send(e.client, r[i], slot_done, &sl[i]);
+    if (!e2) e2 = fl_request_send(e->client, r[i], slot_done, &sl[i]);
     if (e2) {
       sl[i].done = 1;
       sl[i].err = e2;
@@ -643,14 +644,13 @@ static int sc_h2c(void) {
   }
   for (;;) {
     int pending = 0;
-    for (int i = 0; i < N; i++) pending += !sl[i].done;
+    for (int i = 0; i < H2_N; i++) pending += !sl[i].done;
     if (!pending) break;
-    fl_loop_run(e.loop, FL_RUN_ONCE);
+    fl_loop_run(e->loop, FL_RUN_ONCE);
   }
-  static const int want_status[N] = {200, 200, 404, 200};
-  for (int i = 0; i < N; i++) {
+  for (int i = 0; i < H2_N; i++) {
     if (sl[i].done != 1) {
-      fprintf(stderr, "  h2c request %d completed %d times\n", i, sl[i].done);
+      fprintf(stderr, "  %s request %d completed %d times\n", what, i, sl[i].done);
       err = FL_EWEIRD_REPLY;
     } else if (sl[i].err) {
       if (!err || !acceptable(sl[i].err)) err = sl[i].err;
@@ -658,9 +658,8 @@ static int sc_h2c(void) {
       const fl_response *res = fl_request_response(r[i]);
       const char *body = fl_response_body(res, NULL);
       if (fl_response_status(res) != want_status[i] || fl_request_info(r[i])->http_version != 20 ||
-          (i == 0 && strcmp(body, "small file\n") != 0) ||
-          (i == 3 && strcmp(body, "posted body") != 0)) {
-        fprintf(stderr, "  h2c request %d: status %d, HTTP %d, body \"%.40s\"\n", i,
+          (want_body[i] && strcmp(body, want_body[i]) != 0)) {
+        fprintf(stderr, "  %s request %d: status %d, HTTP %d, body \"%.40s\"\n", what, i,
                 fl_response_status(res), fl_request_info(r[i])->http_version, body);
         err = FL_EWEIRD_REPLY;
       }
@@ -668,9 +667,25 @@ static int sc_h2c(void) {
     fl_request_free(r[i]);
   }
   if (!err) { /* the same connection again */
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/small.txt", h2c_port);
-    get_on(e.client, url, "small file\n", &err);
+    snprintf(url, sizeof url, "%s%s", base, again);
+    get_on(e->client, url, again_body, &err);
   }
+  return err;
+}
+
+static int sc_h2c(void) {
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.http_version = FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+  env e;
+  int err = env_open(&e, &o);
+  if (err) return err;
+  static const char *const paths[H2_N] = {"/small.txt", "/page.html", "/nope", "/echo"};
+  static const int want_status[H2_N] = {200, 200, 404, 200};
+  static const char *const want[H2_N] = {"small file\n", NULL, NULL, "posted body"};
+  char base[64];
+  snprintf(base, sizeof base, "http://127.0.0.1:%d", h2c_port);
+  err = h2_four_streams(&e, "h2c", base, paths, want_status, want, "/small.txt", "small file\n");
   env_close(&e);
   return err;
 }
@@ -689,53 +704,14 @@ static int sc_h2tls(void) {
   env e;
   int err = env_open(&e, &o);
   if (err) return err;
-  enum { N = 4 };
-  static const char *paths[N] = {"/files/small.txt", "/many-streams", "/status/404", "/hello"};
-  static const char *want[N] = {"small file\n", "stream\n", "not found\n", "Hello, World!"};
-  static const int want_status[N] = {200, 200, 404, 200};
-  fl_request *r[N] = {0};
-  slot sl[N];
-  memset(sl, 0, sizeof sl);
-  char url[256];
-  for (int i = 0; i < N; i++) {
-    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", h2tls_port, paths[i]);
-    r[i] = fl_request_new(i == 3 ? "POST" : "GET", url);
-    int e2 = r[i] ? 0 : FL_ENOMEM;
-    if (!e2 && i == 3) e2 = fl_request_set_body(r[i], "posted body", 11);
-    if (!e2) e2 = fl_request_send(e.client, r[i], slot_done, &sl[i]);
-    if (e2) {
-      sl[i].done = 1;
-      sl[i].err = e2;
-    }
-  }
-  for (;;) {
-    int pending = 0;
-    for (int i = 0; i < N; i++) pending += !sl[i].done;
-    if (!pending) break;
-    fl_loop_run(e.loop, FL_RUN_ONCE);
-  }
-  for (int i = 0; i < N; i++) {
-    if (sl[i].done != 1) {
-      fprintf(stderr, "  h2tls request %d completed %d times\n", i, sl[i].done);
-      err = FL_EWEIRD_REPLY;
-    } else if (sl[i].err) {
-      if (!err || !acceptable(sl[i].err)) err = sl[i].err;
-    } else {
-      const fl_response *res = fl_request_response(r[i]);
-      const char *body = fl_response_body(res, NULL);
-      if (fl_response_status(res) != want_status[i] || fl_request_info(r[i])->http_version != 20 ||
-          strcmp(body, want[i]) != 0) {
-        fprintf(stderr, "  h2tls request %d: status %d, HTTP %d, body \"%.40s\"\n", i,
-                fl_response_status(res), fl_request_info(r[i])->http_version, body);
-        err = FL_EWEIRD_REPLY;
-      }
-    }
-    fl_request_free(r[i]);
-  }
-  if (!err) { /* the same connection again */
-    snprintf(url, sizeof url, "https://127.0.0.1:%d/many-streams", h2tls_port);
-    get_on(e.client, url, "stream\n", &err);
-  }
+  static const char *const paths[H2_N] = {"/files/small.txt", "/many-streams", "/status/404",
+                                          "/hello"};
+  static const int want_status[H2_N] = {200, 200, 404, 200};
+  static const char *const want[H2_N] = {"small file\n", "stream\n", "not found\n",
+                                         "Hello, World!"};
+  char base[64];
+  snprintf(base, sizeof base, "https://127.0.0.1:%d", h2tls_port);
+  err = h2_four_streams(&e, "h2tls", base, paths, want_status, want, "/many-streams", "stream\n");
   env_close(&e);
   return err;
 }
