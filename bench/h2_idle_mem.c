@@ -11,7 +11,8 @@
  * have answered, and both are read again with the connections idle in the
  * pool. The difference over the new connections is the cost of one idle
  * connection: socket, TLS (OpenSSL's SSL and its buffers), the carrier (for
- * h2 the nghttp2 session), buffers kept. Default: h2 (ALPN, required). */
+ * h2 the nghttp2 session), buffers kept; for h2 also nghttp2's part of it
+ * (fl_pool_stats.h2_session_bytes). Default: h2 (ALPN, required). */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,9 +138,13 @@ int main(int argc, char **argv) {
          r.v20, r.v11);
   printf("connections: %u open, %u idle, %llu opened, %llu agreed h2; %ld added\n", s1.open,
          s1.idle, (unsigned long long)s1.created, (unsigned long long)s1.h2_connections, added);
-  if (added > 0)
+  if (added > 0) {
     printf("per idle connection: heap %ld bytes, RSS %ld bytes\n", (heap1 - heap0) / added,
            (rss1 - rss0) / added);
+    /* nghttp2's own share of that heap, as the library counts it */
+    printf("of which nghttp2's session: %ld bytes\n",
+           (long)(s1.h2_session_bytes - s0.h2_session_bytes) / added);
+  }
   rc = added > 0 ? 0 : 1;
   goto out;
 fail:

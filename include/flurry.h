@@ -524,13 +524,15 @@ typedef struct fl_pool_stats {
   uint32_t idle;
   uint32_t in_use;
   uint32_t connecting;
-  uint32_t waiting;        /* requests queued for a slot */
-  uint64_t created;        /* connections ever opened */
-  uint64_t reused;         /* requests served by a reused connection */
-  uint64_t writes;         /* socket writes that sent request bytes (pipelined
-                          requests queued together share one) */
-  uint64_t h2_connections; /* connections ever opened that agreed on HTTP/2 */
-  uint64_t h2_streams;     /* HTTP/2 streams ever opened */
+  uint32_t waiting;          /* requests queued for a slot */
+  uint64_t created;          /* connections ever opened */
+  uint64_t reused;           /* requests served by a reused connection */
+  uint64_t writes;           /* socket writes that sent request bytes (pipelined
+                            requests queued together share one) */
+  uint64_t h2_connections;   /* connections ever opened that agreed on HTTP/2 */
+  uint64_t h2_streams;       /* HTTP/2 streams ever opened */
+  uint64_t h2_session_bytes; /* heap nghttp2 holds now for the open HTTP/2
+                                sessions (glibc chunks: what malloc spends) */
 } fl_pool_stats;
 FL_EXPORT void fl_client_pool_stats(const fl_client *client, fl_pool_stats *out);
 /* Per-host pool figures: one entry per origin the pool keeps connections

@@ -256,7 +256,7 @@ int fl__h2_session_new(fl__conn *c) {
   /* nghttp2's allocations through the connection's cache (h2_mem.c),
    * which calls our malloc: the allocation torture fails them as it fails
    * ours, so its errors are tested. */
-  nghttp2_mem mem = fl__h2_mem_nghttp2(&h->mem);
+  nghttp2_mem mem = fl__h2_mem_nghttp2(&h->mem, &c->env->stats->h2_session_bytes);
   int rv = nghttp2_session_client_new3(&h->s, cb, c, opt, &mem);
   nghttp2_session_callbacks_del(cb);
   nghttp2_option_del(opt);

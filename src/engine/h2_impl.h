@@ -26,16 +26,19 @@
 #define FL__H2_MEM_CLASSES 32
 #define FL__H2_MEM_BYTES (128 * 1024)
 typedef struct fl__h2_mem {
-  void **free;  /* FL__H2_MEM_CLASSES lists; allocated when a first block waits */
-  size_t bytes; /* of the blocks waiting (at most FL__H2_MEM_BYTES) */
+  void **free;             /* FL__H2_MEM_CLASSES lists; allocated when a first block waits */
+  size_t bytes;            /* of the blocks waiting (at most FL__H2_MEM_BYTES) */
+  uint64_t *session_bytes; /* what nghttp2 holds, in glibc chunks (a gauge
+                              shared by the client's sessions) */
 } fl__h2_mem;
 void *fl__h2_mem_alloc(fl__h2_mem *m, size_t n);
 void fl__h2_mem_free(fl__h2_mem *m, void *p);
 void *fl__h2_mem_realloc(fl__h2_mem *m, void *p, size_t n);
 void fl__h2_mem_trim(fl__h2_mem *m);
 static inline int fl__h2_mem_holds(const fl__h2_mem *m) { return m->free != NULL; }
-/* An nghttp2 allocator over m (m must outlive the session). */
-nghttp2_mem fl__h2_mem_nghttp2(fl__h2_mem *m);
+/* An nghttp2 allocator over m (m must outlive the session); what the
+ * session holds is added to and taken from *session_bytes. */
+nghttp2_mem fl__h2_mem_nghttp2(fl__h2_mem *m, uint64_t *session_bytes);
 
 /* One stream: the exchange it carries and what it keeps of the response.
  * nghttp2's stream user data; freed once closed and given up. */

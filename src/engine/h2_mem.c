@@ -63,10 +63,12 @@ void *fl__h2_mem_alloc(fl__h2_mem *m, size_t n) {
   return malloc(chunk - 8);
 }
 
-void fl__h2_mem_free(fl__h2_mem *m, void *p) {
-  if (!p) return;
-  /* the largest class whose requests all fit in it (glibc: its own chunk) */
-  size_t chunk = (malloc_usable_size(p) + 8) & ~(size_t)(CHUNK_STEP - 1);
+/* The chunk glibc gave p: the largest class whose requests all fit in it. */
+static size_t chunk_held(const void *p) {
+  return (malloc_usable_size((void *)p) + 8) & ~(size_t)(CHUNK_STEP - 1);
+}
+
+static void free_chunk(fl__h2_mem *m, void *p, size_t chunk) {
   if (chunk < MIN_CHUNK || chunk > MAX_CHUNK || m->bytes + chunk > FL__H2_MEM_BYTES ||
       (!m->free && !(m->free = calloc(FL__H2_MEM_CLASSES, sizeof *m->free)))) {
     free(p);
@@ -77,6 +79,10 @@ void fl__h2_mem_free(fl__h2_mem *m, void *p) {
   CACHED(p, chunk - 8);
   m->free[cls] = p;
   m->bytes += chunk;
+}
+
+void fl__h2_mem_free(fl__h2_mem *m, void *p) {
+  if (p) free_chunk(m, p, chunk_held(p));
 }
 
 void *fl__h2_mem_realloc(fl__h2_mem *m, void *p, size_t n) {
@@ -106,17 +112,38 @@ void fl__h2_mem_trim(fl__h2_mem *m) {
   m->bytes = 0;
 }
 
-/* nghttp2's allocator: the cache of the session (its user data). */
-static void *ng_malloc(size_t n, void *ud) { return fl__h2_mem_alloc(ud, n); }
-static void ng_free(void *p, void *ud) { fl__h2_mem_free(ud, p); }
+/* nghttp2's allocator: the cache of the session (its user data). What
+ * nghttp2 holds is counted in m->session_bytes, in glibc chunks: a small
+ * block's chunk is known from its size (the cache allocates exactly it), a
+ * larger one's is read back; a free reads it back anyway. */
+static void *ng_malloc(size_t n, void *ud) {
+  fl__h2_mem *m = ud;
+  void *p = fl__h2_mem_alloc(m, n);
+  if (p) *m->session_bytes += chunk_of(n) <= MAX_CHUNK ? chunk_of(n) : chunk_held(p);
+  return p;
+}
+static void ng_free(void *p, void *ud) {
+  fl__h2_mem *m = ud;
+  if (!p) return;
+  size_t chunk = chunk_held(p);
+  *m->session_bytes -= chunk;
+  free_chunk(m, p, chunk);
+}
 static void *ng_calloc(size_t n, size_t size, void *ud) {
   if (size && n > SIZE_MAX / size) return NULL;
-  void *p = fl__h2_mem_alloc(ud, n * size);
+  void *p = ng_malloc(n * size, ud);
   if (p) memset(p, 0, n * size);
   return p;
 }
-static void *ng_realloc(void *p, size_t n, void *ud) { return fl__h2_mem_realloc(ud, p, n); }
+static void *ng_realloc(void *p, size_t n, void *ud) {
+  fl__h2_mem *m = ud;
+  size_t had = p ? chunk_held(p) : 0;
+  void *q = fl__h2_mem_realloc(m, p, n);
+  if (q) *m->session_bytes += chunk_held(q) - had;
+  return q;
+}
 
-nghttp2_mem fl__h2_mem_nghttp2(fl__h2_mem *m) {
+nghttp2_mem fl__h2_mem_nghttp2(fl__h2_mem *m, uint64_t *session_bytes) {
+  m->session_bytes = session_bytes;
   return (nghttp2_mem){m, ng_malloc, ng_free, ng_calloc, ng_realloc};
 }
