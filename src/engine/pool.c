@@ -156,12 +156,14 @@ static void grant(fl__pool *p, fl__waiter *w, fl__conn *c) {
 }
 
 /* An HTTP/2 connection of h with room for one more stream, busy ones first,
- * or NULL; *full is set when an open one takes streams but has no room now. */
-static fl__conn *mux_target(fl__host *h, int *full) {
+ * or NULL; *full is set when an open one takes streams but has no room now,
+ * *taking when an open one takes streams at all (no GOAWAY). */
+static fl__conn *mux_target(fl__host *h, int *full, int *taking) {
   fl__queue *q;
   fl__queue_foreach(q, &h->busy) {
     fl__conn *c = fl__container_of(q, fl__conn, host_node);
     if (c->carrier == &fl__h1_carrier || c->state != FL__CONN_OPEN) continue;
+    if (c->pipelining) *taking = 1;
     if (fl__conn_room(c, 1)) return c;
     /* Full at the server's limit (or before it said one), not at ours, and
      * no GOAWAY: its streams will end, wait for them. */
@@ -179,14 +181,21 @@ static fl__conn *mux_target(fl__host *h, int *full) {
  * if settled (granted), 0 to go on, -1 to wait. */
 static int try_mux(fl__pool *p, fl__waiter *w, fl__host *h) {
   if (h->proto == 20) {
-    int full = 0;
-    fl__conn *c = mux_target(h, &full);
-    if (!c) return full && fl__queue_empty(&h->idle) ? -1 : 0;
-    p->stats.reused++;
-    grant(p, w, c);
-    return 1;
+    int full = 0, taking = 0;
+    fl__conn *c = mux_target(h, &full, &taking);
+    if (c) {
+      p->stats.reused++;
+      grant(p, w, c);
+      return 1;
+    }
+    if (full && fl__queue_empty(&h->idle)) return -1;
+    /* None takes streams (the last one got a GOAWAY or closed) and a new
+     * one is on its way: wait for it, as for the first (curl would open a
+     * connection per waiter: a GOAWAY in a burst made one per orphan). */
+    if (taking || h->nopening == 0 || !fl__queue_empty(&h->idle)) return 0;
+  } else if (h->proto != 0) {
+    return 0;
   }
-  if (h->proto != 0) return 0;
   uint64_t now = fl__loop_now(p->env.loop);
   if (h->nopening > 0) {
     if (!w->opening_since) w->opening_since = now;

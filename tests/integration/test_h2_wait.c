@@ -8,7 +8,10 @@
  *   fails them at 1, 2, ... N s); with HTTP/1.1 only, each opens its own;
  * - when the request the first connection was made for is cancelled, the
  *   others go on: one of them opens a connection and all are answered over
- *   h2 on it. */
+ *   h2 on it;
+ * - after a GOAWAY, the streams it left unprocessed wait for one new
+ *   connection rather than each opening its own (the scripted server,
+ *   tests/support/h2_server.py, /conn/goaway-after). */
 /* FIXTURES: nghttpd */
 /* TIMEOUT: 120 */
 #include <arpa/inet.h>
@@ -134,11 +137,44 @@ static void test_first_cancelled(void) {
   fl_client_free(c);
 }
 
+static void test_goaway_orphans(void) {
+  enum { M = 9 };
+  int port = fl_test_script_start("h2_server.py", NULL);
+  fl_client *c = client_for(FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE, 30000);
+  fl_request *reqs[M];
+  struct result res[M];
+  memset(res, 0, sizeof res);
+  char url[160];
+  for (int i = 0; i < M; i++) {
+    /* The first sets the connection's scenario: hold two streams, then
+     * GOAWAY with the second's id and answer both; seven are left over. */
+    if (i == 0)
+      snprintf(url, sizeof url, "http://127.0.0.1:%d/conn/goaway-after?n=2&k=gw", port);
+    else
+      snprintf(url, sizeof url, "http://127.0.0.1:%d/ok?k=gw&i=%d", port, i);
+    reqs[i] = fl_request_new("GET", url);
+    CHECK_EQ_INT(fl_request_send(c, reqs[i], on_done, &res[i]), 0);
+  }
+  fl_loop_run(loop, FL_RUN_DEFAULT);
+  for (int i = 0; i < M; i++) {
+    CHECK_EQ_INT(res[i].done, 1);
+    CHECK_EQ_INT(res[i].err, 0);
+    CHECK_EQ_INT(fl_response_status(fl_request_response(reqs[i])), 200);
+    fl_request_free(reqs[i]);
+  }
+  fl_pool_stats st;
+  fl_client_pool_stats(c, &st);
+  CHECK_EQ_INT(st.created, 2); /* the GOAWAY's, then one for every orphan */
+  CHECK_EQ_INT(st.h2_connections, 2);
+  fl_client_free(c);
+}
+
 int main(void) {
   FL_TEST_BEGIN();
   loop = fl_loop_new();
   test_stalled_tls();
   test_first_cancelled();
+  test_goaway_orphans();
   fl_loop_free(loop);
   FL_TEST_END();
 }
