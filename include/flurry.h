@@ -393,8 +393,10 @@ typedef struct fl_client_options {
    * wait for the first connection's ALPN answer instead of opening more
    * (curl's multiplex waiting): so the first burst to an HTTP/1.1-only
    * https origin waits one handshake before its other connections open.
-   * The answer is kept while any connection to that origin lives (then
-   * learned again). For origins known to speak HTTP/1.1 only, choose
+   * That wait counts as connecting: a request that waited its connect
+   * timeout for the answer fails with FL_ECONNECT_TIMEOUT rather than
+   * opening a connection of its own. The answer is kept while any
+   * connection to that origin lives (then learned again). For origins known to speak HTTP/1.1 only, choose
    * FL_HTTP_VERSION_1_1: no wait. */
   int http_version;
   /* HTTP/2: PING an idle h2 connection every this many ms, and close it when

@@ -35,12 +35,29 @@ static void arm_phase(fl_request *req, uint32_t ms) {
     fl__timer_stop(&req->phase_timer); /* no memory: run without */
 }
 
+/* A queued request's limit: pool_ms, or when it waits for the host's
+ * first connection to say whether it speaks HTTP/2, that wait is charged
+ * to connecting: connect_ms if sooner (engine/pool.h, multiplex waiting). */
+static uint32_t queued_ms(fl_request *req) {
+  uint32_t ms = REQ_TIMEOUT(req, pool_ms);
+  if (!req->waiter.opening_since) return ms;
+  uint32_t cms = REQ_TIMEOUT(req, connect_ms);
+  req->waiter.connect_ms = cms;
+  return cms && (!ms || cms < ms) ? cms : ms;
+}
+
+/* Whether a queued request's timeout is its connect timeout (queued_ms). */
+static int queued_for_connect(const fl_request *req) {
+  uint32_t ms = REQ_TIMEOUT(req, pool_ms), cms = req->waiter.connect_ms;
+  return req->waiter.opening_since && cms && (!ms || cms < ms);
+}
+
 /* The deadline that belongs to a state (the setter, request.h, calls it
  * for the states with one). Read idle is lazy too: activity only moves
  * phase_deadline. */
 void fl__request_arm_state(fl_request *req, fl__req_state old, fl__req_state st) {
   switch (st) {
-  case FL__REQ_QUEUED: arm_phase(req, REQ_TIMEOUT(req, pool_ms)); break;
+  case FL__REQ_QUEUED: arm_phase(req, queued_ms(req)); break;
   case FL__REQ_CONNECTING: arm_phase(req, REQ_TIMEOUT(req, connect_ms)); break;
   case FL__REQ_SENDING: arm_phase(req, REQ_TIMEOUT(req, read_ms)); break;
   case FL__REQ_WAITING: arm_phase(req, REQ_TIMEOUT(req, first_byte_ms)); break;
@@ -81,8 +98,14 @@ static void phase_timer_cb(fl__timer *t) {
     fl__request_attempt(req);
     break;
   case FL__REQ_QUEUED:
-    fl__request_finish(req, FL_EPOOL_TIMEOUT, "no connection free within %u ms (pool limit %u)",
-                       REQ_TIMEOUT(req, pool_ms), c->opts.max_connections);
+    if (queued_for_connect(req))
+      fl__request_finish(req, FL_ECONNECT_TIMEOUT,
+                         "connect to %s port %u timed out after %u ms (waiting for the first "
+                         "connection to say whether the server speaks HTTP/2)",
+                         req->url.host, req->url.port, req->waiter.connect_ms);
+    else
+      fl__request_finish(req, FL_EPOOL_TIMEOUT, "no connection free within %u ms (pool limit %u)",
+                         REQ_TIMEOUT(req, pool_ms), c->opts.max_connections);
     break;
   case FL__REQ_CONNECTING:
     fl__request_finish(req, FL_ECONNECT_TIMEOUT, "connect to %s port %u timed out after %u ms%s",

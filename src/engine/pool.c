@@ -143,6 +143,7 @@ static void fill_next(fl__pool *p, fl__conn *c) {
 static void unqueue(fl__pool *p, fl__waiter *w) {
   fl__host *h = w->host;
   fl__queue_remove(&w->node);
+  w->opening_since = 0;
   if (!h) return;
   w->host = NULL;
   h->nwaiters--;
@@ -185,7 +186,18 @@ static int try_mux(fl__pool *p, fl__waiter *w, fl__host *h) {
     grant(p, w, c);
     return 1;
   }
-  return h->proto == 0 && h->nopening > 0 ? -1 : 0;
+  if (h->proto != 0) return 0;
+  uint64_t now = fl__loop_now(p->env.loop);
+  if (h->nopening > 0) {
+    if (!w->opening_since) w->opening_since = now;
+    return -1;
+  }
+  /* What it waited for closed unanswered after its whole connect timeout
+   * (curl would open a new connection per waiter, each with a timeout of
+   * its own: N waiters fail one after another): the asker's timer fails it
+   * now, with no connection of its own begun. */
+  if (w->opening_since && w->connect_ms && now - w->opening_since >= w->connect_ms) return -1;
+  return 0;
 }
 
 /* Give w a connection now if the limits allow. 1 if it is settled. */

@@ -40,6 +40,16 @@ struct fl__waiter {
   fl__host *host;  /* while queued (a reference) */
   int fresh;       /* never an idle connection (a retry after a stale one) */
   int pipelinable; /* may share a busy connection */
+  /* Multiplex waiting: a request to an h2-capable host waits for the
+   * host's first connection to say (ALPN) whether it speaks h2, instead of
+   * opening one of its own. That wait is part of connecting: opening_since
+   * is when it began (loop ms; the pool sets it, and clears it at grant or
+   * leave), and connect_ms the asker's connect timeout (0: none), which the
+   * asker writes when it waits. If the awaited connection closes without
+   * answering once connect_ms has passed, the waiter opens none of its own
+   * (its asker's timer is due and fails it). */
+  uint64_t opening_since;
+  uint32_t connect_ms;
 };
 
 struct fl__host {
