@@ -394,13 +394,24 @@ static int retry_stale(fl_request *req, int err) {
   return 1;
 }
 
-/* Its connection went away before its pipelined response: send it again,
- * once, on a fresh connection. */
+/* Its connection went away before its pipelined response, or the server
+ * never processed its stream (REFUSED_STREAM, past a GOAWAY): send it
+ * again, once, on a fresh connection. A streamed body of which bytes were
+ * already read cannot go out whole again unless it rewinds (the next start
+ * does that): the stream's own error then, never a shorter body. */
 static void resend_orphan(fl_request *req, const fl__ex_failure *f) {
   fl_client *c = req->client;
   if (c->free_requested) return; /* the client's free completes it */
+  const char *why = f->msg ? f->msg : fl_strerror(f->err);
   if (req->info.retries > 0) {
-    fl__request_finish(req, f->err, "%s", f->msg);
+    fl__request_finish(req, f->err, "%s", why);
+    return;
+  }
+  if (req->upload_cb && !req->upload_rewind && req->upload_taken && !req->hop_drop_body) {
+    fl__request_finish(req, f->err,
+                       "%s; not sent again: its streamed request body was already read "
+                       "and cannot be rewound",
+                       why);
     return;
   }
   req->info.retries++;
@@ -530,6 +541,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   info_clear(&req->info);
   fl__response_reset(&req->res);
   req->want_fresh_conn = 0;
+  req->upload_taken = 0;
   req->paused = 0;
   req->ex.paused = 0;
   req->hop_method = req->method;
