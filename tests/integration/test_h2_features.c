@@ -9,6 +9,7 @@
  * head reaching the trace and event hooks, and PING keep-alive without
  * an ACK (FL_EHTTP2). h2c throughout; auth also over TLS (ALPN h2). */
 /* FIXTURES: nginx_tls */
+/* LABELS: valgrind */
 /* TIMEOUT: 120 */
 #include <netinet/in.h>
 #include <stdint.h>
