@@ -11,6 +11,7 @@
 /* FIXTURES: nginx_tls */
 /* LABELS: valgrind */
 /* TIMEOUT: 120 */
+#define _GNU_SOURCE /* memmem */
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -235,6 +236,15 @@ static void test_cookies(void) {
              strstr(h, "; lang=en\"]");
   if (!sid || !lang) fprintf(stderr, "request fields: %s\n", h);
   CHECK(sid && lang);
+  /* set on a redirect's 302, sent on the next hop's stream */
+  fl_request *e =
+      fl_test_get(c, url(0, "/feat-redirect?to=%2Fheaders&c=hop%3D1%3B%20Path%3D%2Fheaders"), 0);
+  check_h2(e, 200);
+  CHECK_EQ_INT(fl_request_info(e)->redirects, 1);
+  CHECK(strstr(body(e), "hop=1"));
+  CHECK(strstr(body(e), "sid=abc"));
+  fl_request_free(e);
+  CHECK_EQ_INT(connections_made(c), 1);
   char *jar = fl_client_cookies_for(c, url(0, "/"));
   CHECK(jar && strstr(jar, "sid=abc") && strstr(jar, "lang=en"));
   free(jar);
@@ -298,6 +308,28 @@ static void test_multipart(void) {
   CHECK_EQ_INT(n, (size_t)(data - b) + FILE_BYTES + strlen(want));
   CHECK(memcmp(data + FILE_BYTES, want, strlen(want)) == 0);
   fl_request_free(r);
+  /* a 307 sends the form again on the next hop's stream (produced anew,
+   * the file read again); a 303 turns it into a GET without a body */
+  r = fl_request_new("POST", url(0, "/feat-redirect?code=307&to=%2Fecho%3Fk%3Dmp307"));
+  CHECK_EQ_INT(fl_request_set_multipart(r, form), 0);
+  fl_test_perform(c, r, 0);
+  check_h2(r, 200);
+  CHECK_EQ_INT(fl_request_info(r)->redirects, 1);
+  size_t n2;
+  const char *b2 = fl_response_body(fl_request_response(r), &n2);
+  CHECK_EQ_INT(n2, n);
+  CHECK(memmem(b2, n2, content, FILE_BYTES) != NULL);
+  CHECK(strstr(server_record(0, "log", "mp307"), "[\":method\", \"POST\"]"));
+  fl_request_free(r);
+  r = fl_request_new("POST", url(0, "/feat-redirect?code=303&to=%2Fecho%3Fk%3Dmp303"));
+  CHECK_EQ_INT(fl_request_set_multipart(r, form), 0);
+  fl_test_perform(c, r, 0);
+  check_h2(r, 200);
+  fl_response_body(fl_request_response(r), &n2);
+  CHECK_EQ_INT(n2, 0);
+  CHECK_EQ_STR(fl_response_header(fl_request_response(r), "x-method"), "GET");
+  fl_request_free(r);
+  CHECK_EQ_INT(connections_made(c), 1);
   fl_client_free(c);
   fl_form_free(form);
   free(content);
@@ -608,6 +640,102 @@ static void test_zero_window(void) {
   fl_client_free(c);
 }
 
+/* ---------------------------------------------------- caps, cancelling */
+
+static void cancel_in(fl_timer *t, void *data) {
+  (void)t;
+  CHECK_EQ_INT(fl_request_cancel(data), 0);
+}
+
+/* A body over the request's buffer cap, and one over its file size cap,
+ * each fail their own stream; the stream beside them is answered whole,
+ * and the connection goes on. Then cancelling requests that wait: one for
+ * a stream of the full connection (max streams 1), one for a rate-limit
+ * token; the connection still takes the next request. */
+static void test_caps_and_cancel(void) {
+  fl_client_options o;
+  options(&o, 0);
+  o.rate_limit_per_host = 0.5; /* a token every 2 s: the third request waits */
+  o.rate_burst = 2;
+  fl_client *c = fl_client_new(loop, &o);
+  CHECK(c);
+  outcome a = {0}, b = {0}, d = {0};
+  fl_request *ra = fl_request_new("GET", url(0, "/len?n=200000"));
+  fl_request_set_max_body(ra, 50000);
+  fl_request *rd = fl_request_new("GET", url(0, "/len?n=200000"));
+  fl_request_set_max_filesize(rd, 1000);
+  fl_request *rb = fl_request_new("GET", url(0, "/len?n=150000"));
+  CHECK_EQ_INT(fl_request_send(c, ra, on_done, &a), 0);
+  CHECK_EQ_INT(fl_request_send(c, rb, on_done, &b), 0);
+  fl_loop_run(loop, FL_RUN_DEFAULT);
+  CHECK_EQ_INT(a.err, FL_EBODY_TOO_LARGE);
+  CHECK_EQ_INT(b.err, 0);
+  check_h2(rb, 200);
+  size_t n;
+  fl_response_body(fl_request_response(rb), &n);
+  CHECK_EQ_INT(n, 150000);
+  /* the bucket is empty now: this one waits for a token, and is cancelled */
+  fl_timer *t = fl_timer_new(loop);
+  CHECK(t);
+  CHECK_EQ_INT(fl_request_send(c, rd, on_done, &d), 0);
+  CHECK_EQ_INT(fl_timer_start(t, 100, 0, cancel_in, rd), 0);
+  fl_loop_run(loop, FL_RUN_DEFAULT);
+  CHECK_EQ_INT(d.done, 1);
+  CHECK_EQ_INT(d.err, FL_ECANCELED);
+  CHECK(fl_request_info(rd)->throttled_us > 0);
+  fl_client_free(c);
+
+  /* the file size cap, on a client without a rate limit */
+  options(&o, 0);
+  o.max_connections = 1;
+  c = fl_client_new(loop, &o);
+  CHECK(c);
+  memset(&d, 0, sizeof d);
+  memset(&b, 0, sizeof b);
+  CHECK_EQ_INT(fl_request_send(c, rd, on_done, &d), 0);
+  CHECK_EQ_INT(fl_request_send(c, rb, on_done, &b), 0);
+  fl_loop_run(loop, FL_RUN_DEFAULT);
+  CHECK_EQ_INT(d.err, FL_EFILESIZE_EXCEEDED);
+  CHECK_EQ_INT(b.err, 0);
+  fl_response_body(fl_request_response(rb), &n);
+  CHECK_EQ_INT(n, 150000);
+  CHECK_EQ_INT(connections_made(c), 1);
+  fl_client_free(c);
+
+  /* waiting for a stream of a full connection, then cancelled */
+  options(&o, 0);
+  o.max_connections = 1;
+  c = fl_client_new(loop, &o);
+  CHECK(c);
+  fl_request *first = fl_test_get(c, url(0, "/conn/max-streams-1"), 0);
+  outcome s = {0}, w = {0};
+  fl_request *silent = fl_request_new("GET", url(0, "/feat-silent"));
+  fl_request *waiter = fl_request_new("GET", url(0, "/ok"));
+  CHECK_EQ_INT(fl_request_send(c, silent, on_done, &s), 0);
+  CHECK_EQ_INT(fl_request_send(c, waiter, on_done, &w), 0);
+  CHECK_EQ_INT(fl_timer_start(t, 100, 0, cancel_in, waiter), 0);
+  while (!w.done) fl_loop_run(loop, FL_RUN_ONCE);
+  CHECK_EQ_INT(w.err, FL_ECANCELED);
+  CHECK_EQ_INT(s.done, 0); /* the stream it waited for is still open */
+  CHECK_EQ_INT(fl_request_cancel(silent), 0);
+  fl_loop_run(loop, FL_RUN_DEFAULT);
+  CHECK_EQ_INT(s.err, FL_ECANCELED);
+  /* the freed stream takes the next request at once */
+  fl_request *next = fl_test_get(c, url(0, "/ok"), 0);
+  check_h2(next, 200);
+  CHECK_EQ_INT(fl_request_info(next)->stream_id, 5);
+  CHECK_EQ_INT(connections_made(c), 1);
+  fl_timer_free(t);
+  fl_request_free(first);
+  fl_request_free(silent);
+  fl_request_free(waiter);
+  fl_request_free(next);
+  fl_request_free(ra);
+  fl_request_free(rb);
+  fl_request_free(rd);
+  fl_client_free(c);
+}
+
 /* ------------------------------------------------------------------ 1xx */
 
 static int ev_first_byte, ev_response_end, ev_status;
@@ -691,6 +819,7 @@ int main(void) {
   test_pool(0);
   test_pool(1);
   test_zero_window();
+  test_caps_and_cancel();
   test_early_hints();
   test_ping_unanswered();
   fl_loop_free(loop);

@@ -933,6 +933,15 @@ def sc_feat_flaky(c, st):
         sc_ok(c, st)
 
 
+def sc_feat_redirect(c, st):
+    """Status `code` [302] with location: `to` [/ok] (URL-decoded), and
+    set-cookie: `c` when given; the request body is not read back."""
+    fields = [("location", st.q("to", "/ok")), ("content-type", "text/plain")]
+    if st.q("c", ""):
+        fields.append(("set-cookie", st.q("c", "")))
+    c.respond(st, st.q("code", 302), fields, b"moved\n")
+
+
 def sc_feat_silent(c, st):
     """The stream is accepted and never answered (no HEADERS); the
     connection goes on serving others and answering PINGs."""
@@ -998,6 +1007,7 @@ SCENARIOS = {
     "/feat-set-cookie": sc_feat_set_cookie,
     "/feat-flaky": sc_feat_flaky,
     "/feat-silent": sc_feat_silent,
+    "/feat-redirect": sc_feat_redirect,
     "/conn/feat-no-ping-ack": lambda c, st: sc_conn(c, st),
 }
 
