@@ -26,6 +26,7 @@
 #include "base/common.h"
 #include "base/guard.h"
 #include "base/headers.h"
+#include "engine/h2_state.h"
 #include "http/exchange.h"
 #include "http/h1.h"
 #include "loop/loop.h"
@@ -203,7 +204,13 @@ struct fl__conn {
   uint32_t nexchanges;
   fl__exchange *wnext; /* first carried exchange not fully written, or NULL */
   int pipelining;      /* what it carries may be followed by more */
-  fl__h1 h1;
+  /* The carrier's protocol state, in one storage: HTTP/1.1's parser, or
+   * the HTTP/2 session's state (engine/h2_state.h) once the connection
+   * speaks h2 (then h2 points at it). */
+  union {
+    fl__h1 h1;
+    fl__h2 h2_state;
+  };
   fl__buf wbuf; /* a streamed body's current chunk, framed */
   size_t wbuf_off;
   int send_errno;         /* the peer stopped taking the request (EPIPE,
@@ -218,7 +225,7 @@ struct fl__conn {
   int dns_cache_hit;
   int tls_resumed;
   int alpn;              /* what TLS agreed on: 0 nothing, 11 http/1.1, 20 h2 */
-  struct fl__h2 *h2;     /* the HTTP/2 session (engine/h2.c), or NULL */
+  fl__h2 *h2;            /* &h2_state on an HTTP/2 connection, else NULL */
   uint32_t peer_streams; /* HTTP/2: the server's stream limit, once its SETTINGS came; 0 before */
   int reused;            /* carried an exchange before */
   uint32_t id;           /* the pool's number for it (event hooks), from 1 */

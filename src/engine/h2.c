@@ -5,6 +5,7 @@
 #include "engine/h2_impl.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,9 @@ static void session_failed(fl__conn *c, int rv) {
     fl__conn_fail(c, FL_ENOMEM, 0, "out of memory (HTTP/2 session)");
     return;
   }
-  if (!h->why[0])
-    snprintf(h->why, sizeof h->why, "HTTP/2 framing layer error: %s", nghttp2_strerror(rv));
-  char msg[sizeof h->why];
-  memcpy(msg, h->why, sizeof msg);
+  if (!h->why) fl__h2_set_why(h, "HTTP/2 framing layer error: %s", nghttp2_strerror(rv));
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s", h->why);
   fl__conn_fail(c, FL_EHTTP2, 0, msg);
 }
 
@@ -86,7 +86,7 @@ void fl__h2_flush(fl__conn *c) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       int e = errno;
-      if (h->why[0]) {
+      if (h->why) {
         session_failed(c, 0);
         return;
       }
@@ -122,7 +122,7 @@ static void eof(fl__conn *c) {
     return;
   }
   fl__exchange *ex = fl__container_of(c->exchanges.next, fl__exchange, node);
-  if (h->why[0]) {
+  if (h->why) {
     session_failed(c, 0);
     return;
   }
@@ -182,7 +182,7 @@ void fl__h2_read(fl__conn *c) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       int e = errno;
-      if (h->why[0]) { /* a GOAWAY with an error came or went: that is the reason */
+      if (h->why) { /* a GOAWAY with an error came or went: that is the reason */
         session_failed(c, 0);
         return;
       }
@@ -234,9 +234,24 @@ static void trim_cb(fl__defer *d) {
   }
 }
 
+/* The reason when malloc has no room for the real one. */
+static const char why_nomem[] = "HTTP/2 connection error (no memory to say which)";
+
+void fl__h2_set_why(fl__h2 *h, const char *fmt, ...) {
+  char text[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  if (h->why != why_nomem) free((char *)h->why);
+  h->why = strdup(text);
+  if (!h->why) h->why = why_nomem;
+}
+
 int fl__h2_session_new(fl__conn *c) {
-  fl__h2 *h = calloc(1, sizeof *h);
-  if (!h) return FL_ENOMEM;
+  /* The HTTP/1.1 parser's storage, unused from here on (h2_state.h). */
+  fl__h2 *h = &c->h2_state;
+  memset(h, 0, sizeof *h);
   h->conn = c;
   fl__defer_init(&h->trim, trim_cb);
   fl__buf_init(&h->out);
@@ -284,6 +299,7 @@ void fl__h2_session_free(fl__conn *c) {
   }
   fl__h2_mem_trim(&h->mem);
   fl__buf_dispose(&h->out);
-  free(h);
+  if (h->why != why_nomem) free((char *)h->why);
+  h->why = NULL;
   c->h2 = NULL;
 }

@@ -18,13 +18,11 @@
  *
  * Lifetimes: the session and the per-stream state are the connection's,
  * allocated at open, freed by dispose (from the pool's graveyard, so never
- * inside an nghttp2 callback). */
+ * inside an nghttp2 callback). The connection's own h2 state sits inside
+ * struct fl__conn (engine/h2_state.h), where HTTP/1.1 keeps its parser. */
 #ifndef FL_H2_H
 #define FL_H2_H
 
 #include "engine/conn.h"
-
-/* Stream ids and the session live here; conn.h holds only a pointer. */
-struct fl__h2;
 
 #endif

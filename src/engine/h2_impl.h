@@ -13,24 +13,6 @@
 #define FL__H2_STREAM_WINDOW (256 * 1024)
 #define FL__H2_CONN_WINDOW (4 * 1024 * 1024)
 
-/* h2_mem.c: a per-connection cache of small blocks for nghttp2's
- * allocations and our streams. A block of up to 512 bytes freed goes to a
- * list per size (glibc's chunk sizes, 32 to 528 bytes in steps of 16) and
- * serves the next allocation of that size; larger ones are plain
- * malloc/free. At most FL__H2_MEM_BYTES wait, and fl__h2_mem_trim gives
- * them all back (the lists too) (when the connection still has no
- * stream a loop pass after its last one ended, and when it is freed), so an
- * idle connection keeps none. Single-threaded, as the connection is.
- * Failures are malloc's (the allocation torture injects them as for any
- * other allocation). */
-#define FL__H2_MEM_CLASSES 32
-#define FL__H2_MEM_BYTES (128 * 1024)
-typedef struct fl__h2_mem {
-  void **free;             /* FL__H2_MEM_CLASSES lists; allocated when a first block waits */
-  size_t bytes;            /* of the blocks waiting (at most FL__H2_MEM_BYTES) */
-  uint64_t *session_bytes; /* what nghttp2 holds, in glibc chunks (a gauge
-                              shared by the client's sessions) */
-} fl__h2_mem;
 void *fl__h2_mem_alloc(fl__h2_mem *m, size_t n);
 void fl__h2_mem_free(fl__h2_mem *m, void *p);
 void *fl__h2_mem_realloc(fl__h2_mem *m, void *p, size_t n);
@@ -62,36 +44,11 @@ typedef struct fl__h2_stream {
   uint64_t body_off; /* fixed request body bytes handed to nghttp2 */
 } fl__h2_stream;
 
-struct fl__h2 {
-  nghttp2_session *s;
-  fl__h2_mem mem; /* nghttp2's blocks and our streams */
-  fl__defer trim; /* idle: give mem's blocks back (h2.c) */
-  fl__conn *conn;
-  fl__h2_stream *rx; /* the stream whose header block is being received */
-  fl__queue streams; /* every fl__h2_stream not freed yet */
-  fl__exchange *cur; /* whose op runs now (fl__conn_carries) */
-  fl__buf out;       /* bytes from nghttp2 not written yet */
-  size_t out_off;
-  int in_session;    /* inside mem_recv or mem_send: no re-entry */
-  int flush_again;   /* a flush was asked for meanwhile */
-  int answered;      /* the server sent its first byte */
-  int settings_seen; /* its SETTINGS came: its stream limit is known */
-  int goaway;        /* received or sent: no new streams */
-  int goaway_recv;   /* the server sent one: last_stream_id is its */
-  int goaway_sent;   /* we sent one */
-  int peer_gone;     /* the server closed its side: nothing more to send */
-  int nomem;         /* nghttp2 had no memory for a frame: the connection fails */
-  uint32_t goaway_code;
-  int32_t last_stream_id;
-  int ping_out;         /* a PING waits for its ACK */
-  size_t unacked;       /* DATA bytes of this read: the connection window they took */
-  uint32_t block_bytes; /* of the header block being received */
-  char why[200];        /* a connection error's reason */
-};
-
-typedef struct fl__h2 fl__h2;
 
 /* h2.c: the session and its I/O. */
+/* A connection error's reason, replacing any earlier one (kept in the
+ * heap: most connections never need it). */
+void fl__h2_set_why(fl__h2 *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int fl__h2_session_new(fl__conn *c);
 void fl__h2_session_free(fl__conn *c);
 void fl__h2_read(fl__conn *c);

@@ -32,8 +32,7 @@ static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *
   if (hd->type == NGHTTP2_CONTINUATION) {
     h->block_bytes += hd->length;
     if (h->block_bytes > FLOOD_BLOCK_BYTES) {
-      snprintf(h->why, sizeof h->why, "a header block over %u bytes (CONTINUATION flood)",
-               FLOOD_BLOCK_BYTES);
+      fl__h2_set_why(h, "a header block over %u bytes (CONTINUATION flood)", FLOOD_BLOCK_BYTES);
       return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
   }
@@ -197,9 +196,9 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *data)
     h->goaway_code = f->goaway.error_code;
     h->last_stream_id = f->goaway.last_stream_id;
     c->pipelining = 0;
-    if (h->goaway_code != NGHTTP2_NO_ERROR && !h->why[0])
-      snprintf(h->why, sizeof h->why, "the server ended the HTTP/2 connection: GOAWAY %s (%u)",
-               nghttp2_http2_strerror(h->goaway_code), h->goaway_code);
+    if (h->goaway_code != NGHTTP2_NO_ERROR && !h->why)
+      fl__h2_set_why(h, "the server ended the HTTP/2 connection: GOAWAY %s (%u)",
+                     nghttp2_http2_strerror(h->goaway_code), h->goaway_code);
     c->owner->room(c); /* waiters for its room open a new connection instead */
     break;
   case NGHTTP2_PING:
@@ -260,7 +259,7 @@ static void stream_closed(fl__conn *c, fl__h2_stream *st, int32_t id, uint32_t c
   if (code == NGHTTP2_REFUSED_STREAM || (c->h2->goaway_recv && id > c->h2->last_stream_id)) {
     /* never processed: sent again once, elsewhere; the error if that fails too */
     st->ex->unprocessed = 1;
-    if (c->h2->goaway && c->h2->why[0])
+    if (c->h2->goaway && c->h2->why)
       fl__h2_stream_fail(c, st, FL_EHTTP2, c->h2->why, 1);
     else if (c->h2->goaway_recv && id > c->h2->last_stream_id) /* nghttp2 says REFUSED here too */
       fl__h2_stream_fail(c, st, FL_EHTTP2_STREAM,
@@ -287,9 +286,9 @@ static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
     c->h2->goaway = 1;
     c->h2->goaway_sent = 1;
     c->pipelining = 0;
-    if (f->goaway.error_code != NGHTTP2_NO_ERROR && !c->h2->why[0])
-      snprintf(c->h2->why, sizeof c->h2->why, "HTTP/2 connection error: %s",
-               nghttp2_http2_strerror(f->goaway.error_code));
+    if (f->goaway.error_code != NGHTTP2_NO_ERROR && !c->h2->why)
+      fl__h2_set_why(c->h2, "HTTP/2 connection error: %s",
+                     nghttp2_http2_strerror(f->goaway.error_code));
   }
   if (c->state != FL__CONN_OPEN || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
   if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) return 0;
