@@ -640,6 +640,116 @@ static void test_zero_window(void) {
   fl_client_free(c);
 }
 
+/* ------------------------------------------- decoding, pacing, saving */
+
+static int pattern_ok(const char *p, size_t off, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != 'a' + (char)((off + i) % 26)) return 0;
+  return 1;
+}
+
+typedef struct decoded {
+  size_t got;
+  int bad, pauses;
+  fl_timer *timer;
+  fl_request *req;
+} decoded;
+
+static void resume_cb(fl_timer *t, void *data) {
+  (void)t;
+  fl_request_resume(((decoded *)data)->req);
+}
+
+/* Pauses after every 40,000 decoded bytes, resumed by a timer. */
+static int on_decoded(fl_request *req, const char *p, size_t n, void *data) {
+  decoded *d = data;
+  if (!pattern_ok(p, d->got, n)) d->bad = 1;
+  size_t before = d->got / 40000;
+  d->got += n;
+  if (d->got / 40000 != before) {
+    d->pauses++;
+    fl_request_pause(req);
+    CHECK_EQ_INT(fl_timer_start(d->timer, 20, 0, resume_cb, d), 0);
+  }
+  return 0;
+}
+
+/* A gzip body decoded as it streams (buffered; streamed with pauses while
+ * another stream goes on); an upload under max_send_speed; a body saved to
+ * a file. */
+static void test_decode_pace_save(void) {
+  fl_client *c = client_new(0);
+  fl_request *r = fl_test_get(c, url(0, "/feat-gzip?n=300000"), 0);
+  check_h2(r, 200);
+  size_t n;
+  const char *b = fl_response_body(fl_request_response(r), &n);
+  CHECK_EQ_INT(n, 300000);
+  CHECK(pattern_ok(b, 0, n));
+  CHECK(fl_request_info(r)->bytes_received_raw < 10000);
+  CHECK_EQ_INT(fl_request_info(r)->bytes_received, 300000);
+  fl_request_free(r);
+
+  decoded d = {0};
+  d.timer = fl_timer_new(loop);
+  CHECK(d.timer);
+  d.req = fl_request_new("GET", url(0, "/feat-gzip?n=200000"));
+  fl_request_on_body(d.req, on_decoded, &d);
+  fl_request *other = fl_request_new("GET", url(0, "/len?n=100000"));
+  outcome od = {0}, oo = {0};
+  CHECK_EQ_INT(fl_request_send(c, d.req, on_done, &od), 0);
+  CHECK_EQ_INT(fl_request_send(c, other, on_done, &oo), 0);
+  fl_loop_run(loop, FL_RUN_DEFAULT);
+  CHECK_EQ_INT(od.err, 0);
+  CHECK_EQ_INT(oo.err, 0);
+  check_h2(d.req, 200);
+  CHECK_EQ_INT(d.got, 200000);
+  CHECK_EQ_INT(d.bad, 0);
+  CHECK(d.pauses >= 4);
+  fl_timer_free(d.timer);
+  fl_request_free(d.req);
+  fl_request_free(other);
+
+  /* 100,000 bytes at 250,000 bytes/s: not before 0.3 s (a lower bound) */
+  char *up = malloc(100000);
+  CHECK(up);
+  for (int i = 0; i < 100000; i++) up[i] = (char)('a' + i % 26);
+  r = fl_request_new("PUT", url(0, "/echo"));
+  CHECK_EQ_INT(fl_request_set_body(r, up, 100000), 0);
+  fl_request_set_max_send_speed(r, 250000);
+  uint64_t t0 = fl_loop_now(loop);
+  fl_test_perform(c, r, 0);
+  uint64_t took = fl_loop_now(loop) - t0;
+  check_h2(r, 200);
+  b = fl_response_body(fl_request_response(r), &n);
+  CHECK_EQ_INT(n, 100000);
+  CHECK(memcmp(b, up, n) == 0);
+  if (took < 300)
+    fprintf(stderr, "100,000 bytes at 250,000/s took %llu ms\n", (unsigned long long)took);
+  CHECK(took >= 300);
+  fl_request_free(r);
+  free(up);
+
+  char path[512];
+  snprintf(path, sizeof path, "%s", fl_test_rundir_path("h2_features.saved"));
+  r = fl_request_new("GET", url(0, "/feat-gzip?n=120000"));
+  CHECK_EQ_INT(fl_request_save_to(r, path), 0);
+  fl_test_perform(c, r, 0);
+  check_h2(r, 200);
+  FILE *f = fopen(path, "rb");
+  CHECK(f);
+  char *saved = malloc(130000);
+  CHECK(saved);
+  size_t got = fread(saved, 1, 130000, f);
+  fclose(f);
+  CHECK_EQ_INT(got, 120000);
+  CHECK(pattern_ok(saved, 0, got));
+  free(saved);
+  unlink(path);
+  fl_request_free(r);
+  CHECK_EQ_INT(connections_made(c), 1);
+  fl_client_free(c);
+}
+
 /* ---------------------------------------------------- caps, cancelling */
 
 static void cancel_in(fl_timer *t, void *data) {
@@ -820,6 +930,7 @@ int main(void) {
   test_pool(1);
   test_zero_window();
   test_caps_and_cancel();
+  test_decode_pace_save();
   test_early_hints();
   test_ping_unanswered();
   fl_loop_free(loop);

@@ -942,6 +942,13 @@ def sc_feat_redirect(c, st):
     c.respond(st, st.q("code", 302), fields, b"moved\n")
 
 
+def sc_feat_gzip(c, st):
+    """n [100000] pattern bytes gzip-compressed, content-encoding: gzip."""
+    import gzip
+    c.respond(st, 200, [("content-encoding", "gzip"), ("content-type", "text/plain")],
+              gzip.compress(fill(0, st.q("n", 100000))))
+
+
 def sc_feat_silent(c, st):
     """The stream is accepted and never answered (no HEADERS); the
     connection goes on serving others and answering PINGs."""
@@ -1008,6 +1015,7 @@ SCENARIOS = {
     "/feat-flaky": sc_feat_flaky,
     "/feat-silent": sc_feat_silent,
     "/feat-redirect": sc_feat_redirect,
+    "/feat-gzip": sc_feat_gzip,
     "/conn/feat-no-ping-ack": lambda c, st: sc_conn(c, st),
 }
 
