@@ -148,6 +148,20 @@ static void dump_head(transfer *t, const char *p, size_t n) {
   }
 }
 
+/* -i (or -I) and -D together: line by line, each line to the output, then
+ * to the -D stream, as curl 7.88 writes them (its write and header
+ * callbacks take each header line in turn): with -D - both are stdout, so
+ * every line shows twice in a row, not the head twice over. */
+static void both_heads(transfer *t, const char *p, size_t n) {
+  for (const char *end = p + n; p < end;) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t m = nl ? (size_t)(nl - p + 1) : (size_t)(end - p);
+    if (!t->abort_code) sink(t, p, m);
+    dump_head(t, p, m);
+    p += m;
+  }
+}
+
 /* --------------------------------------------------------- callbacks */
 
 static void verbose_head(fl_request *req, fl_trace_kind kind, const char *data, size_t len) {
@@ -261,8 +275,14 @@ static void on_trace(fl_request *req, fl_trace_kind kind, const char *data, size
   f->header_bytes += len;
   f->nresponses++;
   f->last_head_us = now;
-  if ((cfg->include || cfg->head) && !t->abort_code) sink(t, data, len);
-  if (cfg->dump_header) dump_head(t, data, len);
+  int include = cfg->include || cfg->head;
+  if (include && cfg->dump_header) {
+    both_heads(t, data, len);
+  } else if (include) {
+    if (!t->abort_code) sink(t, data, len);
+  } else if (cfg->dump_header) {
+    dump_head(t, data, len);
+  }
   cli_buf_free(&h2);
 }
 
@@ -336,8 +356,12 @@ void cli_t_trailers(transfer *t) {
     if (fl_response_trailer_at(res, i, &name, &value) == 0)
       cli_buf_printf(&b, "%s: %s\r\n", name, value);
   }
-  if (cfg->include) sink(t, b.data, b.len);
-  if (cfg->dump_header) dump_head(t, b.data, b.len);
+  if (cfg->include && cfg->dump_header)
+    both_heads(t, b.data, b.len);
+  else if (cfg->include)
+    sink(t, b.data, b.len);
+  else
+    dump_head(t, b.data, b.len);
   cli_buf_free(&b);
 }
 

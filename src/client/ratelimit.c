@@ -150,4 +150,9 @@ int fl__ratelimit_admit(fl__ratelimit *rl, fl__throttle *t) {
   return 1;
 }
 
-void fl__ratelimit_cancel(fl__throttle *t) { fl__queue_remove(&t->node); }
+uint64_t fl__ratelimit_cancel(fl__throttle *t) {
+  if (!fl__queue_linked(&t->node)) return 0;
+  fl__queue_remove(&t->node);
+  uint64_t now = fl__now_us();
+  return now > t->since_us ? now - t->since_us : 0;
+}

@@ -41,6 +41,8 @@ static inline int fl__ratelimit_on(const fl__ratelimit *rl) {
 }
 /* 0: a token was taken, go now. 1: t is queued; t->release runs later. */
 int fl__ratelimit_admit(fl__ratelimit *rl, fl__throttle *t);
-void fl__ratelimit_cancel(fl__throttle *t); /* harmless when not queued */
+/* Off the queue (a cancel, a timeout): the microseconds it waited there,
+ * which count as throttled too; 0 and harmless when not queued. */
+uint64_t fl__ratelimit_cancel(fl__throttle *t);
 
 #endif

@@ -245,8 +245,8 @@ void fl__request_end_body(fl_request *req) {
 static inline __attribute__((always_inline)) void detach_attempt(fl_request *req) {
   fl_client *c = req->client;
   fl__timer_stop(&req->phase_timer);
-  if (req->recv_rate | req->send_rate) fl__speedcap_stop(req); /* no cap, nothing to stop */
-  fl__ratelimit_cancel(&req->throttle);
+  if (req->recv_rate | req->send_rate) fl__speedcap_stop(req);    /* no cap, nothing to stop */
+  req->info.throttled_us += fl__ratelimit_cancel(&req->throttle); /* 0 unless it waited */
   fl__pool_leave(&c->pool, &req->waiter);
   if (req->ex.carrier) fl__conn_drop(req->ex.carrier, &req->ex);
   fl__request_end_body(req);

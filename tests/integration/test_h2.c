@@ -1,8 +1,10 @@
 /* HTTP/2 through the library against nghttpd (tests/servers/nghttpd.sh):
  * h2c by prior knowledge and h2 by ALPN, many streams on one connection,
  * request bodies (fixed and streamed) echoed back, a cancelled stream whose
- * connection lives on, and a paused stream that does not stall the others. */
-/* FIXTURES: nghttpd */
+ * connection lives on, a paused stream that does not stall the others, and
+ * which versions fail or fall back against an h2-only TLS server (nghttpd)
+ * and an HTTP/1.1-only one (nginx_h2's h1 port). */
+/* FIXTURES: nghttpd nginx_h2 */
 /* TIMEOUT: 120 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,8 +302,13 @@ static void test_pause_per_stream(void) {
   fl_client_free(c);
 }
 
-/* Per-request HTTP/1.1 against an h2-only TLS server: ALPN finds nothing in
- * common (an error, not a hang); FL_HTTP_VERSION_2_ONLY on it works. */
+/* Per-request HTTP/1.1 against an h2-only TLS server (nghttpd): no ALPN in
+ * common, nghttpd goes on without and closes at the HTTP/1.1 request: an
+ * error (empty reply, as curl --http1.1 says there), not a hang;
+ * FL_HTTP_VERSION_2_ONLY on it works. Against an HTTP/1.1-only TLS server
+ * (nginx_h2's h1 port, ALPN http/1.1): FL_HTTP_VERSION_2_ONLY fails with
+ * FL_EHTTP2 saying why, FL_HTTP_VERSION_2TLS (and the default) falls back
+ * to HTTP/1.1. */
 static void test_versions(void) {
   fl_client *c = client_for(FL_HTTP_VERSION_DEFAULT);
   fl_request *req = fl_request_new("GET", U(1, "/small.txt"));
@@ -310,11 +317,38 @@ static void test_versions(void) {
   CHECK_EQ_INT(fl_request_perform(c, req), 0);
   CHECK_EQ_INT(fl_request_info(req)->http_version, 20);
   fl_request_free(req);
+  req = fl_request_new("GET", U(1, "/small.txt"));
+  CHECK_EQ_INT(fl_request_set_http_version(req, FL_HTTP_VERSION_1_1), 0);
+  fl_test_perform(c, req, FL_EEMPTY_REPLY);
+  fl_request_free(req);
   fl_client_options o;
   fl_client_options_init(&o);
   o.http_version = 42;
   CHECK(fl_client_new(loop, &o) == NULL);
   fl_client_free(c);
+
+  char h1url[128];
+  snprintf(h1url, sizeof h1url, "https://localhost:%d/hello", fl_test_server_port("nginx_h2.h1"));
+  const int versions[] = {FL_HTTP_VERSION_2_ONLY, FL_HTTP_VERSION_2TLS, FL_HTTP_VERSION_DEFAULT};
+  for (int i = 0; i < 3; i++) {
+    fl_client_options_init(&o);
+    o.ca_file = fl_test_rundir_path("nginx_h2/ca.pem");
+    o.http_version = versions[i];
+    c = fl_client_new(loop, &o);
+    CHECK(c);
+    if (versions[i] == FL_HTTP_VERSION_2_ONLY) {
+      req = fl_test_get(c, h1url, FL_EHTTP2);
+      CHECK(strstr(fl_request_errmsg(req), "did not agree on HTTP/2"));
+      CHECK_EQ_INT(fl_err_curl_code(FL_EHTTP2), 16);
+    } else {
+      req = fl_test_get(c, h1url, 0);
+      CHECK_EQ_INT(fl_request_info(req)->http_version, 11);
+      CHECK_EQ_INT(fl_response_version(fl_request_response(req)), 11);
+      CHECK_EQ_INT(fl_response_status(fl_request_response(req)), 200);
+    }
+    fl_request_free(req);
+    fl_client_free(c);
+  }
 }
 
 static void nothing(fl_timer *t, void *data) {

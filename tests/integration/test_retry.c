@@ -234,6 +234,8 @@ static void test_many_host_buckets(void) {
   fl_timeouts t = {.total_ms = 200};
   fl_request_set_timeouts(last, &t);
   CHECK_EQ_INT(fl_request_perform(c, last), FL_ETIMEOUT);
+  CHECK(fl_request_info(last)->throttled_us >=
+        100000); /* its wait counts, though it got no token */
   fl_request_free(first);
   fl_request_free(last);
   fl_client_free(c);

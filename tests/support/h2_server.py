@@ -217,6 +217,7 @@ class Conn:
         self.goaway_last = 1 << 31        # streams above it are not processed
         self.held = []                    # goaway-after: requests not yet answered
         self.key = None                   # the k of its first request
+        self.ignore_pings = False         # /conn/feat-no-ping-ack: PINGs unanswered
 
     # -- I/O
 
@@ -321,6 +322,8 @@ class Conn:
             self.no_updates = True
         elif name == "max-streams":
             self.max_streams = int(query.get("n", "1"))
+        elif name == "feat-no-ping-ack":
+            self.ignore_pings = True
 
     # -- sending responses
 
@@ -423,7 +426,7 @@ class Conn:
             self.frame(SettingsFrame(0, flags=["ACK"]))
             self.pump()
         elif t == PingFrame.type:
-            if "ACK" not in f.flags:
+            if "ACK" not in f.flags and not self.ignore_pings:
                 self.frame(PingFrame(0, opaque_data=f.opaque_data, flags=["ACK"]))
         elif t == WindowUpdateFrame.type:
             if f.stream_id == 0:
@@ -854,6 +857,104 @@ def sc_close(c, st):
     raise ClientGone()
 
 
+# Feature routes (feat-*): what a client feature needs of a server, for
+# tests/integration/test_h2_features.c.
+
+
+def feat_auth_fail(c, st, challenge):
+    c.respond(st, 401, [("www-authenticate", challenge),
+                        ("content-type", "text/plain")], b"who are you\n")
+
+
+def sc_feat_basic(c, st):
+    """401 with a Basic challenge unless the authorization field is Basic
+    user:pass (the query's u and p [user, pass]); then 200 "basic ok"."""
+    import base64
+    want = "Basic " + base64.b64encode(
+        ("%s:%s" % (st.q("u", "user"), st.q("p", "pass"))).encode()).decode()
+    if dict(st.headers).get("authorization") == want:
+        c.respond(st, 200, [("content-type", "text/plain")], b"basic ok\n")
+    else:
+        feat_auth_fail(c, st, 'Basic realm="feat"')
+
+
+FEAT_NONCE = "feat-nonce-%d" % os.getpid()
+
+
+def sc_feat_digest(c, st):
+    """Digest (RFC 7616, qop=auth) with algorithm `alg` [MD5; or SHA-256]
+    for u:p [user:pass]: 401 with a challenge unless the authorization
+    field answers it (username, realm, nonce, uri = this :path, response
+    computed); then 200 "digest ok", the body a request had echoed after."""
+    import hashlib
+    import re
+    alg = st.q("alg", "MD5")
+    hfn = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[alg]
+    H = lambda s: hfn(s.encode()).hexdigest()  # noqa: E731
+    realm, user, pw = "feat@h2", st.q("u", "user"), st.q("p", "pass")
+    fields = dict(st.headers)
+    auth = fields.get("authorization", "")
+    if auth.startswith("Digest "):
+        p = dict((m.group(1).lower(), m.group(2) if m.group(2) is not None else m.group(3))
+                 for m in re.finditer(r'([A-Za-z]+)=(?:"([^"]*)"|([^,\s]*))', auth[7:]))
+        ha1 = H("%s:%s:%s" % (user, realm, pw))
+        ha2 = H("%s:%s" % (fields.get(":method", ""), p.get("uri", "")))
+        want = H("%s:%s:%s:%s:%s:%s" % (ha1, p.get("nonce"), p.get("nc"), p.get("cnonce"),
+                                         p.get("qop"), ha2))
+        if (p.get("username") == user and p.get("realm") == realm and
+                p.get("nonce") == FEAT_NONCE and p.get("uri") == fields.get(":path") and
+                p.get("qop") == "auth" and p.get("response") == want):
+            c.respond(st, 200, [("content-type", "text/plain")],
+                      b"digest ok\n" + bytes(st.body))
+            return
+    feat_auth_fail(c, st, 'Digest realm="%s", qop="auth", algorithm=%s, nonce="%s", '
+                   'opaque="feat-opaque"' % (realm, alg, FEAT_NONCE))
+
+
+def sc_feat_set_cookie(c, st):
+    """200 "set" with set-cookie: the query's c [a=1] (URL-decoded), as is."""
+    c.respond(st, 200, [("set-cookie", st.q("c", "a=1")),
+                        ("content-type", "text/plain")], b"set\n")
+
+
+def sc_feat_flaky(c, st):
+    """Request I under key k (counted as /_stats counts them): status
+    `code` [503] with body "fail I" while I <= fail [1] (code 0: no answer
+    at all, as /feat-silent), then /ok, or /echo for a request with a
+    body."""
+    n = RECORDER.stats(st.query.get("k", ""))["requests"]
+    if n <= st.q("fail", 1):
+        if st.q("code", 503) != 0:
+            c.respond(st, st.q("code", 503), [("content-type", "text/plain")],
+                      b"fail %d\n" % n)
+    elif st.body:
+        sc_echo(c, st)
+    else:
+        sc_ok(c, st)
+
+
+def sc_feat_redirect(c, st):
+    """Status `code` [302] with location: `to` [/ok] (URL-decoded), and
+    set-cookie: `c` when given; the request body is not read back."""
+    fields = [("location", st.q("to", "/ok")), ("content-type", "text/plain")]
+    if st.q("c", ""):
+        fields.append(("set-cookie", st.q("c", "")))
+    c.respond(st, st.q("code", 302), fields, b"moved\n")
+
+
+def sc_feat_gzip(c, st):
+    """n [100000] pattern bytes gzip-compressed, content-encoding: gzip."""
+    import gzip
+    c.respond(st, 200, [("content-encoding", "gzip"), ("content-type", "text/plain")],
+              gzip.compress(fill(0, st.q("n", 100000))))
+
+
+def sc_feat_silent(c, st):
+    """The stream is accepted and never answered (no HEADERS); the
+    connection goes on serving others and answering PINGs."""
+
+
+
 # Control endpoints (not recorded)
 
 
@@ -908,6 +1009,14 @@ SCENARIOS = {
     "/oversized-frame": sc_oversized_frame,
     "/refused-once": sc_refused_once,
     "/close": sc_close,
+    "/feat-basic": sc_feat_basic,
+    "/feat-digest": sc_feat_digest,
+    "/feat-set-cookie": sc_feat_set_cookie,
+    "/feat-flaky": sc_feat_flaky,
+    "/feat-silent": sc_feat_silent,
+    "/feat-redirect": sc_feat_redirect,
+    "/feat-gzip": sc_feat_gzip,
+    "/conn/feat-no-ping-ack": lambda c, st: sc_conn(c, st),
 }
 
 
