@@ -13,7 +13,61 @@ void fl__pool_init(fl__pool *p) {
   fl__queue_init(&p->waiters);
   fl__queue_init(&p->graveyard);
   fl__hash_init(&p->by_key);
+  fl__hash_init(&p->learned);
+  fl__queue_init(&p->learned_lru);
   p->env.stats = &p->stats;
+}
+
+/* ------------------------------------------------------ learned protocols */
+
+/* What a host entry had learned (h->proto), kept after it went: the next
+ * burst to an HTTP/1.1-only https origin then opens its connections at
+ * once instead of waiting for one ALPN answer again. A stale entry costs
+ * little: a burst opens one connection per request once (remembered
+ * HTTP/1.1, now h2), or waits for one answer as for an unknown origin
+ * (remembered h2). Each entry is either here or in its host, never both. */
+typedef struct learned_proto {
+  fl__hash_node hnode; /* p->learned */
+  fl__queue node;      /* p->learned_lru */
+  int proto;
+  char key[]; /* the endpoint's key */
+} learned_proto;
+
+static int learned_key_eq(const fl__hash_node *n, const void *key) {
+  return strcmp(fl__container_of(n, learned_proto, hnode)->key, key) == 0;
+}
+
+static void learned_forget(fl__pool *p, learned_proto *l) {
+  fl__hash_remove(&p->learned, &l->hnode);
+  fl__queue_remove(&l->node);
+  free(l);
+}
+
+/* h is going away: remember what it learned (out of memory: forget it). */
+static void learned_keep(fl__pool *p, const fl__host *h) {
+  if (!h->proto) return;
+  if (p->learned.count >= FL__POOL_LEARNED_MAX)
+    learned_forget(p, fl__container_of(p->learned_lru.next, learned_proto, node));
+  size_t n = strlen(h->ep.key) + 1;
+  learned_proto *l = malloc(sizeof *l + n);
+  if (!l) return;
+  l->proto = h->proto;
+  memcpy(l->key, h->ep.key, n);
+  if (fl__hash_insert(&p->learned, &l->hnode, h->ep.key_hash)) {
+    free(l);
+    return;
+  }
+  fl__queue_insert_tail(&p->learned_lru, &l->node);
+}
+
+/* A new host entry takes what its origin was known to speak. */
+static void learned_take(fl__pool *p, fl__host *h) {
+  if (!p->learned.count) return;
+  fl__hash_node *n = fl__hash_find(&p->learned, h->ep.key_hash, learned_key_eq, h->ep.key);
+  if (!n) return;
+  learned_proto *l = fl__container_of(n, learned_proto, hnode);
+  h->proto = l->proto;
+  learned_forget(p, l);
 }
 
 /* ----------------------------------------------------------------- hosts */
@@ -57,6 +111,7 @@ static fl__host *host_find_or_add(fl__pool *p, const fl__endpoint *ep) {
     return NULL;
   }
   fl__queue_insert_head(&p->hosts, &h->node);
+  learned_take(p, h);
   return h;
 }
 
@@ -68,6 +123,7 @@ static fl__host *host_get(fl__pool *p, const fl__endpoint *ep, fl__host_hint *hi
 }
 
 static void host_free(fl__pool *p, fl__host *h) {
+  if (!p->stopping) learned_keep(p, h);
   p->host_gen++;
   fl__hash_remove(&p->by_key, &h->hnode);
   fl__queue_remove(&h->node);
@@ -485,4 +541,7 @@ void fl__pool_close_all(fl__pool *p) {
     host_free(p, h);
   }
   fl__hash_free(&p->by_key);
+  while (!fl__queue_empty(&p->learned_lru))
+    learned_forget(p, fl__container_of(p->learned_lru.next, learned_proto, node));
+  fl__hash_free(&p->learned);
 }

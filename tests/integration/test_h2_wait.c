@@ -11,8 +11,11 @@
  *   h2 on it;
  * - after a GOAWAY, the streams it left unprocessed wait for one new
  *   connection rather than each opening its own (the scripted server,
- *   tests/support/h2_server.py, /conn/goaway-after). */
-/* FIXTURES: nghttpd */
+ *   tests/support/h2_server.py, /conn/goaway-after);
+ * - what an origin speaks is remembered after its last connection went:
+ *   a second burst to an HTTP/1.1-only https origin (nginx_tls) opens its
+ *   connections at once instead of waiting for one ALPN answer again. */
+/* FIXTURES: nghttpd nginx_tls */
 /* TIMEOUT: 120 */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -169,12 +172,53 @@ static void test_goaway_orphans(void) {
   fl_client_free(c);
 }
 
+static void test_learned_kept(void) {
+  char url[160];
+  snprintf(url, sizeof url, "https://127.0.0.1:%d/", fl_test_server_port("nginx_tls"));
+  fl_client_options o;
+  fl_client_options_init(&o);
+  o.ca_file = fl_test_rundir_path("nginx_tls/ca.pem");
+  o.http_version = FL_HTTP_VERSION_2TLS;
+  o.max_connecting_per_host = 0;
+  fl_client *c = fl_client_new(loop, &o);
+  CHECK(c);
+  fl_pool_stats st;
+  for (int round = 0; round < 2; round++) {
+    fl_request *reqs[N];
+    struct result res[N];
+    memset(res, 0, sizeof res);
+    for (int i = 0; i < N; i++) {
+      reqs[i] = fl_request_new("GET", url);
+      CHECK_EQ_INT(fl_request_send(c, reqs[i], on_done, &res[i]), 0);
+    }
+    /* Unknown origin: one connection, the rest wait for its answer.
+     * Known to speak HTTP/1.1 (learned in round 0, its host entry gone
+     * since): every request has a connection of its own at once. */
+    fl_client_pool_stats(c, &st);
+    CHECK_EQ_INT(st.waiting, round == 0 ? N - 1 : 0);
+    CHECK_EQ_INT(st.connecting, round == 0 ? 1 : N);
+    fl_loop_run(loop, FL_RUN_DEFAULT);
+    for (int i = 0; i < N; i++) {
+      CHECK_EQ_INT(res[i].err, 0);
+      CHECK_EQ_INT(fl_request_info(reqs[i])->http_version, 11);
+      fl_request_free(reqs[i]);
+    }
+    fl_client_close_idle(c); /* the host entry goes with its connections */
+    for (int i = 0; i < 3; i++) fl_loop_run(loop, FL_RUN_NOWAIT);
+    fl_client_pool_stats(c, &st);
+    CHECK_EQ_INT(st.open, 0);
+    CHECK_EQ_INT(fl_client_host_stats(c, NULL, 0), 0);
+  }
+  fl_client_free(c);
+}
+
 int main(void) {
   FL_TEST_BEGIN();
   loop = fl_loop_new();
   test_stalled_tls();
   test_first_cancelled();
   test_goaway_orphans();
+  test_learned_kept();
   fl_loop_free(loop);
   FL_TEST_END();
 }
