@@ -37,19 +37,24 @@ static void arm_phase(fl_request *req, uint32_t ms) {
 
 /* A queued request's limit: pool_ms, or when it waits for the host's
  * first connection to say whether it speaks HTTP/2, that wait is charged
- * to connecting: connect_ms if sooner (engine/pool.h, multiplex waiting). */
+ * to connecting: what is left of connect_ms since that connection started,
+ * if sooner (engine/pool.h, multiplex waiting). */
 static uint32_t queued_ms(fl_request *req) {
   uint32_t ms = REQ_TIMEOUT(req, pool_ms);
   if (!req->waiter.opening_since) return ms;
   uint32_t cms = REQ_TIMEOUT(req, connect_ms);
   req->waiter.connect_ms = cms;
-  return cms && (!ms || cms < ms) ? cms : ms;
+  if (!cms) return ms;
+  uint64_t spent = fl__loop_now(req->client->loop) - req->waiter.opening_since;
+  uint32_t left = spent >= cms ? 1 : cms - (uint32_t)spent;
+  return !ms || left < ms ? left : ms;
 }
 
 /* Whether a queued request's timeout is its connect timeout (queued_ms). */
 static int queued_for_connect(const fl_request *req) {
-  uint32_t ms = REQ_TIMEOUT(req, pool_ms), cms = req->waiter.connect_ms;
-  return req->waiter.opening_since && cms && (!ms || cms < ms);
+  uint32_t cms = req->waiter.connect_ms;
+  return req->waiter.opening_since && cms &&
+         fl__loop_now(req->client->loop) - req->waiter.opening_since >= cms;
 }
 
 /* The deadline that belongs to a state (the setter, request.h, calls it

@@ -254,13 +254,13 @@ static int try_mux(fl__pool *p, fl__waiter *w, fl__host *h) {
   }
   uint64_t now = fl__loop_now(p->env.loop);
   if (h->nopening > 0) {
-    if (!w->opening_since) w->opening_since = now;
+    if (!w->opening_since) w->opening_since = h->opening_since;
     return -1;
   }
-  /* What it waited for closed unanswered after its whole connect timeout
-   * (curl would open a new connection per waiter, each with a timeout of
-   * its own: N waiters fail one after another): the asker's timer fails it
-   * now, with no connection of its own begun. */
+  /* What it waited for closed unanswered at its connect timeout (curl
+   * would open a new connection per waiter, each with a timeout of its
+   * own: N waiters fail one after another): the asker's timer, due now,
+   * fails it, with no connection of its own begun. */
   if (w->opening_since && w->connect_ms && now - w->opening_since >= w->connect_ms) return -1;
   return 0;
 }
@@ -308,7 +308,7 @@ static int try_assign(fl__pool *p, fl__waiter *w) {
   }
   fl__queue_insert_tail(&h->busy, &c->host_node);
   h->nconnecting++;
-  h->nopening++;
+  if (h->nopening++ == 0) h->opening_since = fl__loop_now(p->env.loop);
   c->opening_counted = 1;
   c->connecting_counted = 1;
   grant(p, w, c);

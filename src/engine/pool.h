@@ -42,12 +42,12 @@ struct fl__waiter {
   int pipelinable; /* may share a busy connection */
   /* Multiplex waiting: a request to an h2-capable host waits for the
    * host's first connection to say (ALPN) whether it speaks h2, instead of
-   * opening one of its own. That wait is part of connecting: opening_since
-   * is when it began (loop ms; the pool sets it, and clears it at grant or
-   * leave), and connect_ms the asker's connect timeout (0: none), which the
-   * asker writes when it waits. If the awaited connection closes without
-   * answering once connect_ms has passed, the waiter opens none of its own
-   * (its asker's timer is due and fails it). */
+   * opening one of its own. It joins that connection's connect: its wait
+   * counts from when the connection started (opening_since, loop ms; the
+   * pool sets it, and clears it at grant or leave) against the asker's
+   * connect timeout (connect_ms, 0: none, written by the asker when it
+   * waits), so when the connection fails at its timeout, its waiters fail
+   * with it (their timers are due) instead of each opening another. */
   uint64_t opening_since;
   uint32_t connect_ms;
 };
@@ -64,10 +64,11 @@ struct fl__host {
   uint32_t nconnecting;   /* connects in progress (see connect_over) */
   uint32_t connect_limit; /* of those at once: starts at the pool's max_connecting */
   uint32_t nwaiters;
-  int proto;         /* what its server speaks, once a connection learned it: 0 unknown,
+  int proto;              /* what its server speaks, once a connection learned it: 0 unknown,
                          11 HTTP/1.1, 20 HTTP/2 (only for endpoints that may speak h2) */
-  uint32_t nopening; /* connections not open yet (an h2-capable host's requests wait for
+  uint32_t nopening;      /* connections not open yet (an h2-capable host's requests wait for
                          the first one's ALPN answer instead of opening more) */
+  uint64_t opening_since; /* loop ms the oldest of those started (waiters' wait counts from it) */
 };
 
 /* What an origin's server speaks outlives its host entry (a host goes
