@@ -284,6 +284,12 @@ int fl__h2_session_new(fl__conn *c) {
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_max_reserved_remote_streams(opt, 0);
   nghttp2_option_set_peer_max_concurrent_streams(opt, 100); /* until its SETTINGS say */
+#ifdef FL_HAVE_NGHTTP2_MAX_CONTINUATIONS
+  /* Enough frames for the largest block our caps let through (whole
+   * frames of the default 16 KiB); a flood of small ones still stops at
+   * this count, a flood of large ones at FL__H2_BLOCK_MAX bytes. */
+  nghttp2_option_set_max_continuations(opt, FL__H2_BLOCK_MAX / 16384 + 1);
+#endif
   /* nghttp2's allocations through the connection's cache (h2_mem.c),
    * which calls our malloc: the allocation torture fails them as it fails
    * ours, so its errors are tested. */

@@ -12,6 +12,11 @@
  * for the connection. */
 #define FL__H2_STREAM_WINDOW (256 * 1024)
 #define FL__H2_CONN_WINDOW (4 * 1024 * 1024)
+/* Header-block bytes (HEADERS and its CONTINUATIONs) past which a block is
+ * a flood, not a head: the connection is dropped instead of decoding on
+ * (h2_recv.c). Twice the largest cap on a response's heads (the CLI's
+ * 300 KiB, as curl's). */
+#define FL__H2_BLOCK_MAX (2u * 300 * 1024)
 
 void *fl__h2_mem_alloc(fl__h2_mem *m, size_t n);
 void fl__h2_mem_free(fl__h2_mem *m, void *p);

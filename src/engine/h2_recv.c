@@ -7,10 +7,6 @@
 
 #include "engine/h2_impl.h"
 
-/* Header-block bytes (HEADERS and its CONTINUATIONs) past which a block is
- * a flood, not a head: the connection is dropped instead of decoding on. */
-#define FLOOD_BLOCK_BYTES (2u * 300 * 1024)
-
 /* The stream ends with err (nghttp2 resets it; its close reports err). */
 static int cap_fail(fl__h2_stream *st, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -31,8 +27,8 @@ static int on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *
   if (hd->type == NGHTTP2_HEADERS) h->block_bytes = hd->length;
   if (hd->type == NGHTTP2_CONTINUATION) {
     h->block_bytes += hd->length;
-    if (h->block_bytes > FLOOD_BLOCK_BYTES) {
-      fl__h2_set_why(h, "a header block over %u bytes (CONTINUATION flood)", FLOOD_BLOCK_BYTES);
+    if (h->block_bytes > FL__H2_BLOCK_MAX) {
+      fl__h2_set_why(h, "a header block over %u bytes (CONTINUATION flood)", FL__H2_BLOCK_MAX);
       return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
   }
@@ -287,8 +283,12 @@ static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud) {
     c->h2->goaway_sent = 1;
     c->pipelining = 0;
     if (f->goaway.error_code != NGHTTP2_NO_ERROR && !c->h2->why)
-      fl__h2_set_why(c->h2, "HTTP/2 connection error: %s",
-                     nghttp2_http2_strerror(f->goaway.error_code));
+      fl__h2_set_why(c->h2, "HTTP/2 connection error: %s%s",
+                     nghttp2_http2_strerror(f->goaway.error_code),
+                     f->goaway.error_code == NGHTTP2_COMPRESSION_ERROR
+                         ? " (a header block HPACK could not decode, or one field over "
+                           "nghttp2's 64 KiB)"
+                         : "");
   }
   if (c->state != FL__CONN_OPEN || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
   if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) return 0;
