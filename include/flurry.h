@@ -335,11 +335,10 @@ typedef struct fl_client_options {
   uint32_t max_connecting_per_host;
   /* One response header line (name and value) may take at most this many
    * bytes; 0 (default) = only max_header_bytes applies. curl: 100 KiB.
-   * On HTTP/2 nghttp2 sets two limits of its own, whatever these caps say:
-   * one field of more than 64 KiB, or a header block in more than 8
-   * CONTINUATION frames (about 144 KiB at the default 16 KiB frame size),
-   * fails the connection (FL_EHTTP2: HPACK's state cannot go on past a
-   * field it refused), not only the stream. */
+   * On HTTP/2 nghttp2 sets a limit of its own, whatever these caps say:
+   * one field of more than 64 KiB fails the connection (FL_EHTTP2, curl
+   * 16: HPACK's state cannot go on past a field it refused), not only the
+   * stream. A header block over 600 KiB is a flood and fails it too. */
   uint32_t max_header_line_bytes;
   /* Expect: 100-continue. A request whose body is more than this many bytes
    * (or is streamed without a length) says it, and one that has the header
