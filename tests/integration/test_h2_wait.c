@@ -67,14 +67,19 @@ static fl_client *client_for(int version, uint32_t connect_ms) {
   return c;
 }
 
-/* N requests at once to url; returns the connections the pool opened. */
-static uint64_t run_batch(fl_client *c, const char *url, struct result *res) {
-  fl_request *reqs[N];
+/* N GETs of url sent in one go (nothing runs between them). */
+static void send_all(fl_client *c, const char *url, fl_request **reqs, struct result *res) {
   memset(res, 0, N * sizeof *res);
   for (int i = 0; i < N; i++) {
     reqs[i] = fl_request_new("GET", url);
     CHECK_EQ_INT(fl_request_send(c, reqs[i], on_done, &res[i]), 0);
   }
+}
+
+/* N requests at once to url; returns the connections the pool opened. */
+static uint64_t run_batch(fl_client *c, const char *url, struct result *res) {
+  fl_request *reqs[N];
+  send_all(c, url, reqs, res);
   fl_loop_run(loop, FL_RUN_DEFAULT);
   for (int i = 0; i < N; i++) fl_request_free(reqs[i]);
   fl_pool_stats st;
@@ -116,11 +121,7 @@ static void test_first_cancelled(void) {
   fl_client *c = client_for(FL_HTTP_VERSION_2TLS, 30000);
   fl_request *reqs[N];
   struct result res[N];
-  memset(res, 0, sizeof res);
-  for (int i = 0; i < N; i++) {
-    reqs[i] = fl_request_new("GET", url);
-    CHECK_EQ_INT(fl_request_send(c, reqs[i], on_done, &res[i]), 0);
-  }
+  send_all(c, url, reqs, res);
   /* The first made the connection; the others wait for its answer. */
   CHECK_EQ_INT(fl_request_cancel(reqs[0]), 0);
   fl_loop_run(loop, FL_RUN_DEFAULT);
@@ -186,11 +187,7 @@ static void test_learned_kept(void) {
   for (int round = 0; round < 2; round++) {
     fl_request *reqs[N];
     struct result res[N];
-    memset(res, 0, sizeof res);
-    for (int i = 0; i < N; i++) {
-      reqs[i] = fl_request_new("GET", url);
-      CHECK_EQ_INT(fl_request_send(c, reqs[i], on_done, &res[i]), 0);
-    }
+    send_all(c, url, reqs, res);
     /* Unknown origin: one connection, the rest wait for its answer.
      * Known to speak HTTP/1.1 (learned in round 0, its host entry gone
      * since): every request has a connection of its own at once. */
