@@ -334,7 +334,12 @@ typedef struct fl_client_options {
    * for their retransmits). Default 4; 0 = no limit. */
   uint32_t max_connecting_per_host;
   /* One response header line (name and value) may take at most this many
-   * bytes; 0 (default) = only max_header_bytes applies. curl: 100 KiB. */
+   * bytes; 0 (default) = only max_header_bytes applies. curl: 100 KiB.
+   * On HTTP/2 nghttp2 sets two limits of its own, whatever these caps say:
+   * one field of more than 64 KiB, or a header block in more than 8
+   * CONTINUATION frames (about 144 KiB at the default 16 KiB frame size),
+   * fails the connection (FL_EHTTP2: HPACK's state cannot go on past a
+   * field it refused), not only the stream. */
   uint32_t max_header_line_bytes;
   /* Expect: 100-continue. A request whose body is more than this many bytes
    * (or is streamed without a length) says it, and one that has the header
@@ -393,8 +398,11 @@ typedef struct fl_client_options {
    * wait for the first connection's ALPN answer instead of opening more
    * (curl's multiplex waiting): so the first burst to an HTTP/1.1-only
    * https origin waits one handshake before its other connections open.
-   * The answer is kept while any connection to that origin lives (then
-   * learned again). For origins known to speak HTTP/1.1 only, choose
+   * That wait counts as connecting: a request that waited its connect
+   * timeout for the answer fails with FL_ECONNECT_TIMEOUT rather than
+   * opening a connection of its own. The answer is kept after the
+   * origin's last connection went (for the 256 origins learned last), so
+   * a later burst to an HTTP/1.1-only origin does not wait again. For origins known to speak HTTP/1.1 only, choose
    * FL_HTTP_VERSION_1_1: no wait. */
   int http_version;
   /* HTTP/2: PING an idle h2 connection every this many ms, and close it when

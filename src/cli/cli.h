@@ -348,9 +348,10 @@ char *cli_upload_url(const char *url, const char *path);
  * library's trace hook: every request head written and response head
  * received, redirects included. Times in microseconds since the send. */
 typedef struct cli_facts {
-  uint64_t request_bytes;  /* request heads written, every hop */
-  uint64_t hop_sent;       /* bytes written before the last hop's head */
+  uint64_t request_bytes;  /* curl's size_request of the hops before the last (cli_size_request) */
+  uint64_t hop_sent;       /* bytes_sent before the last hop's head */
   uint64_t hop_head;       /* the last hop's head */
+  int hop_h2;              /* the last hop went as an HTTP/2 stream */
   uint64_t header_bytes;   /* response heads received, every hop */
   unsigned num_connects;   /* hops written on a new connection */
   unsigned nresponses;     /* response heads received */
@@ -359,6 +360,14 @@ typedef struct cli_facts {
   uint64_t last_head_us;
   char method[32]; /* of the last request written */
 } cli_facts;
+
+/* curl's size_request and size_upload of a transfer whose info says
+ * bytes_sent. HTTP/1.x: the bytes written (head and body) of every hop;
+ * the last hop's body. HTTP/2 (bytes_sent counts DATA only): a hop's head
+ * as the trace hook wrote it (curl counts its HTTP/1.1-style head, not the
+ * HPACK bytes); the last hop's DATA bytes. */
+uint64_t cli_size_request(const cli_facts *f, uint64_t bytes_sent);
+uint64_t cli_size_upload(const cli_facts *f, uint64_t bytes_sent);
 
 /* What -w can tell about one finished transfer. */
 typedef struct cli_result {
@@ -370,7 +379,7 @@ typedef struct cli_result {
   fl_info info;
   const char *filename; /* -o / -O file, or NULL */
   int exitcode, num_redirects;
-  uint64_t size_download, size_upload;
+  uint64_t size_download, size_upload, size_request;
   size_t urlnum; /* 0-based position in the URL list */
   const cli_facts *facts;
   const char *referer; /* -e */

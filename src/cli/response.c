@@ -220,6 +220,25 @@ static int h2_head(const char *data, size_t len, int h2, cli_buf *out) {
   return 1;
 }
 
+/* The request line of a head from the trace hook ends in " HTTP/2" when
+ * the hop goes as an HTTP/2 stream. */
+static int is_h2_head(const char *data, size_t len) {
+  const char *eol = memchr(data, '\r', len);
+  size_t n = eol ? (size_t)(eol - data) : len;
+  return n >= 7 && memcmp(data + n - 7, " HTTP/2", 7) == 0;
+}
+
+uint64_t cli_size_request(const cli_facts *f, uint64_t bytes_sent) {
+  uint64_t hop = bytes_sent > f->hop_sent ? bytes_sent - f->hop_sent : 0;
+  return f->request_bytes + (f->hop_h2 ? f->hop_head : hop);
+}
+
+uint64_t cli_size_upload(const cli_facts *f, uint64_t bytes_sent) {
+  uint64_t hop = bytes_sent > f->hop_sent ? bytes_sent - f->hop_sent : 0;
+  if (f->hop_h2) return hop;
+  return hop > f->hop_head ? hop - f->hop_head : 0; /* its body, with any chunk framing */
+}
+
 /* Every hop's request head as written and final response head as parsed
  * (the library's trace hook): -v, -i and -I (every hop, as curl with -L),
  * -D, and the counts behind -w. A write error here stops the transfer at
@@ -234,9 +253,11 @@ static void on_trace(fl_request *req, fl_trace_kind kind, const char *data, size
   if (kind == FL_TRACE_REQUEST_HEAD) {
     if (f->nresponses) f->redirect_us = f->last_head_us; /* a hop after a response */
     f->pretransfer_us = now;
-    f->request_bytes += len;
-    f->hop_sent = fl_request_info(req)->bytes_sent; /* the head is not written yet */
+    uint64_t sent = fl_request_info(req)->bytes_sent;              /* the head is not written yet */
+    if (f->hop_head) f->request_bytes = cli_size_request(f, sent); /* the hop before ends */
+    f->hop_sent = sent;
     f->hop_head = len;
+    f->hop_h2 = is_h2_head(data, len);
     if (!fl_request_info(req)->reused) f->num_connects++;
     const char *sp = memchr(data, ' ', len); /* borrowed bytes: not NUL-terminated */
     size_t m = sp ? (size_t)(sp - data) : len;

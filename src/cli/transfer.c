@@ -98,10 +98,8 @@ static void write_out(transfer *t) {
   };
   if (info) {
     r.info = *info;
-    /* what the last hop wrote after its head: its body (with any chunk
-     * framing), as curl counts */
-    uint64_t hop_end = t->facts.hop_sent + t->facts.hop_head;
-    if (info->bytes_sent > hop_end) r.size_upload = info->bytes_sent - hop_end;
+    r.size_upload = cli_size_upload(&t->facts, info->bytes_sent);
+    r.size_request = cli_size_request(&t->facts, info->bytes_sent);
   }
   cli_buf out = {0}, errb = {0};
   cli_writeout(run->cfg->writeout, &r, &out, &errb);

@@ -184,7 +184,7 @@ static void get_var(const cli_result *r, var_id id, const char **s, uint64_t *nu
     break;
   case W_SIZE_DOWNLOAD: *num = r->size_download; break;
   case W_SIZE_HEADER: *num = size_header(r); break;
-  case W_SIZE_REQUEST: *num = info->bytes_sent; break;
+  case W_SIZE_REQUEST: *num = r->size_request; break;
   case W_SIZE_UPLOAD: *num = r->size_upload; break;
   case W_SPEED_DOWNLOAD: *num = per_second(r->size_download, info->total_us); break;
   case W_SPEED_UPLOAD: *num = per_second(r->size_upload, info->total_us); break;

@@ -314,8 +314,10 @@ static int on_body(fl__exchange *ex, const char *at, size_t n) {
 
 static long on_upload(fl__exchange *ex, char *buf, size_t cap) {
   fl_request *req = req_of(ex);
-  if (req->send_rate) return fl__sendcap_upload(req, buf, cap);
-  return req->upload_cb(req, buf, cap, req->upload_data);
+  long n = req->send_rate ? fl__sendcap_upload(req, buf, cap)
+                          : req->upload_cb(req, buf, cap, req->upload_data);
+  if (n > 0) req->upload_taken = 1; /* gone for good unless it can rewind (resend_orphan) */
+  return n;
 }
 
 /* on_done's rare part, out of line (the usual end stays a leaf): the

@@ -35,12 +35,29 @@ static void arm_phase(fl_request *req, uint32_t ms) {
     fl__timer_stop(&req->phase_timer); /* no memory: run without */
 }
 
+/* A queued request's limit: pool_ms, or when it waits for the host's
+ * first connection to say whether it speaks HTTP/2, that wait is charged
+ * to connecting: connect_ms if sooner (engine/pool.h, multiplex waiting). */
+static uint32_t queued_ms(fl_request *req) {
+  uint32_t ms = REQ_TIMEOUT(req, pool_ms);
+  if (!req->waiter.opening_since) return ms;
+  uint32_t cms = REQ_TIMEOUT(req, connect_ms);
+  req->waiter.connect_ms = cms;
+  return cms && (!ms || cms < ms) ? cms : ms;
+}
+
+/* Whether a queued request's timeout is its connect timeout (queued_ms). */
+static int queued_for_connect(const fl_request *req) {
+  uint32_t ms = REQ_TIMEOUT(req, pool_ms), cms = req->waiter.connect_ms;
+  return req->waiter.opening_since && cms && (!ms || cms < ms);
+}
+
 /* The deadline that belongs to a state (the setter, request.h, calls it
  * for the states with one). Read idle is lazy too: activity only moves
  * phase_deadline. */
 void fl__request_arm_state(fl_request *req, fl__req_state old, fl__req_state st) {
   switch (st) {
-  case FL__REQ_QUEUED: arm_phase(req, REQ_TIMEOUT(req, pool_ms)); break;
+  case FL__REQ_QUEUED: arm_phase(req, queued_ms(req)); break;
   case FL__REQ_CONNECTING: arm_phase(req, REQ_TIMEOUT(req, connect_ms)); break;
   case FL__REQ_SENDING: arm_phase(req, REQ_TIMEOUT(req, read_ms)); break;
   case FL__REQ_WAITING: arm_phase(req, REQ_TIMEOUT(req, first_byte_ms)); break;
@@ -81,8 +98,14 @@ static void phase_timer_cb(fl__timer *t) {
     fl__request_attempt(req);
     break;
   case FL__REQ_QUEUED:
-    fl__request_finish(req, FL_EPOOL_TIMEOUT, "no connection free within %u ms (pool limit %u)",
-                       REQ_TIMEOUT(req, pool_ms), c->opts.max_connections);
+    if (queued_for_connect(req))
+      fl__request_finish(req, FL_ECONNECT_TIMEOUT,
+                         "connect to %s port %u timed out after %u ms (waiting for the first "
+                         "connection to say whether the server speaks HTTP/2)",
+                         req->url.host, req->url.port, req->waiter.connect_ms);
+    else
+      fl__request_finish(req, FL_EPOOL_TIMEOUT, "no connection free within %u ms (pool limit %u)",
+                         REQ_TIMEOUT(req, pool_ms), c->opts.max_connections);
     break;
   case FL__REQ_CONNECTING:
     fl__request_finish(req, FL_ECONNECT_TIMEOUT, "connect to %s port %u timed out after %u ms%s",
@@ -371,13 +394,24 @@ static int retry_stale(fl_request *req, int err) {
   return 1;
 }
 
-/* Its connection went away before its pipelined response: send it again,
- * once, on a fresh connection. */
+/* Its connection went away before its pipelined response, or the server
+ * never processed its stream (REFUSED_STREAM, past a GOAWAY): send it
+ * again, once, on a fresh connection. A streamed body of which bytes were
+ * already read cannot go out whole again unless it rewinds (the next start
+ * does that): the stream's own error then, never a shorter body. */
 static void resend_orphan(fl_request *req, const fl__ex_failure *f) {
   fl_client *c = req->client;
   if (c->free_requested) return; /* the client's free completes it */
+  const char *why = f->msg ? f->msg : fl_strerror(f->err);
   if (req->info.retries > 0) {
-    fl__request_finish(req, f->err, "%s", f->msg);
+    fl__request_finish(req, f->err, "%s", why);
+    return;
+  }
+  if (req->upload_cb && !req->upload_rewind && req->upload_taken && !req->hop_drop_body) {
+    fl__request_finish(req, f->err,
+                       "%s; not sent again: its streamed request body was already read "
+                       "and cannot be rewound",
+                       why);
     return;
   }
   req->info.retries++;
@@ -507,6 +541,7 @@ int fl_request_send(fl_client *c, fl_request *req, fl_done_cb cb, void *data) {
   info_clear(&req->info);
   fl__response_reset(&req->res);
   req->want_fresh_conn = 0;
+  req->upload_taken = 0;
   req->paused = 0;
   req->ex.paused = 0;
   req->hop_method = req->method;

@@ -71,6 +71,8 @@ struct fl_request {
   void *upload_data;
   int64_t upload_len;                    /* -1: unknown, sent chunked; else Content-Length */
   int (*upload_rewind)(fl_request *req); /* internal bodies that can be replayed */
+  int upload_taken; /* this send read body bytes from upload_cb: without upload_rewind,
+                      an attempt that took them cannot be sent again */
   fl_timeouts timeouts;
   int has_timeouts;
   fl_body_cb body_cb;

@@ -20,6 +20,16 @@ static const char *io_error_text(const fl__conn *c, int e) {
   return why ? why : strerror(e);
 }
 
+/* A connection lost after the server's GOAWAY(NO_ERROR) (one with an error
+ * code is h->why) names it: the server had promised to finish the streams
+ * up to its last-stream-id. "" without one; else text in buf. */
+static const char *after_goaway(const fl__h2 *h, char *buf, size_t cap) {
+  if (!h->goaway_recv) return "";
+  snprintf(buf, cap, " after the server's GOAWAY %s (%u), last stream %d",
+           nghttp2_http2_strerror(h->goaway_code), h->goaway_code, (int)h->last_stream_id);
+  return buf;
+}
+
 /* nghttp2 cannot go on (a connection error it answered with GOAWAY, ours,
  * or no memory): every stream fails. */
 static void session_failed(fl__conn *c, int rv) {
@@ -90,8 +100,10 @@ void fl__h2_flush(fl__conn *c) {
         session_failed(c, 0);
         return;
       }
+      char ga[96];
       fl__conn_failf(c, e == ECONNRESET ? FL_ECONN_RESET : FL_ESEND, 0,
-                     "failed sending on the HTTP/2 connection: %s", io_error_text(c, e));
+                     "failed sending on the HTTP/2 connection%s: %s",
+                     after_goaway(h, ga, sizeof ga), io_error_text(c, e));
       return;
     }
     c->env->stats->writes++;
@@ -126,13 +138,15 @@ static void eof(fl__conn *c) {
     session_failed(c, 0);
     return;
   }
+  char ga[96];
   if (!ex->response_started) {
-    fl__conn_failf(c, FL_EEMPTY_REPLY, 1, "empty reply from server %s port %u (HTTP/2)",
-                   c->remote_ip, c->remote_port);
+    fl__conn_failf(c, FL_EEMPTY_REPLY, 1, "empty reply from server %s port %u (HTTP/2)%s",
+                   c->remote_ip, c->remote_port, after_goaway(h, ga, sizeof ga));
     return;
   }
-  fl__conn_failf(c, FL_EHTTP2, 0, "the HTTP/2 connection closed before stream %u ended (no GOAWAY)",
-                 ex->stream_id);
+  fl__conn_failf(c, FL_EHTTP2, 0, "the HTTP/2 connection closed before stream %u ended%s%s",
+                 ex->stream_id, h->goaway_recv ? "," : "",
+                 h->goaway_recv ? after_goaway(h, ga, sizeof ga) : " (no GOAWAY)");
 }
 
 /* Closing by choice: GOAWAY(NO_ERROR) tells the server the close was on
@@ -186,8 +200,10 @@ void fl__h2_read(fl__conn *c) {
         session_failed(c, 0);
         return;
       }
+      char ga[96];
       fl__conn_failf(c, e == ECONNRESET ? FL_ECONN_RESET : FL_ERECV, 0,
-                     "failed receiving on the HTTP/2 connection: %s", io_error_text(c, e));
+                     "failed receiving on the HTTP/2 connection%s: %s",
+                     after_goaway(h, ga, sizeof ga), io_error_text(c, e));
       return;
     }
     if (!h->answered) {

@@ -17,20 +17,63 @@ void fl__h2_flush_soon(fl__conn *c) {
 
 /* ----------------------------------------------------------- request head */
 
+/* Whether h has a Connection field: only then is any name looked up in it. */
+static int has_connection(const fl__headers *h) {
+  for (size_t i = 0; i < h->n; i++)
+    if (h->items[i].name_len == 10 &&
+        fl__strncaseeq(h->arena.data + h->items[i].name_off, "connection", 10))
+      return 1;
+  return 0;
+}
+
+/* Whether a Connection field of h lists name (lower-case, len bytes) among
+ * its comma-separated options (RFC 9110 7.6.1). */
+static int named_by_connection(const fl__headers *h, const char *name, size_t len) {
+  for (size_t i = 0; i < h->n; i++) {
+    const fl__header_ref *r = &h->items[i];
+    if (r->name_len != 10 || !fl__strncaseeq(h->arena.data + r->name_off, "connection", 10))
+      continue;
+    const char *v = h->arena.data + r->value_off, *end = v + r->value_len;
+    while (v < end) {
+      while (v < end && (*v == ' ' || *v == '\t' || *v == ',')) v++;
+      const char *tok = v;
+      while (v < end && *v != ',' && *v != ' ' && *v != '\t') v++;
+      if ((size_t)(v - tok) == len && fl__strncaseeq(tok, name, len)) return 1;
+    }
+  }
+  return 0;
+}
+
 /* Fields HTTP/2 forbids (RFC 9113 8.2.2), those it says otherwise (Host is
  * :authority) and Expect (no 100-continue wait on a stream); name is
- * lower-case. */
-static int dropped_field(const char *name, size_t len, const char *value) {
+ * lower-case. conn: the head, when it has a Connection field (the fields
+ * it names are connection-specific too; TE keeps its own rule), else NULL. */
+static int dropped_field(const char *name, size_t len, const char *value, const fl__headers *conn) {
   switch (len) {
-  case 2: return !memcmp(name, "te", 2) && !fl__strcaseeq(value, "trailers");
-  case 4: return !memcmp(name, "host", 4);
-  case 6: return !memcmp(name, "expect", 6);
-  case 7: return !memcmp(name, "upgrade", 7);
-  case 10: return !memcmp(name, "connection", 10) || !memcmp(name, "keep-alive", 10);
-  case 16: return !memcmp(name, "proxy-connection", 16);
-  case 17: return !memcmp(name, "transfer-encoding", 17);
-  default: return 0;
+  case 2:
+    if (!memcmp(name, "te", 2)) return !fl__strcaseeq(value, "trailers");
+    break;
+  case 4:
+    if (!memcmp(name, "host", 4)) return 1;
+    break;
+  case 6:
+    if (!memcmp(name, "expect", 6)) return 1;
+    break;
+  case 7:
+    if (!memcmp(name, "upgrade", 7)) return 1;
+    break;
+  case 10:
+    if (!memcmp(name, "connection", 10) || !memcmp(name, "keep-alive", 10)) return 1;
+    break;
+  case 16:
+    if (!memcmp(name, "proxy-connection", 16)) return 1;
+    break;
+  case 17:
+    if (!memcmp(name, "transfer-encoding", 17)) return 1;
+    break;
+  default: break;
   }
+  return conn && named_by_connection(conn, name, len);
 }
 
 static void lower(char *dst, const char *src, size_t n) {
@@ -52,13 +95,16 @@ static int trace_text(fl__exchange *ex) {
             fl__buf_puts(t, " HTTP/2\r\nHost: ") || fl__buf_puts(t, rh->authority) ||
             fl__buf_puts(t, "\r\n");
   char lc[64];
+  const fl__headers *conn = has_connection(h) ? h : NULL;
   for (size_t i = 0; !err && i < h->n; i++) {
     const char *name = fl__headers_name(h, i), *value = fl__headers_value(h, i);
     size_t len = h->items[i].name_len;
     int drop = 0;
-    if (len < sizeof lc) { /* (no dropped name is longer) */
+    if (len < sizeof lc) { /* (longer names: only a Connection option can drop them) */
       lower(lc, name, len);
-      drop = dropped_field(lc, len, value);
+      drop = dropped_field(lc, len, value, conn);
+    } else if (conn) {
+      drop = named_by_connection(conn, name, len);
     }
     if (!drop) err = fl__h1_put_header(t, name, value);
   }
@@ -92,11 +138,12 @@ static int32_t submit_head(fl__h2 *h, fl__exchange *ex, fl__h2_stream *st,
   NV(":authority", 10, rh->authority, strlen(rh->authority));
   NV(":path", 5, rh->path, strlen(rh->path));
   char *np = names; /* names, lower-cased, one after another (at most the arena's bytes) */
+  const fl__headers *conn = has_connection(fl) ? fl : NULL;
   for (size_t i = 0; i < fl->n; i++) {
     const fl__header_ref *r = &fl->items[i];
     const char *value = fl->arena.data + r->value_off;
     lower(np, fl->arena.data + r->name_off, r->name_len);
-    if (dropped_field(np, r->name_len, value)) continue;
+    if (dropped_field(np, r->name_len, value, conn)) continue;
     NV(np, r->name_len, value, r->value_len);
     np += r->name_len;
   }

@@ -13,7 +13,61 @@ void fl__pool_init(fl__pool *p) {
   fl__queue_init(&p->waiters);
   fl__queue_init(&p->graveyard);
   fl__hash_init(&p->by_key);
+  fl__hash_init(&p->learned);
+  fl__queue_init(&p->learned_lru);
   p->env.stats = &p->stats;
+}
+
+/* ------------------------------------------------------ learned protocols */
+
+/* What a host entry had learned (h->proto), kept after it went: the next
+ * burst to an HTTP/1.1-only https origin then opens its connections at
+ * once instead of waiting for one ALPN answer again. A stale entry costs
+ * little: a burst opens one connection per request once (remembered
+ * HTTP/1.1, now h2), or waits for one answer as for an unknown origin
+ * (remembered h2). Each entry is either here or in its host, never both. */
+typedef struct learned_proto {
+  fl__hash_node hnode; /* p->learned */
+  fl__queue node;      /* p->learned_lru */
+  int proto;
+  char key[]; /* the endpoint's key */
+} learned_proto;
+
+static int learned_key_eq(const fl__hash_node *n, const void *key) {
+  return strcmp(fl__container_of(n, learned_proto, hnode)->key, key) == 0;
+}
+
+static void learned_forget(fl__pool *p, learned_proto *l) {
+  fl__hash_remove(&p->learned, &l->hnode);
+  fl__queue_remove(&l->node);
+  free(l);
+}
+
+/* h is going away: remember what it learned (out of memory: forget it). */
+static void learned_keep(fl__pool *p, const fl__host *h) {
+  if (!h->proto) return;
+  if (p->learned.count >= FL__POOL_LEARNED_MAX)
+    learned_forget(p, fl__container_of(p->learned_lru.next, learned_proto, node));
+  size_t n = strlen(h->ep.key) + 1;
+  learned_proto *l = malloc(sizeof *l + n);
+  if (!l) return;
+  l->proto = h->proto;
+  memcpy(l->key, h->ep.key, n);
+  if (fl__hash_insert(&p->learned, &l->hnode, h->ep.key_hash)) {
+    free(l);
+    return;
+  }
+  fl__queue_insert_tail(&p->learned_lru, &l->node);
+}
+
+/* A new host entry takes what its origin was known to speak. */
+static void learned_take(fl__pool *p, fl__host *h) {
+  if (!p->learned.count) return;
+  fl__hash_node *n = fl__hash_find(&p->learned, h->ep.key_hash, learned_key_eq, h->ep.key);
+  if (!n) return;
+  learned_proto *l = fl__container_of(n, learned_proto, hnode);
+  h->proto = l->proto;
+  learned_forget(p, l);
 }
 
 /* ----------------------------------------------------------------- hosts */
@@ -57,6 +111,7 @@ static fl__host *host_find_or_add(fl__pool *p, const fl__endpoint *ep) {
     return NULL;
   }
   fl__queue_insert_head(&p->hosts, &h->node);
+  learned_take(p, h);
   return h;
 }
 
@@ -68,6 +123,7 @@ static fl__host *host_get(fl__pool *p, const fl__endpoint *ep, fl__host_hint *hi
 }
 
 static void host_free(fl__pool *p, fl__host *h) {
+  if (!p->stopping) learned_keep(p, h);
   p->host_gen++;
   fl__hash_remove(&p->by_key, &h->hnode);
   fl__queue_remove(&h->node);
@@ -143,6 +199,7 @@ static void fill_next(fl__pool *p, fl__conn *c) {
 static void unqueue(fl__pool *p, fl__waiter *w) {
   fl__host *h = w->host;
   fl__queue_remove(&w->node);
+  w->opening_since = 0;
   if (!h) return;
   w->host = NULL;
   h->nwaiters--;
@@ -155,12 +212,14 @@ static void grant(fl__pool *p, fl__waiter *w, fl__conn *c) {
 }
 
 /* An HTTP/2 connection of h with room for one more stream, busy ones first,
- * or NULL; *full is set when an open one takes streams but has no room now. */
-static fl__conn *mux_target(fl__host *h, int *full) {
+ * or NULL; *full is set when an open one takes streams but has no room now,
+ * *taking when an open one takes streams at all (no GOAWAY). */
+static fl__conn *mux_target(fl__host *h, int *full, int *taking) {
   fl__queue *q;
   fl__queue_foreach(q, &h->busy) {
     fl__conn *c = fl__container_of(q, fl__conn, host_node);
     if (c->carrier == &fl__h1_carrier || c->state != FL__CONN_OPEN) continue;
+    if (c->pipelining) *taking = 1;
     if (fl__conn_room(c, 1)) return c;
     /* Full at the server's limit (or before it said one), not at ours, and
      * no GOAWAY: its streams will end, wait for them. */
@@ -178,14 +237,32 @@ static fl__conn *mux_target(fl__host *h, int *full) {
  * if settled (granted), 0 to go on, -1 to wait. */
 static int try_mux(fl__pool *p, fl__waiter *w, fl__host *h) {
   if (h->proto == 20) {
-    int full = 0;
-    fl__conn *c = mux_target(h, &full);
-    if (!c) return full && fl__queue_empty(&h->idle) ? -1 : 0;
-    p->stats.reused++;
-    grant(p, w, c);
-    return 1;
+    int full = 0, taking = 0;
+    fl__conn *c = mux_target(h, &full, &taking);
+    if (c) {
+      p->stats.reused++;
+      grant(p, w, c);
+      return 1;
+    }
+    if (full && fl__queue_empty(&h->idle)) return -1;
+    /* None takes streams (the last one got a GOAWAY or closed) and a new
+     * one is on its way: wait for it, as for the first (curl would open a
+     * connection per waiter: a GOAWAY in a burst made one per orphan). */
+    if (taking || h->nopening == 0 || !fl__queue_empty(&h->idle)) return 0;
+  } else if (h->proto != 0) {
+    return 0;
   }
-  return h->proto == 0 && h->nopening > 0 ? -1 : 0;
+  uint64_t now = fl__loop_now(p->env.loop);
+  if (h->nopening > 0) {
+    if (!w->opening_since) w->opening_since = now;
+    return -1;
+  }
+  /* What it waited for closed unanswered after its whole connect timeout
+   * (curl would open a new connection per waiter, each with a timeout of
+   * its own: N waiters fail one after another): the asker's timer fails it
+   * now, with no connection of its own begun. */
+  if (w->opening_since && w->connect_ms && now - w->opening_since >= w->connect_ms) return -1;
+  return 0;
 }
 
 /* Give w a connection now if the limits allow. 1 if it is settled. */
@@ -464,4 +541,7 @@ void fl__pool_close_all(fl__pool *p) {
     host_free(p, h);
   }
   fl__hash_free(&p->by_key);
+  while (!fl__queue_empty(&p->learned_lru))
+    learned_forget(p, fl__container_of(p->learned_lru.next, learned_proto, node));
+  fl__hash_free(&p->learned);
 }

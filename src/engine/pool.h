@@ -40,6 +40,16 @@ struct fl__waiter {
   fl__host *host;  /* while queued (a reference) */
   int fresh;       /* never an idle connection (a retry after a stale one) */
   int pipelinable; /* may share a busy connection */
+  /* Multiplex waiting: a request to an h2-capable host waits for the
+   * host's first connection to say (ALPN) whether it speaks h2, instead of
+   * opening one of its own. That wait is part of connecting: opening_since
+   * is when it began (loop ms; the pool sets it, and clears it at grant or
+   * leave), and connect_ms the asker's connect timeout (0: none), which the
+   * asker writes when it waits. If the awaited connection closes without
+   * answering once connect_ms has passed, the waiter opens none of its own
+   * (its asker's timer is due and fails it). */
+  uint64_t opening_since;
+  uint32_t connect_ms;
 };
 
 struct fl__host {
@@ -60,6 +70,11 @@ struct fl__host {
                          the first one's ALPN answer instead of opening more) */
 };
 
+/* What an origin's server speaks outlives its host entry (a host goes
+ * when its last connection does): the pool remembers it for this many
+ * origins, the least recently learned forgotten first. */
+#define FL__POOL_LEARNED_MAX 256
+
 typedef struct fl__pool {
   fl__conn_env env;                 /* shared by every connection; filled by the owner */
   uint32_t max_total, max_per_host; /* 0: no limit */
@@ -70,9 +85,11 @@ typedef struct fl__pool {
   fl__queue graveyard; /* closed conns awaiting free (via host_node) */
   uint32_t total;      /* open conns (resolving, connecting, idle, busy) */
   int waking, wake_again;
-  int stopping;      /* the owner is going away: no grants, no keeping */
-  fl__hash by_key;   /* hosts by endpoint key (a crawler holds thousands) */
-  uint64_t host_gen; /* bumped whenever a host is freed: older hints are stale */
+  int stopping;          /* the owner is going away: no grants, no keeping */
+  fl__hash by_key;       /* hosts by endpoint key (a crawler holds thousands) */
+  fl__hash learned;      /* protocols of origins with no host entry now (pool.c) */
+  fl__queue learned_lru; /* the same, least recently learned first */
+  uint64_t host_gen;     /* bumped whenever a host is freed: older hints are stale */
   fl_pool_stats stats;
 } fl__pool;
 

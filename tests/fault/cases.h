@@ -11,6 +11,7 @@
  *   .host              a name for the scripted DNS server (http://HOST:PORT/ok)
  *   .prelude           a path requested first on the same client (keep-alive)
  *   .body_lacks, .msg_lacks  text the final body / the error message must not hold
+ *   .msg_has           text the error message must hold
  *   .err               the fl_ error the library must return (0: a response)
  *   .cli               the CLI's exit code (curl's code for that failure)
  *   CURL(n)            curl 7.88 exits with n instead (measured with
@@ -236,7 +237,11 @@ CASE(h2_big_headers_over_cap, .h2 = 1, .path = "/big-headers?kb=110&field=4&body
 CASE(h2_rst_flood, .h2 = 1, .path = "/rst-flood", .err = FL_EHTTP2_STREAM, .cli = 92)
 CASE(h2_ping_flood, .h2 = 1, .path = "/ping-flood", .err = FL_EHTTP2, .cli = 16)
 CASE(h2_settings_flood, .h2 = 1, .path = "/settings-flood", .err = FL_EHTTP2, .cli = 16)
-CASE(h2_goaway_mid_body, .h2 = 1, .path = "/goaway-mid-body?code=2", .err = FL_EHTTP2, .cli = 16)
+CASE(h2_goaway_mid_body, .h2 = 1, .path = "/goaway-mid-body?code=2", .err = FL_EHTTP2, .cli = 16, .msg_has = "GOAWAY INTERNAL_ERROR (2)")
+/* GOAWAY(NO_ERROR) keeps the stream (last = it), then the server closes
+ * mid-body: a FIN (16) or, with our frames unread on its side, a reset
+ * (56); either way the message names the GOAWAY */
+CASE(h2_goaway_no_error_then_close, .h2 = 1, .path = "/goaway-mid-body?code=0&n=100000", .err = FL_ECONN_RESET, .err2 = FL_EHTTP2, .cli = 56, .cli2 = 16, .msg_has = "after the server's GOAWAY NO_ERROR (0), last stream 1")
 CASE(h2_goaway_mid_body_finish, .h2 = 1, .path = "/goaway-mid-body?code=0&finish=1", .err = 0, .cli = 0)
 CASE(h2_goaway_unprocessed, .h2 = 1, .path = "/goaway?last=0&code=0", .err = FL_EHTTP2_STREAM, .cli = 92, .msg_lacks = "refused")
 CASE(h2_stall_body, .h2 = 1, .path = "/stall-body", .read_ms = 500, .err = FL_EREAD_TIMEOUT, .cli = 28)

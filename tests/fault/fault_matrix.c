@@ -56,6 +56,7 @@ typedef struct fcase {
   int lib_only;                 /* the CLI has no equivalent option: not run */
   const char *body_lacks;       /* the final body must not contain this */
   const char *msg_lacks;        /* the library's error message must not contain this */
+  const char *msg_has;          /* ... and must contain this */
   int err2, cli2;               /* another acceptable outcome, when two checks race (0: none) */
   int h2; /* the scripted HTTP/2 server (h2_server.py), spoken by prior knowledge (h2c) */
   /* A WebSocket (fl_ws_connect; the CLI: --ws with stdin left open) to this
@@ -355,6 +356,11 @@ static void run_library(const fcase *c) {
   if (err) CHECK(fl_request_errmsg(req)[0] != '\0');
   if (err && c->msg_lacks && strstr(fl_request_errmsg(req), c->msg_lacks)) {
     fprintf(stderr, "FAIL %s: the message says \"%s\": %s\n", c->name, c->msg_lacks,
+            fl_request_errmsg(req));
+    exit(1);
+  }
+  if (err && c->msg_has && !strstr(fl_request_errmsg(req), c->msg_has)) {
+    fprintf(stderr, "FAIL %s: the message does not say \"%s\": %s\n", c->name, c->msg_has,
             fl_request_errmsg(req));
     exit(1);
   }

@@ -1020,6 +1020,32 @@ SCENARIOS = {
 }
 
 
+def sc_fix_refused_echo(c, st):
+    """RST_STREAM REFUSED_STREAM for the first request with key k (sent once
+    its whole body arrived), /echo for later ones."""
+    key = st.query.get("k", "")
+    if RECORDER.stats(key)["requests"] == 1:
+        RECORDER.refused(key)
+        c.rst(st.id, REFUSED_STREAM)
+        return
+    sc_echo(c, st)
+
+
+def sc_fix_goaway_echo(c, st):
+    """The first request with key k (once its whole body arrived): GOAWAY
+    (NO_ERROR) whose last-stream-id leaves this stream unprocessed, then the
+    connection closes; /echo for later ones."""
+    key = st.query.get("k", "")
+    if RECORDER.stats(key)["requests"] == 1:
+        c.goaway(st.id - 2 if st.id > 2 else 0, NO_ERROR, b"fix")
+        raise ClientGone()
+    sc_echo(c, st)
+
+
+SCENARIOS["/fix-refused-echo"] = sc_fix_refused_echo
+SCENARIOS["/fix-goaway-echo"] = sc_fix_goaway_echo
+
+
 def sc_conn(c, st):
     """A /conn/ path itself: /ok, after ms milliseconds if given."""
     if "ms" in st.query:
