@@ -217,6 +217,13 @@ check_eq "$(grep -v '^#' "$T/jar.flurry")" "$(grep -v '^#' "$T/jar.curl" | sed '
   "-L -c over h2c: the 302's cookie in the jar, as curl's"
 flurry -s --http2-prior-knowledge -L -c "$T/jar2" "$HC/feat-redirect?to=%2Fheaders&c=hop%3D1"
 check_contains "$OUT" '["cookie", "hop=1"]' "-L over h2c: the 302's cookie sent on the next stream"
+# -c -: the jar on stdout after the body, as curl (it went to a file named "-")
+flurry -s --http2-prior-knowledge -c - "$HC/feat-set-cookie?c=a%3D1"
+curl_too -s "${CA[@]}" -c - "$HS/feat-set-cookie?c=a%3D1"
+check_eq "$RC:$(grep -v '^#' "$OUT")" "0:$(grep -v '^#' "$COUT" | sed 's/^localhost/127.0.0.1/')" \
+  "-c - over h2c: the body, then the jar, as curl's over h2"
+check_contains "$OUT" "# Netscape HTTP Cookie File" "-c -: the jar's header on stdout"
+[[ ! -e $T/- ]] && pass "-c -: no file named -" || fail "-c -: wrote a file named -"
 h2_pair "-i with a 103" "/1xx" -i
 check_contains "$OUT" $'HTTP/2 103 \r\nlink: </x>; rel=preload\r\n\r\nHTTP/2 200 \r\n' "-i over h2c: the 103, then the 200"
 stop_servers
