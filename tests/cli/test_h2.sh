@@ -185,7 +185,6 @@ check_eq "$(cat "$T/z.flurry")" "$(sort "$COUT")" "-Z over nginx h2c: the output
 flurry -s -Z --http2-prior-knowledge -o /dev/null -w '%{num_connects}\n' "${urls[@]}"
 check_eq "$(awk '{n += $1} END {print n}' "$OUT")" 1 "-Z over nginx h2c: one connection for 12"
 
-
 # ---- auth, retries, cookies and 1xx on h2 streams, beside curl, against the
 # scripted h2 server over TLS (ALPN h2, nginx_h2's certificate): each needs
 # a second stream on the connection. Over h2c curl 7.88 fails that second
