@@ -4,6 +4,7 @@
  * places (no redirects, no Accept-Encoding, no cookie engine unless asked
  * for, no proxy from the environment): they are set here. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -182,8 +183,42 @@ int cli_client_start(const cli_config *cfg, fl_client *client) {
   return 0;
 }
 
+/* -c -: the jar goes to stdout, as curl writes it, after every transfer's
+ * output. The library saves to a path only (a temporary file beside it,
+ * then a rename): through a private temporary file, copied out. */
+static void jar_to_stdout(fl_client *client) {
+  const char *dir = getenv("TMPDIR");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/flurry-jar-XXXXXX", dir && *dir ? dir : "/tmp");
+  int fd = mkstemp(path);
+  if (fd < 0) {
+    cli_msg("warning: cannot save cookies to stdout: no temporary file");
+    return;
+  }
+  close(fd);
+  int err = fl_client_cookies_save(client, path);
+  FILE *f = err ? NULL : fopen(path, "re");
+  if (f) {
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+      if (fwrite(chunk, 1, n, stdout) != n) break;
+    if (ferror(f)) err = FL_EREAD;
+    fclose(f);
+    fflush(stdout);
+  } else if (!err) {
+    err = FL_EREAD;
+  }
+  unlink(path);
+  if (err) cli_msg("warning: cannot save cookies to stdout: %s", fl_strerror(err));
+}
+
 void cli_client_finish(const cli_config *cfg, fl_client *client) {
   if (!cfg->cookie_jar) return;
+  if (strcmp(cfg->cookie_jar, "-") == 0) {
+    jar_to_stdout(client);
+    return;
+  }
   int err = fl_client_cookies_save(client, cfg->cookie_jar);
   if (err) cli_msg("warning: cannot save cookies to %s: %s", cfg->cookie_jar, fl_strerror(err));
 }

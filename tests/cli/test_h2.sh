@@ -185,4 +185,46 @@ check_eq "$(cat "$T/z.flurry")" "$(sort "$COUT")" "-Z over nginx h2c: the output
 flurry -s -Z --http2-prior-knowledge -o /dev/null -w '%{num_connects}\n' "${urls[@]}"
 check_eq "$(awk '{n += $1} END {print n}' "$OUT")" 1 "-Z over nginx h2c: one connection for 12"
 
+# ---- auth, retries, cookies and 1xx on h2 streams, beside curl, against the
+# scripted h2 server over TLS (ALPN h2, nginx_h2's certificate): each needs
+# a second stream on the connection. Over h2c curl 7.88 fails that second
+# stream (exit 16), so there flurry's output is compared with curl's over
+# TLS. {tool} keys the server's counters per tool.
+start_support h2s h2_server.py --tls-dir "$RD/nginx_h2"
+HS=https://localhost:$PORT
+start_support h2c h2_server.py
+HC=http://127.0.0.1:$PORT
+h2_pair() { # WHAT PATH ARGS...: over TLS as curl; over h2c the same output
+  local what=$1 path=$2
+  shift 2
+  same_as_curl "$what over h2" -s "${CA[@]}" "$@" -w ' %{http_version} %{http_code}' "$HS$path"
+  cp "$COUT" "$T/pair.curl"
+  flurry -s --http2-prior-knowledge "${@//\{tool\}/flurry}" -w ' %{http_version} %{http_code}' \
+    "$HC${path//\{tool\}/flurry}"
+  check_eq "$RC:$(normalize_out "$OUT")" "0:$(normalize_out "$T/pair.curl")" "$what over h2c: as curl over h2"
+}
+h2_pair "--digest POST" "/feat-digest?u=dee&p=pa55" --digest -u dee:pa55 -d hello
+check_contains "$OUT" "digest ok" "--digest over h2c: the server checked the answer"
+h2_pair "--digest, wrong password" "/feat-digest?u=dee&p=pa55" --digest -u dee:nope
+h2_pair "--anyauth" "/feat-basic?u=bob&p=pw" --anyauth -u bob:pw
+h2_pair "-u (Basic up front)" "/feat-basic?u=bob&p=pw" -u bob:pw
+h2_pair "--retry on 503" "/feat-flaky?k={tool}-r&fail=1" --retry 2 --retry-delay 0
+check_contains "$OUT" "fail 1" "--retry over h2c: the 503's body, then"
+check_contains "$OUT" "ok 2 200" "--retry over h2c: the retry's answer"
+h2_pair "-L with a cookie from the 302" "/feat-redirect?to=%2Fok&c=hop%3D1" -L -c "$T/jar.{tool}"
+check_eq "$(grep -v '^#' "$T/jar.flurry")" "$(grep -v '^#' "$T/jar.curl" | sed 's/^localhost/127.0.0.1/')" \
+  "-L -c over h2c: the 302's cookie in the jar, as curl's"
+flurry -s --http2-prior-knowledge -L -c "$T/jar2" "$HC/feat-redirect?to=%2Fheaders&c=hop%3D1"
+check_contains "$OUT" '["cookie", "hop=1"]' "-L over h2c: the 302's cookie sent on the next stream"
+# -c -: the jar on stdout after the body, as curl (it went to a file named "-")
+flurry -s --http2-prior-knowledge -c - "$HC/feat-set-cookie?c=a%3D1"
+curl_too -s "${CA[@]}" -c - "$HS/feat-set-cookie?c=a%3D1"
+check_eq "$RC:$(grep -v '^#' "$OUT")" "0:$(grep -v '^#' "$COUT" | sed 's/^localhost/127.0.0.1/')" \
+  "-c - over h2c: the body, then the jar, as curl's over h2"
+check_contains "$OUT" "# Netscape HTTP Cookie File" "-c -: the jar's header on stdout"
+[[ ! -e $T/- ]] && pass "-c -: no file named -" || fail "-c -: wrote a file named -"
+h2_pair "-i with a 103" "/1xx" -i
+check_contains "$OUT" $'HTTP/2 103 \r\nlink: </x>; rel=preload\r\n\r\nHTTP/2 200 \r\n' "-i over h2c: the 103, then the 200"
+stop_servers
+
 done_testing

@@ -258,9 +258,9 @@ static void test_cookies(void) {
 
 static void test_multipart(void) {
   enum { FILE_BYTES = 150000 }; /* past the 64 KiB stream window */
-  const char *path = fl_test_rundir_path("h2_features.upload.bin");
-  char file_path[512];
-  snprintf(file_path, sizeof file_path, "%s", path);
+  char name[64], file_path[512];
+  snprintf(name, sizeof name, "h2_features.%d.upload.bin", (int)getpid());
+  snprintf(file_path, sizeof file_path, "%s", fl_test_rundir_path(name));
   FILE *f = fopen(file_path, "w");
   CHECK(f);
   char *content = malloc(FILE_BYTES);
@@ -730,7 +730,9 @@ static void test_decode_pace_save(void) {
   free(up);
 
   char path[512];
-  snprintf(path, sizeof path, "%s", fl_test_rundir_path("h2_features.saved"));
+  char name[64];
+  snprintf(name, sizeof name, "h2_features.%d.saved", (int)getpid());
+  snprintf(path, sizeof path, "%s", fl_test_rundir_path(name));
   r = fl_request_new("GET", url(0, "/feat-gzip?n=120000"));
   CHECK_EQ_INT(fl_request_save_to(r, path), 0);
   fl_test_perform(c, r, 0);

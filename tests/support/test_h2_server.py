@@ -626,6 +626,69 @@ def test_tls(_port):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_feat_routes(port):
+    """The feat-* routes (tests/integration/test_h2_features.c)."""
+    import base64
+    import gzip
+    import hashlib
+    import re
+    c = Client(port)
+    status, h, body, _ = c.response(c.request("/feat-basic?u=a&p=b"))
+    check(status == "401" and h.get("www-authenticate") == 'Basic realm="feat"',
+          "feat-basic: 401 with a Basic challenge")
+    auth = "Basic " + base64.b64encode(b"a:b").decode()
+    status, _, body, _ = c.response(c.request("/feat-basic?u=a&p=b", extra=[("authorization", auth)]))
+    check(status == "200" and body == b"basic ok\n", "feat-basic: the right credentials")
+    path = "/feat-digest?u=dee&p=pw&alg=SHA-256"
+    status, h, _, _ = c.response(c.request(path))
+    ch = dict(re.findall(r'(\w+)="?([^",]*)"?', h.get("www-authenticate", "")))
+    check(status == "401" and ch.get("algorithm") == "SHA-256" and ch.get("qop") == "auth",
+          "feat-digest: 401 with a SHA-256 challenge")
+
+    def H(x):
+        return hashlib.sha256(x.encode()).hexdigest()
+    ha1, ha2 = H("dee:%s:pw" % ch.get("realm")), H("POST:" + path)
+    resp = H("%s:%s:00000001:cn:auth:%s" % (ha1, ch.get("nonce"), ha2))
+    auth = ('Digest username="dee", realm="%s", nonce="%s", uri="%s", algorithm=SHA-256, '
+            'response="%s", qop=auth, nc=00000001, cnonce="cn"' % (ch.get("realm"), ch.get("nonce"),
+                                                                    path, resp))
+    status, _, body, _ = c.response(c.request(path, method="POST", body=b"xyz",
+                                              extra=[("authorization", auth)]))
+    check(status == "200" and body == b"digest ok\nxyz", "feat-digest: the right answer")
+    bad = auth.replace(resp, "0" * 64)
+    status, _, _, _ = c.response(c.request(path, method="POST", body=b"xyz",
+                                           extra=[("authorization", bad)]))
+    check(status == "401", "feat-digest: a wrong answer is challenged again")
+    status, h, _, _ = c.response(c.request("/feat-set-cookie?c=x%3D1%3B%20Path%3D%2F"))
+    check(status == "200" and h.get("set-cookie") == "x=1; Path=/", "feat-set-cookie")
+    got = [c.response(c.request("/feat-flaky?k=sf&fail=2"))[::2] for _ in range(3)]
+    check(got == [("503", b"fail 1\n"), ("503", b"fail 2\n"), ("200", b"ok")],
+          "feat-flaky: two 503s, then ok (%r)" % got)
+    status, _, body, _ = c.response(c.request("/feat-flaky?k=sf2&fail=0", method="PUT", body=b"b"))
+    check(status == "200" and body == b"b", "feat-flaky: a body is echoed once it passes")
+    status, h, _, _ = c.response(c.request("/feat-redirect?code=307&to=%2Fok&c=r%3D1"))
+    check(status == "307" and h.get("location") == "/ok" and h.get("set-cookie") == "r=1",
+          "feat-redirect")
+    status, h, body, _ = c.response(c.request("/feat-gzip?n=5000"))
+    check(status == "200" and h.get("content-encoding") == "gzip" and
+          gzip.decompress(body) == fill(0, 5000), "feat-gzip")
+    silent = c.request("/feat-silent")
+    status, _, _, _ = c.response(c.request("/ok"))
+    c.pump(0.3)
+    check(status == "200" and not c.of(silent, h2.events.ResponseReceived),
+          "feat-silent: no answer, the stream beside it answered")
+    c.close()
+    for name, acked in (("/conn/feat-no-ping-ack", False), ("/ok", True)):
+        c = Client(port)
+        c.response(c.request(name))
+        c.h2.ping(b"feat-pin")
+        c.flush()
+        c.until(lambda: any(isinstance(e, h2.events.PingAckReceived) for e in c.events), 0.5)
+        got = any(isinstance(e, h2.events.PingAckReceived) for e in c.events)
+        check(got == acked, "%s: PING %s" % (name, "acknowledged" if acked else "never acknowledged"))
+        c.close()
+
+
 def main():
     names = sys.argv[1:]
     tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)]
