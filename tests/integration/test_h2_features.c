@@ -118,6 +118,17 @@ static fl_request *traced(const char *method, const char *u, heads *h) {
 
 /* ---------------------------------------------------------------- auth */
 
+/* r carries a wrong password: the server's second 401 is the result. Then
+ * the client goes, having used one connection for all its requests. */
+static void wrong_password_then_done(fl_client *c, fl_request *r, const heads *h) {
+  fl_test_perform(c, r, 0);
+  check_h2(r, 401);
+  CHECK_EQ_INT(h->requests, 2);
+  fl_request_free(r);
+  CHECK_EQ_INT(connections_made(c), 1);
+  fl_client_free(c);
+}
+
 static void test_basic(int tls) {
   fl_client *c = client_new(tls);
   heads h;
@@ -142,15 +153,9 @@ static void test_basic(int tls) {
   CHECK(strstr(h.resp[0], "www-authenticate: Basic realm=\"feat\"\r\n"));
   CHECK_EQ_INT(fl_request_info(r)->reused, 1);
   fl_request_free(r);
-  /* A wrong password: the second 401 is the result. */
   r = traced("GET", url(tls, "/feat-basic?u=bob&p=pw"), &h);
   CHECK_EQ_INT(fl_request_set_any_auth(r, "bob", "wrong"), 0);
-  fl_test_perform(c, r, 0);
-  check_h2(r, 401);
-  CHECK_EQ_INT(h.requests, 2);
-  fl_request_free(r);
-  CHECK_EQ_INT(connections_made(c), 1);
-  fl_client_free(c);
+  wrong_password_then_done(c, r, &h);
 }
 
 /* Streams 'a'..'z' over and over, *data bytes in all. */
@@ -205,15 +210,9 @@ static void test_digest(int tls) {
   for (size_t i = 0; i < 70000; i++) CHECK(b[10 + i] == 'a' + (char)(i % 26));
   CHECK_EQ_INT(left, 0);
   fl_request_free(r);
-  /* A wrong password: the second 401 is the result. */
   r = traced("GET", url(tls, "/feat-digest?u=dee&p=pa55"), &h);
   CHECK_EQ_INT(fl_request_set_digest_auth(r, "dee", "nope"), 0);
-  fl_test_perform(c, r, 0);
-  check_h2(r, 401);
-  CHECK_EQ_INT(h.requests, 2);
-  fl_request_free(r);
-  CHECK_EQ_INT(connections_made(c), 1);
-  fl_client_free(c);
+  wrong_password_then_done(c, r, &h);
 }
 
 /* ------------------------------------------------------------- cookies */
