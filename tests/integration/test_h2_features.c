@@ -912,10 +912,8 @@ int main(void) {
   FL_TEST_BEGIN();
   loop = fl_loop_new();
   CHECK(loop);
-  char arg[4200];
-  h2c_port = fl_test_script_start("h2_server.py", NULL);
-  snprintf(arg, sizeof arg, "--tls-dir=%s", fl_test_rundir_path("nginx_tls"));
-  tls_port = fl_test_script_start("h2_server.py", arg);
+  h2c_port = fl_test_h2_server_start(0);
+  tls_port = fl_test_h2_server_start(1);
   for (int tls = 0; tls <= 1; tls++) {
     test_basic(tls);
     test_digest(tls);

@@ -131,7 +131,7 @@ int main(void) {
   FL_TEST_BEGIN();
   loop = fl_loop_new();
   CHECK(loop);
-  port = fl_test_script_start("h2_server.py", NULL);
+  port = fl_test_h2_server_start(0);
   fl_client_options o;
   fl_client_options_init(&o);
   o.http_version = FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;

@@ -184,7 +184,7 @@ int main(void) {
   loop = fl_loop_new();
   CHECK(loop);
   make_file();
-  h2_port = fl_test_script_start("h2_server.py", NULL);
+  h2_port = fl_test_h2_server_start(0);
   h1_port = fl_test_fault_start();
   fl_client *c = client_new(1);
   test_streamed_not_resent(c, "/fix-refused-echo", 0, FL_EHTTP2_STREAM, "ref-chunked");

@@ -24,9 +24,7 @@ static int body_ok(const char *p, size_t n) {
 
 int main(void) {
   FL_TEST_BEGIN();
-  char arg[4200];
-  snprintf(arg, sizeof arg, "--tls-dir=%s", fl_test_rundir_path("nginx_tls"));
-  int port = fl_test_script_start("h2_server.py", arg);
+  int port = fl_test_h2_server_start(1);
 
   fl_share *share = fl_share_new(NULL);
   CHECK(share);

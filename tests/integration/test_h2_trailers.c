@@ -18,8 +18,8 @@ static int h2c_port, tls_port;
 
 static const char *url(int tls, const char *path) {
   static char buf[512];
-  snprintf(buf, sizeof buf, "%s://127.0.0.1:%d%s", tls ? "https" : "http", tls ? tls_port : h2c_port,
-           path);
+  snprintf(buf, sizeof buf, "%s://127.0.0.1:%d%s", tls ? "https" : "http",
+           tls ? tls_port : h2c_port, path);
   return buf;
 }
 
@@ -144,10 +144,8 @@ int main(void) {
   FL_TEST_BEGIN();
   loop = fl_loop_new();
   CHECK(loop);
-  char arg[4200];
-  h2c_port = fl_test_script_start("h2_server.py", NULL);
-  snprintf(arg, sizeof arg, "--tls-dir=%s", fl_test_rundir_path("nginx_tls"));
-  tls_port = fl_test_script_start("h2_server.py", arg);
+  h2c_port = fl_test_h2_server_start(0);
+  tls_port = fl_test_h2_server_start(1);
   for (int tls = 0; tls <= 1; tls++) {
     test_buffered(tls);
     test_streamed(tls);

@@ -143,7 +143,7 @@ static void test_first_cancelled(void) {
 
 static void test_goaway_orphans(void) {
   enum { M = 9 };
-  int port = fl_test_script_start("h2_server.py", NULL);
+  int port = fl_test_h2_server_start(0);
   fl_client *c = client_for(FL_HTTP_VERSION_2_PRIOR_KNOWLEDGE, 30000);
   fl_request *reqs[M];
   struct result res[M];

@@ -257,6 +257,13 @@ int fl_test_script_start(const char *name, const char *extra_arg) {
   }
 }
 
+int fl_test_h2_server_start(int tls) {
+  if (!tls) return fl_test_script_start("h2_server.py", NULL);
+  char arg[4200];
+  snprintf(arg, sizeof arg, "--tls-dir=%s", fl_test_rundir_path("nginx_tls"));
+  return fl_test_script_start("h2_server.py", arg);
+}
+
 void fl_test_fault_stop(void) {
   while (nfaults > 0) reap(&faults[--nfaults]);
 }

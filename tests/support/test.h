@@ -77,6 +77,9 @@ struct fl_request *fl_test_get(struct fl_client *client, const char *url, int ex
 /* Another script of tests/support/ that takes --port-file PATH (plus one
  * optional argument, e.g. "--user=u:p"), started and stopped the same way. */
 int fl_test_script_start(const char *script, const char *extra_arg);
+/* The scripted HTTP/2 server (support/h2_server.py): h2c, or with tls h2
+ * by ALPN with the nginx_tls fixture's certificate (list that fixture). */
+int fl_test_h2_server_start(int tls);
 void fl_test_fault_stop(void);
 
 extern int fl_test_fds_at_start_;
